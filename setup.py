@@ -1,0 +1,84 @@
+"""Build the Cython kernels of mcfast (OpenMP when the compiler has it, portable flags).
+
+Environment:
+  MCFAST_DEBUG=1   build with boundscheck, wraparound and initializedcheck on (and -O0 -g)
+  MCFAST_NATIVE=1  add -march=native (off by default: the default build stays portable)
+  MCFAST_ONLY=a,b  build only the named kernel modules (developer convenience)
+"""
+import os
+import sys
+import tempfile
+from glob import glob
+from pathlib import Path
+
+import numpy
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).parent
+DEBUG = os.environ.get("MCFAST_DEBUG", "") not in ("", "0")
+NATIVE = os.environ.get("MCFAST_NATIVE", "") not in ("", "0")
+ONLY = [s for s in os.environ.get("MCFAST_ONLY", "").split(",") if s]
+
+
+def compiler_accepts(compiler, flags):
+    """True when `compiler` compiles and links a tiny OpenMP program with `flags`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write("#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n")
+        try:
+            objs = compiler.compile([src], output_dir=tmp, extra_postargs=flags)
+            compiler.link_executable(objs, os.path.join(tmp, "probe"), extra_postargs=flags)
+        except Exception:
+            return False
+    return True
+
+
+class BuildExt(build_ext):
+    """build_ext that adds OpenMP flags when the compiler supports them."""
+
+    def build_extensions(self):
+        openmp = self.compiler.compiler_type != "msvc" and compiler_accepts(
+            self.compiler, ["-fopenmp"])
+        if not openmp:
+            print("mcfast: compiler has no OpenMP; building the serial kernels", file=sys.stderr)
+        for ext in self.extensions:
+            if openmp:
+                ext.extra_compile_args.append("-fopenmp")
+                ext.extra_link_args.append("-fopenmp")
+            ext.define_macros.append(("MCFAST_OPENMP", "1" if openmp else "0"))
+        super().build_extensions()
+
+
+def extensions():
+    """One Extension per src/mcfast/_kernels/*.pyx."""
+    cflags = ["-O0", "-g"] if DEBUG else ["-O3"]
+    if NATIVE:
+        cflags.append("-march=native")
+    exts = []
+    for pyx in sorted(glob("src/mcfast/_kernels/*.pyx")):
+        name = Path(pyx).stem
+        if ONLY and name not in ONLY:
+            continue
+        exts.append(Extension(
+            f"mcfast._kernels.{name}", [pyx],
+            include_dirs=[numpy.get_include(), "src/mcfast/_kernels"],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
+                           ("MCFAST_BUILD_CFLAGS", '"' + " ".join(cflags) + '"')],
+            extra_compile_args=list(cflags),
+        ))
+    directives = {
+        "language_level": 3,
+        "boundscheck": DEBUG,
+        "wraparound": DEBUG,
+        "initializedcheck": DEBUG,
+        "cdivision": True,
+        "embedsignature": True,
+    }
+    return cythonize(exts, compiler_directives=directives, include_path=["src"],
+                     compile_time_env={"MCFAST_DEBUG": DEBUG})
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
