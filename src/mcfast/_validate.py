@@ -1,0 +1,183 @@
+"""The one place inputs are checked, converted to the working dtype, and out= is vetted."""
+
+import numpy as np
+
+__all__ = [
+    "as_real_array", "working_dtype", "convert", "check_out", "overlaps",
+    "blas_operand", "shape_error", "check_ndim",
+]
+
+
+def as_real_array(x, name, func):
+    """`np.asarray(x)`, refusing None and non-real dtypes with a TypeError naming `name`."""
+    if x is None:
+        raise TypeError(f"{func}: argument {name!r} is None; expected an array")
+    a = np.asarray(x)
+    kind = a.dtype.kind
+    if kind not in "biuf" or (kind == "f" and a.dtype.itemsize > 8):
+        raise TypeError(
+            f"{func}: argument {name!r} has dtype {a.dtype}; expected real floating "
+            f"(float32/float64), integer or boolean values")
+    return a
+
+
+def working_dtype(*arrays):
+    """The dtype every input is converted to: float32 only when no input needs more.
+
+    `np.result_type(*inputs, np.float32)`, with integers and booleans counted as float64.
+    """
+    dtypes = [a.dtype if a.dtype.kind == "f" else np.float64 for a in arrays]
+    return np.result_type(*dtypes, np.float32)
+
+
+def convert(a, dtype):
+    """`a` as `dtype` (no copy when it already is), any layout kept."""
+    return a if a.dtype == dtype else a.astype(dtype)
+
+
+def check_ndim(a, name, func, ndims):
+    """Raise ValueError unless `a.ndim` is one of `ndims`."""
+    if a.ndim not in ndims:
+        want = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{func}: {name} must be {want}; got shape {a.shape}")
+
+
+def shape_error(func, what, **shapes):
+    """A ValueError naming the function, each argument's shape, and what failed."""
+    listed = ", ".join(f"{k} has shape {tuple(v)}" for k, v in shapes.items())
+    return ValueError(f"{func}: {listed}; {what}")
+
+
+def check_out(out, shape, dtype, func):
+    """Vet a user's `out=`: exact shape and dtype, C-contiguous, writeable; else ValueError."""
+    if not isinstance(out, np.ndarray):
+        raise ValueError(f"{func}: out must be a numpy.ndarray; got {type(out).__name__}")
+    shape = tuple(shape)
+    if out.shape != shape or out.dtype != dtype:
+        raise ValueError(
+            f"{func}: out has shape {out.shape} and dtype {out.dtype}; "
+            f"expected shape {shape} and dtype {np.dtype(dtype)}")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{func}: out must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError(f"{func}: out must be writeable")
+    return out
+
+
+def overlaps(out, *arrays):
+    """True when `out` may share memory with any of `arrays` (then compute into a temporary)."""
+    return any(np.may_share_memory(out, a) for a in arrays)
+
+
+def blas_operand(a):
+    """A C-contiguous 2-D view of `a` or of `a.T`, and whether it is the transpose.
+
+    C-contiguous input is used as is; Fortran-contiguous input is used as its (C-contiguous)
+    transpose with the BLAS transpose flag flipped; anything else is copied once.
+    """
+    if a.flags.c_contiguous:
+        return a, False
+    if a.flags.f_contiguous:
+        return a.T, True
+    return np.ascontiguousarray(a), False
+
+
+# --- the signature of each rule: names, ndims, shapes; shared by fast path and reference ---
+
+def _arrays(func, **named):
+    """Convert each named argument with `as_real_array` and find the working dtype."""
+    arrays = {k: as_real_array(v, k, func) for k, v in named.items()}
+    dtype = working_dtype(*arrays.values())
+    return arrays, dtype
+
+
+def linear_ax_args(A, G, func="grad_ax"):
+    """Check Y = AX + B's gradient inputs: A (p, m), G (p,) or (p, n). -> A, G, result shape."""
+    arr, dtype = _arrays(func, A=A, G=G)
+    A, G = arr["A"], arr["G"]
+    check_ndim(A, "A", func, (2,))
+    check_ndim(G, "G", func, (1, 2))
+    if A.shape[0] != G.shape[0]:
+        raise shape_error(func, "A.shape[0] must equal G.shape[0] (the rows of Y)",
+                          A=A.shape, G=G.shape)
+    return convert(A, dtype), convert(G, dtype), (A.shape[1],) + G.shape[1:]
+
+
+def linear_xa_args(G, A, func="grad_xa"):
+    """Check Y = XA + B's gradient inputs: G (n, p) with A (m, p), or G (n,) with A (m,)."""
+    arr, dtype = _arrays(func, G=G, A=A)
+    G, A = arr["G"], arr["A"]
+    check_ndim(G, "G", func, (1, 2))
+    check_ndim(A, "A", func, (1, 2))
+    if G.ndim != A.ndim:
+        raise shape_error(func, "G and A must both be 2-D (Y = XA + B) or both 1-D "
+                          "(y = Xa + b)", G=G.shape, A=A.shape)
+    if G.ndim == 2 and G.shape[1] != A.shape[1]:
+        raise shape_error(func, "G.shape[1] must equal A.shape[1] (the columns of Y)",
+                          G=G.shape, A=A.shape)
+    return convert(G, dtype), convert(A, dtype), (G.shape[0], A.shape[0])
+
+
+def trace_chain_args(G, dY_dX, func="trace_chain"):
+    """Check G (Y.shape) and dY_dX (Y.shape + X.shape). -> G, dY_dX, X.shape."""
+    arr, dtype = _arrays(func, G=G, dY_dX=dY_dX)
+    G, D = arr["G"], arr["dY_dX"]
+    if D.ndim < G.ndim or D.shape[:G.ndim] != G.shape:
+        raise shape_error(func, "dY_dX.shape must start with G.shape (= Y.shape)",
+                          G=G.shape, dY_dX=D.shape)
+    return convert(G, dtype), convert(D, dtype), D.shape[G.ndim:]
+
+
+def lstsq_args(X, theta, y, func="lstsq_grad"):
+    """Check X (n, m) with theta (m,) and y (n,), or theta (m, k) and y (n, k)."""
+    arr, dtype = _arrays(func, X=X, theta=theta, y=y)
+    X, theta, y = arr["X"], arr["theta"], arr["y"]
+    check_ndim(X, "X", func, (2,))
+    check_ndim(theta, "theta", func, (1, 2))
+    check_ndim(y, "y", func, (1, 2))
+    shapes = dict(X=X.shape, theta=theta.shape, y=y.shape)
+    if theta.shape[0] != X.shape[1]:
+        raise shape_error(func, "theta.shape[0] must equal X.shape[1]", **shapes)
+    if y.shape[0] != X.shape[0]:
+        raise shape_error(func, "y.shape[0] must equal X.shape[0]", **shapes)
+    if theta.shape[1:] != y.shape[1:]:
+        raise shape_error(func, "theta and y must both be 1-D, or both 2-D with the same "
+                          "number of columns", **shapes)
+    return convert(X, dtype), convert(theta, dtype), convert(y, dtype)
+
+
+def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
+    """Check LeastSquares' data: X (n, m), y (n,) or (n, k), sample_weight (n,), l2 >= 0."""
+    named = dict(X=X, y=y)
+    if sample_weight is not None:
+        named["sample_weight"] = sample_weight
+    arr, dtype = _arrays(func, **named)
+    X, y = arr["X"], arr["y"]
+    check_ndim(X, "X", func, (2,))
+    check_ndim(y, "y", func, (1, 2))
+    if y.shape[0] != X.shape[0]:
+        raise shape_error(func, "y.shape[0] must equal X.shape[0]", X=X.shape, y=y.shape)
+    w = arr.get("sample_weight")
+    if w is not None:
+        check_ndim(w, "sample_weight", func, (1,))
+        if w.shape[0] != X.shape[0]:
+            raise shape_error(func, "sample_weight.shape[0] must equal X.shape[0]",
+                              X=X.shape, sample_weight=w.shape)
+        w = convert(w, dtype)
+    try:
+        l2 = float(l2)
+    except (TypeError, ValueError):
+        raise TypeError(f"{func}: l2 must be a real number; got {l2!r}") from None
+    if not l2 >= 0:
+        raise ValueError(f"{func}: l2 must be >= 0; got {l2}")
+    return convert(X, dtype), convert(y, dtype), w, l2, dtype
+
+
+def least_squares_theta(theta, m, y_shape, dtype, name="theta", func="LeastSquares"):
+    """θ as an (m,) or (m, k) array of `dtype`; a flat (m*k,) θ is accepted for 2-D y."""
+    theta = as_real_array(theta, name, func)
+    want = (m,) + tuple(y_shape[1:])
+    if theta.shape != want and not (len(want) == 2 and theta.shape == (want[0] * want[1],)):
+        raise ValueError(f"{func}: {name} has shape {theta.shape}; expected {want}"
+                         + (f" or ({want[0] * want[1]},)" if len(want) == 2 else ""))
+    return convert(theta, dtype).reshape(want)

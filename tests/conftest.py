@@ -1,0 +1,52 @@
+"""Shared test helpers: the same values in every memory layout, and input snapshots."""
+
+import numpy as np
+import pytest
+
+LAYOUTS = ["C", "F", "strided", "negative", "readonly"]
+DTYPES = [np.float32, np.float64]
+
+
+def in_layout(a, layout):
+    """`a`'s values in the given memory layout (a new array; `a` is untouched)."""
+    a = np.asarray(a)
+    if layout == "C":
+        return np.ascontiguousarray(a)
+    if layout == "F":
+        return np.asfortranarray(a)
+    if layout == "strided":
+        # every other element of a twice-as-large buffer, along every axis
+        big = np.zeros(tuple(2 * s for s in a.shape), dtype=a.dtype)
+        view = big[tuple(slice(None, None, 2) for _ in a.shape)]
+        view[...] = a
+        return view
+    if layout == "negative":
+        rev = np.ascontiguousarray(a[tuple(slice(None, None, -1) for _ in a.shape)])
+        return rev[tuple(slice(None, None, -1) for _ in a.shape)]
+    if layout == "readonly":
+        b = np.array(a)
+        b.flags.writeable = False
+        return b
+    raise ValueError(layout)
+
+
+def rtol_for(dtype):
+    """Comparison tolerance of fast path against reference for a working dtype."""
+    return 2e-4 if np.dtype(dtype) == np.float32 else 1e-11
+
+
+class Snapshot:
+    """Copies of the inputs, to assert afterwards that nothing modified them."""
+
+    def __init__(self, *arrays):
+        self.arrays = arrays
+        self.copies = [np.array(a, copy=True) for a in arrays]
+
+    def assert_unchanged(self):
+        for a, c in zip(self.arrays, self.copies):
+            np.testing.assert_array_equal(a, c)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
