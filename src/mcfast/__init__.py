@@ -1,0 +1,11 @@
+"""mcfast: the chain rules of matrix/vector calculus as fast compiled kernels."""
+
+from ._version import __version__
+from . import reference
+from .gradcheck import check_grad
+from .linear import grad_ax, grad_xa, trace_chain
+
+__all__ = [
+    "__version__", "reference", "check_grad",
+    "grad_ax", "grad_xa", "trace_chain",
+]
