@@ -10,10 +10,12 @@ DTYPES = [np.float32, np.float64]
 def in_layout(a, layout):
     """`a`'s values in the given memory layout (a new array; `a` is untouched)."""
     a = np.asarray(a)
+    if a.ndim == 0 and layout in ("strided", "negative"):
+        return np.array(a)  # a 0-d array has no strides to vary
     if layout == "C":
-        return np.ascontiguousarray(a)
+        return np.array(a, order="C")
     if layout == "F":
-        return np.asfortranarray(a)
+        return np.array(a, order="F")
     if layout == "strided":
         # every other element of a twice-as-large buffer, along every axis
         big = np.zeros(tuple(2 * s for s in a.shape), dtype=a.dtype)
@@ -21,7 +23,7 @@ def in_layout(a, layout):
         view[...] = a
         return view
     if layout == "negative":
-        rev = np.ascontiguousarray(a[tuple(slice(None, None, -1) for _ in a.shape)])
+        rev = np.array(a[tuple(slice(None, None, -1) for _ in a.shape)], order="C")
         return rev[tuple(slice(None, None, -1) for _ in a.shape)]
     if layout == "readonly":
         b = np.array(a)

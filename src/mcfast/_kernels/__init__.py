@@ -1,0 +1,1 @@
+"""Compiled kernels of mcfast (Cython); the .pxd files beside them are the cimport API."""
