@@ -1,0 +1,46 @@
+"""Side-by-side timing: interleaved repeats of competing callables, medians and ratios."""
+
+import time
+
+import numpy as np
+
+__all__ = ["interleaved_medians", "format_seconds"]
+
+
+def _loops_for(fn, target):
+    """How many calls of `fn` make one timing sample of about `target` seconds."""
+    fn()  # warm-up, not timed
+    loops, elapsed = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= target or loops >= 1 << 20:
+            return loops
+        loops *= 2 if elapsed == 0 else max(2, min(10, int(target / elapsed) + 1))
+
+
+def interleaved_medians(fns, *, repeats=15, target=0.02):
+    """Median seconds per call of each callable, sampled in turn (A, B, A, B, ...).
+
+    Interleaving makes slow drifts of a noisy machine hit every contender alike, so the
+    ratios between the medians are stable even when absolute times move.
+    """
+    loops = [_loops_for(fn, target) for fn in fns]
+    samples = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, n, s in zip(fns, loops, samples):
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            s.append((time.perf_counter() - t0) / n)
+    return [float(np.median(s)) for s in samples]
+
+
+def format_seconds(t):
+    """A time with a unit that keeps three significant digits readable."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if t >= scale:
+            return f"{t / scale:.3g} {unit}"
+    return f"{t / 1e-9:.3g} ns"
