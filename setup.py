@@ -11,6 +11,7 @@ import tempfile
 from glob import glob
 from pathlib import Path
 
+import Cython
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -66,7 +67,9 @@ def extensions():
             f"mcfast._kernels.{name}", [pyx],
             include_dirs=[numpy.get_include(), "src/mcfast/_kernels"],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
-                           ("MCFAST_BUILD_CFLAGS", '"' + " ".join(cflags) + '"')],
+                           ("MCFAST_BUILD_CFLAGS", '"' + " ".join(cflags) + '"'),
+                           ("MCFAST_CYTHON_VERSION", f'"{Cython.__version__}"'),
+                           ("MCFAST_NUMPY_VERSION", f'"{numpy.__version__}"')],
             extra_compile_args=list(cflags),
         ))
     directives = {

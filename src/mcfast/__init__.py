@@ -3,9 +3,10 @@
 from ._version import __version__
 from . import reference
 from .gradcheck import check_grad
+from ._config import show_config
 from .linear import grad_ax, grad_xa, trace_chain
 
 __all__ = [
-    "__version__", "reference", "check_grad",
+    "__version__", "reference", "check_grad", "show_config",
     "grad_ax", "grad_xa", "trace_chain",
 ]

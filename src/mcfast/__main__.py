@@ -1,0 +1,130 @@
+"""python -m mcfast: a short tour of the rules (default), `info`, or `bench`."""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+import mcfast as mc
+from mcfast._timing import format_seconds, interleaved_medians
+
+
+def say(text=""):
+    print(text, flush=True)
+
+
+def tour_fit():
+    """Fit least squares with scipy.optimize driven by mc.LeastSquares; compare with lstsq."""
+    from scipy.optimize import minimize
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5000, 20))
+    y = X @ rng.standard_normal(20) + 0.1 * rng.standard_normal(5000)
+    obj = mc.LeastSquares(X, y)
+    best = np.linalg.lstsq(X, y, rcond=None)[0]
+    say("1. Least squares with scipy.optimize.minimize(mc.LeastSquares(X, y), jac=True),"
+        " X 5000 x 20")
+    for method, extra in (("L-BFGS-B", {}), ("trust-ncg", {"hessp": obj.hessp})):
+        t0 = time.perf_counter()
+        res = minimize(obj, np.zeros(20), jac=True, method=method, tol=1e-12, **extra)
+        dt = time.perf_counter() - t0
+        err = np.max(np.abs(res.x - best)) / np.max(np.abs(best))
+        say(f"   {method:9s}: {res.nfev:3d} evaluations, {format_seconds(dt):>8s}, "
+            f"max |θ - lstsq θ| / max |θ| = {err:.1e}")
+
+
+def tour_rules():
+    """Each rule of the table on a small example, checked against finite differences."""
+    rng = np.random.default_rng(1)
+    A, B = rng.standard_normal((4, 3)), rng.standard_normal((4, 2))
+    W1, W2, b = rng.standard_normal((5, 3)), rng.standard_normal((2, 5)), rng.standard_normal(5)
+    x, g = rng.standard_normal(3), rng.standard_normal(2)
+    M, yv = rng.standard_normal((6, 3)), rng.standard_normal(6)
+
+    def net(x):
+        return W2 @ np.tanh(W1 @ x + b)
+
+    def links(x):
+        return [W1, mc.Diagonal(1 - np.tanh(W1 @ x + b) ** 2), W2]
+
+    def dY_dX(X):  # Y = tanh(A X): ∂Y_kl/∂X_ij = (1 - tanh²)_kl A_ki δ_lj
+        T = np.tanh(A @ X)
+        return np.einsum("kl,ki,lj->klij", 1 - T ** 2, A, np.eye(X.shape[1]))
+
+    X3 = rng.standard_normal((3, 2))
+    checks = [
+        ("vector chain      ∂y/∂x = J3 J2 J1 (tanh MLP), one output row",
+         lambda x: net(x)[0], lambda x: mc.jacobian_chain(links(x))[0], x),
+        ("scalar chain      ∂z/∂x = J1ᵀ J2ᵀ J3ᵀ g (never forms J3 J2 J1)",
+         lambda x: g @ net(x), lambda x: mc.grad_chain(links(x), g), x),
+        ("least squares     ∂l/∂θ = 2 Xᵀ(Xθ − y)",
+         lambda t: np.sum((M @ t - yv) ** 2), lambda t: mc.lstsq_grad(M, t, yv), x),
+        ("scalar over matrix ∂z/∂X_ij = Σ G_kl ∂Y_kl/∂X_ij, Y = tanh(AX)",
+         lambda X: np.sum(np.sin(np.tanh(A @ X))),
+         lambda X: mc.trace_chain(np.cos(np.tanh(A @ X)), dY_dX(X)), X3),
+        ("left linear map   Y = AX + B ⇒ ∂z/∂X = Aᵀ ∂z/∂Y, z = Σ sin Y",
+         lambda X: np.sum(np.sin(A @ X + B)),
+         lambda X: mc.grad_ax(A, np.cos(A @ X + B)), X3),
+        ("right linear map  Y = XA + B ⇒ ∂z/∂X = ∂z/∂Y Aᵀ, z = Σ sin Y",
+         lambda X: np.sum(np.sin(X @ A.T + B.T)),
+         lambda X: mc.grad_xa(np.cos(X @ A.T + B.T), A.T), X3.T),
+    ]
+    say("2. Each rule against fourth-order central differences (mc.check_grad)")
+    for name, f, grad, at in checks:
+        say(f"   {name:66s} rel. error {mc.check_grad(f, grad, at):.1e}")
+
+
+def tour_timing():
+    """Side-by-side medians of mcfast and the NumPy formula on the least-squares gradient."""
+    say("3. Timing, least-squares loss and gradient, medians of interleaved repeats")
+    say("   NumPy: r = X @ θ - y; (r @ r, 2 * X.T @ r)")
+    rng = np.random.default_rng(2)
+    for n, m, repeats in ((8, 8, 15), (1_000_000, 32, 7)):
+        say(f"   n = {n:,}, m = {m}: preparing...", )
+        X = rng.standard_normal((n, m))
+        theta, y = rng.standard_normal(m), rng.standard_normal(n)
+
+        def numpy_formula():
+            r = X @ theta - y
+            return r @ r, 2 * (X.T @ r)
+
+        out = np.empty(m)
+        t_mc, t_np = interleaved_medians(
+            [lambda: mc.lstsq_loss_grad(X, theta, y, out=out), numpy_formula],
+            repeats=repeats, target=0.02 if n < 1000 else 0.0)
+        say(f"   n = {n:,}, m = {m}: mcfast {format_seconds(t_mc):>9s}   NumPy "
+            f"{format_seconds(t_np):>9s}   ratio {t_mc / t_np:.2f}")
+
+
+def tour():
+    say(f"mcfast {mc.__version__}: the chain rules of matrix calculus as compiled kernels\n")
+    t0 = time.perf_counter()
+    tour_fit()
+    say()
+    tour_rules()
+    say()
+    tour_timing()
+    say(f"\nDone in {time.perf_counter() - t0:.1f} s. More: python -m mcfast info | bench")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m mcfast", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("tour", help="the rules on small examples, a fit, a timing (default)")
+    info = sub.add_parser("info", help="version, build, BLAS and platform")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    bench = sub.add_parser("bench", help="the benchmark suite (bench/RESULTS.md)")
+    bench.add_argument("--quick", action="store_true", help="a short run (< 1 minute)")
+    args = parser.parse_args(argv)
+    if args.command in (None, "tour"):
+        tour()
+    elif args.command == "info":
+        mc.show_config(json=args.json)
+    else:
+        from mcfast import _bench
+        _bench.main(quick=args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

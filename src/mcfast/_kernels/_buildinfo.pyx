@@ -1,0 +1,56 @@
+# cython: language_level=3
+"""How the kernels were compiled, read from the compiler's own macros at build time."""
+
+cdef extern from *:
+    """
+    #ifndef MCFAST_BUILD_CFLAGS
+    #define MCFAST_BUILD_CFLAGS ""
+    #endif
+    #ifndef MCFAST_CYTHON_VERSION
+    #define MCFAST_CYTHON_VERSION ""
+    #endif
+    #ifndef MCFAST_NUMPY_VERSION
+    #define MCFAST_NUMPY_VERSION ""
+    #endif
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int mcfast_openmp_version(void) { return _OPENMP; }
+    static int mcfast_openmp_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int mcfast_openmp_version(void) { return 0; }
+    static int mcfast_openmp_threads(void) { return 1; }
+    #endif
+    #if defined(__VERSION__)
+    #define MCFAST_COMPILER __VERSION__
+    #else
+    #define MCFAST_COMPILER "unknown"
+    #endif
+    #if defined(__clang__)
+    #define MCFAST_COMPILER_NAME "clang"
+    #elif defined(__GNUC__)
+    #define MCFAST_COMPILER_NAME "gcc"
+    #elif defined(_MSC_VER)
+    #define MCFAST_COMPILER_NAME "msvc"
+    #else
+    #define MCFAST_COMPILER_NAME "unknown"
+    #endif
+    """
+    const char* MCFAST_BUILD_CFLAGS
+    const char* MCFAST_CYTHON_VERSION
+    const char* MCFAST_NUMPY_VERSION
+    const char* MCFAST_COMPILER
+    const char* MCFAST_COMPILER_NAME
+    int mcfast_openmp_version() noexcept nogil
+    int mcfast_openmp_threads() noexcept nogil
+
+
+def build_info():
+    """A dict: compiler, flags, OpenMP version (0 when off) and threads, Cython and NumPy."""
+    return {
+        "compiler": MCFAST_COMPILER_NAME.decode() + " " + MCFAST_COMPILER.decode(),
+        "cflags": MCFAST_BUILD_CFLAGS.decode(),
+        "openmp": mcfast_openmp_version(),
+        "openmp_max_threads": mcfast_openmp_threads(),
+        "cython": MCFAST_CYTHON_VERSION.decode(),
+        "numpy": MCFAST_NUMPY_VERSION.decode(),
+    }
