@@ -62,6 +62,10 @@ def grad_ax(A, G, *, out=None, accumulate=False):
     >>> mc.grad_ax(A, np.ones(3))
     array([ 9., 12.])
     """
+    if not accumulate:
+        fast = _linear.grad_ax_fast(A, G, out)
+        if fast is not None:
+            return fast
     A, G, shape = v.linear_ax_args(A, G, "grad_ax")
     target, pending = _target(out, shape, A.dtype, accumulate, "grad_ax", (A, G))
     if A.size and target.size:
@@ -112,6 +116,10 @@ def grad_xa(G, A, *, out=None, accumulate=False):
     array([[ 3.,  4.,  5.],
            [ 6.,  8., 10.]])
     """
+    if not accumulate:
+        fast = _linear.grad_xa_fast(G, A, out)
+        if fast is not None:
+            return fast
     G, A, shape = v.linear_xa_args(G, A, "grad_xa")
     target, pending = _target(out, shape, G.dtype, accumulate, "grad_xa", (G, A))
     if G.ndim == 1:
