@@ -5,8 +5,10 @@ from . import reference
 from .gradcheck import check_grad
 from ._config import show_config
 from .linear import grad_ax, grad_xa, trace_chain
+from .chain import jacobian_chain, chain_plan, ChainPlan, grad_chain, tangent_chain, Diagonal
 
 __all__ = [
     "__version__", "reference", "check_grad", "show_config",
     "grad_ax", "grad_xa", "trace_chain",
+    "jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain", "Diagonal",
 ]

@@ -181,3 +181,120 @@ def least_squares_theta(theta, m, y_shape, dtype, name="theta", func="LeastSquar
         raise ValueError(f"{func}: {name} has shape {theta.shape}; expected {want}"
                          + (f" or ({want[0] * want[1]},)" if len(want) == 2 else ""))
     return convert(theta, dtype).reshape(want)
+
+
+# --- chains: jacobian_chain, chain_plan / ChainPlan, grad_chain, tangent_chain ---
+# Shared by mcfast.chain and mcfast.reference. A link is an array (..., d_k, d_{k-1}) or a
+# Diagonal (data (..., n), the Jacobian diag(d) of shape (..., n, n)); for chain_plan also a
+# shape tuple (..., d_k, d_{k-1}), which always denotes a dense link.
+
+CHAIN_ORDERS = ("optimal", "forward", "reverse")
+
+__all__ += ["is_diagonal", "chain_order_arg", "chain_links_args", "chain_vector_args"]
+
+
+def is_diagonal(x):
+    """True for an mcfast Diagonal (the compiled module's or the reference twin)."""
+    return getattr(type(x), "_mcfast_diagonal", False)
+
+
+def chain_order_arg(order, func):
+    """`order` itself when it names a known accumulation order, else ValueError."""
+    if not isinstance(order, str) or order not in CHAIN_ORDERS:
+        raise ValueError(f"{func}: order must be one of 'optimal', 'forward', 'reverse'; "
+                         f"got {order!r}")
+    return order
+
+
+def _chain_links(links, func, shapes_ok):
+    """Unconverted links -> (arrays (None for shape tuples), diag flags, Jacobian shapes)."""
+    if links is None:
+        raise TypeError(f"{func}: argument 'links' is None; expected a list of links")
+    if isinstance(links, np.ndarray) or is_diagonal(links) or not hasattr(links, "__iter__"):
+        raise TypeError(f"{func}: links must be a list or tuple of links (arrays or "
+                        f"Diagonals), in data-flow order; got {type(links).__name__}")
+    links = list(links)
+    if not links:
+        raise ValueError(f"{func}: the chain is empty; expected at least one link")
+    arrays, diag, shapes = [], [], []
+    for k, link in enumerate(links):
+        name = f"links[{k}]"
+        if is_diagonal(link):
+            a = as_real_array(link.diagonal, name, func)
+            if a.ndim < 1:
+                raise ValueError(f"{func}: {name} is a Diagonal of a 0-D array; expected "
+                                 f"a diagonal of shape (..., n)")
+            arrays.append(a), diag.append(True), shapes.append(a.shape + a.shape[-1:])
+        elif shapes_ok and isinstance(link, tuple):
+            try:
+                shape = tuple(int(s) for s in link)
+            except (TypeError, ValueError):
+                raise TypeError(f"{func}: {name} is a tuple but not a shape of integers: "
+                                f"{link!r}") from None
+            if len(shape) < 2 or min(shape) < 0:
+                raise ValueError(f"{func}: {name} is the shape {shape}; a link's shape must "
+                                 f"be (..., d_k, d_k-1) with non-negative sizes")
+            arrays.append(None), diag.append(False), shapes.append(shape)
+        else:
+            a = as_real_array(link, name, func)
+            if a.ndim < 2:
+                raise ValueError(f"{func}: {name} has shape {a.shape}; a link must be a "
+                                 f"matrix of shape (..., d_k, d_k-1) or a Diagonal")
+            arrays.append(a), diag.append(False), shapes.append(a.shape)
+    for k in range(1, len(shapes)):
+        if shapes[k][-1] != shapes[k - 1][-2]:
+            kind = lambda j: "Diagonal of shape" if diag[j] else "shape"  # noqa: E731
+            raise ValueError(
+                f"{func}: links[{k}] ({kind(k)} {shapes[k]}) does not fit links[{k - 1}] "
+                f"({kind(k - 1)} {shapes[k - 1]}): links[{k}] must have "
+                f"{shapes[k - 1][-2]} columns, the rows of links[{k - 1}]")
+    return arrays, tuple(diag), shapes
+
+
+def _batch_shape(func, named_shapes):
+    """np.broadcast_shapes of the batch shapes, or ValueError naming each argument."""
+    try:
+        return tuple(np.broadcast_shapes(*named_shapes.values()))
+    except ValueError:
+        listed = ", ".join(f"{k} {tuple(s)}" for k, s in named_shapes.items())
+        raise ValueError(f"{func}: the batch shapes do not broadcast together: {listed}"
+                         ) from None
+
+
+def chain_links_args(links, func, *, shapes_ok=False):
+    """Check a chain of links. -> (arrays, diag, dims, batch, dtype).
+
+    arrays[k] is link k converted to the working dtype (a Diagonal's data for diagonal
+    links; None for a shape tuple when `shapes_ok`), diag[k] whether it is a Diagonal,
+    dims = (d_0, ..., d_n) and batch the broadcast batch shape of all links.
+    """
+    arrays, diag, shapes = _chain_links(links, func, shapes_ok)
+    batch = _batch_shape(func, {f"links[{k}]": s[:-2] for k, s in enumerate(shapes)})
+    dims = (shapes[0][-1],) + tuple(s[-2] for s in shapes)
+    real = [a for a in arrays if a is not None]
+    dtype = working_dtype(*real) if real else np.dtype(np.float64)
+    arrays = [None if a is None else convert(a, dtype) for a in arrays]
+    return arrays, diag, dims, batch, dtype
+
+
+def chain_vector_args(links, vector, name, func):
+    """Check links and the vector of grad_chain (`name`="grad", length d_n) or of
+    tangent_chain (`name`="tangent", length d_0). -> (arrays, diag, dims, batch, vector, dtype).
+
+    batch is the broadcast of the links' batch shapes and the vector's leading shape.
+    """
+    arrays, diag, shapes = _chain_links(links, func, False)
+    vec = as_real_array(vector, name, func)
+    want = shapes[-1][-2] if name == "grad" else shapes[0][-1]
+    if vec.ndim < 1 or vec.shape[-1] != want:
+        where = (f"the rows of links[{len(shapes) - 1}] (shape {shapes[-1]})" if name == "grad"
+                 else f"the columns of links[0] (shape {shapes[0]})")
+        raise ValueError(f"{func}: {name} has shape {vec.shape}; its last axis must have "
+                         f"length {want}, {where}")
+    named = {f"links[{k}]": s[:-2] for k, s in enumerate(shapes)}
+    named[name] = vec.shape[:-1]
+    batch = _batch_shape(func, named)
+    dims = (shapes[0][-1],) + tuple(s[-2] for s in shapes)
+    dtype = working_dtype(vec, *arrays)
+    arrays = [convert(a, dtype) for a in arrays]
+    return arrays, diag, dims, batch, convert(vec, dtype), dtype

@@ -95,3 +95,201 @@ class LeastSquares:
         wxq = xq if self.sample_weight is None else (self.sample_weight * xq.T).T
         hp = 2 * (self.X.T @ wxq) + 2 * self.l2 * q
         return hp.astype(self.dtype, copy=False).reshape(shape)
+
+
+# --- chains ---
+# Jacobian chains in data-flow order [J1, ..., Jn]. The planner is the textbook matrix-chain
+# dynamic programme in Python; products are np.matmul and broadcasting.
+
+__all__ += ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
+            "Diagonal"]
+
+
+class Diagonal:
+    """The Jacobian diag(d) of an elementwise map; d has shape (..., n)."""
+
+    _mcfast_diagonal = True
+    __slots__ = ("_d",)
+
+    def __init__(self, d):
+        d = v.as_real_array(d, "d", type(self).__name__)
+        if d.ndim < 1:
+            raise ValueError(f"{type(self).__name__}: d must have shape (..., n); got a 0-D "
+                             f"array")
+        view = d.view()
+        view.flags.writeable = False
+        self._d = view
+
+    @property
+    def diagonal(self):
+        """The diagonal d, shape (..., n) (a read-only view, no copy)."""
+        return self._d
+
+    @property
+    def shape(self):
+        """The Jacobian's shape (..., n, n)."""
+        return self._d.shape + self._d.shape[-1:]
+
+    @property
+    def ndim(self):
+        """len(shape): the diagonal's ndim + 1."""
+        return self._d.ndim + 1
+
+    @property
+    def dtype(self):
+        """The diagonal's dtype."""
+        return self._d.dtype
+
+    @property
+    def T(self):
+        """The transpose: diag(d) is symmetric, so itself."""
+        return self
+
+    def toarray(self):
+        """The dense (..., n, n) array with d on the diagonal and zeros elsewhere."""
+        n = self._d.shape[-1]
+        return self._d[..., :, None] * np.eye(n, dtype=self._d.dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.toarray()
+        return a if dtype is None else a.astype(dtype)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self._d!r})"
+
+
+def _pair_cost(dims, diag, i, s, j):
+    """Multiply-adds of (J_j⋯J_{s+1}) @ (J_s⋯J_i): p·q·r dense, p·q with one Diagonal,
+    n for two Diagonals (0-based link indices, dims = (d_0, ..., d_n))."""
+    left, right = all(diag[s + 1:j + 1]), all(diag[i:s + 1])
+    if left and right:
+        return dims[i]
+    if left or right:
+        return dims[j + 1] * dims[i]
+    return dims[j + 1] * dims[s + 1] * dims[i]
+
+
+def _plan_order(dims, diag, order):
+    """(flops, tree) of the chain; a tree is a link index or (first, then) in flow order."""
+    n = len(diag)
+    if order == "forward":            # Jn(...(J2 J1))
+        tree, flops = 0, 0
+        for k in range(1, n):
+            tree, flops = (tree, k), flops + _pair_cost(dims, diag, 0, k - 1, k)
+        return flops, tree
+    if order == "reverse":            # ((Jn Jn-1) ...) J1
+        tree, flops = n - 1, 0
+        for k in range(n - 2, -1, -1):
+            tree, flops = (k, tree), flops + _pair_cost(dims, diag, k, k, n - 1)
+        return flops, tree
+    # CLRS §15.2: cost[i][j] = min over s of cost[i][s] + cost[s+1][j] + pair(i, s, j);
+    # ties go to the smallest s
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(2, n + 1):
+        for i in range(n - length + 1):
+            j = i + length - 1
+            cost[i][j] = None
+            for s in range(i, j):
+                c = cost[i][s] + cost[s + 1][j] + _pair_cost(dims, diag, i, s, j)
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, s
+
+    def tree(i, j):
+        return i if i == j else (tree(i, split[i][j]), tree(split[i][j] + 1, j))
+    return cost[0][n - 1], tree(0, n - 1)
+
+
+def _tree_str(tree, top=True):
+    if isinstance(tree, int):
+        return f"J{tree + 1}"
+    s = f"{_tree_str(tree[1], False)} @ {_tree_str(tree[0], False)}"
+    return s if top else f"({s})"
+
+
+def _multiply(tree, arrays, diag):
+    """(product, is_diagonal) of the links in `tree`, by np.matmul and broadcasting."""
+    if isinstance(tree, int):
+        return arrays[tree], diag[tree]
+    right, rdiag = _multiply(tree[0], arrays, diag)
+    left, ldiag = _multiply(tree[1], arrays, diag)
+    if ldiag and rdiag:
+        return left * right, True
+    if ldiag:                          # diag(l) @ R scales the rows of R
+        return left[..., :, None] * right, False
+    if rdiag:                          # L @ diag(r) scales the columns of L
+        return left * right[..., None, :], False
+    return np.matmul(left, right), False
+
+
+def _finish_chain(result, is_diag, batch, dtype, out, func):
+    """Broadcast to the batch shape and honour out=: a Diagonal result goes into an out of
+    the diagonal's shape (..., n) (returned wrapped in a Diagonal) or of the dense shape."""
+    tail = result.shape[-1:] if is_diag else result.shape[-2:]
+    result = np.array(np.broadcast_to(result, batch + tail), dtype=dtype)
+    if not is_diag:
+        return _finish(result, out, func)
+    if out is None:
+        return Diagonal(result)
+    if isinstance(out, np.ndarray) and out.shape == result.shape + tail:
+        v.check_out(out, result.shape + tail, dtype, func)
+        out[...] = Diagonal(result).toarray()
+        return out
+    return Diagonal(_finish(result, out, func))
+
+
+class ChainPlan:
+    """The bracketing of a Jacobian chain and its cost (reference twin)."""
+
+    def __init__(self, links, *, order="optimal", _func="chain_plan"):
+        order = v.chain_order_arg(order, _func)
+        _, self.diagonal, self.dims, _, _ = v.chain_links_args(links, _func, shapes_ok=True)
+        self.flops, self.order = _plan_order(self.dims, self.diagonal, order)
+
+    def __str__(self):
+        return _tree_str(self.order)
+
+    def __repr__(self):
+        return f"ChainPlan({self}, flops={self.flops})"
+
+    def __call__(self, links, *, out=None):
+        arrays, diag, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
+        if dims != self.dims or diag != self.diagonal:
+            raise ValueError(f"ChainPlan: the links do not match the plan: planned dims "
+                             f"{self.dims} with Diagonal links {self.diagonal}, got dims "
+                             f"{dims} with Diagonal links {diag}")
+        result, is_diag = _multiply(self.order, arrays, diag)
+        return _finish_chain(result, is_diag, batch, dtype, out, "ChainPlan")
+
+
+def chain_plan(links, *, order="optimal"):
+    """Plan Jn⋯J1 without multiplying: the bracketing with the fewest multiply-adds."""
+    return ChainPlan(links, order=order)
+
+
+def jacobian_chain(links, *, order="optimal", out=None):
+    """∂yₙ/∂x = Jn ⋯ J1 in the planned order (a Diagonal when every link is one)."""
+    order = v.chain_order_arg(order, "jacobian_chain")
+    arrays, diag, dims, batch, dtype = v.chain_links_args(links, "jacobian_chain")
+    _, tree = _plan_order(dims, diag, order)
+    result, is_diag = _multiply(tree, arrays, diag)
+    return _finish_chain(result, is_diag, batch, dtype, out, "jacobian_chain")
+
+
+def grad_chain(links, grad, *, out=None):
+    """∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ g))): vector-Jacobian products right to left."""
+    arrays, diag, dims, batch, g, dtype = v.chain_vector_args(links, grad, "grad", "grad_chain")
+    for a, d in zip(reversed(arrays), reversed(diag)):
+        g = a * g if d else np.matmul(g[..., None, :], a)[..., 0, :]
+    return _finish(np.array(np.broadcast_to(g, batch + (dims[0],)), dtype=dtype), out,
+                   "grad_chain")
+
+
+def tangent_chain(links, tangent, *, out=None):
+    """Jn(⋯(J1 t)): Jacobian-vector products left to right."""
+    arrays, diag, dims, batch, t, dtype = v.chain_vector_args(links, tangent, "tangent",
+                                                              "tangent_chain")
+    for a, d in zip(arrays, diag):
+        t = a * t if d else np.matmul(a, t[..., :, None])[..., 0]
+    return _finish(np.array(np.broadcast_to(t, batch + (dims[-1],)), dtype=dtype), out,
+                   "tangent_chain")

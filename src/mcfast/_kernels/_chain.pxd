@@ -1,0 +1,44 @@
+# cython: language_level=3
+"""cimport API of the Jacobian-chain kernels: planner DP, small products, per-sample chains."""
+from cython cimport floating
+
+# columns of a step row of a chain program (see _chain.pyx)
+cdef enum:
+    S_LEFT = 0      # operand id of the left factor (applied later); < nlinks: a link
+    S_RIGHT = 1     # operand id of the right factor (applied first); >= nlinks: an intermediate
+    S_M = 2         # the step computes (m × n) = (m × k) @ (k × n)
+    S_K = 3
+    S_N = 4
+    S_LDIAG = 5     # 1 when the left factor is diagonal
+    S_RDIAG = 6     # 1 when the right factor is diagonal
+    S_SMALL = 7     # 1: hand loop (stays in L1); 0: BLAS
+    S_DST = 8       # scratch offset of the result, -1 for the output
+    NSTEPCOL = 9
+
+# columns of an operand row: element strides of a link's matrix and its structure
+cdef enum:
+    M_RS = 0        # row stride (dense) / unused (diag)
+    M_CS = 1        # column stride (dense) / stride along the diagonal (diag, vector)
+    M_DIAG = 2
+    M_SMALL = 3     # vector chains: 1 when this link's matrix-vector product is a hand loop
+    NMETACOL = 4
+
+
+cdef void chain_order(Py_ssize_t n, const Py_ssize_t* dims, const unsigned char* diag,
+                      Py_ssize_t* prefix, Py_ssize_t* cost,
+                      Py_ssize_t* split) noexcept nogil
+
+cdef void small_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                     const floating* a, Py_ssize_t ars, Py_ssize_t acs,
+                     const floating* b, Py_ssize_t brs, Py_ssize_t bcs,
+                     floating* c, Py_ssize_t ldc) noexcept nogil
+
+cdef void chain_sample(Py_ssize_t b, Py_ssize_t nlinks, const Py_ssize_t* addr,
+                       const Py_ssize_t* meta, Py_ssize_t nb, const Py_ssize_t* bshape,
+                       const Py_ssize_t* bstr, Py_ssize_t nsteps, const Py_ssize_t* steps,
+                       Py_ssize_t* offs, floating* scratch, floating* out) noexcept nogil
+
+cdef void vector_sample(Py_ssize_t b, bint grad, Py_ssize_t nlinks, const Py_ssize_t* addr,
+                        const Py_ssize_t* meta, Py_ssize_t nb, const Py_ssize_t* bshape,
+                        const Py_ssize_t* bstr, const Py_ssize_t* dims, Py_ssize_t maxd,
+                        Py_ssize_t* offs, floating* scratch, floating* out) noexcept nogil

@@ -1,0 +1,38 @@
+"""Stub of the compiled Jacobian-chain kernels (mcfast._kernels._chain)."""
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain"]
+
+def chain_order_table(
+    dims: NDArray[np.intp],        # const Py_ssize_t[::1]
+    diag: NDArray[np.uint8],       # const unsigned char[::1]
+    cost: NDArray[np.intp],        # Py_ssize_t[:, ::1]
+    split: NDArray[np.intp],       # Py_ssize_t[:, ::1]
+) -> int: ...
+def chain_product(
+    arrays: list[NDArray[np.floating[Any]]],
+    meta: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
+    bshape: NDArray[np.intp],      # const Py_ssize_t[::1]
+    bstr: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
+    steps: NDArray[np.intp],       # const Py_ssize_t[:, ::1]
+    scratch: NDArray[np.floating[Any]],  # floating[:, ::1]
+    out: NDArray[np.floating[Any]],      # floating[::1]
+    out_size: int,                 # Py_ssize_t
+    nthreads: int,                 # int
+) -> None: ...
+def vector_chain(
+    arrays: list[NDArray[np.floating[Any]]],
+    meta: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
+    bshape: NDArray[np.intp],      # const Py_ssize_t[::1]
+    bstr: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
+    dims: NDArray[np.intp],        # const Py_ssize_t[::1]
+    grad: bool,                    # bint
+    scratch: NDArray[np.floating[Any]],  # floating[:, ::1]
+    out: NDArray[np.floating[Any]],      # floating[::1]
+    nthreads: int,                 # int
+) -> None: ...
+def fast_chain(links: object, order: object) -> NDArray[np.floating[Any]] | None: ...

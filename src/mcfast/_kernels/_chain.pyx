@@ -1,0 +1,497 @@
+# cython: language_level=3
+"""Kernels of the Jacobian chain: the matrix-chain planner, chain products, vector chains.
+
+Design. Three layers, as everywhere in mcfast:
+  mcfast.chain (Python)   validates once, plans, and compiles a plan into a *program*: one
+                          row per product (post-order over the bracketing tree; columns
+                          S_* in _chain.pxd) with the scratch offset of each intermediate.
+                          It allocates the output and the scratch (one row per thread).
+  def wrappers (below)    read the links' data addresses (their number varies, so they
+                          travel as addresses next to memoryviews of the program), release
+                          the GIL and loop over the batch: `prange` over samples when every
+                          step is small (each thread keeps its sample's intermediates in
+                          its own scratch row, which stays in L1), a serial loop with BLAS
+                          per sample otherwise (BLAS brings its own threads).
+  cdef noexcept nogil     one sample of a chain: dense products through the BLAS shims or a
+                          hand loop for small matrices, products with a Diagonal as row or
+                          column scalings, Diagonal·Diagonal elementwise.
+Strides are in elements. Every dense link matrix has a unit stride along its rows or its
+columns (the Python layer copies it otherwise), which is all BLAS needs: a matrix with unit
+row stride is the row-major storage of its transpose. Intermediates are C-contiguous.
+Batch offsets: sample b of the broadcast batch is unravelled over `bshape`, and link k sits
+at Σ_a index_a · bstr[k, a] (stride 0 along broadcast axes).
+
+`fast_chain` is the cheap entry for 2 or 3 unbatched small C-contiguous links: it checks the
+arrays in C, plans in closed form and multiplies through raw pointers, in a few hundred ns.
+"""
+cimport cython
+from cython.parallel cimport prange, threadid
+cimport numpy as cnp
+from ._blas cimport gemm, gemv, BlasTrans, NoTrans, Trans
+
+import numpy as np
+
+cnp.import_array()
+
+
+# ---------------------------------------------------------------------------------------
+# planner
+
+cdef inline Py_ssize_t _pair_cost(const Py_ssize_t* dims, const Py_ssize_t* prefix,
+                                  Py_ssize_t i, Py_ssize_t s, Py_ssize_t j) noexcept nogil:
+    """Multiply-adds of (J_j⋯J_{s+1}) @ (J_s⋯J_i), a range being diagonal when all its
+    links are: dense·dense p·q·r, one Diagonal p·q, two Diagonals n."""
+    cdef bint right = prefix[s + 1] - prefix[i] == s + 1 - i
+    cdef bint left = prefix[j + 1] - prefix[s + 1] == j - s
+    if left and right:
+        return dims[i]
+    if left or right:
+        return dims[j + 1] * dims[i]
+    return dims[j + 1] * dims[s + 1] * dims[i]
+
+
+cdef void chain_order(Py_ssize_t n,                 # IN  number of links
+                      const Py_ssize_t* dims,       # IN  (n + 1,) d_0 .. d_n
+                      const unsigned char* diag,    # IN  (n,) 1 for a Diagonal link
+                      Py_ssize_t* prefix,           # OUT (n + 1,) scratch: Diagonal counts
+                      Py_ssize_t* cost,             # OUT (n, n) fewest multiply-adds of J_j⋯J_i
+                      Py_ssize_t* split,            # OUT (n, n) best s: (J_j⋯J_{s+1})(J_s⋯J_i)
+                      ) noexcept nogil:
+    """CLRS §15.2 matrix-chain order in flow order; ties go to the smallest split s."""
+    cdef Py_ssize_t i, j, s, length, c, best, best_s
+    prefix[0] = 0
+    for i in range(n):
+        prefix[i + 1] = prefix[i] + diag[i]
+        cost[i * n + i] = 0
+        split[i * n + i] = i
+    for length in range(2, n + 1):
+        for i in range(n - length + 1):
+            j = i + length - 1
+            best = -1
+            best_s = i
+            for s in range(i, j):
+                # cost[i, j] = min_s cost[i, s] + cost[s + 1, j] + pair(i, s, j)
+                c = cost[i * n + s] + cost[(s + 1) * n + j] + _pair_cost(dims, prefix, i, s, j)
+                if best < 0 or c < best:
+                    best = c
+                    best_s = s
+            cost[i * n + j] = best
+            split[i * n + j] = best_s
+
+
+def chain_order_table(const Py_ssize_t[::1] dims not None,      # IN  (n + 1,)
+                      const unsigned char[::1] diag not None,   # IN  (n,)
+                      Py_ssize_t[:, ::1] cost not None,         # OUT (n, n)
+                      Py_ssize_t[:, ::1] split not None):       # OUT (n, n)
+    """Fill the DP tables of the matrix chain (see `chain_order`); returns the total cost."""
+    cdef Py_ssize_t n = diag.shape[0]
+    cdef Py_ssize_t[::1] prefix = np.empty(n + 1, dtype=np.intp)
+    if n == 0 or dims.shape[0] != n + 1 or cost.shape[0] != n or cost.shape[1] != n \
+            or split.shape[0] != n or split.shape[1] != n:
+        raise ValueError("chain_order_table: inconsistent table shapes")
+    with nogil:
+        chain_order(n, &dims[0], &diag[0], &prefix[0], &cost[0, 0], &split[0, 0])
+    return cost[0, n - 1]
+
+
+# ---------------------------------------------------------------------------------------
+# one product
+
+cdef void small_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                     const floating* a, Py_ssize_t ars, Py_ssize_t acs,   # IN  A (m, k)
+                     const floating* b, Py_ssize_t brs, Py_ssize_t bcs,   # IN  B (k, n)
+                     floating* c, Py_ssize_t ldc,                         # OUT C (m, n)
+                     ) noexcept nogil:
+    """C = A @ B for small matrices: i-p-j order, the inner loop runs along rows of B and C."""
+    cdef Py_ssize_t i, j, p
+    cdef floating aip
+    cdef floating* crow
+    cdef const floating* brow
+    for i in range(m):
+        crow = c + i * ldc
+        aip = a[i * ars]
+        brow = b
+        if bcs == 1:
+            for j in range(n):
+                crow[j] = aip * brow[j]
+            for p in range(1, k):
+                aip = a[i * ars + p * acs]
+                brow = b + p * brs
+                for j in range(n):
+                    crow[j] += aip * brow[j]
+        else:
+            for j in range(n):
+                crow[j] = aip * brow[j * bcs]
+            for p in range(1, k):
+                aip = a[i * ars + p * acs]
+                brow = b + p * brs
+                for j in range(n):
+                    crow[j] += aip * brow[j * bcs]
+
+
+cdef inline void blas_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                           const floating* a, Py_ssize_t ars, Py_ssize_t acs,
+                           const floating* b, Py_ssize_t brs, Py_ssize_t bcs,
+                           floating* c, Py_ssize_t ldc) noexcept nogil:
+    """C = A @ B through BLAS; an operand with unit row stride goes as a transpose."""
+    cdef BlasTrans ta = NoTrans, tb = NoTrans
+    cdef Py_ssize_t lda = ars, ldb = brs
+    if acs != 1:
+        ta, lda = Trans, acs
+    if bcs != 1:
+        tb, ldb = Trans, bcs
+    # C = A @ B
+    gemm(ta, tb, m, n, k, <floating>1, a, lda, b, ldb, <floating>0, c, ldc)
+
+
+cdef inline void scale_rows(Py_ssize_t m, Py_ssize_t n,
+                            const floating* d, Py_ssize_t ds,                    # IN  (m,)
+                            const floating* b, Py_ssize_t brs, Py_ssize_t bcs,   # IN  (m, n)
+                            floating* c, Py_ssize_t ldc) noexcept nogil:         # OUT (m, n)
+    """C = diag(d) @ B (C may be B itself when B is C-contiguous with ld = ldc)."""
+    cdef Py_ssize_t i, j
+    cdef floating di
+    for i in range(m):
+        di = d[i * ds]
+        if bcs == 1:
+            for j in range(n):
+                c[i * ldc + j] = di * b[i * brs + j]
+        else:
+            for j in range(n):
+                c[i * ldc + j] = di * b[i * brs + j * bcs]
+
+
+cdef inline void scale_cols(Py_ssize_t m, Py_ssize_t n,
+                            const floating* a, Py_ssize_t ars, Py_ssize_t acs,   # IN  (m, n)
+                            const floating* d, Py_ssize_t ds,                    # IN  (n,)
+                            floating* c, Py_ssize_t ldc) noexcept nogil:         # OUT (m, n)
+    """C = A @ diag(d) (C may be A itself when A is C-contiguous with ld = ldc)."""
+    cdef Py_ssize_t i, j
+    for i in range(m):
+        if acs == 1 and ds == 1:
+            for j in range(n):
+                c[i * ldc + j] = a[i * ars + j] * d[j]
+        else:
+            for j in range(n):
+                c[i * ldc + j] = a[i * ars + j * acs] * d[j * ds]
+
+
+# ---------------------------------------------------------------------------------------
+# one sample of a chain
+
+cdef inline void batch_offsets(Py_ssize_t b, Py_ssize_t nops, Py_ssize_t nb,
+                               const Py_ssize_t* bshape, const Py_ssize_t* bstr,
+                               Py_ssize_t* offs) noexcept nogil:
+    """offs[k] = element offset of sample b (flat index into the batch) in operand k."""
+    cdef Py_ssize_t k, a, i, rem
+    if nb == 1:
+        for k in range(nops):
+            offs[k] = b * bstr[k]
+        return
+    for k in range(nops):
+        offs[k] = 0
+    rem = b
+    for a in range(nb - 1, -1, -1):
+        i = rem % bshape[a]
+        rem = rem // bshape[a]
+        for k in range(nops):
+            offs[k] += i * bstr[k * nb + a]
+
+
+cdef void chain_sample(Py_ssize_t b,                # IN  sample (flat batch index)
+                       Py_ssize_t nlinks,
+                       const Py_ssize_t* addr,      # IN  (nlinks,) data addresses
+                       const Py_ssize_t* meta,      # IN  (nlinks, NMETACOL) strides, structure
+                       Py_ssize_t nb,
+                       const Py_ssize_t* bshape,    # IN  (nb,) batch shape
+                       const Py_ssize_t* bstr,      # IN  (nlinks, nb) batch strides
+                       Py_ssize_t nsteps,
+                       const Py_ssize_t* steps,     # IN  (nsteps, NSTEPCOL) the program
+                       Py_ssize_t* offs,            # OUT (nlinks,) scratch: batch offsets
+                       floating* scratch,           # OUT this sample's intermediates
+                       floating* out,               # OUT this sample's product
+                       ) noexcept nogil:
+    """Run the program of a chain product on sample b."""
+    cdef Py_ssize_t s, i, idl, idr, m, k, n, lrs, lcs, rrs, rcs, dst
+    cdef const Py_ssize_t* st
+    cdef const floating* lp
+    cdef const floating* rp
+    cdef floating* dp
+    batch_offsets(b, nlinks, nb, bshape, bstr, offs)
+    for s in range(nsteps):
+        st = steps + s * NSTEPCOL
+        idl, idr = st[S_LEFT], st[S_RIGHT]
+        m, k, n = st[S_M], st[S_K], st[S_N]
+        if idl < nlinks:
+            lp = (<const floating*>addr[idl]) + offs[idl]
+            lrs, lcs = meta[idl * NMETACOL + M_RS], meta[idl * NMETACOL + M_CS]
+        else:           # an intermediate: C-contiguous in scratch
+            lp = scratch + steps[(idl - nlinks) * NSTEPCOL + S_DST]
+            lrs, lcs = k, 1
+        if idr < nlinks:
+            rp = (<const floating*>addr[idr]) + offs[idr]
+            rrs, rcs = meta[idr * NMETACOL + M_RS], meta[idr * NMETACOL + M_CS]
+        else:
+            rp = scratch + steps[(idr - nlinks) * NSTEPCOL + S_DST]
+            rrs, rcs = n, 1
+        dst = st[S_DST]
+        dp = out if dst < 0 else scratch + dst
+        if st[S_LDIAG] and st[S_RDIAG]:
+            # dst = l * r
+            for i in range(n):
+                dp[i] = lp[i * lcs] * rp[i * rcs]
+        elif st[S_LDIAG]:
+            # dst = l[:, None] * R
+            scale_rows(m, n, lp, lcs, rp, rrs, rcs, dp, n)
+        elif st[S_RDIAG]:
+            # dst = L * r[None, :]
+            scale_cols(m, n, lp, lrs, lcs, rp, rcs, dp, n)
+        elif st[S_SMALL]:
+            # dst = L @ R
+            small_gemm(m, n, k, lp, lrs, lcs, rp, rrs, rcs, dp, n)
+        else:
+            blas_gemm(m, n, k, lp, lrs, lcs, rp, rrs, rcs, dp, n)
+
+
+cdef void vector_sample(Py_ssize_t b,               # IN  sample (flat batch index)
+                        bint grad,                  # IN  1: J1ᵀ(⋯(Jnᵀ v)); 0: Jn(⋯(J1 v))
+                        Py_ssize_t nlinks,
+                        const Py_ssize_t* addr,     # IN  (nlinks + 1,) links, then the vector
+                        const Py_ssize_t* meta,     # IN  (nlinks + 1, NMETACOL)
+                        Py_ssize_t nb,
+                        const Py_ssize_t* bshape,   # IN  (nb,)
+                        const Py_ssize_t* bstr,     # IN  (nlinks + 1, nb)
+                        const Py_ssize_t* dims,     # IN  (nlinks + 1,) d_0 .. d_n
+                        Py_ssize_t maxd,            # IN  max(dims): the length of a scratch vector
+                        Py_ssize_t* offs,           # OUT (nlinks + 1,) scratch
+                        floating* scratch,          # OUT (2 maxd,) ping-pong vectors
+                        floating* out,              # OUT this sample's result
+                        ) noexcept nogil:
+    """One sample of a vector chain: matrix-vector products only, Σ d_k d_{k-1} work."""
+    cdef Py_ssize_t step, k, i, j, rows, cols, rs, cs, xs, turn = 0
+    cdef const Py_ssize_t* mk
+    cdef const floating* x
+    cdef const floating* a
+    cdef floating* y
+    cdef floating xi, acc
+    batch_offsets(b, nlinks + 1, nb, bshape, bstr, offs)
+    x = (<const floating*>addr[nlinks]) + offs[nlinks]
+    xs = meta[nlinks * NMETACOL + M_CS]
+    for step in range(nlinks):
+        k = nlinks - 1 - step if grad else step
+        rows, cols = dims[k + 1], dims[k]
+        mk = meta + k * NMETACOL
+        a = (<const floating*>addr[k]) + offs[k]
+        rs, cs = mk[M_RS], mk[M_CS]
+        y = out if step == nlinks - 1 else scratch + turn * maxd
+        turn = 1 - turn
+        if mk[M_DIAG]:
+            # y = a * x
+            for i in range(rows):
+                y[i] = a[i * cs] * x[i * xs]
+        elif grad and mk[M_SMALL]:
+            # y = A.T @ x: rows of A scaled by x, summed
+            for j in range(cols):
+                y[j] = 0
+            for i in range(rows):
+                xi = x[i * xs]
+                if cs == 1:
+                    for j in range(cols):
+                        y[j] += xi * a[i * rs + j]
+                else:
+                    for j in range(cols):
+                        y[j] += xi * a[i * rs + j * cs]
+        elif mk[M_SMALL]:
+            # y = A @ x: one dot product per row
+            for i in range(rows):
+                acc = 0
+                for j in range(cols):
+                    acc += a[i * rs + j * cs] * x[j * xs]
+                y[i] = acc
+        elif cs == 1:
+            # y = A @ x, or A.T @ x
+            gemv(Trans if grad else NoTrans, rows, cols, <floating>1, a, rs, x, xs,
+                 <floating>0, y, 1)
+        else:           # unit row stride: A is the row-major storage of Aᵀ (cols, rows)
+            gemv(NoTrans if grad else Trans, cols, rows, <floating>1, a, cs, x, xs,
+                 <floating>0, y, 1)
+        x, xs = y, 1
+
+
+# ---------------------------------------------------------------------------------------
+# def wrappers
+
+cdef Py_ssize_t[::1] _addresses(list arrays):
+    """The data address of each ndarray in `arrays`."""
+    cdef Py_ssize_t k, n = len(arrays)
+    cdef Py_ssize_t[::1] addr = np.empty(max(n, 1), dtype=np.intp)
+    for k in range(n):
+        addr[k] = <Py_ssize_t>cnp.PyArray_DATA(<cnp.ndarray?>arrays[k])
+    return addr
+
+
+def chain_product(list arrays not None,                     # IN  nlinks arrays of the dtype
+                  const Py_ssize_t[:, ::1] meta not None,   # IN  (nlinks, NMETACOL)
+                  const Py_ssize_t[::1] bshape not None,    # IN  (nb,) batch shape
+                  const Py_ssize_t[:, ::1] bstr not None,   # IN  (nlinks, nb) batch strides
+                  const Py_ssize_t[:, ::1] steps not None,  # IN  (nsteps, NSTEPCOL)
+                  floating[:, ::1] scratch not None,        # OUT (nthreads, per-sample size)
+                  floating[::1] out not None,               # OUT (nsamples * out_size,)
+                  Py_ssize_t out_size,                      # IN  elements of one sample's result
+                  int nthreads):                            # IN  1: serial loop
+    """Run a chain program over every sample of the batch (nsamples = prod(bshape))."""
+    cdef Py_ssize_t nlinks = len(arrays), nb = bshape.shape[0], nsteps = steps.shape[0]
+    cdef Py_ssize_t b, tid, nsamples = 1
+    cdef Py_ssize_t[::1] addr = _addresses(arrays)
+    cdef Py_ssize_t[:, ::1] offs = np.empty((max(nthreads, 1), max(nlinks, 1)), dtype=np.intp)
+    for b in range(nb):
+        nsamples *= bshape[b]
+    if (meta.shape[0] != nlinks or bstr.shape[0] != nlinks or bstr.shape[1] != nb
+            or steps.shape[1] != NSTEPCOL or meta.shape[1] != NMETACOL or nsteps < 1
+            or scratch.shape[0] < max(nthreads, 1) or out.shape[0] < nsamples * out_size):
+        raise ValueError("chain_product: inconsistent program or buffer shapes")
+    with nogil:
+        if nthreads > 1:
+            for b in prange(nsamples, num_threads=nthreads, schedule="static"):
+                tid = threadid()
+                chain_sample(b, nlinks, &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
+                             &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0], &offs[tid, 0],
+                             &scratch[tid, 0], &out[b * out_size])
+        else:
+            for b in range(nsamples):
+                chain_sample(b, nlinks, &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
+                             &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0], &offs[0, 0],
+                             &scratch[0, 0], &out[b * out_size])
+
+
+def vector_chain(list arrays not None,                      # IN  nlinks links, then the vector
+                 const Py_ssize_t[:, ::1] meta not None,    # IN  (nlinks + 1, NMETACOL)
+                 const Py_ssize_t[::1] bshape not None,     # IN  (nb,)
+                 const Py_ssize_t[:, ::1] bstr not None,    # IN  (nlinks + 1, nb)
+                 const Py_ssize_t[::1] dims not None,       # IN  (nlinks + 1,) d_0 .. d_n
+                 bint grad,                                 # IN  grad_chain or tangent_chain
+                 floating[:, ::1] scratch not None,         # OUT (nthreads, 2 max(dims))
+                 floating[::1] out not None,                # OUT (nsamples * out_size,)
+                 int nthreads):                             # IN  1: serial loop
+    """J1ᵀ(⋯(Jnᵀ g)) (grad) or Jn(⋯(J1 t)) (tangent) for every sample of the batch."""
+    cdef Py_ssize_t nops = len(arrays), nlinks = nops - 1, nb = bshape.shape[0]
+    cdef Py_ssize_t b, tid, nsamples = 1, maxd = 0, out_size
+    cdef Py_ssize_t[::1] addr = _addresses(arrays)
+    cdef Py_ssize_t[:, ::1] offs = np.empty((max(nthreads, 1), nops), dtype=np.intp)
+    for b in range(nb):
+        nsamples *= bshape[b]
+    if (nlinks < 1 or meta.shape[0] != nops or bstr.shape[0] != nops or bstr.shape[1] != nb
+            or dims.shape[0] != nops or meta.shape[1] != NMETACOL):
+        raise ValueError("vector_chain: inconsistent program or buffer shapes")
+    for b in range(nops):
+        maxd = max(maxd, dims[b])
+    out_size = dims[0] if grad else dims[nlinks]
+    if scratch.shape[0] < max(nthreads, 1) or scratch.shape[1] < 2 * maxd \
+            or out.shape[0] < nsamples * out_size:
+        raise ValueError("vector_chain: buffers too small")
+    with nogil:
+        if nthreads > 1:
+            for b in prange(nsamples, num_threads=nthreads, schedule="static"):
+                tid = threadid()
+                vector_sample(b, grad, nlinks, &addr[0], &meta[0, 0], nb,
+                              &bshape[0] if nb else NULL, &bstr[0, 0] if nb else NULL,
+                              &dims[0], maxd, &offs[tid, 0], &scratch[tid, 0],
+                              &out[b * out_size])
+        else:
+            for b in range(nsamples):
+                vector_sample(b, grad, nlinks, &addr[0], &meta[0, 0], nb,
+                              &bshape[0] if nb else NULL, &bstr[0, 0] if nb else NULL,
+                              &dims[0], maxd, &offs[0, 0], &scratch[0, 0],
+                              &out[b * out_size])
+
+
+# ---------------------------------------------------------------------------------------
+# the cheap entry for tiny unbatched chains
+
+cdef enum:
+    FAST_MAXDIM = 16
+
+cdef inline bint _fast_ok(object a, int typenum) noexcept:
+    """A 2-D C-contiguous ndarray (exactly) of `typenum` with sizes in 1..FAST_MAXDIM."""
+    cdef cnp.ndarray arr
+    cdef cnp.npy_intp* d
+    if type(a) is not cnp.ndarray:
+        return False
+    arr = <cnp.ndarray>a
+    if cnp.PyArray_NDIM(arr) != 2 or cnp.PyArray_TYPE(arr) != typenum \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        return False
+    d = cnp.PyArray_DIMS(arr)
+    return 1 <= d[0] <= FAST_MAXDIM and 1 <= d[1] <= FAST_MAXDIM
+
+
+cdef void _fast_run(Py_ssize_t n, const Py_ssize_t* d, bint reverse,
+                    const floating* j1, const floating* j2, const floating* j3,
+                    floating* tmp, floating* out) noexcept nogil:
+    """J2 @ J1, or J3 @ J2 @ J1 as (J3 @ J2) @ J1 (reverse) or J3 @ (J2 @ J1)."""
+    if n == 2:
+        small_gemm(d[2], d[0], d[1], j2, d[1], 1, j1, d[0], 1, out, d[0])
+    elif reverse:
+        small_gemm(d[3], d[1], d[2], j3, d[2], 1, j2, d[1], 1, tmp, d[1])
+        small_gemm(d[3], d[0], d[1], tmp, d[1], 1, j1, d[0], 1, out, d[0])
+    else:
+        small_gemm(d[2], d[0], d[1], j2, d[1], 1, j1, d[0], 1, tmp, d[0])
+        small_gemm(d[3], d[0], d[2], j3, d[2], 1, tmp, d[0], 1, out, d[0])
+
+
+def fast_chain(object links, object order):
+    """Jn⋯J1 for 2 or 3 unbatched small C-contiguous float links, or None.
+
+    None means "not this path": the caller falls back to the general path, which also
+    reports every error. Plans in closed form (ties go to (J3 J2) J1, as the DP's).
+    """
+    cdef Py_ssize_t n, k
+    cdef Py_ssize_t d[4]
+    cdef int typenum
+    cdef bint reverse = False
+    cdef double tmp[FAST_MAXDIM * FAST_MAXDIM]
+    cdef cnp.npy_intp oshape[2]
+    cdef void* p[3]
+    if type(links) is not list and type(links) is not tuple:
+        return None
+    n = len(links)
+    if n < 2 or n > 3:
+        return None
+    first = links[0]
+    if type(first) is not cnp.ndarray:
+        return None
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>first)
+    if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
+        return None
+    for k in range(n):
+        a = links[k]
+        if not _fast_ok(a, typenum):
+            return None
+        p[k] = cnp.PyArray_DATA(<cnp.ndarray>a)
+        if k == 0:
+            d[0] = cnp.PyArray_DIMS(<cnp.ndarray>a)[1]
+        elif cnp.PyArray_DIMS(<cnp.ndarray>a)[1] != d[k]:
+            return None
+        d[k + 1] = cnp.PyArray_DIMS(<cnp.ndarray>a)[0]
+    if n == 3:
+        if order == "reverse":
+            reverse = True
+        elif order == "optimal":
+            # (J3 J2) J1 costs d3 d2 d1 + d3 d1 d0; J3 (J2 J1) costs d2 d1 d0 + d3 d2 d0
+            reverse = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] <= \
+                d[2] * d[1] * d[0] + d[3] * d[2] * d[0]
+        elif order != "forward":
+            return None
+    elif order != "optimal" and order != "forward" and order != "reverse":
+        return None
+    else:
+        p[2] = NULL
+    oshape[0], oshape[1] = d[n], d[0]
+    out = cnp.PyArray_EMPTY(2, oshape, typenum, 0)
+    if typenum == cnp.NPY_DOUBLE:
+        _fast_run(n, d, reverse, <const double*>p[0], <const double*>p[1],
+                  <const double*>p[2], tmp, <double*>cnp.PyArray_DATA(<cnp.ndarray>out))
+    else:
+        _fast_run(n, d, reverse, <const float*>p[0], <const float*>p[1],
+                  <const float*>p[2], <float*>tmp, <float*>cnp.PyArray_DATA(<cnp.ndarray>out))
+    return out
