@@ -4,11 +4,12 @@ from ._version import __version__
 from . import reference
 from .gradcheck import check_grad
 from ._config import show_config
+from ._include import get_include
 from .linear import grad_ax, grad_xa, trace_chain
 from .chain import jacobian_chain, chain_plan, ChainPlan, grad_chain, tangent_chain, Diagonal
 
 __all__ = [
-    "__version__", "reference", "check_grad", "show_config",
+    "__version__", "reference", "check_grad", "show_config", "get_include",
     "grad_ax", "grad_xa", "trace_chain",
     "jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain", "Diagonal",
 ]

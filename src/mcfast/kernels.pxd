@@ -1,0 +1,578 @@
+# cython: language_level=3
+"""mcfast's public cimport API: the chain rules as ``noexcept nogil`` kernels.
+
+Use from your own Cython code (build with ``include_path=[mcfast.get_include()]``)::
+
+    from mcfast cimport kernels as mk
+    with nogil:
+        mk.grad_ax(A, G, False, out)          # out = Aᵀ G
+
+Conventions, the same for every function here:
+
+* Fused over ``floating`` (float32 / float64); every array argument of one call has
+  the same dtype. Arrays are typed memoryviews, C-contiguous (``[:, ::1]``, ``[::1]``).
+* Outputs are passed in (``# OUT``) and fully overwritten (or added into, when a
+  function takes ``accumulate``); nothing here allocates memory or touches a Python
+  object, so every call is safe inside ``with nogil:`` and ``prange`` loops (each
+  thread with its own outputs).
+* Layout: a Jacobian of ``y = f(x)`` (x of size m, y of size p) is p × m; a gradient
+  has the shape of its variable.
+* Shapes are NOT checked by the single-rule kernels (as with BLAS): the caller makes
+  them fit. The chain functions on packed links check sizes and return -1 when they
+  do not fit, 0 on success.
+* Outputs must not overlap inputs.
+* No virtual dispatch: every function is a ``cdef inline`` wrapper around a direct
+  call of a compiled mcfast kernel (or a BLAS routine via ``scipy.linalg.cython_blas``).
+
+The Python-level functions (``mcfast.grad_ax`` ...) validate, convert and allocate,
+then call these same kernels.
+"""
+cimport cython
+from cython cimport floating
+
+from mcfast._kernels._blas cimport gemm, gemv, NoTrans, Trans
+from mcfast._kernels._linear cimport at_g, at_g_vec, g_at, outer
+from mcfast._kernels._chain cimport chain_order as _chain_order, small_gemm
+
+# products with every size at most SMALL go through a hand loop that stays in L1
+cdef enum:
+    SMALL = 16
+
+
+# ======================================================================================
+# helpers
+# ======================================================================================
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void _fill2(floating[:, ::1] out, floating value) noexcept nogil:
+    cdef Py_ssize_t i, j
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = value
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void _fill1(floating[::1] out, floating value) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(out.shape[0]):
+        out[i] = value
+
+
+# ======================================================================================
+# linear-map rules
+# ======================================================================================
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void grad_ax(const floating[:, ::1] A,   # IN  (p, m)
+                         const floating[:, ::1] G,   # IN  (p, n)   ∂z/∂Y
+                         bint accumulate,
+                         floating[:, ::1] out,       # OUT (m, n)   ∂z/∂X
+                         ) noexcept nogil:
+    """Left linear map Y = A X + B:  ∂z/∂X = Aᵀ G  (out = Aᵀ G, or out += Aᵀ G)."""
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
+    if A.shape[0] == 0:             # empty sum
+        if not accumulate:
+            _fill2(out, <floating>0)
+        return
+    at_g(A, False, G, False, <floating>(1 if accumulate else 0), out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void grad_ax_vec(const floating[:, ::1] A,   # IN  (p, m)
+                             const floating[::1] g,      # IN  (p,)   ∂z/∂y
+                             bint accumulate,
+                             floating[::1] out,          # OUT (m,)   ∂z/∂x
+                             ) noexcept nogil:
+    """Left linear map y = A x + b:  ∂z/∂x = Aᵀ g."""
+    if out.shape[0] == 0:
+        return
+    if A.shape[0] == 0:
+        if not accumulate:
+            _fill1(out, <floating>0)
+        return
+    at_g_vec(A, False, g, <floating>(1 if accumulate else 0), out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void grad_xa(const floating[:, ::1] G,   # IN  (n, p)   ∂z/∂Y
+                         const floating[:, ::1] A,   # IN  (m, p)
+                         bint accumulate,
+                         floating[:, ::1] out,       # OUT (n, m)   ∂z/∂X
+                         ) noexcept nogil:
+    """Right linear map Y = X A + B:  ∂z/∂X = G Aᵀ."""
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
+    if G.shape[1] == 0:
+        if not accumulate:
+            _fill2(out, <floating>0)
+        return
+    g_at(G, False, A, False, <floating>(1 if accumulate else 0), out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void grad_xa_vec(const floating[::1] g,   # IN  (n,)   ∂z/∂y
+                             const floating[::1] a,   # IN  (m,)
+                             bint accumulate,
+                             floating[:, ::1] out,    # OUT (n, m) ∂z/∂X
+                             ) noexcept nogil:
+    """Right linear map y = X a + b:  ∂z/∂X = g aᵀ (an outer product)."""
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
+    outer(g, a, accumulate, out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void trace_chain(const floating[::1] G,         # IN  (Y.size,)  ∂z/∂Y, flattened
+                             const floating[:, ::1] dY_dX,  # IN  (Y.size, X.size)
+                             floating[::1] out,             # OUT (X.size,)  ∂z/∂X, flattened
+                             ) noexcept nogil:
+    """Trace rule: ∂z/∂X_ij = Σ_kl G_kl ∂Y_kl/∂X_ij, i.e. out = dY_dXᵀ G.
+
+    ``dY_dX`` is the array of shape Y.shape + X.shape reshaped (C order) to
+    (Y.size, X.size); ``G`` and ``out`` are Y and X flattened in C order.
+    """
+    grad_ax_vec(dY_dX, G, False, out)
+
+
+# ======================================================================================
+# least squares: l = ‖Xθ − y‖², ∂l/∂θ = 2 Xᵀ(Xθ − y)
+# ======================================================================================
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline double lstsq_loss_grad(const floating[:, ::1] X,    # IN  (n, m)
+                                   const floating[::1] theta,   # IN  (m,)
+                                   const floating[::1] y,       # IN  (n,)
+                                   floating[::1] resid,         # SCRATCH (n,)
+                                   floating[::1] grad,          # OUT (m,)  2 Xᵀ(Xθ − y)
+                                   ) noexcept nogil:
+    """Returns l = ‖Xθ − y‖² and writes ∂l/∂θ = 2 Xᵀ(Xθ − y) into ``grad``."""
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], i
+    cdef double loss = 0
+    if m == 0:
+        for i in range(n):
+            loss += <double>y[i] * y[i]
+        return loss
+    if n == 0:
+        _fill1(grad, <floating>0)
+        return 0
+    # resid = X @ theta - y
+    for i in range(n):
+        resid[i] = y[i]
+    gemv(NoTrans, n, m, <floating>1, &X[0, 0], m, &theta[0], 1, <floating>-1, &resid[0], 1)
+    for i in range(n):
+        loss += <double>resid[i] * resid[i]
+    # grad = 2 X.T @ resid
+    gemv(Trans, n, m, <floating>2, &X[0, 0], m, &resid[0], 1, <floating>0, &grad[0], 1)
+    return loss
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void lstsq_grad(const floating[:, ::1] X,    # IN  (n, m)
+                            const floating[::1] theta,   # IN  (m,)
+                            const floating[::1] y,       # IN  (n,)
+                            floating[::1] resid,         # SCRATCH (n,)
+                            floating[::1] grad,          # OUT (m,)
+                            ) noexcept nogil:
+    """∂l/∂θ = 2 Xᵀ(Xθ − y) for l = ‖Xθ − y‖²."""
+    lstsq_loss_grad(X, theta, y, resid, grad)
+
+
+# ======================================================================================
+# Jacobian chains, one link at a time (J dense (p, m); a Diagonal link stored as d (m,))
+# ======================================================================================
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void tangent_step(const floating[:, ::1] J,   # IN  (p, m)
+                              const floating[::1] t,      # IN  (m,)
+                              floating[::1] out,          # OUT (p,)
+                              ) noexcept nogil:
+    """One link of a tangent (forward) chain: out = J t."""
+    if out.shape[0] == 0:
+        return
+    if J.shape[1] == 0:
+        _fill1(out, <floating>0)
+        return
+    # out = J @ t  (at_g_vec computes Mᵀ t; J is the storage of Mᵀ)
+    at_g_vec(J, True, t, <floating>0, out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void tangent_step_diag(const floating[::1] d,   # IN  (m,) J = diag(d)
+                                   const floating[::1] t,   # IN  (m,)
+                                   floating[::1] out,       # OUT (m,)
+                                   ) noexcept nogil:
+    """out = diag(d) t = d ∘ t."""
+    cdef Py_ssize_t i
+    for i in range(d.shape[0]):
+        out[i] = d[i] * t[i]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void grad_step(const floating[:, ::1] J,   # IN  (p, m)
+                           const floating[::1] g,      # IN  (p,)
+                           floating[::1] out,          # OUT (m,)
+                           ) noexcept nogil:
+    """One link of a gradient (reverse) chain: out = Jᵀ g."""
+    grad_ax_vec(J, g, False, out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void grad_step_diag(const floating[::1] d,   # IN  (m,) J = diag(d)
+                                const floating[::1] g,   # IN  (m,)
+                                floating[::1] out,       # OUT (m,)
+                                ) noexcept nogil:
+    """out = diag(d)ᵀ g = d ∘ g."""
+    tangent_step_diag(d, g, out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void link_product(const floating[:, ::1] A,   # IN  (p, k) the later link
+                              const floating[:, ::1] B,   # IN  (k, m) the earlier link
+                              floating[:, ::1] out,       # OUT (p, m)
+                              ) noexcept nogil:
+    """Product of two dense links of a chain: out = A B."""
+    if out.shape[0] == 0 or out.shape[1] == 0:
+        return
+    if A.shape[1] == 0:
+        _fill2(out, <floating>0)
+        return
+    if A.shape[0] <= SMALL and A.shape[1] <= SMALL and B.shape[1] <= SMALL:
+        small_gemm(A.shape[0], B.shape[1], A.shape[1], &A[0, 0], A.shape[1], 1,
+                   &B[0, 0], B.shape[1], 1, &out[0, 0], out.shape[1])
+        return
+    # out = A @ B  (at_g computes Mᵀ B; A is the storage of Mᵀ)
+    at_g(A, True, B, False, <floating>0, out)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void link_product_diag_left(const floating[::1] d,      # IN  (p,) diag(d) later
+                                        const floating[:, ::1] B,   # IN  (p, m)
+                                        floating[:, ::1] out,       # OUT (p, m)
+                                        ) noexcept nogil:
+    """out = diag(d) B (row i of B scaled by d_i)."""
+    cdef Py_ssize_t i, j
+    for i in range(B.shape[0]):
+        for j in range(B.shape[1]):
+            out[i, j] = d[i] * B[i, j]
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void link_product_diag_right(const floating[:, ::1] A,   # IN  (p, m)
+                                         const floating[::1] d,      # IN  (m,) diag(d) earlier
+                                         floating[:, ::1] out,       # OUT (p, m)
+                                         ) noexcept nogil:
+    """out = A diag(d) (column j of A scaled by d_j)."""
+    cdef Py_ssize_t i, j
+    for i in range(A.shape[0]):
+        for j in range(A.shape[1]):
+            out[i, j] = A[i, j] * d[j]
+
+
+# ======================================================================================
+# Jacobian chains, whole chains on packed links
+#
+# A chain x = y0 → y1 → … → yn has links J1 … Jn, Jk = ∂yk/∂yk-1 of shape (dims[k],
+# dims[k-1]). They are packed one after the other in `links`, in data-flow order: a
+# dense Jk as its dims[k]·dims[k-1] entries in C order, a diagonal Jk (diag[k-1] != 0,
+# needs dims[k] == dims[k-1]) as its dims[k] diagonal entries. `work` is scratch of at
+# least chain_work_size(dims) entries. Return 0, or -1 (nothing written) when the sizes
+# of links, work or out do not fit dims.
+# ======================================================================================
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline Py_ssize_t chain_packed_size(const Py_ssize_t[::1] dims,
+                                         const unsigned char[::1] diag) noexcept nogil:
+    """Entries the packed links take: Σ_k (dims[k] if diagonal else dims[k]·dims[k-1]);
+    -1 if a diagonal link is not square or dims/diag do not have n+1/n entries."""
+    cdef Py_ssize_t k, n = dims.shape[0] - 1, size = 0
+    if n < 1 or diag.shape[0] != n:
+        return -1
+    for k in range(1, n + 1):
+        if dims[k] < 0 or dims[k - 1] < 0:
+            return -1
+        if diag[k - 1]:
+            if dims[k] != dims[k - 1]:
+                return -1
+            size += dims[k]
+        else:
+            size += dims[k] * dims[k - 1]
+    return size
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline Py_ssize_t chain_work_size(const Py_ssize_t[::1] dims) noexcept nogil:
+    """Scratch entries the packed chain functions need: 2 · max_k dims[k] · max(dims[0],
+    dims[n]) (enough for jacobian_chain; grad/tangent chains need only 2 · max dims)."""
+    cdef Py_ssize_t k, n = dims.shape[0] - 1, big = 1
+    for k in range(n + 1):
+        if dims[k] > big:
+            big = dims[k]
+    return 2 * big * max(dims[0], dims[n], 1)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void _matvec(bint transposed, bint is_diag, Py_ssize_t rows, Py_ssize_t cols,
+                         const floating* J, const floating* v, floating* dst) noexcept nogil:
+    """dst = J v (or Jᵀ v when transposed) for J (rows, cols) dense or diag(J)."""
+    cdef Py_ssize_t i, nout = cols if transposed else rows
+    if is_diag:
+        for i in range(rows):
+            dst[i] = J[i] * v[i]
+    elif rows == 0 or cols == 0:
+        for i in range(nout):
+            dst[i] = 0
+    else:
+        gemv(Trans if transposed else NoTrans, rows, cols, <floating>1, J, cols, v, 1,
+             <floating>0, dst, 1)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline int _check_chain(const floating[::1] links, const Py_ssize_t[::1] dims,
+                             const unsigned char[::1] diag,
+                             Py_ssize_t nwork) noexcept nogil:
+    """0 when dims/diag are consistent and links and work are large enough, else -1."""
+    cdef Py_ssize_t size = chain_packed_size(dims, diag)
+    if size < 0 or links.shape[0] < size:
+        return -1
+    if nwork < chain_work_size(dims):
+        return -1
+    return 0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline int grad_chain(const floating[::1] links,       # IN  packed J1 … Jn
+                           const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
+                           const unsigned char[::1] diag,   # IN  (n,) 1: Jk is diagonal
+                           const floating[::1] grad,        # IN  (dn,)  ∂z/∂yn
+                           floating[::1] work,              # SCRATCH chain_work_size(dims)
+                           floating[::1] out,               # OUT (d0,)  ∂z/∂x
+                           ) noexcept nogil:
+    """∂z/∂x = J1ᵀ (J2ᵀ (… (Jnᵀ grad))), right to left, never forming a product of links."""
+    cdef Py_ssize_t n = dims.shape[0] - 1, k, i, off, half
+    cdef const floating* src
+    cdef floating* dst
+    if _check_chain(links, dims, diag, work.shape[0]) != 0:
+        return -1
+    if grad.shape[0] != dims[n] or out.shape[0] != dims[0]:
+        return -1
+    half = work.shape[0] // 2
+    src = &grad[0]
+    off = chain_packed_size(dims, diag)
+    for k in range(n, 0, -1):
+        off -= dims[k] if diag[k - 1] else dims[k] * dims[k - 1]
+        dst = &out[0] if k == 1 else &work[0] + (k % 2) * half
+        _matvec(True, diag[k - 1], dims[k], dims[k - 1], &links[0] + off, src, dst)
+        src = dst
+    return 0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline int tangent_chain(const floating[::1] links,       # IN  packed J1 … Jn
+                              const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
+                              const unsigned char[::1] diag,   # IN  (n,) 1: Jk is diagonal
+                              const floating[::1] tangent,     # IN  (d0,)
+                              floating[::1] work,              # SCRATCH chain_work_size(dims)
+                              floating[::1] out,               # OUT (dn,)
+                              ) noexcept nogil:
+    """Jn (… (J2 (J1 tangent))), left to right (forward mode)."""
+    cdef Py_ssize_t n = dims.shape[0] - 1, k, off = 0, half
+    cdef const floating* src
+    cdef floating* dst
+    if _check_chain(links, dims, diag, work.shape[0]) != 0:
+        return -1
+    if tangent.shape[0] != dims[0] or out.shape[0] != dims[n]:
+        return -1
+    half = work.shape[0] // 2
+    src = &tangent[0]
+    for k in range(1, n + 1):
+        dst = &out[0] if k == n else &work[0] + (k % 2) * half
+        _matvec(False, diag[k - 1], dims[k], dims[k - 1], &links[0] + off, src, dst)
+        src = dst
+        off += dims[k] if diag[k - 1] else dims[k] * dims[k - 1]
+    return 0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void _apply_left(bint is_diag, Py_ssize_t p, Py_ssize_t k, Py_ssize_t m,
+                             const floating* J, const floating* P, floating* dst) noexcept nogil:
+    """dst (p, m) = J (p, k) @ P (k, m), J dense or diag(J) (p == k)."""
+    cdef Py_ssize_t i, j
+    if is_diag:
+        for i in range(p):
+            for j in range(m):
+                dst[i * m + j] = J[i] * P[i * m + j]
+    elif k == 0:
+        for i in range(p * m):
+            dst[i] = 0
+    elif p <= SMALL and k <= SMALL and m <= SMALL:
+        small_gemm(p, m, k, J, k, 1, P, m, 1, dst, m)
+    elif p > 0 and m > 0:
+        gemm(NoTrans, NoTrans, p, m, k, <floating>1, J, k, P, m, <floating>0, dst, m)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline void _apply_right(bint is_diag, Py_ssize_t p, Py_ssize_t k, Py_ssize_t m,
+                              const floating* P, const floating* J, floating* dst) noexcept nogil:
+    """dst (p, m) = P (p, k) @ J (k, m), J dense or diag(J) (k == m)."""
+    cdef Py_ssize_t i, j
+    if is_diag:
+        for i in range(p):
+            for j in range(m):
+                dst[i * m + j] = P[i * m + j] * J[j]
+    elif k == 0:
+        for i in range(p * m):
+            dst[i] = 0
+    elif p <= SMALL and k <= SMALL and m <= SMALL:
+        small_gemm(p, m, k, P, k, 1, J, m, 1, dst, m)
+    elif p > 0 and m > 0:
+        gemm(NoTrans, NoTrans, p, m, k, <floating>1, P, k, J, m, <floating>0, dst, m)
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline int jacobian_chain(const floating[::1] links,       # IN  packed J1 … Jn
+                               const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
+                               const unsigned char[::1] diag,   # IN  (n,) 1: Jk is diagonal
+                               bint reverse,
+                               floating[::1] work,              # SCRATCH chain_work_size(dims)
+                               floating[:, ::1] out,            # OUT (dn, d0)
+                               ) noexcept nogil:
+    """∂yn/∂x = Jn ⋯ J2 J1, dense (dn, d0) even when every link is diagonal.
+
+    reverse=False multiplies J1 first: Jn (⋯ (J3 (J2 J1))), cost Σ_k dk·dk-1·d0 (best
+    when d0 is the smallest size); reverse=True multiplies Jn first: ((Jn Jn-1) J ⋯) J1,
+    cost Σ_k dn·dk·dk-1 (best when dn is the smallest).
+    """
+    cdef Py_ssize_t n = dims.shape[0] - 1, k, i, j, off, half, rows, cols
+    cdef const floating* src
+    cdef const floating* J
+    cdef floating* dst
+    cdef floating* res
+    if _check_chain(links, dims, diag, work.shape[0]) != 0:
+        return -1
+    if out.shape[0] != dims[n] or out.shape[1] != dims[0]:
+        return -1
+    if dims[n] == 0 or dims[0] == 0:
+        return 0
+    half = work.shape[0] // 2
+    res = &out[0, 0]
+    if not reverse:
+        # P = J1 (as dense), then P ← Jk P
+        J = &links[0]
+        dst = res if n == 1 else &work[0] + half
+        rows = dims[1]
+        cols = dims[0]
+        for i in range(rows * cols):
+            dst[i] = 0
+        if diag[0]:
+            for i in range(rows):
+                dst[i * cols + i] = J[i]
+        else:
+            for i in range(rows * cols):
+                dst[i] = J[i]
+        src = dst
+        off = dims[1] if diag[0] else dims[1] * dims[0]
+        for k in range(2, n + 1):
+            dst = res if k == n else &work[0] + (k % 2) * half
+            _apply_left(diag[k - 1], dims[k], dims[k - 1], dims[0], &links[0] + off, src, dst)
+            src = dst
+            off += dims[k] if diag[k - 1] else dims[k] * dims[k - 1]
+    else:
+        # P = Jn (as dense), then P ← P Jk
+        off = chain_packed_size(dims, diag)
+        off -= dims[n] if diag[n - 1] else dims[n] * dims[n - 1]
+        J = &links[0] + off
+        dst = res if n == 1 else &work[0] + (n % 2) * half
+        rows = dims[n]
+        cols = dims[n - 1]
+        for i in range(rows * cols):
+            dst[i] = 0
+        if diag[n - 1]:
+            for i in range(rows):
+                dst[i * cols + i] = J[i]
+        else:
+            for i in range(rows * cols):
+                dst[i] = J[i]
+        src = dst
+        for k in range(n - 1, 0, -1):
+            off -= dims[k] if diag[k - 1] else dims[k] * dims[k - 1]
+            dst = res if k == 1 else &work[0] + (k % 2) * half
+            _apply_right(diag[k - 1], dims[n], dims[k], dims[k - 1], src, &links[0] + off, dst)
+            src = dst
+    return 0
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.initializedcheck(False)
+cdef inline Py_ssize_t chain_order(const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
+                                   const unsigned char[::1] diag,   # IN  (n,) 1: diagonal
+                                   Py_ssize_t[::1] prefix,          # SCRATCH (n+1,)
+                                   Py_ssize_t[:, ::1] cost,         # OUT (n, n)
+                                   Py_ssize_t[:, ::1] split,        # OUT (n, n)
+                                   ) noexcept nogil:
+    """The planner of mcfast.jacobian_chain (CLRS matrix-chain DP, structure aware).
+
+    cost[i, j] = min_s cost[i, s] + cost[s+1, j] + pair(i, s, j): the fewest
+    multiply-adds of J_{j+1} ⋯ J_{i+1} (0-based link indices i ≤ j), where pair counts a
+    product with a diagonal factor as one multiply per entry; split[i, j] = s is the
+    best split (J_{j+1}⋯J_{s+2})(J_{s+1}⋯J_{i+1}). Returns cost[0, n-1], or -1 when the
+    arguments do not have n+1, n, (n+1), (n, n) entries.
+    """
+    cdef Py_ssize_t n = diag.shape[0]
+    if (n < 1 or dims.shape[0] != n + 1 or prefix.shape[0] < n + 1
+            or cost.shape[0] != n or cost.shape[1] != n
+            or split.shape[0] != n or split.shape[1] != n):
+        return -1
+    _chain_order(n, &dims[0], &diag[0], &prefix[0], &cost[0, 0], &split[0, 0])
+    return cost[0, n - 1]
