@@ -1,4 +1,4 @@
-# cython: language_level=3
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 """mcfast's public cimport API: the chain rules as ``noexcept nogil`` kernels.
 
 Use from your own Cython code (build with ``include_path=[mcfast.get_include()]``)::
@@ -21,13 +21,14 @@ Conventions, the same for every function here:
   them fit. The chain functions on packed links check sizes and return -1 when they
   do not fit, 0 on success.
 * Outputs must not overlap inputs.
+* Bounds checks are off in these kernels whatever the including module's directives
+  (the directives above apply to this file's code only).
 * No virtual dispatch: every function is a ``cdef inline`` wrapper around a direct
   call of a compiled mcfast kernel (or a BLAS routine via ``scipy.linalg.cython_blas``).
 
 The Python-level functions (``mcfast.grad_ax`` ...) validate, convert and allocate,
 then call these same kernels.
 """
-cimport cython
 from cython cimport floating
 
 from mcfast._kernels._blas cimport gemm, gemv, NoTrans, Trans
@@ -43,9 +44,6 @@ cdef enum:
 # helpers
 # ======================================================================================
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void _fill2(floating[:, ::1] out, floating value) noexcept nogil:
     cdef Py_ssize_t i, j
     for i in range(out.shape[0]):
@@ -53,9 +51,6 @@ cdef inline void _fill2(floating[:, ::1] out, floating value) noexcept nogil:
             out[i, j] = value
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void _fill1(floating[::1] out, floating value) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(out.shape[0]):
@@ -66,9 +61,6 @@ cdef inline void _fill1(floating[::1] out, floating value) noexcept nogil:
 # linear-map rules
 # ======================================================================================
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void grad_ax(const floating[:, ::1] A,   # IN  (p, m)
                          const floating[:, ::1] G,   # IN  (p, n)   ∂z/∂Y
                          bint accumulate,
@@ -84,9 +76,6 @@ cdef inline void grad_ax(const floating[:, ::1] A,   # IN  (p, m)
     at_g(A, False, G, False, <floating>(1 if accumulate else 0), out)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void grad_ax_vec(const floating[:, ::1] A,   # IN  (p, m)
                              const floating[::1] g,      # IN  (p,)   ∂z/∂y
                              bint accumulate,
@@ -102,9 +91,6 @@ cdef inline void grad_ax_vec(const floating[:, ::1] A,   # IN  (p, m)
     at_g_vec(A, False, g, <floating>(1 if accumulate else 0), out)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void grad_xa(const floating[:, ::1] G,   # IN  (n, p)   ∂z/∂Y
                          const floating[:, ::1] A,   # IN  (m, p)
                          bint accumulate,
@@ -120,9 +106,6 @@ cdef inline void grad_xa(const floating[:, ::1] G,   # IN  (n, p)   ∂z/∂Y
     g_at(G, False, A, False, <floating>(1 if accumulate else 0), out)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void grad_xa_vec(const floating[::1] g,   # IN  (n,)   ∂z/∂y
                              const floating[::1] a,   # IN  (m,)
                              bint accumulate,
@@ -134,9 +117,6 @@ cdef inline void grad_xa_vec(const floating[::1] g,   # IN  (n,)   ∂z/∂y
     outer(g, a, accumulate, out)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void trace_chain(const floating[::1] G,         # IN  (Y.size,)  ∂z/∂Y, flattened
                              const floating[:, ::1] dY_dX,  # IN  (Y.size, X.size)
                              floating[::1] out,             # OUT (X.size,)  ∂z/∂X, flattened
@@ -153,9 +133,6 @@ cdef inline void trace_chain(const floating[::1] G,         # IN  (Y.size,)  ∂
 # least squares: l = ‖Xθ − y‖², ∂l/∂θ = 2 Xᵀ(Xθ − y)
 # ======================================================================================
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline double lstsq_loss_grad(const floating[:, ::1] X,    # IN  (n, m)
                                    const floating[::1] theta,   # IN  (m,)
                                    const floating[::1] y,       # IN  (n,)
@@ -183,9 +160,6 @@ cdef inline double lstsq_loss_grad(const floating[:, ::1] X,    # IN  (n, m)
     return loss
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void lstsq_grad(const floating[:, ::1] X,    # IN  (n, m)
                             const floating[::1] theta,   # IN  (m,)
                             const floating[::1] y,       # IN  (n,)
@@ -200,9 +174,6 @@ cdef inline void lstsq_grad(const floating[:, ::1] X,    # IN  (n, m)
 # Jacobian chains, one link at a time (J dense (p, m); a Diagonal link stored as d (m,))
 # ======================================================================================
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void tangent_step(const floating[:, ::1] J,   # IN  (p, m)
                               const floating[::1] t,      # IN  (m,)
                               floating[::1] out,          # OUT (p,)
@@ -217,9 +188,6 @@ cdef inline void tangent_step(const floating[:, ::1] J,   # IN  (p, m)
     at_g_vec(J, True, t, <floating>0, out)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void tangent_step_diag(const floating[::1] d,   # IN  (m,) J = diag(d)
                                    const floating[::1] t,   # IN  (m,)
                                    floating[::1] out,       # OUT (m,)
@@ -230,9 +198,6 @@ cdef inline void tangent_step_diag(const floating[::1] d,   # IN  (m,) J = diag(
         out[i] = d[i] * t[i]
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void grad_step(const floating[:, ::1] J,   # IN  (p, m)
                            const floating[::1] g,      # IN  (p,)
                            floating[::1] out,          # OUT (m,)
@@ -241,9 +206,6 @@ cdef inline void grad_step(const floating[:, ::1] J,   # IN  (p, m)
     grad_ax_vec(J, g, False, out)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void grad_step_diag(const floating[::1] d,   # IN  (m,) J = diag(d)
                                 const floating[::1] g,   # IN  (m,)
                                 floating[::1] out,       # OUT (m,)
@@ -252,9 +214,6 @@ cdef inline void grad_step_diag(const floating[::1] d,   # IN  (m,) J = diag(d)
     tangent_step_diag(d, g, out)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void link_product(const floating[:, ::1] A,   # IN  (p, k) the later link
                               const floating[:, ::1] B,   # IN  (k, m) the earlier link
                               floating[:, ::1] out,       # OUT (p, m)
@@ -273,9 +232,6 @@ cdef inline void link_product(const floating[:, ::1] A,   # IN  (p, k) the later
     at_g(A, True, B, False, <floating>0, out)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void link_product_diag_left(const floating[::1] d,      # IN  (p,) diag(d) later
                                         const floating[:, ::1] B,   # IN  (p, m)
                                         floating[:, ::1] out,       # OUT (p, m)
@@ -287,9 +243,6 @@ cdef inline void link_product_diag_left(const floating[::1] d,      # IN  (p,) d
             out[i, j] = d[i] * B[i, j]
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void link_product_diag_right(const floating[:, ::1] A,   # IN  (p, m)
                                          const floating[::1] d,      # IN  (m,) diag(d) earlier
                                          floating[:, ::1] out,       # OUT (p, m)
@@ -312,9 +265,6 @@ cdef inline void link_product_diag_right(const floating[:, ::1] A,   # IN  (p, m
 # of links, work or out do not fit dims.
 # ======================================================================================
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline Py_ssize_t chain_packed_size(const Py_ssize_t[::1] dims,
                                          const unsigned char[::1] diag) noexcept nogil:
     """Entries the packed links take: Σ_k (dims[k] if diagonal else dims[k]·dims[k-1]);
@@ -334,9 +284,6 @@ cdef inline Py_ssize_t chain_packed_size(const Py_ssize_t[::1] dims,
     return size
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline Py_ssize_t chain_work_size(const Py_ssize_t[::1] dims) noexcept nogil:
     """Scratch entries the packed chain functions need: 2 · max_k dims[k] · max(dims[0],
     dims[n]) (enough for jacobian_chain; grad/tangent chains need only 2 · max dims)."""
@@ -347,9 +294,6 @@ cdef inline Py_ssize_t chain_work_size(const Py_ssize_t[::1] dims) noexcept nogi
     return 2 * big * max(dims[0], dims[n], 1)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void _matvec(bint transposed, bint is_diag, Py_ssize_t rows, Py_ssize_t cols,
                          const floating* J, const floating* v, floating* dst) noexcept nogil:
     """dst = J v (or Jᵀ v when transposed) for J (rows, cols) dense or diag(J)."""
@@ -365,9 +309,6 @@ cdef inline void _matvec(bint transposed, bint is_diag, Py_ssize_t rows, Py_ssiz
              <floating>0, dst, 1)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline int _check_chain(const floating[::1] links, const Py_ssize_t[::1] dims,
                              const unsigned char[::1] diag,
                              Py_ssize_t nwork) noexcept nogil:
@@ -380,9 +321,6 @@ cdef inline int _check_chain(const floating[::1] links, const Py_ssize_t[::1] di
     return 0
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline int grad_chain(const floating[::1] links,       # IN  packed J1 … Jn
                            const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
                            const unsigned char[::1] diag,   # IN  (n,) 1: Jk is diagonal
@@ -409,9 +347,6 @@ cdef inline int grad_chain(const floating[::1] links,       # IN  packed J1 … 
     return 0
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline int tangent_chain(const floating[::1] links,       # IN  packed J1 … Jn
                               const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
                               const unsigned char[::1] diag,   # IN  (n,) 1: Jk is diagonal
@@ -437,9 +372,6 @@ cdef inline int tangent_chain(const floating[::1] links,       # IN  packed J1 �
     return 0
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void _apply_left(bint is_diag, Py_ssize_t p, Py_ssize_t k, Py_ssize_t m,
                              const floating* J, const floating* P, floating* dst) noexcept nogil:
     """dst (p, m) = J (p, k) @ P (k, m), J dense or diag(J) (p == k)."""
@@ -457,9 +389,6 @@ cdef inline void _apply_left(bint is_diag, Py_ssize_t p, Py_ssize_t k, Py_ssize_
         gemm(NoTrans, NoTrans, p, m, k, <floating>1, J, k, P, m, <floating>0, dst, m)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline void _apply_right(bint is_diag, Py_ssize_t p, Py_ssize_t k, Py_ssize_t m,
                               const floating* P, const floating* J, floating* dst) noexcept nogil:
     """dst (p, m) = P (p, k) @ J (k, m), J dense or diag(J) (k == m)."""
@@ -477,9 +406,6 @@ cdef inline void _apply_right(bint is_diag, Py_ssize_t p, Py_ssize_t k, Py_ssize
         gemm(NoTrans, NoTrans, p, m, k, <floating>1, P, k, J, m, <floating>0, dst, m)
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline int jacobian_chain(const floating[::1] links,       # IN  packed J1 … Jn
                                const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
                                const unsigned char[::1] diag,   # IN  (n,) 1: Jk is diagonal
@@ -552,9 +478,6 @@ cdef inline int jacobian_chain(const floating[::1] links,       # IN  packed J1 
     return 0
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
 cdef inline Py_ssize_t chain_order(const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
                                    const unsigned char[::1] diag,   # IN  (n,) 1: diagonal
                                    Py_ssize_t[::1] prefix,          # SCRATCH (n+1,)

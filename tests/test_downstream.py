@@ -1,0 +1,246 @@
+"""The cimport API from outside: build examples/downstream against this mcfast and run it.
+
+The example package cimports ``mcfast.kernels`` (found through ``mcfast.get_include()``),
+runs least squares by gradient descent entirely under ``nogil`` and wraps every public
+kernel in a ``def``, so each one is checked here against NumPy and the Python API.
+"""
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mcfast as mc
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "downstream"
+DTYPES = [np.float32, np.float64]
+
+
+def _have_c_compiler():
+    cc = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
+    return shutil.which(cc.split()[0]) is not None
+
+
+@pytest.fixture(scope="module")
+def gdfit(tmp_path_factory):
+    """The example built into a temporary folder with the mcfast under test, imported."""
+    if not _have_c_compiler():
+        pytest.skip("no C compiler: the downstream example cannot be built")
+    tmp = tmp_path_factory.mktemp("downstream")
+    src = tmp / "src"
+    shutil.copytree(EXAMPLE, src, ignore=shutil.ignore_patterns("*.c", "*.so", "build"))
+    env = dict(os.environ)
+    # the same mcfast this process imported (installed, or src/ in a checkout)
+    env["PYTHONPATH"] = os.pathsep.join([mc.get_include(), env.get("PYTHONPATH", "")])
+    proc = subprocess.run(
+        [sys.executable, "setup.py", "build_ext", "--build-lib", str(tmp / "lib"),
+         "--build-temp", str(tmp / "build")],
+        cwd=src, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"building the downstream example failed:\n{proc.stdout}\n{proc.stderr}"
+    [so] = (tmp / "lib").glob("gdfit*")
+    spec = importlib.util.spec_from_file_location("gdfit", so)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def problem(dtype, n=200, m=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, m)).astype(dtype)
+    y = (X @ rng.standard_normal(m) + 0.1 * rng.standard_normal(n)).astype(dtype)
+    return X, y
+
+
+def tol(dtype):
+    return 2e-4 if dtype == np.float32 else 1e-10
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gradient_descent_matches_lstsq(gdfit, dtype):
+    X, y = problem(dtype)
+    theta, loss = gdfit.fit(X, y)
+    expect = np.linalg.lstsq(X.astype(np.float64), y.astype(np.float64), rcond=None)[0]
+    assert theta.dtype == dtype
+    np.testing.assert_allclose(theta, expect, rtol=50 * tol(dtype), atol=50 * tol(dtype))
+    np.testing.assert_allclose(loss, np.sum((X.astype(float) @ theta - y) ** 2), rtol=1e-3)
+    np.testing.assert_allclose(gdfit.fit_linear(X, y), expect,
+                               rtol=50 * tol(dtype), atol=50 * tol(dtype))
+
+
+def test_gradient_descent_runs_in_parallel_threads(gdfit):
+    """The loop holds no GIL: four fits in threads give the answers of four serial fits."""
+    problems = [problem(np.float64, n=2000, m=8, seed=s) for s in range(4)]
+    serial = [gdfit.fit(X, y, iters=300)[0] for X, y in problems]
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda p: gdfit.fit(*p, iters=300)[0], problems))
+    for a, b in zip(serial, threaded):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 3, 2), (30, 20, 25), (0, 3, 2), (4, 0, 2), (4, 3, 0)])
+def test_linear_rules(gdfit, dtype, shape):
+    p, m, n = shape
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((p, m)).astype(dtype)
+    G = rng.standard_normal((p, n)).astype(dtype)
+    g = rng.standard_normal(p).astype(dtype)
+    out = np.full((m, n), np.nan, dtype)
+    gdfit.grad_ax(A, G, False, out)
+    np.testing.assert_allclose(out, mc.grad_ax(A, G), rtol=tol(dtype), atol=tol(dtype))
+    gdfit.grad_ax(A, G, True, out)
+    np.testing.assert_allclose(out, 2 * mc.grad_ax(A, G), rtol=tol(dtype), atol=tol(dtype))
+    outv = np.full(m, np.nan, dtype)
+    gdfit.grad_ax_vec(A, g, False, outv)
+    np.testing.assert_allclose(outv, A.T @ g, rtol=tol(dtype), atol=tol(dtype))
+    # Y = X A + B with X (n, m), A (p, m)... here G (n, p) and A (m, p)
+    G2 = rng.standard_normal((n, p)).astype(dtype)
+    A2 = rng.standard_normal((m, p)).astype(dtype)
+    out2 = np.full((n, m), np.nan, dtype)
+    gdfit.grad_xa(G2, A2, False, out2)
+    np.testing.assert_allclose(out2, mc.grad_xa(G2, A2), rtol=tol(dtype), atol=tol(dtype))
+    gv, av = G2[:, 0] if p else np.zeros(n, dtype), A2[:, 0] if p else np.zeros(m, dtype)
+    gv, av = np.ascontiguousarray(gv), np.ascontiguousarray(av)
+    gdfit.grad_xa_vec(gv, av, False, out2)
+    np.testing.assert_allclose(out2, np.outer(gv, av), rtol=tol(dtype), atol=tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_trace_rule(gdfit, dtype):
+    rng = np.random.default_rng(2)
+    G = rng.standard_normal((3, 4)).astype(dtype)
+    dY_dX = rng.standard_normal((3, 4, 2, 5)).astype(dtype)
+    out = np.empty(10, dtype)
+    gdfit.trace_chain(G.ravel(), dY_dX.reshape(12, 10), out)
+    np.testing.assert_allclose(out.reshape(2, 5), mc.trace_chain(G, dY_dX),
+                               rtol=tol(dtype), atol=tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,m", [(50, 3), (1, 1), (0, 3), (5, 0)])
+def test_lstsq_loss_grad(gdfit, dtype, n, m):
+    X, y = problem(dtype, n=n, m=m)
+    theta = np.linspace(-1, 1, m).astype(dtype)
+    grad = np.full(m, np.nan, dtype)
+    loss = gdfit.lstsq_loss_grad(X, theta, y, np.empty(n, dtype), grad)
+    r = X.astype(float) @ theta - y
+    np.testing.assert_allclose(loss, r @ r, rtol=tol(dtype), atol=tol(dtype))
+    np.testing.assert_allclose(grad, 2 * X.T.astype(float) @ r, rtol=tol(dtype), atol=tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("p,k,m", [(3, 4, 5), (20, 17, 30), (4, 0, 3)])
+def test_chain_steps(gdfit, dtype, p, k, m):
+    rng = np.random.default_rng(3)
+    J = rng.standard_normal((p, m)).astype(dtype)
+    t = rng.standard_normal(m).astype(dtype)
+    g = rng.standard_normal(p).astype(dtype)
+    d = rng.standard_normal(m).astype(dtype)
+    out = np.full(p, np.nan, dtype)
+    gdfit.tangent_step(J, t, out)
+    np.testing.assert_allclose(out, J @ t, rtol=tol(dtype), atol=tol(dtype))
+    out = np.full(m, np.nan, dtype)
+    gdfit.grad_step(J, g, out)
+    np.testing.assert_allclose(out, J.T @ g, rtol=tol(dtype), atol=tol(dtype))
+    gdfit.tangent_step_diag(d, t, out)
+    np.testing.assert_allclose(out, d * t, rtol=tol(dtype))
+    gdfit.grad_step_diag(d, t, out)
+    np.testing.assert_allclose(out, d * t, rtol=tol(dtype))
+    A = rng.standard_normal((p, k)).astype(dtype)
+    B = rng.standard_normal((k, m)).astype(dtype)
+    P = np.full((p, m), np.nan, dtype)
+    gdfit.link_product(A, B, P)
+    np.testing.assert_allclose(P, A @ B, rtol=tol(dtype), atol=tol(dtype))
+    gdfit.link_product_diag_right(J, d, P)
+    np.testing.assert_allclose(P, J @ np.diag(d), rtol=tol(dtype), atol=tol(dtype))
+    gdfit.link_product_diag_left(g, J, P)
+    np.testing.assert_allclose(P, np.diag(g) @ J, rtol=tol(dtype), atol=tol(dtype))
+
+
+CHAINS = [
+    ([3, 5, 4, 2], [0, 0, 0]),
+    ([6, 6, 4, 4, 7], [1, 0, 1, 0]),
+    ([5, 5, 5], [1, 1]),
+    ([40, 30, 30, 20], [0, 1, 0]),
+    ([2, 9], [0]),
+    ([3, 0, 4], [0, 0]),
+]
+
+
+def packed_chain(dims, diag, dtype, seed=4):
+    rng = np.random.default_rng(seed)
+    links, parts = [], []
+    for k in range(1, len(dims)):
+        if diag[k - 1]:
+            d = rng.standard_normal(dims[k]).astype(dtype)
+            links.append(mc.Diagonal(d))
+            parts.append(d)
+        else:
+            J = rng.standard_normal((dims[k], dims[k - 1])).astype(dtype)
+            links.append(J)
+            parts.append(J.ravel())
+    return links, np.concatenate(parts).astype(dtype)
+
+
+def dense(link):
+    return link.toarray() if isinstance(link, mc.Diagonal) else link
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dims,diag", CHAINS)
+def test_packed_chains(gdfit, dtype, dims, diag):
+    links, packed = packed_chain(dims, diag, dtype)
+    d = np.array(dims, dtype=np.intp)
+    f = np.array(diag, dtype=np.uint8)
+    size, nwork = gdfit.chain_sizes(d, f)
+    assert size == packed.size
+    work = np.empty(nwork, dtype)
+    full = np.eye(dims[0])
+    for link in links:
+        full = dense(link).astype(float) @ full
+    rng = np.random.default_rng(5)
+    grad = rng.standard_normal(dims[-1]).astype(dtype)
+    tangent = rng.standard_normal(dims[0]).astype(dtype)
+
+    out = np.full(dims[0], np.nan, dtype)
+    assert gdfit.grad_chain(packed, d, f, grad, work, out) == 0
+    np.testing.assert_allclose(out, full.T @ grad, rtol=tol(dtype), atol=tol(dtype))
+    out = np.full(dims[-1], np.nan, dtype)
+    assert gdfit.tangent_chain(packed, d, f, tangent, work, out) == 0
+    np.testing.assert_allclose(out, full @ tangent, rtol=tol(dtype), atol=tol(dtype))
+    for reverse in (False, True):
+        out = np.full((dims[-1], dims[0]), np.nan, dtype)
+        assert gdfit.jacobian_chain(packed, d, f, reverse, work, out) == 0
+        np.testing.assert_allclose(out, full, rtol=tol(dtype), atol=tol(dtype))
+
+
+def test_packed_chains_refuse_bad_sizes(gdfit):
+    links, packed = packed_chain([3, 5, 4], [0, 0], np.float64)
+    d = np.array([3, 5, 4], dtype=np.intp)
+    f = np.zeros(2, np.uint8)
+    work = np.empty(gdfit.chain_sizes(d, f)[1])
+    out = np.full(3, np.nan)
+    assert gdfit.grad_chain(packed[:-1], d, f, np.ones(4), work, out) == -1
+    assert gdfit.grad_chain(packed, d, f, np.ones(3), work, out) == -1
+    assert gdfit.grad_chain(packed, d, f, np.ones(4), work[:2], out) == -1
+    assert gdfit.grad_chain(packed, d, np.ones(2, np.uint8), np.ones(4), work, out) == -1
+    assert np.isnan(out).all()
+    assert gdfit.chain_sizes(d, np.ones(2, np.uint8))[0] == -1
+
+
+@pytest.mark.parametrize("dims,diag", CHAINS[:4])
+def test_chain_order_is_the_planner(gdfit, dims, diag):
+    links, _ = packed_chain(dims, diag, np.float64)
+    n = len(diag)
+    cost = np.empty((n, n), np.intp)
+    split = np.empty((n, n), np.intp)
+    total = gdfit.chain_order(np.array(dims, np.intp), np.array(diag, np.uint8),
+                              np.empty(n + 1, np.intp), cost, split)
+    assert total == cost[0, n - 1] == mc.chain_plan(links).flops
