@@ -97,36 +97,114 @@ def chain_order_table(const Py_ssize_t[::1] dims not None,      # IN  (n + 1,)
 # ---------------------------------------------------------------------------------------
 # one product
 
+cdef extern from *:
+    """
+    /* Small products C (m x n) = A (m x k) @ B (k x n), B and C with unit column stride.
+       One kernel per width n = 1..16 keeps a row of C in registers (the compiler unrolls
+       the fixed-width loops); wider rows take the generic loop. The dispatcher is cloned
+       for AVX-512 / AVX2 / baseline and picked at load time (GCC target_clones), so the
+       default build stays portable and still gets wide vectors. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(MCFAST_NO_CLONES)
+    #define MC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #else
+    #define MC_CLONES
+    #endif
+    #define MC_GEMM_N(T, N)                                                               \
+    static inline __attribute__((always_inline)) void mc_gemm_##T##_##N(                  \
+            Py_ssize_t m, Py_ssize_t k, const T* a, Py_ssize_t ars, Py_ssize_t acs,       \
+            const T* b, Py_ssize_t brs, T* c, Py_ssize_t ldc) {                           \
+        for (Py_ssize_t i = 0; i < m; i++) {                                              \
+            T acc[N], acc2[N];        /* two accumulators: half the FMA latency chain */  \
+            const T* ai = a + i * ars;                                                    \
+            Py_ssize_t p = 0;                                                             \
+            for (int j = 0; j < N; j++) { acc[j] = 0; acc2[j] = 0; }                      \
+            for (; p + 1 < k; p += 2) {                                                   \
+                const T a0 = ai[p * acs], a1 = ai[(p + 1) * acs];                         \
+                const T* b0 = b + p * brs;                                                \
+                const T* b1 = b0 + brs;                                                   \
+                for (int j = 0; j < N; j++) { acc[j] += a0 * b0[j]; acc2[j] += a1 * b1[j]; } \
+            }                                                                             \
+            if (p < k) {                                                                  \
+                const T a0 = ai[p * acs];                                                 \
+                const T* b0 = b + p * brs;                                                \
+                for (int j = 0; j < N; j++) acc[j] += a0 * b0[j];                         \
+            }                                                                             \
+            for (int j = 0; j < N; j++) c[i * ldc + j] = acc[j] + acc2[j];                \
+        }                                                                                 \
+    }
+    #define MC_GEMM_ALL(T)                                                                \
+    MC_GEMM_N(T, 1) MC_GEMM_N(T, 2) MC_GEMM_N(T, 3) MC_GEMM_N(T, 4) MC_GEMM_N(T, 5)       \
+    MC_GEMM_N(T, 6) MC_GEMM_N(T, 7) MC_GEMM_N(T, 8) MC_GEMM_N(T, 9) MC_GEMM_N(T, 10)      \
+    MC_GEMM_N(T, 11) MC_GEMM_N(T, 12) MC_GEMM_N(T, 13) MC_GEMM_N(T, 14) MC_GEMM_N(T, 15)  \
+    MC_GEMM_N(T, 16)                                                                      \
+    MC_CLONES static void mc_small_gemm_##T(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,     \
+            const T* a, Py_ssize_t ars, Py_ssize_t acs, const T* b, Py_ssize_t brs,       \
+            T* c, Py_ssize_t ldc) {                                                       \
+        switch (n) {                                                                      \
+        case 1: mc_gemm_##T##_1(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 2: mc_gemm_##T##_2(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 3: mc_gemm_##T##_3(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 4: mc_gemm_##T##_4(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 5: mc_gemm_##T##_5(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 6: mc_gemm_##T##_6(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 7: mc_gemm_##T##_7(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 8: mc_gemm_##T##_8(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 9: mc_gemm_##T##_9(m, k, a, ars, acs, b, brs, c, ldc); return;               \
+        case 10: mc_gemm_##T##_10(m, k, a, ars, acs, b, brs, c, ldc); return;             \
+        case 11: mc_gemm_##T##_11(m, k, a, ars, acs, b, brs, c, ldc); return;             \
+        case 12: mc_gemm_##T##_12(m, k, a, ars, acs, b, brs, c, ldc); return;             \
+        case 13: mc_gemm_##T##_13(m, k, a, ars, acs, b, brs, c, ldc); return;             \
+        case 14: mc_gemm_##T##_14(m, k, a, ars, acs, b, brs, c, ldc); return;             \
+        case 15: mc_gemm_##T##_15(m, k, a, ars, acs, b, brs, c, ldc); return;             \
+        case 16: mc_gemm_##T##_16(m, k, a, ars, acs, b, brs, c, ldc); return;             \
+        }                                                                                 \
+        for (Py_ssize_t i = 0; i < m; i++) {                                              \
+            T* ci = c + i * ldc;                                                          \
+            for (Py_ssize_t j = 0; j < n; j++) ci[j] = 0;                                 \
+            for (Py_ssize_t p = 0; p < k; p++) {                                          \
+                const T aip = a[i * ars + p * acs];                                       \
+                const T* bp = b + p * brs;                                                \
+                for (Py_ssize_t j = 0; j < n; j++) ci[j] += aip * bp[j];                  \
+            }                                                                             \
+        }                                                                                 \
+    }
+    MC_GEMM_ALL(double)
+    MC_GEMM_ALL(float)
+    """
+    void mc_small_gemm_double(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                              const double* a, Py_ssize_t ars, Py_ssize_t acs,
+                              const double* b, Py_ssize_t brs,
+                              double* c, Py_ssize_t ldc) noexcept nogil
+    void mc_small_gemm_float(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                             const float* a, Py_ssize_t ars, Py_ssize_t acs,
+                             const float* b, Py_ssize_t brs,
+                             float* c, Py_ssize_t ldc) noexcept nogil
+
+
 cdef void small_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                      const floating* a, Py_ssize_t ars, Py_ssize_t acs,   # IN  A (m, k)
                      const floating* b, Py_ssize_t brs, Py_ssize_t bcs,   # IN  B (k, n)
                      floating* c, Py_ssize_t ldc,                         # OUT C (m, n)
                      ) noexcept nogil:
-    """C = A @ B for small matrices: i-p-j order, the inner loop runs along rows of B and C."""
+    """C = A @ B for small matrices (C must not overlap A or B): a row of C in registers."""
     cdef Py_ssize_t i, j, p
     cdef floating aip
     cdef floating* crow
-    cdef const floating* brow
-    for i in range(m):
-        crow = c + i * ldc
-        aip = a[i * ars]
-        brow = b
-        if bcs == 1:
-            for j in range(n):
-                crow[j] = aip * brow[j]
-            for p in range(1, k):
-                aip = a[i * ars + p * acs]
-                brow = b + p * brs
-                for j in range(n):
-                    crow[j] += aip * brow[j]
+    if bcs == 1:
+        # C = A @ B
+        if floating is double:
+            mc_small_gemm_double(m, n, k, a, ars, acs, b, brs, c, ldc)
         else:
+            mc_small_gemm_float(m, n, k, a, ars, acs, b, brs, c, ldc)
+        return
+    for i in range(m):          # B with a non-unit column stride (a transposed link)
+        crow = c + i * ldc
+        for j in range(n):
+            crow[j] = 0
+        for p in range(k):
+            aip = a[i * ars + p * acs]
             for j in range(n):
-                crow[j] = aip * brow[j * bcs]
-            for p in range(1, k):
-                aip = a[i * ars + p * acs]
-                brow = b + p * brs
-                for j in range(n):
-                    crow[j] += aip * brow[j * bcs]
+                crow[j] += aip * b[p * brs + j * bcs]
 
 
 cdef inline void blas_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
@@ -268,12 +346,11 @@ cdef void vector_sample(Py_ssize_t b,               # IN  sample (flat batch ind
                         floating* out,              # OUT this sample's result
                         ) noexcept nogil:
     """One sample of a vector chain: matrix-vector products only, Σ d_k d_{k-1} work."""
-    cdef Py_ssize_t step, k, i, j, rows, cols, rs, cs, xs, turn = 0
+    cdef Py_ssize_t step, k, i, rows, cols, rs, cs, xs, turn = 0
     cdef const Py_ssize_t* mk
     cdef const floating* x
     cdef const floating* a
     cdef floating* y
-    cdef floating xi, acc
     batch_offsets(b, nlinks + 1, nb, bshape, bstr, offs)
     x = (<const floating*>addr[nlinks]) + offs[nlinks]
     xs = meta[nlinks * NMETACOL + M_CS]
@@ -290,24 +367,11 @@ cdef void vector_sample(Py_ssize_t b,               # IN  sample (flat batch ind
             for i in range(rows):
                 y[i] = a[i * cs] * x[i * xs]
         elif grad and mk[M_SMALL]:
-            # y = A.T @ x: rows of A scaled by x, summed
-            for j in range(cols):
-                y[j] = 0
-            for i in range(rows):
-                xi = x[i * xs]
-                if cs == 1:
-                    for j in range(cols):
-                        y[j] += xi * a[i * rs + j]
-                else:
-                    for j in range(cols):
-                        y[j] += xi * a[i * rs + j * cs]
+            # y = A.T @ x, as the row vector xᵀ A (1 × cols)
+            small_gemm(1, cols, rows, x, 0, xs, a, rs, cs, y, cols)
         elif mk[M_SMALL]:
-            # y = A @ x: one dot product per row
-            for i in range(rows):
-                acc = 0
-                for j in range(cols):
-                    acc += a[i * rs + j * cs] * x[j * xs]
-                y[i] = acc
+            # y = A @ x, as the column A (rows × cols) @ x (cols × 1)
+            small_gemm(rows, 1, cols, a, rs, cs, x, xs, 1, y, 1)
         elif cs == 1:
             # y = A @ x, or A.T @ x
             gemv(Trans if grad else NoTrans, rows, cols, <floating>1, a, rs, x, xs,
@@ -352,7 +416,7 @@ def chain_product(list arrays not None,                     # IN  nlinks arrays 
         raise ValueError("chain_product: inconsistent program or buffer shapes")
     with nogil:
         if nthreads > 1:
-            for b in prange(nsamples, num_threads=nthreads, schedule="static"):
+            for b in prange(nsamples, num_threads=nthreads, schedule="guided"):
                 tid = threadid()
                 chain_sample(b, nlinks, &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
                              &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0], &offs[tid, 0],
@@ -391,7 +455,7 @@ def vector_chain(list arrays not None,                      # IN  nlinks links, 
         raise ValueError("vector_chain: buffers too small")
     with nogil:
         if nthreads > 1:
-            for b in prange(nsamples, num_threads=nthreads, schedule="static"):
+            for b in prange(nsamples, num_threads=nthreads, schedule="guided"):
                 tid = threadid()
                 vector_sample(b, grad, nlinks, &addr[0], &meta[0, 0], nb,
                               &bshape[0] if nb else NULL, &bstr[0, 0] if nb else NULL,
