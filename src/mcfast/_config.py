@@ -23,21 +23,56 @@ def _blas():
             for d in threadpool_info() if d.get("user_api") in ("blas", "openmp")]
 
 
+def _kernel_blas():
+    """The BLAS mcfast's kernels call: SciPy's, through scipy.linalg.cython_blas."""
+    try:
+        blas = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        name = f"{blas.get('name', 'unknown')} {blas.get('version', '')}".strip()
+    except Exception:  # an old or unusual SciPy build: say so rather than fail
+        name = "unknown"
+    return f"{name} (SciPy's, via scipy.linalg.cython_blas)"
+
+
 def config():
-    """Everything `show_config` prints, as a dict."""
+    """Everything `show_config` prints, as a dict (what ``python -m mcfast info --json`` prints).
+
+    Returns
+    -------
+    dict
+        ``"mcfast"``: the version; ``"build"``: how the kernels were compiled (compiler,
+        cflags, ``openmp`` = the ``_OPENMP`` date or 0 when built without OpenMP,
+        ``openmp_enabled``, ``openmp_max_threads``, the Cython and NumPy versions used);
+        ``"runtime"``: Python, platform, NumPy, SciPy and ``kernel_blas``, the BLAS the
+        kernels call; ``"blas"``: the BLAS/OpenMP libraries loaded in the process
+        (from ``threadpoolctl``, or a note when it is not installed).
+
+    Examples
+    --------
+    >>> from mcfast._config import config
+    >>> cfg = config()
+    >>> sorted(cfg)
+    ['blas', 'build', 'mcfast', 'runtime']
+    >>> cfg["build"]["openmp_enabled"] == (cfg["build"]["openmp"] > 0)
+    True
+    """
     from ._kernels._buildinfo import build_info
+    build = build_info()
+    build["openmp_enabled"] = build["openmp"] > 0
     return {
         "mcfast": __version__,
-        "build": build_info(),
+        "build": build,
         "runtime": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "machine": platform.machine(), "numpy": np.__version__,
-                    "scipy": scipy.__version__},
+                    "scipy": scipy.__version__, "kernel_blas": _kernel_blas()},
         "blas": _blas(),
     }
 
 
 def show_config(json=False):
     """Print mcfast's version, build (compiler, OpenMP, Cython/NumPy), BLAS and platform.
+
+    The same as ``python -m mcfast info`` (``--json`` for ``json=True``). Include its
+    output in bug reports and next to benchmark results.
 
     Parameters
     ----------
@@ -47,12 +82,18 @@ def show_config(json=False):
     Returns
     -------
     None
+        It prints to standard output; `config` returns the same facts as a dict.
 
     Examples
     --------
     >>> import mcfast as mc
     >>> mc.show_config()  # doctest: +ELLIPSIS
     mcfast ...
+    build:
+      compiler ...
+    >>> mc.show_config(json=True)  # doctest: +ELLIPSIS
+    {
+      "mcfast": ...
     """
     cfg = config()
     if json:
@@ -62,6 +103,10 @@ def show_config(json=False):
     for section in ("build", "runtime"):
         print(f"{section}:")
         for k, val in cfg[section].items():
+            if section == "build" and k == "openmp":
+                val = f"on (_OPENMP {val})" if val else "off"
+            elif k == "openmp_enabled":
+                continue
             print(f"  {k:20s} {val}")
     print("blas:")
     if isinstance(cfg["blas"], str):
