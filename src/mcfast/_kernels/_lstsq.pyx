@@ -1,0 +1,668 @@
+# cython: language_level=3
+"""Kernels of the least-squares rules: ‖Xθ − y‖²_W and 2 XᵀW(Xθ − y) in one pass over X.
+
+Design. Three layers, as in SciPy's cythonized utilities:
+  mcfast.lstsq (Python)    validates, converts, allocates `out`, picks the thread count;
+  def wrappers (below)     take C-contiguous memoryviews, find scratch, release the GIL;
+  cdef noexcept nogil      the kernels, declared in _lstsq.pxd for other Cython code.
+
+One pass over X. The rows are cut into blocks of `block` rows (a few tens of KiB of X);
+the blocks are split statically over the threads (`prange`). Inside a block, rows go in
+groups of four: their residuals r_i = x_i·θ − y_i are formed with several independent
+accumulators per row, the loss gets w_i r_i², and g += Σ_q w_q r_q x_q is added while the
+four rows are still in L1. So X is read from memory once, and nothing of length n is
+ever stored. Each thread owns a private region of the scratch `work` (its partial
+gradient, in float64, at least a cache line away from the next thread's), summed at the
+end: no atomics, no false sharing. float32 accumulates within a block in float32 and
+adds the block's gradient and loss into float64, which keeps float32 errors at the size
+of a block's, not of n's. Widths m ≤ 8 take a path with the whole gradient in registers.
+
+Multi-target θ (m, k): per block, R_b = X_b Θ − Y_b (gemm into the thread's block
+buffer), loss += Σ w_i R_b[i]², then G += X_bᵀ W R_b (gemm) while X_b is in cache.
+
+The sample weights w and the target y are optional (`has_w`, `has_y`; pass any length-1
+view when absent): with y absent and θ = p the kernel computes 2 XᵀWXp, the Hessian
+product of the weighted objective. `l2` adds the ridge term l2‖θ‖² and 2 l2 θ.
+"""
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdint cimport uintptr_t
+from libc.string cimport memset, memcpy
+
+from ._blas cimport gemm, NoTrans, Trans
+
+import numpy as np
+
+cdef enum:
+    LINE = 8         # doubles per 64-byte cache line
+    STACK_WORK = 1024  # doubles of scratch on the C stack before a NumPy buffer is used
+
+
+# --------------------------------------------------------------------------------------
+# scratch layout
+# --------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _lines(Py_ssize_t nbytes) noexcept nogil:
+    """Bytes rounded up to whole cache lines, in doubles."""
+    return (nbytes + 8 * LINE - 1) // (8 * LINE) * LINE
+
+
+cdef Py_ssize_t work_size(Py_ssize_t m, Py_ssize_t k, Py_ssize_t block, int nthreads,
+                          Py_ssize_t itemsize) noexcept nogil:
+    """Doubles of scratch a kernel call needs (per-thread regions plus alignment slack).
+
+    Thread t's region: partial gradient (m·k doubles) | block gradient (m·k items) |
+    block residuals (block·k items) | loss (one line). Each part starts on its own
+    cache line, and so does each region.
+    """
+    cdef Py_ssize_t region = (_lines(8 * m * k) + _lines(itemsize * m * k)
+                              + _lines(itemsize * block * k) + LINE)
+    return nthreads * region + LINE
+
+
+cdef inline double* _aligned(double* work) noexcept nogil:
+    """`work` moved up to the next 64-byte boundary."""
+    return <double*>((<uintptr_t>work + 63) & ~(<uintptr_t>63))
+
+
+# --------------------------------------------------------------------------------------
+# single target: the block kernel, in C so it is compiled for several vector widths
+# --------------------------------------------------------------------------------------
+
+cdef extern from *:
+    r"""
+    /* mcfast least squares, the block kernel: for nb rows x (row-major, m columns),
+     *     g += X_bᵀ W (X_b θ − y_b),   returns Σ_i w_i (x_i θ − y_i)²   (y, w may be NULL).
+     * Written once, as a macro over the element type T and the vector width W in bytes
+     * (GCC/Clang vector extensions: the compiler emits exactly that width), and
+     * instantiated per instruction set: on x86-64 for AVX-512, AVX2+FMA and the SSE2
+     * baseline, chosen at import from the running CPU (runtime dispatch, so the default
+     * build stays portable). Compilers without vector extensions get plain C loops.
+     *
+     * Wide rows (m > 8): four rows at a time; each row's x_q·θ runs on two vector
+     * accumulators (eight independent chains for the four rows), then
+     * g += Σ_q r_q x_q while those four rows are still in L1.
+     * Narrow rows (m ≤ 8, a literal per case): θ and the gradient stay in registers,
+     * with separate gradient accumulators for even and odd rows.
+     */
+    #include <string.h>
+    #if defined(__GNUC__) || defined(__clang__)
+    #  define MC_VEC 1
+    #  define MC_RESTRICT __restrict__
+    #  define MC_INLINE static inline __attribute__((always_inline))
+    #  pragma GCC diagnostic ignored "-Wpsabi"
+    #else
+    #  define MC_VEC 0
+    #  define MC_RESTRICT
+    #  define MC_INLINE static inline
+    #endif
+    #if MC_VEC && defined(__x86_64__) && !defined(MCFAST_NO_DISPATCH)
+    #  define MC_X86 1
+    #  define MC_T_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+    #  define MC_T_AVX2 __attribute__((target("avx2,fma")))
+    #else
+    #  define MC_X86 0
+    #endif
+    #define MC_T_BASE
+
+    /* e = w (d − y) for row i (y, w may be NULL); adds w (d − y)² to *loss */
+    #define MC_RESID(T, d, y, w, i, loss) ({                                             \
+        T e_ = (d);                                                                      \
+        if (y) e_ -= (y)[i];                                                             \
+        if (w) { (loss) += (w)[i] * e_ * e_; e_ *= (w)[i]; } else (loss) += e_ * e_;     \
+        e_; })
+
+    /* narrow rows, m ≤ 8: written in plain C, it serves every instantiation */
+    #define MC_DEFINE_SMALL(T, NAME, TARGET)                                             \
+    TARGET MC_INLINE T NAME(const T *MC_RESTRICT x, const Py_ssize_t m, Py_ssize_t nb,   \
+                            const T *MC_RESTRICT th, const T *MC_RESTRICT y,             \
+                            const T *MC_RESTRICT w, T *MC_RESTRICT g)                    \
+    {                                                                                    \
+        T t[8], ga[8], gb[8], loss = 0, da, db, e;                                       \
+        Py_ssize_t i, j;                                                                 \
+        for (j = 0; j < m; j++) { t[j] = th[j]; ga[j] = 0; gb[j] = 0; }                  \
+        for (i = 0; i + 2 <= nb; i += 2) {                                               \
+            const T *xa = x + i * m, *xb = xa + m;                                       \
+            da = 0; db = 0;                                                              \
+            for (j = 0; j < m; j++) { da += xa[j] * t[j]; db += xb[j] * t[j]; }          \
+            if (y) { da -= y[i]; db -= y[i + 1]; }                                       \
+            if (w) {                                                                     \
+                loss += w[i] * da * da + w[i + 1] * db * db;                             \
+                da *= w[i]; db *= w[i + 1];                                              \
+            } else loss += da * da + db * db;                                            \
+            for (j = 0; j < m; j++) { ga[j] += da * xa[j]; gb[j] += db * xb[j]; }        \
+        }                                                                                \
+        if (i < nb) {                                                                    \
+            const T *xa = x + i * m;                                                     \
+            da = 0;                                                                      \
+            for (j = 0; j < m; j++) da += xa[j] * t[j];                                  \
+            if (y) da -= y[i];                                                           \
+            if (w) { e = w[i] * da; loss += e * da; da = e; } else loss += da * da;      \
+            for (j = 0; j < m; j++) ga[j] += da * xa[j];                                 \
+        }                                                                                \
+        for (j = 0; j < m; j++) g[j] += ga[j] + gb[j];                                   \
+        return loss;                                                                     \
+    }
+
+    #define MC_SMALL_CASES(SMALL)                                                        \
+        switch (m) {                                                                     \
+        case 1: return SMALL(x, 1, nb, th, y, w, g);                                     \
+        case 2: return SMALL(x, 2, nb, th, y, w, g);                                     \
+        case 3: return SMALL(x, 3, nb, th, y, w, g);                                     \
+        case 4: return SMALL(x, 4, nb, th, y, w, g);                                     \
+        case 5: return SMALL(x, 5, nb, th, y, w, g);                                     \
+        case 6: return SMALL(x, 6, nb, th, y, w, g);                                     \
+        case 7: return SMALL(x, 7, nb, th, y, w, g);                                     \
+        case 8: return SMALL(x, 8, nb, th, y, w, g);                                     \
+        default: break;                                                                  \
+        }
+
+    #if MC_VEC
+    #define MC_LOAD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
+    #define MC_STORE(p, v) memcpy((p), &(v), sizeof(v))
+    /* Σ of the lanes of v, pairwise */
+    #define MC_HSUM(T, VL, v) ({                                                         \
+        T a_[VL]; Py_ssize_t h_, l_;                                                     \
+        memcpy(a_, &(v), sizeof a_);                                                     \
+        for (h_ = (VL) / 2; h_ >= 1; h_ /= 2)                                            \
+            for (l_ = 0; l_ < h_; l_++) a_[l_] += a_[l_ + h_];                           \
+        a_[0]; })
+
+    #define MC_DEFINE_BLOCK(T, NAME, W, TARGET)                                          \
+    typedef T NAME##_v __attribute__((vector_size(W)));                                  \
+    MC_DEFINE_SMALL(T, NAME##_small, TARGET)                                             \
+                                                                                         \
+    TARGET static T NAME(const T *MC_RESTRICT x, Py_ssize_t m, Py_ssize_t nb,            \
+                         const T *MC_RESTRICT th, const T *MC_RESTRICT y,                \
+                         const T *MC_RESTRICT w, T *MC_RESTRICT g)                       \
+    {                                                                                    \
+        enum { VL = W / sizeof(T) };                                                     \
+        typedef NAME##_v V;                                                              \
+        T loss = 0, r0, r1, r2, r3, tj;                                                  \
+        Py_ssize_t i, j, m2 = m - m % (2 * VL), m1 = m - m % VL;                         \
+        MC_SMALL_CASES(NAME##_small)                                                     \
+        for (i = 0; i + 4 <= nb; i += 4) {                                               \
+            const T *x0 = x + i * m, *x1 = x0 + m, *x2 = x1 + m, *x3 = x2 + m;           \
+            V a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                    \
+            V b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0}, t, u, gj;                          \
+            /* r = X[i:i+4] @ θ */                                                       \
+            for (j = 0; j < m2; j += 2 * VL) {                                           \
+                t = MC_LOAD(V, th + j);                                                  \
+                u = MC_LOAD(V, th + j + VL);                                             \
+                a0 += MC_LOAD(V, x0 + j) * t; b0 += MC_LOAD(V, x0 + j + VL) * u;         \
+                a1 += MC_LOAD(V, x1 + j) * t; b1 += MC_LOAD(V, x1 + j + VL) * u;         \
+                a2 += MC_LOAD(V, x2 + j) * t; b2 += MC_LOAD(V, x2 + j + VL) * u;         \
+                a3 += MC_LOAD(V, x3 + j) * t; b3 += MC_LOAD(V, x3 + j + VL) * u;         \
+            }                                                                            \
+            if (m1 > m2) {                                                               \
+                t = MC_LOAD(V, th + m2);                                                 \
+                a0 += MC_LOAD(V, x0 + m2) * t; a1 += MC_LOAD(V, x1 + m2) * t;            \
+                a2 += MC_LOAD(V, x2 + m2) * t; a3 += MC_LOAD(V, x3 + m2) * t;            \
+            }                                                                            \
+            a0 += b0; a1 += b1; a2 += b2; a3 += b3;                                      \
+            r0 = MC_HSUM(T, VL, a0); r1 = MC_HSUM(T, VL, a1);                            \
+            r2 = MC_HSUM(T, VL, a2); r3 = MC_HSUM(T, VL, a3);                            \
+            for (j = m1; j < m; j++) {                                                   \
+                tj = th[j];                                                              \
+                r0 += x0[j] * tj; r1 += x1[j] * tj; r2 += x2[j] * tj; r3 += x3[j] * tj;  \
+            }                                                                            \
+            /* r = w (r − y[i:i+4]); loss += Σ w (r − y)² */                             \
+            r0 = MC_RESID(T, r0, y, w, i, loss);                                         \
+            r1 = MC_RESID(T, r1, y, w, i + 1, loss);                                     \
+            r2 = MC_RESID(T, r2, y, w, i + 2, loss);                                     \
+            r3 = MC_RESID(T, r3, y, w, i + 3, loss);                                     \
+            /* g += X[i:i+4].T @ r */                                                    \
+            for (j = 0; j < m1; j += VL) {                                               \
+                gj = MC_LOAD(V, g + j);                                                  \
+                gj += (r0 * MC_LOAD(V, x0 + j) + r1 * MC_LOAD(V, x1 + j))                \
+                      + (r2 * MC_LOAD(V, x2 + j) + r3 * MC_LOAD(V, x3 + j));             \
+                MC_STORE(g + j, gj);                                                     \
+            }                                                                            \
+            for (j = m1; j < m; j++)                                                     \
+                g[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j]);           \
+        }                                                                                \
+        for (; i < nb; i++) {                                                            \
+            const T *x0 = x + i * m;                                                     \
+            V a0 = {0}, gj;                                                              \
+            for (j = 0; j < m1; j += VL)                                                 \
+                a0 += MC_LOAD(V, x0 + j) * MC_LOAD(V, th + j);                           \
+            r0 = MC_HSUM(T, VL, a0);                                                     \
+            for (j = m1; j < m; j++) r0 += x0[j] * th[j];                                \
+            r0 = MC_RESID(T, r0, y, w, i, loss);                                         \
+            for (j = 0; j < m1; j += VL) {                                               \
+                gj = MC_LOAD(V, g + j) + r0 * MC_LOAD(V, x0 + j);                        \
+                MC_STORE(g + j, gj);                                                     \
+            }                                                                            \
+            for (j = m1; j < m; j++) g[j] += r0 * x0[j];                                 \
+        }                                                                                \
+        return loss;                                                                     \
+    }                                                                                    \
+                                                                                         \
+    /* Σ x[0:size], four vector accumulators (the read floor of the benchmarks) */       \
+    TARGET static double NAME##_sum(const T *x, Py_ssize_t size)                         \
+    {                                                                                    \
+        enum { VL = W / sizeof(T) };                                                     \
+        typedef NAME##_v V;                                                              \
+        V a = {0}, b = {0}, c = {0}, d = {0};                                            \
+        Py_ssize_t j, m4 = size - size % (4 * VL);                                       \
+        double s = 0;                                                                    \
+        for (j = 0; j < m4; j += 4 * VL) {                                               \
+            a += MC_LOAD(V, x + j); b += MC_LOAD(V, x + j + VL);                         \
+            c += MC_LOAD(V, x + j + 2 * VL); d += MC_LOAD(V, x + j + 3 * VL);            \
+        }                                                                                \
+        for (j = m4; j < size; j++) s += x[j];                                           \
+        a += b; c += d; a += c;                                                          \
+        return s + MC_HSUM(T, VL, a);                                                    \
+    }
+
+    #else  /* no vector extensions: the same algorithm with scalar accumulators */
+    #define MC_DEFINE_BLOCK(T, NAME, W, TARGET)                                          \
+    MC_DEFINE_SMALL(T, NAME##_small, TARGET)                                             \
+    static T NAME(const T *MC_RESTRICT x, Py_ssize_t m, Py_ssize_t nb,                   \
+                  const T *MC_RESTRICT th, const T *MC_RESTRICT y,                       \
+                  const T *MC_RESTRICT w, T *MC_RESTRICT g)                              \
+    {                                                                                    \
+        T loss = 0, a[4], r, e;                                                          \
+        Py_ssize_t i, j, l, m4 = m - m % 4;                                              \
+        MC_SMALL_CASES(NAME##_small)                                                     \
+        for (i = 0; i < nb; i++) {                                                       \
+            const T *x0 = x + i * m;                                                     \
+            a[0] = a[1] = a[2] = a[3] = 0;                                               \
+            for (j = 0; j < m4; j += 4)                                                  \
+                for (l = 0; l < 4; l++) a[l] += x0[j + l] * th[j + l];                   \
+            for (j = m4; j < m; j++) a[0] += x0[j] * th[j];                              \
+            r = (a[0] + a[2]) + (a[1] + a[3]);                                           \
+            if (y) r -= y[i];                                                            \
+            if (w) { e = w[i] * r; loss += e * r; r = e; } else loss += r * r;           \
+            for (j = 0; j < m; j++) g[j] += r * x0[j];                                   \
+        }                                                                                \
+        return loss;                                                                     \
+    }                                                                                    \
+    static double NAME##_sum(const T *x, Py_ssize_t size)                                \
+    {                                                                                    \
+        double a[4] = {0, 0, 0, 0}, s = 0;                                               \
+        Py_ssize_t j, l, m4 = size - size % 4;                                           \
+        for (j = 0; j < m4; j += 4)                                                      \
+            for (l = 0; l < 4; l++) a[l] += x[j + l];                                    \
+        for (j = m4; j < size; j++) s += x[j];                                           \
+        return s + (a[0] + a[2]) + (a[1] + a[3]);                                        \
+    }
+    #endif
+
+    MC_DEFINE_BLOCK(double, mc_blk_d_base, 16, MC_T_BASE)
+    MC_DEFINE_BLOCK(float, mc_blk_f_base, 16, MC_T_BASE)
+    #if MC_X86
+    MC_DEFINE_BLOCK(double, mc_blk_d_avx2, 32, MC_T_AVX2)
+    MC_DEFINE_BLOCK(float, mc_blk_f_avx2, 32, MC_T_AVX2)
+    MC_DEFINE_BLOCK(double, mc_blk_d_avx512, 64, MC_T_AVX512)
+    MC_DEFINE_BLOCK(float, mc_blk_f_avx512, 64, MC_T_AVX512)
+    #endif
+
+    /* instruction set in use: 0 baseline, 1 AVX2+FMA, 2 AVX-512 (set once at import) */
+    static int mc_level = 0;
+
+    static int mc_cpu_level(void)
+    {
+    #if MC_X86
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+                && __builtin_cpu_supports("avx512dq"))
+            return 2;
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            return 1;
+    #endif
+        return 0;
+    }
+
+    static int mc_get_level(void) { return mc_level; }
+
+    /* use `level` (clipped to what the CPU has; < 0: the best it has); returns the old */
+    static int mc_set_level(int level)
+    {
+        int old = mc_level, best = mc_cpu_level();
+        mc_level = (level < 0 || level > best) ? best : level;
+        return old;
+    }
+
+    #if MC_X86
+    #  define MC_DISPATCH(SUF, ...)                                                       \
+        (mc_level == 2 ? mc_blk_##SUF##_avx512(__VA_ARGS__)                               \
+         : mc_level == 1 ? mc_blk_##SUF##_avx2(__VA_ARGS__) : mc_blk_##SUF##_base(__VA_ARGS__))
+    #  define MC_DISPATCH_SUM(SUF, ...)                                                   \
+        (mc_level == 2 ? mc_blk_##SUF##_avx512_sum(__VA_ARGS__)                           \
+         : mc_level == 1 ? mc_blk_##SUF##_avx2_sum(__VA_ARGS__)                           \
+         : mc_blk_##SUF##_base_sum(__VA_ARGS__))
+    #else
+    #  define MC_DISPATCH(SUF, ...) mc_blk_##SUF##_base(__VA_ARGS__)
+    #  define MC_DISPATCH_SUM(SUF, ...) mc_blk_##SUF##_base_sum(__VA_ARGS__)
+    #endif
+
+    static double mc_block_d(const double *x, Py_ssize_t m, Py_ssize_t nb, const double *th,
+                             const double *y, const double *w, double *g)
+    { return MC_DISPATCH(d, x, m, nb, th, y, w, g); }
+    static float mc_block_f(const float *x, Py_ssize_t m, Py_ssize_t nb, const float *th,
+                            const float *y, const float *w, float *g)
+    { return MC_DISPATCH(f, x, m, nb, th, y, w, g); }
+    static double mc_sum_d(const double *x, Py_ssize_t size)
+    { return MC_DISPATCH_SUM(d, x, size); }
+    static double mc_sum_f(const float *x, Py_ssize_t size)
+    { return MC_DISPATCH_SUM(f, x, size); }
+    """
+    double mc_block_d(const double* x, Py_ssize_t m, Py_ssize_t nb, const double* th,
+                      const double* y, const double* w, double* g) noexcept nogil
+    float mc_block_f(const float* x, Py_ssize_t m, Py_ssize_t nb, const float* th,
+                     const float* y, const float* w, float* g) noexcept nogil
+    double mc_sum_d(const double* x, Py_ssize_t size) noexcept nogil
+    double mc_sum_f(const float* x, Py_ssize_t size) noexcept nogil
+    int mc_set_level(int level) noexcept nogil
+    int mc_get_level() noexcept nogil
+    int mc_cpu_level() noexcept nogil
+
+
+cdef inline floating _block(const floating* x, Py_ssize_t m, Py_ssize_t nb,
+                            const floating* th, const floating* y, const floating* w,
+                            floating* g) noexcept nogil:
+    """g += X_bᵀ W (X_b θ − y_b) for the nb rows at x (y, w may be NULL); returns Σ w r²."""
+    if floating is double:
+        return mc_block_d(x, m, nb, th, y, w, g)
+    else:
+        return mc_block_f(x, m, nb, th, y, w, g)
+
+
+cdef inline void _thread_blocks_vec(const floating* X, Py_ssize_t n, Py_ssize_t m,
+                                    const floating* th, const floating* y, const floating* w,
+                                    Py_ssize_t block, Py_ssize_t b0, Py_ssize_t b1,
+                                    double* acc, floating* gblk, double* loss) noexcept nogil:
+    """Blocks b0..b1 of one thread into its partial gradient `acc` and its `loss` (OUT)."""
+    cdef Py_ssize_t b, i0, nb, j
+    cdef floating* g
+    cdef const floating* yb
+    cdef const floating* wb
+    for b in range(b0, b1):
+        i0 = b * block
+        nb = min(block, n - i0)
+        if floating is double:
+            g = <floating*>acc      # float64 accumulates straight into the thread's sum
+        else:
+            g = gblk
+            memset(g, 0, m * sizeof(floating))
+        yb = y
+        wb = w
+        if y != NULL:
+            yb = y + i0
+        if w != NULL:
+            wb = w + i0
+        loss[0] += _block(X + i0 * m, m, nb, th, yb, wb, g)
+        if floating is float:
+            for j in range(m):
+                acc[j] += g[j]
+
+
+cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
+                          const floating[::1] theta,  # IN  (m,)
+                          const floating[::1] y,      # IN  (n,), read when has_y
+                          bint has_y,
+                          const floating[::1] w,      # IN  (n,), read when has_w
+                          bint has_w,
+                          double l2,
+                          floating[::1] grad,         # OUT (m,)
+                          double* work,               # scratch, work_size(m, 1, ...) doubles
+                          Py_ssize_t block,
+                          int nthreads,
+                          ) noexcept nogil:
+    """grad = 2 Xᵀ W (Xθ − y) + 2 l2 θ; returns Σ w_i (x_iθ − y_i)² + l2 ‖θ‖².
+
+    Needs n ≥ 1 and m ≥ 1 (callers handle empty inputs). y and w are optional.
+    """
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], j, t
+    cdef Py_ssize_t nblocks = (n + block - 1) // block, b, per, b0, b1
+    cdef Py_ssize_t la = _lines(8 * m), lg = _lines(sizeof(floating) * m)
+    cdef Py_ssize_t region = la + lg + _lines(sizeof(floating) * block) + LINE
+    cdef double* base = _aligned(work)
+    cdef const floating* yp = &y[0] if has_y else NULL
+    cdef const floating* wp = &w[0] if has_w else NULL
+    cdef double s, loss = 0
+    if nthreads > nblocks:
+        nthreads = <int>nblocks
+    if nthreads < 1:
+        nthreads = 1
+    for t in range(nthreads):
+        memset(base + t * region, 0, la * sizeof(double))
+        base[t * region + region - LINE] = 0
+    if nthreads == 1:
+        _thread_blocks_vec(&X[0, 0], n, m, &theta[0], yp, wp, block, 0, nblocks,
+                           base, <floating*>(base + la), base + region - LINE)
+    else:
+        # one contiguous run of blocks per thread (a static schedule, made explicit)
+        per = (nblocks + nthreads - 1) // nthreads
+        for t in prange(nthreads, schedule="static", num_threads=nthreads):
+            b0 = t * per
+            b1 = min(b0 + per, nblocks)
+            if b0 < b1:
+                _thread_blocks_vec(&X[0, 0], n, m, &theta[0], yp, wp, block, b0, b1,
+                                   base + t * region, <floating*>(base + t * region + la),
+                                   base + t * region + region - LINE)
+    # grad = 2 Σ_t acc_t + 2 l2 θ
+    for j in range(m):
+        s = 0
+        for t in range(nthreads):
+            s += base[t * region + j]
+        grad[j] = <floating>(2 * (s + l2 * theta[j]))
+    for t in range(nthreads):
+        loss += base[t * region + region - LINE]
+    if l2 != 0:
+        s = 0
+        for j in range(m):
+            s += <double>theta[j] * theta[j]
+        loss += l2 * s
+    return loss
+
+
+# --------------------------------------------------------------------------------------
+# multi-target: BLAS on each block
+# --------------------------------------------------------------------------------------
+
+cdef void _thread_blocks_mat(const floating* X, Py_ssize_t n, Py_ssize_t m, Py_ssize_t k,
+                             const floating* th, const floating* Y, const floating* w,
+                             Py_ssize_t block, Py_ssize_t b0, Py_ssize_t b1,
+                             double* acc, floating* gblk, floating* R,
+                             double* loss) noexcept nogil:
+    """Blocks b0..b1 of one thread into its partial gradient `acc` (m·k) and `loss` (OUT)."""
+    cdef Py_ssize_t b, i0, nb, i, c, j
+    cdef floating e, s, wi
+    for b in range(b0, b1):
+        i0 = b * block
+        nb = min(block, n - i0)
+        # R = X[i0:i0+nb] @ Θ − Y[i0:i0+nb]
+        if Y != NULL:
+            memcpy(R, Y + i0 * k, nb * k * sizeof(floating))
+        gemm(NoTrans, NoTrans, nb, k, m, <floating>1, X + i0 * m, m, th, k,
+             <floating>(-1 if Y != NULL else 0), R, k)
+        # loss += Σ_i w_i ‖R_i‖²;  R_i *= w_i
+        s = 0
+        for i in range(nb):
+            if w != NULL:
+                wi = w[i0 + i]
+                for c in range(k):
+                    e = R[i * k + c]
+                    s += wi * e * e
+                    R[i * k + c] = wi * e
+            else:
+                for c in range(k):
+                    e = R[i * k + c]
+                    s += e * e
+        loss[0] += s
+        # G += X[i0:i0+nb].T @ R
+        if floating is double:
+            gemm(Trans, NoTrans, m, k, nb, <floating>1, X + i0 * m, m, R, k,
+                 <floating>1, <floating*>acc, k)
+        else:
+            gemm(Trans, NoTrans, m, k, nb, <floating>1, X + i0 * m, m, R, k,
+                 <floating>0, gblk, k)
+            for j in range(m * k):
+                acc[j] += gblk[j]
+
+
+cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
+                          const floating[:, ::1] theta,  # IN  (m, k)
+                          const floating[:, ::1] Y,      # IN  (n, k), read when has_y
+                          bint has_y,
+                          const floating[::1] w,         # IN  (n,), read when has_w
+                          bint has_w,
+                          double l2,
+                          floating[:, ::1] grad,         # OUT (m, k)
+                          double* work,                  # scratch, work_size(m, k, ...)
+                          Py_ssize_t block,
+                          int nthreads,
+                          ) noexcept nogil:
+    """grad = 2 Xᵀ W (XΘ − Y) + 2 l2 Θ; returns Σ w_i ‖x_iΘ − y_i‖² + l2 ‖Θ‖²_F.
+
+    Needs n, m, k ≥ 1 (callers handle empty inputs). Y and w are optional.
+    """
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = theta.shape[1], j, t
+    cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
+    cdef Py_ssize_t la = _lines(8 * m * k), lg = _lines(sizeof(floating) * m * k)
+    cdef Py_ssize_t lr = _lines(sizeof(floating) * block * k)
+    cdef Py_ssize_t region = la + lg + lr + LINE
+    cdef double* base = _aligned(work)
+    cdef const floating* yp = &Y[0, 0] if has_y else NULL
+    cdef const floating* wp = &w[0] if has_w else NULL
+    cdef const floating* th = &theta[0, 0]
+    cdef floating* gp = &grad[0, 0]
+    cdef double s, loss = 0
+    if nthreads > nblocks:
+        nthreads = <int>nblocks
+    if nthreads < 1:
+        nthreads = 1
+    for t in range(nthreads):
+        memset(base + t * region, 0, la * sizeof(double))
+        base[t * region + region - LINE] = 0
+    if nthreads == 1:
+        _thread_blocks_mat(&X[0, 0], n, m, k, th, yp, wp, block, 0, nblocks,
+                           base, <floating*>(base + la), <floating*>(base + la + lg),
+                           base + region - LINE)
+    else:
+        per = (nblocks + nthreads - 1) // nthreads
+        for t in prange(nthreads, schedule="static", num_threads=nthreads):
+            b0 = t * per
+            b1 = min(b0 + per, nblocks)
+            if b0 < b1:
+                _thread_blocks_mat(&X[0, 0], n, m, k, th, yp, wp, block, b0, b1,
+                                   base + t * region,
+                                   <floating*>(base + t * region + la),
+                                   <floating*>(base + t * region + la + lg),
+                                   base + t * region + region - LINE)
+    # G = 2 Σ_t acc_t + 2 l2 Θ
+    for j in range(m * k):
+        s = 0
+        for t in range(nthreads):
+            s += base[t * region + j]
+        gp[j] = <floating>(2 * (s + l2 * th[j]))
+    for t in range(nthreads):
+        loss += base[t * region + region - LINE]
+    if l2 != 0:
+        s = 0
+        for j in range(m * k):
+            s += <double>th[j] * th[j]
+        loss += l2 * s
+    return loss
+
+
+# --------------------------------------------------------------------------------------
+# the memory read floor (for benchmarks): Σ X with each thread reading its own rows
+# --------------------------------------------------------------------------------------
+
+cdef double sum_rows(const floating[:, ::1] X, int nthreads) noexcept nogil:
+    """Σ X, the rows split in one contiguous run per thread: the cost of reading X once."""
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], per, t, i0, i1
+    cdef double part[64 * LINE]
+    cdef double total = 0
+    if n == 0 or m == 0:
+        return 0
+    nthreads = max(1, min(nthreads, 64))
+    per = (n + nthreads - 1) // nthreads
+    for t in prange(nthreads, schedule="static", num_threads=nthreads):
+        i0 = t * per
+        i1 = min(i0 + per, n)
+        if floating is double:
+            part[t * LINE] = mc_sum_d(&X[0, 0] + i0 * m, max(i1 - i0, 0) * m)
+        else:
+            part[t * LINE] = mc_sum_f(&X[0, 0] + i0 * m, max(i1 - i0, 0) * m)
+    for t in range(nthreads):
+        total += part[t * LINE]
+    return total
+
+
+# --------------------------------------------------------------------------------------
+# def wrappers: scratch on the stack when small, else one NumPy buffer; GIL released
+# --------------------------------------------------------------------------------------
+
+def vec_loss_grad(const floating[:, ::1] X not None, const floating[::1] theta not None,
+                  const floating[::1] y not None, bint has_y,
+                  const floating[::1] w not None, bint has_w, double l2,
+                  floating[::1] grad not None, Py_ssize_t block, int nthreads):
+    """Σ w (Xθ − y)² + l2‖θ‖², writing 2 XᵀW(Xθ − y) + 2 l2 θ into `grad`.
+
+    Shapes must already be valid (mcfast.lstsq checks them): n, m ≥ 1, block ≥ 1.
+    """
+    cdef double stack[STACK_WORK]
+    cdef double* work = stack
+    cdef double[::1] heap
+    cdef double loss
+    cdef Py_ssize_t need = work_size(X.shape[1], 1, block, nthreads, sizeof(floating))
+    if need > STACK_WORK:
+        heap = np.empty(need)
+        work = &heap[0]
+    with nogil:
+        loss = loss_grad_vec(X, theta, y, has_y, w, has_w, l2, grad, work, block, nthreads)
+    return loss
+
+
+def mat_loss_grad(const floating[:, ::1] X not None, const floating[:, ::1] theta not None,
+                  const floating[:, ::1] Y not None, bint has_y,
+                  const floating[::1] w not None, bint has_w, double l2,
+                  floating[:, ::1] grad not None, Py_ssize_t block, int nthreads):
+    """Σ w ‖XΘ − Y‖² + l2‖Θ‖², writing 2 XᵀW(XΘ − Y) + 2 l2 Θ into `grad`.
+
+    Shapes must already be valid (mcfast.lstsq checks them): n, m, k ≥ 1, block ≥ 1.
+    """
+    cdef double stack[STACK_WORK]
+    cdef double* work = stack
+    cdef double[::1] heap
+    cdef double loss
+    cdef Py_ssize_t need = work_size(X.shape[1], theta.shape[1], block, nthreads,
+                                     sizeof(floating))
+    if need > STACK_WORK:
+        heap = np.empty(need)
+        work = &heap[0]
+    with nogil:
+        loss = loss_grad_mat(X, theta, Y, has_y, w, has_w, l2, grad, work, block, nthreads)
+    return loss
+
+
+mc_set_level(-1)   # the best instruction set this CPU has
+
+_LEVEL_NAMES = ("baseline", "avx2", "avx512")
+
+
+def set_simd_level(int level):
+    """Use SIMD level `level` (0 baseline, 1 AVX2+FMA, 2 AVX-512; -1 the best there is).
+
+    Levels the CPU lacks are clipped to the best it has. Returns the previous level.
+    For tests and benchmarks: not thread-safe against concurrent kernel calls.
+    """
+    return mc_set_level(level)
+
+
+def simd_level():
+    """(level in use, best level of this CPU, name of the level in use)."""
+    cdef int level = mc_get_level()
+    return level, mc_cpu_level(), _LEVEL_NAMES[level]
+
+
+def row_sum(const floating[:, ::1] X not None, int nthreads):
+    """Σ X read once, the rows split over `nthreads` threads (the memory read floor)."""
+    cdef double total
+    with nogil:
+        total = sum_rows(X, nthreads)
+    return total

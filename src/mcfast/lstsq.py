@@ -1,0 +1,323 @@
+"""Least-squares rules: ‖Xθ − y‖², its gradient 2Xᵀ(Xθ − y), and an objective for SciPy."""
+
+import os
+
+import numpy as np
+
+from . import _validate as v
+from ._kernels import _lstsq as _k
+
+__all__ = ["lstsq_grad", "lstsq_loss_grad", "LeastSquares"]
+
+# The kernels, one specialisation per working dtype (indexing a fused def function once
+# here spares every call Cython's run-time dtype dispatch).
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_VEC = {_F32: _k.vec_loss_grad["float"], _F64: _k.vec_loss_grad["double"]}
+_MAT = {_F32: _k.mat_loss_grad["float"], _F64: _k.mat_loss_grad["double"]}
+# stand-ins for an absent y or sample_weight (the kernels read them only when flagged)
+_NONE_1D = {dt: np.zeros(1, dt) for dt in (_F32, _F64)}
+_NONE_2D = {dt: np.zeros((1, 1), dt) for dt in (_F32, _F64)}
+
+# Rows per block: about this many bytes of X, so a block's rows are still in cache when
+# the gradient reads them again (tuned in bench/bench_lstsq.py).
+_BLOCK_BYTES = 64 * 1024
+# Multi-target blocks also keep BLAS single-threaded inside each of our threads: OpenBLAS
+# threads a gemm only above about this many multiply-adds.
+_BLOCK_MAT_FLOPS = 1 << 18
+# Elements of X per thread below which another thread costs more than it saves.
+_ELEMENTS_PER_THREAD = 1 << 18
+
+
+def _max_threads():
+    """CPUs this process may use, capped by OMP_NUM_THREADS when that is set."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    try:
+        n = min(n, int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0]))
+    except ValueError:
+        pass
+    return max(1, min(n, 64))
+
+
+_MAX_THREADS = _max_threads()
+
+
+def _plan(n, m, k, itemsize):
+    """(rows per block, threads) for an (n, m) X and k targets (k = 0 for a 1-D θ)."""
+    block = _BLOCK_BYTES // (m * itemsize)
+    if k:
+        block = min(block, _BLOCK_MAT_FLOPS // (m * k))
+    block = max(8, min(block, 4096))
+    threads = min(_MAX_THREADS, (n * m * max(k, 1)) // _ELEMENTS_PER_THREAD,
+                  -(-n // block))
+    return block, max(1, threads)
+
+
+def _loss_grad(X, theta, y, w, l2, grad, plan=None):
+    """Σ w ‖Xθ − y‖² + l2‖θ‖² (returned) and 2 XᵀW(Xθ − y) + 2 l2 θ (into `grad`).
+
+    X, theta, y, w: C-contiguous arrays of one working dtype, shapes already checked;
+    y and w may be None (absent). grad: C-contiguous, theta's shape and dtype, sharing
+    no memory with the inputs.
+    """
+    n, m = X.shape
+    if n == 0 or theta.size == 0:
+        # an empty sum: the formula itself (no kernel needed, nothing to gain)
+        r = X @ theta if y is None else X @ theta - y
+        wr = r if w is None else (w * r.T).T
+        grad[...] = 2 * (X.T @ wr) + (2 * l2) * theta
+        return float(np.sum(wr * r, dtype=np.float64) + l2 * np.sum(theta * theta))
+    dt = X.dtype
+    k = theta.shape[1] if theta.ndim == 2 else 0
+    block, threads = plan or _plan(n, m, k, dt.itemsize)
+    if k:
+        return _MAT[dt](X, theta, _NONE_2D[dt] if y is None else y, y is not None,
+                        _NONE_1D[dt] if w is None else w, w is not None, l2, grad,
+                        block, threads)
+    return _VEC[dt](X, theta, _NONE_1D[dt] if y is None else y, y is not None,
+                    _NONE_1D[dt] if w is None else w, w is not None, l2, grad,
+                    block, threads)
+
+
+def _public(X, theta, y, out, func):
+    """Shared body of lstsq_loss_grad and lstsq_grad: -> (loss, gradient)."""
+    X, theta, y = v.lstsq_args(X, theta, y, func)
+    X = np.ascontiguousarray(X)
+    theta = np.ascontiguousarray(theta)
+    y = np.ascontiguousarray(y)
+    if out is None:
+        grad = np.empty(theta.shape, X.dtype)
+        return _loss_grad(X, theta, y, None, 0.0, grad), grad
+    v.check_out(out, theta.shape, X.dtype, func)
+    if v.overlaps(out, X, theta, y):
+        grad = np.empty(theta.shape, X.dtype)
+        loss = _loss_grad(X, theta, y, None, 0.0, grad)
+        out[...] = grad
+        return loss, out
+    return _loss_grad(X, theta, y, None, 0.0, out), out
+
+
+def lstsq_loss_grad(X, theta, y, *, out=None):
+    """Least-squares loss and its gradient, computed in one pass over X.
+
+    .. math:: l = \\|X\\theta - y\\|^2, \\qquad
+              \\frac{\\partial l}{\\partial \\theta} = 2 X^\\top (X\\theta - y).
+
+    With a matrix Θ (m, k) and Y (n, k) the loss is the squared Frobenius norm
+    ‖XΘ − Y‖²_F and the gradient 2Xᵀ(XΘ − Y), of Θ's shape. X is read from memory once
+    (the residuals are formed and used block by block, never stored whole), on several
+    threads when it is large.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, m)
+        Design matrix.
+    theta : array_like, shape (m,) or (m, k)
+        Parameters.
+    y : array_like, shape (n,) or (n, k)
+        Targets: 1-D with a 1-D ``theta``, 2-D (same k) with a 2-D ``theta``.
+    out : ndarray, optional
+        Where to write the gradient: exactly ``theta``'s shape and the working dtype,
+        C-contiguous and writeable. It may overlap the inputs.
+
+    Returns
+    -------
+    loss : float
+        ‖Xθ − y‖² (0.0 when n = 0).
+    grad : ndarray, shape of ``theta``
+        2Xᵀ(Xθ − y), in the working dtype ``np.result_type(X, theta, y, np.float32)``
+        (integers and booleans count as float64). ``out`` itself when given.
+
+    Raises
+    ------
+    TypeError
+        If an input is None, complex, object, string or longdouble.
+    ValueError
+        If an input has the wrong number of dimensions or the shapes do not fit, or
+        ``out`` has the wrong shape or dtype, or is not C-contiguous and writeable.
+
+    See Also
+    --------
+    lstsq_grad : the gradient alone.
+    LeastSquares : the (weighted, ridge) objective for ``scipy.optimize.minimize``.
+
+    Examples
+    --------
+    >>> import numpy as np, mcfast as mc
+    >>> X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> theta = np.array([0.5, -1.0])
+    >>> y = np.array([1.0, 0.0, 2.0])
+    >>> loss, grad = mc.lstsq_loss_grad(X, theta, y)
+    >>> loss
+    42.75
+    >>> grad
+    array([-75., -96.])
+    """
+    return _public(X, theta, y, out, "lstsq_loss_grad")
+
+
+def lstsq_grad(X, theta, y, *, out=None):
+    """Gradient of the least-squares loss ‖Xθ − y‖² with respect to θ.
+
+    .. math:: \\frac{\\partial}{\\partial \\theta} \\|X\\theta - y\\|^2
+              = 2 X^\\top (X\\theta - y).
+
+    One pass over X (the residuals are never stored whole); see `lstsq_loss_grad`,
+    which returns the loss as well at no extra cost.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, m)
+        Design matrix.
+    theta : array_like, shape (m,) or (m, k)
+        Parameters.
+    y : array_like, shape (n,) or (n, k)
+        Targets: 1-D with a 1-D ``theta``, 2-D (same k) with a 2-D ``theta``.
+    out : ndarray, optional
+        Where to write the result: exactly ``theta``'s shape and the working dtype,
+        C-contiguous and writeable. It may overlap the inputs.
+
+    Returns
+    -------
+    ndarray, shape of ``theta``
+        2Xᵀ(Xθ − y) in the working dtype ``np.result_type(X, theta, y, np.float32)``
+        (integers and booleans count as float64); ``out`` itself when given.
+
+    Raises
+    ------
+    TypeError
+        If an input is None, complex, object, string or longdouble.
+    ValueError
+        If an input has the wrong number of dimensions or the shapes do not fit, or
+        ``out`` has the wrong shape or dtype, or is not C-contiguous and writeable.
+
+    Examples
+    --------
+    >>> import numpy as np, mcfast as mc
+    >>> X = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> mc.lstsq_grad(X, np.array([0.5, -1.0]), np.array([1.0, 0.0, 2.0]))
+    array([-75., -96.])
+
+    Several targets at once (θ and y with k columns):
+
+    >>> mc.lstsq_grad(X, np.zeros((2, 2)), np.ones((3, 2)))
+    array([[-18., -18.],
+           [-24., -24.]])
+    """
+    loss, grad = _public(X, theta, y, out, "lstsq_grad")
+    return grad
+
+
+class LeastSquares:
+    """The (weighted, ridge) least-squares objective, for ``scipy.optimize.minimize``.
+
+    .. math:: L(\\theta) = \\sum_i w_i \\|x_i \\theta - y_i\\|^2 + l_2 \\|\\theta\\|^2,
+              \\qquad \\nabla L = 2 X^\\top W (X\\theta - y) + 2 l_2 \\theta,
+
+    and the Hessian-vector product 2XᵀWXp + 2 l2 p. X, y and the weights are
+    converted once, here, to C-contiguous arrays of the working dtype, so calls copy
+    nothing of X; each call reads X once.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, m)
+        Design matrix.
+    y : array_like, shape (n,) or (n, k)
+        Targets; with k columns θ has shape (m, k) (a flat θ of m·k values is
+        accepted too, as ``scipy.optimize`` passes it).
+    sample_weight : array_like, shape (n,), optional
+        Weights w_i of the rows (default: all ones).
+    l2 : float, optional
+        Ridge penalty, >= 0 (default 0).
+
+    Attributes
+    ----------
+    X, y, sample_weight : ndarray
+        The converted data (``sample_weight`` is None when not given).
+    l2 : float
+        The ridge penalty.
+    dtype : numpy.dtype
+        The working dtype: float32 when every input is float32, else float64.
+
+    Raises
+    ------
+    TypeError
+        If an input is None (``sample_weight`` excepted), complex, object, string or
+        longdouble, or ``l2`` is not a real number.
+    ValueError
+        If the shapes do not fit or ``l2`` is negative; calls raise ValueError for a θ
+        (or p) of the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np, mcfast as mc
+    >>> from scipy.optimize import minimize
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 3))
+    >>> y = X @ np.array([1.0, -2.0, 0.5])
+    >>> obj = mc.LeastSquares(X, y)
+    >>> loss, grad = obj(np.zeros(3))
+    >>> grad.shape
+    (3,)
+    >>> res = minimize(obj, np.zeros(3), jac=True, method="L-BFGS-B")
+    >>> np.round(res.x, 6)
+    array([ 1. , -2. ,  0.5])
+    >>> res = minimize(obj, np.zeros(3), jac=True, hessp=obj.hessp, method="trust-ncg")
+    >>> np.round(res.x, 6)
+    array([ 1. , -2. ,  0.5])
+    """
+
+    def __init__(self, X, y, *, sample_weight=None, l2=0.0):
+        X, y, w, l2, dtype = v.least_squares_args(X, y, sample_weight, l2)
+        self.X = np.ascontiguousarray(X)
+        self.y = np.ascontiguousarray(y)
+        self.sample_weight = None if w is None else np.ascontiguousarray(w)
+        self.l2 = l2
+        self.dtype = dtype
+        n, m = self.X.shape
+        k = self.y.shape[1] if self.y.ndim == 2 else 0
+        self._plan = _plan(n, m, k, dtype.itemsize) if n and m else None
+
+    def _theta(self, theta, name="theta"):
+        """θ (or p) as a C-contiguous (m,) or (m, k) array of the working dtype."""
+        return np.ascontiguousarray(
+            v.least_squares_theta(theta, self.X.shape[1], self.y.shape, self.dtype, name))
+
+    def __call__(self, theta):
+        """Loss and gradient at θ: ``(float, ndarray of θ's shape)``, a new gradient
+        array on every call."""
+        shape = np.shape(theta)
+        t = self._theta(theta)
+        grad = np.empty(t.shape, self.dtype)
+        loss = _loss_grad(self.X, t, self.y, self.sample_weight, self.l2, grad, self._plan)
+        return loss, grad.reshape(shape)
+
+    def hessp(self, theta, p):
+        """Hessian-vector product 2XᵀWXp + 2 l2 p (the Hessian does not depend on θ).
+
+        Parameters
+        ----------
+        theta : array_like
+            Point of evaluation (checked, otherwise unused).
+        p : array_like
+            Direction, θ's shape (or flat).
+
+        Returns
+        -------
+        ndarray
+            The product, of ``p``'s shape and the working dtype.
+        """
+        self._theta(theta)
+        shape = np.shape(p)
+        q = self._theta(p, "p")
+        hp = np.empty(q.shape, self.dtype)
+        # the weighted gradient kernel with y = 0 at θ = p
+        _loss_grad(self.X, q, None, self.sample_weight, self.l2, hp, self._plan)
+        return hp.reshape(shape)
+
+    def __repr__(self):
+        w = "" if self.sample_weight is None else ", weighted"
+        return (f"LeastSquares(X: {self.X.shape}, y: {self.y.shape}{w}, l2={self.l2}, "
+                f"dtype={self.dtype})")
