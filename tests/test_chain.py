@@ -501,3 +501,22 @@ def test_errors_raised_before_any_kernel(rng):
     with pytest.raises(ValueError):
         mc.jacobian_chain([a, np.ones((2, 2))], out=out)
     assert np.all(out == 7.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_vector_chains_shared_links_many_vectors(rng, dtype, layout):
+    """Large links shared by a batch of vectors go through matrix products."""
+    links = _chain(rng, [40, 30, 30, 50, 45], diag=(1,), dtype=dtype)
+    links = [mc.Diagonal(in_layout(x.diagonal, layout)) if isinstance(x, mc.Diagonal)
+             else in_layout(x, layout) for x in links]
+    g = in_layout(rng.standard_normal((3, 2, 45)).astype(dtype), layout)
+    t = in_layout(rng.standard_normal((5, 40)).astype(dtype), layout)
+    snap = Snapshot(g, t, *[_value(x) for x in links])
+    tol = dict(rtol=rtol_for(dtype), atol=rtol_for(dtype))
+    np.testing.assert_allclose(mc.grad_chain(links, g), ref.grad_chain(links, g), **tol)
+    np.testing.assert_allclose(mc.tangent_chain(links, t), ref.tangent_chain(links, t), **tol)
+    out = np.empty((3, 2, 40), dtype=dtype)
+    assert mc.grad_chain(links, g, out=out) is out
+    np.testing.assert_allclose(out, ref.grad_chain(links, g), **tol)
+    snap.assert_unchanged()

@@ -15,7 +15,10 @@ _NTHREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") els
     os.cpu_count() or 1)
 _SMALL_MM = 4096        # a product of at most this many multiply-adds is a hand loop, not BLAS
 _SMALL_MV = 1024        # the same for a matrix-vector product
-_PARALLEL_MIN = 1 << 15  # total multiply-adds of a batch below which one thread does it all
+# total multiply-adds of a batch below which one thread does it all: high, because waking
+# OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
+_PARALLEL_MIN = 1 << 23
+_VBLOCK = 32             # samples per block of a vector chain (VBLOCK in _chain.pxd)
 _PLAN_CACHE = {}         # (dims, diag, order) -> ChainPlan, for jacobian_chain
 _PLAN_CACHE_MAX = 256
 
@@ -456,6 +459,19 @@ def _vector_chain(links, vector, out, grad):
         pass
     elif 0 in dims:
         res.fill(0)                                     # an empty sum
+    elif (vec.ndim > 1 and all(a.ndim == 1 + (not d) for a, d in zip(arrays, diag))
+          and max(dims[k] * dims[k + 1] for k in range(len(diag))) > _SMALL_MV):
+        # links shared by a batch of vectors: matrix products through BLAS.
+        # grad: G (N, d_n) @ Jn ⋯ J1, the chain [J1, ..., Jn, G] in reverse order;
+        # tangent: T (N, d_0) @ J1ᵀ ⋯ Jnᵀ, the chain [Jnᵀ, ..., J1ᵀ, T] in reverse order.
+        rows = vec.reshape(-1, vec.shape[-1])
+        if grad:
+            links2, diag2, dims2 = arrays + [rows], diag + (False,), dims + (rows.shape[0],)
+        else:
+            links2 = [a if d else a.T for a, d in zip(arrays[::-1], diag[::-1])] + [rows]
+            diag2, dims2 = diag[::-1] + (False,), dims[::-1] + (rows.shape[0],)
+        flat = res.reshape(rows.shape[0], shape[-1])
+        _cached_plan(dims2, diag2, "reverse")._execute(links2, (), dtype, flat, func)
     else:
         ops = [_operand(a, d, batch) for a, d in zip(arrays, diag)]
         work = sum(dims[k] * dims[k + 1] for k in range(len(diag)))
@@ -469,7 +485,7 @@ def _vector_chain(links, vector, out, grad):
         ops.append(_operand(vec, True, batch))
         nsamples = res.size // shape[-1]
         nthreads = _threads(nsamples, work, small)
-        width = -(-2 * max(dims) // 8) * 8
+        width = -(-2 * _VBLOCK * max(dims) // 8) * 8
         _k.vector_chain(
             [o[0] for o in ops], np.array([o[1] for o in ops], dtype=np.intp),
             np.array(batch, dtype=np.intp),

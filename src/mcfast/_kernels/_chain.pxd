@@ -23,6 +23,10 @@ cdef enum:
     M_SMALL = 3     # vector chains: 1 when this link's matrix-vector product is a hand loop
     NMETACOL = 4
 
+# samples per block of a vector chain (the scratch holds 2 VBLOCK vectors per thread)
+cdef enum:
+    VBLOCK = 32
+
 
 cdef void chain_order(Py_ssize_t n, const Py_ssize_t* dims, const unsigned char* diag,
                       Py_ssize_t* prefix, Py_ssize_t* cost,
@@ -38,7 +42,8 @@ cdef void chain_sample(Py_ssize_t b, Py_ssize_t nlinks, const Py_ssize_t* addr,
                        const Py_ssize_t* bstr, Py_ssize_t nsteps, const Py_ssize_t* steps,
                        Py_ssize_t* offs, floating* scratch, floating* out) noexcept nogil
 
-cdef void vector_sample(Py_ssize_t b, bint grad, Py_ssize_t nlinks, const Py_ssize_t* addr,
-                        const Py_ssize_t* meta, Py_ssize_t nb, const Py_ssize_t* bshape,
-                        const Py_ssize_t* bstr, const Py_ssize_t* dims, Py_ssize_t maxd,
-                        Py_ssize_t* offs, floating* scratch, floating* out) noexcept nogil
+cdef void vector_block(Py_ssize_t b0, Py_ssize_t ns, bint grad, Py_ssize_t nlinks,
+                       const Py_ssize_t* addr, const Py_ssize_t* meta, Py_ssize_t nb,
+                       const Py_ssize_t* bshape, const Py_ssize_t* bstr,
+                       const Py_ssize_t* dims, Py_ssize_t maxd, Py_ssize_t* offs,
+                       floating* scratch, floating* out) noexcept nogil

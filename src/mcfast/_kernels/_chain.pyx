@@ -331,55 +331,172 @@ cdef void chain_sample(Py_ssize_t b,                # IN  sample (flat batch ind
             blas_gemm(m, n, k, lp, lrs, lcs, rp, rrs, rcs, dp, n)
 
 
-cdef void vector_sample(Py_ssize_t b,               # IN  sample (flat batch index)
-                        bint grad,                  # IN  1: J1ᵀ(⋯(Jnᵀ v)); 0: Jn(⋯(J1 v))
-                        Py_ssize_t nlinks,
-                        const Py_ssize_t* addr,     # IN  (nlinks + 1,) links, then the vector
-                        const Py_ssize_t* meta,     # IN  (nlinks + 1, NMETACOL)
-                        Py_ssize_t nb,
-                        const Py_ssize_t* bshape,   # IN  (nb,)
-                        const Py_ssize_t* bstr,     # IN  (nlinks + 1, nb)
-                        const Py_ssize_t* dims,     # IN  (nlinks + 1,) d_0 .. d_n
-                        Py_ssize_t maxd,            # IN  max(dims): the length of a scratch vector
-                        Py_ssize_t* offs,           # OUT (nlinks + 1,) scratch
-                        floating* scratch,          # OUT (2 maxd,) ping-pong vectors
-                        floating* out,              # OUT this sample's result
-                        ) noexcept nogil:
-    """One sample of a vector chain: matrix-vector products only, Σ d_k d_{k-1} work."""
-    cdef Py_ssize_t step, k, i, rows, cols, rs, cs, xs, turn = 0
+cdef extern from *:
+    """
+    /* Vector chains on a block of samples: one step (one link) for every sample of the
+       block, so the dispatch on the width happens once per block and the samples' short
+       FMA chains overlap. A sample's matrix is at a + aoff[s * ostride]; its input vector
+       at x + xoff[s * ostride] (stride xs) or, when xoff is NULL, at x + s * xld. */
+    #define MC_VEC_N(T, N)                                                                \
+    static inline __attribute__((always_inline)) void mc_vgrad_##T##_##N(                 \
+            Py_ssize_t ns, Py_ssize_t rows, const T* a, const Py_ssize_t* aoff,           \
+            Py_ssize_t ostride, Py_ssize_t rs, const T* x, const Py_ssize_t* xoff,        \
+            Py_ssize_t xs, Py_ssize_t xld, T* y, Py_ssize_t yld) {                         \
+        for (Py_ssize_t s = 0; s < ns; s++) {      /* y_s = A_sᵀ x_s = x_sᵀ A_s */        \
+            const T* as = a + aoff[s * ostride];                                          \
+            const T* xv = xoff ? x + xoff[s * ostride] : x + s * xld;                     \
+            T acc[N], acc2[N];                                                            \
+            Py_ssize_t p = 0;                                                             \
+            for (int j = 0; j < N; j++) { acc[j] = 0; acc2[j] = 0; }                      \
+            for (; p + 1 < rows; p += 2) {                                                \
+                const T x0 = xv[p * xs], x1 = xv[(p + 1) * xs];                           \
+                const T* a0 = as + p * rs;                                                \
+                const T* a1 = a0 + rs;                                                    \
+                for (int j = 0; j < N; j++) { acc[j] += x0 * a0[j]; acc2[j] += x1 * a1[j]; } \
+            }                                                                             \
+            if (p < rows) {                                                               \
+                const T x0 = xv[p * xs];                                                  \
+                const T* a0 = as + p * rs;                                                \
+                for (int j = 0; j < N; j++) acc[j] += x0 * a0[j];                         \
+            }                                                                             \
+            for (int j = 0; j < N; j++) y[s * yld + j] = acc[j] + acc2[j];                \
+        }                                                                                 \
+    }                                                                                     \
+    static inline __attribute__((always_inline)) void mc_vtan_##T##_##N(                  \
+            Py_ssize_t ns, Py_ssize_t rows, const T* a, const Py_ssize_t* aoff,           \
+            Py_ssize_t ostride, Py_ssize_t rs, const T* x, const Py_ssize_t* xoff,        \
+            Py_ssize_t xs, Py_ssize_t xld, T* y, Py_ssize_t yld) {                         \
+        for (Py_ssize_t s = 0; s < ns; s++) {      /* y_s = A_s x_s */                    \
+            const T* as = a + aoff[s * ostride];                                          \
+            const T* xv = xoff ? x + xoff[s * ostride] : x + s * xld;                     \
+            T xr[N];                                                                      \
+            for (int j = 0; j < N; j++) xr[j] = xv[j * xs];                               \
+            for (Py_ssize_t i = 0; i < rows; i++) {                                       \
+                const T* ai = as + i * rs;                                                \
+                T acc = 0;                                                                \
+                for (int j = 0; j < N; j++) acc += ai[j] * xr[j];                         \
+                y[s * yld + i] = acc;                                                     \
+            }                                                                             \
+        }                                                                                 \
+    }
+    #define MC_VEC_CASE(T, N) case N:                                                     \
+        if (grad) mc_vgrad_##T##_##N(ns, rows, a, aoff, ostride, rs, x, xoff, xs, xld, y, yld); \
+        else mc_vtan_##T##_##N(ns, rows, a, aoff, ostride, rs, x, xoff, xs, xld, y, yld);  \
+        return 1;
+    #define MC_VEC_ALL(T)                                                                 \
+    MC_VEC_N(T, 1) MC_VEC_N(T, 2) MC_VEC_N(T, 3) MC_VEC_N(T, 4) MC_VEC_N(T, 5)            \
+    MC_VEC_N(T, 6) MC_VEC_N(T, 7) MC_VEC_N(T, 8) MC_VEC_N(T, 9) MC_VEC_N(T, 10)           \
+    MC_VEC_N(T, 11) MC_VEC_N(T, 12) MC_VEC_N(T, 13) MC_VEC_N(T, 14) MC_VEC_N(T, 15)       \
+    MC_VEC_N(T, 16)                                                                       \
+    /* 1 when done; 0 when the width (cols) is not 1..16: the caller loops per sample */   \
+    MC_CLONES static int mc_vec_block_##T(int grad, Py_ssize_t ns, Py_ssize_t rows,       \
+            Py_ssize_t cols, const T* a, const Py_ssize_t* aoff, Py_ssize_t ostride,      \
+            Py_ssize_t rs, const T* x, const Py_ssize_t* xoff, Py_ssize_t xs,             \
+            Py_ssize_t xld, T* y, Py_ssize_t yld) {                                       \
+        switch (cols) {                                                                   \
+        MC_VEC_CASE(T, 1) MC_VEC_CASE(T, 2) MC_VEC_CASE(T, 3) MC_VEC_CASE(T, 4)           \
+        MC_VEC_CASE(T, 5) MC_VEC_CASE(T, 6) MC_VEC_CASE(T, 7) MC_VEC_CASE(T, 8)           \
+        MC_VEC_CASE(T, 9) MC_VEC_CASE(T, 10) MC_VEC_CASE(T, 11) MC_VEC_CASE(T, 12)        \
+        MC_VEC_CASE(T, 13) MC_VEC_CASE(T, 14) MC_VEC_CASE(T, 15) MC_VEC_CASE(T, 16)       \
+        }                                                                                 \
+        return 0;                                                                         \
+    }
+    MC_VEC_ALL(double)
+    MC_VEC_ALL(float)
+    """
+    int mc_vec_block_double(int grad, Py_ssize_t ns, Py_ssize_t rows, Py_ssize_t cols,
+                            const double* a, const Py_ssize_t* aoff, Py_ssize_t ostride,
+                            Py_ssize_t rs, const double* x, const Py_ssize_t* xoff,
+                            Py_ssize_t xs, Py_ssize_t xld, double* y,
+                            Py_ssize_t yld) noexcept nogil
+    int mc_vec_block_float(int grad, Py_ssize_t ns, Py_ssize_t rows, Py_ssize_t cols,
+                           const float* a, const Py_ssize_t* aoff, Py_ssize_t ostride,
+                           Py_ssize_t rs, const float* x, const Py_ssize_t* xoff,
+                           Py_ssize_t xs, Py_ssize_t xld, float* y,
+                           Py_ssize_t yld) noexcept nogil
+
+
+cdef inline void vector_one(bint grad, Py_ssize_t rows, Py_ssize_t cols, bint diag,
+                            bint small, const floating* a, Py_ssize_t rs, Py_ssize_t cs,
+                            const floating* x, Py_ssize_t xs, floating* y) noexcept nogil:
+    """One sample, one link: y = Aᵀ x (grad) or A x (tangent); y = a * x for a Diagonal."""
+    cdef Py_ssize_t i
+    if diag:
+        # y = a * x
+        for i in range(rows):
+            y[i] = a[i * cs] * x[i * xs]
+    elif grad and small:
+        # y = A.T @ x, as the row vector xᵀ A (1 × cols)
+        small_gemm(1, cols, rows, x, 0, xs, a, rs, cs, y, cols)
+    elif small:
+        # y = A @ x, as the column A (rows × cols) @ x (cols × 1)
+        small_gemm(rows, 1, cols, a, rs, cs, x, xs, 1, y, 1)
+    elif cs == 1:
+        # y = A @ x, or A.T @ x
+        gemv(Trans if grad else NoTrans, rows, cols, <floating>1, a, rs, x, xs,
+             <floating>0, y, 1)
+    else:           # unit row stride: A is the row-major storage of Aᵀ (cols, rows)
+        gemv(NoTrans if grad else Trans, cols, rows, <floating>1, a, cs, x, xs,
+             <floating>0, y, 1)
+
+
+cdef void vector_block(Py_ssize_t b0,               # IN  first sample of the block
+                       Py_ssize_t ns,               # IN  samples in the block (<= VBLOCK)
+                       bint grad,                   # IN  1: J1ᵀ(⋯(Jnᵀ v)); 0: Jn(⋯(J1 v))
+                       Py_ssize_t nlinks,
+                       const Py_ssize_t* addr,      # IN  (nlinks + 1,) links, then the vector
+                       const Py_ssize_t* meta,      # IN  (nlinks + 1, NMETACOL)
+                       Py_ssize_t nb,
+                       const Py_ssize_t* bshape,    # IN  (nb,)
+                       const Py_ssize_t* bstr,      # IN  (nlinks + 1, nb)
+                       const Py_ssize_t* dims,      # IN  (nlinks + 1,) d_0 .. d_n
+                       Py_ssize_t maxd,             # IN  max(dims)
+                       Py_ssize_t* offs,            # OUT (VBLOCK, nlinks + 1) scratch
+                       floating* scratch,           # OUT (2, VBLOCK, maxd) ping-pong vectors
+                       floating* out,               # OUT (ns, d_0 or d_n) the block's result
+                       ) noexcept nogil:
+    """A block of samples of a vector chain: matrix-vector products only, Σ d_k d_{k-1}
+    multiply-adds per sample, one link at a time for the whole block."""
+    cdef Py_ssize_t nops = nlinks + 1, step, k, s, rows, cols, rs, cs, xs, xld, yld
+    cdef Py_ssize_t turn = 0
     cdef const Py_ssize_t* mk
-    cdef const floating* x
+    cdef const Py_ssize_t* xoff
     cdef const floating* a
+    cdef const floating* x
     cdef floating* y
-    batch_offsets(b, nlinks + 1, nb, bshape, bstr, offs)
-    x = (<const floating*>addr[nlinks]) + offs[nlinks]
+    cdef int done
+    for s in range(ns):
+        batch_offsets(b0 + s, nops, nb, bshape, bstr, offs + s * nops)
+    # the block's input vectors: per-sample offsets into the user's array
+    x = <const floating*>addr[nlinks]
+    xoff = offs + nlinks
     xs = meta[nlinks * NMETACOL + M_CS]
+    xld = 0
     for step in range(nlinks):
         k = nlinks - 1 - step if grad else step
         rows, cols = dims[k + 1], dims[k]
         mk = meta + k * NMETACOL
-        a = (<const floating*>addr[k]) + offs[k]
+        a = <const floating*>addr[k]
         rs, cs = mk[M_RS], mk[M_CS]
-        y = out if step == nlinks - 1 else scratch + turn * maxd
+        yld = cols if grad else rows
+        y = out if step == nlinks - 1 else scratch + turn * VBLOCK * maxd
+        if step < nlinks - 1:
+            yld = maxd
         turn = 1 - turn
-        if mk[M_DIAG]:
-            # y = a * x
-            for i in range(rows):
-                y[i] = a[i * cs] * x[i * xs]
-        elif grad and mk[M_SMALL]:
-            # y = A.T @ x, as the row vector xᵀ A (1 × cols)
-            small_gemm(1, cols, rows, x, 0, xs, a, rs, cs, y, cols)
-        elif mk[M_SMALL]:
-            # y = A @ x, as the column A (rows × cols) @ x (cols × 1)
-            small_gemm(rows, 1, cols, a, rs, cs, x, xs, 1, y, 1)
-        elif cs == 1:
-            # y = A @ x, or A.T @ x
-            gemv(Trans if grad else NoTrans, rows, cols, <floating>1, a, rs, x, xs,
-                 <floating>0, y, 1)
-        else:           # unit row stride: A is the row-major storage of Aᵀ (cols, rows)
-            gemv(NoTrans if grad else Trans, cols, rows, <floating>1, a, cs, x, xs,
-                 <floating>0, y, 1)
-        x, xs = y, 1
+        done = 0
+        if mk[M_SMALL] and not mk[M_DIAG] and cs == 1:
+            if floating is double:
+                done = mc_vec_block_double(grad, ns, rows, cols, a, offs + k, nops, rs,
+                                           x, xoff, xs, xld, y, yld)
+            else:
+                done = mc_vec_block_float(grad, ns, rows, cols, a, offs + k, nops, rs,
+                                          x, xoff, xs, xld, y, yld)
+        if not done:
+            for s in range(ns):
+                vector_one(grad, rows, cols, mk[M_DIAG], mk[M_SMALL], a + offs[s * nops + k],
+                           rs, cs, (x + xoff[s * nops]) if xoff != NULL else (x + s * xld),
+                           xs, y + s * yld)
+        x, xoff, xs, xld = y, NULL, 1, yld
 
 
 # ---------------------------------------------------------------------------------------
@@ -434,14 +551,14 @@ def vector_chain(list arrays not None,                      # IN  nlinks links, 
                  const Py_ssize_t[:, ::1] bstr not None,    # IN  (nlinks + 1, nb)
                  const Py_ssize_t[::1] dims not None,       # IN  (nlinks + 1,) d_0 .. d_n
                  bint grad,                                 # IN  grad_chain or tangent_chain
-                 floating[:, ::1] scratch not None,         # OUT (nthreads, 2 max(dims))
+                 floating[:, ::1] scratch not None,         # OUT (nthreads, 2 VBLOCK max(dims))
                  floating[::1] out not None,                # OUT (nsamples * out_size,)
                  int nthreads):                             # IN  1: serial loop
     """J1ᵀ(⋯(Jnᵀ g)) (grad) or Jn(⋯(J1 t)) (tangent) for every sample of the batch."""
     cdef Py_ssize_t nops = len(arrays), nlinks = nops - 1, nb = bshape.shape[0]
-    cdef Py_ssize_t b, tid, nsamples = 1, maxd = 0, out_size
+    cdef Py_ssize_t b, tid, nsamples = 1, maxd = 0, out_size, nblocks
     cdef Py_ssize_t[::1] addr = _addresses(arrays)
-    cdef Py_ssize_t[:, ::1] offs = np.empty((max(nthreads, 1), nops), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] offs = np.empty((max(nthreads, 1), VBLOCK * nops), dtype=np.intp)
     for b in range(nb):
         nsamples *= bshape[b]
     if (nlinks < 1 or meta.shape[0] != nops or bstr.shape[0] != nops or bstr.shape[1] != nb
@@ -450,23 +567,24 @@ def vector_chain(list arrays not None,                      # IN  nlinks links, 
     for b in range(nops):
         maxd = max(maxd, dims[b])
     out_size = dims[0] if grad else dims[nlinks]
-    if scratch.shape[0] < max(nthreads, 1) or scratch.shape[1] < 2 * maxd \
+    if scratch.shape[0] < max(nthreads, 1) or scratch.shape[1] < 2 * VBLOCK * maxd \
             or out.shape[0] < nsamples * out_size:
         raise ValueError("vector_chain: buffers too small")
+    nblocks = (nsamples + VBLOCK - 1) // VBLOCK
     with nogil:
         if nthreads > 1:
-            for b in prange(nsamples, num_threads=nthreads, schedule="guided"):
+            for b in prange(nblocks, num_threads=nthreads, schedule="guided"):
                 tid = threadid()
-                vector_sample(b, grad, nlinks, &addr[0], &meta[0, 0], nb,
-                              &bshape[0] if nb else NULL, &bstr[0, 0] if nb else NULL,
-                              &dims[0], maxd, &offs[tid, 0], &scratch[tid, 0],
-                              &out[b * out_size])
+                vector_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), grad, nlinks,
+                             &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
+                             &bstr[0, 0] if nb else NULL, &dims[0], maxd, &offs[tid, 0],
+                             &scratch[tid, 0], &out[b * VBLOCK * out_size])
         else:
-            for b in range(nsamples):
-                vector_sample(b, grad, nlinks, &addr[0], &meta[0, 0], nb,
-                              &bshape[0] if nb else NULL, &bstr[0, 0] if nb else NULL,
-                              &dims[0], maxd, &offs[0, 0], &scratch[0, 0],
-                              &out[b * out_size])
+            for b in range(nblocks):
+                vector_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), grad, nlinks,
+                             &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
+                             &bstr[0, 0] if nb else NULL, &dims[0], maxd, &offs[0, 0],
+                             &scratch[0, 0], &out[b * VBLOCK * out_size])
 
 
 # ---------------------------------------------------------------------------------------
