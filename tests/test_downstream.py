@@ -124,15 +124,46 @@ def test_trace_rule(gdfit, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("n,m", [(50, 3), (1, 1), (0, 3), (5, 0)])
-def test_lstsq_loss_grad(gdfit, dtype, n, m):
+@pytest.mark.parametrize("n,m", [(50, 3), (1, 1), (3000, 40), (0, 3), (5, 0)])
+def test_lstsq_kernels(gdfit, dtype, n, m):
     X, y = problem(dtype, n=n, m=m)
     theta = np.linspace(-1, 1, m).astype(dtype)
+    w = np.linspace(0.5, 2, n).astype(dtype)
+    work = np.empty(gdfit.lstsq_work_size(m, 0, 4))
+    t = tol(dtype) * max(1, n) ** 0.5
     grad = np.full(m, np.nan, dtype)
-    loss = gdfit.lstsq_loss_grad(X, theta, y, np.empty(n, dtype), grad)
-    r = X.astype(float) @ theta - y
-    np.testing.assert_allclose(loss, r @ r, rtol=tol(dtype), atol=tol(dtype))
-    np.testing.assert_allclose(grad, 2 * X.T.astype(float) @ r, rtol=tol(dtype), atol=tol(dtype))
+    loss = gdfit.lstsq_loss_grad(X, theta, y, work, grad)
+    np.testing.assert_allclose(loss, mc.reference.lstsq_loss_grad(X, theta, y)[0], rtol=t, atol=t)
+    np.testing.assert_allclose(grad, mc.reference.lstsq_grad(X, theta, y), rtol=t, atol=t)
+    grad[:] = np.nan
+    gdfit.lstsq_grad(X, theta, y, work, grad)
+    np.testing.assert_allclose(grad, mc.reference.lstsq_grad(X, theta, y), rtol=t, atol=t)
+    ls = mc.LeastSquares(X.astype(float), y.astype(float), sample_weight=w, l2=0.3)
+    for threads in (1, 4):
+        loss = gdfit.lstsq_loss_grad_weighted(X, theta, y, w, 0.3, threads, work, grad)
+        expect_loss, expect_grad = ls(theta.astype(float))
+        np.testing.assert_allclose(loss, expect_loss, rtol=t, atol=t)
+        np.testing.assert_allclose(grad, expect_grad, rtol=t, atol=t)
+    gdfit.lstsq_hessp(X, theta, 0.3, work, grad)
+    expect = 2 * X.T.astype(float) @ (X.astype(float) @ theta) + 0.6 * theta
+    np.testing.assert_allclose(grad, expect, rtol=t, atol=t)
+    assert np.isnan(gdfit.lstsq_loss_grad(X, theta, y, work[:0], grad))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n,m,k", [(50, 3, 2), (700, 20, 5), (0, 3, 2), (5, 0, 2), (5, 3, 0)])
+def test_lstsq_multi_target(gdfit, dtype, n, m, k):
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((n, m)).astype(dtype)
+    Theta = rng.standard_normal((m, k)).astype(dtype)
+    Y = rng.standard_normal((n, k)).astype(dtype)
+    grad = np.full((m, k), np.nan, dtype)
+    work = np.empty(gdfit.lstsq_work_size(m, k, 1))
+    loss = gdfit.lstsq_loss_grad_multi(X, Theta, Y, work, grad)
+    t = tol(dtype) * max(1, n) ** 0.5
+    expect_loss, expect_grad = mc.reference.lstsq_loss_grad(X, Theta, Y)
+    np.testing.assert_allclose(loss, expect_loss, rtol=t, atol=t)
+    np.testing.assert_allclose(grad, expect_grad, rtol=t, atol=t)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

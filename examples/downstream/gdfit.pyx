@@ -18,13 +18,13 @@ def fit(floating[:, ::1] X not None, floating[::1] y not None,
     dtype = np.float32 if floating is float else np.float64
     cdef floating[::1] theta = np.zeros(m, dtype)
     cdef floating[::1] grad = np.empty(m, dtype)
-    cdef floating[::1] resid = np.empty(n, dtype)     # scratch of the loss kernel
+    cdef double[::1] work = np.empty(mk.lstsq_work_size(m, 0, 1))   # the kernel's scratch
     cdef floating step = <floating>(lr / n)
     cdef double loss = 0
     with nogil:
         for it in range(iters):
             # loss = ‖Xθ − y‖², grad = 2 Xᵀ(Xθ − y)
-            loss = mk.lstsq_loss_grad(X, theta, y, resid, grad)
+            loss = mk.lstsq_loss_grad(X, theta, y, work, grad)
             for j in range(m):
                 theta[j] -= step * grad[j]
     return np.asarray(theta), loss
@@ -81,11 +81,44 @@ def trace_chain(const floating[::1] G, const floating[:, ::1] dY_dX, floating[::
         mk.trace_chain(G, dY_dX, out)
 
 
+def lstsq_work_size(Py_ssize_t m, Py_ssize_t k, int nthreads):
+    return mk.lstsq_work_size(m, k, nthreads)
+
+
 def lstsq_loss_grad(const floating[:, ::1] X, const floating[::1] theta,
-                    const floating[::1] y, floating[::1] resid, floating[::1] grad):
+                    const floating[::1] y, double[::1] work, floating[::1] grad):
     cdef double loss
     with nogil:
-        loss = mk.lstsq_loss_grad(X, theta, y, resid, grad)
+        loss = mk.lstsq_loss_grad(X, theta, y, work, grad)
+    return loss
+
+
+def lstsq_grad(const floating[:, ::1] X, const floating[::1] theta,
+               const floating[::1] y, double[::1] work, floating[::1] grad):
+    with nogil:
+        mk.lstsq_grad(X, theta, y, work, grad)
+
+
+def lstsq_loss_grad_weighted(const floating[:, ::1] X, const floating[::1] theta,
+                             const floating[::1] y, const floating[::1] w, double l2,
+                             int nthreads, double[::1] work, floating[::1] grad):
+    cdef double loss
+    with nogil:
+        loss = mk.lstsq_loss_grad_weighted(X, theta, y, w, l2, nthreads, work, grad)
+    return loss
+
+
+def lstsq_hessp(const floating[:, ::1] X, const floating[::1] p, double l2,
+                double[::1] work, floating[::1] out):
+    with nogil:
+        mk.lstsq_hessp(X, p, l2, work, out)
+
+
+def lstsq_loss_grad_multi(const floating[:, ::1] X, const floating[:, ::1] Theta,
+                          const floating[:, ::1] Y, double[::1] work, floating[:, ::1] grad):
+    cdef double loss
+    with nogil:
+        loss = mk.lstsq_loss_grad_multi(X, Theta, Y, work, grad)
     return loss
 
 

@@ -30,9 +30,13 @@ The Python-level functions (``mcfast.grad_ax`` ...) validate, convert and alloca
 then call these same kernels.
 """
 from cython cimport floating
+from libc.math cimport NAN
 
 from mcfast._kernels._blas cimport gemm, gemv, NoTrans, Trans
 from mcfast._kernels._linear cimport at_g, at_g_vec, g_at, outer
+from mcfast._kernels._lstsq cimport (
+    work_size as _lstsq_work_size, loss_grad_vec as _loss_grad_vec,
+    loss_grad_mat as _loss_grad_mat)
 from mcfast._kernels._chain cimport chain_order as _chain_order, small_gemm
 
 # products with every size at most SMALL go through a hand loop that stays in L1
@@ -131,43 +135,132 @@ cdef inline void trace_chain(const floating[::1] G,         # IN  (Y.size,)  ∂
 
 # ======================================================================================
 # least squares: l = ‖Xθ − y‖², ∂l/∂θ = 2 Xᵀ(Xθ − y)
+#
+# One pass over X (the kernel of mcfast.lstsq_loss_grad): rows in blocks that stay in
+# cache, residuals formed and used block by block, never stored whole. `work` is double
+# scratch of at least lstsq_work_size(m, k, nthreads) entries, owned by the caller (one
+# per thread when called from your own parallel loop, with nthreads=1 there). The
+# functions return NaN, writing nothing, when `work` is too small.
 # ======================================================================================
+
+cdef enum:
+    LSTSQ_BLOCK_BYTES = 65536    # bytes of X per block (as mcfast.lstsq chooses)
+    LSTSQ_BLOCK_FLOPS = 262144   # multi-target: multiply-adds of a block's gemm at most
+
+
+cdef inline Py_ssize_t lstsq_block(Py_ssize_t m, Py_ssize_t k,
+                                   Py_ssize_t itemsize) noexcept nogil:
+    """Rows per block for an (n, m) X of `itemsize` bytes and k targets (0: a vector θ)."""
+    cdef Py_ssize_t block = LSTSQ_BLOCK_BYTES // max(m * itemsize, 1)
+    if k > 0:
+        block = min(block, LSTSQ_BLOCK_FLOPS // max(m * k, 1))
+    return max(8, min(block, 4096))
+
+
+cdef inline Py_ssize_t lstsq_work_size(Py_ssize_t m, Py_ssize_t k,
+                                       int nthreads) noexcept nogil:
+    """Doubles of scratch the least-squares functions need (float32 or float64 X), for
+    width m, k targets (0 or 1: a vector θ) and `nthreads` threads."""
+    return _lstsq_work_size(max(m, 1), max(k, 1), lstsq_block(m, k, 8), max(nthreads, 1), 8)
+
+
+cdef inline double _lstsq_empty(const floating[:, ::1] X, const floating[::1] theta,
+                                const floating[::1] y, bint has_y,
+                                const floating[::1] w, bint has_w, double l2,
+                                floating[::1] grad) noexcept nogil:
+    """The n = 0 or m = 0 case: l = Σ w y² + l2‖θ‖², grad = 2 l2 θ."""
+    cdef Py_ssize_t i, j
+    cdef double loss = 0
+    if X.shape[1] == 0 and has_y:
+        for i in range(X.shape[0]):
+            loss += (w[i] if has_w else 1.0) * (<double>y[i] * y[i])
+    for j in range(theta.shape[0]):
+        loss += l2 * (<double>theta[j] * theta[j])
+        grad[j] = <floating>(2 * l2 * theta[j])
+    return loss
+
+
+cdef inline double _lstsq_vec(const floating[:, ::1] X, const floating[::1] theta,
+                              const floating[::1] y, bint has_y,
+                              const floating[::1] w, bint has_w, double l2, int nthreads,
+                              double[::1] work, floating[::1] grad) noexcept nogil:
+    cdef Py_ssize_t m = X.shape[1]
+    cdef Py_ssize_t block = lstsq_block(m, 0, sizeof(floating))
+    nthreads = max(nthreads, 1)
+    if work.shape[0] < lstsq_work_size(m, 0, nthreads):
+        return NAN
+    if X.shape[0] == 0 or m == 0:
+        return _lstsq_empty(X, theta, y, has_y, w, has_w, l2, grad)
+    return _loss_grad_vec(X, theta, y, has_y, w, has_w, l2, grad, &work[0], block, nthreads)
+
 
 cdef inline double lstsq_loss_grad(const floating[:, ::1] X,    # IN  (n, m)
                                    const floating[::1] theta,   # IN  (m,)
                                    const floating[::1] y,       # IN  (n,)
-                                   floating[::1] resid,         # SCRATCH (n,)
+                                   double[::1] work,            # SCRATCH lstsq_work_size(m, 0, 1)
                                    floating[::1] grad,          # OUT (m,)  2 Xᵀ(Xθ − y)
                                    ) noexcept nogil:
-    """Returns l = ‖Xθ − y‖² and writes ∂l/∂θ = 2 Xᵀ(Xθ − y) into ``grad``."""
-    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], i
-    cdef double loss = 0
-    if m == 0:
-        for i in range(n):
-            loss += <double>y[i] * y[i]
-        return loss
-    if n == 0:
-        _fill1(grad, <floating>0)
-        return 0
-    # resid = X @ theta - y
-    for i in range(n):
-        resid[i] = y[i]
-    gemv(NoTrans, n, m, <floating>1, &X[0, 0], m, &theta[0], 1, <floating>-1, &resid[0], 1)
-    for i in range(n):
-        loss += <double>resid[i] * resid[i]
-    # grad = 2 X.T @ resid
-    gemv(Trans, n, m, <floating>2, &X[0, 0], m, &resid[0], 1, <floating>0, &grad[0], 1)
-    return loss
+    """Returns l = ‖Xθ − y‖² and writes ∂l/∂θ = 2 Xᵀ(Xθ − y) into ``grad`` (one thread)."""
+    return _lstsq_vec(X, theta, y, True, y, False, 0.0, 1, work, grad)
 
 
 cdef inline void lstsq_grad(const floating[:, ::1] X,    # IN  (n, m)
                             const floating[::1] theta,   # IN  (m,)
                             const floating[::1] y,       # IN  (n,)
-                            floating[::1] resid,         # SCRATCH (n,)
+                            double[::1] work,            # SCRATCH lstsq_work_size(m, 0, 1)
                             floating[::1] grad,          # OUT (m,)
                             ) noexcept nogil:
-    """∂l/∂θ = 2 Xᵀ(Xθ − y) for l = ‖Xθ − y‖²."""
-    lstsq_loss_grad(X, theta, y, resid, grad)
+    """∂l/∂θ = 2 Xᵀ(Xθ − y) for l = ‖Xθ − y‖² (one thread)."""
+    _lstsq_vec(X, theta, y, True, y, False, 0.0, 1, work, grad)
+
+
+cdef inline double lstsq_loss_grad_weighted(
+        const floating[:, ::1] X,    # IN  (n, m)
+        const floating[::1] theta,   # IN  (m,)
+        const floating[::1] y,       # IN  (n,)
+        const floating[::1] w,       # IN  (n,) sample weights
+        double l2,                   # ridge strength (0 for none)
+        int nthreads,                # OpenMP threads (1 inside your own parallel loop)
+        double[::1] work,            # SCRATCH lstsq_work_size(m, 0, nthreads)
+        floating[::1] grad,          # OUT (m,)
+        ) noexcept nogil:
+    """Returns l = Σ_i w_i (x_iθ − y_i)² + l2‖θ‖²; grad = 2 XᵀW(Xθ − y) + 2 l2 θ."""
+    return _lstsq_vec(X, theta, y, True, w, True, l2, nthreads, work, grad)
+
+
+cdef inline void lstsq_hessp(const floating[:, ::1] X,    # IN  (n, m)
+                             const floating[::1] p,       # IN  (m,)
+                             double l2,
+                             double[::1] work,            # SCRATCH lstsq_work_size(m, 0, 1)
+                             floating[::1] out,           # OUT (m,)
+                             ) noexcept nogil:
+    """Hessian-vector product of ‖Xθ − y‖² + l2‖θ‖²: out = 2 Xᵀ(X p) + 2 l2 p."""
+    _lstsq_vec(X, p, p, False, p, False, l2, 1, work, out)
+
+
+cdef inline double lstsq_loss_grad_multi(
+        const floating[:, ::1] X,       # IN  (n, m)
+        const floating[:, ::1] Theta,   # IN  (m, k)
+        const floating[:, ::1] Y,       # IN  (n, k)
+        double[::1] work,               # SCRATCH lstsq_work_size(m, k, 1)
+        floating[:, ::1] grad,          # OUT (m, k)
+        ) noexcept nogil:
+    """k targets at once: returns ‖XΘ − Y‖²_F; grad = 2 Xᵀ(XΘ − Y) (one thread)."""
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = Theta.shape[1], i, j
+    cdef double loss = 0
+    if work.shape[0] < lstsq_work_size(m, k, 1):
+        return NAN
+    if n == 0 or m == 0 or k == 0:
+        for i in range(m):
+            for j in range(k):
+                grad[i, j] = 0
+        if m == 0:
+            for i in range(n):
+                for j in range(k):
+                    loss += <double>Y[i, j] * Y[i, j]
+        return loss
+    return _loss_grad_mat(X, Theta, Y, True, Theta[0], False, 0.0, grad, &work[0],
+                          lstsq_block(m, k, sizeof(floating)), 1)
 
 
 # ======================================================================================
