@@ -1,0 +1,209 @@
+"""Threads: every kernel releases the GIL, and concurrent calls give bitwise the single-threaded results."""
+
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import mcfast as mc
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - threadpoolctl is in the test extra
+    threadpool_limits = None
+
+
+def _sizes(big):
+    """Sizes that keep a kernel busy for tens to hundreds of ms (`big`), or a few KiB."""
+    return dict(n=1200 if big else 40, rows=1_500_000 if big else 300,
+                batch=300 if big else 3, d=160 if big else 6)
+
+
+def _lstsq_data(rng, s):
+    return rng.standard_normal((s["rows"], 12)), rng.standard_normal(12), \
+        rng.standard_normal(s["rows"])
+
+
+def _links(rng, s):
+    b, d = s["batch"], s["d"]
+    return [rng.standard_normal((b, d, d)), mc.Diagonal(rng.standard_normal((b, d))),
+            rng.standard_normal((b, d, d))]
+
+
+def _build(name, rng, big):
+    """A no-argument call of `name` on fresh random inputs."""
+    s = _sizes(big)
+    n = s["n"]
+    r = rng.standard_normal
+    if name == "grad_ax":
+        A, G = r((n, n)), r((n, n))
+        return lambda: mc.grad_ax(A, G)
+    if name == "grad_ax_vector":
+        A, g = r((8 * n, 4 * n)), r(8 * n)
+        return lambda: mc.grad_ax(A, g)
+    if name == "grad_xa":
+        G, A = r((n, n)), r((n, n))
+        return lambda: mc.grad_xa(G, A)
+    if name == "grad_xa_outer":
+        g, a = r(6 * n), r(6 * n)
+        return lambda: mc.grad_xa(g, a)
+    if name == "trace_chain":
+        G, D = r((8, n // 2 + 1)), r((8, n // 2 + 1, 4 * n))
+        return lambda: mc.trace_chain(G, D)
+    if name in ("lstsq_grad", "lstsq_loss_grad"):
+        X, theta, y = _lstsq_data(rng, s)
+        return lambda: getattr(mc, name)(X, theta, y)
+    if name == "LeastSquares":
+        X, theta, y = _lstsq_data(rng, s)
+        obj = mc.LeastSquares(X, y, l2=0.1)
+        return lambda: obj(theta)
+    links = _links(rng, s)
+    if name == "jacobian_chain":
+        return lambda: mc.jacobian_chain(links, order="reverse")
+    v = r((s["batch"], s["d"]))
+    return lambda: getattr(mc, name)(links, v)
+
+
+NEEDS = {"grad_ax": ("grad_ax",), "grad_ax_vector": ("grad_ax",), "grad_xa": ("grad_xa",),
+         "grad_xa_outer": ("grad_xa",), "trace_chain": ("trace_chain",),
+         "lstsq_grad": ("lstsq_grad",), "lstsq_loss_grad": ("lstsq_loss_grad",),
+         "LeastSquares": ("LeastSquares",), "jacobian_chain": ("jacobian_chain", "Diagonal"),
+         "grad_chain": ("grad_chain", "Diagonal"), "tangent_chain": ("tangent_chain", "Diagonal")}
+NAMES = list(NEEDS)
+
+
+def _get(name, rng, big):
+    missing = [n for n in NEEDS[name] if not hasattr(mc, n)]
+    if missing:
+        pytest.skip(f"mcfast.{', '.join(missing)} not landed")
+    return _build(name, rng, big)
+
+
+def _arrays(result):
+    """A result as a list of arrays (a loss as a 0-d array, a Diagonal as its diagonal)."""
+    items = result if isinstance(result, tuple) else (result,)
+    return [np.asarray(x.diagonal if hasattr(x, "toarray") else x) for x in items]
+
+
+class Counter(threading.Thread):
+    """A Python thread that counts whenever it holds the GIL.
+
+    It gives the GIL up voluntarily (a short sleep) every `BATCH` counts, so with a long
+    switch interval the main thread is never forced off the GIL: the counter then runs only
+    while the main thread has released the GIL, i.e. while a kernel runs without it.
+    """
+
+    BATCH = 200
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.n = 0
+        self.running = True
+        self.ready = threading.Event()
+
+    def run(self):
+        self.ready.set()
+        while self.running:
+            for _ in range(self.BATCH):
+                self.n += 1
+            time.sleep(1e-6)
+
+
+def _progress(counter, call, reps):
+    """How far the counter advanced while `call` ran (summed over `reps` calls)."""
+    total = 0
+    for _ in range(reps):
+        c0 = counter.n
+        call()
+        total += counter.n - c0
+    return total
+
+
+def _gil_holding_call(seconds):
+    """A C call that holds the GIL for about `seconds` (builtin sum over a range)."""
+    n = 100_000
+    while True:
+        t0 = time.perf_counter()
+        sum(range(n))
+        if time.perf_counter() - t0 >= seconds:
+            return lambda: sum(range(n))
+        n *= 2
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_releases_the_gil(name):
+    call = _get(name, np.random.default_rng(1), big=True)
+    call()                                      # warm-up (page faults, thread pools)
+    t0 = time.perf_counter()
+    call()
+    held = _gil_holding_call(time.perf_counter() - t0)   # a control at least as long
+    limits = threadpool_limits(1) if threadpool_limits else None   # leave the counter a core
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(30.0)     # nobody is forced off the GIL during the test
+    counter = Counter()
+    try:
+        counter.start()
+        counter.ready.wait()
+        during_kernel = _progress(counter, call, 3)
+        during_held = _progress(counter, held, 3)
+    finally:
+        counter.running = False
+        counter.join()
+        sys.setswitchinterval(interval)
+        if limits is not None:
+            limits.unregister()
+    # With the GIL released the counter runs for the whole kernel; with it held, at most a
+    # batch at the start of a call. The kernel call must let it count far more.
+    assert during_kernel > 10 * during_held + 25 * Counter.BATCH, (
+        f"{name}: the counter advanced {during_kernel} during the kernel, {during_held} "
+        f"during a GIL-holding call at least as long")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_concurrent_calls_match_single_threaded_bitwise(name):
+    calls = [_get(name, np.random.default_rng(100 + t), big=False) for t in range(4)]
+    expected = [_arrays(c()) for c in calls]
+    barrier = threading.Barrier(4)
+    results = [[] for _ in calls]
+    errors = []
+
+    def worker(t):
+        try:
+            barrier.wait()
+            for _ in range(200):
+                results[t].append(_arrays(calls[t]()))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    for t in range(4):
+        for got in results[t]:
+            for a, b in zip(got, expected[t]):
+                np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["grad_ax", "lstsq_loss_grad", "grad_chain"])
+def test_concurrent_big_calls_match_bitwise(name):
+    """The same with inputs big enough for the BLAS / OpenMP paths to split the work."""
+    calls = [_get(name, np.random.default_rng(200 + t), big=True) for t in range(4)]
+    expected = [_arrays(c()) for c in calls]
+    results = [None] * 4
+
+    def worker(t):
+        results[t] = _arrays(calls[t]())
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for got, want in zip(results, expected):
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
