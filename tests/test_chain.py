@@ -285,11 +285,15 @@ def test_broadcasting_batch_dims(rng):
 def test_many_small_batched_threads(rng, n):
     links = _chain(rng, [4, 4, 4, 4], batch=[(n,), (n,), (n,)])
     g = rng.standard_normal((n, 4))
-    np.testing.assert_allclose(mc.jacobian_chain(links), ref.jacobian_chain(links), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(mc.grad_chain(links, g), ref.grad_chain(links, g), rtol=1e-12, atol=1e-12)
+    tol = dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(mc.jacobian_chain(links), ref.jacobian_chain(links), **tol)
+    np.testing.assert_allclose(mc.grad_chain(links, g), ref.grad_chain(links, g), **tol)
 
 
-def test_large_batch_parallel_path(rng):
+@pytest.mark.parametrize("threads", [False, True])
+def test_large_batch_parallel_path(rng, monkeypatch, threads):
+    if threads:                       # force the prange path even for a small batch
+        monkeypatch.setattr("mcfast.chain._PARALLEL_MIN", 0)
     links = _chain(rng, [5, 6, 6, 3], diag=(1,), batch=[(3000,), (3000,), ()])
     g, t = rng.standard_normal((3000, 3)), rng.standard_normal((3000, 5))
     tol = dict(rtol=1e-12, atol=1e-12)
@@ -353,7 +357,8 @@ def test_mlp_jacobian_vs_finite_differences(rng):
         fd[:, i] = (-f(x + 2 * e) + 8 * f(x + e) - 8 * f(x - e) + f(x - 2 * e)) / (12 * h)
     np.testing.assert_allclose(J, fd, rtol=1e-8, atol=1e-10)
     for order in ("forward", "reverse"):
-        np.testing.assert_allclose(mc.jacobian_chain(links(x), order=order), J, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(mc.jacobian_chain(links(x), order=order), J,
+                                   rtol=1e-12, atol=1e-12)
 
 
 def test_grad_chain_vs_check_grad(rng):

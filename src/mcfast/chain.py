@@ -97,13 +97,14 @@ def _plan_tree(dims, diag, order):
     n = len(diag)
     if n == 1:
         return 0, 0
-    if order == "forward":               # Jn(...(J2 J1)): the product so far is J_{k-1}⋯J_0
+    # 0-based link indices below: link k maps d_k to d_{k+1}
+    if order == "forward":      # Jn(...(J2 J1)): links[k] times links[k-1]⋯links[0]
         flops, tree, all_diag = 0, 0, diag[0]
         for k in range(1, n):
             flops += _pair(dims[k + 1], dims[k], dims[0], diag[k], all_diag)
             tree, all_diag = (tree, k), all_diag and diag[k]
         return flops, tree
-    if order == "reverse":               # ((Jn Jn-1)...) J1: the product so far is J_{n-1}⋯J_{k+1}
+    if order == "reverse":      # ((Jn Jn-1)...) J1: links[n-1]⋯links[k+1] times links[k]
         flops, tree, all_diag = 0, n - 1, diag[n - 1]
         for k in range(n - 2, -1, -1):
             flops += _pair(dims[n], dims[k + 1], dims[k], all_diag, diag[k])
@@ -499,7 +500,7 @@ def _vector_chain(links, vector, out, grad):
 
 
 def grad_chain(links, grad, *, out=None):
-    """The gradient through a chain, ∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ ∂z/∂yₙ))), never forming Jn⋯J1.
+    """The gradient through a chain, ∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ ∂z/∂yₙ))), without Jn⋯J1.
 
     Vector-Jacobian products right to left: Σ d_k·d_{k-1} multiply-adds per sample.
 
