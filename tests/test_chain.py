@@ -525,3 +525,20 @@ def test_vector_chains_shared_links_many_vectors(rng, dtype, layout):
     assert mc.grad_chain(links, g, out=out) is out
     np.testing.assert_allclose(out, ref.grad_chain(links, g), **tol)
     snap.assert_unchanged()
+
+
+@pytest.mark.parametrize("order", ["optimal", "forward", "reverse"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_plan_reuse_tiny_dense(rng, order, dtype):
+    """Tiny dense plans take the compiled fast path, still checking the planned sizes."""
+    plan = mc.chain_plan([(3, 2), (4, 3), (2, 4)], order=order)
+    for _ in range(3):
+        links = _chain(rng, [2, 3, 4, 2], dtype=dtype)
+        got = plan(links)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, ref.jacobian_chain(links, order=order),
+                                   rtol=rtol_for(dtype), atol=rtol_for(dtype))
+    with pytest.raises(ValueError, match="do not match the plan"):
+        plan(_chain(rng, [2, 3, 4, 3]))
+    with pytest.raises(ValueError, match="do not match the plan"):
+        plan(_chain(rng, [2, 3]))

@@ -253,6 +253,9 @@ def _chain_links(links, func, shapes_ok):
 
 def _batch_shape(func, named_shapes):
     """np.broadcast_shapes of the batch shapes, or ValueError naming each argument."""
+    shapes = list(named_shapes.values())
+    if all(s == shapes[0] for s in shapes):
+        return tuple(shapes[0])
     try:
         return tuple(np.broadcast_shapes(*named_shapes.values()))
     except ValueError:

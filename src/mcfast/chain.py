@@ -1,5 +1,6 @@
 """Jacobian chains: Jn⋯J1 in the cheapest bracketing, batched, and vector chains without it."""
 
+import math
 import os
 
 import numpy as np
@@ -204,7 +205,7 @@ class ChainPlan:
     """
 
     __slots__ = ("flops", "order", "dims", "diagonal", "_steps", "_scratch", "_small",
-                 "_diag_result")
+                 "_diag_result", "_how")
 
     def __init__(self, links, *, order="optimal"):
         order = v.chain_order_arg(order, "chain_plan")
@@ -219,6 +220,8 @@ class ChainPlan:
 
     def _build(self, dims, diag, order):
         self.dims, self.diagonal = tuple(dims), tuple(diag)
+        # tiny dense chains take the compiled fast path, with this plan's order
+        self._how = order if 2 <= len(diag) <= 3 and not any(diag) else None
         self.flops, self.order = _plan_tree(self.dims, self.diagonal, order)
         self._diag_result = all(diag)
         if len(diag) > 1:
@@ -247,6 +250,10 @@ class ChainPlan:
             If the links' matrix sizes ``dims`` or their Diagonal structure differ from the
             plan's (batch dimensions may differ), or as :func:`jacobian_chain`.
         """
+        if out is None and self._how is not None:
+            fast = _k.fast_chain(links, self._how, self.dims)
+            if fast is not None:
+                return fast
         arrays, diag, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
         if dims != self.dims or diag != self.diagonal:
             raise ValueError(f"ChainPlan: the links do not match the plan: planned dims "
@@ -270,7 +277,7 @@ class ChainPlan:
                 v.check_out(out, shape, dtype, func)
         direct = out is not None and not dense_out and not v.overlaps(out, *arrays)
         res = out if direct else np.empty(shape, dtype=dtype)
-        nsamples = res.size // max(1, int(np.prod(tail)))
+        nsamples = math.prod(batch)
         if len(arrays) == 1:
             np.copyto(res, arrays[0])
         elif res.size == 0 or nsamples == 0:
@@ -286,7 +293,7 @@ class ChainPlan:
                 np.array(batch, dtype=np.intp),
                 np.array([o[2] for o in ops], dtype=np.intp).reshape(len(ops), len(batch)),
                 self._steps, np.empty((nthreads, width), dtype=dtype), res.reshape(-1),
-                int(np.prod(tail)), nthreads)
+                math.prod(tail), nthreads)
         if out is None:
             return Diagonal._wrap(res) if diag_res else res
         if dense_out:
@@ -313,25 +320,29 @@ def _operand(a, is_diag, batch):
     dimension BLAS accepts; anything else is copied once to C order. Strides of size-1
     axes do not matter and are normalised; broadcast batch axes get stride 0.
     """
-    item = a.itemsize
-    if any(s % item for s in a.strides):
-        a = np.ascontiguousarray(a)
-    core = 1 if is_diag else 2
+    item, strides, shape = a.itemsize, a.strides, a.shape
+    for st in strides:
+        if st % item:
+            a = np.ascontiguousarray(a)
+            strides = a.strides
+            break
     if is_diag:
-        rs, cs = 0, (a.strides[-1] // item if a.shape[-1] > 1 else 1)
+        core, rs, cs = 1, 0, (strides[-1] // item if shape[-1] > 1 else 1)
     else:
-        p, q = a.shape[-2:]
-        rs, cs = a.strides[-2] // item, a.strides[-1] // item
+        core = 2
+        p, q = shape[-2:]
+        rs, cs = strides[-2] // item, strides[-1] // item
         if q == 1:
             cs = 1
         if p == 1:
             rs = q if cs == 1 else 1
         if not ((cs == 1 and rs >= q) or (rs == 1 and cs >= p)):
             a = np.ascontiguousarray(a)
-            rs, cs = q, 1
-    lead = a.ndim - core
-    bstr = [0] * (len(batch) - lead) + [
-        s // item if n > 1 else 0 for s, n in zip(a.strides[:lead], a.shape[:lead])]
+            strides, rs, cs = a.strides, q, 1
+    lead = len(shape) - core
+    bstr = [0] * (len(batch) - lead)
+    for k in range(lead):
+        bstr.append(strides[k] // item if shape[k] > 1 else 0)
     return a, [rs, cs, int(is_diag), 0], bstr
 
 

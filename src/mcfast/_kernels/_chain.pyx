@@ -621,11 +621,12 @@ cdef void _fast_run(Py_ssize_t n, const Py_ssize_t* d, bint reverse,
         small_gemm(d[3], d[0], d[2], j3, d[2], 1, tmp, d[0], 1, out, d[0])
 
 
-def fast_chain(object links, object order):
+def fast_chain(object links, object order, tuple expect=None):
     """Jn⋯J1 for 2 or 3 unbatched small C-contiguous float links, or None.
 
     None means "not this path": the caller falls back to the general path, which also
     reports every error. Plans in closed form (ties go to (J3 J2) J1, as the DP's).
+    `expect`, when given, is the dims (d_0, ..., d_n) the links must have (a ChainPlan's).
     """
     cdef Py_ssize_t n, k
     cdef Py_ssize_t d[4]
@@ -655,6 +656,12 @@ def fast_chain(object links, object order):
         elif cnp.PyArray_DIMS(<cnp.ndarray>a)[1] != d[k]:
             return None
         d[k + 1] = cnp.PyArray_DIMS(<cnp.ndarray>a)[0]
+    if expect is not None:
+        if len(expect) != n + 1:
+            return None
+        for k in range(n + 1):
+            if expect[k] != d[k]:
+                return None
     if n == 3:
         if order == "reverse":
             reverse = True
