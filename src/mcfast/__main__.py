@@ -53,25 +53,25 @@ def tour_rules():
 
     X3 = rng.standard_normal((3, 2))
     checks = [
-        ("vector chain      ∂y/∂x = J3 J2 J1 (tanh MLP), one output row",
+        ("vector chain", "∂y/∂x = J3 J2 J1 (tanh MLP), one output row",
          lambda x: net(x)[0], lambda x: mc.jacobian_chain(links(x))[0], x),
-        ("scalar chain      ∂z/∂x = J1ᵀ J2ᵀ J3ᵀ g (never forms J3 J2 J1)",
+        ("scalar chain", "∂z/∂x = J1ᵀ J2ᵀ J3ᵀ g (never forms J3 J2 J1)",
          lambda x: g @ net(x), lambda x: mc.grad_chain(links(x), g), x),
-        ("least squares     ∂l/∂θ = 2 Xᵀ(Xθ − y)",
+        ("least squares", "∂l/∂θ = 2 Xᵀ(Xθ − y)",
          lambda t: np.sum((M @ t - yv) ** 2), lambda t: mc.lstsq_grad(M, t, yv), x),
-        ("scalar over matrix ∂z/∂X_ij = Σ G_kl ∂Y_kl/∂X_ij, Y = tanh(AX)",
+        ("scalar over matrix", "∂z/∂X_ij = Σ G_kl ∂Y_kl/∂X_ij, Y = tanh(AX)",
          lambda X: np.sum(np.sin(np.tanh(A @ X))),
          lambda X: mc.trace_chain(np.cos(np.tanh(A @ X)), dY_dX(X)), X3),
-        ("left linear map   Y = AX + B ⇒ ∂z/∂X = Aᵀ ∂z/∂Y, z = Σ sin Y",
+        ("left linear map", "Y = AX + B ⇒ ∂z/∂X = Aᵀ ∂z/∂Y, z = Σ sin Y",
          lambda X: np.sum(np.sin(A @ X + B)),
          lambda X: mc.grad_ax(A, np.cos(A @ X + B)), X3),
-        ("right linear map  Y = XA + B ⇒ ∂z/∂X = ∂z/∂Y Aᵀ, z = Σ sin Y",
+        ("right linear map", "Y = XA + B ⇒ ∂z/∂X = ∂z/∂Y Aᵀ, z = Σ sin Y",
          lambda X: np.sum(np.sin(X @ A.T + B.T)),
          lambda X: mc.grad_xa(np.cos(X @ A.T + B.T), A.T), X3.T),
     ]
     say("2. Each rule against fourth-order central differences (mc.check_grad)")
-    for name, f, grad, at in checks:
-        say(f"   {name:66s} rel. error {mc.check_grad(f, grad, at):.1e}")
+    for rule, formula, f, grad, at in checks:
+        say(f"   {rule:19s}{formula:47s} rel. error {mc.check_grad(f, grad, at):.1e}")
 
 
 def tour_timing():
