@@ -180,8 +180,15 @@ def _compile(tree, dims, diag):
 class ChainPlan:
     """The bracketing of a Jacobian chain Jn⋯J1 and its cost; callable to compute it.
 
-    Made by :func:`chain_plan`. Calling a plan skips planning, so it is the way to multiply
-    chains of the same shapes in a loop.
+    Made by :func:`chain_plan` (``ChainPlan(links, order=...)`` is the same). Calling a
+    plan skips planning, so it is the way to multiply chains of the same shapes in a loop.
+
+    Parameters
+    ----------
+    links : sequence
+        Arrays, :class:`Diagonal` or shape tuples, as for :func:`chain_plan`.
+    order : {"optimal", "forward", "reverse"}
+        As for :func:`chain_plan`.
 
     Attributes
     ----------
@@ -201,7 +208,18 @@ class ChainPlan:
     Notes
     -----
     ``str(plan)`` writes the bracketing with 1-based names in flow order, e.g.
-    ``"J3 @ (J2 @ J1)"``.
+    ``"J3 @ (J2 @ J1)"``. ``plan(links, out=None)`` needs links with the plan's ``dims``
+    and Diagonal structure (batch dimensions may differ), else raises ValueError.
+
+    Examples
+    --------
+    >>> import numpy as np, mcfast as mc
+    >>> plan = mc.ChainPlan([(8, 2), mc.Diagonal(np.ones(8)), (1, 8)])
+    >>> str(plan), plan.flops, plan.order
+    ('(J3 @ J2) @ J1', 24, (0, (1, 2)))
+    >>> J = plan([np.ones((8, 2)), mc.Diagonal(np.arange(8.0)), np.ones((1, 8))])
+    >>> J
+    array([[28., 28.]])
     """
 
     __slots__ = ("flops", "order", "dims", "diagonal", "_steps", "_scratch", "_small",

@@ -31,6 +31,8 @@ from ._blas cimport gemm, gemv, BlasTrans, NoTrans, Trans
 
 import numpy as np
 
+__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain"]
+
 cnp.import_array()
 
 
