@@ -1,5 +1,6 @@
 """Least-squares rules: ‖Xθ − y‖², its gradient 2Xᵀ(Xθ − y), and an objective for SciPy."""
 
+import functools
 import os
 
 import numpy as np
@@ -46,11 +47,16 @@ _MAX_THREADS = _max_threads()
 
 def _plan(n, m, k, itemsize):
     """(rows per block, threads) for an (n, m) X and k targets (k = 0 for a 1-D θ)."""
+    return _plan_for(n, m, k, itemsize, _MAX_THREADS)
+
+
+@functools.lru_cache(maxsize=512)
+def _plan_for(n, m, k, itemsize, max_threads):
     block = _BLOCK_BYTES // (m * itemsize)
     if k:
         block = min(block, _BLOCK_MAT_FLOPS // (m * k))
     block = max(8, min(block, 4096))
-    threads = min(_MAX_THREADS, (n * m * max(k, 1)) // _ELEMENTS_PER_THREAD,
+    threads = min(max_threads, (n * m * max(k, 1)) // _ELEMENTS_PER_THREAD,
                   -(-n // block))
     return block, max(1, threads)
 

@@ -35,3 +35,17 @@ row_sum: _RowSum
 
 def set_simd_level(level: int) -> int: ...
 def simd_level() -> tuple[int, int, str]: ...
+
+class _Repeat(Protocol):
+    def __call__(
+        self,
+        X: npt.NDArray[_Float],      # const floating[:, ::1], (n, m)
+        theta: npt.NDArray[_Float],  # const floating[::1], (m,)
+        y: npt.NDArray[_Float],      # const floating[::1], (n,)
+        grad: npt.NDArray[_Float],   # floating[::1], (m,) (OUT)
+        block: int,                  # Py_ssize_t
+        repeats: int,                # Py_ssize_t
+    ) -> float: ...
+    def __getitem__(self, dtype: str) -> _Repeat: ...
+
+repeat_vec_loss_grad: _Repeat
