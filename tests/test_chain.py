@@ -141,6 +141,8 @@ CASES = {
     "all_diag": dict(dims=[5, 5, 5, 5], diag=(0, 1, 2)),
     "diag_first_last": dict(dims=[4, 4, 7, 7], diag=(0, 2)),
     "wide": dict(dims=[40, 30, 50, 20, 45]),
+    "three_big": dict(dims=[40, 30, 50, 20]),            # BLAS and heap scratch, fast path
+    "long_vectors": dict(dims=[300, 40, 40, 300], diag=(1,)),
     "scalar_loss": dict(dims=[30, 20, 30, 1]),
     "zero_inner": dict(dims=[3, 0, 4]),
     "zero_outer": dict(dims=[0, 3, 4]),
@@ -380,7 +382,7 @@ def test_adjoint_identity(rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", ["mlp", "wide", "batched", "single", "zero_inner",
-                                  "batched_large", "all_diag"])
+                                  "batched_large", "all_diag", "three_big", "long_vectors"])
 def test_vector_chains_vs_reference(rng, dtype, layout, case):
     spec = CASES[case]
     dims = spec["dims"]

@@ -478,6 +478,10 @@ def jacobian_chain(links, *, order="optimal", out=None):
 
 
 def _vector_chain(links, vector, out, grad):
+    if out is None:
+        fast = _k.fast_vector(links, vector, grad, Diagonal)
+        if fast is not None:
+            return fast
     func, name = ("grad_chain", "grad") if grad else ("tangent_chain", "tangent")
     arrays, diag, dims, batch, vec, dtype = v.chain_vector_args(links, vector, name, func)
     shape = batch + ((dims[0],) if grad else (dims[-1],))

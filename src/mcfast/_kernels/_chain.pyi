@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain"]
+__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain", "fast_vector"]
 
 def chain_order_table(
     dims: NDArray[np.intp],        # const Py_ssize_t[::1]
@@ -37,4 +37,7 @@ def vector_chain(
 ) -> None: ...
 def fast_chain(
     links: object, order: object, expect: tuple[int, ...] | None = None
+) -> NDArray[np.floating[Any]] | None: ...
+def fast_vector(
+    links: object, vector: object, grad: bool, diagonal: type
 ) -> NDArray[np.floating[Any]] | None: ...

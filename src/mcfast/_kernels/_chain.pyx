@@ -21,8 +21,10 @@ row stride is the row-major storage of its transpose. Intermediates are C-contig
 Batch offsets: sample b of the broadcast batch is unravelled over `bshape`, and link k sits
 at Σ_a index_a · bstr[k, a] (stride 0 along broadcast axes).
 
-`fast_chain` is the cheap entry for 2 or 3 unbatched small C-contiguous links: it checks the
-arrays in C, plans in closed form and multiplies through raw pointers, in a few hundred ns.
+`fast_chain` (2 or 3 links) and `fast_vector` (grad/tangent) are the cheap entries for
+unbatched chains of C-contiguous float arrays: they check the arrays in C (types, shapes,
+flags), plan in closed form and multiply through raw pointers, in a few hundred ns for
+small links; anything else returns None and takes the general path.
 """
 cimport cython
 from cython.parallel cimport prange, threadid
@@ -31,7 +33,7 @@ from ._blas cimport gemm, gemv, BlasTrans, NoTrans, Trans
 
 import numpy as np
 
-__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain"]
+__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain", "fast_vector"]
 
 cnp.import_array()
 
@@ -590,23 +592,37 @@ def vector_chain(list arrays not None,                      # IN  nlinks links, 
 
 
 # ---------------------------------------------------------------------------------------
-# the cheap entry for tiny unbatched chains
+# the cheap entries for unbatched chains of C-contiguous arrays
 
 cdef enum:
-    FAST_MAXDIM = 16
+    FAST_STACK = 512        # elements of the on-stack scratch of the fast paths
+    FAST_MAXLINKS = 32      # links of a vector chain on the fast path
+    NOGIL_WORK = 32768      # multiply-adds from which the fast paths release the GIL
 
-cdef inline bint _fast_ok(object a, int typenum) noexcept:
-    """A 2-D C-contiguous ndarray (exactly) of `typenum` with sizes in 1..FAST_MAXDIM."""
+
+cdef inline bint _fast_ok(object a, int typenum, int ndim) noexcept:
+    """An exact ndarray, C-contiguous, of `typenum` and `ndim`, with no zero-size axis."""
     cdef cnp.ndarray arr
-    cdef cnp.npy_intp* d
+    cdef int k
     if type(a) is not cnp.ndarray:
         return False
     arr = <cnp.ndarray>a
-    if cnp.PyArray_NDIM(arr) != 2 or cnp.PyArray_TYPE(arr) != typenum \
+    if cnp.PyArray_NDIM(arr) != ndim or cnp.PyArray_TYPE(arr) != typenum \
             or not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         return False
-    d = cnp.PyArray_DIMS(arr)
-    return 1 <= d[0] <= FAST_MAXDIM and 1 <= d[1] <= FAST_MAXDIM
+    for k in range(ndim):
+        if cnp.PyArray_DIMS(arr)[k] < 1:
+            return False
+    return True
+
+
+cdef inline void _mm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
+                     const floating* b, floating* c) noexcept nogil:
+    """C (m, n) = A (m, k) @ B (k, n), all C-contiguous: a hand loop when small, else BLAS."""
+    if m * n * k <= 4096:
+        small_gemm(m, n, k, a, k, 1, b, n, 1, c, n)
+    else:
+        blas_gemm(m, n, k, a, k, 1, b, n, 1, c, n)
 
 
 cdef void _fast_run(Py_ssize_t n, const Py_ssize_t* d, bint reverse,
@@ -614,27 +630,29 @@ cdef void _fast_run(Py_ssize_t n, const Py_ssize_t* d, bint reverse,
                     floating* tmp, floating* out) noexcept nogil:
     """J2 @ J1, or J3 @ J2 @ J1 as (J3 @ J2) @ J1 (reverse) or J3 @ (J2 @ J1)."""
     if n == 2:
-        small_gemm(d[2], d[0], d[1], j2, d[1], 1, j1, d[0], 1, out, d[0])
+        _mm(d[2], d[0], d[1], j2, j1, out)
     elif reverse:
-        small_gemm(d[3], d[1], d[2], j3, d[2], 1, j2, d[1], 1, tmp, d[1])
-        small_gemm(d[3], d[0], d[1], tmp, d[1], 1, j1, d[0], 1, out, d[0])
+        _mm(d[3], d[1], d[2], j3, j2, tmp)
+        _mm(d[3], d[0], d[1], tmp, j1, out)
     else:
-        small_gemm(d[2], d[0], d[1], j2, d[1], 1, j1, d[0], 1, tmp, d[0])
-        small_gemm(d[3], d[0], d[2], j3, d[2], 1, tmp, d[0], 1, out, d[0])
+        _mm(d[2], d[0], d[1], j2, j1, tmp)
+        _mm(d[3], d[0], d[2], j3, tmp, out)
 
 
 def fast_chain(object links, object order, tuple expect=None):
-    """Jn⋯J1 for 2 or 3 unbatched small C-contiguous float links, or None.
+    """Jn⋯J1 for 2 or 3 unbatched C-contiguous float links, or None.
 
     None means "not this path": the caller falls back to the general path, which also
     reports every error. Plans in closed form (ties go to (J3 J2) J1, as the DP's).
     `expect`, when given, is the dims (d_0, ..., d_n) the links must have (a ChainPlan's).
     """
-    cdef Py_ssize_t n, k
+    cdef Py_ssize_t n, k, size, work
     cdef Py_ssize_t d[4]
     cdef int typenum
     cdef bint reverse = False
-    cdef double tmp[FAST_MAXDIM * FAST_MAXDIM]
+    cdef double stack[FAST_STACK]
+    cdef void* tmp = <void*>stack
+    cdef void* po
     cdef cnp.npy_intp oshape[2]
     cdef void* p[3]
     if type(links) is not list and type(links) is not tuple:
@@ -650,7 +668,7 @@ def fast_chain(object links, object order, tuple expect=None):
         return None
     for k in range(n):
         a = links[k]
-        if not _fast_ok(a, typenum):
+        if not _fast_ok(a, typenum, 2):
             return None
         p[k] = cnp.PyArray_DATA(<cnp.ndarray>a)
         if k == 0:
@@ -673,16 +691,122 @@ def fast_chain(object links, object order, tuple expect=None):
                 d[2] * d[1] * d[0] + d[3] * d[2] * d[0]
         elif order != "forward":
             return None
+        size = d[3] * d[1] if reverse else d[2] * d[0]
+        work = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] if reverse else \
+            d[2] * d[1] * d[0] + d[3] * d[2] * d[0]
+        if size > FAST_STACK:
+            scratch = np.empty(size, dtype=np.float64)
+            tmp = cnp.PyArray_DATA(<cnp.ndarray>scratch)
     elif order != "optimal" and order != "forward" and order != "reverse":
         return None
     else:
         p[2] = NULL
+        work = d[2] * d[1] * d[0]
     oshape[0], oshape[1] = d[n], d[0]
     out = cnp.PyArray_EMPTY(2, oshape, typenum, 0)
-    if typenum == cnp.NPY_DOUBLE:
-        _fast_run(n, d, reverse, <const double*>p[0], <const double*>p[1],
-                  <const double*>p[2], tmp, <double*>cnp.PyArray_DATA(<cnp.ndarray>out))
+    po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    if work < NOGIL_WORK:           # releasing the GIL would cost more than the product
+        if typenum == cnp.NPY_DOUBLE:
+            _fast_run(n, d, reverse, <const double*>p[0], <const double*>p[1],
+                      <const double*>p[2], <double*>tmp, <double*>po)
+        else:
+            _fast_run(n, d, reverse, <const float*>p[0], <const float*>p[1],
+                      <const float*>p[2], <float*>tmp, <float*>po)
     else:
-        _fast_run(n, d, reverse, <const float*>p[0], <const float*>p[1],
-                  <const float*>p[2], <float*>tmp, <float*>cnp.PyArray_DATA(<cnp.ndarray>out))
+        with nogil:
+            if typenum == cnp.NPY_DOUBLE:
+                _fast_run(n, d, reverse, <const double*>p[0], <const double*>p[1],
+                          <const double*>p[2], <double*>tmp, <double*>po)
+            else:
+                _fast_run(n, d, reverse, <const float*>p[0], <const float*>p[1],
+                          <const float*>p[2], <float*>tmp, <float*>po)
+    return out
+
+
+cdef void _fast_vector_run(Py_ssize_t n, bint grad, const Py_ssize_t* rows,
+                           const Py_ssize_t* cols, const unsigned char* diag,
+                           void** ptr, const floating* x, floating* scratch,
+                           Py_ssize_t maxd, floating* out) noexcept nogil:
+    """J1ᵀ(⋯(Jnᵀ x)) or Jn(⋯(J1 x)) for one sample of C-contiguous links."""
+    cdef Py_ssize_t step, k, turn = 0
+    cdef floating* y
+    for step in range(n):
+        k = n - 1 - step if grad else step
+        y = out if step == n - 1 else scratch + turn * maxd
+        turn = 1 - turn
+        vector_one(grad, rows[k], cols[k], diag[k], rows[k] * cols[k] <= 1024,
+                   <const floating*>ptr[k], cols[k], 1, x, 1, y)
+        x = y
+
+
+def fast_vector(object links, object vector, bint grad, type diagonal):
+    """J1ᵀ(⋯(Jnᵀ g)) (grad) or Jn(⋯(J1 t)) for an unbatched chain, or None.
+
+    Links are C-contiguous 2-D float ndarrays or `diagonal` instances over C-contiguous
+    1-D data, all of the vector's dtype; anything else returns None (the general path).
+    """
+    cdef Py_ssize_t n, k, maxd = 0, work = 0, length
+    cdef Py_ssize_t rows[FAST_MAXLINKS]
+    cdef Py_ssize_t cols[FAST_MAXLINKS]
+    cdef unsigned char diag[FAST_MAXLINKS]
+    cdef void* ptr[FAST_MAXLINKS]
+    cdef double stack[FAST_STACK]
+    cdef void* tmp = <void*>stack
+    cdef void* px
+    cdef void* po
+    cdef int typenum
+    cdef cnp.npy_intp oshape[1]
+    if type(links) is not list and type(links) is not tuple:
+        return None
+    n = len(links)
+    if n < 1 or n > FAST_MAXLINKS or type(vector) is not cnp.ndarray:
+        return None
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>vector)
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) \
+            or not _fast_ok(vector, typenum, 1):
+        return None
+    for k in range(n):
+        a = links[k]
+        if type(a) is diagonal:
+            a = a.diagonal
+            if not _fast_ok(a, typenum, 1):
+                return None
+            diag[k] = 1
+            rows[k] = cols[k] = cnp.PyArray_DIMS(<cnp.ndarray>a)[0]
+        elif _fast_ok(a, typenum, 2):
+            diag[k] = 0
+            rows[k] = cnp.PyArray_DIMS(<cnp.ndarray>a)[0]
+            cols[k] = cnp.PyArray_DIMS(<cnp.ndarray>a)[1]
+        else:
+            return None
+        if k > 0 and cols[k] != rows[k - 1]:
+            return None
+        ptr[k] = cnp.PyArray_DATA(<cnp.ndarray>a)
+        maxd = max(maxd, rows[k])
+        work += rows[k] * cols[k]
+    length = cnp.PyArray_DIMS(<cnp.ndarray>vector)[0]
+    if length != (rows[n - 1] if grad else cols[0]):
+        return None
+    oshape[0] = cols[0] if grad else rows[n - 1]
+    if 2 * maxd > FAST_STACK:
+        scratch = np.empty(2 * maxd, dtype=np.float64)
+        tmp = cnp.PyArray_DATA(<cnp.ndarray>scratch)
+    out = cnp.PyArray_EMPTY(1, oshape, typenum, 0)
+    px = cnp.PyArray_DATA(<cnp.ndarray>vector)
+    po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    if work < NOGIL_WORK:
+        if typenum == cnp.NPY_DOUBLE:
+            _fast_vector_run(n, grad, rows, cols, diag, ptr, <const double*>px,
+                             <double*>tmp, maxd, <double*>po)
+        else:
+            _fast_vector_run(n, grad, rows, cols, diag, ptr, <const float*>px,
+                             <float*>tmp, maxd, <float*>po)
+    else:
+        with nogil:
+            if typenum == cnp.NPY_DOUBLE:
+                _fast_vector_run(n, grad, rows, cols, diag, ptr, <const double*>px,
+                                 <double*>tmp, maxd, <double*>po)
+            else:
+                _fast_vector_run(n, grad, rows, cols, diag, ptr, <const float*>px,
+                                 <float*>tmp, maxd, <float*>po)
     return out
