@@ -77,6 +77,11 @@ def _loss_grad(X, theta, y, w, l2, grad, plan=None):
         return float(np.sum(wr * r, dtype=np.float64) + l2 * np.sum(theta * theta))
     dt = X.dtype
     k = theta.shape[1] if theta.ndim == 2 else 0
+    if k == 1:
+        # one target column: the single-target kernel on (m,) and (n,) views
+        theta, grad = theta.reshape(m), grad.reshape(m)
+        y = None if y is None else y.reshape(n)
+        k = 0
     block, threads = plan or _plan(n, m, k, dt.itemsize)
     if k:
         return _MAT[dt](X, theta, _NONE_2D[dt] if y is None else y, y is not None,

@@ -2,7 +2,8 @@
 """cimport API of the least-squares kernels: loss and gradient in one pass over X (nogil).
 
 Every array is C-contiguous and of one dtype (float32 or float64). `work` is scratch of
-`work_size(m, k, block, nthreads, sizeof(floating))` doubles, owned by the caller;
+`work_size(m, k, block, nthreads, sizeof(floating))` doubles (k = 0 for loss_grad_vec),
+owned by the caller;
 `block` is the number of rows per block (≥ 1), `nthreads` the threads to use (≥ 1;
 1 without OpenMP). y and w are optional: pass has_y / has_w = False and any length-1
 view. Callers handle empty inputs (n = 0, m = 0 or k = 0) themselves.

@@ -2,23 +2,29 @@
 """Kernels of the least-squares rules: ‖Xθ − y‖²_W and 2 XᵀW(Xθ − y) in one pass over X.
 
 Design. Three layers, as in SciPy's cythonized utilities:
-  mcfast.lstsq (Python)    validates, converts, allocates `out`, picks the thread count;
+  mcfast.lstsq (Python)    validates, converts, allocates `out`, plans blocks and threads;
   def wrappers (below)     take C-contiguous memoryviews, find scratch, release the GIL;
   cdef noexcept nogil      the kernels, declared in _lstsq.pxd for other Cython code.
 
-One pass over X. The rows are cut into blocks of `block` rows (a few tens of KiB of X);
-the blocks are split statically over the threads (`prange`). Inside a block, rows go in
-groups of four: their residuals r_i = x_i·θ − y_i are formed with several independent
-accumulators per row, the loss gets w_i r_i², and g += Σ_q w_q r_q x_q is added while the
-four rows are still in L1. So X is read from memory once, and nothing of length n is
-ever stored. Each thread owns a private region of the scratch `work` (its partial
-gradient, in float64, at least a cache line away from the next thread's), summed at the
-end: no atomics, no false sharing. float32 accumulates within a block in float32 and
-adds the block's gradient and loss into float64, which keeps float32 errors at the size
-of a block's, not of n's. Widths m ≤ 8 take a path with the whole gradient in registers.
+One pass over X. The rows are cut into blocks of `block` rows (tens of KiB of X), and the
+blocks into one contiguous run per thread (`prange`, a static schedule). Within a block
+each row is used while it is in L1: r_i = x_i·θ − y_i (several independent vector
+accumulators), loss += w_i r_i², g += w_i r_i x_i. X is read from memory once, in memory
+order, and nothing of length n is ever stored. The per-block loop is C (the verbatim
+block below), written once over the element type and the vector width and compiled for
+AVX-512, AVX2+FMA and the SSE2 baseline; the best one the CPU has is picked at import,
+so the default build stays portable. Widths m ≤ 8 have their own loop, with θ and the
+gradient in registers.
 
-Multi-target θ (m, k): per block, R_b = X_b Θ − Y_b (gemm into the thread's block
-buffer), loss += Σ w_i R_b[i]², then G += X_bᵀ W R_b (gemm) while X_b is in cache.
+Each thread owns a region of the scratch `work`: its partial gradient (float64), its
+block gradient and its loss, each on its own cache lines (no false sharing, no atomics);
+the regions are summed at the end. float32 accumulates within a block in float32 and
+adds each block's gradient and loss into float64, so its rounding error grows with the
+block, not with n.
+
+Multi-target Θ (m, k): per block, R_b = X_b Θ − Y_b (gemm into the thread's block
+buffer), loss += Σ w_i ‖R_b[i]‖², then G += X_bᵀ W R_b (gemm) while X_b is in cache.
+Blocks are small enough for BLAS to stay single-threaded inside our threads.
 
 The sample weights w and the target y are optional (`has_w`, `has_y`; pass any length-1
 view when absent): with y absent and θ = p the kernel computes 2 XᵀWXp, the Hessian
@@ -47,17 +53,25 @@ cdef inline Py_ssize_t _lines(Py_ssize_t nbytes) noexcept nogil:
     return (nbytes + 8 * LINE - 1) // (8 * LINE) * LINE
 
 
+cdef inline Py_ssize_t _region(Py_ssize_t m, Py_ssize_t k, Py_ssize_t block,
+                               Py_ssize_t itemsize) noexcept nogil:
+    """Doubles of one thread's scratch region (k = 0: a single target).
+
+    Partial gradient (m·k float64) | block gradient (m·k items) | block residuals
+    (block·k items; multi-target only) | loss (one line). Each part starts on its own
+    cache line, so each region does too.
+    """
+    cdef Py_ssize_t mk = m * max(k, 1)
+    return _lines(8 * mk) + _lines(itemsize * mk) + _lines(itemsize * block * k) + LINE
+
+
 cdef Py_ssize_t work_size(Py_ssize_t m, Py_ssize_t k, Py_ssize_t block, int nthreads,
                           Py_ssize_t itemsize) noexcept nogil:
-    """Doubles of scratch a kernel call needs (per-thread regions plus alignment slack).
+    """Doubles of scratch a kernel call needs: one region per thread, alignment slack.
 
-    Thread t's region: partial gradient (m·k doubles) | block gradient (m·k items) |
-    block residuals (block·k items) | loss (one line). Each part starts on its own
-    cache line, and so does each region.
+    k = 0 for `loss_grad_vec` (θ of shape (m,)), k ≥ 1 for `loss_grad_mat`.
     """
-    cdef Py_ssize_t region = (_lines(8 * m * k) + _lines(itemsize * m * k)
-                              + _lines(itemsize * block * k) + LINE)
-    return nthreads * region + LINE
+    return nthreads * _region(m, k, block, itemsize) + LINE
 
 
 cdef inline double* _aligned(double* work) noexcept nogil:
@@ -377,7 +391,7 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
                           bint has_w,
                           double l2,
                           floating[::1] grad,         # OUT (m,)
-                          double* work,               # scratch, work_size(m, 1, ...) doubles
+                          double* work,               # scratch, work_size(m, 0, ...) doubles
                           Py_ssize_t block,
                           int nthreads,
                           ) noexcept nogil:
@@ -387,8 +401,8 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
     """
     cdef Py_ssize_t n = X.shape[0], m = X.shape[1], j, t
     cdef Py_ssize_t nblocks = (n + block - 1) // block, b, per, b0, b1
-    cdef Py_ssize_t la = _lines(8 * m), lg = _lines(sizeof(floating) * m)
-    cdef Py_ssize_t region = la + lg + _lines(sizeof(floating) * block) + LINE
+    cdef Py_ssize_t la = _lines(8 * m)
+    cdef Py_ssize_t region = _region(m, 0, block, sizeof(floating))
     cdef double* base = _aligned(work)
     cdef const floating* yp = &y[0] if has_y else NULL
     cdef const floating* wp = &w[0] if has_w else NULL
@@ -404,7 +418,8 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
         _thread_blocks_vec(&X[0, 0], n, m, &theta[0], yp, wp, block, 0, nblocks,
                            base, <floating*>(base + la), base + region - LINE)
     else:
-        # one contiguous run of blocks per thread (a static schedule, made explicit)
+        # one contiguous run of blocks per thread (a static schedule, made explicit);
+        # thread t's scratch: base + t·region (partial gradient | block gradient | loss)
         per = (nblocks + nthreads - 1) // nthreads
         for t in prange(nthreads, schedule="static", num_threads=nthreads):
             b0 = t * per
@@ -493,8 +508,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
     cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = theta.shape[1], j, t
     cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
     cdef Py_ssize_t la = _lines(8 * m * k), lg = _lines(sizeof(floating) * m * k)
-    cdef Py_ssize_t lr = _lines(sizeof(floating) * block * k)
-    cdef Py_ssize_t region = la + lg + lr + LINE
+    cdef Py_ssize_t region = _region(m, k, block, sizeof(floating))
     cdef double* base = _aligned(work)
     cdef const floating* yp = &Y[0, 0] if has_y else NULL
     cdef const floating* wp = &w[0] if has_w else NULL
@@ -580,7 +594,7 @@ def vec_loss_grad(const floating[:, ::1] X not None, const floating[::1] theta n
     cdef double* work = stack
     cdef double[::1] heap
     cdef double loss
-    cdef Py_ssize_t need = work_size(X.shape[1], 1, block, nthreads, sizeof(floating))
+    cdef Py_ssize_t need = work_size(X.shape[1], 0, block, nthreads, sizeof(floating))
     if need > STACK_WORK:
         heap = np.empty(need)
         work = &heap[0]
@@ -653,7 +667,7 @@ def repeat_vec_loss_grad(const floating[:, ::1] X not None,
     cdef double[::1] heap
     cdef double loss = 0
     cdef Py_ssize_t r
-    cdef Py_ssize_t need = work_size(X.shape[1], 1, block, 1, sizeof(floating))
+    cdef Py_ssize_t need = work_size(X.shape[1], 0, block, 1, sizeof(floating))
     if need > STACK_WORK:
         heap = np.empty(need)
         work = &heap[0]
