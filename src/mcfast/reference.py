@@ -241,9 +241,10 @@ def _finish_chain(result, is_diag, batch, dtype, out, func):
 class ChainPlan:
     """The bracketing of a Jacobian chain and its cost (reference twin)."""
 
-    def __init__(self, links, *, order="optimal", _func="chain_plan"):
-        order = v.chain_order_arg(order, _func)
-        _, self.diagonal, self.dims, _, _ = v.chain_links_args(links, _func, shapes_ok=True)
+    def __init__(self, links, *, order="optimal"):
+        order = v.chain_order_arg(order, "chain_plan")
+        _, self.diagonal, self.dims, _, _ = v.chain_links_args(links, "chain_plan",
+                                                               shapes_ok=True)
         self.flops, self.order = _plan_order(self.dims, self.diagonal, order)
 
     def __str__(self):
