@@ -19,7 +19,7 @@ _SMALL_MV = 1024        # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
 # OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
 _PARALLEL_MIN = 1 << 23
-_VBLOCK = 32             # samples per block of a vector chain (VBLOCK in _chain.pxd)
+_VBLOCK = 32             # samples per block of a batched chain (VBLOCK in _chain.pxd)
 _PLAN_CACHE = {}         # (dims, diag, order) -> ChainPlan, for jacobian_chain
 _PLAN_CACHE_MAX = 256
 
@@ -305,13 +305,15 @@ class ChainPlan:
         else:
             ops = [_operand(a, d, batch) for a, d in zip(arrays, self.diagonal)]
             nthreads = _threads(nsamples, self.flops, self._small)
-            width = -(-max(self._scratch, 1) // 8) * 8  # a cache line per thread row at least
+            blocked = self._small and nsamples > 1     # a block of samples per step
+            per = max(self._scratch, 1)
+            width = -(-(per * (_VBLOCK if blocked else 1)) // 8) * 8  # whole cache lines
             _k.chain_product(
                 [o[0] for o in ops], np.array([o[1] for o in ops], dtype=np.intp),
                 np.array(batch, dtype=np.intp),
                 np.array([o[2] for o in ops], dtype=np.intp).reshape(len(ops), len(batch)),
-                self._steps, np.empty((nthreads, width), dtype=dtype), res.reshape(-1),
-                math.prod(tail), nthreads)
+                self._steps, per, blocked, np.empty((nthreads, width), dtype=dtype),
+                res.reshape(-1), math.prod(tail), nthreads)
         if out is None:
             return Diagonal._wrap(res) if diag_res else res
         if dense_out:

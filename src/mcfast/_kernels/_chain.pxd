@@ -23,7 +23,7 @@ cdef enum:
     M_SMALL = 3     # vector chains: 1 when this link's matrix-vector product is a hand loop
     NMETACOL = 4
 
-# samples per block of a vector chain (the scratch holds 2 VBLOCK vectors per thread)
+# samples per block of a batched chain (vector chains and products of small steps)
 cdef enum:
     VBLOCK = 32
 
@@ -41,6 +41,12 @@ cdef void chain_sample(Py_ssize_t b, Py_ssize_t nlinks, const Py_ssize_t* addr,
                        const Py_ssize_t* meta, Py_ssize_t nb, const Py_ssize_t* bshape,
                        const Py_ssize_t* bstr, Py_ssize_t nsteps, const Py_ssize_t* steps,
                        Py_ssize_t* offs, floating* scratch, floating* out) noexcept nogil
+
+cdef void chain_block(Py_ssize_t b0, Py_ssize_t ns, Py_ssize_t nlinks, const Py_ssize_t* addr,
+                      const Py_ssize_t* meta, Py_ssize_t nb, const Py_ssize_t* bshape,
+                      const Py_ssize_t* bstr, Py_ssize_t nsteps, const Py_ssize_t* steps,
+                      Py_ssize_t sample_scratch, Py_ssize_t out_size, Py_ssize_t* offs,
+                      floating* scratch, floating* out) noexcept nogil
 
 cdef void vector_block(Py_ssize_t b0, Py_ssize_t ns, bint grad, Py_ssize_t nlinks,
                        const Py_ssize_t* addr, const Py_ssize_t* meta, Py_ssize_t nb,

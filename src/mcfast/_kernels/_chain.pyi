@@ -19,6 +19,8 @@ def chain_product(
     bshape: NDArray[np.intp],      # const Py_ssize_t[::1]
     bstr: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
     steps: NDArray[np.intp],       # const Py_ssize_t[:, ::1]
+    sample_scratch: int,           # Py_ssize_t
+    blocked: bool,                 # bint
     scratch: NDArray[np.floating[Any]],  # floating[:, ::1]
     out: NDArray[np.floating[Any]],      # floating[::1]
     out_size: int,                 # Py_ssize_t

@@ -172,9 +172,51 @@ cdef extern from *:
             }                                                                             \
         }                                                                                 \
     }
+    /* The same product for a block of samples: sample s reads A at a + aoff[s * ostride]
+       (or a + s * ald when aoff is NULL), B likewise, and writes C at c + s * cld. The
+       width dispatch happens once per block. */
+    #define MC_GEMM_BLOCK_CASE(T, N) case N:                                              \
+        for (Py_ssize_t s = 0; s < ns; s++)                                               \
+            mc_gemm_##T##_##N(m, k, a + (aoff ? aoff[s * ostride] : s * ald), ars, acs,   \
+                              b + (boff ? boff[s * ostride] : s * bld), brs,              \
+                              c + s * cld, ldc);                                          \
+        return;
+    #define MC_GEMM_BLOCK(T)                                                              \
+    MC_CLONES static void mc_gemm_block_##T(Py_ssize_t ns, Py_ssize_t m, Py_ssize_t n,    \
+            Py_ssize_t k, const T* a, const Py_ssize_t* aoff, Py_ssize_t ald,             \
+            Py_ssize_t ars, Py_ssize_t acs, const T* b, const Py_ssize_t* boff,           \
+            Py_ssize_t bld, Py_ssize_t brs, Py_ssize_t ostride, T* c, Py_ssize_t cld,     \
+            Py_ssize_t ldc) {                                                             \
+        switch (n) {                                                                      \
+        MC_GEMM_BLOCK_CASE(T, 1) MC_GEMM_BLOCK_CASE(T, 2) MC_GEMM_BLOCK_CASE(T, 3)        \
+        MC_GEMM_BLOCK_CASE(T, 4) MC_GEMM_BLOCK_CASE(T, 5) MC_GEMM_BLOCK_CASE(T, 6)        \
+        MC_GEMM_BLOCK_CASE(T, 7) MC_GEMM_BLOCK_CASE(T, 8) MC_GEMM_BLOCK_CASE(T, 9)        \
+        MC_GEMM_BLOCK_CASE(T, 10) MC_GEMM_BLOCK_CASE(T, 11) MC_GEMM_BLOCK_CASE(T, 12)     \
+        MC_GEMM_BLOCK_CASE(T, 13) MC_GEMM_BLOCK_CASE(T, 14) MC_GEMM_BLOCK_CASE(T, 15)     \
+        MC_GEMM_BLOCK_CASE(T, 16)                                                         \
+        }                                                                                 \
+        for (Py_ssize_t s = 0; s < ns; s++)                                               \
+            mc_small_gemm_##T(m, n, k, a + (aoff ? aoff[s * ostride] : s * ald), ars, acs, \
+                              b + (boff ? boff[s * ostride] : s * bld), brs,              \
+                              c + s * cld, ldc);                                          \
+    }
     MC_GEMM_ALL(double)
     MC_GEMM_ALL(float)
+    MC_GEMM_BLOCK(double)
+    MC_GEMM_BLOCK(float)
     """
+    void mc_gemm_block_double(Py_ssize_t ns, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                              const double* a, const Py_ssize_t* aoff, Py_ssize_t ald,
+                              Py_ssize_t ars, Py_ssize_t acs, const double* b,
+                              const Py_ssize_t* boff, Py_ssize_t bld, Py_ssize_t brs,
+                              Py_ssize_t ostride, double* c, Py_ssize_t cld,
+                              Py_ssize_t ldc) noexcept nogil
+    void mc_gemm_block_float(Py_ssize_t ns, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                             const float* a, const Py_ssize_t* aoff, Py_ssize_t ald,
+                             Py_ssize_t ars, Py_ssize_t acs, const float* b,
+                             const Py_ssize_t* boff, Py_ssize_t bld, Py_ssize_t brs,
+                             Py_ssize_t ostride, float* c, Py_ssize_t cld,
+                             Py_ssize_t ldc) noexcept nogil
     void mc_small_gemm_double(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                               const double* a, Py_ssize_t ars, Py_ssize_t acs,
                               const double* b, Py_ssize_t brs,
@@ -280,6 +322,29 @@ cdef inline void batch_offsets(Py_ssize_t b, Py_ssize_t nops, Py_ssize_t nb,
             offs[k] += i * bstr[k * nb + a]
 
 
+cdef inline void run_step(const Py_ssize_t* st,
+                          const floating* lp, Py_ssize_t lrs, Py_ssize_t lcs,    # IN  left
+                          const floating* rp, Py_ssize_t rrs, Py_ssize_t rcs,    # IN  right
+                          floating* dp) noexcept nogil:                          # OUT (m, n)
+    """One product of a chain program (step row `st`) for one sample."""
+    cdef Py_ssize_t i, m = st[S_M], k = st[S_K], n = st[S_N]
+    if st[S_LDIAG] and st[S_RDIAG]:
+        # dst = l * r
+        for i in range(n):
+            dp[i] = lp[i * lcs] * rp[i * rcs]
+    elif st[S_LDIAG]:
+        # dst = l[:, None] * R
+        scale_rows(m, n, lp, lcs, rp, rrs, rcs, dp, n)
+    elif st[S_RDIAG]:
+        # dst = L * r[None, :]
+        scale_cols(m, n, lp, lrs, lcs, rp, rcs, dp, n)
+    elif st[S_SMALL]:
+        # dst = L @ R
+        small_gemm(m, n, k, lp, lrs, lcs, rp, rrs, rcs, dp, n)
+    else:
+        blas_gemm(m, n, k, lp, lrs, lcs, rp, rrs, rcs, dp, n)
+
+
 cdef void chain_sample(Py_ssize_t b,                # IN  sample (flat batch index)
                        Py_ssize_t nlinks,
                        const Py_ssize_t* addr,      # IN  (nlinks,) data addresses
@@ -294,45 +359,88 @@ cdef void chain_sample(Py_ssize_t b,                # IN  sample (flat batch ind
                        floating* out,               # OUT this sample's product
                        ) noexcept nogil:
     """Run the program of a chain product on sample b."""
-    cdef Py_ssize_t s, i, idl, idr, m, k, n, lrs, lcs, rrs, rcs, dst
+    cdef Py_ssize_t s, idl, idr, lrs, lcs, rrs, rcs
     cdef const Py_ssize_t* st
     cdef const floating* lp
     cdef const floating* rp
-    cdef floating* dp
     batch_offsets(b, nlinks, nb, bshape, bstr, offs)
     for s in range(nsteps):
         st = steps + s * NSTEPCOL
         idl, idr = st[S_LEFT], st[S_RIGHT]
-        m, k, n = st[S_M], st[S_K], st[S_N]
         if idl < nlinks:
             lp = (<const floating*>addr[idl]) + offs[idl]
             lrs, lcs = meta[idl * NMETACOL + M_RS], meta[idl * NMETACOL + M_CS]
         else:           # an intermediate: C-contiguous in scratch
             lp = scratch + steps[(idl - nlinks) * NSTEPCOL + S_DST]
-            lrs, lcs = k, 1
+            lrs, lcs = st[S_K], 1
         if idr < nlinks:
             rp = (<const floating*>addr[idr]) + offs[idr]
             rrs, rcs = meta[idr * NMETACOL + M_RS], meta[idr * NMETACOL + M_CS]
         else:
             rp = scratch + steps[(idr - nlinks) * NSTEPCOL + S_DST]
-            rrs, rcs = n, 1
-        dst = st[S_DST]
-        dp = out if dst < 0 else scratch + dst
-        if st[S_LDIAG] and st[S_RDIAG]:
-            # dst = l * r
-            for i in range(n):
-                dp[i] = lp[i * lcs] * rp[i * rcs]
-        elif st[S_LDIAG]:
-            # dst = l[:, None] * R
-            scale_rows(m, n, lp, lcs, rp, rrs, rcs, dp, n)
-        elif st[S_RDIAG]:
-            # dst = L * r[None, :]
-            scale_cols(m, n, lp, lrs, lcs, rp, rcs, dp, n)
-        elif st[S_SMALL]:
-            # dst = L @ R
-            small_gemm(m, n, k, lp, lrs, lcs, rp, rrs, rcs, dp, n)
+            rrs, rcs = st[S_N], 1
+        run_step(st, lp, lrs, lcs, rp, rrs, rcs, out if st[S_DST] < 0 else scratch + st[S_DST])
+
+
+cdef void chain_block(Py_ssize_t b0,                # IN  first sample of the block
+                      Py_ssize_t ns,                # IN  samples in the block (<= VBLOCK)
+                      Py_ssize_t nlinks,
+                      const Py_ssize_t* addr,       # IN  (nlinks,) data addresses
+                      const Py_ssize_t* meta,       # IN  (nlinks, NMETACOL)
+                      Py_ssize_t nb,
+                      const Py_ssize_t* bshape,     # IN  (nb,)
+                      const Py_ssize_t* bstr,       # IN  (nlinks, nb)
+                      Py_ssize_t nsteps,
+                      const Py_ssize_t* steps,      # IN  (nsteps, NSTEPCOL)
+                      Py_ssize_t sample_scratch,    # IN  scratch elements of one sample
+                      Py_ssize_t out_size,          # IN  elements of one sample's result
+                      Py_ssize_t* offs,             # OUT (VBLOCK, nlinks) scratch
+                      floating* scratch,            # OUT (VBLOCK, sample_scratch)
+                      floating* out,                # OUT (ns, out_size) the block's products
+                      ) noexcept nogil:
+    """A block of samples of a chain program, one step at a time for the whole block: a
+    small dense product runs the block through one fixed-width kernel."""
+    cdef Py_ssize_t s, t, idl, idr, lrs, lcs, rrs, rcs, lld, rld, dld
+    cdef const Py_ssize_t* st
+    cdef const Py_ssize_t* loff
+    cdef const Py_ssize_t* roff
+    cdef const floating* lp
+    cdef const floating* rp
+    cdef floating* dp
+    for s in range(ns):
+        batch_offsets(b0 + s, nlinks, nb, bshape, bstr, offs + s * nlinks)
+    for t in range(nsteps):
+        st = steps + t * NSTEPCOL
+        idl, idr = st[S_LEFT], st[S_RIGHT]
+        if idl < nlinks:
+            lp, loff, lld = <const floating*>addr[idl], offs + idl, 0
+            lrs, lcs = meta[idl * NMETACOL + M_RS], meta[idl * NMETACOL + M_CS]
         else:
-            blas_gemm(m, n, k, lp, lrs, lcs, rp, rrs, rcs, dp, n)
+            lp = scratch + steps[(idl - nlinks) * NSTEPCOL + S_DST]
+            loff, lld, lrs, lcs = NULL, sample_scratch, st[S_K], 1
+        if idr < nlinks:
+            rp, roff, rld = <const floating*>addr[idr], offs + idr, 0
+            rrs, rcs = meta[idr * NMETACOL + M_RS], meta[idr * NMETACOL + M_CS]
+        else:
+            rp = scratch + steps[(idr - nlinks) * NSTEPCOL + S_DST]
+            roff, rld, rrs, rcs = NULL, sample_scratch, st[S_N], 1
+        if st[S_DST] < 0:
+            dp, dld = out, out_size
+        else:
+            dp, dld = scratch + st[S_DST], sample_scratch
+        if st[S_SMALL] and not st[S_LDIAG] and not st[S_RDIAG] and rcs == 1:
+            # dst_s = L_s @ R_s for every sample s of the block
+            if floating is double:
+                mc_gemm_block_double(ns, st[S_M], st[S_N], st[S_K], lp, loff, lld, lrs, lcs,
+                                     rp, roff, rld, rrs, nlinks, dp, dld, st[S_N])
+            else:
+                mc_gemm_block_float(ns, st[S_M], st[S_N], st[S_K], lp, loff, lld, lrs, lcs,
+                                    rp, roff, rld, rrs, nlinks, dp, dld, st[S_N])
+        else:
+            for s in range(ns):
+                run_step(st, lp + (loff[s * nlinks] if loff != NULL else s * lld), lrs, lcs,
+                         rp + (roff[s * nlinks] if roff != NULL else s * rld), rrs, rcs,
+                         dp + s * dld)
 
 
 cdef extern from *:
@@ -520,28 +628,47 @@ def chain_product(list arrays not None,                     # IN  nlinks arrays 
                   const Py_ssize_t[::1] bshape not None,    # IN  (nb,) batch shape
                   const Py_ssize_t[:, ::1] bstr not None,   # IN  (nlinks, nb) batch strides
                   const Py_ssize_t[:, ::1] steps not None,  # IN  (nsteps, NSTEPCOL)
-                  floating[:, ::1] scratch not None,        # OUT (nthreads, per-sample size)
+                  Py_ssize_t sample_scratch,                # IN  scratch elements per sample
+                  bint blocked,                             # IN  VBLOCK samples at a time
+                  floating[:, ::1] scratch not None,        # OUT (nthreads, [VBLOCK *] sample_scratch)
                   floating[::1] out not None,               # OUT (nsamples * out_size,)
                   Py_ssize_t out_size,                      # IN  elements of one sample's result
                   int nthreads):                            # IN  1: serial loop
-    """Run a chain program over every sample of the batch (nsamples = prod(bshape))."""
+    """Run a chain program over every sample of the batch (nsamples = prod(bshape)).
+
+    `blocked` (for programs of small steps) runs VBLOCK samples one step at a time; else
+    one sample runs the whole program at a time (large steps, BLAS per sample).
+    """
     cdef Py_ssize_t nlinks = len(arrays), nb = bshape.shape[0], nsteps = steps.shape[0]
-    cdef Py_ssize_t b, tid, nsamples = 1
+    cdef Py_ssize_t b, tid, nsamples = 1, nblocks
+    cdef Py_ssize_t per = VBLOCK if blocked else 1
     cdef Py_ssize_t[::1] addr = _addresses(arrays)
-    cdef Py_ssize_t[:, ::1] offs = np.empty((max(nthreads, 1), max(nlinks, 1)), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] offs = np.empty((max(nthreads, 1), per * max(nlinks, 1)),
+                                            dtype=np.intp)
     for b in range(nb):
         nsamples *= bshape[b]
     if (meta.shape[0] != nlinks or bstr.shape[0] != nlinks or bstr.shape[1] != nb
             or steps.shape[1] != NSTEPCOL or meta.shape[1] != NMETACOL or nsteps < 1
-            or scratch.shape[0] < max(nthreads, 1) or out.shape[0] < nsamples * out_size):
+            or scratch.shape[0] < max(nthreads, 1)
+            or scratch.shape[1] < per * sample_scratch or out.shape[0] < nsamples * out_size):
         raise ValueError("chain_product: inconsistent program or buffer shapes")
+    nblocks = (nsamples + VBLOCK - 1) // VBLOCK
     with nogil:
-        if nthreads > 1:
-            for b in prange(nsamples, num_threads=nthreads, schedule="guided"):
+        if blocked and nthreads > 1:
+            for b in prange(nblocks, num_threads=nthreads, schedule="guided"):
                 tid = threadid()
-                chain_sample(b, nlinks, &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
-                             &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0], &offs[tid, 0],
-                             &scratch[tid, 0], &out[b * out_size])
+                chain_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), nlinks, &addr[0],
+                            &meta[0, 0], nb, &bshape[0] if nb else NULL,
+                            &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0],
+                            sample_scratch, out_size, &offs[tid, 0], &scratch[tid, 0],
+                            &out[b * VBLOCK * out_size])
+        elif blocked:
+            for b in range(nblocks):
+                chain_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), nlinks, &addr[0],
+                            &meta[0, 0], nb, &bshape[0] if nb else NULL,
+                            &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0],
+                            sample_scratch, out_size, &offs[0, 0], &scratch[0, 0],
+                            &out[b * VBLOCK * out_size])
         else:
             for b in range(nsamples):
                 chain_sample(b, nlinks, &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
