@@ -17,7 +17,8 @@ ref = mc.reference
 SHAPES = [
     (5, 3, None), (1, 1, None), (8, 8, None), (0, 3, None), (4, 0, None), (0, 0, None),
     (37, 19, None), (1003, 9, None), (1027, 4, None), (4099, 33, None), (257, 130, None),
-    (5, 3, 2), (1, 1, 1), (0, 3, 2), (4, 0, 2), (4, 3, 0), (37, 19, 4), (1003, 33, 3),
+    (5, 3, 2), (1, 1, 1), (300, 7, 1), (0, 3, 2), (4, 0, 2), (4, 3, 0), (37, 19, 4),
+    (1003, 33, 3), (517, 20, 6),
 ]
 FUNCS = ["lstsq_loss_grad", "lstsq_grad"]
 
@@ -128,6 +129,34 @@ def test_kernel_every_simd_level_width_and_thread_count(rng, dtype, m):
                 for block, threads in [(1, 1), (7, 1), (64, 3), (1000, 2), (5, 4)]:
                     grad = np.full(m, np.nan, dtype)
                     loss = kern(X, theta, y if has_y else one, has_y, w if has_w else one,
+                                has_w, l2, grad, block, threads)
+                    np.testing.assert_allclose(grad, grad_ref, **_tol(grad_ref, dtype))
+                    np.testing.assert_allclose(loss, loss_ref, rtol=rtol_for(dtype))
+    finally:
+        _k.set_simd_level(level)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 9])
+@pytest.mark.parametrize("m", [1, 3, 8, 9, 16, 33])
+def test_multi_target_kernel_every_simd_level_and_thread_count(rng, dtype, k, m):
+    """Θ (m, k): the C loop (k ≤ 4) and the gemm path (k > 4), weights and y optional."""
+    n = 157
+    X, theta, y = _problem(rng, n, m, k, dtype)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    one1, one2 = np.zeros(1, dtype), np.zeros((1, 1), dtype)
+    kern = _k.mat_loss_grad["float" if dtype == np.float32 else "double"]
+    level, best, _ = _k.simd_level()
+    try:
+        for lvl in range(best + 1):
+            _k.set_simd_level(lvl)
+            for has_y, has_w, l2 in [(True, False, 0.0), (True, True, 0.5), (False, True, 0.0)]:
+                obj = ref.LeastSquares(X, y if has_y else np.zeros((n, k), dtype),
+                                       sample_weight=w if has_w else None, l2=l2)
+                loss_ref, grad_ref = obj(theta)
+                for block, threads in [(1, 1), (10, 1), (16, 3), (1000, 2)]:
+                    grad = np.full((m, k), np.nan, dtype)
+                    loss = kern(X, theta, y if has_y else one2, has_y, w if has_w else one1,
                                 has_w, l2, grad, block, threads)
                     np.testing.assert_allclose(grad, grad_ref, **_tol(grad_ref, dtype))
                     np.testing.assert_allclose(loss, loss_ref, rtol=rtol_for(dtype))

@@ -22,9 +22,11 @@ the regions are summed at the end. float32 accumulates within a block in float32
 adds each block's gradient and loss into float64, so its rounding error grows with the
 block, not with n.
 
-Multi-target Θ (m, k): per block, R_b = X_b Θ − Y_b (gemm into the thread's block
-buffer), loss += Σ w_i ‖R_b[i]‖², then G += X_bᵀ W R_b (gemm) while X_b is in cache.
-Blocks are small enough for BLAS to stay single-threaded inside our threads.
+Multi-target Θ (m, k): for k ≤ 3 the same row-by-row C loop with k dot products per row
+(Θᵀ and the partial Gᵀ kept k × m, so every access is contiguous); for k ≥ 4, per block,
+R_b = X_b Θ − Y_b (gemm into the thread's block buffer), loss += Σ w_i ‖R_b[i]‖², then
+G += X_bᵀ W R_b (gemm) while X_b is in cache. Blocks are small enough for BLAS to stay
+single-threaded inside our threads.
 
 The sample weights w and the target y are optional (`has_w`, `has_y`; pass any length-1
 view when absent): with y absent and θ = p the kernel computes 2 XᵀWXp, the Hessian
@@ -69,9 +71,10 @@ cdef Py_ssize_t work_size(Py_ssize_t m, Py_ssize_t k, Py_ssize_t block, int nthr
                           Py_ssize_t itemsize) noexcept nogil:
     """Doubles of scratch a kernel call needs: one region per thread, alignment slack.
 
-    k = 0 for `loss_grad_vec` (θ of shape (m,)), k ≥ 1 for `loss_grad_mat`.
+    k = 0 for `loss_grad_vec` (θ of shape (m,)), k ≥ 1 for `loss_grad_mat` (which also
+    keeps Θᵀ after the regions).
     """
-    return nthreads * _region(m, k, block, itemsize) + LINE
+    return nthreads * _region(m, k, block, itemsize) + _lines(itemsize * m * k) + LINE
 
 
 cdef inline double* _aligned(double* work) noexcept nogil:
@@ -119,6 +122,9 @@ cdef extern from *:
     #  define MC_X86 0
     #endif
     #define MC_T_BASE
+    /* multi-target widths k with their own loop; wider ones use gemm, which measured
+     * faster from k = 4 on (the loop's k horizontal sums per row start to dominate) */
+    #define MC_KMAX 3
 
     /* e = w (d − y) for row i (y, w may be NULL); adds w (d − y)² to *loss */
     #define MC_RESID(T, d, y, w, i, loss) ({                                             \
@@ -223,6 +229,56 @@ cdef extern from *:
         return loss;                                                                     \
     }                                                                                    \
                                                                                          \
+    /* multi-target, k = 2..MC_KMAX (a literal per case): Θᵀ (k, m) and Gᵀ (k, m); */  \
+    /* x_i is loaded once for its k dot products, once for its k updates of Gᵀ */      \
+    TARGET MC_INLINE T NAME##_mk(const T *MC_RESTRICT x, Py_ssize_t m, Py_ssize_t nb,   \
+                                 const Py_ssize_t k, const T *MC_RESTRICT tt,           \
+                                 const T *MC_RESTRICT y, const T *MC_RESTRICT w,        \
+                                 T *MC_RESTRICT gt)                                     \
+    {                                                                                    \
+        enum { VL = W / sizeof(T) };                                                     \
+        typedef NAME##_v V;                                                              \
+        T loss = 0, r[MC_KMAX], e;                                                       \
+        Py_ssize_t i, j, c, m1 = m - m % VL;                                             \
+        for (i = 0; i < nb; i++) {                                                       \
+            const T *xi = x + i * m;                                                     \
+            V a[MC_KMAX], xv, gj;                                                        \
+            for (c = 0; c < k; c++) { V z_ = {0}; a[c] = z_; }                           \
+            /* r = x_i @ Θ − y_i */                                                      \
+            for (j = 0; j < m1; j += VL) {                                               \
+                xv = MC_LOAD(V, xi + j);                                                 \
+                for (c = 0; c < k; c++) a[c] += xv * MC_LOAD(V, tt + c * m + j);         \
+            }                                                                            \
+            for (c = 0; c < k; c++) {                                                    \
+                e = MC_HSUM(T, VL, a[c]);                                                \
+                for (j = m1; j < m; j++) e += xi[j] * tt[c * m + j];                     \
+                if (y) e -= y[i * k + c];                                                \
+                if (w) { loss += w[i] * e * e; e *= w[i]; } else loss += e * e;          \
+                r[c] = e;                                                                \
+            }                                                                            \
+            /* Gᵀ += r x_i */                                                             \
+            for (j = 0; j < m1; j += VL) {                                               \
+                xv = MC_LOAD(V, xi + j);                                                 \
+                for (c = 0; c < k; c++) {                                                \
+                    gj = MC_LOAD(V, gt + c * m + j) + r[c] * xv;                         \
+                    MC_STORE(gt + c * m + j, gj);                                        \
+                }                                                                        \
+            }                                                                            \
+            for (c = 0; c < k; c++)                                                      \
+                for (j = m1; j < m; j++) gt[c * m + j] += r[c] * xi[j];                  \
+        }                                                                                \
+        return loss;                                                                     \
+    }                                                                                    \
+                                                                                         \
+    TARGET static T NAME##_multi(const T *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,  \
+                                 const T *tt, const T *y, const T *w, T *gt)             \
+    {                                                                                    \
+        switch (k) {                                                                     \
+        case 2: return NAME##_mk(x, m, nb, 2, tt, y, w, gt);                             \
+        default: return NAME##_mk(x, m, nb, 3, tt, y, w, gt);                            \
+        }                                                                                \
+    }                                                                                    \
+                                                                                         \
     /* Σ x[0:size], four vector accumulators (the read floor of the benchmarks) */       \
     TARGET static double NAME##_sum(const T *x, Py_ssize_t size)                         \
     {                                                                                    \
@@ -260,6 +316,25 @@ cdef extern from *:
             if (y) r -= y[i];                                                            \
             if (w) { e = w[i] * r; loss += e * r; r = e; } else loss += r * r;           \
             for (j = 0; j < m; j++) g[j] += r * x0[j];                                   \
+        }                                                                                \
+        return loss;                                                                     \
+    }                                                                                    \
+    static T NAME##_multi(const T *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,         \
+                          const T *tt, const T *y, const T *w, T *gt)                    \
+    {                                                                                    \
+        T loss = 0, r[MC_KMAX], e;                                                       \
+        Py_ssize_t i, j, c;                                                              \
+        for (i = 0; i < nb; i++) {                                                       \
+            const T *xi = x + i * m;                                                     \
+            for (c = 0; c < k; c++) {                                                    \
+                e = 0;                                                                   \
+                for (j = 0; j < m; j++) e += xi[j] * tt[c * m + j];                      \
+                if (y) e -= y[i * k + c];                                                \
+                if (w) { loss += w[i] * e * e; e *= w[i]; } else loss += e * e;          \
+                r[c] = e;                                                                \
+            }                                                                            \
+            for (c = 0; c < k; c++)                                                      \
+                for (j = 0; j < m; j++) gt[c * m + j] += r[c] * xi[j];                   \
         }                                                                                \
         return loss;                                                                     \
     }                                                                                    \
@@ -309,38 +384,47 @@ cdef extern from *:
         return old;
     }
 
+    /* call mc_blk_<SUF>_<level><FN>(...) for the level in use (FN: "", _multi, _sum) */
     #if MC_X86
-    #  define MC_DISPATCH(SUF, ...)                                                       \
-        (mc_level == 2 ? mc_blk_##SUF##_avx512(__VA_ARGS__)                               \
-         : mc_level == 1 ? mc_blk_##SUF##_avx2(__VA_ARGS__) : mc_blk_##SUF##_base(__VA_ARGS__))
-    #  define MC_DISPATCH_SUM(SUF, ...)                                                   \
-        (mc_level == 2 ? mc_blk_##SUF##_avx512_sum(__VA_ARGS__)                           \
-         : mc_level == 1 ? mc_blk_##SUF##_avx2_sum(__VA_ARGS__)                           \
-         : mc_blk_##SUF##_base_sum(__VA_ARGS__))
+    #  define MC_DISPATCH(SUF, FN, ...)                                                   \
+        (mc_level == 2 ? mc_blk_##SUF##_avx512##FN(__VA_ARGS__)                           \
+         : mc_level == 1 ? mc_blk_##SUF##_avx2##FN(__VA_ARGS__)                           \
+         : mc_blk_##SUF##_base##FN(__VA_ARGS__))
     #else
-    #  define MC_DISPATCH(SUF, ...) mc_blk_##SUF##_base(__VA_ARGS__)
-    #  define MC_DISPATCH_SUM(SUF, ...) mc_blk_##SUF##_base_sum(__VA_ARGS__)
+    #  define MC_DISPATCH(SUF, FN, ...) mc_blk_##SUF##_base##FN(__VA_ARGS__)
     #endif
 
     static double mc_block_d(const double *x, Py_ssize_t m, Py_ssize_t nb, const double *th,
                              const double *y, const double *w, double *g)
-    { return MC_DISPATCH(d, x, m, nb, th, y, w, g); }
+    { return MC_DISPATCH(d, , x, m, nb, th, y, w, g); }
     static float mc_block_f(const float *x, Py_ssize_t m, Py_ssize_t nb, const float *th,
                             const float *y, const float *w, float *g)
-    { return MC_DISPATCH(f, x, m, nb, th, y, w, g); }
+    { return MC_DISPATCH(f, , x, m, nb, th, y, w, g); }
+    static double mc_multi_d(const double *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+                             const double *tt, const double *y, const double *w, double *gt)
+    { return MC_DISPATCH(d, _multi, x, m, nb, k, tt, y, w, gt); }
+    static float mc_multi_f(const float *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+                            const float *tt, const float *y, const float *w, float *gt)
+    { return MC_DISPATCH(f, _multi, x, m, nb, k, tt, y, w, gt); }
     static double mc_sum_d(const double *x, Py_ssize_t size)
-    { return MC_DISPATCH_SUM(d, x, size); }
+    { return MC_DISPATCH(d, _sum, x, size); }
     static double mc_sum_f(const float *x, Py_ssize_t size)
-    { return MC_DISPATCH_SUM(f, x, size); }
+    { return MC_DISPATCH(f, _sum, x, size); }
     """
     double mc_block_d(const double* x, Py_ssize_t m, Py_ssize_t nb, const double* th,
                       const double* y, const double* w, double* g) noexcept nogil
     float mc_block_f(const float* x, Py_ssize_t m, Py_ssize_t nb, const float* th,
                      const float* y, const float* w, float* g) noexcept nogil
+    double mc_multi_d(const double* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+                      const double* tt, const double* y, const double* w,
+                      double* gt) noexcept nogil
+    float mc_multi_f(const float* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+                     const float* tt, const float* y, const float* w, float* gt) noexcept nogil
     double mc_sum_d(const double* x, Py_ssize_t size) noexcept nogil
     double mc_sum_f(const float* x, Py_ssize_t size) noexcept nogil
     int mc_set_level(int level) noexcept nogil
     int mc_get_level() noexcept nogil
+    enum: MC_KMAX
     int mc_cpu_level() noexcept nogil
 
 
@@ -445,48 +529,83 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
 
 
 # --------------------------------------------------------------------------------------
-# multi-target: BLAS on each block
+# multi-target: a C loop per block for k ≤ MC_KMAX, BLAS (gemm) per block beyond
 # --------------------------------------------------------------------------------------
 
+cdef inline floating _multi(const floating* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+                            const floating* tt, const floating* y, const floating* w,
+                            floating* gt) noexcept nogil:
+    """Gᵀ += (X_bᵀ W (X_b Θ − Y_b))ᵀ for nb rows (Θᵀ, Gᵀ: k × m); returns Σ w ‖r‖²."""
+    if floating is double:
+        return mc_multi_d(x, m, nb, k, tt, y, w, gt)
+    else:
+        return mc_multi_f(x, m, nb, k, tt, y, w, gt)
+
+
+cdef floating _gemm_block(const floating* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+                          const floating* th, const floating* y, const floating* w,
+                          floating* R, floating beta, floating* g) noexcept nogil:
+    """g = X_bᵀ W (X_b Θ − Y_b) + beta·g (g: m × k) by two gemm; R: nb × k scratch.
+
+    Returns the block's loss Σ w ‖r‖².
+    """
+    cdef Py_ssize_t i, c
+    cdef floating e, wi, s = 0
+    # R = X_b @ Θ − Y_b
+    if y != NULL:
+        memcpy(R, y, nb * k * sizeof(floating))
+    gemm(NoTrans, NoTrans, nb, k, m, <floating>1, x, m, th, k,
+         <floating>(-1 if y != NULL else 0), R, k)
+    # loss = Σ_i w_i ‖R_i‖²;  R_i *= w_i
+    for i in range(nb):
+        wi = w[i] if w != NULL else 1
+        for c in range(k):
+            e = R[i * k + c]
+            s += wi * e * e
+            if w != NULL:
+                R[i * k + c] = wi * e
+    # g = X_b.T @ R + beta * g
+    gemm(Trans, NoTrans, m, k, nb, <floating>1, x, m, R, k, beta, g, k)
+    return s
+
+
 cdef void _thread_blocks_mat(const floating* X, Py_ssize_t n, Py_ssize_t m, Py_ssize_t k,
-                             const floating* th, const floating* Y, const floating* w,
-                             Py_ssize_t block, Py_ssize_t b0, Py_ssize_t b1,
-                             double* acc, floating* gblk, floating* R,
+                             const floating* th, const floating* tt, const floating* Y,
+                             const floating* w, Py_ssize_t block, Py_ssize_t b0,
+                             Py_ssize_t b1, double* acc, floating* gblk, floating* R,
                              double* loss) noexcept nogil:
-    """Blocks b0..b1 of one thread into its partial gradient `acc` (m·k) and `loss` (OUT)."""
-    cdef Py_ssize_t b, i0, nb, i, c, j
-    cdef floating e, s, wi
+    """Blocks b0..b1 of one thread into its partial gradient `acc` and `loss` (OUT).
+
+    With Θᵀ given (tt != NULL, k ≤ MC_KMAX) acc holds Gᵀ (k × m), else G (m × k).
+    """
+    cdef Py_ssize_t b, i0, nb, j
+    cdef floating* g
+    cdef const floating* yb
+    cdef const floating* wb
     for b in range(b0, b1):
         i0 = b * block
         nb = min(block, n - i0)
-        # R = X[i0:i0+nb] @ Θ − Y[i0:i0+nb]
+        yb = Y
+        wb = w
         if Y != NULL:
-            memcpy(R, Y + i0 * k, nb * k * sizeof(floating))
-        gemm(NoTrans, NoTrans, nb, k, m, <floating>1, X + i0 * m, m, th, k,
-             <floating>(-1 if Y != NULL else 0), R, k)
-        # loss += Σ_i w_i ‖R_i‖²;  R_i *= w_i
-        s = 0
-        for i in range(nb):
-            if w != NULL:
-                wi = w[i0 + i]
-                for c in range(k):
-                    e = R[i * k + c]
-                    s += wi * e * e
-                    R[i * k + c] = wi * e
-            else:
-                for c in range(k):
-                    e = R[i * k + c]
-                    s += e * e
-        loss[0] += s
-        # G += X[i0:i0+nb].T @ R
+            yb = Y + i0 * k
+        if w != NULL:
+            wb = w + i0
         if floating is double:
-            gemm(Trans, NoTrans, m, k, nb, <floating>1, X + i0 * m, m, R, k,
-                 <floating>1, <floating*>acc, k)
+            g = <floating*>acc      # float64 accumulates straight into the thread's sum
         else:
-            gemm(Trans, NoTrans, m, k, nb, <floating>1, X + i0 * m, m, R, k,
-                 <floating>0, gblk, k)
+            g = gblk
+            if tt != NULL:
+                memset(g, 0, m * k * sizeof(floating))
+        if tt != NULL:
+            loss[0] += _multi(X + i0 * m, m, nb, k, tt, yb, wb, g)
+        elif floating is double:
+            loss[0] += _gemm_block(X + i0 * m, m, nb, k, th, yb, wb, R, 1, g)
+        else:
+            loss[0] += _gemm_block(X + i0 * m, m, nb, k, th, yb, wb, R, 0, g)
+        if floating is float:
             for j in range(m * k):
-                acc[j] += gblk[j]
+                acc[j] += g[j]
 
 
 cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
@@ -505,7 +624,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
 
     Needs n, m, k ≥ 1 (callers handle empty inputs). Y and w are optional.
     """
-    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = theta.shape[1], j, t
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = theta.shape[1], j, c, t
     cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
     cdef Py_ssize_t la = _lines(8 * m * k), lg = _lines(sizeof(floating) * m * k)
     cdef Py_ssize_t region = _region(m, k, block, sizeof(floating))
@@ -513,7 +632,8 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
     cdef const floating* yp = &Y[0, 0] if has_y else NULL
     cdef const floating* wp = &w[0] if has_w else NULL
     cdef const floating* th = &theta[0, 0]
-    cdef floating* gp = &grad[0, 0]
+    cdef floating* tt = NULL
+    cdef bint transposed = 2 <= k <= MC_KMAX
     cdef double s, loss = 0
     if nthreads > nblocks:
         nthreads = <int>nblocks
@@ -522,8 +642,14 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
     for t in range(nthreads):
         memset(base + t * region, 0, la * sizeof(double))
         base[t * region + region - LINE] = 0
+    if transposed:
+        # Θᵀ (k, m), after the threads' regions, read by all of them
+        tt = <floating*>(base + nthreads * region)
+        for j in range(m):
+            for c in range(k):
+                tt[c * m + j] = th[j * k + c]
     if nthreads == 1:
-        _thread_blocks_mat(&X[0, 0], n, m, k, th, yp, wp, block, 0, nblocks,
+        _thread_blocks_mat(&X[0, 0], n, m, k, th, tt, yp, wp, block, 0, nblocks,
                            base, <floating*>(base + la), <floating*>(base + la + lg),
                            base + region - LINE)
     else:
@@ -532,17 +658,18 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
             b0 = t * per
             b1 = min(b0 + per, nblocks)
             if b0 < b1:
-                _thread_blocks_mat(&X[0, 0], n, m, k, th, yp, wp, block, b0, b1,
+                _thread_blocks_mat(&X[0, 0], n, m, k, th, tt, yp, wp, block, b0, b1,
                                    base + t * region,
                                    <floating*>(base + t * region + la),
                                    <floating*>(base + t * region + la + lg),
                                    base + t * region + region - LINE)
-    # G = 2 Σ_t acc_t + 2 l2 Θ
-    for j in range(m * k):
-        s = 0
-        for t in range(nthreads):
-            s += base[t * region + j]
-        gp[j] = <floating>(2 * (s + l2 * th[j]))
+    # G = 2 Σ_t acc_t + 2 l2 Θ   (acc_t holds Gᵀ when transposed)
+    for j in range(m):
+        for c in range(k):
+            s = 0
+            for t in range(nthreads):
+                s += base[t * region + (c * m + j if transposed else j * k + c)]
+            grad[j, c] = <floating>(2 * (s + l2 * th[j * k + c]))
     for t in range(nthreads):
         loss += base[t * region + region - LINE]
     if l2 != 0:
