@@ -108,7 +108,8 @@ cdef extern from *:
        the fixed-width loops); wider rows take the generic loop. The dispatcher is cloned
        for AVX-512 / AVX2 / baseline and picked at load time (GCC target_clones), so the
        default build stays portable and still gets wide vectors. */
-    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(MCFAST_NO_CLONES)
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) \
+        && defined(__linux__) && !defined(MCFAST_NO_CLONES)
     #define MC_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
     #else
     #define MC_CLONES
@@ -630,7 +631,7 @@ def chain_product(list arrays not None,                     # IN  nlinks arrays 
                   const Py_ssize_t[:, ::1] steps not None,  # IN  (nsteps, NSTEPCOL)
                   Py_ssize_t sample_scratch,                # IN  scratch elements per sample
                   bint blocked,                             # IN  VBLOCK samples at a time
-                  floating[:, ::1] scratch not None,        # OUT (nthreads, [VBLOCK *] sample_scratch)
+                  floating[:, ::1] scratch not None,        # OUT (nthreads, [VBLOCK] * per-sample)
                   floating[::1] out not None,               # OUT (nsamples * out_size,)
                   Py_ssize_t out_size,                      # IN  elements of one sample's result
                   int nthreads):                            # IN  1: serial loop
