@@ -19,8 +19,10 @@ _MAT = {_F32: _k.mat_loss_grad["float"], _F64: _k.mat_loss_grad["double"]}
 _NONE_1D = {dt: np.zeros(1, dt) for dt in (_F32, _F64)}
 _NONE_2D = {dt: np.zeros((1, 1), dt) for dt in (_F32, _F64)}
 
-# Rows per block: about this many bytes of X, so a block's rows are still in cache when
-# the gradient reads them again (tuned in bench/bench_lstsq.py).
+# Rows per block: about this many bytes of X. The single-target loop uses each row at once,
+# so there a block only sets how often float32 partial sums are folded into float64 and
+# the grain of the split over threads; the gemm path (k >= 4) wants a block in L2.
+# (Timings of other sizes: bench/bench_lstsq.py --tune.)
 _BLOCK_BYTES = 64 * 1024
 # Multi-target blocks also keep BLAS single-threaded inside each of our threads: OpenBLAS
 # threads a gemm only above about this many multiply-adds.
@@ -288,7 +290,7 @@ class LeastSquares:
         self.l2 = l2
         self.dtype = dtype
         n, m = self.X.shape
-        k = self.y.shape[1] if self.y.ndim == 2 else 0
+        k = self.y.shape[1] if self.y.ndim == 2 and self.y.shape[1] != 1 else 0
         self._plan = _plan(n, m, k, dtype.itemsize) if n and m else None
 
     def _theta(self, theta, name="theta"):
