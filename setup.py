@@ -4,6 +4,8 @@ Environment:
   MCFAST_DEBUG=1   build with boundscheck, wraparound and initializedcheck on (and -O0 -g)
   MCFAST_NATIVE=1  add -march=native (off by default: the default build stays portable)
   MCFAST_ONLY=a,b  build only the named kernel modules (developer convenience)
+  MCFAST_BLAS_INT_MAX=N  hand sizes above N to the shims' 64-bit loops instead of BLAS
+                   (default 2**31 - 1, BLAS's int; a small N makes tests reach those loops)
 """
 import os
 import sys
@@ -21,6 +23,7 @@ HERE = Path(__file__).parent
 DEBUG = os.environ.get("MCFAST_DEBUG", "") not in ("", "0")
 NATIVE = os.environ.get("MCFAST_NATIVE", "") not in ("", "0")
 ONLY = [s for s in os.environ.get("MCFAST_ONLY", "").split(",") if s]
+BLAS_INT_MAX = os.environ.get("MCFAST_BLAS_INT_MAX", "")
 
 
 def compiler_accepts(compiler, flags):
@@ -58,6 +61,7 @@ def extensions():
     cflags = ["-O0", "-g"] if DEBUG else ["-O3"]
     if NATIVE:
         cflags.append("-march=native")
+    macros = [("MCFAST_BLAS_INT_MAX", str(int(BLAS_INT_MAX)))] if BLAS_INT_MAX else []
     exts = []
     for pyx in sorted(glob("src/mcfast/_kernels/*.pyx")):
         name = Path(pyx).stem
@@ -69,7 +73,7 @@ def extensions():
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"),
                            ("MCFAST_BUILD_CFLAGS", '"' + " ".join(cflags) + '"'),
                            ("MCFAST_CYTHON_VERSION", f'"{Cython.__version__}"'),
-                           ("MCFAST_NUMPY_VERSION", f'"{numpy.__version__}"')],
+                           ("MCFAST_NUMPY_VERSION", f'"{numpy.__version__}"')] + macros,
             extra_compile_args=list(cflags),
         ))
     directives = {
