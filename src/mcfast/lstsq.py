@@ -27,8 +27,11 @@ _BLOCK_BYTES = 64 * 1024
 # Multi-target blocks also keep BLAS single-threaded inside each of our threads: OpenBLAS
 # threads a gemm only above about this many multiply-adds.
 _BLOCK_MAT_FLOPS = 1 << 18
-# Elements of X per thread below which another thread costs more than it saves.
-_ELEMENTS_PER_THREAD = 1 << 18
+# Elements of X each thread gets at least. Measured on 2 idle cores (bench_lstsq.py
+# --tune): a second thread pays off from about 30,000 elements (2,000 x 8: 1.2x slower,
+# 8,000 x 8: 0.6x the time, 2,000 x 32: 0.57x); the margin here keeps the fork/join (and a
+# second core's wake-up when the machine is busy) a small part of every threaded call.
+_ELEMENTS_PER_THREAD = 1 << 16
 
 
 def _max_threads():
