@@ -181,16 +181,30 @@ cdef extern from *:
     #if MC_VEC
     #define MC_LOAD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
     #define MC_STORE(p, v) memcpy((p), &(v), sizeof(v))
-    /* Σ of the lanes of v, pairwise */
-    #define MC_HSUM(T, VL, v) ({                                                         \
-        T a_[VL]; Py_ssize_t h_, l_;                                                     \
-        memcpy(a_, &(v), sizeof a_);                                                     \
-        for (h_ = (VL) / 2; h_ >= 1; h_ /= 2)                                            \
+    /* Σ of the lanes of a W-byte vector v: halve in vector registers down to 16 bytes,
+     * then add those 2 (double) or 4 (float) lanes pairwise. NAME##_h16/_h32 are the
+     * 16- and 32-byte vector types of the instantiation. */
+    #define MC_SUM16(T, q) ({                                                            \
+        T a_[16 / sizeof(T)]; Py_ssize_t h_, l_;                                         \
+        memcpy(a_, &(q), 16);                                                            \
+        for (h_ = 8 / sizeof(T); h_ >= 1; h_ /= 2)                                       \
             for (l_ = 0; l_ < h_; l_++) a_[l_] += a_[l_ + h_];                           \
         a_[0]; })
+    #define MC_HSUM_16(T, NAME, v) MC_SUM16(T, v)
+    #define MC_HSUM_32(T, NAME, v) ({                                                    \
+        NAME##_h16 lo_, hi_;                                                             \
+        memcpy(&lo_, &(v), 16); memcpy(&hi_, (const char *)&(v) + 16, 16);               \
+        lo_ += hi_; MC_SUM16(T, lo_); })
+    #define MC_HSUM_64(T, NAME, v) ({                                                    \
+        NAME##_h32 lo2_, hi2_;                                                           \
+        memcpy(&lo2_, &(v), 32); memcpy(&hi2_, (const char *)&(v) + 32, 32);             \
+        lo2_ += hi2_; MC_HSUM_32(T, NAME, lo2_); })
+    #define MC_HSUM(T, NAME, W, v) MC_HSUM_##W(T, NAME, v)
 
     #define MC_DEFINE_BLOCK(T, NAME, W, TARGET)                                          \
     typedef T NAME##_v __attribute__((vector_size(W)));                                  \
+    typedef T NAME##_h16 __attribute__((vector_size(16)));                               \
+    typedef T NAME##_h32 __attribute__((vector_size(32)));                               \
     MC_DEFINE_SMALL(T, NAME##_small, TARGET)                                             \
                                                                                          \
     TARGET static T NAME(const T *MC_RESTRICT x, Py_ssize_t m, Py_ssize_t nb,            \
@@ -215,7 +229,7 @@ cdef extern from *:
             for (j = m4; j < m1; j += VL)                                                \
                 a += MC_LOAD(V, xi + j) * MC_LOAD(V, th + j);                            \
             a += b; c += d; a += c;                                                      \
-            r = MC_HSUM(T, VL, a);                                                       \
+            r = MC_HSUM(T, NAME, W, a);                                                  \
             for (j = m1; j < m; j++) r += xi[j] * th[j];                                 \
             /* r = w_i (r − y_i); loss += w_i (r − y_i)² */                              \
             r = MC_RESID(T, r, y, w, i, loss);                                           \
@@ -250,7 +264,7 @@ cdef extern from *:
                 for (c = 0; c < k; c++) a[c] += xv * MC_LOAD(V, tt + c * m + j);         \
             }                                                                            \
             for (c = 0; c < k; c++) {                                                    \
-                e = MC_HSUM(T, VL, a[c]);                                                \
+                e = MC_HSUM(T, NAME, W, a[c]);                                           \
                 for (j = m1; j < m; j++) e += xi[j] * tt[c * m + j];                     \
                 if (y) e -= y[i * k + c];                                                \
                 if (w) { loss += w[i] * e * e; e *= w[i]; } else loss += e * e;          \
@@ -293,7 +307,7 @@ cdef extern from *:
         }                                                                                \
         for (j = m4; j < size; j++) s += x[j];                                           \
         a += b; c += d; a += c;                                                          \
-        return s + MC_HSUM(T, VL, a);                                                    \
+        return s + MC_HSUM(T, NAME, W, a);                                               \
     }
 
     #else  /* no vector extensions: the same algorithm with scalar accumulators */
