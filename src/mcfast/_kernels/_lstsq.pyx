@@ -108,11 +108,13 @@ cdef extern from *:
     #  define MC_VEC 1
     #  define MC_RESTRICT __restrict__
     #  define MC_INLINE static inline __attribute__((always_inline))
-    #  pragma GCC diagnostic ignored "-Wpsabi"
+    #  if !defined(__clang__)
+    #    pragma GCC diagnostic ignored "-Wpsabi"  /* vector arguments of inline helpers */
+    #  endif
     #else
     #  define MC_VEC 0
     #  define MC_RESTRICT
-    #  define MC_INLINE static inline
+    #  define MC_INLINE static __inline
     #endif
     #if MC_VEC && defined(__x86_64__) && !defined(MCFAST_NO_DISPATCH)
     #  define MC_X86 1
