@@ -164,6 +164,36 @@ def test_multi_target_kernel_every_simd_level_and_thread_count(rng, dtype, k, m)
         _k.set_simd_level(level)
 
 
+def test_kernel_wrappers_refuse_inconsistent_shapes():
+    """The compiled entry points never index out of bounds, whatever they are given."""
+    X, t, y, one = np.ones((5, 3)), np.ones(3), np.ones(5), np.zeros(1)
+    vec, mat = _k.vec_loss_grad["double"], _k.mat_loss_grad["double"]
+    bad_vec = [
+        (X, np.ones(4), y, True, one, False, 0.0, np.empty(3), 8, 1),
+        (X, t, np.ones(4), True, one, False, 0.0, np.empty(3), 8, 1),
+        (X, t, y, True, one, True, 0.0, np.empty(3), 8, 1),
+        (X, t, y, True, one, False, 0.0, np.empty(2), 8, 1),
+        (X, t, y, True, one, False, 0.0, np.empty(3), 0, 1),
+        (X, t, y, True, one, False, 0.0, np.empty(3), 8, 0),
+        (np.ones((0, 3)), t, np.ones(0), True, one, False, 0.0, np.empty(3), 8, 1),
+    ]
+    for args in bad_vec:
+        with pytest.raises(ValueError, match="vec_loss_grad"):
+            vec(*args)
+    T, Y = np.ones((3, 2)), np.ones((5, 2))
+    bad_mat = [
+        (X, T, np.ones((5, 3)), True, one, False, 0.0, np.empty((3, 2)), 8, 1),
+        (X, T, Y, True, one, False, 0.0, np.empty((3, 3)), 8, 1),
+        (X, np.ones((4, 2)), Y, True, one, False, 0.0, np.empty((4, 2)), 8, 1),
+        (X, T, Y, True, np.ones(4), True, 0.0, np.empty((3, 2)), 8, 1),
+    ]
+    for args in bad_mat:
+        with pytest.raises(ValueError, match="mat_loss_grad"):
+            mat(*args)
+    with pytest.raises(TypeError):
+        vec(None, t, y, True, one, False, 0.0, np.empty(3), 8, 1)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_read_floor_kernel(rng, dtype):
     X = rng.standard_normal((1001, 37)).astype(dtype)

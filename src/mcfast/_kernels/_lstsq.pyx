@@ -731,13 +731,19 @@ def vec_loss_grad(const floating[:, ::1] X not None, const floating[::1] theta n
                   floating[::1] grad not None, Py_ssize_t block, int nthreads):
     """Σ w (Xθ − y)² + l2‖θ‖², writing 2 XᵀW(Xθ − y) + 2 l2 θ into `grad`.
 
-    Shapes must already be valid (mcfast.lstsq checks them): n, m ≥ 1, block ≥ 1.
+    mcfast.lstsq has checked the inputs and names them in its errors; this only refuses
+    what would make the kernel read or write out of bounds (n, m ≥ 1 needed).
     """
     cdef double stack[STACK_WORK]
     cdef double* work = stack
     cdef double[::1] heap
     cdef double loss
-    cdef Py_ssize_t need = work_size(X.shape[1], 0, block, nthreads, sizeof(floating))
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1]
+    if (n < 1 or m < 1 or theta.shape[0] != m or grad.shape[0] != m
+            or (has_y and y.shape[0] != n) or (has_w and w.shape[0] != n)
+            or block < 1 or nthreads < 1):
+        raise ValueError("vec_loss_grad: inconsistent shapes or arguments")
+    cdef Py_ssize_t need = work_size(m, 0, block, nthreads, sizeof(floating))
     if need > STACK_WORK:
         heap = np.empty(need)
         work = &heap[0]
@@ -752,14 +758,19 @@ def mat_loss_grad(const floating[:, ::1] X not None, const floating[:, ::1] thet
                   floating[:, ::1] grad not None, Py_ssize_t block, int nthreads):
     """Σ w ‖XΘ − Y‖² + l2‖Θ‖², writing 2 XᵀW(XΘ − Y) + 2 l2 Θ into `grad`.
 
-    Shapes must already be valid (mcfast.lstsq checks them): n, m, k ≥ 1, block ≥ 1.
+    mcfast.lstsq has checked the inputs and names them in its errors; this only refuses
+    what would make the kernel read or write out of bounds (n, m, k ≥ 1 needed).
     """
     cdef double stack[STACK_WORK]
     cdef double* work = stack
     cdef double[::1] heap
     cdef double loss
-    cdef Py_ssize_t need = work_size(X.shape[1], theta.shape[1], block, nthreads,
-                                     sizeof(floating))
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = theta.shape[1]
+    if (n < 1 or m < 1 or k < 1 or theta.shape[0] != m or grad.shape[0] != m
+            or grad.shape[1] != k or (has_y and (Y.shape[0] != n or Y.shape[1] != k))
+            or (has_w and w.shape[0] != n) or block < 1 or nthreads < 1):
+        raise ValueError("mat_loss_grad: inconsistent shapes or arguments")
+    cdef Py_ssize_t need = work_size(m, k, block, nthreads, sizeof(floating))
     if need > STACK_WORK:
         heap = np.empty(need)
         work = &heap[0]
@@ -791,6 +802,8 @@ def simd_level():
 def row_sum(const floating[:, ::1] X not None, int nthreads):
     """Σ X read once, the rows split over `nthreads` threads (the memory read floor)."""
     cdef double total
+    if nthreads < 1:
+        raise ValueError("row_sum: nthreads must be >= 1")
     with nogil:
         total = sum_rows(X, nthreads)
     return total
@@ -810,6 +823,9 @@ def repeat_vec_loss_grad(const floating[:, ::1] X not None,
     cdef double[::1] heap
     cdef double loss = 0
     cdef Py_ssize_t r
+    if (X.shape[0] < 1 or X.shape[1] < 1 or theta.shape[0] != X.shape[1]
+            or grad.shape[0] != X.shape[1] or y.shape[0] != X.shape[0] or block < 1):
+        raise ValueError("repeat_vec_loss_grad: inconsistent shapes or arguments")
     cdef Py_ssize_t need = work_size(X.shape[1], 0, block, 1, sizeof(floating))
     if need > STACK_WORK:
         heap = np.empty(need)
