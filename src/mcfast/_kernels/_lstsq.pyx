@@ -247,14 +247,14 @@ cdef extern from *:
                                                                                          \
     /* multi-target, k = 2..MC_KMAX (a literal per case): Θᵀ (k, m) and Gᵀ (k, m); */  \
     /* x_i is loaded once for its k dot products, once for its k updates of Gᵀ */      \
-    TARGET MC_INLINE T NAME##_mk(const T *MC_RESTRICT x, Py_ssize_t m, Py_ssize_t nb,   \
+    TARGET MC_INLINE double NAME##_mk(const T *MC_RESTRICT x, Py_ssize_t m, Py_ssize_t nb,   \
                                  const Py_ssize_t k, const T *MC_RESTRICT tt,           \
                                  const T *MC_RESTRICT y, const T *MC_RESTRICT w,        \
                                  T *MC_RESTRICT gt)                                     \
     {                                                                                    \
         enum { VL = W / sizeof(T) };                                                     \
         typedef NAME##_v V;                                                              \
-        T loss = 0, r[MC_KMAX], e;                                                       \
+        double loss = 0; T r[MC_KMAX], e;                                                   \
         Py_ssize_t i, j, c, m1 = m - m % VL;                                             \
         for (i = 0; i < nb; i++) {                                                       \
             const T *xi = x + i * m;                                                     \
@@ -286,7 +286,7 @@ cdef extern from *:
         return loss;                                                                     \
     }                                                                                    \
                                                                                          \
-    TARGET static T NAME##_multi(const T *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,  \
+    TARGET static double NAME##_multi(const T *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,  \
                                  const T *tt, const T *y, const T *w, T *gt)             \
     {                                                                                    \
         switch (k) {                                                                     \
@@ -335,10 +335,10 @@ cdef extern from *:
         }                                                                                \
         return loss;                                                                     \
     }                                                                                    \
-    static T NAME##_multi(const T *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,         \
+    static double NAME##_multi(const T *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,    \
                           const T *tt, const T *y, const T *w, T *gt)                    \
     {                                                                                    \
-        T loss = 0, r[MC_KMAX], e;                                                       \
+        double loss = 0; T r[MC_KMAX], e;                                                   \
         Py_ssize_t i, j, c;                                                              \
         for (i = 0; i < nb; i++) {                                                       \
             const T *xi = x + i * m;                                                     \
@@ -419,7 +419,7 @@ cdef extern from *:
     static double mc_multi_d(const double *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
                              const double *tt, const double *y, const double *w, double *gt)
     { return MC_DISPATCH(d, _multi, x, m, nb, k, tt, y, w, gt); }
-    static float mc_multi_f(const float *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+    static double mc_multi_f(const float *x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
                             const float *tt, const float *y, const float *w, float *gt)
     { return MC_DISPATCH(f, _multi, x, m, nb, k, tt, y, w, gt); }
     static double mc_sum_d(const double *x, Py_ssize_t size)
@@ -434,7 +434,7 @@ cdef extern from *:
     double mc_multi_d(const double* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
                       const double* tt, const double* y, const double* w,
                       double* gt) noexcept nogil
-    float mc_multi_f(const float* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+    double mc_multi_f(const float* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
                      const float* tt, const float* y, const float* w, float* gt) noexcept nogil
     double mc_sum_d(const double* x, Py_ssize_t size) noexcept nogil
     double mc_sum_f(const float* x, Py_ssize_t size) noexcept nogil
@@ -548,7 +548,7 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
 # multi-target: a C loop per block for k ≤ MC_KMAX, BLAS (gemm) per block beyond
 # --------------------------------------------------------------------------------------
 
-cdef inline floating _multi(const floating* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+cdef inline double _multi(const floating* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
                             const floating* tt, const floating* y, const floating* w,
                             floating* gt) noexcept nogil:
     """Gᵀ += (X_bᵀ W (X_b Θ − Y_b))ᵀ for nb rows (Θᵀ, Gᵀ: k × m); returns Σ w ‖r‖²."""
@@ -558,7 +558,7 @@ cdef inline floating _multi(const floating* x, Py_ssize_t m, Py_ssize_t nb, Py_s
         return mc_multi_f(x, m, nb, k, tt, y, w, gt)
 
 
-cdef floating _gemm_block(const floating* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
+cdef double _gemm_block(const floating* x, Py_ssize_t m, Py_ssize_t nb, Py_ssize_t k,
                           const floating* th, const floating* y, const floating* w,
                           floating* R, floating beta, floating* g) noexcept nogil:
     """g = X_bᵀ W (X_b Θ − Y_b) + beta·g (g: m × k) by two gemm; R: nb × k scratch.
@@ -566,7 +566,8 @@ cdef floating _gemm_block(const floating* x, Py_ssize_t m, Py_ssize_t nb, Py_ssi
     Returns the block's loss Σ w ‖r‖².
     """
     cdef Py_ssize_t i, c
-    cdef floating e, wi, s = 0
+    cdef floating e, wi
+    cdef double s = 0      # the block's loss, summed in double whatever the dtype
     # R = X_b @ Θ − Y_b
     if y != NULL:
         memcpy(R, y, nb * k * sizeof(floating))
