@@ -504,6 +504,8 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
     cdef Py_ssize_t la = _lines(8 * m)
     cdef Py_ssize_t region = _region(m, 0, block, sizeof(floating))
     cdef double* base = _aligned(work)
+    cdef const floating* xp = &X[0, 0]
+    cdef const floating* th = &theta[0]
     cdef const floating* yp = &y[0] if has_y else NULL
     cdef const floating* wp = &w[0] if has_w else NULL
     cdef double s, loss = 0
@@ -515,7 +517,7 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
         memset(base + t * region, 0, la * sizeof(double))
         base[t * region + region - LINE] = 0
     if nthreads == 1:
-        _thread_blocks_vec(&X[0, 0], n, m, &theta[0], yp, wp, block, 0, nblocks,
+        _thread_blocks_vec(xp, n, m, th, yp, wp, block, 0, nblocks,
                            base, <floating*>(base + la), base + region - LINE)
     else:
         # one contiguous run of blocks per thread (a static schedule, made explicit);
@@ -525,7 +527,7 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
             b0 = t * per
             b1 = min(b0 + per, nblocks)
             if b0 < b1:
-                _thread_blocks_vec(&X[0, 0], n, m, &theta[0], yp, wp, block, b0, b1,
+                _thread_blocks_vec(xp, n, m, th, yp, wp, block, b0, b1,
                                    base + t * region, <floating*>(base + t * region + la),
                                    base + t * region + region - LINE)
     # grad = 2 Σ_t acc_t + 2 l2 θ
@@ -648,6 +650,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
     cdef double* base = _aligned(work)
     cdef const floating* yp = &Y[0, 0] if has_y else NULL
     cdef const floating* wp = &w[0] if has_w else NULL
+    cdef const floating* xp = &X[0, 0]
     cdef const floating* th = &theta[0, 0]
     cdef floating* tt = NULL
     cdef bint transposed = 2 <= k <= MC_KMAX
@@ -666,7 +669,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
             for c in range(k):
                 tt[c * m + j] = th[j * k + c]
     if nthreads == 1:
-        _thread_blocks_mat(&X[0, 0], n, m, k, th, tt, yp, wp, block, 0, nblocks,
+        _thread_blocks_mat(xp, n, m, k, th, tt, yp, wp, block, 0, nblocks,
                            base, <floating*>(base + la), <floating*>(base + la + lg),
                            base + region - LINE)
     else:
@@ -675,7 +678,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
             b0 = t * per
             b1 = min(b0 + per, nblocks)
             if b0 < b1:
-                _thread_blocks_mat(&X[0, 0], n, m, k, th, tt, yp, wp, block, b0, b1,
+                _thread_blocks_mat(xp, n, m, k, th, tt, yp, wp, block, b0, b1,
                                    base + t * region,
                                    <floating*>(base + t * region + la),
                                    <floating*>(base + t * region + la + lg),
@@ -706,17 +709,19 @@ cdef double sum_rows(const floating[:, ::1] X, int nthreads) noexcept nogil:
     cdef Py_ssize_t n = X.shape[0], m = X.shape[1], per, t, i0, i1
     cdef double part[64 * LINE]
     cdef double total = 0
+    cdef const floating* xp
     if n == 0 or m == 0:
         return 0
+    xp = &X[0, 0]
     nthreads = max(1, min(nthreads, 64))
     per = (n + nthreads - 1) // nthreads
     for t in prange(nthreads, schedule="static", num_threads=nthreads):
         i0 = t * per
         i1 = min(i0 + per, n)
         if floating is double:
-            part[t * LINE] = mc_sum_d(&X[0, 0] + i0 * m, max(i1 - i0, 0) * m)
+            part[t * LINE] = mc_sum_d(xp + i0 * m, max(i1 - i0, 0) * m)
         else:
-            part[t * LINE] = mc_sum_f(&X[0, 0] + i0 * m, max(i1 - i0, 0) * m)
+            part[t * LINE] = mc_sum_f(xp + i0 * m, max(i1 - i0, 0) * m)
     for t in range(nthreads):
         total += part[t * LINE]
     return total
