@@ -302,8 +302,34 @@ class LeastSquares:
             v.least_squares_theta(theta, self.X.shape[1], self.y.shape, self.dtype, name))
 
     def __call__(self, theta):
-        """Loss and gradient at θ: ``(float, ndarray of θ's shape)``, a new gradient
-        array on every call."""
+        """Loss and gradient at θ, for ``scipy.optimize.minimize(obj, x0, jac=True)``.
+
+        Parameters
+        ----------
+        theta : array_like, shape (m,) or (m, k) (or flat (m*k,) for 2-D y)
+            Point of evaluation.
+
+        Returns
+        -------
+        loss : float
+            Σ_i w_i ‖x_iθ − y_i‖² + l2 ‖θ‖².
+        grad : ndarray, θ's shape
+            2 Xᵀ W (Xθ − y) + 2 l2 θ, a new array on every call (a gradient returned
+            earlier never changes).
+
+        Raises
+        ------
+        ValueError
+            If θ does not have the shape the data imply.
+
+        Examples
+        --------
+        >>> import numpy as np, mcfast as mc
+        >>> obj = mc.LeastSquares(np.eye(2), np.array([1.0, 2.0]), l2=0.5)
+        >>> loss, grad = obj(np.zeros(2))
+        >>> loss, grad
+        (5.0, array([-2., -4.]))
+        """
         shape = np.shape(theta)
         t = self._theta(theta)
         grad = np.empty(t.shape, self.dtype)
@@ -324,6 +350,13 @@ class LeastSquares:
         -------
         ndarray
             The product, of ``p``'s shape and the working dtype.
+
+        Examples
+        --------
+        >>> import numpy as np, mcfast as mc
+        >>> obj = mc.LeastSquares(np.eye(2), np.zeros(2), l2=0.5)
+        >>> obj.hessp(np.zeros(2), np.array([1.0, 0.0]))
+        array([3., 0.])
         """
         self._theta(theta)
         shape = np.shape(p)
