@@ -260,7 +260,27 @@ class ChainPlan:
         return f"ChainPlan({self}, flops={self.flops})"
 
     def __call__(self, links, *, out=None):
-        """Jn⋯J1 of `links` in this plan's order; see :func:`jacobian_chain`.
+        """Jn⋯J1 of `links` in this plan's order, without planning again.
+
+        Parameters
+        ----------
+        links : sequence of array_like or Diagonal
+            New links with the plan's matrix sizes and Diagonal structure (batch
+            dimensions may differ).
+        out : ndarray, optional
+            Receives the final product, as in :func:`jacobian_chain`.
+
+        Returns
+        -------
+        ndarray or Diagonal
+            As :func:`jacobian_chain` would return for these links.
+
+        Examples
+        --------
+        >>> import numpy as np, mcfast as mc
+        >>> plan = mc.chain_plan([(3, 2), (1, 3)])
+        >>> plan([np.ones((3, 2)), np.ones((1, 3))])
+        array([[3., 3.]])
 
         Raises
         ------

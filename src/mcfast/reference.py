@@ -146,7 +146,20 @@ class Diagonal:
         return self
 
     def toarray(self):
-        """The dense (..., n, n) array with d on the diagonal and zeros elsewhere."""
+        """The dense (..., n, n) array with d on the diagonal and zeros elsewhere.
+
+        Returns
+        -------
+        ndarray, shape (..., n, n)
+            ``diag(d)`` for each batch entry.
+
+        Examples
+        --------
+        >>> import numpy as np, mcfast as mc
+        >>> mc.Diagonal(np.array([1.0, 2.0])).toarray()
+        array([[1., 0.],
+               [0., 2.]])
+        """
         n = self._d.shape[-1]
         return self._d[..., :, None] * np.eye(n, dtype=self._d.dtype)
 
