@@ -483,6 +483,36 @@ cdef inline void _thread_blocks_vec(const floating* X, Py_ssize_t n, Py_ssize_t 
                 acc[j] += g[j]
 
 
+cdef int _clear_thread_regions(double* base, int nthreads, Py_ssize_t nblocks,
+                               Py_ssize_t region, Py_ssize_t la) noexcept nogil:
+    """Clamp the thread count to 1..nblocks and zero each thread's partial gradient
+    (la doubles at base + t·region) and loss slot; returns the thread count to use."""
+    cdef int t
+    if nthreads > nblocks:
+        nthreads = <int>nblocks
+    if nthreads < 1:
+        nthreads = 1
+    for t in range(nthreads):
+        memset(base + t * region, 0, la * sizeof(double))
+        base[t * region + region - LINE] = 0
+    return nthreads
+
+
+cdef double _total_loss(const double* base, int nthreads, Py_ssize_t region,
+                        const floating* th, Py_ssize_t size, double l2) noexcept nogil:
+    """Σ_t loss_t over the threads' loss slots, + l2 ‖θ‖² over θ's `size` entries."""
+    cdef double s = 0, loss = 0
+    cdef Py_ssize_t j
+    cdef int t
+    for t in range(nthreads):
+        loss += base[t * region + region - LINE]
+    if l2 != 0:
+        for j in range(size):
+            s += <double>th[j] * th[j]
+        loss += l2 * s
+    return loss
+
+
 cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
                           const floating[::1] theta,  # IN  (m,)
                           const floating[::1] y,      # IN  (n,), read when has_y
@@ -508,14 +538,8 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
     cdef const floating* th = &theta[0]
     cdef const floating* yp = &y[0] if has_y else NULL
     cdef const floating* wp = &w[0] if has_w else NULL
-    cdef double s, loss = 0
-    if nthreads > nblocks:
-        nthreads = <int>nblocks
-    if nthreads < 1:
-        nthreads = 1
-    for t in range(nthreads):
-        memset(base + t * region, 0, la * sizeof(double))
-        base[t * region + region - LINE] = 0
+    cdef double s
+    nthreads = _clear_thread_regions(base, nthreads, nblocks, region, la)
     if nthreads == 1:
         _thread_blocks_vec(xp, n, m, th, yp, wp, block, 0, nblocks,
                            base, <floating*>(base + la), base + region - LINE)
@@ -536,14 +560,7 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
         for t in range(nthreads):
             s += base[t * region + j]
         grad[j] = <floating>(2 * (s + l2 * theta[j]))
-    for t in range(nthreads):
-        loss += base[t * region + region - LINE]
-    if l2 != 0:
-        s = 0
-        for j in range(m):
-            s += <double>theta[j] * theta[j]
-        loss += l2 * s
-    return loss
+    return _total_loss(base, nthreads, region, th, m, l2)
 
 
 # --------------------------------------------------------------------------------------
@@ -654,14 +671,8 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
     cdef const floating* th = &theta[0, 0]
     cdef floating* tt = NULL
     cdef bint transposed = 2 <= k <= MC_KMAX
-    cdef double s, loss = 0
-    if nthreads > nblocks:
-        nthreads = <int>nblocks
-    if nthreads < 1:
-        nthreads = 1
-    for t in range(nthreads):
-        memset(base + t * region, 0, la * sizeof(double))
-        base[t * region + region - LINE] = 0
+    cdef double s
+    nthreads = _clear_thread_regions(base, nthreads, nblocks, region, la)
     if transposed:
         # Θᵀ (k, m), after the threads' regions, read by all of them
         tt = <floating*>(base + nthreads * region)
@@ -690,14 +701,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
             for t in range(nthreads):
                 s += base[t * region + (c * m + j if transposed else j * k + c)]
             grad[j, c] = <floating>(2 * (s + l2 * th[j * k + c]))
-    for t in range(nthreads):
-        loss += base[t * region + region - LINE]
-    if l2 != 0:
-        s = 0
-        for j in range(m * k):
-            s += <double>th[j] * th[j]
-        loss += l2 * s
-    return loss
+    return _total_loss(base, nthreads, region, th, m * k, l2)
 
 
 # --------------------------------------------------------------------------------------
