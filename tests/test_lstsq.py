@@ -194,6 +194,85 @@ def test_kernel_wrappers_refuse_inconsistent_shapes():
         vec(None, t, y, True, one, False, 0.0, np.empty(3), 8, 1)
 
 
+# --- the compiled fast entry --------------------------------------------------------------
+
+class _Sub(np.ndarray):
+    """An ndarray subclass: the fast entry leaves it to the general path."""
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, m", [(1, 1), (8, 8), (64, 8), (300, 17), (9000, 40)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fast_entry_on_plain_arrays(rng, dtype, n, m, threads):
+    """Plain C-contiguous inputs of one float dtype: the entry's answer is the reference's."""
+    X, theta, y, w = _objective(rng, n, m, None, True, 0.0, dtype)
+    snap = Snapshot(X, theta, y, w)
+    for weights, l2 in ((None, 0.0), (w, 0.0), (w, 0.3)):
+        loss, grad = _k.loss_grad_fast(X, theta, y, weights, l2, None, threads)
+        loss_ref, grad_ref = ref.LeastSquares(X, y, sample_weight=weights, l2=l2)(theta)
+        assert type(loss) is float and grad.dtype == dtype and grad.shape == (m,)
+        np.testing.assert_allclose(loss, loss_ref, rtol=rtol_for(dtype))
+        np.testing.assert_allclose(grad, grad_ref, **_tol(grad_ref, dtype))
+        out = np.full(m, np.nan, dtype)
+        got = _k.loss_grad_fast(X, theta, y, weights, l2, out, threads)
+        assert got[1] is out and got[0] == loss
+        np.testing.assert_array_equal(out, grad)
+    snap.assert_unchanged()
+
+
+def test_fast_entry_declines_what_it_cannot_take(rng):
+    """Everything unusual returns None, writes nothing, and the public function is still
+    right (the general path converts, or raises the named error)."""
+    X, theta, y = _problem(rng, 10, 4, None)
+    w, t2 = np.ones(10), theta.copy()
+    ro = np.empty(4)
+    ro.flags.writeable = False
+    declined = {
+        "float32 X": (X.astype(np.float32), theta, y, None, None),
+        "int X": (X.astype(np.int64), theta, y, None, None),
+        "float16 y": (X, theta, y.astype(np.float16), None, None),
+        "F-ordered X": (np.asfortranarray(X), theta, y, None, None),
+        "strided theta": (X, np.repeat(theta, 2)[::2], y, None, None),
+        "subclass X": (X.view(_Sub), theta, y, None, None),
+        "list theta": (X, list(theta), y, None, None),
+        "2-D theta": (X, theta[:, None], y[:, None], None, None),
+        "1-D X": (X[0], theta, y, None, None),
+        "short theta": (X, theta[:3], y, None, None),
+        "short y": (X, theta, y[:9], None, None),
+        "no rows": (X[:0], theta, y[:0], None, None),
+        "no columns": (X[:, :0], theta[:0], y, None, None),
+        "short w": (X, theta, y, w[:9], None),
+        "float32 w": (X, theta, y, w.astype(np.float32), None),
+        "out of float32": (X, theta, y, None, np.empty(4, np.float32)),
+        "out too long": (X, theta, y, None, np.empty(5)),
+        "2-D out": (X, theta, y, None, np.empty((4, 1))),
+        "strided out": (X, theta, y, None, np.empty(8)[::2]),
+        "read-only out": (X, theta, y, None, ro),
+        "out is theta": (X, t2, y, None, t2),
+        "out in X": (X, theta, y, None, X[2]),
+        "out in y": (X, theta, y, None, y[3:7]),
+        "out in w": (X, theta, y, w, w[:4]),
+    }
+    for what, (Xa, ta, ya, wa, out) in declined.items():
+        snap = Snapshot(*[a for a in (Xa, ta, ya, wa, out) if isinstance(a, np.ndarray)])
+        assert _k.loss_grad_fast(Xa, ta, ya, wa, 0.0, out, 1) is None, what
+        snap.assert_unchanged()
+        if wa is not None:
+            continue
+        try:
+            want = _call_ref("lstsq_loss_grad", Xa, ta, ya)
+        except (TypeError, ValueError) as exc:
+            with pytest.raises(type(exc), match="lstsq_loss_grad"):
+                mc.lstsq_loss_grad(Xa, ta, ya, out=out)
+            continue
+        try:
+            got = mc.lstsq_loss_grad(Xa, ta, ya, out=out)
+        except ValueError as exc:            # an unusable out is refused, named
+            assert "out" in str(exc), what
+            continue
+        _check_same("lstsq_loss_grad", got, want, got[1].dtype)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_read_floor_kernel(rng, dtype):
     X = rng.standard_normal((1001, 37)).astype(dtype)

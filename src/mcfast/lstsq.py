@@ -1,6 +1,5 @@
 """Least-squares rules: ‖Xθ − y‖², its gradient 2Xᵀ(Xθ − y), and an objective for SciPy."""
 
-import functools
 import os
 
 import numpy as np
@@ -18,20 +17,6 @@ _MAT = {_F32: _k.mat_loss_grad["float"], _F64: _k.mat_loss_grad["double"]}
 # stand-ins for an absent y or sample_weight (the kernels read them only when flagged)
 _NONE_1D = {dt: np.zeros(1, dt) for dt in (_F32, _F64)}
 _NONE_2D = {dt: np.zeros((1, 1), dt) for dt in (_F32, _F64)}
-
-# Rows per block: about this many bytes of X. The single-target loop uses each row at once,
-# so there a block only sets how often float32 partial sums are folded into float64 and
-# the grain of the split over threads; the gemm path (k >= 4) wants a block in L2.
-# (Timings of other sizes: bench/bench_lstsq.py --tune.)
-_BLOCK_BYTES = 64 * 1024
-# Multi-target blocks also keep BLAS single-threaded inside each of our threads: OpenBLAS
-# threads a gemm only above about this many multiply-adds.
-_BLOCK_MAT_FLOPS = 1 << 18
-# Elements of X each thread gets at least. Measured on 2 idle cores (bench_lstsq.py
-# --tune): a second thread pays off from about 30,000 elements (2,000 x 8: 1.2x slower,
-# 8,000 x 8: 0.6x the time, 2,000 x 32: 0.57x); the margin here keeps the fork/join (and a
-# second core's wake-up when the machine is busy) a small part of every threaded call.
-_ELEMENTS_PER_THREAD = 1 << 16
 
 
 def _max_threads():
@@ -52,18 +37,7 @@ _MAX_THREADS = _max_threads()
 
 def _plan(n, m, k, itemsize):
     """(rows per block, threads) for an (n, m) X and k targets (k = 0 for a 1-D θ)."""
-    return _plan_for(n, m, k, itemsize, _MAX_THREADS)
-
-
-@functools.lru_cache(maxsize=512)
-def _plan_for(n, m, k, itemsize, max_threads):
-    block = _BLOCK_BYTES // (m * itemsize)
-    if k:
-        block = min(block, _BLOCK_MAT_FLOPS // (m * k))
-    block = max(8, min(block, 4096))
-    threads = min(max_threads, (n * m * max(k, 1)) // _ELEMENTS_PER_THREAD,
-                  -(-n // block))
-    return block, max(1, threads)
+    return _k.plan(n, m, k, itemsize, _MAX_THREADS)
 
 
 def _loss_grad(X, theta, y, w, l2, grad, plan=None):
@@ -171,6 +145,9 @@ def lstsq_loss_grad(X, theta, y, *, out=None):
     >>> grad
     array([-75., -96.])
     """
+    fast = _k.loss_grad_fast(X, theta, y, None, 0.0, out, _MAX_THREADS)
+    if fast is not None:
+        return fast
     return _public(X, theta, y, out, "lstsq_loss_grad")
 
 
@@ -222,8 +199,10 @@ def lstsq_grad(X, theta, y, *, out=None):
     array([[-18., -18.],
            [-24., -24.]])
     """
-    loss, grad = _public(X, theta, y, out, "lstsq_grad")
-    return grad
+    fast = _k.loss_grad_fast(X, theta, y, None, 0.0, out, _MAX_THREADS)
+    if fast is not None:
+        return fast[1]
+    return _public(X, theta, y, out, "lstsq_grad")[1]
 
 
 class LeastSquares:
@@ -330,6 +309,11 @@ class LeastSquares:
         >>> loss, grad
         (5.0, array([-2., -4.]))
         """
+        if self.y.ndim == 1:
+            fast = _k.loss_grad_fast(self.X, theta, self.y, self.sample_weight, self.l2,
+                                     None, _MAX_THREADS)
+            if fast is not None:
+                return fast
         shape = np.shape(theta)
         t = self._theta(theta)
         grad = np.empty(t.shape, self.dtype)

@@ -125,22 +125,9 @@ def grad_xa_vector(const floating[::1] g not None, const floating[::1] a not Non
 
 cimport numpy as cnp
 cnp.import_array()
+from ._ndarray cimport plain, disjoint
 
 cdef Py_ssize_t SMALL_WORK = 4096
-
-
-cdef inline bint _plain(object a, int typenum, int ndim):
-    """a is exactly an ndarray, C-contiguous, of the given type number and ndim."""
-    return (cnp.PyArray_CheckExact(a) and cnp.PyArray_NDIM(<cnp.ndarray>a) == ndim
-            and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a))
-
-
-cdef inline bint _disjoint(cnp.ndarray a, cnp.ndarray b):
-    """The memory of two C-contiguous arrays does not overlap."""
-    cdef char* pa = <char*>cnp.PyArray_DATA(a)
-    cdef char* pb = <char*>cnp.PyArray_DATA(b)
-    return pa + cnp.PyArray_NBYTES(a) <= pb or pb + cnp.PyArray_NBYTES(b) <= pa
 
 
 cdef void small_at_g(const floating* A, const floating* G, floating* out,
@@ -177,7 +164,7 @@ cdef object _fast_product(object X, object Y, object out, bint left):
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>X)
     if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
         return None
-    if not (_plain(X, typenum, 2) and _plain(Y, typenum, 2)):
+    if not (plain(X, typenum, 2) and plain(Y, typenum, 2)):
         return None
     cdef cnp.npy_intp* xd = cnp.PyArray_DIMS(<cnp.ndarray>X)
     cdef cnp.npy_intp* yd = cnp.PyArray_DIMS(<cnp.ndarray>Y)
@@ -198,11 +185,11 @@ cdef object _fast_product(object X, object Y, object out, bint left):
         dims[0] = rows
         dims[1] = cols
         out = cnp.PyArray_EMPTY(2, dims, typenum, 0)
-    elif not (_plain(out, typenum, 2) and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out)
+    elif not (plain(out, typenum, 2) and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out)
               and cnp.PyArray_DIMS(<cnp.ndarray>out)[0] == rows
               and cnp.PyArray_DIMS(<cnp.ndarray>out)[1] == cols
-              and _disjoint(<cnp.ndarray>out, <cnp.ndarray>X)
-              and _disjoint(<cnp.ndarray>out, <cnp.ndarray>Y)):
+              and disjoint(<cnp.ndarray>out, <cnp.ndarray>X)
+              and disjoint(<cnp.ndarray>out, <cnp.ndarray>Y)):
         return None
     cdef void* px = cnp.PyArray_DATA(<cnp.ndarray>X)
     cdef void* py = cnp.PyArray_DATA(<cnp.ndarray>Y)

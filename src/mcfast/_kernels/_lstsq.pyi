@@ -49,3 +49,14 @@ class _Repeat(Protocol):
     def __getitem__(self, dtype: str) -> _Repeat: ...
 
 repeat_vec_loss_grad: _Repeat
+
+def plan(n: int, m: int, k: int, itemsize: int, max_threads: int) -> tuple[int, int]: ...
+def loss_grad_fast(
+    X: object,
+    theta: object,
+    y: object,
+    w: object,
+    l2: float,
+    out: object,
+    max_threads: int,
+) -> tuple[float, npt.NDArray[_Float]] | None: ...

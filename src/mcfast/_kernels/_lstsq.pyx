@@ -529,15 +529,25 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
 
     Needs n ≥ 1 and m ≥ 1 (callers handle empty inputs). y and w are optional.
     """
-    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], j, t
-    cdef Py_ssize_t nblocks = (n + block - 1) // block, b, per, b0, b1
+    return _vec_ptr(&X[0, 0], X.shape[0], X.shape[1], &theta[0],
+                    &y[0] if has_y else NULL, &w[0] if has_w else NULL, l2, &grad[0],
+                    work, block, nthreads)
+
+
+cdef double _vec_ptr(const floating* xp,   # IN  (n, m), row-major
+                     Py_ssize_t n, Py_ssize_t m,
+                     const floating* th,   # IN  (m,)
+                     const floating* yp,   # IN  (n,) or NULL (y = 0)
+                     const floating* wp,   # IN  (n,) or NULL (w = 1)
+                     double l2,
+                     floating* grad,       # OUT (m,)
+                     double* work, Py_ssize_t block, int nthreads) noexcept nogil:
+    """`loss_grad_vec` on raw pointers (n, m ≥ 1): the body shared with the fast entry."""
+    cdef Py_ssize_t j, t
+    cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
     cdef Py_ssize_t la = _lines(8 * m)
     cdef Py_ssize_t region = _region(m, 0, block, sizeof(floating))
     cdef double* base = _aligned(work)
-    cdef const floating* xp = &X[0, 0]
-    cdef const floating* th = &theta[0]
-    cdef const floating* yp = &y[0] if has_y else NULL
-    cdef const floating* wp = &w[0] if has_w else NULL
     cdef double s
     nthreads = _clear_thread_regions(base, nthreads, nblocks, region, la)
     if nthreads == 1:
@@ -559,7 +569,7 @@ cdef double loss_grad_vec(const floating[:, ::1] X,   # IN  (n, m)
         s = 0
         for t in range(nthreads):
             s += base[t * region + j]
-        grad[j] = <floating>(2 * (s + l2 * theta[j]))
+        grad[j] = <floating>(2 * (s + l2 * th[j]))
     return _total_loss(base, nthreads, region, th, m, l2)
 
 
@@ -787,6 +797,142 @@ def mat_loss_grad(const floating[:, ::1] X not None, const floating[:, ::1] thet
     with nogil:
         loss = loss_grad_mat(X, theta, Y, has_y, w, has_w, l2, grad, work, block, nthreads)
     return loss
+
+
+# --------------------------------------------------------------------------------------
+# blocks and threads for a call
+# --------------------------------------------------------------------------------------
+
+cdef enum:
+    # Rows per block: about this many bytes of X. The single-target loop uses each row at
+    # once, so there a block only sets how often float32 partial sums are folded into
+    # float64 and the grain of the split over threads; the gemm path (k ≥ 4) wants a
+    # block in L2. (Timings of other sizes: bench/bench_lstsq.py --tune.)
+    BLOCK_BYTES = 64 * 1024
+    # Multi-target blocks also keep BLAS single-threaded inside each of our threads:
+    # OpenBLAS threads a gemm only above about this many multiply-adds.
+    BLOCK_MAT_FLOPS = 1 << 18
+    # Elements of X each thread gets at least. Measured on 2 idle cores (bench_lstsq.py
+    # --tune): a second thread pays off from about 30,000 elements (2,000 × 8: 1.2× slower,
+    # 8,000 × 8: 0.6× the time, 2,000 × 32: 0.57×); the margin here keeps the fork/join
+    # (and a second core's wake-up when the machine is busy) a small part of every
+    # threaded call.
+    ELEMENTS_PER_THREAD = 1 << 16
+
+
+cdef Py_ssize_t plan_block(Py_ssize_t m, Py_ssize_t k, Py_ssize_t itemsize) noexcept nogil:
+    """Rows per block for an X of m columns and k targets (k = 0 for a 1-D θ); m ≥ 1."""
+    cdef Py_ssize_t block = BLOCK_BYTES // (m * itemsize)
+    if k > 0:
+        block = min(block, BLOCK_MAT_FLOPS // (m * k))
+    return max(8, min(block, 4096))
+
+
+cdef int plan_threads(Py_ssize_t n, Py_ssize_t m, Py_ssize_t k, Py_ssize_t block,
+                      int max_threads) noexcept nogil:
+    """Threads for an (n, m) X and k targets: ELEMENTS_PER_THREAD each, a block each."""
+    cdef Py_ssize_t t = min(<Py_ssize_t>max_threads,
+                            n * m * max(k, 1) // ELEMENTS_PER_THREAD,
+                            (n + block - 1) // block)
+    return <int>max(t, 1)
+
+
+def plan(Py_ssize_t n, Py_ssize_t m, Py_ssize_t k, Py_ssize_t itemsize, int max_threads):
+    """(rows per block, threads) for an (n, m) X, k targets (0 for a 1-D θ), m ≥ 1."""
+    if m < 1 or itemsize < 1:
+        raise ValueError("plan: m and itemsize must be >= 1")
+    cdef Py_ssize_t block = plan_block(m, k, itemsize)
+    return block, plan_threads(n, m, k, block, max_threads)
+
+
+# --------------------------------------------------------------------------------------
+# the fast entry for a 1-D θ and arrays that need no conversion
+# --------------------------------------------------------------------------------------
+#
+# Validating in Python and acquiring four typed memoryviews cost a few µs: at 8 × 8 that is
+# the whole call (the kernel itself takes ~50 ns). When X, θ, y (and w, out) are already
+# C-contiguous ndarrays of one float dtype with fitting shapes, `loss_grad_fast` checks
+# that in compiled code and runs the kernel on raw pointers. It returns None when
+# anything is unusual (other dtypes or layouts, subclasses, 2-D θ, empty or overlapping
+# arrays), and mcfast.lstsq takes the general path, which converts, validates and
+# explains. As in mcfast.linear, the GIL is kept for tiny inputs (releasing it costs
+# more than the work) and released from SMALL_ELEMENTS elements of X.
+
+cimport numpy as cnp
+cnp.import_array()
+from ._ndarray cimport plain, disjoint
+
+cdef Py_ssize_t SMALL_ELEMENTS = 4096
+
+
+cdef inline bint _vector(object a, int typenum, Py_ssize_t size):
+    """a is a plain 1-D array of the given type number and length."""
+    return plain(a, typenum, 1) and cnp.PyArray_DIMS(<cnp.ndarray>a)[0] == size
+
+
+def loss_grad_fast(X, theta, y, w, double l2, out, int max_threads):
+    """(Σ w (Xθ − y)² + l2‖θ‖², 2 XᵀW(Xθ − y) + 2 l2 θ) for plain arrays, else None.
+
+    X (n, m), θ (m,), y (n,) and w (n,) or None: C-contiguous ndarrays of one float dtype,
+    n, m ≥ 1. `out`: None (a new gradient) or such an (m,) array, writeable and sharing
+    no memory with the inputs (else None is returned and nothing is written).
+    """
+    if not cnp.PyArray_CheckExact(X):
+        return None
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>X)
+    if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
+        return None
+    if not plain(X, typenum, 2):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(<cnp.ndarray>X)[0]
+    cdef Py_ssize_t m = cnp.PyArray_DIMS(<cnp.ndarray>X)[1]
+    if n < 1 or m < 1 or not (_vector(theta, typenum, m) and _vector(y, typenum, n)):
+        return None
+    if w is not None and not _vector(w, typenum, n):
+        return None
+    cdef cnp.npy_intp dims[1]
+    if out is None:
+        dims[0] = m
+        out = cnp.PyArray_EMPTY(1, dims, typenum, 0)
+    elif not (_vector(out, typenum, m) and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out)
+              and disjoint(<cnp.ndarray>out, <cnp.ndarray>X)
+              and disjoint(<cnp.ndarray>out, <cnp.ndarray>theta)
+              and disjoint(<cnp.ndarray>out, <cnp.ndarray>y)
+              and (w is None or disjoint(<cnp.ndarray>out, <cnp.ndarray>w))):
+        return None
+    cdef Py_ssize_t itemsize = 8 if typenum == cnp.NPY_DOUBLE else 4
+    cdef Py_ssize_t block = plan_block(m, 0, itemsize)
+    cdef int nthreads = plan_threads(n, m, 0, block, max_threads)
+    cdef double stack[STACK_WORK]
+    cdef double* work = stack
+    cdef double[::1] heap
+    cdef Py_ssize_t need = work_size(m, 0, block, nthreads, itemsize)
+    if need > STACK_WORK:
+        heap = np.empty(need)
+        work = &heap[0]
+    cdef void* px = cnp.PyArray_DATA(<cnp.ndarray>X)
+    cdef void* pt = cnp.PyArray_DATA(<cnp.ndarray>theta)
+    cdef void* py = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef void* pw = NULL if w is None else cnp.PyArray_DATA(<cnp.ndarray>w)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef double loss
+    if n * m < SMALL_ELEMENTS:
+        loss = _vec_any(typenum, px, n, m, pt, py, pw, l2, po, work, block, nthreads)
+    else:
+        with nogil:
+            loss = _vec_any(typenum, px, n, m, pt, py, pw, l2, po, work, block, nthreads)
+    return loss, out
+
+
+cdef inline double _vec_any(int typenum, void* px, Py_ssize_t n, Py_ssize_t m, void* pt,
+                            void* py, void* pw, double l2, void* po, double* work,
+                            Py_ssize_t block, int nthreads) noexcept nogil:
+    """`_vec_ptr` for the type number of the (untyped) pointers."""
+    if typenum == cnp.NPY_DOUBLE:
+        return _vec_ptr(<const double*>px, n, m, <const double*>pt, <const double*>py,
+                        <const double*>pw, l2, <double*>po, work, block, nthreads)
+    return _vec_ptr(<const float*>px, n, m, <const float*>pt, <const float*>py,
+                    <const float*>pw, l2, <float*>po, work, block, nthreads)
 
 
 mc_set_level(-1)   # the best instruction set this CPU has
