@@ -40,11 +40,16 @@ def test_doctests(name, capsys):
 
 
 def public_functions():
-    """(name, object) of every public function/class exported by mcfast."""
-    for name in mcfast.__all__:
-        obj = getattr(mcfast, name)
-        if inspect.isfunction(obj) or inspect.isclass(obj):
-            yield name, obj
+    """(name, object) of every public function/class exported by mcfast (and mcfast.dask)."""
+    for module in ("mcfast", "mcfast.dask"):
+        if module not in MODULES:
+            continue
+        mod = importlib.import_module(module)
+        prefix = module.removeprefix("mcfast").lstrip(".")
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj) or inspect.isclass(obj):
+                yield (f"{prefix}.{name}" if prefix else name), obj
 
 
 @pytest.mark.parametrize("name,obj", list(public_functions()), ids=lambda x: str(x))

@@ -1,0 +1,423 @@
+"""Scale-out on dask arrays chunked by rows: mcfast's kernels per block, a tree sum across blocks."""
+
+# Design. Every rule here is a sum over rows: ‖Xθ − y‖² = Σ_c ‖X_cθ − y_c‖², Xᵀ(Xθ − y) =
+# Σ_c X_cᵀ(X_cθ − y_c), AᵀG = Σ_c A_cᵀG_c over the row chunks c. So each chunk runs the
+# in-memory kernel on its rows (one pass over X_c) and writes one row of partial results,
+# [loss_c, grad_c...] in float64; dask sums those rows with its tree reduction
+# (`Array.sum`, fan-in 4), and the total is split back into loss and gradient, cast to
+# the working dtype. Chunks call the public in-memory functions, so they get the same
+# kernels (and threads, when a chunk is large) as a NumPy user. Inputs are checked before
+# any graph is built, on zero-memory NumPy stand-ins of the dask arrays' shapes and
+# dtypes, by the in-memory checks, so the errors are the same and no data is computed to
+# raise them.
+
+import dask
+import dask.array as da
+import numpy as np
+
+from . import _validate as v
+from . import linear as _linear
+from . import lstsq as _lstsq
+
+__all__ = ["lstsq_loss_grad", "lstsq_grad", "grad_ax", "LeastSquares"]
+
+
+# --- checks: the in-memory ones, on stand-ins of the dask arrays ---
+
+def _stand_in(a, name, func):
+    """A zero-memory NumPy array with a dask array's shape and dtype; other inputs as given."""
+    if not isinstance(a, da.Array):
+        return a
+    if any(np.isnan(s) for s in a.shape):
+        raise ValueError(f"{func}: {name} has unknown chunk sizes (shape {a.shape}); call "
+                         f"{name}.compute_chunk_sizes() first")
+    return np.broadcast_to(np.zeros((), a.dtype), a.shape)
+
+
+def _checked(func, **named):
+    """Type-check every argument as the in-memory functions do, without computing any.
+
+    Returns stand-ins already in the working dtype (so the in-memory shape checks, given
+    them, convert nothing) and that dtype.
+    """
+    arrays = {k: v.as_real_array(_stand_in(a, k, func), k, func) for k, a in named.items()}
+    dtype = v.working_dtype(*arrays.values())
+    return {k: np.broadcast_to(np.zeros((), dtype), a.shape) for k, a in arrays.items()}, dtype
+
+
+# --- the graph: one row of partial sums per row chunk, then dask's tree sum ---
+
+def _rows(X):
+    """X as a dask array chunked by rows only (all columns in each chunk)."""
+    if isinstance(X, da.Array):
+        return X.rechunk({1: -1})
+    return da.from_array(np.asarray(X), chunks={0: "auto", 1: -1}, name=False)
+
+
+def _aligned(a, row_chunks):
+    """y, sample_weight or G (dask or NumPy) chunked like X's rows, whole along the rest."""
+    if a is None:
+        return None
+    chunks = (row_chunks,) + tuple((s,) for s in a.shape[1:])
+    if isinstance(a, da.Array):
+        return a.rechunk(chunks)
+    return da.from_array(np.asarray(a), chunks=chunks, name=False)
+
+
+def _whole(a, dtype):
+    """A small input (θ) as a one-chunk dask array of the working dtype."""
+    if isinstance(a, da.Array):
+        return a.astype(dtype).rechunk(-1)
+    return da.from_array(np.asarray(a, dtype=dtype), chunks=-1)
+
+
+def _block_loss_grad(X, theta, y, w, *, hessp):
+    """One row chunk's [loss, grad.ravel()] as a (1, 1 + θ.size) float64 row.
+
+    By the in-memory rules on the chunk's rows: `mcfast.lstsq_loss_grad`, or, with
+    weights or for the Hessian product 2XᵀWXθ (``hessp``, loss entry NaN),
+    `mcfast.LeastSquares`.
+    """
+    if hessp or w is not None:
+        obj = _lstsq.LeastSquares(X, y, sample_weight=w)
+        loss, grad = (np.nan, obj.hessp(theta, theta)) if hessp else obj(theta)
+    else:
+        loss, grad = _lstsq.lstsq_loss_grad(X, theta, y)
+    row = np.empty((1, 1 + grad.size))
+    row[0, 0] = loss
+    row[0, 1:] = grad.ravel()
+    return row
+
+
+def _lstsq_total(X, theta, y, w=None, hessp=False):
+    """Lazy (1 + θ.size,) float64 sum over X's row chunks of [loss, grad.ravel()]."""
+    ti = "j" if theta.ndim == 1 else "jt"
+    parts = da.blockwise(
+        _block_loss_grad, "ip", X, "ij", theta, ti, y, "i" + ti[1:],
+        w, None if w is None else "i", new_axes={"p": 1 + theta.size},
+        adjust_chunks={"i": 1}, concatenate=True, dtype=np.float64,
+        meta=np.empty((0, 0)), hessp=hessp)
+    return parts.sum(axis=0)
+
+
+def _split(total, shape, dtype):
+    """[loss, grad.ravel()] (dask or NumPy) -> (loss, grad of `shape` in `dtype`)."""
+    return total[0], total[1:].reshape(shape).astype(dtype)
+
+
+def _lstsq_public(X, theta, y, compute, func):
+    """Shared body of lstsq_loss_grad and lstsq_grad: -> (loss, grad), lazy or computed."""
+    stand, dtype = _checked(func, X=X, theta=theta, y=y)
+    v.lstsq_args(stand["X"], stand["theta"], stand["y"], func)
+    X = _rows(X)
+    total = _lstsq_total(X, _whole(theta, dtype), _aligned(y, X.chunks[0]))
+    if not compute:
+        return _split(total, stand["theta"].shape, dtype)
+    loss, grad = _split(total.compute(), stand["theta"].shape, dtype)
+    return float(loss), grad
+
+
+def lstsq_loss_grad(X, theta, y, *, compute=True):
+    """Least-squares loss ‖Xθ − y‖² and gradient 2Xᵀ(Xθ − y) of a dask array X.
+
+    Each row chunk of X runs `mcfast.lstsq_loss_grad` (one pass over its rows); the
+    chunks' losses and gradients are summed by dask's tree reduction. One graph
+    execution gives both.
+
+    Parameters
+    ----------
+    X : dask.array.Array or array_like, shape (n, m)
+        Design matrix, chunked by rows in any way (column chunks are merged so that each
+        chunk holds whole rows). A NumPy array is split into row chunks.
+    theta : array_like or dask.array.Array, shape (m,) or (m, k)
+        Parameters (small: one chunk).
+    y : dask.array.Array or array_like, shape (n,) or (n, k)
+        Targets, rechunked to X's row chunks (any chunking, or NumPy).
+    compute : bool, optional
+        True (default): compute, and return a float and a NumPy array. False: return
+        lazy dask arrays (a 0-d loss and the gradient) that share one graph, to be
+        computed together, e.g. ``dask.compute(loss, grad)``.
+
+    Returns
+    -------
+    loss : float (0-d float64 dask array when ``compute=False``)
+        ‖Xθ − y‖², accumulated in float64.
+    grad : ndarray (dask array when ``compute=False``), shape of ``theta``
+        2Xᵀ(Xθ − y) in the working dtype ``np.result_type(X, theta, y, np.float32)``
+        (integers and booleans count as float64); chunk sums are added in float64.
+
+    Raises
+    ------
+    TypeError
+        If an input is None, complex, object, string or longdouble.
+    ValueError
+        If the shapes do not fit (the in-memory function's message), or a dask input has
+        unknown chunk sizes. Raised before any graph runs.
+
+    See Also
+    --------
+    mcfast.lstsq_loss_grad : the in-memory function (and its kernel).
+    LeastSquares : the objective for ``scipy.optimize.minimize`` on dask arrays.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, mcfast.dask as mcd
+    >>> X = da.from_array(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), chunks=(2, 2))
+    >>> theta, y = np.array([0.5, -1.0]), np.array([1.0, 0.0, 2.0])
+    >>> loss, grad = mcd.lstsq_loss_grad(X, theta, y)
+    >>> loss, grad
+    (42.75, array([-75., -96.]))
+
+    Lazy, to compute with other results in one graph:
+
+    >>> import dask
+    >>> loss, grad = dask.compute(*mcd.lstsq_loss_grad(X, theta, y, compute=False))
+    >>> float(loss), grad
+    (42.75, array([-75., -96.]))
+    """
+    return _lstsq_public(X, theta, y, compute, "lstsq_loss_grad")
+
+
+def lstsq_grad(X, theta, y, *, compute=True):
+    """Gradient 2Xᵀ(Xθ − y) of the least-squares loss, for a dask array X.
+
+    The same graph as `lstsq_loss_grad` (one pass over each row chunk, tree sum),
+    returning the gradient alone.
+
+    Parameters
+    ----------
+    X : dask.array.Array or array_like, shape (n, m)
+        Design matrix, chunked by rows in any way.
+    theta : array_like or dask.array.Array, shape (m,) or (m, k)
+        Parameters.
+    y : dask.array.Array or array_like, shape (n,) or (n, k)
+        Targets, rechunked to X's row chunks.
+    compute : bool, optional
+        True (default): return a NumPy array; False: a lazy dask array.
+
+    Returns
+    -------
+    ndarray (dask array when ``compute=False``), shape of ``theta``
+        2Xᵀ(Xθ − y) in the working dtype (float32 when every input is float32).
+
+    Raises
+    ------
+    TypeError
+        If an input is None, complex, object, string or longdouble.
+    ValueError
+        If the shapes do not fit, or a dask input has unknown chunk sizes.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, mcfast.dask as mcd
+    >>> X = da.ones((1000, 3), chunks=(300, 3), dtype=np.float32)
+    >>> grad = mcd.lstsq_grad(X, np.zeros(3, np.float32), np.ones(1000, np.float32))
+    >>> grad, grad.dtype
+    (array([-2000., -2000., -2000.], dtype=float32), dtype('float32'))
+    """
+    loss, grad = _lstsq_public(X, theta, y, compute, "lstsq_grad")
+    return grad
+
+
+# --- grad_ax: AᵀG = Σ_c A_cᵀ G_c ---
+
+def _block_grad_ax(A, G):
+    """One row chunk's A_cᵀ G_c, with a leading axis of length 1, in float64."""
+    return _linear.grad_ax(A, G)[np.newaxis].astype(np.float64)
+
+
+def grad_ax(A, G, *, compute=True):
+    """Gradient through a left linear map, ``Y = A X + B  =>  ∂z/∂X = Aᵀ G``, on dask arrays.
+
+    A and G are chunked by rows (the rows of Y, e.g. a batch spread over workers):
+    AᵀG = Σ_c A_cᵀ G_c, each term by `mcfast.grad_ax` on one chunk, summed by dask's
+    tree reduction.
+
+    Parameters
+    ----------
+    A : dask.array.Array or array_like, shape (p, m)
+        The matrix of the map, chunked by rows in any way.
+    G : dask.array.Array or array_like, shape (p,) or (p, n)
+        ``∂z/∂Y``, rechunked to A's row chunks.
+    compute : bool, optional
+        True (default): return a NumPy array; False: a lazy dask array.
+
+    Returns
+    -------
+    ndarray (dask array when ``compute=False``), shape (m,) or (m, n)
+        ``Aᵀ G`` in the working dtype (float32 when every input is float32, else
+        float64); chunk results are added in float64.
+
+    Raises
+    ------
+    TypeError
+        If an argument is None or not real-valued.
+    ValueError
+        If the shapes do not fit (``A.shape[0] != G.shape[0]``), or a dask input has
+        unknown chunk sizes.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, mcfast.dask as mcd
+    >>> A = da.from_array(np.array([[1., 2.], [3., 4.], [5., 6.]]), chunks=(2, 1))
+    >>> mcd.grad_ax(A, np.ones(3))
+    array([ 9., 12.])
+    """
+    stand, dtype = _checked("grad_ax", A=A, G=G)
+    shape = v.linear_ax_args(stand["A"], stand["G"], "grad_ax")[2]
+    A = _rows(A).astype(dtype)
+    G = _aligned(G, A.chunks[0]).astype(dtype)
+    gi = "ij"[:G.ndim]
+    parts = da.blockwise(_block_grad_ax, "i" + "k" + gi[1:], A, "ik", G, gi,
+                         adjust_chunks={"i": 1}, dtype=np.float64,
+                         meta=np.empty((0,) * (1 + len(shape))))
+    total = parts.sum(axis=0).astype(dtype)
+    return total.compute() if compute else total
+
+
+# --- LeastSquares: data persisted once, one graph execution per call ---
+
+class LeastSquares:
+    """The (weighted, ridge) least-squares objective on dask arrays, for ``scipy.optimize``.
+
+    .. math:: L(\\theta) = \\sum_i w_i \\|x_i \\theta - y_i\\|^2 + l_2 \\|\\theta\\|^2,
+              \\qquad \\nabla L = 2 X^\\top W (X\\theta - y) + 2 l_2 \\theta,
+
+    as `mcfast.LeastSquares`, with X, y and the weights dask arrays chunked by rows.
+    They are converted to the working dtype, aligned to X's row chunks and persisted
+    once, here (on the workers when a ``distributed`` client is active); then each call
+    is one graph execution: every chunk runs mcfast's kernel on its rows and dask sums
+    the results with a tree reduction.
+
+    Parameters
+    ----------
+    X : dask.array.Array or array_like, shape (n, m)
+        Design matrix, chunked by rows in any way.
+    y : dask.array.Array or array_like, shape (n,) or (n, k)
+        Targets; with k columns θ has shape (m, k) (a flat θ of m·k values is accepted
+        too, as ``scipy.optimize`` passes it).
+    sample_weight : dask.array.Array or array_like, shape (n,), optional
+        Weights w_i of the rows (default: all ones).
+    l2 : float, optional
+        Ridge penalty, >= 0 (default 0).
+
+    Attributes
+    ----------
+    X, y, sample_weight : dask.array.Array
+        The persisted data (``sample_weight`` is None when not given).
+    l2 : float
+        The ridge penalty.
+    dtype : numpy.dtype
+        The working dtype: float32 when every input is float32, else float64.
+
+    Raises
+    ------
+    TypeError
+        If an input is None (``sample_weight`` excepted), complex, object, string or
+        longdouble, or ``l2`` is not a real number.
+    ValueError
+        If the shapes do not fit or ``l2`` is negative; calls raise ValueError for a θ
+        (or p) of the wrong shape. Raised before anything is computed.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, mcfast.dask as mcd
+    >>> from scipy.optimize import minimize
+    >>> X = da.random.default_rng(0).standard_normal((1000, 3), chunks=(250, 3))
+    >>> y = X @ np.array([1.0, -2.0, 0.5])
+    >>> obj = mcd.LeastSquares(X, y)
+    >>> res = minimize(obj, np.zeros(3), jac=True, method="L-BFGS-B")
+    >>> np.round(res.x, 6)
+    array([ 1. , -2. ,  0.5])
+    >>> res = minimize(obj, np.zeros(3), jac=True, hessp=obj.hessp, method="trust-ncg")
+    >>> np.round(res.x, 6)
+    array([ 1. , -2. ,  0.5])
+    """
+
+    def __init__(self, X, y, *, sample_weight=None, l2=0.0):
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+        stand, dtype = _checked("LeastSquares", X=X, y=y, **weights)
+        l2 = v.least_squares_args(stand["X"], stand["y"], stand.get("sample_weight"), l2)[3]
+        X = _rows(X).astype(dtype)
+        y = _aligned(y, X.chunks[0]).astype(dtype)
+        w = _aligned(sample_weight, X.chunks[0])
+        w = None if w is None else w.astype(dtype)
+        self.X, self.y, self.sample_weight = dask.persist(X, y, w)
+        self.l2 = l2
+        self.dtype = dtype
+
+    def _theta(self, theta, name="theta"):
+        """θ (or p) as an (m,) or (m, k) NumPy array of the working dtype."""
+        return v.least_squares_theta(theta, self.X.shape[1], self.y.shape, self.dtype, name)
+
+    def _total(self, theta, hessp=False):
+        """Computed Σ_chunks [loss, grad.ravel()] at θ (or [NaN, 2XᵀWXθ] for ``hessp``)."""
+        return _lstsq_total(self.X, _whole(theta, self.dtype), self.y, self.sample_weight,
+                            hessp).compute()
+
+    def __call__(self, theta):
+        """Loss and gradient at θ, for ``scipy.optimize.minimize(obj, x0, jac=True)``.
+
+        Parameters
+        ----------
+        theta : array_like, shape (m,) or (m, k) (or flat (m*k,) for 2-D y)
+            Point of evaluation.
+
+        Returns
+        -------
+        loss : float
+            Σ_i w_i ‖x_iθ − y_i‖² + l2 ‖θ‖².
+        grad : ndarray, θ's shape
+            2 Xᵀ W (Xθ − y) + 2 l2 θ, in the working dtype, a new array on every call.
+
+        Raises
+        ------
+        ValueError
+            If θ does not have the shape the data imply.
+
+        Examples
+        --------
+        >>> import numpy as np, dask.array as da, mcfast.dask as mcd
+        >>> obj = mcd.LeastSquares(da.eye(2, chunks=1), np.array([1.0, 2.0]), l2=0.5)
+        >>> obj(np.zeros(2))
+        (5.0, array([-2., -4.]))
+        """
+        shape = np.shape(theta)
+        t = self._theta(theta)
+        loss, grad = _split(self._total(t), t.shape, np.float64)
+        loss += self.l2 * float(np.sum(np.square(t, dtype=np.float64)))
+        grad += 2 * self.l2 * t
+        return float(loss), grad.astype(self.dtype).reshape(shape)
+
+    def hessp(self, theta, p):
+        """Hessian-vector product 2XᵀWXp + 2 l2 p (the Hessian does not depend on θ).
+
+        Parameters
+        ----------
+        theta : array_like
+            Point of evaluation (checked, otherwise unused).
+        p : array_like
+            Direction, θ's shape (or flat).
+
+        Returns
+        -------
+        ndarray
+            The product, of ``p``'s shape and the working dtype.
+
+        Examples
+        --------
+        >>> import numpy as np, dask.array as da, mcfast.dask as mcd
+        >>> obj = mcd.LeastSquares(da.eye(2, chunks=1), np.zeros(2), l2=0.5)
+        >>> obj.hessp(np.zeros(2), np.array([1.0, 0.0]))
+        array([3., 0.])
+        """
+        self._theta(theta)
+        shape = np.shape(p)
+        q = self._theta(p, "p")
+        hp = _split(self._total(q, hessp=True), q.shape, np.float64)[1] + 2 * self.l2 * q
+        return hp.astype(self.dtype).reshape(shape)
+
+    def __repr__(self):
+        w = "" if self.sample_weight is None else ", weighted"
+        return (f"mcfast.dask.LeastSquares(X: {self.X.shape} in {self.X.numblocks[0]} "
+                f"chunks, y: {self.y.shape}{w}, l2={self.l2}, dtype={self.dtype})")
