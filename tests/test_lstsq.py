@@ -107,6 +107,31 @@ def test_many_rows_several_threads(rng, monkeypatch, name, dtype, k):
         _check_same(name, _call(name, X, theta, y), want, dtype)
 
 
+@pytest.mark.parametrize("k", [None, 2, 5])
+def test_threaded_result_is_reproducible(rng, monkeypatch, k):
+    """Threads take the parts dynamically, but the parts are summed in their own order:
+    repeated threaded calls agree bitwise, while a busy thread makes them share unevenly."""
+    monkeypatch.setattr(lstsq_mod, "_MAX_THREADS", 2)
+    X, theta, y = _problem(rng, 60_001, 24, k)
+    assert lstsq_mod._plan(60_001, 24, k or 0, 8)[1] == 2
+    first = mc.lstsq_loss_grad(X, theta, y)
+    stop = threading.Event()
+
+    def busy():                       # competes for the cores, varying who takes what
+        while not stop.is_set():
+            np.abs(X[:2000]).sum()
+    t = threading.Thread(target=busy)
+    t.start()
+    try:
+        for _ in range(10):
+            loss, grad = mc.lstsq_loss_grad(X, theta, y)
+            assert loss == first[0]
+            np.testing.assert_array_equal(grad, first[1])
+    finally:
+        stop.set()
+        t.join()
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("m", [1, 2, 3, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 47, 64, 100])
 def test_kernel_every_simd_level_width_and_thread_count(rng, dtype, m):

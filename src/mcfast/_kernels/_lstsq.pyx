@@ -7,7 +7,8 @@ Design. Three layers, as in SciPy's cythonized utilities:
   cdef noexcept nogil      the kernels, declared in _lstsq.pxd for other Cython code.
 
 One pass over X. The rows are cut into blocks of `block` rows (tens of KiB of X), and the
-blocks into one contiguous run per thread (`prange`, a static schedule). Within a block
+blocks into contiguous runs, the parts (8 per thread), which the threads take in turn
+(`prange`, a dynamic schedule: a thread slowed by a busy core takes fewer). Within a block
 each row is used while it is in L1: r_i = x_i·θ − y_i (several independent vector
 accumulators), loss += w_i r_i², g += w_i r_i x_i. X is read from memory once, in memory
 order, and nothing of length n is ever stored. The per-block loop is C (the verbatim
@@ -16,9 +17,10 @@ AVX-512, AVX2+FMA and the SSE2 baseline; the best one the CPU has is picked at i
 so the default build stays portable. Widths m ≤ 8 have their own loop, with θ and the
 gradient in registers.
 
-Each thread owns a region of the scratch `work`: its partial gradient (float64), its
+Each part owns a region of the scratch `work`: its partial gradient (float64), its
 block gradient and its loss, each on its own cache lines (no false sharing, no atomics);
-the regions are summed at the end. float32 accumulates within a block in float32 and
+the regions are summed at the end, in the parts' order, so the result is the same
+whichever thread did which part. float32 accumulates within a block in float32 and
 adds each block's gradient and loss into float64, so its rounding error grows with the
 block, not with n.
 
@@ -43,7 +45,13 @@ import numpy as np
 
 cdef enum:
     LINE = 8         # doubles per 64-byte cache line
-    STACK_WORK = 1024  # doubles of scratch on the C stack before a NumPy buffer is used
+    STACK_WORK = 4096  # doubles of scratch on the C stack before a NumPy buffer is used
+    # Parts (runs of blocks, each with its own scratch region) per thread when threaded:
+    # threads take parts as they finish (a dynamic schedule), so a thread that shares its
+    # core with another program's spinning threads (OpenBLAS's, after a NumPy call) just
+    # takes fewer parts, where an equal split would wait for it. The parts are summed in
+    # their own order, so the result does not depend on which thread did which part.
+    PARTS_PER_THREAD = 8
 
 
 # --------------------------------------------------------------------------------------
@@ -67,14 +75,19 @@ cdef inline Py_ssize_t _region(Py_ssize_t m, Py_ssize_t k, Py_ssize_t block,
     return _lines(8 * mk) + _lines(itemsize * mk) + _lines(itemsize * block * k) + LINE
 
 
+cdef inline Py_ssize_t _parts(int nthreads) noexcept nogil:
+    """Most scratch regions a call on `nthreads` threads uses: 1, or PARTS_PER_THREAD each."""
+    return 1 if nthreads <= 1 else <Py_ssize_t>PARTS_PER_THREAD * nthreads
+
+
 cdef Py_ssize_t work_size(Py_ssize_t m, Py_ssize_t k, Py_ssize_t block, int nthreads,
                           Py_ssize_t itemsize) noexcept nogil:
-    """Doubles of scratch a kernel call needs: one region per thread, alignment slack.
+    """Doubles of scratch a kernel call needs: one region per part, alignment slack.
 
     k = 0 for `loss_grad_vec` (θ of shape (m,)), k ≥ 1 for `loss_grad_mat` (which also
     keeps Θᵀ after the regions).
     """
-    return nthreads * _region(m, k, block, itemsize) + _lines(itemsize * m * k) + LINE
+    return _parts(nthreads) * _region(m, k, block, itemsize) + _lines(itemsize * m * k) + LINE
 
 
 cdef inline double* _aligned(double* work) noexcept nogil:
@@ -483,29 +496,26 @@ cdef inline void _thread_blocks_vec(const floating* X, Py_ssize_t n, Py_ssize_t 
                 acc[j] += g[j]
 
 
-cdef int _clear_thread_regions(double* base, int nthreads, Py_ssize_t nblocks,
-                               Py_ssize_t region, Py_ssize_t la) noexcept nogil:
-    """Clamp the thread count to 1..nblocks and zero each thread's partial gradient
-    (la doubles at base + t·region) and loss slot; returns the thread count to use."""
-    cdef int t
-    if nthreads > nblocks:
-        nthreads = <int>nblocks
-    if nthreads < 1:
-        nthreads = 1
-    for t in range(nthreads):
-        memset(base + t * region, 0, la * sizeof(double))
-        base[t * region + region - LINE] = 0
-    return nthreads
+cdef Py_ssize_t _clear_parts(double* base, int* nthreads, Py_ssize_t nblocks,
+                             Py_ssize_t region, Py_ssize_t la) noexcept nogil:
+    """Split `nblocks` blocks into parts, zero each part's partial gradient (la doubles at
+    base + p·region) and loss slot; returns the number of parts and clamps `nthreads`
+    to 1..parts."""
+    cdef Py_ssize_t p, nparts = max(1, min(_parts(nthreads[0]), nblocks))
+    nthreads[0] = <int>max(1, min(<Py_ssize_t>nthreads[0], nparts))
+    for p in range(nparts):
+        memset(base + p * region, 0, la * sizeof(double))
+        base[p * region + region - LINE] = 0
+    return nparts
 
 
-cdef double _total_loss(const double* base, int nthreads, Py_ssize_t region,
+cdef double _total_loss(const double* base, Py_ssize_t nparts, Py_ssize_t region,
                         const floating* th, Py_ssize_t size, double l2) noexcept nogil:
-    """Σ_t loss_t over the threads' loss slots, + l2 ‖θ‖² over θ's `size` entries."""
+    """Σ_p loss_p over the parts' loss slots, + l2 ‖θ‖² over θ's `size` entries."""
     cdef double s = 0, loss = 0
-    cdef Py_ssize_t j
-    cdef int t
-    for t in range(nthreads):
-        loss += base[t * region + region - LINE]
+    cdef Py_ssize_t j, p
+    for p in range(nparts):
+        loss += base[p * region + region - LINE]
     if l2 != 0:
         for j in range(size):
             s += <double>th[j] * th[j]
@@ -543,34 +553,34 @@ cdef double _vec_ptr(const floating* xp,   # IN  (n, m), row-major
                      floating* grad,       # OUT (m,)
                      double* work, Py_ssize_t block, int nthreads) noexcept nogil:
     """`loss_grad_vec` on raw pointers (n, m ≥ 1): the body shared with the fast entry."""
-    cdef Py_ssize_t j, t
+    cdef Py_ssize_t j, p
     cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
     cdef Py_ssize_t la = _lines(8 * m)
     cdef Py_ssize_t region = _region(m, 0, block, sizeof(floating))
     cdef double* base = _aligned(work)
     cdef double s
-    nthreads = _clear_thread_regions(base, nthreads, nblocks, region, la)
-    if nthreads == 1:
+    cdef Py_ssize_t nparts = _clear_parts(base, &nthreads, nblocks, region, la)
+    if nparts == 1:
         _thread_blocks_vec(xp, n, m, th, yp, wp, block, 0, nblocks,
                            base, <floating*>(base + la), base + region - LINE)
     else:
-        # one contiguous run of blocks per thread (a static schedule, made explicit);
-        # thread t's scratch: base + t·region (partial gradient | block gradient | loss)
-        per = (nblocks + nthreads - 1) // nthreads
-        for t in prange(nthreads, schedule="static", num_threads=nthreads):
-            b0 = t * per
+        # part p: a contiguous run of blocks, scratch at base + p·region (partial
+        # gradient | block gradient | loss); threads take the parts in turn
+        per = (nblocks + nparts - 1) // nparts
+        for p in prange(nparts, schedule="dynamic", chunksize=1, num_threads=nthreads):
+            b0 = p * per
             b1 = min(b0 + per, nblocks)
             if b0 < b1:
                 _thread_blocks_vec(xp, n, m, th, yp, wp, block, b0, b1,
-                                   base + t * region, <floating*>(base + t * region + la),
-                                   base + t * region + region - LINE)
-    # grad = 2 Σ_t acc_t + 2 l2 θ
+                                   base + p * region, <floating*>(base + p * region + la),
+                                   base + p * region + region - LINE)
+    # grad = 2 Σ_p acc_p + 2 l2 θ
     for j in range(m):
         s = 0
-        for t in range(nthreads):
-            s += base[t * region + j]
+        for p in range(nparts):
+            s += base[p * region + j]
         grad[j] = <floating>(2 * (s + l2 * th[j]))
-    return _total_loss(base, nthreads, region, th, m, l2)
+    return _total_loss(base, nparts, region, th, m, l2)
 
 
 # --------------------------------------------------------------------------------------
@@ -670,7 +680,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
 
     Needs n, m, k ≥ 1 (callers handle empty inputs). Y and w are optional.
     """
-    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = theta.shape[1], j, c, t
+    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = theta.shape[1], j, c, p
     cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
     cdef Py_ssize_t la = _lines(8 * m * k), lg = _lines(sizeof(floating) * m * k)
     cdef Py_ssize_t region = _region(m, k, block, sizeof(floating))
@@ -682,36 +692,36 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
     cdef floating* tt = NULL
     cdef bint transposed = 2 <= k <= MC_KMAX
     cdef double s
-    nthreads = _clear_thread_regions(base, nthreads, nblocks, region, la)
+    cdef Py_ssize_t nparts = _clear_parts(base, &nthreads, nblocks, region, la)
     if transposed:
-        # Θᵀ (k, m), after the threads' regions, read by all of them
-        tt = <floating*>(base + nthreads * region)
+        # Θᵀ (k, m), after the parts' regions, read by all of them
+        tt = <floating*>(base + nparts * region)
         for j in range(m):
             for c in range(k):
                 tt[c * m + j] = th[j * k + c]
-    if nthreads == 1:
+    if nparts == 1:
         _thread_blocks_mat(xp, n, m, k, th, tt, yp, wp, block, 0, nblocks,
                            base, <floating*>(base + la), <floating*>(base + la + lg),
                            base + region - LINE)
     else:
-        per = (nblocks + nthreads - 1) // nthreads
-        for t in prange(nthreads, schedule="static", num_threads=nthreads):
-            b0 = t * per
+        per = (nblocks + nparts - 1) // nparts
+        for p in prange(nparts, schedule="dynamic", chunksize=1, num_threads=nthreads):
+            b0 = p * per
             b1 = min(b0 + per, nblocks)
             if b0 < b1:
                 _thread_blocks_mat(xp, n, m, k, th, tt, yp, wp, block, b0, b1,
-                                   base + t * region,
-                                   <floating*>(base + t * region + la),
-                                   <floating*>(base + t * region + la + lg),
-                                   base + t * region + region - LINE)
-    # G = 2 Σ_t acc_t + 2 l2 Θ   (acc_t holds Gᵀ when transposed)
+                                   base + p * region,
+                                   <floating*>(base + p * region + la),
+                                   <floating*>(base + p * region + la + lg),
+                                   base + p * region + region - LINE)
+    # G = 2 Σ_p acc_p + 2 l2 Θ   (acc_p holds Gᵀ when transposed)
     for j in range(m):
         for c in range(k):
             s = 0
-            for t in range(nthreads):
-                s += base[t * region + (c * m + j if transposed else j * k + c)]
+            for p in range(nparts):
+                s += base[p * region + (c * m + j if transposed else j * k + c)]
             grad[j, c] = <floating>(2 * (s + l2 * th[j * k + c]))
-    return _total_loss(base, nthreads, region, th, m * k, l2)
+    return _total_loss(base, nparts, region, th, m * k, l2)
 
 
 # --------------------------------------------------------------------------------------
