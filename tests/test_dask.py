@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import dask
@@ -172,6 +173,29 @@ def test_grad_ax_matches_in_memory(rng, scheduler):
     got = mcd.grad_ax(_rows(A, (30, 70)), G)
     assert isinstance(got, np.ndarray)
     _close(got, want)
+
+
+def _peak_bytes(fn):
+    """Peak bytes allocated (NumPy reports to tracemalloc) while `fn` runs."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_chunks_of_X_are_not_copied(rng):
+    # chunks of 800 kB; a call may allocate a little, never a chunk's worth
+    X, theta, y = _problem(rng, n=4000, m=50)
+    with dask.config.set(scheduler="sync"):
+        Xd = _rows(X, 2000).persist()
+        obj = mcd.LeastSquares(Xd, y)
+        calls = [lambda: mcd.lstsq_loss_grad(Xd, theta, y), lambda: obj(theta),
+                 lambda: obj.hessp(theta, theta)]
+        for call in calls:
+            call()
+            assert _peak_bytes(call) < 200_000
 
 
 def test_empty_dimensions():

@@ -71,6 +71,14 @@ def _whole(a, dtype):
     return da.from_array(np.asarray(a, dtype=dtype), chunks=-1)
 
 
+def _only(block):
+    """The one block dask passes for an index that is summed over (a list of one block
+    per such index: X's columns, θ's rows; not concatenated, which would copy X)."""
+    while isinstance(block, list):
+        (block,) = block
+    return block
+
+
 def _block_loss_grad(X, theta, y, w, *, hessp):
     """One row chunk's [loss, grad.ravel()] as a (1, 1 + θ.size) float64 row.
 
@@ -78,6 +86,7 @@ def _block_loss_grad(X, theta, y, w, *, hessp):
     weights or for the Hessian product 2XᵀWXθ (``hessp``, loss entry NaN),
     `mcfast.LeastSquares`.
     """
+    X, theta, y = _only(X), _only(theta), _only(y)
     if hessp or w is not None:
         obj = _lstsq.LeastSquares(X, y, sample_weight=w)
         loss, grad = (np.nan, obj.hessp(theta, theta)) if hessp else obj(theta)
@@ -95,7 +104,7 @@ def _lstsq_total(X, theta, y, w=None, hessp=False):
     parts = da.blockwise(
         _block_loss_grad, "ip", X, "ij", theta, ti, y, "i" + ti[1:],
         w, None if w is None else "i", new_axes={"p": 1 + theta.size},
-        adjust_chunks={"i": 1}, concatenate=True, dtype=np.float64,
+        adjust_chunks={"i": 1}, concatenate=False, dtype=np.float64,
         meta=np.empty((0, 0)), hessp=hessp)
     return parts.sum(axis=0)
 
