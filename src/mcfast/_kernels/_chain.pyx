@@ -116,8 +116,9 @@ cdef extern from *:
     #endif
     #define MC_GEMM_N(T, N)                                                               \
     static inline __attribute__((always_inline)) void mc_gemm_##T##_##N(                  \
-            Py_ssize_t m, Py_ssize_t k, const T* a, Py_ssize_t ars, Py_ssize_t acs,       \
-            const T* b, Py_ssize_t brs, T* c, Py_ssize_t ldc) {                           \
+            Py_ssize_t m, Py_ssize_t k, const T* __restrict a, Py_ssize_t ars,            \
+            Py_ssize_t acs, const T* __restrict b, Py_ssize_t brs, T* __restrict c,       \
+            Py_ssize_t ldc) {                                                             \
         for (Py_ssize_t i = 0; i < m; i++) {                                              \
             T acc[N], acc2[N];        /* two accumulators: half the FMA latency chain */  \
             const T* ai = a + i * ars;                                                    \
@@ -177,6 +178,13 @@ cdef extern from *:
        (or a + s * ald when aoff is NULL), B likewise, and writes C at c + s * cld. The
        width dispatch happens once per block. */
     #define MC_GEMM_BLOCK_CASE(T, N) case N:                                              \
+        if (N <= 4 && m == N && k == N) {  /* tiny square links: every loop unrolled */   \
+            for (Py_ssize_t s = 0; s < ns; s++)                                           \
+                mc_gemm_##T##_##N(N, N, a + (aoff ? aoff[s * ostride] : s * ald), ars,    \
+                                  acs, b + (boff ? boff[s * ostride] : s * bld), brs,     \
+                                  c + s * cld, ldc);                                      \
+            return;                                                                       \
+        }                                                                                 \
         for (Py_ssize_t s = 0; s < ns; s++)                                               \
             mc_gemm_##T##_##N(m, k, a + (aoff ? aoff[s * ostride] : s * ald), ars, acs,   \
                               b + (boff ? boff[s * ostride] : s * bld), brs,              \
