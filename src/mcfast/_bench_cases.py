@@ -1,0 +1,350 @@
+"""The benchmark cases: each rule against NumPy and the autodiff peers (JAX, PyTorch, autograd).
+
+Every builder makes its inputs once and returns a `Case`: the callables to time (mcfast
+first, then the NumPy formula of the same rule, then each installed peer as its users
+would write it) and any measures that are not times (peak memory). Peers are imported
+only when installed; a case leaves out a peer that has no way to express it (noted in
+`skipped`).
+"""
+
+import tracemalloc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import mcfast as mc
+from mcfast._kernels import _lstsq as _k
+
+__all__ = ["Case", "CASES", "peer", "PEERS"]
+
+
+# --- peers: imported only when installed -----------------------------------------------------
+
+def _jax():
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_cpu_enable_async_dispatch", False)  # fair on tiny inputs
+    return jax
+
+
+def _torch():
+    try:
+        import torch
+        import torch.func  # noqa: F401
+    except ImportError:
+        return None
+    return torch
+
+
+def _autograd():
+    try:
+        import autograd
+        import autograd.numpy as anp
+    except ImportError:
+        return None
+    return autograd, anp
+
+
+PEERS = {"jax": _jax, "torch": _torch, "autograd": _autograd}
+_loaded = {}
+
+
+def peer(name):
+    """The peer module (autograd: (autograd, autograd.numpy)), or None when not installed."""
+    if name not in _loaded:
+        _loaded[name] = PEERS[name]()
+    return _loaded[name]
+
+
+def _ready(x):
+    """Wait for a JAX result (a no-op for everything else)."""
+    return x.block_until_ready() if hasattr(x, "block_until_ready") else x
+
+
+@dataclass
+class Case:
+    """Callables to time side by side (mcfast first) and other measures of one case."""
+
+    fns: dict
+    measures: dict = field(default_factory=dict)   # name -> value (already measured)
+    skipped: dict = field(default_factory=dict)    # peer -> why it is not in this case
+    # name -> {"mcfast": fn, name: fn}: a limit timed against mcfast in a group of its
+    # own, so that no third contender's threads (still spinning after its call) run
+    # between the two
+    limits: dict = field(default_factory=dict)
+
+
+def _peak_extra_bytes(fn):
+    """Peak bytes allocated through Python's allocators (NumPy's included) during fn()."""
+    fn()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+# --- least squares -------------------------------------------------------------------------
+
+def case_lstsq(n, m):
+    """lstsq_loss_grad against r = X @ θ - y; (r @ r, 2 X.T @ r), and the peers."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, m))
+    theta, y = rng.standard_normal(m), rng.standard_normal(n)
+    out = np.empty(m)
+
+    def numpy_formula():
+        r = X @ theta - y
+        return r @ r, 2 * (X.T @ r)
+
+    fns = {"mcfast": lambda: mc.lstsq_loss_grad(X, theta, y, out=out), "numpy": numpy_formula}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        f = jax.jit(jax.value_and_grad(lambda t, X, y: jnp.sum((X @ t - y) ** 2)))
+        jX, jt, jy = jnp.asarray(X), jnp.asarray(theta), jnp.asarray(y)
+        fns["jax"] = lambda: _ready(f(jt, jX, jy)[1])
+    torch = peer("torch")
+    if torch:
+        tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+        tt = torch.from_numpy(theta.copy()).requires_grad_(True)
+
+        def torch_autograd():
+            tt.grad = None
+            loss = ((tX @ tt - ty) ** 2).sum()
+            loss.backward()
+            return loss.item(), tt.grad
+        fns["torch"] = torch_autograd
+    ag = peer("autograd")
+    if ag:
+        autograd, anp = ag
+        vg = autograd.value_and_grad(lambda t: anp.sum((anp.dot(X, t) - y) ** 2))
+        fns["autograd"] = lambda: vg(theta)
+    case = Case(fns)
+    if n >= 100_000:
+        # the memory limit: X read once by two threads, each summing its half (compiled)
+        case.limits["read floor"] = {"mcfast": fns["mcfast"],
+                                     "read floor": lambda: _k.row_sum["double"](X, 2)}
+        case.measures["peak extra B/row"] = (
+            _peak_extra_bytes(lambda: mc.lstsq_loss_grad(X, theta, y, out=out)) / n)
+        case.measures["numpy peak extra B/row"] = _peak_extra_bytes(numpy_formula) / n
+    return case
+
+
+# --- the linear-map rules --------------------------------------------------------------------
+
+def _linear_peers(fns, A, G, left):
+    """JAX / PyTorch / autograd: the vector-Jacobian product of X -> A X (left) or X A."""
+    n = A.shape[0]
+    X0 = np.zeros((n, n))
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        jA, jG, jX = jnp.asarray(A), jnp.asarray(G), jnp.asarray(X0)
+        vjp_j = jax.jit(lambda A, G, X: jax.vjp(
+            (lambda X: A @ X) if left else (lambda X: X @ A), X)[1](G)[0])
+        fns["jax"] = lambda: _ready(vjp_j(jA, jG, jX))
+    torch = peer("torch")
+    if torch:
+        tA, tG = torch.from_numpy(A), torch.from_numpy(G)
+        tX = torch.zeros((n, n), dtype=torch.float64, requires_grad=True)
+
+        def torch_autograd():
+            tX.grad = None
+            (tA @ tX if left else tX @ tA).backward(tG)
+            return tX.grad
+        fns["torch"] = torch_autograd
+    ag = peer("autograd")
+    if ag:
+        autograd, anp = ag
+        fwd = (lambda X: anp.dot(A, X)) if left else (lambda X: anp.dot(X, A))
+        fns["autograd"] = lambda: autograd.make_vjp(fwd)(X0)[0](G)
+    return fns
+
+
+def case_grad_ax(n):
+    """grad_ax(A, G, out=out) against np.matmul(A.T, G, out=out), and the peers' vjp."""
+    rng = np.random.default_rng(1)
+    A, G = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    out = np.empty((n, n))
+    return Case(_linear_peers({"mcfast": lambda: mc.grad_ax(A, G, out=out),
+                               "numpy": lambda: np.matmul(A.T, G, out=out)}, A, G, True))
+
+
+def case_grad_xa(n):
+    """grad_xa(G, A, out=out) against np.matmul(G, A.T, out=out), and the peers' vjp."""
+    rng = np.random.default_rng(2)
+    A, G = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    out = np.empty((n, n))
+    return Case(_linear_peers({"mcfast": lambda: mc.grad_xa(G, A, out=out),
+                               "numpy": lambda: np.matmul(G, A.T, out=out)}, A, G, False))
+
+
+def case_trace_chain(k):
+    """trace_chain on k×k Y over k×k X against np.tensordot / einsum and the peers'."""
+    rng = np.random.default_rng(3)
+    G, D = rng.standard_normal((k, k)), rng.standard_normal((k, k, k, k))
+    out = np.empty((k, k))
+    fns = {"mcfast": lambda: mc.trace_chain(G, D, out=out),
+           "numpy": lambda: np.tensordot(G, D, axes=2),
+           "numpy einsum": lambda: np.einsum("kl,klij->ij", G, D)}
+    case = Case(fns)
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        f = jax.jit(lambda G, D: jnp.tensordot(G, D, axes=2))
+        jG, jD = jnp.asarray(G), jnp.asarray(D)
+        fns["jax"] = lambda: _ready(f(jG, jD))
+    torch = peer("torch")
+    if torch:
+        tG, tD = torch.from_numpy(G), torch.from_numpy(D)
+        fns["torch"] = lambda: torch.tensordot(tG, tD, dims=2)
+    case.skipped["autograd"] = "its tensordot is NumPy's"
+    return case
+
+
+# --- chains ----------------------------------------------------------------------------------
+
+def case_chain3():
+    """The Jacobian of three 4×4 linear links against multi_dot, C @ B @ A and the peers'."""
+    rng = np.random.default_rng(4)
+    A, B, C = (rng.standard_normal((4, 4)) for _ in range(3))
+    links = [A, B, C]
+    fns = {"mcfast": lambda: mc.jacobian_chain(links),
+           "numpy multi_dot": lambda: np.linalg.multi_dot([C, B, A]),
+           "numpy": lambda: C @ B @ A}
+    x0 = np.zeros(4)
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        jac = jax.jit(jax.jacfwd(lambda x, A, B, C: C @ (B @ (A @ x))))
+        ja = [jnp.asarray(a) for a in (x0, A, B, C)]
+        fns["jax"] = lambda: _ready(jac(*ja))
+    torch = peer("torch")
+    if torch:
+        ta = [torch.from_numpy(a) for a in (x0, A, B, C)]
+        jac_t = torch.func.jacfwd(lambda x, A, B, C: C @ (B @ (A @ x)))
+        fns["torch"] = lambda: jac_t(*ta)
+    ag = peer("autograd")
+    if ag:
+        autograd, anp = ag
+        jac_a = autograd.jacobian(lambda x: anp.dot(C, anp.dot(B, anp.dot(A, x))))
+        fns["autograd"] = lambda: jac_a(x0)
+    return Case(fns)
+
+
+def _stacked(seed, batch):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((batch, 4, 4)) for _ in range(3)], rng
+
+
+def case_chain3_batched(batch=10_000):
+    """10,000 stacked chains of three 4×4 links against nested np.matmul and the peers'."""
+    (A, B, C), _ = _stacked(5, batch)
+    links = [A, B, C]
+    fns = {"mcfast": lambda: mc.jacobian_chain(links),
+           "numpy": lambda: np.matmul(np.matmul(C, B), A)}
+    x0 = np.zeros((batch, 4))
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        jac = jax.jit(jax.vmap(jax.jacfwd(lambda x, A, B, C: C @ (B @ (A @ x)))))
+        ja = [jnp.asarray(a) for a in (x0, A, B, C)]
+        fns["jax"] = lambda: _ready(jac(*ja))
+    torch = peer("torch")
+    if torch:
+        ta = [torch.from_numpy(a) for a in (x0, A, B, C)]
+        jac_t = torch.func.vmap(torch.func.jacfwd(lambda x, A, B, C: C @ (B @ (A @ x))))
+        fns["torch"] = lambda: jac_t(*ta)
+    return Case(fns, skipped={"autograd": "no batching (vmap)"})
+
+
+def case_grad_chain_batched(batch=10_000):
+    """grad_chain on 10,000 stacked chains of three 4×4 links against nested einsum, peers' vjp."""
+    (A, B, C), rng = _stacked(6, batch)
+    g = rng.standard_normal((batch, 4))
+    links = [A, B, C]
+
+    def numpy_einsum():
+        v = np.einsum("bij,bi->bj", C, g)
+        v = np.einsum("bij,bi->bj", B, v)
+        return np.einsum("bij,bi->bj", A, v)
+    fns = {"mcfast": lambda: mc.grad_chain(links, g), "numpy": numpy_einsum}
+    x0 = np.zeros((batch, 4))
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+
+        def one(x, A, B, C, g):
+            return jax.vjp(lambda x: C @ (B @ (A @ x)), x)[1](g)[0]
+        f = jax.jit(jax.vmap(one))
+        ja = [jnp.asarray(a) for a in (x0, A, B, C, g)]
+        fns["jax"] = lambda: _ready(f(*ja))
+    torch = peer("torch")
+    if torch:
+        def one_t(x, A, B, C, g):
+            return torch.func.vjp(lambda x: C @ (B @ (A @ x)), x)[1](g)[0]
+        f_t = torch.func.vmap(one_t)
+        ta = [torch.from_numpy(a) for a in (x0, A, B, C, g)]
+        fns["torch"] = lambda: f_t(*ta)
+    return Case(fns, skipped={"autograd": "no batching (vmap)"})
+
+
+def case_mlp(n=1024):
+    """Jacobian of a 3-layer MLP (W1, Diagonal, W2, Diagonal, W3) against dense multi_dot.
+
+    The peers differentiate x -> W3 (d2 ⊙ (W2 (d1 ⊙ (W1 x)))), the same linearised
+    network, with a full Jacobian transform (reverse mode: n vjps, batched).
+    """
+    rng = np.random.default_rng(7)
+    W1, W2, W3 = (rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(3))
+    d1, d2 = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+    links = [W1, mc.Diagonal(d1), W2, mc.Diagonal(d2), W3]
+    D1, D2 = np.diag(d1), np.diag(d2)
+    fns = {"mcfast": lambda: mc.jacobian_chain(links),
+           "numpy": lambda: np.linalg.multi_dot([W3, D2, W2, D1, W1])}
+
+    def net(x, W1, d1, W2, d2, W3):
+        return W3 @ (d2 * (W2 @ (d1 * (W1 @ x))))
+    x0 = np.zeros(n)
+    args = (x0, W1, d1, W2, d2, W3)
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        jac = jax.jit(jax.jacrev(net))
+        ja = [jnp.asarray(a) for a in args]
+        fns["jax"] = lambda: _ready(jac(*ja))
+    torch = peer("torch")
+    if torch:
+        jac_t = torch.func.jacrev(net)
+        ta = [torch.from_numpy(a) for a in args]
+        fns["torch"] = lambda: jac_t(*ta)
+    return Case(fns, skipped={"autograd": "its jacobian loops over the 1024 outputs in Python"})
+
+
+# (rule, size label, size for the plot, builder, in --quick?)
+CASES = [
+    ("lstsq_loss_grad", "4×4", 16, lambda: case_lstsq(4, 4), False),
+    ("lstsq_loss_grad", "8×8", 64, lambda: case_lstsq(8, 8), True),
+    ("lstsq_loss_grad", "64×8", 512, lambda: case_lstsq(64, 8), True),
+    ("lstsq_loss_grad", "1,000,000×32", 32_000_000, lambda: case_lstsq(1_000_000, 32), True),
+    ("lstsq_loss_grad", "250,000×256", 64_000_000, lambda: case_lstsq(250_000, 256), False),
+    ("grad_ax", "4×4", 16, lambda: case_grad_ax(4), True),
+    ("grad_ax", "8×8", 64, lambda: case_grad_ax(8), True),
+    ("grad_ax", "128×128", 128 ** 2, lambda: case_grad_ax(128), False),
+    ("grad_ax", "2048×2048", 2048 ** 2, lambda: case_grad_ax(2048), True),
+    ("grad_xa", "8×8", 64, lambda: case_grad_xa(8), False),
+    ("grad_xa", "128×128", 128 ** 2, lambda: case_grad_xa(128), False),
+    ("grad_xa", "2048×2048", 2048 ** 2, lambda: case_grad_xa(2048), False),
+    ("trace_chain", "k=l=i=j=30", 30 ** 4, lambda: case_trace_chain(30), True),
+    ("jacobian_chain", "three 4×4", 48, case_chain3, True),
+    ("jacobian_chain", "10,000 × three 4×4", 480_000, case_chain3_batched, True),
+    ("grad_chain", "10,000 × three 4×4", 480_000, case_grad_chain_batched, True),
+    ("jacobian_chain", "MLP n=1024, Diagonals", 5 * 1024 ** 2, case_mlp, False),
+]

@@ -1,0 +1,41 @@
+"""The benchmark suite runs: one tiny case end to end, its table, targets and plot (no timing asserted)."""
+
+import numpy as np
+
+import mcfast as mc
+from mcfast import _bench, _bench_cases
+
+
+def _tiny_case():
+    """grad_ax at 4×4 against NumPy only (peers, when installed, are left out here)."""
+    rng = np.random.default_rng(0)
+    A, G, out = rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), np.empty((4, 4))
+    return _bench_cases.Case({"mcfast": lambda: mc.grad_ax(A, G, out=out),
+                              "numpy": lambda: np.matmul(A.T, G, out=out)},
+                             measures={"peak extra B/row": 0.0})
+
+
+def test_one_case_end_to_end(tmp_path):
+    lines = []
+    rows = _bench.run(quick=True, log=lines.append,
+                      cases=[("grad_ax", "4×4", 16, _tiny_case, True)])
+    (rule, label, size, times, case), = rows
+    assert (rule, label, size) == ("grad_ax", "4×4", 16)
+    assert set(times) == {"mcfast", "numpy"} and all(t > 0 for t in times.values())
+    assert lines[0] == "[1/1] grad_ax 4×4 ..." and "numpy" in lines[1]
+    md = _bench.results_markdown(rows, quick=True)
+    assert "| grad_ax | 4×4 |" in md and "## Targets" in md
+    met = _bench.targets(rows)
+    assert [t[:4] for t in met] == [("tiny, against np.matmul(A.T, G, out=)", "grad_ax", "4×4",
+                                     "numpy")]
+    assert met[0][4] == times["mcfast"] / times["numpy"] and met[0][6] == (met[0][4] <= 0.7)
+    if _bench.plot(rows, tmp_path / "p.png"):
+        assert (tmp_path / "p.png").stat().st_size > 0
+
+
+def test_every_case_and_target_is_well_formed():
+    keys = {(rule, label) for rule, label, _, build, _ in _bench_cases.CASES}
+    assert len(keys) == len(_bench_cases.CASES)
+    for what, rule, label, against, bound in _bench.TARGETS:
+        assert (rule, label) in keys, (rule, label)
+        assert bound > 0
