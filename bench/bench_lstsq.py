@@ -12,12 +12,12 @@ on X can be faster. Peak extra memory comes from tracemalloc (NumPy reports to i
 import os
 import sys
 import threading
-import tracemalloc
 
 import numpy as np
 
 import mcfast as mc
 import mcfast.lstsq as lstsq_mod
+from mcfast._bench_cases import peak_extra_bytes as _extra_bytes
 from mcfast._kernels import _lstsq as _k
 from mcfast._timing import format_seconds, interleaved_medians
 
@@ -39,21 +39,6 @@ def _np_sum_two_threads(X):
         t.start()
     for t in threads:
         t.join()
-
-
-def _extra_bytes(fn):
-    """Peak bytes allocated (tracemalloc) while `fn` runs, beyond what it returns."""
-    fn()
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        result = fn()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    kept = sum(a.nbytes for a in result if isinstance(a, np.ndarray))
-    return peak - base - kept
 
 
 def _kernel(dtype):

@@ -15,7 +15,7 @@ import numpy as np
 import mcfast as mc
 from mcfast._kernels import _lstsq as _k
 
-__all__ = ["Case", "CASES", "peer", "PEERS"]
+__all__ = ["Case", "CASES", "peer", "PEERS", "peak_extra_bytes"]
 
 
 # --- peers: imported only when installed -----------------------------------------------------
@@ -77,17 +77,20 @@ class Case:
     limits: dict = field(default_factory=dict)
 
 
-def _peak_extra_bytes(fn):
-    """Peak bytes allocated through Python's allocators (NumPy's included) during fn()."""
+def peak_extra_bytes(fn):
+    """Peak bytes allocated (tracemalloc, which NumPy reports to) while fn() runs, beyond
+    the arrays it returns."""
     fn()
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return tracemalloc.get_traced_memory()[1] - base
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+    kept = sum(a.nbytes for a in result if isinstance(a, np.ndarray))
+    return peak - base - kept
 
 
 # --- least squares -------------------------------------------------------------------------
@@ -132,8 +135,8 @@ def case_lstsq(n, m):
         case.limits["read floor"] = {"mcfast": fns["mcfast"],
                                      "read floor": lambda: _k.row_sum["double"](X, 2)}
         case.measures["peak extra B/row"] = (
-            _peak_extra_bytes(lambda: mc.lstsq_loss_grad(X, theta, y, out=out)) / n)
-        case.measures["numpy peak extra B/row"] = _peak_extra_bytes(numpy_formula) / n
+            peak_extra_bytes(lambda: mc.lstsq_loss_grad(X, theta, y, out=out)) / n)
+        case.measures["numpy peak extra B/row"] = peak_extra_bytes(numpy_formula) / n
     return case
 
 
