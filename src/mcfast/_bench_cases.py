@@ -78,19 +78,17 @@ class Case:
 
 
 def peak_extra_bytes(fn):
-    """Peak bytes allocated (tracemalloc, which NumPy reports to) while fn() runs, beyond
-    the arrays it returns."""
+    """Peak bytes allocated (tracemalloc, which NumPy reports to) while fn() runs, its
+    result included."""
     fn()
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
-        result = fn()
-        peak = tracemalloc.get_traced_memory()[1]
+        fn()
+        return tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    kept = sum(a.nbytes for a in result if isinstance(a, np.ndarray))
-    return peak - base - kept
 
 
 # --- least squares -------------------------------------------------------------------------
