@@ -309,11 +309,10 @@ class LeastSquares:
         >>> loss, grad
         (5.0, array([-2., -4.]))
         """
-        if self.y.ndim == 1:
-            fast = _k.loss_grad_fast(self.X, theta, self.y, self.sample_weight, self.l2,
-                                     None, _MAX_THREADS)
-            if fast is not None:
-                return fast
+        fast = _k.loss_grad_fast(self.X, theta, self.y, self.sample_weight, self.l2, None,
+                                 _MAX_THREADS)     # None unless y and θ are plain 1-D arrays
+        if fast is not None:
+            return fast
         shape = np.shape(theta)
         t = self._theta(theta)
         grad = np.empty(t.shape, self.dtype)
