@@ -301,3 +301,131 @@ def chain_vector_args(links, vector, name, func):
     dtype = working_dtype(vec, *arrays)
     arrays = [convert(a, dtype) for a in arrays]
     return arrays, diag, dims, batch, convert(vec, dtype), dtype
+
+
+# --- linear-model losses: linear_loss_grad, LinearLoss (fast path and reference) ---
+
+__all__ += ["linear_loss_data", "linear_loss_theta", "linear_loss_rows"]
+
+
+def _sparse_X(X, func):
+    """A scipy.sparse X's dtype, refusing complex and other non-real data (TypeError)."""
+    kind = X.dtype.kind
+    if kind not in "biuf" or (kind == "f" and X.dtype.itemsize > 8):
+        raise TypeError(f"{func}: argument 'X' is sparse with dtype {X.dtype}; expected "
+                        f"real floating (float32/float64), integer or boolean values")
+    if X.ndim != 2:
+        raise ValueError(f"{func}: X must be 2-D; got shape {X.shape}")
+
+
+def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=None):
+    """Check a linear-model loss's data (and θ when given). -> a dict of the converted
+    pieces: X (ndarray in its own layout, or scipy.sparse CSR), y, w, theta, l2,
+    fit_intercept, loss (a mcfast.losses.Loss), dtype, n, m.
+
+    The working dtype comes from X, θ, y and sample_weight, except that integer class
+    labels (loss="multinomial") do not make it float64.
+    """
+    import scipy.sparse
+    from .losses import get_loss
+    loss = get_loss(loss, func)
+    sparse = scipy.sparse.issparse(X)
+    if sparse:
+        _sparse_X(X, func)
+        Xd = None
+    else:
+        Xd = as_real_array(X, "X", func)
+        check_ndim(Xd, "X", func, (2,))
+    n, m = X.shape
+    named = {} if theta is None else {"theta": theta}
+    named["y"] = y
+    if sample_weight is not None:
+        named["sample_weight"] = sample_weight
+    arr = {k: as_real_array(a, k, func) for k, a in named.items()}
+    dtype = working_dtype(
+        *(np.empty(0, X.dtype) if sparse else Xd,),
+        *(a for k, a in arr.items() if not (k == "y" and loss.multiclass)))
+    y = arr["y"]
+    if loss.multiclass:
+        check_ndim(y, "y", func, (1,))
+    elif loss.code == 0:
+        check_ndim(y, "y", func, (1, 2))
+    else:
+        check_ndim(y, "y", func, (1,))
+    if y.shape[0] != n:
+        raise shape_error(func, "y.shape[0] must equal X.shape[0]", X=X.shape, y=y.shape)
+    w = arr.get("sample_weight")
+    if w is not None:
+        check_ndim(w, "sample_weight", func, (1,))
+        if w.shape[0] != n:
+            raise shape_error(func, "sample_weight.shape[0] must equal X.shape[0]",
+                              X=X.shape, sample_weight=w.shape)
+        w = convert(w, dtype)
+    try:
+        l2 = float(l2)
+    except (TypeError, ValueError):
+        raise TypeError(f"{func}: l2 must be a real number; got {l2!r}") from None
+    if not l2 >= 0:
+        raise ValueError(f"{func}: l2 must be >= 0; got {l2}")
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"{func}: fit_intercept must be True or False; got {fit_intercept!r}")
+    loss.check_y(y, func)
+    y = convert(y, dtype)
+    if sparse:
+        X = X.tocsr() if X.format != "csr" else X
+        if X.dtype != dtype:
+            X = X.astype(dtype)
+    else:
+        X = convert(Xd, dtype)
+    out = dict(X=X, y=y, w=w, l2=l2, fit_intercept=bool(fit_intercept), loss=loss,
+               dtype=np.dtype(dtype), n=n, m=m, sparse=sparse,
+               max_label=float(y.max()) if loss.multiclass and y.size else -1.0)
+    if theta is not None:
+        out["theta"] = linear_loss_theta(arr["theta"], out, "theta", func)
+    return out
+
+
+def linear_loss_theta(theta, d, name, func, flat_ok=False):
+    """θ (or a direction p) checked against the data `d` of `linear_loss_data`.
+
+    Shapes: (m(+1),) for a 1-D y, (m(+1), k) with y (n, k) for squared, (m(+1), K) for
+    multinomial (labels in 0 … K−1). With `flat_ok` a flat θ of the right size (as
+    scipy.optimize passes it) is accepted and reshaped.
+    """
+    theta = as_real_array(theta, name, func)
+    mp = d["m"] + d["fit_intercept"]
+    loss, y = d["loss"], d["y"]
+    where = " (m + 1: the intercept is the last entry)" if d["fit_intercept"] else ""
+    if loss.multiclass:
+        if flat_ok and theta.ndim == 1 and mp and theta.size % mp == 0 and theta.size:
+            theta = theta.reshape(mp, theta.size // mp)
+        if theta.ndim != 2 or theta.shape[0] != mp:
+            raise ValueError(f"{func}: {name} has shape {theta.shape}; loss='multinomial' "
+                             f"needs shape ({mp}, K), one column per class{where}")
+        if theta.shape[1] <= d["max_label"]:
+            raise ValueError(f"{func}: y must hold labels in 0 ... {theta.shape[1] - 1} "
+                             f"({name} has {theta.shape[1]} columns, one per class); got "
+                             f"labels up to {d['max_label']:g}")
+    else:
+        want = (mp,) + tuple(y.shape[1:])
+        if theta.shape != want and not (flat_ok and len(want) == 2
+                                         and theta.shape == (want[0] * want[1],)):
+            raise ValueError(f"{func}: {name} has shape {theta.shape}; expected {want}"
+                             f"{where}, to fit X {(d['n'], d['m'])} and y {y.shape}")
+        theta = theta.reshape(want)
+    return convert(theta, d["dtype"])
+
+
+def linear_loss_rows(rows, n, func):
+    """rows= as an intp array of indices in 0 … n−1 (negative ones count from the end)."""
+    if rows is None:
+        return None
+    r = np.asarray(rows)
+    if r.dtype.kind not in "iu" or r.ndim != 1:
+        raise IndexError(f"{func}: rows must be a 1-D array of integer indices; got "
+                         f"dtype {r.dtype} and shape {r.shape}")
+    if r.size and (r.min() < -n or r.max() >= n):
+        raise IndexError(f"{func}: rows holds indices from {r.min()} to {r.max()}; X has "
+                         f"{n} rows")
+    r = r.astype(np.intp, copy=False)
+    return np.ascontiguousarray(np.where(r < 0, r + n, r) if r.size and r.min() < 0 else r)
