@@ -128,10 +128,34 @@ def trace_chain_args(G, dY_dX, func="trace_chain"):
     return convert(G, dtype), convert(D, dtype), D.shape[G.ndim:]
 
 
+def _design(X, func):
+    """X as a real ndarray, or a scipy.sparse matrix checked for real data (kept sparse).
+    -> (X, an array of X's dtype for `working_dtype`)."""
+    import scipy.sparse
+    if scipy.sparse.issparse(X):
+        _sparse_X(X, func)
+        return X, np.empty(0, X.dtype)
+    X = as_real_array(X, "X", func)
+    return X, X
+
+
+def _convert_design(X, dtype):
+    """`convert` for a dense or sparse X (sparse becomes CSR)."""
+    import scipy.sparse
+    if scipy.sparse.issparse(X):
+        X = X.tocsr() if X.format != "csr" else X
+        return X if X.dtype == dtype else X.astype(dtype)
+    return convert(X, dtype)
+
+
 def lstsq_args(X, theta, y, func="lstsq_grad"):
-    """Check X (n, m) with theta (m,) and y (n,), or theta (m, k) and y (n, k)."""
-    arr, dtype = _arrays(func, X=X, theta=theta, y=y)
-    X, theta, y = arr["X"], arr["theta"], arr["y"]
+    """Check X (n, m) with theta (m,) and y (n,), or theta (m, k) and y (n, k).
+
+    X may be scipy.sparse (returned as CSR)."""
+    X, Xd = _design(X, func)
+    arr = {k: as_real_array(a, k, func) for k, a in (("theta", theta), ("y", y))}
+    dtype = working_dtype(Xd, *arr.values())
+    theta, y = arr["theta"], arr["y"]
     check_ndim(X, "X", func, (2,))
     check_ndim(theta, "theta", func, (1, 2))
     check_ndim(y, "y", func, (1, 2))
@@ -143,16 +167,18 @@ def lstsq_args(X, theta, y, func="lstsq_grad"):
     if theta.shape[1:] != y.shape[1:]:
         raise shape_error(func, "theta and y must both be 1-D, or both 2-D with the same "
                           "number of columns", **shapes)
-    return convert(X, dtype), convert(theta, dtype), convert(y, dtype)
+    return _convert_design(X, dtype), convert(theta, dtype), convert(y, dtype)
 
 
 def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
     """Check LeastSquares' data: X (n, m), y (n,) or (n, k), sample_weight (n,), l2 >= 0."""
-    named = dict(X=X, y=y)
+    X, Xd = _design(X, func)
+    named = dict(y=y)
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
     arr, dtype = _arrays(func, **named)
-    X, y = arr["X"], arr["y"]
+    dtype = working_dtype(Xd, *arr.values())
+    y = arr["y"]
     check_ndim(X, "X", func, (2,))
     check_ndim(y, "y", func, (1, 2))
     if y.shape[0] != X.shape[0]:
@@ -170,7 +196,7 @@ def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
         raise TypeError(f"{func}: l2 must be a real number; got {l2!r}") from None
     if not l2 >= 0:
         raise ValueError(f"{func}: l2 must be >= 0; got {l2}")
-    return convert(X, dtype), convert(y, dtype), w, l2, dtype
+    return _convert_design(X, dtype), convert(y, dtype), w, l2, dtype
 
 
 def least_squares_theta(theta, m, y_shape, dtype, name="theta", func="LeastSquares"):
@@ -330,21 +356,16 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     from .losses import get_loss
     loss = get_loss(loss, func)
     sparse = scipy.sparse.issparse(X)
-    if sparse:
-        _sparse_X(X, func)
-        Xd = None
-    else:
-        Xd = as_real_array(X, "X", func)
-        check_ndim(Xd, "X", func, (2,))
+    X, Xd = _design(X, func)
+    check_ndim(X, "X", func, (2,))
     n, m = X.shape
     named = {} if theta is None else {"theta": theta}
     named["y"] = y
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
     arr = {k: as_real_array(a, k, func) for k, a in named.items()}
-    dtype = working_dtype(
-        *(np.empty(0, X.dtype) if sparse else Xd,),
-        *(a for k, a in arr.items() if not (k == "y" and loss.multiclass)))
+    dtype = working_dtype(Xd, *(a for k, a in arr.items()
+                                if not (k == "y" and loss.multiclass)))
     y = arr["y"]
     if loss.multiclass:
         check_ndim(y, "y", func, (1,))
@@ -371,12 +392,7 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
         raise TypeError(f"{func}: fit_intercept must be True or False; got {fit_intercept!r}")
     loss.check_y(y, func)
     y = convert(y, dtype)
-    if sparse:
-        X = X.tocsr() if X.format != "csr" else X
-        if X.dtype != dtype:
-            X = X.astype(dtype)
-    else:
-        X = convert(Xd, dtype)
+    X = _convert_design(X, dtype)
     out = dict(X=X, y=y, w=w, l2=l2, fit_intercept=bool(fit_intercept), loss=loss,
                dtype=np.dtype(dtype), n=n, m=m, sparse=sparse,
                max_label=float(y.max()) if loss.multiclass and y.size else -1.0)

@@ -4,73 +4,9 @@ import numpy as np
 
 from . import _validate as v
 from . import lstsq as _lstsq
-from ._kernels import _engine as _e
+from ._onepass import Problem, native
 
 __all__ = ["linear_loss_grad", "LinearLoss"]
-
-_SRC_C, _SRC_F, _SRC_CSR = 0, 1, 2
-
-
-def _source(X, sparse):
-    """(X or CSR data, indices, indptr, kind) as the engine reads them.
-
-    Dense X is read in place when one axis has unit stride and the other a non-negative
-    one (C order, F order, and column or row slices of them); anything else is copied
-    once to C order. CSR indices and indptr are used as they are when both are int32 or
-    both int64.
-    """
-    if sparse:
-        data = np.ascontiguousarray(X.data)
-        ind, ptr = X.indices, X.indptr
-        if not (ind.dtype == ptr.dtype and ind.dtype in (np.int32, np.int64)):
-            ind, ptr = ind.astype(np.int64), ptr.astype(np.int64)
-        return data, np.ascontiguousarray(ind), np.ascontiguousarray(ptr), _SRC_CSR
-    if not X.dtype.isnative:
-        X = X.astype(X.dtype.newbyteorder("="))
-    s0, s1 = X.strides
-    size = X.dtype.itemsize
-    if X.size == 0:
-        return np.zeros(X.shape, X.dtype), None, None, _SRC_C
-    if s1 == size and s0 >= 0 and s0 % size == 0 and (s0 // size >= X.shape[1] or X.shape[0] <= 1):
-        return X, None, None, _SRC_C
-    if s0 == size and s1 >= 0 and s1 % size == 0 and (s1 // size >= X.shape[0] or X.shape[1] <= 1):
-        return X, None, None, _SRC_F
-    return np.ascontiguousarray(X), None, None, _SRC_C
-
-
-def _native(a):
-    """`a` C-contiguous and in native byte order (None stays None)."""
-    if a is None:
-        return None
-    if not a.dtype.isnative:
-        a = a.astype(a.dtype.newbyteorder("="))
-    return np.ascontiguousarray(a)
-
-
-class _Prepared:
-    """A problem's data as the engine reads it, converted once."""
-
-    def __init__(self, d):
-        self.d = d
-        self.src = _source(d["X"], d["sparse"])
-        self.y = _native(d["y"])
-        self.w = _native(d["w"])
-        X = d["X"]
-        self.elements = X.nnz if d["sparse"] else d["n"] * d["m"]
-
-    def run(self, theta, p, rows, grad):
-        """The loss (gradient, or Hessian product along p, into grad)."""
-        d = self.d
-        data, ind, ptr, kind = self.src
-        n_used = d["n"] if rows is None else rows.shape[0]
-        K = theta.shape[1] if theta.ndim == 2 else 1
-        elements = self.elements if rows is None else n_used * max(d["m"], 1)
-        block, threads = _e.plan(kind, n_used, d["m"], K, d["dtype"].itemsize,
-                                 elements, _lstsq._MAX_THREADS)
-        return _e.loss_grad(data, ind, ptr, (d["n"], d["m"]), rows, theta, p, self.y,
-                            self.w, d["loss"].code, d["loss"].delta, d["fit_intercept"],
-                            d["l2"], grad, block, threads)
-
 
 def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
                      fit_intercept=False, rows=None, out=None):
@@ -153,19 +89,19 @@ def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
     func = "linear_loss_grad"
     d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=theta)
     rows = v.linear_loss_rows(rows, d["n"], func)
-    theta = _native(d["theta"])
-    prep = _Prepared(d)
+    theta = native(d["theta"])
+    prep = Problem(d)
     if out is None:
         grad = np.empty(theta.shape, d["dtype"])
-        return prep.run(theta, None, rows, grad), grad
+        return prep.run(theta, None, rows, grad, _lstsq._MAX_THREADS), grad
     v.check_out(out, theta.shape, d["dtype"], func)
     if v.overlaps(out, theta, *(a for a in (prep.y, prep.w, prep.src[0], rows)
                                 if a is not None)):
         grad = np.empty(theta.shape, d["dtype"])
-        loss_value = prep.run(theta, None, rows, grad)
+        loss_value = prep.run(theta, None, rows, grad, _lstsq._MAX_THREADS)
         out[...] = grad
         return loss_value, out
-    return prep.run(theta, None, rows, out), out
+    return prep.run(theta, None, rows, out, _lstsq._MAX_THREADS), out
 
 
 class LinearLoss:
@@ -223,7 +159,7 @@ class LinearLoss:
                  fit_intercept=False):
         d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, "LinearLoss")
         self._d = d
-        self._prep = _Prepared(d)
+        self._prep = Problem(d)
         self.loss = d["loss"]
         self.dtype = d["dtype"]
         self.l2 = d["l2"]
@@ -231,7 +167,7 @@ class LinearLoss:
         self.n_features = d["m"]
 
     def _theta(self, theta, name="theta"):
-        return _native(v.linear_loss_theta(theta, self._d, name, "LinearLoss", flat_ok=True))
+        return native(v.linear_loss_theta(theta, self._d, name, "LinearLoss", flat_ok=True))
 
     def __call__(self, theta, rows=None):
         """Loss and gradient at θ (over X[rows] when given).
@@ -254,7 +190,7 @@ class LinearLoss:
         t = self._theta(theta)
         rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
         grad = np.empty(t.shape, self.dtype)
-        return self._prep.run(t, None, rows, grad), grad.reshape(shape)
+        return self._prep.run(t, None, rows, grad, _lstsq._MAX_THREADS), grad.reshape(shape)
 
     def hessp(self, theta, p, rows=None):
         """The Hessian of the loss at θ applied to p, in one pass over X.
@@ -282,7 +218,7 @@ class LinearLoss:
                              f"shape {t.shape}")
         rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
         hp = np.empty(t.shape, self.dtype)
-        self._prep.run(t, q, rows, hp)
+        self._prep.run(t, q, rows, hp, _lstsq._MAX_THREADS)
         return hp.reshape(shape)
 
     def __repr__(self):

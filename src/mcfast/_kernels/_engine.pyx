@@ -319,6 +319,18 @@ cdef inline void* _data(object a):
     return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
 
 
+cdef inline bint _unit(Py_ssize_t stride, Py_ssize_t length, Py_ssize_t itemsize):
+    """An axis of `length` entries `stride` bytes apart is contiguous."""
+    return length <= 1 or stride == itemsize
+
+
+cdef inline bint _lead(Py_ssize_t stride, Py_ssize_t length, Py_ssize_t inner,
+                       Py_ssize_t itemsize):
+    """An outer axis steps over whole inner runs of `inner` entries (any step for one)."""
+    return length <= 1 or (stride >= 0 and stride % itemsize == 0
+                           and stride // itemsize >= inner)
+
+
 def _fail(what):
     raise ValueError(f"engine.loss_grad: {what}")
 
@@ -400,14 +412,10 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
         if cnp.PyArray_NDIM(ax) != 2 or ax.shape[0] != shape[0] or ax.shape[1] != m:
             _fail("X must be 2-D of the given shape")
         s0, s1 = ax.strides[0], ax.strides[1]
-        if s1 == itemsize and s0 >= 0 and s0 % itemsize == 0 and (
-                s0 // itemsize >= m or ax.shape[0] <= 1):
-            kind, ld = SRC_C, s0 // itemsize
-        elif s0 == itemsize and s1 >= 0 and s1 % itemsize == 0 and (
-                s1 // itemsize >= ax.shape[0] or m <= 1):
-            kind, ld = SRC_F, s1 // itemsize
-        elif ax.size == 0:
-            kind, ld = SRC_C, m
+        if _unit(s1, m, itemsize) and _lead(s0, n, m, itemsize):
+            kind, ld = SRC_C, (s0 // itemsize if n > 1 else m)
+        elif _unit(s0, n, itemsize) and _lead(s1, m, n, itemsize):
+            kind, ld = SRC_F, (s1 // itemsize if m > 1 else n)
         else:
             _fail("X must have unit stride along one axis")
     else:
