@@ -437,6 +437,8 @@ def linear_loss_rows(rows, n, func):
     if rows is None:
         return None
     r = np.asarray(rows)
+    if r.ndim == 1 and r.size == 0 and r.dtype.kind in "biuf":
+        return np.zeros(0, np.intp)          # [] is a float array, as in NumPy indexing
     if r.dtype.kind not in "iu" or r.ndim != 1:
         raise IndexError(f"{func}: rows must be a 1-D array of integer indices; got "
                          f"dtype {r.dtype} and shape {r.shape}")

@@ -22,7 +22,7 @@ The Python layers (mcfast.linear_loss, mcfast.lstsq) validate and name arguments
 `def` entry here refuses only what would read or write out of bounds.
 """
 from cython cimport floating
-from cython.parallel cimport prange
+from cython.parallel cimport prange, threadid
 from libc.stdint cimport uintptr_t
 from libc.string cimport memset
 from libc.math cimport NAN
@@ -124,17 +124,24 @@ cdef inline Py_ssize_t _head(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t itemsize) n
     return 2 * _lines(itemsize * K * mp)
 
 
-cdef inline Py_ssize_t _region(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols,
-                               Py_ssize_t block, Py_ssize_t itemsize) noexcept nogil:
-    """Doubles of one part: acc (K·mp float64) | loss and bad count (a line) | scratch."""
-    return (_lines(8 * K * mp) + LINE
-            + _lines(itemsize * mc_scratch_items(K, mp, ycols, block)))
+cdef inline Py_ssize_t _region(Py_ssize_t mp, Py_ssize_t K) noexcept nogil:
+    """Doubles of one part: acc (K·mp float64) | loss and bad count (a line)."""
+    return _lines(8 * K * mp) + LINE
+
+
+cdef inline Py_ssize_t _scratch(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols,
+                                Py_ssize_t block, Py_ssize_t itemsize) noexcept nogil:
+    """Doubles of one thread's block scratch (mc_engine.h: z, q, r, y_b, w_b, g)."""
+    return _lines(itemsize * mc_scratch_items(K, mp, ycols, block))
 
 
 cdef Py_ssize_t work_size(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols, Py_ssize_t block,
                           int nthreads, Py_ssize_t itemsize) noexcept nogil:
-    return (_head(mp, K, itemsize) + _parts(nthreads) * _region(mp, K, ycols, block, itemsize)
-            + LINE)
+    """Doubles of scratch for a call: Θᵀ and Pᵀ, one region per part, one block scratch
+    per thread, alignment slack."""
+    nthreads = max(nthreads, 1)
+    return (_head(mp, K, itemsize) + _parts(nthreads) * _region(mp, K)
+            + nthreads * _scratch(mp, K, ycols, block, itemsize) + LINE)
 
 
 cdef inline double* _aligned(double* work) noexcept nogil:
@@ -174,15 +181,18 @@ cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double
     cdef Py_ssize_t itemsize = sizeof(floating)
     cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
     cdef Py_ssize_t la = _lines(8 * K * mp)
-    cdef Py_ssize_t region = _region(mp, K, p.ycols, block, itemsize)
+    cdef Py_ssize_t region = _region(mp, K)
+    cdef Py_ssize_t scratch = _scratch(mp, K, p.ycols, block, itemsize)
     cdef double* base = _aligned(work)
     cdef double* parts = base + _head(mp, K, itemsize)
+    cdef double* scr
     cdef floating* tt = <floating*>base
     cdef floating* pt = <floating*>(base + _lines(itemsize * K * mp))
     cdef Py_ssize_t nparts = max(1, min(_parts(nthreads), nblocks))
     cdef double s, loss = 0
     cdef const floating* th
     nthreads = <int>max(1, min(<Py_ssize_t>nthreads, nparts))
+    scr = parts + nparts * region        # the threads' block scratch
     # Θᵀ, Pᵀ (K, mp): each output's coefficients contiguous
     for j in range(mp):
         for c in range(K):
@@ -193,9 +203,9 @@ cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double
     p.pt = pt if pdir != NULL else NULL
     p.hess = pdir != NULL
     for q in range(nparts):
-        memset(parts + q * region, 0, (la + LINE) * sizeof(double))
+        memset(parts + q * region, 0, region * sizeof(double))
     if nparts == 1:
-        _part(p, block, 0, nblocks, parts, la, <floating*>(parts + la + LINE))
+        _part(p, block, 0, nblocks, parts, la, <floating*>scr)
     else:
         per = (nblocks + nparts - 1) // nparts
         for q in prange(nparts, schedule="dynamic", chunksize=1, num_threads=nthreads):
@@ -203,7 +213,7 @@ cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double
             b1 = min(b0 + per, nblocks)
             if b0 < b1:
                 _part(p, block, b0, b1, parts + q * region, la,
-                      <floating*>(parts + q * region + la + LINE))
+                      <floating*>(scr + threadid() * scratch))
     # G = Σ_q acc_q (in part order) + 2 l2 θ (coefficients only, and only when l2 ≠ 0)
     th = pdir if pdir != NULL else theta
     for j in range(mp):
