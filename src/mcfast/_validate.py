@@ -27,7 +27,7 @@ def working_dtype(*arrays):
     `np.result_type(*inputs, np.float32)`, with integers and booleans counted as float64.
     """
     dtypes = [a.dtype if a.dtype.kind == "f" else np.float64 for a in arrays]
-    return np.result_type(*dtypes, np.float32)
+    return np.result_type(*dtypes, np.float32).newbyteorder("=")  # native, whatever came in
 
 
 def convert(a, dtype):
@@ -53,6 +53,9 @@ def check_out(out, shape, dtype, func):
     if not isinstance(out, np.ndarray):
         raise ValueError(f"{func}: out must be a numpy.ndarray; got {type(out).__name__}")
     shape = tuple(shape)
+    if not out.dtype.isnative:
+        raise ValueError(f"{func}: out has dtype {out.dtype.str} (non-native byte order); "
+                         f"expected native {np.dtype(dtype)}")
     if out.shape != shape or out.dtype != dtype:
         raise ValueError(
             f"{func}: out has shape {out.shape} and dtype {out.dtype}; "
