@@ -248,6 +248,14 @@ class ChainPlan:
         else:
             self._steps, self._scratch, self._small = None, 0, True
 
+    def __getstate__(self):
+        # a class with __slots__ needs this for pickle protocols 0 and 1
+        return {k: getattr(self, k) for k in ChainPlan.__slots__ if hasattr(self, k)}
+
+    def __setstate__(self, state):
+        for k, val in state.items():
+            object.__setattr__(self, k, val)
+
     def __str__(self):
         def name(t, top):
             if isinstance(t, int):
@@ -470,7 +478,7 @@ def jacobian_chain(links, *, order="optimal", out=None):
     -------
     ndarray or Diagonal
         Shape ``batch + (d_n, d_0)``; a single link gives a copy; a chain of Diagonals
-        gives a Diagonal. The dtype is float32 when every link is float32, else float64.
+        gives a Diagonal. The dtype is float32 when every link is float16 or float32, else float64.
 
     Raises
     ------

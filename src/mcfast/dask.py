@@ -207,7 +207,7 @@ def lstsq_grad(X, theta, y, *, compute=True):
     Returns
     -------
     ndarray (dask array when ``compute=False``), shape of ``theta``
-        2Xᵀ(Xθ − y) in the working dtype (float32 when every input is float32).
+        2Xᵀ(Xθ − y) in the working dtype (float32 when every input is float16 or float32).
 
     Raises
     ------
@@ -254,7 +254,7 @@ def grad_ax(A, G, *, compute=True):
     Returns
     -------
     ndarray (dask array when ``compute=False``), shape (m,) or (m, n)
-        ``Aᵀ G`` in the working dtype (float32 when every input is float32, else
+        ``Aᵀ G`` in the working dtype (float32 when every input is float16 or float32, else
         float64); chunk results are added in float64.
 
     Raises
@@ -317,7 +317,7 @@ class LeastSquares:
     l2 : float
         The ridge penalty.
     dtype : numpy.dtype
-        The working dtype: float32 when every input is float32, else float64.
+        The working dtype: float32 when every input is float16 or float32, else float64.
 
     Raises
     ------

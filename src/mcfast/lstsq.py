@@ -238,7 +238,7 @@ class LeastSquares:
     l2 : float
         The ridge penalty.
     dtype : numpy.dtype
-        The working dtype: float32 when every input is float32, else float64.
+        The working dtype: float32 when every input is float16 or float32, else float64.
 
     Raises
     ------

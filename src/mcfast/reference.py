@@ -175,6 +175,11 @@ class Diagonal:
     def __repr__(self):
         return f"{type(self).__name__}({self._d!r})"
 
+    def __reduce__(self):
+        # through __init__, so an unpickled Diagonal's data is read-only like the original's
+        # (every pickle protocol, 0 and 1 included)
+        return type(self), (np.array(self._d),)
+
 
 def _pair_cost(dims, diag, i, s, j):
     """Multiply-adds of (J_j⋯J_{s+1}) @ (J_s⋯J_i): p·q·r dense, p·q with one Diagonal,
