@@ -1,19 +1,17 @@
 """Jacobian chains: Jn⋯J1 in the cheapest bracketing, batched, and vector chains without it."""
 
 import math
-import os
 
 import numpy as np
 
 from . import _validate as v
 from . import reference as _reference
 from ._kernels import _chain as _k
+from ._kernels._threads import effective_n_threads as _effective_n_threads
 
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
            "Diagonal"]
 
-_NTHREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-    os.cpu_count() or 1)
 _SMALL_MM = 4096        # a product of at most this many multiply-adds is a hand loop, not BLAS
 _SMALL_MV = 1024        # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
@@ -355,9 +353,11 @@ class ChainPlan:
 
 
 def _threads(nsamples, flops, small):
-    """Threads for a batch: all of them for many small products, else one (BLAS threads)."""
+    """Threads for a batch: all it may use now for many small products, else one (BLAS
+    threads). Decided at each call: threadpoolctl, OMP_NUM_THREADS and the CPU affinity
+    hold, and a forked child runs serially (mcfast._kernels._threads)."""
     if small and nsamples > 1 and nsamples * max(flops, 1) >= _PARALLEL_MIN:
-        return max(1, min(_NTHREADS, nsamples))
+        return max(1, min(_effective_n_threads(), nsamples))
     return 1
 
 
