@@ -1,19 +1,17 @@
 """Jacobian chains: Jn⋯J1 in the cheapest bracketing, batched, and vector chains without it."""
 
 import math
-import os
 
 import numpy as np
 
 from . import _validate as v
 from . import reference as _reference
 from ._kernels import _chain as _k
+from ._kernels._threads import effective_n_threads as _effective_n_threads
 
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
            "Diagonal"]
 
-_NTHREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-    os.cpu_count() or 1)
 _SMALL_MM = 4096        # a product of at most this many multiply-adds is a hand loop, not BLAS
 _SMALL_MV = 1024        # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
@@ -248,6 +246,14 @@ class ChainPlan:
         else:
             self._steps, self._scratch, self._small = None, 0, True
 
+    def __getstate__(self):
+        # a class with __slots__ needs this for pickle protocols 0 and 1
+        return {k: getattr(self, k) for k in ChainPlan.__slots__ if hasattr(self, k)}
+
+    def __setstate__(self, state):
+        for k, val in state.items():
+            object.__setattr__(self, k, val)
+
     def __str__(self):
         def name(t, top):
             if isinstance(t, int):
@@ -347,9 +353,11 @@ class ChainPlan:
 
 
 def _threads(nsamples, flops, small):
-    """Threads for a batch: all of them for many small products, else one (BLAS threads)."""
+    """Threads for a batch: all it may use now for many small products, else one (BLAS
+    threads). Decided at each call: threadpoolctl, OMP_NUM_THREADS and the CPU affinity
+    hold, and a forked child runs serially (mcfast._kernels._threads)."""
     if small and nsamples > 1 and nsamples * max(flops, 1) >= _PARALLEL_MIN:
-        return max(1, min(_NTHREADS, nsamples))
+        return max(1, min(_effective_n_threads(), nsamples))
     return 1
 
 
@@ -470,7 +478,7 @@ def jacobian_chain(links, *, order="optimal", out=None):
     -------
     ndarray or Diagonal
         Shape ``batch + (d_n, d_0)``; a single link gives a copy; a chain of Diagonals
-        gives a Diagonal. The dtype is float32 when every link is float32, else float64.
+        gives a Diagonal. The dtype is float32 when every link is float16 or float32, else float64.
 
     Raises
     ------

@@ -1,7 +1,5 @@
 """Least-squares rules: ‖Xθ − y‖², its gradient 2Xᵀ(Xθ − y), and an objective for SciPy."""
 
-import os
-
 import numpy as np
 
 from . import _validate as v
@@ -12,20 +10,11 @@ from .losses import Squared
 __all__ = ["lstsq_grad", "lstsq_loss_grad", "LeastSquares"]
 
 _SQUARED = Squared()
-def _max_threads():
-    """CPUs this process may use, capped by OMP_NUM_THREADS when that is set."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        n = os.cpu_count() or 1
-    try:
-        n = min(n, int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0]))
-    except ValueError:
-        pass
-    return max(1, min(n, 64))
 
-
-_MAX_THREADS = _max_threads()
+# Threads: 0 lets the kernels decide at each call (mcfast._kernels._threads: OpenMP's count,
+# so threadpoolctl and OMP_NUM_THREADS hold, capped by the CPU affinity; 1 after fork).
+# Tests pin a count here.
+_MAX_THREADS = 0
 
 
 def _plan(n, m, k, itemsize):
@@ -204,7 +193,7 @@ class LeastSquares:
     l2 : float
         The ridge penalty.
     dtype : numpy.dtype
-        The working dtype: float32 when every input is float32, else float64.
+        The working dtype: float32 when every input is float16 or float32, else float64.
 
     Raises
     ------

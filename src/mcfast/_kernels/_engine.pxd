@@ -19,6 +19,9 @@ cdef enum:
 cdef Py_ssize_t plan_block(int kind, Py_ssize_t m, Py_ssize_t K,
                            Py_ssize_t itemsize) noexcept nogil
 
+cdef int plan_threads(Py_ssize_t elements, Py_ssize_t nblocks,
+                      int max_threads) noexcept nogil
+
 cdef Py_ssize_t work_size(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols, Py_ssize_t block,
                           int nthreads, Py_ssize_t itemsize) noexcept nogil
 

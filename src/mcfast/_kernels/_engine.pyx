@@ -30,6 +30,8 @@ from libc.math cimport NAN
 cimport numpy as cnp
 import numpy as np
 
+from ._threads cimport openmp_effective_n_threads
+
 cnp.import_array()
 
 cdef extern from "mc_engine.h":
@@ -108,11 +110,17 @@ cdef Py_ssize_t plan_block(int kind, Py_ssize_t m, Py_ssize_t K,
     return max(8, min(BLOCK_BYTES_C // width, 4096 // max(K, 1) + 8))
 
 
-cdef inline int plan_threads(Py_ssize_t elements, Py_ssize_t nblocks,
-                             int max_threads) noexcept nogil:
-    """Threads for a call: ELEMENTS_PER_THREAD elements each, a block each."""
-    return <int>max(1, min(<Py_ssize_t>max_threads, elements // ELEMENTS_PER_THREAD,
-                           nblocks))
+cdef int plan_threads(Py_ssize_t elements, Py_ssize_t nblocks,
+                      int max_threads) noexcept nogil:
+    """Threads for a call: ELEMENTS_PER_THREAD elements each, a block each, at most
+    `max_threads`, or when that is 0, at most what the process allows now
+    (openmp_effective_n_threads: threadpoolctl, OMP_NUM_THREADS, affinity, 1 after fork;
+    asked only when the work would take a second thread)."""
+    cdef Py_ssize_t t = min(elements // ELEMENTS_PER_THREAD, nblocks)
+    if t > 1:
+        t = min(t, <Py_ssize_t>(max_threads if max_threads > 0
+                                else openmp_effective_n_threads()))
+    return <int>max(t, 1)
 
 
 cdef inline Py_ssize_t _parts(int nthreads) noexcept nogil:
@@ -348,7 +356,8 @@ def _fail(what):
 def plan(int kind, Py_ssize_t n, Py_ssize_t m, Py_ssize_t K, Py_ssize_t itemsize,
          Py_ssize_t elements, int max_threads):
     """(rows per block, threads) for a source of `kind` (0 C, 1 F, 2 CSR) of n rows,
-    m columns, K outputs and `elements` entries to read (n·m dense, nnz sparse)."""
+    m columns, K outputs and `elements` entries to read (n·m dense, nnz sparse);
+    `max_threads` 0: as many as the process allows now."""
     if itemsize < 1 or n < 0 or m < 0 or K < 0:
         raise ValueError("plan: sizes must be >= 0 and itemsize >= 1")
     cdef Py_ssize_t block = plan_block(kind, m, K, itemsize)

@@ -12,16 +12,16 @@ from cython cimport floating
 cimport numpy as cnp
 import numpy as np
 
-from ._engine cimport (dense_loss_grad, plan_block, work_size as _engine_work,
-                       sum_rows as _engine_sum, SRC_C)
+from ._engine cimport (dense_loss_grad, plan_block, plan_threads as engine_threads,
+                       work_size as _engine_work, sum_rows as _engine_sum, SRC_C)
 from ._ndarray cimport plain, disjoint
+from ._threads cimport openmp_effective_n_threads
 from . import _engine
 
 cnp.import_array()
 
 cdef enum:
     STACK_WORK = 4096  # doubles of scratch on the C stack before a NumPy buffer is used
-    ELEMENTS_PER_THREAD = 1 << 16   # as the engine plans
 
 # the SIMD level and the read floor are the engine's
 set_simd_level = _engine.set_simd_level
@@ -130,15 +130,14 @@ def mat_loss_grad(const floating[:, ::1] X not None, const floating[:, ::1] thet
 
 cdef int plan_threads(Py_ssize_t n, Py_ssize_t m, Py_ssize_t k, Py_ssize_t block,
                       int max_threads) noexcept nogil:
-    """Threads for an (n, m) X and k targets: ELEMENTS_PER_THREAD each, a block each."""
-    cdef Py_ssize_t t = min(<Py_ssize_t>max_threads,
-                            n * m * max(k, 1) // ELEMENTS_PER_THREAD,
-                            (n + block - 1) // block)
-    return <int>max(t, 1)
+    """Threads for an (n, m) X and k targets: the engine's rule (plan_threads in
+    _engine.pyx) with n·m·k elements; `max_threads` 0: what the process allows now."""
+    return engine_threads(n * m * max(k, 1), (n + block - 1) // block, max_threads)
 
 
 def plan(Py_ssize_t n, Py_ssize_t m, Py_ssize_t k, Py_ssize_t itemsize, int max_threads):
-    """(rows per block, threads) for a C-ordered (n, m) X, k targets (0 for a 1-D θ)."""
+    """(rows per block, threads) for a C-ordered (n, m) X, k targets (0 for a 1-D θ);
+    `max_threads` 0: as many as the process allows now."""
     if m < 1 or itemsize < 1:
         raise ValueError("plan: m and itemsize must be >= 1")
     cdef Py_ssize_t block = plan_block(SRC_C, m, max(k, 1), itemsize)
