@@ -55,6 +55,17 @@ static double mc_block_##SUF(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,    
     const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
     Py_ssize_t i, c, j;                                                              \
     double loss, s;                                                                  \
+    if (p->src.kind == MC_SRC_C && !p->src.rows && K == 1 && !p->hess && m > 0 && m < 128 \
+            && !p->intercept && p->loss.kind == MC_SQUARED) {                        \
+        /* squared loss on C rows: the fused row loop (mc_rows.h) */                 \
+        gt = DIRECT ? (T *)acc : g;                                                  \
+        if (!DIRECT) memset(g, 0, (size_t)mp * sizeof(T));                           \
+        loss = MC_DISPATCH(mc_rows_##SUF, _fused, (const T *)p->src.x + i0 * p->src.ld, \
+                           p->src.ld, m, nb, tt, y ? y + i0 : NULL, w ? w + i0 : NULL, gt); \
+        if (!DIRECT)                                                                 \
+            for (j = 0; j < mp; j++) acc[j] += g[j];                                 \
+        return loss;                                                                 \
+    }                                                                                \
     /* z = X_b Θ + b (not needed for the Hessian of the squared loss) */             \
     if (!(p->hess && p->loss.kind == MC_SQUARED)) {                                  \
         *bad += MC_DISPATCH(mc_rows_##SUF, _mv, &p->src, i0, nb, tt, mp, K, z);      \

@@ -83,6 +83,14 @@ MC_INLINE double mc_log1p01(double e)
     return lg + (big ? 0.6931471805599453 : 0.0) + (e - (u - 1)) / u;
 }
 
+/* The squared loss per row, for the fused C-row loop of mc_rows.h (one read of each row:
+ * z = x·θ, then this, then g += r x while x is in L1): r = w·2(z − y), *loss += w(z − y)².
+ * Same formula as the hook; for losses with a cheap ℓ′ a row at a time beats a block. */
+#define MC_ROW_SQUARED(T, zi, y, w, i, loss) ({                                      \
+    T e_ = (zi) - ((y) ? (y)[i] : (T)0), we_ = (w) ? (w)[i] * e_ : e_;               \
+    (loss) += (double)we_ * (double)e_;                                              \
+    (T)2 * we_; })
+
 /* Σ lv[0:n] on four accumulators, in a fixed order */
 static inline double mc_sum4(const double *lv, Py_ssize_t n)
 {
