@@ -88,7 +88,7 @@ MC_INLINE double mc_log1p01(double e)
  * Same formula as the hook; for losses with a cheap ℓ′ a row at a time beats a block. */
 #define MC_ROW_SQUARED(T, zi, y, w, i, loss) ({                                      \
     T e_ = (zi) - ((y) ? (y)[i] : (T)0), we_ = (w) ? (w)[i] * e_ : e_;               \
-    (loss) += (double)we_ * (double)e_;                                              \
+    (loss) += we_ * e_;                                                              \
     (T)2 * we_; })
 
 /* Σ lv[0:n] on four accumulators, in a fixed order */

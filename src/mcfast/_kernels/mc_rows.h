@@ -286,14 +286,16 @@ TARGET static void NAME##_rmv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,    
 
 /* Fused C rows for the squared loss (one output, no rows=): each row is used at once,
  * z = x·θ, r = ℓ′ (MC_ROW_SQUARED of mc_loss.h), g += r x, so a block is read from
- * memory once and never again. Narrow rows keep θ and g in registers, two rows a step. */
+ * memory once (the block's loss summed in T, as its gradient: float32 rounding grows
+ * with the block, not with n, once the driver folds blocks into double). Narrow rows
+ * keep θ and g in registers, two rows a step. */
 #define MC_DEFINE_FUSED(T, NAME, TARGET)                                             \
 TARGET MC_INLINE double NAME##_fsmall(const T *MC_RESTRICT x, Py_ssize_t ld,          \
                                       Py_ssize_t nb, const T *MC_RESTRICT th,        \
                                       const T *MC_RESTRICT y, const T *MC_RESTRICT w, \
                                       T *MC_RESTRICT g, const Py_ssize_t M)          \
 {                                                                                    \
-    T t[8], ga[8], gb[8], da, db; double loss = 0; Py_ssize_t i, j;                  \
+    T t[8], ga[8], gb[8], da, db, loss = 0; Py_ssize_t i, j;                         \
     for (j = 0; j < M; j++) { t[j] = th[j]; ga[j] = 0; gb[j] = 0; }                  \
     for (i = 0; i + 2 <= nb; i += 2) {                                               \
         const T *xa = x + i * ld, *xb = xa + ld;                                     \
@@ -317,7 +319,7 @@ TARGET static double NAME##_fused(const T *x, Py_ssize_t ld, Py_ssize_t m,      
                                   Py_ssize_t nb, const T *th, const T *y,            \
                                   const T *w, T *g)                                  \
 {                                                                                    \
-    double loss = 0; Py_ssize_t i; T r;                                              \
+    T loss = 0, r; Py_ssize_t i;                                                     \
     if (m <= 8) {                                                                    \
         switch (m) {                                                                 \
         case 1: return NAME##_fsmall(x, ld, nb, th, y, w, g, 1);                     \
