@@ -67,6 +67,9 @@ class LinkInfo(tuple):
     apply = property(lambda self: self[3])
     factors = property(lambda self: self[4])
 
+    def __reduce__(self):
+        return (type(self), tuple(self))
+
     def __repr__(self):
         return f"LinkInfo{tuple(self)!r}"
 

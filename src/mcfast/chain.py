@@ -88,14 +88,14 @@ class Diagonal(_reference.Diagonal):
 
 def _compile(steps, dims, diag):
     """Turn the steps of a dense/Diagonal plan into a program for the compiled kernels:
-    (steps (n-1, NSTEPCOL), scratch size per sample).
+    (rows of NSTEPCOL Python ints, one per step; scratch size per sample).
 
     Steps come in post-order; each product gets a scratch block for its result (the last
     writes to the output); a block is reused once its product has been consumed, and a
     scaling by a Diagonal of an intermediate works in place.
     """
     n = len(diag)
-    rows, free, top, prog = [], [], 0, []
+    free, top, prog = [], 0, []
     # operand id -> (rows, cols, is_diagonal, (scratch offset, size) or None)
     ops = [(dims[k + 1], dims[k], diag[k], None) for k in range(n)]
     last = len(steps) - 1
@@ -124,8 +124,7 @@ def _compile(steps, dims, diag):
         prog.append((li, ri, m, k, nn, int(left[2]), int(right[2]),
                      int(m * k * nn <= _SMALL_MM), dst))
         ops.append((m, nn, is_diag, None if t == last else (dst, size)))
-    del rows
-    return np.array(prog, dtype=np.intp).reshape(-1, 9), top
+    return prog, top
 
 
 def _plan_key(links, func, shapes_ok=False):
@@ -223,9 +222,10 @@ class ChainPlan:
         self._prog, self._scratch, self._small = None, 0, True
         if len(self.kinds) > 1 and set(self.kinds) <= {"dense", "diag"}:
             prog, scratch = _compile(self.steps, self.dims, self.diagonal)
-            if prog[:, 7].all() or (prog[:, 5] | prog[:, 6]).all():
-                self._prog, self._scratch = prog, scratch
-                self._small = bool(prog[:, 7].all())
+            small = all(st[7] for st in prog)
+            if small or all(st[5] or st[6] for st in prog):
+                self._prog = np.array(prog, dtype=np.intp).reshape(-1, 9)
+                self._scratch, self._small = scratch, small
 
     @property
     def diagonal(self):

@@ -733,6 +733,10 @@ def vector_chain(list arrays not None,                      # IN  nlinks links, 
 cdef enum:
     FAST_STACK = 512        # elements of the on-stack scratch of the fast paths
     FAST_MAXLINKS = 32      # links of a vector chain on the fast path
+    FAST_MAXDIM = 4096      # sizes of the fast chain path: no overflow in its cost formula
+    FAST_SMALLMM = 4096     # multiply-adds of one product on the fast chain path: hand loops
+    FAST_MAXWORK = 2 * 4096 # multiply-adds of the fast chain path
+    FAST_MAXLINK = 1024     # entries of a link on the fast vector path (a hand loop)
     NOGIL_WORK = 32768      # multiply-adds from which the fast paths release the GIL
 
 
@@ -818,6 +822,12 @@ def fast_chain(object links, object order, tuple expect=None):
         for k in range(n + 1):
             if expect[k] != d[k]:
                 return None
+    # past the hand loops the Python path multiplies with NumPy's BLAS (one BLAS pool in
+    # a loop that also calls NumPy); its planner (mcfast._plan) is the one cost model, and
+    # the closed form below is that model for three dense links (a test holds them equal)
+    for k in range(n + 1):
+        if d[k] > FAST_MAXDIM:
+            return None
     if n == 3:
         if order == "reverse":
             reverse = True
@@ -838,6 +848,11 @@ def fast_chain(object links, object order, tuple expect=None):
     else:
         p[2] = NULL
         work = d[2] * d[1] * d[0]
+    if work > FAST_MAXWORK or (n == 3 and (
+            (d[3] * d[2] * d[1] > FAST_SMALLMM or d[3] * d[1] * d[0] > FAST_SMALLMM)
+            if reverse else
+            (d[2] * d[1] * d[0] > FAST_SMALLMM or d[3] * d[2] * d[0] > FAST_SMALLMM))):
+        return None
     oshape[0], oshape[1] = d[n], d[0]
     out = cnp.PyArray_EMPTY(2, oshape, typenum, 0)
     po = cnp.PyArray_DATA(<cnp.ndarray>out)
@@ -917,6 +932,8 @@ def fast_vector(object links, object vector, bint grad, type diagonal):
             return None
         if k > 0 and cols[k] != rows[k - 1]:
             return None
+        if not diag[k] and rows[k] * cols[k] > FAST_MAXLINK:
+            return None         # gemv: the Python path, with NumPy's BLAS
         ptr[k] = cnp.PyArray_DATA(<cnp.ndarray>a)
         maxd = max(maxd, rows[k])
         work += rows[k] * cols[k]
