@@ -288,6 +288,7 @@ def _chain_links(links, func, shapes_ok):
                                  f"expected a 2-D sparse Jacobian")
             items.append(link), shapes.append(tuple(link.shape))
         elif kind == "op":
+            _real_dtype(link.dtype if link.dtype is not None else np.float64, name, func)
             if not getattr(link, "_mcfast_matrix_free", False):
                 from .links import MatrixFree
                 link = MatrixFree(link)

@@ -293,7 +293,10 @@ class ChainPlan:
     def _execute(self, arrays, batch, dtype, out, func):
         dims, root = self.dims, self._root
         if root == "kron":
-            return _finish_kron(self._run_general(arrays, dtype), out, dtype, func)
+            K = self._run_general(arrays, dtype)
+            if len(arrays) == 1:                         # a single link: a copy
+                K = Kronecker(np.array(K.A), np.array(K.B))
+            return _finish_kron(K, out, dtype, func)
         diag_res = root == "diag"
         tail = (dims[-1],) if diag_res else (dims[-1], dims[0])
         shape = batch + tail
