@@ -33,7 +33,7 @@ from ._blas cimport gemm, gemv, BlasTrans, NoTrans, Trans
 
 import numpy as np
 
-__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain", "fast_vector"]
+__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_vector"]
 
 cnp.import_array()
 
@@ -41,17 +41,42 @@ cnp.import_array()
 # ---------------------------------------------------------------------------------------
 # planner
 
+# The nogil planner of the cimport API (mcfast.kernels.chain_order) for chains of dense and
+# Diagonal links: the cost model of mcfast._plan restricted to those kinds (dense·dense
+# p·q·r, a Diagonal side p·r, Diagonal·Diagonal n), in saturating arithmetic: a cost past
+# PY_SSIZE_T_MAX is held at PY_SSIZE_T_MAX (then the order is the best among the
+# bracketings that fit, and mcfast.chain_plan gives exact costs). Python plans with
+# mcfast._plan itself; tests hold the two equal.
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+
+cdef inline Py_ssize_t _sat_mul(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """a·b for a, b >= 0, held at PY_SSIZE_T_MAX."""
+    if a != 0 and b > PY_SSIZE_T_MAX // a:
+        return PY_SSIZE_T_MAX
+    return a * b
+
+
+cdef inline Py_ssize_t _sat_add(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """a + b for a, b >= 0, held at PY_SSIZE_T_MAX."""
+    if b > PY_SSIZE_T_MAX - a:
+        return PY_SSIZE_T_MAX
+    return a + b
+
+
 cdef inline Py_ssize_t _pair_cost(const Py_ssize_t* dims, const Py_ssize_t* prefix,
                                   Py_ssize_t i, Py_ssize_t s, Py_ssize_t j) noexcept nogil:
     """Multiply-adds of (J_j⋯J_{s+1}) @ (J_s⋯J_i), a range being diagonal when all its
-    links are: dense·dense p·q·r, one Diagonal p·q, two Diagonals n."""
+    links are: dense·dense p·q·r, one Diagonal p·r, two Diagonals n."""
     cdef bint right = prefix[s + 1] - prefix[i] == s + 1 - i
     cdef bint left = prefix[j + 1] - prefix[s + 1] == j - s
     if left and right:
         return dims[i]
     if left or right:
-        return dims[j + 1] * dims[i]
-    return dims[j + 1] * dims[s + 1] * dims[i]
+        return _sat_mul(dims[j + 1], dims[i])
+    return _sat_mul(_sat_mul(dims[j + 1], dims[s + 1]), dims[i])
 
 
 cdef void chain_order(Py_ssize_t n,                 # IN  number of links
@@ -75,7 +100,8 @@ cdef void chain_order(Py_ssize_t n,                 # IN  number of links
             best_s = i
             for s in range(i, j):
                 # cost[i, j] = min_s cost[i, s] + cost[s + 1, j] + pair(i, s, j)
-                c = cost[i * n + s] + cost[(s + 1) * n + j] + _pair_cost(dims, prefix, i, s, j)
+                c = _sat_add(_sat_add(cost[i * n + s], cost[(s + 1) * n + j]),
+                             _pair_cost(dims, prefix, i, s, j))
                 if best < 0 or c < best:
                     best = c
                     best_s = s
@@ -83,19 +109,41 @@ cdef void chain_order(Py_ssize_t n,                 # IN  number of links
             split[i * n + j] = best_s
 
 
-def chain_order_table(const Py_ssize_t[::1] dims not None,      # IN  (n + 1,)
-                      const unsigned char[::1] diag not None,   # IN  (n,)
-                      Py_ssize_t[:, ::1] cost not None,         # OUT (n, n)
-                      Py_ssize_t[:, ::1] split not None):       # OUT (n, n)
-    """Fill the DP tables of the matrix chain (see `chain_order`); returns the total cost."""
-    cdef Py_ssize_t n = diag.shape[0]
-    cdef Py_ssize_t[::1] prefix = np.empty(n + 1, dtype=np.intp)
-    if n == 0 or dims.shape[0] != n + 1 or cost.shape[0] != n or cost.shape[1] != n \
-            or split.shape[0] != n or split.shape[1] != n:
-        raise ValueError("chain_order_table: inconsistent table shapes")
-    with nogil:
-        chain_order(n, &dims[0], &diag[0], &prefix[0], &cost[0, 0], &split[0, 0])
-    return cost[0, n - 1]
+cdef Py_ssize_t chain_steps(Py_ssize_t n,             # IN  number of links
+                            const Py_ssize_t* split,  # IN  (n, n) from chain_order
+                            Py_ssize_t* stack,        # OUT (8 n,) scratch
+                            Py_ssize_t* steps,        # OUT (n - 1, 2) (left, right) ids
+                            ) noexcept nogil:
+    """The bracketing of a split table as post-order steps, without recursion: operand
+    ids below n are links, n + t the result of step t (the layout of ChainPlan.steps).
+    Returns the number of steps, n - 1.
+
+    stack[0 : 6n] holds pending ranges (i, j, done) (at most 2 per tree level + 1);
+    stack[7n : 8n] the operand ids of finished ranges.
+    """
+    cdef Py_ssize_t top = 1, nids = 0, nsteps = 0, i, j, s
+    cdef Py_ssize_t* ids = stack + 7 * n
+    stack[0], stack[1], stack[2] = 0, n - 1, 0
+    while top > 0:
+        top -= 1
+        i, j = stack[3 * top], stack[3 * top + 1]
+        if i == j:
+            ids[nids] = i
+            nids += 1
+        elif stack[3 * top + 2]:
+            # both halves done: the later range (s+1..j) finished last, on top
+            steps[2 * nsteps] = ids[nids - 1]
+            steps[2 * nsteps + 1] = ids[nids - 2]
+            ids[nids - 2] = n + nsteps
+            nids -= 1
+            nsteps += 1
+        else:
+            s = split[i * n + j]
+            stack[3 * top + 2] = 1
+            stack[3 * top + 3], stack[3 * top + 4], stack[3 * top + 5] = s + 1, j, 0
+            stack[3 * top + 6], stack[3 * top + 7], stack[3 * top + 8] = i, s, 0
+            top += 3
+    return nsteps
 
 
 # ---------------------------------------------------------------------------------------
