@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import scipy
 
-from ._version import __version__
+from ._version import __distribution__, __version__
 
 __all__ = ["config", "show_config"]
 
@@ -39,7 +39,8 @@ def config():
     Returns
     -------
     dict
-        ``"mcfast"``: the version; ``"build"``: how the kernels were compiled (compiler,
+        ``"mcfast"``: the version; ``"distribution"``: the name pip knows it by
+        (``mcfast-kernels``); ``"build"``: how the kernels were compiled (compiler,
         cflags, ``openmp`` = the ``_OPENMP`` date or 0 when built without OpenMP,
         ``openmp_enabled``, ``openmp_max_threads``, the Cython and NumPy versions used);
         ``"runtime"``: Python, platform, NumPy, SciPy and ``kernel_blas``, the BLAS the
@@ -51,7 +52,7 @@ def config():
     >>> from mcfast._config import config
     >>> cfg = config()
     >>> sorted(cfg)
-    ['blas', 'build', 'mcfast', 'runtime']
+    ['blas', 'build', 'distribution', 'mcfast', 'runtime']
     >>> cfg["build"]["openmp_enabled"] == (cfg["build"]["openmp"] > 0)
     True
     """
@@ -60,6 +61,7 @@ def config():
     build["openmp_enabled"] = build["openmp"] > 0
     return {
         "mcfast": __version__,
+        "distribution": __distribution__,
         "build": build,
         "runtime": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "machine": platform.machine(), "numpy": np.__version__,
@@ -99,7 +101,7 @@ def show_config(json=False):
     if json:
         print(_json.dumps(cfg, indent=2))
         return
-    print(f"mcfast {cfg['mcfast']}")
+    print(f"mcfast {cfg['mcfast']} (distribution {cfg['distribution']})")
     for section in ("build", "runtime"):
         print(f"{section}:")
         for k, val in cfg[section].items():
