@@ -4,6 +4,8 @@ import json as _json
 import platform
 import sys
 
+from typing import Any
+
 import numpy as np
 import scipy
 
@@ -33,7 +35,7 @@ def _kernel_blas():
     return f"{name} (SciPy's, via scipy.linalg.cython_blas)"
 
 
-def config():
+def config() -> dict[str, Any]:
     """Everything `show_config` prints, as a dict (what ``python -m mcfast info --json`` prints).
 
     Returns
@@ -70,7 +72,7 @@ def config():
     }
 
 
-def show_config(json=False):
+def show_config(json: bool = False) -> None:
     """Print mcfast's version, build (compiler, OpenMP, Cython/NumPy), BLAS and platform.
 
     The same as ``python -m mcfast info`` (``--json`` for ``json=True``). Include its

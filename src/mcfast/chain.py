@@ -1,11 +1,15 @@
 """Jacobian chains: Jn⋯J1 in the cheapest bracketing, batched, and vector chains without it."""
 
+from __future__ import annotations
+
 import math
 import os
+from typing import Any, Literal, Sequence, overload
 
 import numpy as np
 
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from . import reference as _reference
 from ._kernels import _chain as _k
 
@@ -22,6 +26,8 @@ _PARALLEL_MIN = 1 << 23
 _VBLOCK = 32             # samples per block of a batched chain (VBLOCK in _chain.pxd)
 _PLAN_CACHE = {}         # (dims, diag, order) -> ChainPlan, for jacobian_chain
 _PLAN_CACHE_MAX = 256
+
+Order = Literal["optimal", "forward", "reverse"]
 
 
 class Diagonal(_reference.Diagonal):
@@ -224,8 +230,12 @@ class ChainPlan:
 
     __slots__ = ("flops", "order", "dims", "diagonal", "_steps", "_scratch", "_small",
                  "_diag_result", "_how")
+    flops: int
+    order: int | tuple[Any, Any]
+    dims: tuple[int, ...]
+    diagonal: tuple[bool, ...]
 
-    def __init__(self, links, *, order="optimal"):
+    def __init__(self, links: Sequence[object], *, order: Order = "optimal") -> None:
         order = v.chain_order_arg(order, "chain_plan")
         _, diag, dims, _, _ = v.chain_links_args(links, "chain_plan", shapes_ok=True)
         self._build(dims, diag, order)
@@ -248,7 +258,7 @@ class ChainPlan:
         else:
             self._steps, self._scratch, self._small = None, 0, True
 
-    def __str__(self):
+    def __str__(self) -> str:
         def name(t, top):
             if isinstance(t, int):
                 return f"J{t + 1}"
@@ -256,10 +266,18 @@ class ChainPlan:
             return s if top else f"({s})"
         return name(self.order, True)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ChainPlan({self}, flops={self.flops})"
 
-    def __call__(self, links, *, out=None):
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
+    @overload
+    def __call__(self, links: Sequence[object], *,
+                 out: FloatArray | None = None) -> FloatArray: ...
+
+    def __call__(self, links: Sequence[object], *,
+                 out: FloatArray | None = None) -> FloatArray | Diagonal:
         """Jn⋯J1 of `links` in this plan's order, without planning again.
 
         Parameters
@@ -399,7 +417,7 @@ def _cached_plan(dims, diag, order):
 # ---------------------------------------------------------------------------------------
 # public functions
 
-def chain_plan(links, *, order="optimal"):
+def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPlan:
     """Plan the product Jn⋯J1 of a Jacobian chain without multiplying.
 
     Chooses the bracketing with the fewest multiply-adds by the matrix-chain dynamic
@@ -447,7 +465,16 @@ def chain_plan(links, *, order="optimal"):
     return ChainPlan(links, order=order)
 
 
-def jacobian_chain(links, *, order="optimal", out=None):
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
+@overload
+def jacobian_chain(links: Sequence[object], *,
+                   order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...
+
+
+def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
+                   out: FloatArray | None = None) -> FloatArray | Diagonal:
     """The Jacobian of a composition, ∂yₙ/∂x = Jn ⋯ J2 J1.
 
     Parameters
@@ -554,7 +581,7 @@ def _vector_chain(links, vector, out, grad):
     return out
 
 
-def grad_chain(links, grad, *, out=None):
+def grad_chain(links: Sequence[object], grad: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """The gradient through a chain, ∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ ∂z/∂yₙ))), without Jn⋯J1.
 
     Vector-Jacobian products right to left: Σ d_k·d_{k-1} multiply-adds per sample.
@@ -590,7 +617,8 @@ def grad_chain(links, grad, *, out=None):
     return _vector_chain(links, grad, out, True)
 
 
-def tangent_chain(links, tangent, *, out=None):
+def tangent_chain(links: Sequence[object], tangent: ArrayLike, *,
+                  out: FloatArray | None = None) -> FloatArray:
     """The directional derivative through a chain, Jn(⋯(J2(J1 t))), never forming Jn⋯J1.
 
     Jacobian-vector products left to right: Σ d_k·d_{k-1} multiply-adds per sample.

@@ -1,6 +1,12 @@
 """check_grad: compare a gradient function with fourth-order central differences."""
 
+from __future__ import annotations
+
+from typing import Any, Callable, SupportsFloat
+
 import numpy as np
+
+from ._typing import ArrayLike
 
 __all__ = ["check_grad"]
 
@@ -14,7 +20,9 @@ def _scalar(value, func):
     return float(a.reshape(()))
 
 
-def check_grad(fun, grad, x, *, args=(), eps=None, atol=1e-6):
+def check_grad(fun: Callable[..., SupportsFloat], grad: Callable[..., ArrayLike], x: ArrayLike,
+               *, args: tuple[Any, ...] = (), eps: float | None = None,
+               atol: float = 1e-6) -> float:
     """Largest relative error between ``grad(x)`` and central differences of ``fun``.
 
     Each partial derivative is estimated with the fourth-order central difference
