@@ -113,8 +113,11 @@ def main(argv=None):
     sub.add_parser("tour", help="the rules on small examples, a fit, a timing (default)")
     info = sub.add_parser("info", help="version, build, BLAS and platform")
     info.add_argument("--json", action="store_true", help="print JSON")
-    bench = sub.add_parser("bench", help="the benchmark suite (bench/RESULTS.md)")
+    bench = sub.add_parser("bench", help="the benchmark suite (RESULTS.md and a plot)")
     bench.add_argument("--quick", action="store_true", help="a short run (< 1 minute)")
+    bench.add_argument("--out", metavar="DIR", default=None,
+                       help="write RESULTS.md and speedup.png into DIR (created if missing); "
+                            "default: a new folder mcfast-bench-DATE-TIME here")
     args = parser.parse_args(argv)
     if args.command in (None, "tour"):
         tour()
@@ -122,7 +125,7 @@ def main(argv=None):
         mc.show_config(json=args.json)
     else:
         from mcfast import _bench
-        _bench.main(quick=args.quick)
+        _bench.main(quick=args.quick, outdir=args.out)
     return 0
 
 
