@@ -57,6 +57,14 @@ reveal_type(plan(links))  # T: ndarray[dtype[float32 | float64]]
 reveal_type(mc.ChainPlan([(6, 3), (2, 6)]))  # T: ChainPlan
 reveal_type(mc.grad_chain(links, np.ones(2)))  # T: ndarray[dtype[float32 | float64]]
 reveal_type(mc.tangent_chain(links, np.ones(3)))  # T: ndarray[dtype[float32 | float64]]
+# linear-model losses, one pass over X
+yb = (y > 0).astype(float)
+reveal_type(mc.linear_loss_grad(X, theta, yb, loss="logistic"))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
+lin = mc.LinearLoss(X, yb, loss=mc.losses.Huber(delta=2.0), l2=0.1, fit_intercept=True)
+reveal_type(lin)  # T: LinearLoss
+reveal_type(lin(np.zeros(4), rows=np.arange(10)))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
+reveal_type(lin.hessp(np.zeros(4), np.ones(4)))  # T: ndarray[dtype[float32 | float64]]
+reveal_type(mc.losses.Logistic())  # T: Logistic
 # structured and matrix-free links
 K = mc.Kronecker(np.eye(2), np.ones((3, 3)))
 reveal_type(K)  # T: Kronecker
