@@ -135,7 +135,7 @@ class Poisson(Loss):
 
 
 class Huber(Loss):
-    """ℓ(z, y) = ½r² for |r| ≤ δ, else δ(|r| − ½δ), r = z − y: robust regression.
+    """ℓ(z, y) = ½r² for ``abs(r) <= δ``, else δ(``abs(r)`` − ½δ), r = z − y: robust regression.
 
     Parameters
     ----------
