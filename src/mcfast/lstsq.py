@@ -40,8 +40,12 @@ def _loss_grad(X, theta, y, w, l2, grad, plan=None):
         # an empty sum: the formula itself (no kernel needed, nothing to gain)
         r = X @ theta if y is None else X @ theta - y
         wr = r if w is None else (w * r.T).T
-        grad[...] = 2 * (X.T @ wr) + (2 * l2) * theta
-        return float(np.sum(wr * r, dtype=np.float64) + l2 * np.sum(theta * theta))
+        grad[...] = 2 * (X.T @ wr)
+        loss = float(np.sum(wr * r, dtype=np.float64))
+        if l2 != 0:   # l2 == 0 adds nothing (0·inf would be NaN)
+            grad += (2 * l2) * theta
+            loss += l2 * float(np.sum(theta * theta, dtype=np.float64))
+        return loss
     dt = X.dtype
     k = theta.shape[1] if theta.ndim == 2 else 0
     if k == 1:
@@ -222,7 +226,7 @@ class LeastSquares:
     l2 : float
         The ridge penalty.
     dtype : numpy.dtype
-        The working dtype: float32 when every input is float32, else float64.
+        The working dtype: float32 when every input is float16 or float32, else float64.
 
     Raises
     ------

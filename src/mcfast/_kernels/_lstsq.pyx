@@ -580,7 +580,8 @@ cdef double _vec_ptr(const floating* xp,   # IN  (n, m), row-major
         s = 0
         for p in range(nparts):
             s += base[p * region + j]
-        grad[j] = <floating>(2 * (s + l2 * th[j]))
+        # (l2 == 0 adds nothing: 0·θ_j would turn an infinite θ_j's gradient into NaN)
+        grad[j] = <floating>(2 * (s + l2 * th[j]) if l2 != 0 else 2 * s)
     return _total_loss(base, nparts, region, th, m, l2)
 
 
@@ -721,7 +722,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
             s = 0
             for p in range(nparts):
                 s += base[p * region + (c * m + j if transposed else j * k + c)]
-            grad[j, c] = <floating>(2 * (s + l2 * th[j * k + c]))
+            grad[j, c] = <floating>(2 * (s + l2 * th[j * k + c]) if l2 != 0 else 2 * s)
     return _total_loss(base, nparts, region, th, m * k, l2)
 
 
