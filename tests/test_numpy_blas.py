@@ -73,8 +73,11 @@ for name, call in calls.items():
 
 def _second_thread_share(numpy_threads, scipy_threads):
     """For each call: the CPU time of the second busiest thread over the busiest's."""
+    # without OMP_NUM_THREADS, which a dask test's nanny may have left in this process
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS",
+                                                            "OPENBLAS_NUM_THREADS")}
     proc = subprocess.run([sys.executable, "-c", SCRIPT, str(numpy_threads), str(scipy_threads)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     if proc.stdout.startswith("skip"):
         pytest.skip(proc.stdout.strip())
