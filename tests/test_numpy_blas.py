@@ -104,11 +104,12 @@ def test_products_use_numpys_threads():
     assert all(s > 0.1 for s in share.values()), share
 
 
-@pytest.mark.parametrize("n", [2, 3, 15, 16, 17, 31, 32, 33, 40, 41, 47, 64, 65])
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 8, 15, 16, 17, 31, 32, 33, 40, 41, 47, 63, 64, 65])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fast_entry_at_every_path_boundary(rng, n, dtype):
-    """Hand loops (16-column blocks, up to 2**16 multiply-adds) and NumPy's BLAS beyond:
-    both sides of each boundary, square and oblong, against the float64 product."""
+    """Hand loops (4 × 16, 4 × 8, 4 × 4 tiles, then the last 1-3 rows and columns; below
+    64³ multiply-adds) and NumPy's BLAS beyond: both sides of each boundary, square and
+    oblong, against the float64 product."""
     for p, m, k in ((n, n, n), (n, 3, n + 5), (2 * n + 1, n, 17)):
         A = rng.standard_normal((p, m)).astype(dtype)
         G = rng.standard_normal((p, k)).astype(dtype)

@@ -114,13 +114,23 @@ cnp.import_array()
 from ._ndarray cimport plain, disjoint
 from ._chain cimport small_gemm
 
+cdef extern from "_at_g.h":
+    void mc_at_g_double(Py_ssize_t p, Py_ssize_t m, Py_ssize_t n, Py_ssize_t m4,
+                        Py_ssize_t n4, const double* a, const double* g,
+                        double* out) noexcept nogil
+    void mc_at_g_float(Py_ssize_t p, Py_ssize_t m, Py_ssize_t n, Py_ssize_t m4,
+                       Py_ssize_t n4, const float* a, const float* g,
+                       float* out) noexcept nogil
+
 cdef extern from "numpy/arrayobject.h":
     object PyArray_MatrixProduct2(object a, object b, cnp.ndarray out)
 
-# Multiply-adds up to which the hand loops beat NumPy's BLAS call (its overhead included),
-# measured on 2 cores (AVX-512) at n × n: Aᵀ G by rows in registers up to ~40³ (32³: 1.1 µs
-# against np.dot's 2.0 µs; 48³ level); G Aᵀ by dot products up to ~12³.
-cdef Py_ssize_t SMALL_WORK_LEFT = 1 << 16
+# Multiply-adds up to which the hand loops are used: Aᵀ G in register tiles (_at_g.h)
+# until OpenBLAS starts threading a gemm (m·n·k ≥ 4 · 65536 = 64³), where a single-threaded
+# loop can no longer promise to keep up (measured by CPU time, one thread, AVX-512:
+# 32²: 0.9 µs, 63²: 8.8 µs against np.matmul's 2.2 and 12.4 µs); G Aᵀ by dot products
+# up to ~12³.
+cdef Py_ssize_t SMALL_WORK_LEFT = (1 << 18) - 1
 cdef Py_ssize_t SMALL_WORK_RIGHT = 1 << 11
 
 
@@ -141,13 +151,21 @@ cdef inline void _small(const floating* X, const floating* Y, floating* out,
                         Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t inner,
                         bint left) noexcept nogil:
     """out (rows × cols) = Xᵀ Y (left: X (inner × rows), Y (inner × cols)) or X Yᵀ."""
-    cdef Py_ssize_t j, w
+    cdef Py_ssize_t r4 = rows - rows % 4, c4 = cols - cols % 4, j
     if left:
-        # out[:, j:j+w] = X.T @ Y[:, j:j+w], w ≤ 16 columns at a time (a row of them in
-        # registers); Xᵀ has row stride 1 and column stride `rows`
-        for j in range(0, cols, 16):
-            w = min(16, cols - j)
-            small_gemm(rows, w, inner, X, 1, rows, Y + j, cols, 1, out + j, cols)
+        # out = X.T @ Y: out[:r4, :c4] in 4 × 16 (8, 4) tiles in registers (_at_g.h) ...
+        if floating is double:
+            mc_at_g_double(inner, rows, cols, r4, c4, X, Y, out)
+        else:
+            mc_at_g_float(inner, rows, cols, r4, c4, X, Y, out)
+        # ... the last 1-3 columns, and the last 1-3 rows of the others, a row of ≤ 16 in
+        # registers at a time (_chain's small_gemm; Xᵀ has row stride 1, column stride rows)
+        if c4 < cols:
+            small_gemm(rows, cols - c4, inner, X, 1, rows, Y + c4, cols, 1, out + c4, cols)
+        if r4 < rows:
+            for j in range(0, c4, 16):
+                small_gemm(rows - r4, min(16, c4 - j), inner, X + r4, 1, rows, Y + j, cols,
+                           1, out + r4 * cols + j, cols)
     else:
         small_g_at(X, Y, out, rows, cols, inner)
 
