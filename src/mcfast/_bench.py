@@ -44,7 +44,14 @@ TARGETS = [
     ("stacked, against nested matmul", "jacobian_chain", "10,000 × three 4×4", "numpy", 0.5),
     ("stacked, against nested einsum", "grad_chain", "10,000 × three 4×4", "numpy", 0.5),
     ("MLP, against dense multi_dot", "jacobian_chain", "MLP n=1024, Diagonals", "numpy", 0.6),
-]
+    ("small, against np.matmul(A.T, G, out=), worst n", "grad_ax", "every n×n, n = 2..64",
+     "mcfast / numpy, worst size", 1.0),
+] + [(f"in one loop with NumPy, against {who} alone", "beside NumPy", label,
+      f"{who} / alone, beside {other}", 1.2)
+     for label, theirs in (("grad_ax 128×128 and np.matmul in turn", "np.matmul"),
+                           ("grad_ax 512×512 and np.matmul in turn", "np.matmul"),
+                           ("lstsq_loss_grad 200,000×32 after np.matmul 512²", "np.matmul 512²"))
+     for who, other in (("mcfast", theirs), (theirs, "mcfast"))]
 
 # columns of the results table, in this order; other contenders go to the last column
 _COLUMNS = ["numpy", "jax", "torch", "autograd"]
@@ -126,9 +133,10 @@ def targets(rows):
 
 def _measure(name, value):
     """A measure for the table: a time (a limit's own), a ratio, or bytes per row."""
-    if name.endswith(" time"):
+    if name.endswith(" time") or name.endswith(" after mcfast") or name.endswith(" alone") \
+            or name.startswith("mcfast after "):
         return format_seconds(value)
-    return f"{value:.3g}×" if name.startswith("mcfast /") else f"{value:.3g}"
+    return f"{value:.3g}×" if " / " in name else f"{value:.3g}"
 
 
 def _cell(times, name):

@@ -7,6 +7,7 @@ only when installed; a case leaves out a peer that has no way to express it (not
 `skipped`).
 """
 
+import time
 import tracemalloc
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ import numpy as np
 
 import mcfast as mc
 from mcfast._kernels import _lstsq as _k
+from mcfast._timing import interleaved_medians
 
 __all__ = ["Case", "CASES", "peer", "PEERS", "peak_extra_bytes"]
 
@@ -329,6 +331,115 @@ def case_mlp(n=1024):
     return Case(fns, skipped={"autograd": "its jacobian loops over the 1024 outputs in Python"})
 
 
+# --- beside NumPy's BLAS in one loop ----------------------------------------------------------
+#
+# A user's loop calls mcfast and NumPy in turn. Two BLAS libraries in one process each
+# keep a pool of threads that spin for a while after a call; alternating them made each
+# wait for the other's spinning threads (a 128² np.matmul 27× slower right after a
+# grad_ax on 2 cores). These cases time each call inside the alternating loop and alone in
+# a loop of its own library, per call, the conditions interleaved in rounds.
+
+def alternation(f, g, rounds=7, calls=None):
+    """(f in turn with g, f alone, g in turn with f, g alone): median seconds per call.
+
+    Each round runs f alone, g alone, then f, g, f, g, ...: `calls` calls each (by default
+    about 20 ms of each), every call timed on its own.
+    """
+    clock = time.perf_counter
+    f(), g()
+    if calls is None:
+        t0 = clock()
+        f(), g()
+        calls = max(5, min(2000, int(0.02 / max(clock() - t0, 1e-7))))
+    t = {k: [] for k in ("f with g", "f", "g with f", "g")}
+    for _ in range(rounds):
+        for fn, key in ((f, "f"), (g, "g")):
+            for _ in range(calls):
+                t0 = clock()
+                fn()
+                t[key].append(clock() - t0)
+        for _ in range(calls):
+            t0 = clock()
+            f()
+            t1 = clock()
+            g()
+            t["f with g"].append(t1 - t0)
+            t["g with f"].append(clock() - t1)
+    return tuple(float(np.median(t[k])) for k in ("f with g", "f", "g with f", "g"))
+
+
+def _alternation_case(mine, theirs, other):
+    """A Case timing mcfast's call `mine` alone, with the alternation measured in turn with
+    NumPy's call `theirs` (named `other`)."""
+    mine_with, mine_alone, theirs_with, theirs_alone = alternation(mine, theirs)
+    return Case({"mcfast": mine}, measures={
+        f"mcfast after {other}": mine_with,
+        f"{other} after mcfast": theirs_with,
+        f"{other} alone": theirs_alone,
+        f"mcfast / alone, beside {other}": mine_with / mine_alone,
+        f"{other} / alone, beside mcfast": theirs_with / theirs_alone})
+
+
+def case_beside_numpy_grad_ax(n):
+    """grad_ax(A, G, out=) and np.matmul(B, C, out=) in one loop, both n × n."""
+    rng = np.random.default_rng(8)
+    A, G, B, C = (rng.standard_normal((n, n)) for _ in range(4))
+    out, out2 = np.empty((n, n)), np.empty((n, n))
+    return _alternation_case(lambda: mc.grad_ax(A, G, out=out),
+                             lambda: np.matmul(B, C, out=out2), "np.matmul")
+
+
+def case_beside_numpy_lstsq(n=200_000, m=32, k=512):
+    """lstsq_loss_grad on n × m right after a threaded k × k np.matmul, in one loop."""
+    rng = np.random.default_rng(9)
+    X, theta, y = rng.standard_normal((n, m)), rng.standard_normal(m), rng.standard_normal(n)
+    B, C = rng.standard_normal((k, k)), rng.standard_normal((k, k))
+    grad, out2 = np.empty(m), np.empty((k, k))
+    return _alternation_case(lambda: mc.lstsq_loss_grad(X, theta, y, out=grad),
+                             lambda: np.matmul(B, C, out=out2), f"np.matmul {k}²")
+
+
+SMALL_SIZES = range(2, 65)
+
+
+def small_ratios(sizes, repeats=7, target=0.002, seed=10, clock=time.perf_counter):
+    """{n: grad_ax(A, G, out=) time over np.matmul(A.T, G, out=) time} at n × n."""
+    rng = np.random.default_rng(seed)
+    ratios = {}
+    for n in sizes:
+        A, G, out = rng.standard_normal((n, n)), rng.standard_normal((n, n)), np.empty((n, n))
+        t_mc, t_np = interleaved_medians([lambda: mc.grad_ax(A, G, out=out),
+                                          lambda: np.matmul(A.T, G, out=out)],
+                                         repeats=repeats, target=target, clock=clock)
+        ratios[n] = t_mc / t_np
+    return ratios
+
+
+def case_grad_ax_small(sizes=SMALL_SIZES, repeats=7, clock=time.perf_counter):
+    """grad_ax(A, G, out=) against np.matmul(A.T, G, out=) at every n × n in `sizes`:
+    the worst ratio, where it is, and the median over the sizes.
+
+    On a busy machine one sample in a few hundred lands on a stall, so the five worst
+    sizes of a first pass are timed again, three times as long: a size counts as slow
+    only when it is slow both times (the smaller of its two ratios). ``clock=
+    time.thread_time`` under ``threadpool_limits(1)`` times CPU work alone, which other
+    processes on the machine do not disturb.
+    """
+    ratios = small_ratios(sizes, repeats, clock=clock)
+    for n in sorted(ratios, key=ratios.get)[-5:]:
+        ratios[n] = min(ratios[n], small_ratios([n], 3 * repeats, seed=11, clock=clock)[n])
+    worst = max(ratios, key=ratios.get)
+    n = max(sizes)
+    rng = np.random.default_rng(12)
+    A, G, out = rng.standard_normal((n, n)), rng.standard_normal((n, n)), np.empty((n, n))
+    return Case({"mcfast": lambda: mc.grad_ax(A, G, out=out),
+                 "numpy": lambda: np.matmul(A.T, G, out=out)},
+                measures={"mcfast / numpy, worst size": ratios[worst],
+                          "worst size n": worst,
+                          "mcfast / numpy, median over sizes": float(np.median(
+                              list(ratios.values())))})
+
+
 # (rule, size label, size for the plot, builder, in --quick?)
 CASES = [
     ("lstsq_loss_grad", "4×4", 16, lambda: case_lstsq(4, 4), False),
@@ -348,4 +459,11 @@ CASES = [
     ("jacobian_chain", "10,000 × three 4×4", 480_000, case_chain3_batched, True),
     ("grad_chain", "10,000 × three 4×4", 480_000, case_grad_chain_batched, True),
     ("jacobian_chain", "MLP n=1024, Diagonals", 5 * 1024 ** 2, case_mlp, False),
+    ("grad_ax", "every n×n, n = 2..64", 64 ** 2, case_grad_ax_small, True),
+    ("beside NumPy", "grad_ax 128×128 and np.matmul in turn", 128 ** 2,
+     lambda: case_beside_numpy_grad_ax(128), True),
+    ("beside NumPy", "grad_ax 512×512 and np.matmul in turn", 512 ** 2,
+     lambda: case_beside_numpy_grad_ax(512), True),
+    ("beside NumPy", "lstsq_loss_grad 200,000×32 after np.matmul 512²", 200_000 * 32,
+     case_beside_numpy_lstsq, True),
 ]
