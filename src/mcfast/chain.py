@@ -1,7 +1,6 @@
 """Jacobian chains: Jn⋯J1 in the cheapest bracketing, batched, and vector chains without it."""
 
 import math
-import os
 
 import numpy as np
 
@@ -10,13 +9,12 @@ from . import _validate as v
 from . import reference as _reference
 from ._apply import apply_adjoint, apply_forward, kron_product, link_info, to_dense
 from ._kernels import _chain as _k
+from ._kernels._threads import effective_n_threads as _effective_n_threads
 from .links import Kronecker, MatrixFree
 
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
            "Diagonal", "Kronecker", "MatrixFree"]
 
-_NTHREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-    os.cpu_count() or 1)
 _SMALL_MM = 4096        # a product of at most this many multiply-adds is a hand loop, not BLAS
 _SMALL_MV = 1024        # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
@@ -386,9 +384,11 @@ def _finish_kron(K, out, dtype, func):
 
 
 def _threads(nsamples, flops, small):
-    """Threads for a batch: all of them for many small products, else one (BLAS threads)."""
+    """Threads for a batch: all it may use now for many small products, else one (BLAS
+    threads). Decided at each call: threadpoolctl, OMP_NUM_THREADS and the CPU affinity
+    hold, and a forked child runs serially (mcfast._kernels._threads)."""
     if small and nsamples > 1 and nsamples * max(flops, 1) >= _PARALLEL_MIN:
-        return max(1, min(_NTHREADS, nsamples))
+        return max(1, min(_effective_n_threads(), nsamples))
     return 1
 
 
