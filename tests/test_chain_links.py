@@ -292,3 +292,48 @@ def test_kronecker_object():
     assert "Kronecker(A=" in repr(K)
     assert mc.Kronecker is ref.Kronecker and mc.MatrixFree is ref.MatrixFree
     assert {"Kronecker", "MatrixFree"} <= set(mc.__all__)
+
+
+@MODS
+def test_any_byte_order_and_float32_operators(mod, rng):
+    A, B = rng.standard_normal((3, 2)), rng.standard_normal((2, 4))
+    K = mc.Kronecker(A.astype(">f8"), B.astype(">f4"))
+    S = sp.csr_matrix(rng.standard_normal((5, 6)))    # scipy.sparse is native only
+    W = rng.standard_normal((8, 5)).astype(">f4")
+    links = [K, S, W]
+    want = W.astype(float) @ S.toarray() @ np.kron(A, B.astype(np.float32).astype(float))
+    J = mod.jacobian_chain(links)
+    assert J.dtype == np.float64 and J.dtype.isnative
+    np.testing.assert_allclose(J, want, rtol=1e-12, atol=1e-12)
+    g = mod.grad_chain(links, np.ones(8, ">f8"))
+    np.testing.assert_allclose(g, np.ones(8) @ want, rtol=1e-12, atol=1e-12)
+    op = aslinearoperator(rng.standard_normal((4, 4)).astype(np.float32))
+    t = mod.tangent_chain([op, np.eye(4, dtype=np.float32)], np.ones(4, np.float32))
+    assert t.dtype == np.float32
+    np.testing.assert_allclose(t, op.A @ np.ones(4), rtol=1e-5)
+
+
+@MODS
+def test_zero_sizes_and_out(mod, rng):
+    S = sp.csr_matrix((0, 5))
+    op = aslinearoperator(np.zeros((3, 0)))
+    J = mod.jacobian_chain([S, np.ones((4, 0))])       # an empty inner sum
+    assert J.shape == (4, 5) and not J.any()
+    assert mod.jacobian_chain([op, np.ones((2, 3))]).shape == (2, 0)
+    np.testing.assert_array_equal(mod.grad_chain([np.ones((5, 3)), S], np.ones(0)),
+                                  np.zeros(3))
+    links = _mixed(rng)
+    out = np.full(12, np.nan)
+    assert mod.grad_chain(links, np.ones(5), out=out) is out
+    np.testing.assert_allclose(out, np.ones(5) @ _product(links), rtol=1e-11)
+    out = np.full((5, 12), np.nan)
+    assert mod.jacobian_chain(links, out=out) is out
+    np.testing.assert_allclose(out, _product(links), rtol=1e-11, atol=1e-12)
+    with pytest.raises(ValueError, match="out has shape"):
+        mod.tangent_chain(links, np.ones(12), out=np.empty(4))
+    # out overlapping an input: the result is still right
+    W = np.zeros((6, 6))
+    W[:, :] = rng.standard_normal((6, 6))
+    K = mc.Kronecker(np.eye(2), np.eye(3))
+    want = W @ W
+    np.testing.assert_allclose(mod.jacobian_chain([W, K, W], out=W), want, rtol=1e-12)
