@@ -337,3 +337,18 @@ def test_zero_sizes_and_out(mod, rng):
     K = mc.Kronecker(np.eye(2), np.eye(3))
     want = W @ W
     np.testing.assert_allclose(mod.jacobian_chain([W, K, W], out=W), want, rtol=1e-12)
+
+
+def test_results_never_alias_an_operators_buffer():
+    # an operator that returns the same internal buffer on every call
+    buf = np.empty(3)
+
+    def mv(x):
+        np.multiply(2, x, out=buf)
+        return buf
+    op = LinearOperator((3, 3), matvec=mv, rmatvec=mv, dtype=np.float64)
+    first = mc.tangent_chain([op], np.ones(3))
+    second = mc.grad_chain([op], np.full(3, 5.0))
+    assert not np.shares_memory(first, buf) and not np.shares_memory(second, buf)
+    np.testing.assert_array_equal(first, 2.0)
+    np.testing.assert_array_equal(second, 10.0)

@@ -8,6 +8,8 @@ Dense and Diagonal links may carry batch dimensions; the others are 2-D and act 
 batch entry of the block (the batch is folded into the block's columns or rows).
 """
 
+import math
+
 import numpy as np
 
 from ._plan import LinkInfo, kron_apply
@@ -43,6 +45,14 @@ def _kron_forward(K, X):
     A, B = K.A, K.B
     (pa, qa), (pb, qb) = A.shape, B.shape
     lead, r = X.shape[:-2], X.shape[-1]
+    if r == 1 and math.prod(lead) == 1:
+        # one vector: two 2-D products, Y = A X Bᵀ (2-D matmul takes transposes in place)
+        X2 = X.reshape(qa, qb)
+        if pa * qa * qb + pa * qb * pb <= qa * qb * pb + pa * qa * pb:
+            Y = np.matmul(np.matmul(A, X2), B.T)
+        else:
+            Y = np.matmul(A, np.matmul(X2, B.T))
+        return Y.reshape(lead + (pa * pb, 1))
     X3 = X.reshape(lead + (qa, qb, r))
     if pa * qa * qb + pa * qb * pb <= qa * qb * pb + pa * qa * pb:
         # T = A @ X over qa, then B over qb
@@ -59,7 +69,10 @@ def _kron_adjoint(K, X):
     A, B = K.A, K.B
     (pa, qa), (pb, qb) = A.shape, B.shape
     lead = X.shape[:-1]
-    X3 = X.reshape(lead + (pa, pb))
+    if math.prod(lead) == 1:
+        X3 = X.reshape(pa, pb)            # one row: two 2-D products
+    else:
+        X3 = X.reshape(lead + (pa, pb))
     if qa * pa * pb + qa * pb * qb <= pa * pb * qb + qa * pa * qb:
         Y = np.matmul(np.matmul(A.T, X3), B)
     else:

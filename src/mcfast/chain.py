@@ -595,6 +595,10 @@ def _vector_chain(links, vector, out, grad):
                 x = apply_adjoint(kinds[k], arrays[k], x[..., None, :], dtype)[..., 0, :]
             else:
                 x = apply_forward(kinds[k], arrays[k], x[..., :, None], dtype)[..., 0]
+        if (out is None and kinds[k] != "op" and x.shape == shape and x.dtype == dtype
+                and x.flags.c_contiguous and x.flags.writeable
+                and not v.overlaps(x, vec, *[a for a in arrays if isinstance(a, np.ndarray)])):
+            return x        # a new array of NumPy's (not an operator's buffer): no copy
         np.copyto(res, np.broadcast_to(x, shape))
     elif (vec.ndim > 1 and all(a.ndim == 1 + (not d) for a, d in zip(arrays, diag))
           and big):
