@@ -344,7 +344,7 @@ def test_results_never_alias_an_operators_buffer():
     buf = np.empty(3)
 
     def mv(x):
-        np.multiply(2, x, out=buf)
+        np.multiply(2, np.ravel(x), out=buf)
         return buf
     op = LinearOperator((3, 3), matvec=mv, rmatvec=mv, dtype=np.float64)
     first = mc.tangent_chain([op], np.ones(3))
