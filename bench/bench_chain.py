@@ -6,8 +6,12 @@ Run from the repository root:  PYTHONPATH=src python bench/bench_chain.py [--qui
 chains, a banded sparse link between dense layers, the middle-bottleneck chain, the
 interleaved loop with NumPy. Each peer is timed against mcfast in a group of its own
 (interleaved pairs), so no third library's spinning threads sit between the two.
+--one-thread runs everything on one thread (BLAS pools through threadpoolctl, XLA through
+XLA_FLAGS): the comparison of the work each library does, for a machine too busy for
+multi-threaded BLAS timings to mean anything.
 """
 
+import os
 import sys
 
 import numpy as np
@@ -101,6 +105,12 @@ def links_cases(quick):
 def main(argv=()):
     """Run the three speed cases of issue 3 (and a few more) and print the ratios."""
     quick = "--quick" in argv
+    if "--one-thread" in argv:
+        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(1):
+            return main([a for a in argv if a != "--one-thread"])
     if "--links" in argv:
         return links_cases(quick)
     repeats = 7 if quick else 15

@@ -352,3 +352,36 @@ def test_results_never_alias_an_operators_buffer():
     assert not np.shares_memory(first, buf) and not np.shares_memory(second, buf)
     np.testing.assert_array_equal(first, 2.0)
     np.testing.assert_array_equal(second, 10.0)
+
+
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_times_csr_kernel(index, dtype, rng):
+    # the compiled adjoint product of a sparse link: against scipy, duplicates summed,
+    # unsorted indices, empty rows, and malformed CSR refused before any access
+    from mcfast._kernels import _chain as kern
+    S = sp.random(30, 20, density=0.2, format="coo", random_state=3, dtype=dtype)
+    S = sp.coo_matrix((np.r_[S.data, S.data[:3]], (np.r_[S.row, S.row[:3]],
+                                                     np.r_[S.col, S.col[:3]])), shape=S.shape)
+    C = sp.csr_matrix(S)                          # duplicates kept until summed
+    X = rng.standard_normal((5, 30)).astype(dtype)
+    out = np.full((5, 20), np.nan, dtype)
+    ip, ix = C.indptr.astype(index), C.indices.astype(index)
+    kern.dense_csr_product(X, ip, ix, C.data.astype(dtype), out, 2)
+    np.testing.assert_allclose(out, X @ S.toarray(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    bad = ix.copy()
+    bad[0] = 20
+    with pytest.raises(ValueError, match="column index is out of range"):
+        kern.dense_csr_product(X, ip, bad, C.data.astype(dtype), out, 1)
+    bad = ip.copy()
+    bad[-1] = len(ix) + 1
+    with pytest.raises(ValueError, match="indptr does not fit"):
+        kern.dense_csr_product(X, bad, ix, C.data.astype(dtype), out, 1)
+    bad = ip.copy()
+    bad[3], bad[4] = bad[4], bad[3] - 1
+    with pytest.raises(ValueError, match="indptr decreases|out of range"):
+        kern.dense_csr_product(X, bad, ix, C.data.astype(dtype), out, 1)
+    # through grad_chain: IEEE propagates (0 · inf is NaN, not skipped)
+    S2 = sp.csr_matrix(np.array([[np.inf, 0.0], [1.0, 2.0]]))
+    g = mc.grad_chain([S2], np.array([0.0, 1.0]))
+    assert np.isnan(g[0]) and g[1] == 2.0

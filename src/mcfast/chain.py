@@ -308,12 +308,23 @@ class ChainPlan:
                 v.check_out(out, shape, dtype, func)
         nsamples = math.prod(batch)
         if self._prog is None:
-            res = np.empty(shape, dtype=dtype) if out is None or dense_out else out
-            if res.size:
+            res = None
+            if math.prod(shape):
                 value = self._run_general(arrays, dtype)
                 if root == "dense" and len(arrays) == 1:
                     value = to_dense(self.kinds[0], value, dtype)
-                np.copyto(res, np.broadcast_to(value, shape))
+                n = len(arrays)
+                if (out is None and n > 1 and isinstance(value, np.ndarray)
+                        and not any(i < n and self.kinds[i] == "op" for i in self.steps[-1][:2])
+                        and value.shape == shape and value.dtype == dtype
+                        and value.flags.c_contiguous and value.flags.writeable
+                        and not v.overlaps(value, *[a for a in arrays
+                                                    if isinstance(a, np.ndarray)])):
+                    res = value         # the last product's own new array: no copy
+            if res is None:
+                res = np.empty(shape, dtype=dtype) if out is None or dense_out else out
+                if res.size:
+                    np.copyto(res, np.broadcast_to(value, shape))
         else:
             direct = out is not None and not dense_out and not v.overlaps(out, *arrays)
             res = out if direct else np.empty(shape, dtype=dtype)
