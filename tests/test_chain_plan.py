@@ -156,6 +156,8 @@ def test_long_chains_no_recursion(n, order):
         g = mc.grad_chain(links, np.ones(3))
         t = mc.tangent_chain(links, np.ones(3))
         order_tree = plan.order
+        J_ref = ref.jacobian_chain(links, order=order)
+        text_ref = str(ref.chain_plan(links, order=order))
     finally:
         sys.setrecursionlimit(limit)
     assert text.count("J") == n and len(plan.steps) == n - 1
@@ -168,6 +170,8 @@ def test_long_chains_no_recursion(n, order):
     np.testing.assert_allclose(g, np.ones(3) @ expect, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(t, expect @ np.ones(3), rtol=1e-10, atol=1e-12)
     assert restored.flops == plan.flops and str(restored) == text
+    np.testing.assert_allclose(J_ref, expect, rtol=1e-10, atol=1e-12)
+    assert text_ref == text
 
 
 def test_long_chain_heuristic_never_worse_than_pure_modes():
