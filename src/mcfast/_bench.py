@@ -3,7 +3,8 @@
 Each case (see `_bench_cases`) builds its inputs once, then mcfast and each contender are
 timed interleaved (A, B, C, A, B, C, ...) over many repeats, warm-up excluded; medians
 and ratios are reported, with the issue's targets checked from the same run.
-`python -m mcfast bench [--quick]` or `python bench/run.py` writes RESULTS.md and a plot.
+`python -m mcfast bench [--quick] [--out DIR]` writes RESULTS.md and a plot into DIR (else a
+fresh folder it names); `python bench/run.py` into bench/.
 """
 
 import os
@@ -17,7 +18,8 @@ import mcfast as mc
 from mcfast._bench_cases import CASES, PEERS, peer
 from mcfast._timing import format_seconds, interleaved_medians
 
-__all__ = ["CASES", "TARGETS", "run", "targets", "results_markdown", "plot", "main"]
+__all__ = ["CASES", "TARGETS", "run", "targets", "results_markdown", "plot", "fresh_outdir",
+           "main"]
 
 # (what, rule, size label, mcfast over this contender (or a measure's name), at most)
 TARGETS = [
@@ -230,10 +232,30 @@ def plot(rows, path):
     return True
 
 
+def fresh_outdir(parent="."):
+    """A new folder ``mcfast-bench-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... when taken) in `parent`."""
+    stem = os.path.join(parent, time.strftime("mcfast-bench-%Y%m%d-%H%M%S"))
+    path, n = stem, 1
+    while True:
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            n += 1
+            path = f"{stem}-{n}"
+
+
 def main(quick=False, outdir=None):
-    """Run the suite, print progress, write RESULTS.md and speedup.png into `outdir`."""
+    """Run the suite, print progress, write RESULTS.md and speedup.png into `outdir`.
+
+    `outdir` is created when missing; None makes a fresh folder (`fresh_outdir`) in the
+    current directory, so that no file of the user's is overwritten.
+    """
     if outdir is None:
-        outdir = "bench" if os.path.isdir("bench") else "."
+        outdir = fresh_outdir()
+    else:
+        os.makedirs(outdir, exist_ok=True)
+    print(f"mcfast bench: results go to {os.path.abspath(outdir)}", flush=True)
     print(f"mcfast bench{' --quick' if quick else ''}: threads: {_threads()}", flush=True)
     rows = run(quick, log=lambda s: print(s, flush=True))
     md = os.path.join(outdir, "RESULTS.md")

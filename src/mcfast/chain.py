@@ -1,11 +1,15 @@
 """Jacobian chains: Jn⋯J1 in the cheapest bracketing, batched, and vector chains without it."""
 
+from __future__ import annotations
+
 import math
+from typing import Any, Literal, Sequence, overload
 
 import numpy as np
 
 from . import _plan
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from . import reference as _reference
 from ._apply import apply_adjoint, apply_forward, kron_product, link_info, to_dense
 from ._kernels import _chain as _k
@@ -23,6 +27,8 @@ _PARALLEL_MIN = 1 << 23
 _VBLOCK = 32             # samples per block of a batched chain (VBLOCK in _chain.pxd)
 _PLAN_CACHE = {}         # (dims, link infos, order) -> ChainPlan, for jacobian_chain
 _PLAN_CACHE_MAX = 256
+
+Order = Literal["optimal", "forward", "reverse"]
 
 
 class Diagonal(_reference.Diagonal):
@@ -193,8 +199,11 @@ class ChainPlan:
 
     __slots__ = ("flops", "dims", "kinds", "steps", "_infos", "_root", "_prog", "_scratch",
                  "_small", "_how", "_order")
+    flops: int
+    dims: tuple[int, ...]
+    kinds: tuple[str, ...]
 
-    def __init__(self, links, *, order="optimal"):
+    def __init__(self, links: Sequence[object], *, order: Order = "optimal") -> None:
         order = v.chain_order_arg(order, "chain_plan")
         _, kinds, dims, _, _, infos = _plan_key(links, "chain_plan", shapes_ok=True)
         self._build(dims, kinds, infos, order)
@@ -226,11 +235,11 @@ class ChainPlan:
                 self._scratch, self._small = scratch, small
 
     @property
-    def diagonal(self):
+    def diagonal(self) -> tuple[bool, ...]:
         return tuple(kind == "diag" for kind in self.kinds)
 
     @property
-    def order(self):
+    def order(self) -> int | tuple[Any, Any]:
         if self._order is None:
             self._order = _plan.tree_of(len(self.kinds), self.steps)
         return self._order
@@ -239,13 +248,24 @@ class ChainPlan:
         return (_restore_plan, (self.dims, self.kinds, self._infos, self.flops, self.steps,
                                 self._root, self._how))
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _plan.tree_str(len(self.kinds), self.steps)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ChainPlan({self}, flops={self.flops})"
 
-    def __call__(self, links, *, out=None):
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker: ...
+    @overload
+    def __call__(self, links: Sequence[object], *,
+                 out: FloatArray | None = None) -> FloatArray: ...
+
+    def __call__(self, links: Sequence[object], *,
+                 out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
         """Jn⋯J1 of `links` in this plan's order, without planning again.
 
         Parameters
@@ -449,7 +469,7 @@ def _cached_plan(dims, kinds, infos, order):
 # ---------------------------------------------------------------------------------------
 # public functions
 
-def chain_plan(links, *, order="optimal"):
+def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPlan:
     """Plan the product Jn⋯J1 of a Jacobian chain without multiplying.
 
     Chooses the bracketing, and for each product its mode, with the fewest multiply-adds:
@@ -523,7 +543,19 @@ def chain_plan(links, *, order="optimal"):
     return ChainPlan(links, order=order)
 
 
-def jacobian_chain(links, *, order="optimal", out=None):
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Kronecker], *, order: Order = ..., out: None = None) -> Kronecker: ...
+@overload
+def jacobian_chain(links: Sequence[object], *,
+                   order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...
+
+
+def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
+                   out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
     """The Jacobian of a composition, ∂yₙ/∂x = Jn ⋯ J2 J1.
 
     Parameters
@@ -652,7 +684,7 @@ def _vector_chain(links, vector, out, grad):
     return out
 
 
-def grad_chain(links, grad, *, out=None):
+def grad_chain(links: Sequence[object], grad: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """The gradient through a chain, ∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ ∂z/∂yₙ))), without Jn⋯J1.
 
     Vector-Jacobian products right to left: Σ d_k·d_{k-1} multiply-adds per sample.
@@ -691,7 +723,8 @@ def grad_chain(links, grad, *, out=None):
     return _vector_chain(links, grad, out, True)
 
 
-def tangent_chain(links, tangent, *, out=None):
+def tangent_chain(links: Sequence[object], tangent: ArrayLike, *,
+                  out: FloatArray | None = None) -> FloatArray:
     """The directional derivative through a chain, Jn(⋯(J2(J1 t))), never forming Jn⋯J1.
 
     Jacobian-vector products left to right: Σ d_k·d_{k-1} multiply-adds per sample.

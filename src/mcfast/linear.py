@@ -1,8 +1,11 @@
 """The linear-map rules: Y = AX + B ⇒ ∂z/∂X = Aᵀ∂z/∂Y; Y = XA + B ⇒ ∂z/∂X = ∂z/∂Y Aᵀ; the trace rule."""
 
+from __future__ import annotations
+
 import numpy as np
 
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from ._kernels import _linear
 
 __all__ = ["grad_ax", "grad_xa", "trace_chain"]
@@ -28,7 +31,8 @@ def _deliver(result, pending):
     return pending
 
 
-def grad_ax(A, G, *, out=None, accumulate=False):
+def grad_ax(A: ArrayLike, G: ArrayLike, *, out: FloatArray | None = None,
+            accumulate: bool = False) -> FloatArray:
     """Gradient through a left linear map: ``Y = A X + B  =>  ∂z/∂X = Aᵀ G``.
 
     Parameters
@@ -80,7 +84,8 @@ def grad_ax(A, G, *, out=None, accumulate=False):
     return _deliver(target, pending)
 
 
-def grad_xa(G, A, *, out=None, accumulate=False):
+def grad_xa(G: ArrayLike, A: ArrayLike, *, out: FloatArray | None = None,
+            accumulate: bool = False) -> FloatArray:
     """Gradient through a right linear map: ``Y = X A + B  =>  ∂z/∂X = G Aᵀ``.
 
     For the vector case ``y = X a + b`` (G of shape (n,), A of shape (m,)) the result
@@ -135,7 +140,7 @@ def grad_xa(G, A, *, out=None, accumulate=False):
     return _deliver(target, pending)
 
 
-def trace_chain(G, dY_dX, *, out=None):
+def trace_chain(G: ArrayLike, dY_dX: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """The scalar-over-matrix rule by definition: ``∂z/∂X_ij = Σ_kl G_kl ∂Y_kl/∂X_ij``.
 
     Parameters

@@ -1,6 +1,12 @@
 """Links beyond dense arrays and Diagonal: Kronecker factors and matrix-free operators."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
+
+from numpy.typing import ArrayLike, NDArray
 
 from . import _validate as v
 
@@ -61,7 +67,7 @@ class Kronecker:
     _mcfast_kronecker = True
     __slots__ = ("_a", "_b")
 
-    def __init__(self, A, B):
+    def __init__(self, A: ArrayLike, B: ArrayLike) -> None:
         func = type(self).__name__
         factors = []
         for name, x in (("A", A), ("B", B)):
@@ -73,28 +79,38 @@ class Kronecker:
             factors.append(view)
         self._a, self._b = factors
 
-    A = property(lambda self: self._a, doc="The left factor A, shape (pa, qa).")
-    B = property(lambda self: self._b, doc="The right factor B, shape (pb, qb).")
+    @property
+    def A(self) -> NDArray[Any]:
+        """The left factor A, shape (pa, qa) (read-only)."""
+        return self._a
 
     @property
-    def shape(self):
+    def B(self) -> NDArray[Any]:
+        """The right factor B, shape (pb, qb) (read-only)."""
+        return self._b
+
+    @property
+    def shape(self) -> tuple[int, int]:
         """(pa·pb, qa·qb)."""
         (pa, qa), (pb, qb) = self._a.shape, self._b.shape
         return (pa * pb, qa * qb)
 
-    ndim = property(lambda self: 2, doc="2.")
+    @property
+    def ndim(self) -> int:
+        """2."""
+        return 2
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         """The result dtype of the factors."""
         return np.result_type(self._a, self._b)
 
     @property
-    def T(self):
+    def T(self) -> Kronecker:
         """The transpose Aᵀ ⊗ Bᵀ."""
         return type(self)(self._a.T, self._b.T)
 
-    def toarray(self):
+    def toarray(self) -> NDArray[Any]:
         """The dense Jacobian ``np.kron(A, B)``.
 
         Returns
@@ -103,14 +119,14 @@ class Kronecker:
         """
         return np.kron(self._a, self._b)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
         a = self.toarray()
         return a if dtype is None else a.astype(dtype)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (np.array(self._a), np.array(self._b)))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}(A={self._a!r}, B={self._b!r})"
 
 
@@ -158,7 +174,7 @@ class MatrixFree:
     _mcfast_matrix_free = True
     __slots__ = ("_op", "_cost")
 
-    def __init__(self, op, cost=None):
+    def __init__(self, op: Any, cost: int | None = None) -> None:
         func = type(self).__name__
         if op is None:
             raise TypeError(f"{func}: argument 'op' is None; expected a LinearOperator")
@@ -181,17 +197,32 @@ class MatrixFree:
             raise ValueError(f"{func}: cost must be >= 0; got {cost}")
         self._op, self._cost = op, int(cost)
 
-    op = property(lambda self: self._op, doc="The wrapped LinearOperator.")
-    cost = property(lambda self: self._cost, doc="Multiply-adds of one application.")
-    shape = property(lambda self: tuple(self._op.shape), doc="(rows, cols).")
-    ndim = property(lambda self: 2, doc="2.")
+    @property
+    def op(self) -> Any:
+        """The wrapped LinearOperator."""
+        return self._op
 
     @property
-    def dtype(self):
+    def cost(self) -> int:
+        """Multiply-adds of one application to one vector."""
+        return self._cost
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
+        return (int(self._op.shape[0]), int(self._op.shape[1]))
+
+    @property
+    def ndim(self) -> int:
+        """2."""
+        return 2
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
         """The operator's dtype (float64 when it declares none)."""
         return np.dtype(self._op.dtype) if self._op.dtype is not None else np.dtype(np.float64)
 
-    def toarray(self):
+    def toarray(self) -> NDArray[Any]:
         """The dense Jacobian, by applying the operator to an identity (cols products).
 
         Returns
@@ -200,5 +231,5 @@ class MatrixFree:
         """
         return np.asarray(self._op.matmat(np.eye(self.shape[1], dtype=self.dtype)))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self._op!r}, cost={self._cost})"

@@ -4,10 +4,16 @@ Written for clarity, not speed: each function is the formula of its rule. The te
 the compiled functions equal to these.
 """
 
+from __future__ import annotations
+
+from typing import Any, Literal, Sequence, TypeVar, overload
+
 import numpy as np
+from numpy.typing import DTypeLike, NDArray
 
 from . import _plan
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from .gradcheck import check_grad
 from .links import Kronecker, MatrixFree
 
@@ -31,27 +37,30 @@ def _finish(result, out, func, accumulate=False):
     return out
 
 
-def grad_ax(A, G, *, out=None, accumulate=False):
+def grad_ax(A: ArrayLike, G: ArrayLike, *, out: FloatArray | None = None,
+            accumulate: bool = False) -> FloatArray:
     """Y = A X + B  =>  ∂z/∂X = Aᵀ G."""
     A, G, _ = v.linear_ax_args(A, G, "grad_ax")
     return _finish(A.T @ G, out, "grad_ax", accumulate)
 
 
-def grad_xa(G, A, *, out=None, accumulate=False):
+def grad_xa(G: ArrayLike, A: ArrayLike, *, out: FloatArray | None = None,
+            accumulate: bool = False) -> FloatArray:
     """Y = X A + B  =>  ∂z/∂X = G Aᵀ; vector case y = X a + b  =>  outer(g, a)."""
     G, A, _ = v.linear_xa_args(G, A, "grad_xa")
     result = np.outer(G, A) if G.ndim == 1 else G @ A.T
     return _finish(result, out, "grad_xa", accumulate)
 
 
-def trace_chain(G, dY_dX, *, out=None):
+def trace_chain(G: ArrayLike, dY_dX: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """∂z/∂X_ij = Σ_kl G_kl ∂Y_kl/∂X_ij (the scalar-over-matrix rule by definition)."""
     G, D, _ = v.trace_chain_args(G, dY_dX, "trace_chain")
     result = np.tensordot(G, D, axes=G.ndim)
     return _finish(np.asarray(result, dtype=G.dtype), out, "trace_chain")
 
 
-def lstsq_loss_grad(X, theta, y, *, out=None):
+def lstsq_loss_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
+                    out: FloatArray | None = None) -> tuple[float, FloatArray]:
     """‖Xθ − y‖² and its gradient 2 Xᵀ(Xθ − y)."""
     X, theta, y = v.lstsq_args(X, theta, y, "lstsq_loss_grad")
     r = X @ theta - y
@@ -59,7 +68,8 @@ def lstsq_loss_grad(X, theta, y, *, out=None):
     return loss, _finish(2 * (X.T @ r), out, "lstsq_loss_grad")
 
 
-def lstsq_grad(X, theta, y, *, out=None):
+def lstsq_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
+               out: FloatArray | None = None) -> FloatArray:
     """2 Xᵀ(Xθ − y), the gradient of ‖Xθ − y‖² with respect to θ."""
     X, theta, y = v.lstsq_args(X, theta, y, "lstsq_grad")
     return _finish(2 * (X.T @ (X @ theta - y)), out, "lstsq_grad")
@@ -72,14 +82,15 @@ class LeastSquares:
     hessp(θ, p) = 2 Xᵀ W X p + 2 l2 p.
     """
 
-    def __init__(self, X, y, *, sample_weight=None, l2=0.0):
+    def __init__(self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                 l2: float = 0.0) -> None:
         self.X, self.y, self.sample_weight, self.l2, self.dtype = v.least_squares_args(
             X, y, sample_weight, l2)
 
     def _theta(self, theta, name="theta"):
         return v.least_squares_theta(theta, self.X.shape[1], self.y.shape, self.dtype, name)
 
-    def __call__(self, theta):
+    def __call__(self, theta: ArrayLike) -> tuple[float, FloatArray]:
         shape = np.shape(theta)
         t = self._theta(theta)
         r = self.X @ t - self.y
@@ -91,7 +102,7 @@ class LeastSquares:
             grad = grad + 2 * self.l2 * t
         return loss, grad.astype(self.dtype, copy=False).reshape(shape)
 
-    def hessp(self, theta, p):
+    def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
         """2 Xᵀ W X p + 2 l2 p (the Hessian does not depend on θ)."""
         self._theta(theta)
         shape = np.shape(p)
@@ -109,8 +120,13 @@ class LeastSquares:
 # cost model (pure Python); every link is made dense and the products are np.matmul and
 # broadcasting in the plan's order.
 
+Order = Literal["optimal", "forward", "reverse"]
+
 __all__ += ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
             "Diagonal", "Kronecker", "MatrixFree"]
+
+
+_D = TypeVar("_D", bound="Diagonal")
 
 
 class Diagonal:
@@ -119,7 +135,7 @@ class Diagonal:
     _mcfast_diagonal = True
     __slots__ = ("_d",)
 
-    def __init__(self, d):
+    def __init__(self, d: ArrayLike) -> None:
         d = v.as_real_array(d, "d", type(self).__name__)
         if d.ndim < 1:
             raise ValueError(f"{type(self).__name__}: d must have shape (..., n); got a 0-D "
@@ -129,31 +145,31 @@ class Diagonal:
         self._d = view
 
     @property
-    def diagonal(self):
+    def diagonal(self) -> NDArray[Any]:
         """The diagonal d, shape (..., n) (a read-only view, no copy)."""
         return self._d
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         """The Jacobian's shape (..., n, n)."""
         return self._d.shape + self._d.shape[-1:]
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """len(shape): the diagonal's ndim + 1."""
         return self._d.ndim + 1
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         """The diagonal's dtype."""
         return self._d.dtype
 
     @property
-    def T(self):
+    def T(self: _D) -> _D:
         """The transpose: diag(d) is symmetric, so itself."""
         return self
 
-    def toarray(self):
+    def toarray(self) -> NDArray[Any]:
         """The dense (..., n, n) array with d on the diagonal and zeros elsewhere.
 
         Returns
@@ -171,11 +187,11 @@ class Diagonal:
         n = self._d.shape[-1]
         return self._d[..., :, None] * np.eye(n, dtype=self._d.dtype)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike = None, copy: bool | None = None) -> NDArray[Any]:
         a = self.toarray()
         return a if dtype is None else a.astype(dtype)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self._d!r})"
 
     def __reduce__(self):
@@ -241,7 +257,7 @@ class ChainPlan:
     """The bracketing of a Jacobian chain and its cost (reference twin; the one cost model
     of mcfast._plan)."""
 
-    def __init__(self, links, *, order="optimal"):
+    def __init__(self, links: Sequence[object], *, order: Order = "optimal") -> None:
         order = v.chain_order_arg(order, "chain_plan")
         arrays, self.kinds, self.dims, _, _ = v.chain_links_args(links, "chain_plan",
                                                                  shapes_ok=True)
@@ -251,13 +267,24 @@ class ChainPlan:
         self.steps = tuple(self.steps)
         self.order = _plan.tree_of(len(self.kinds), self.steps)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return _plan.tree_str(len(self.kinds), self.steps)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ChainPlan({self}, flops={self.flops})"
 
-    def __call__(self, links, *, out=None):
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker: ...
+    @overload
+    def __call__(self, links: Sequence[object], *,
+                 out: FloatArray | None = None) -> FloatArray: ...
+
+    def __call__(self, links: Sequence[object], *,
+                 out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
         arrays, kinds, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
         if dims != self.dims or _infos(arrays, kinds, dims) != self._infos:
             raise ValueError(f"ChainPlan: the links do not match the plan: planned dims "
@@ -279,12 +306,24 @@ def _result(steps, root, arrays, kinds, batch, dtype, out, func):
     return _finish_chain(result, is_diag, batch, dtype, out, func)
 
 
-def chain_plan(links, *, order="optimal"):
+def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPlan:
     """Plan Jn⋯J1 without multiplying: the bracketing with the fewest multiply-adds."""
     return ChainPlan(links, order=order)
 
 
-def jacobian_chain(links, *, order="optimal", out=None):
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Kronecker], *, order: Order = ..., out: None = None) -> Kronecker: ...
+@overload
+def jacobian_chain(links: Sequence[object], *,
+                   order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...
+
+
+def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
+                   out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
     """∂yₙ/∂x = Jn ⋯ J1 in the planned order (a Diagonal when every link is one, a
     Kronecker when every link is one with matching factors)."""
     order = v.chain_order_arg(order, "jacobian_chain")
@@ -293,7 +332,7 @@ def jacobian_chain(links, *, order="optimal", out=None):
     return _result(steps, root, arrays, kinds, batch, dtype, out, "jacobian_chain")
 
 
-def grad_chain(links, grad, *, out=None):
+def grad_chain(links: Sequence[object], grad: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ g))): vector-Jacobian products right to left."""
     arrays, kinds, dims, batch, g, dtype = v.chain_vector_args(links, grad, "grad",
                                                                "grad_chain")
@@ -304,7 +343,8 @@ def grad_chain(links, grad, *, out=None):
                    "grad_chain")
 
 
-def tangent_chain(links, tangent, *, out=None):
+def tangent_chain(links: Sequence[object], tangent: ArrayLike, *,
+                  out: FloatArray | None = None) -> FloatArray:
     """Jn(⋯(J1 t)): Jacobian-vector products left to right."""
     arrays, kinds, dims, batch, t, dtype = v.chain_vector_args(links, tangent, "tangent",
                                                                "tangent_chain")
@@ -313,3 +353,89 @@ def tangent_chain(links, tangent, *, out=None):
         t = a * t if kind == "diag" else np.matmul(a, t[..., :, None])[..., 0]
     return _finish(np.array(np.broadcast_to(t, batch + (dims[-1],)), dtype=dtype), out,
                    "tangent_chain")
+
+
+# --- linear-model losses ---
+# The plain two-pass formulas: z = X θ + b, then Xᵀ(w ∘ ℓ′); X[rows] copied.
+
+__all__ += ["linear_loss_grad", "LinearLoss"]
+
+
+def _linear_parts(d, theta, rows):
+    """(X, y, w, coefficients, intercept) of the data `d`, over X[rows] when given."""
+    X, y, w = d["X"], d["y"], d["w"]
+    if rows is not None:
+        X, y = X[rows], y[rows]
+        w = None if w is None else w[rows]
+    m = d["m"]
+    coef = theta[:m]
+    b = theta[m] if d["fit_intercept"] else np.zeros(theta.shape[1:], theta.dtype)
+    return X, y, w, coef, b
+
+
+def _linear_loss_grad(d, theta, rows):
+    X, y, w, coef, b = _linear_parts(d, theta, rows)
+    loss = d["loss"]
+    z = np.asarray(X @ coef, dtype=np.float64) + b
+    yy = y.astype(np.float64)
+    ww = np.ones(z.shape[0]) if w is None else w.astype(np.float64)
+    pointwise = loss.loss(z, yy)
+    g = loss.gradient(z, yy)
+    wg = (ww * g.T).T
+    value = float(np.sum((ww * pointwise.T).T))
+    if d["l2"] != 0:
+        value += d["l2"] * float(np.sum(coef.astype(np.float64) ** 2))
+    gc = np.asarray(X.T @ wg)
+    if d["l2"] != 0:
+        gc = gc + 2 * d["l2"] * coef
+    parts = [gc] + ([np.sum(wg, axis=0)[None] if wg.ndim == 2 else np.sum(wg)[None]]
+                    if d["fit_intercept"] else [])
+    return value, np.concatenate(parts).astype(d["dtype"]).reshape(theta.shape)
+
+
+def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
+                     fit_intercept=False, rows=None, out=None):
+    """Σ wᵢ ℓ(xᵢᵀθ + b, yᵢ) + l2‖θ[:m]‖² and its gradient, by the two-pass formula."""
+    func = "linear_loss_grad"
+    d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=theta)
+    rows = v.linear_loss_rows(rows, d["n"], func)
+    value, grad = _linear_loss_grad(d, d["theta"], rows)
+    return value, _finish(grad, out, func)
+
+
+class LinearLoss:
+    """The objective of `linear_loss_grad` for ``scipy.optimize.minimize``, with hessp."""
+
+    def __init__(self, X, y, *, loss="squared", sample_weight=None, l2=0.0,
+                 fit_intercept=False):
+        self._d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept,
+                                     "LinearLoss")
+        self.loss, self.dtype = self._d["loss"], self._d["dtype"]
+
+    def _theta(self, theta, name="theta"):
+        return v.linear_loss_theta(theta, self._d, name, "LinearLoss", flat_ok=True)
+
+    def __call__(self, theta, rows=None):
+        shape = np.shape(theta)
+        t = self._theta(theta)
+        rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
+        value, grad = _linear_loss_grad(self._d, t, rows)
+        return value, grad.reshape(shape)
+
+    def hessp(self, theta, p, rows=None):
+        """Xᵀ(w ∘ ℓ″ ∘ (Xp + p_b)) + 2 l2 p, with the intercept's row Σ w ℓ″ (Xp + p_b)."""
+        d = self._d
+        t = self._theta(theta)
+        shape = np.shape(p)
+        q = self._theta(p, "p")
+        rows = v.linear_loss_rows(rows, d["n"], "LinearLoss")
+        X, y, w, coef, b = _linear_parts(d, t, rows)
+        _, _, _, pc, pb = _linear_parts(d, q, rows)
+        z = np.asarray(X @ coef, dtype=np.float64) + b
+        xq = np.asarray(X @ pc, dtype=np.float64) + pb
+        ww = np.ones(z.shape[0]) if w is None else w.astype(np.float64)
+        h = (ww * d["loss"].hessp(z, y.astype(np.float64), xq).T).T
+        hc = np.asarray(X.T @ h) + 2 * d["l2"] * pc
+        parts = [hc] + ([np.sum(h, axis=0)[None] if h.ndim == 2 else np.sum(h)[None]]
+                        if d["fit_intercept"] else [])
+        return np.concatenate(parts).astype(self.dtype).reshape(shape)
