@@ -1025,18 +1025,38 @@ cdef inline void dense_csr_rows(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t p, Py_s
                                 const floating* data,       # IN  (nnz,)
                                 floating* out,              # OUT (m, q) C-contiguous
                                 ) noexcept nogil:
-    """Rows i0..i1-1 of out = X @ S: row i is Σ_k X[i, k] S[k, :] (S's rows scattered)."""
+    """Rows i0..i1-1 of out = X @ S: row i is Σ_k X[i, k] S[k, :] (S's rows scattered),
+    four rows of X per pass over S so each stored entry is read once for four rows."""
     cdef Py_ssize_t i, j, k, t
-    cdef floating xik
-    cdef floating* oi
+    cdef floating x0, x1, x2, x3, v
+    cdef floating* o0
+    cdef floating* o1
+    cdef floating* o2
+    cdef floating* o3
     for i in range(i0, i1):
-        oi = out + i * q
+        o0 = out + i * q
         for j in range(q):
-            oi[j] = 0
+            o0[j] = 0
+    i = i0
+    while i + 4 <= i1:
+        o0, o1, o2, o3 = out + i * q, out + (i + 1) * q, out + (i + 2) * q, out + (i + 3) * q
         for k in range(p):
-            xik = x[i * p + k]
+            x0, x1, x2, x3 = x[i * p + k], x[(i + 1) * p + k], x[(i + 2) * p + k], \
+                x[(i + 3) * p + k]
             for t in range(indptr[k], indptr[k + 1]):
-                oi[indices[t]] += xik * data[t]
+                j, v = indices[t], data[t]
+                o0[j] += x0 * v
+                o1[j] += x1 * v
+                o2[j] += x2 * v
+                o3[j] += x3 * v
+        i += 4
+    while i < i1:
+        o0 = out + i * q
+        for k in range(p):
+            x0 = x[i * p + k]
+            for t in range(indptr[k], indptr[k + 1]):
+                o0[indices[t]] += x0 * data[t]
+        i += 1
 
 
 def dense_csr_product(const floating[:, ::1] X not None,    # IN  (m, p)
@@ -1066,8 +1086,8 @@ def dense_csr_product(const floating[:, ::1] X not None,    # IN  (m, p)
             raise ValueError("dense_csr_product: a column index is out of range")
     if m == 0 or q == 0:
         return
-    nchunks = min(max(nthreads, 1), m)
-    chunk = (m + nchunks - 1) // nchunks
+    nchunks = min(max(nthreads, 1), (m + 3) // 4)
+    chunk = ((m + nchunks - 1) // nchunks + 3) // 4 * 4       # whole blocks of four rows
     with nogil:
         if nchunks > 1:
             for i in prange(nchunks, num_threads=nchunks, schedule="static"):
