@@ -438,6 +438,102 @@ def case_grad_ax_small(sizes=SMALL_SIZES, repeats=7, clock=time.perf_counter):
                           "worst size n": worst,
                           "mcfast / numpy, median over sizes": float(np.median(
                               list(ratios.values())))})
+# --- chains over structured and matrix-free links (issue 13) ---------------------------------
+
+def _kron_maps(n, k, seed=8):
+    rng = np.random.default_rng(seed)
+    As = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(k)]
+    Bs = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(k)]
+    return As, Bs, rng
+
+
+def case_kron_grad(n, k):
+    """The gradient through k matrix maps Y_i = A_i Y_{i-1} B_i (n × n), as Kronecker links
+    A_i ⊗ B_iᵀ, against the NumPy loop G ← A_iᵀ G B_iᵀ and jax.jit(jax.grad)."""
+    As, Bs, rng = _kron_maps(n, k)
+    G = rng.standard_normal((n, n))
+    links = [mc.Kronecker(A, B.T) for A, B in zip(As, Bs)]
+    g = G.ravel()
+
+    def numpy_loop():
+        H = G
+        for A, B in zip(As[::-1], Bs[::-1]):
+            H = A.T @ H @ B.T
+        return H
+    fns = {"mcfast": lambda: mc.grad_chain(links, g), "numpy": numpy_loop}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+
+        def z(X, As, Bs, G):
+            for A, B in zip(As, Bs):
+                X = A @ X @ B
+            return jnp.sum(G * X)
+        grad = jax.jit(jax.grad(z))
+        ja = (jnp.zeros((n, n)), [jnp.asarray(A) for A in As], [jnp.asarray(B) for B in Bs],
+              jnp.asarray(G))
+        fns["jax"] = lambda: _ready(grad(*ja))
+    torch = peer("torch")
+    if torch:
+        tA, tB = [torch.from_numpy(A) for A in As], [torch.from_numpy(B) for B in Bs]
+        tG = torch.from_numpy(G)
+
+        def vjp_t():
+            X = torch.zeros((n, n), dtype=torch.float64, requires_grad=True)
+            Y = X
+            for A, B in zip(tA, tB):
+                Y = A @ Y @ B
+            (Y * tG).sum().backward()
+            return X.grad
+        fns["torch"] = vjp_t
+    return Case(fns, skipped={"autograd": "slow Python tracing of matrix products"})
+
+
+def _banded(n, half, seed):
+    import scipy.sparse as sp
+    rng = np.random.default_rng(seed)
+    offsets = list(range(-half, half + 1))
+    return sp.diags([rng.standard_normal(n - abs(o)) for o in offsets], offsets, format="csr")
+
+
+def case_sparse_chain(n=10_000, m=64, half=2):
+    """The Jacobian of x (m) -> W1 (n × m) -> S (banded n × n sparse) -> W2 (m × n) against
+    W2 @ (S @ W1) (NumPy + scipy.sparse) and jax.jit(jax.jacrev) with a BCOO S."""
+    rng = np.random.default_rng(9)
+    W1, W2 = rng.standard_normal((n, m)) / np.sqrt(m), rng.standard_normal((m, n)) / np.sqrt(n)
+    S = _banded(n, half, 10)
+    links = [W1, S, W2]
+    fns = {"mcfast": lambda: mc.jacobian_chain(links), "numpy": lambda: W2 @ (S @ W1)}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        from jax.experimental import sparse as jsp
+        jS = jsp.BCOO.from_scipy_sparse(S)
+        jac = jax.jit(jax.jacrev(lambda x, W1, S, W2: W2 @ (S @ (W1 @ x))))
+        ja = (jnp.zeros(m), jnp.asarray(W1), jS, jnp.asarray(W2))
+        fns["jax"] = lambda: _ready(jac(*ja))
+    return Case(fns, skipped={"torch": "left out (sparse autograd)",
+                              "autograd": "no sparse matrices"})
+
+
+def case_bottleneck(n=1000):
+    """A bottleneck in the middle: x (n) -> Op1 (n × n, matrix-free) -> W (3 × n) -> V (n × 3)
+    -> Op2 (n × n, matrix-free). mcfast applies each operator to 3 vectors; against
+    multi_dot of the dense matrices (NumPy) and jax.jit(jax.jacrev)."""
+    from scipy.sparse.linalg import aslinearoperator
+    rng = np.random.default_rng(11)
+    M1, M2 = rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal((n, n)) / np.sqrt(n)
+    W, V = rng.standard_normal((3, n)), rng.standard_normal((n, 3))
+    links = [aslinearoperator(M1), W, V, aslinearoperator(M2)]
+    fns = {"mcfast": lambda: mc.jacobian_chain(links),
+           "numpy": lambda: np.linalg.multi_dot([M2, V, W, M1])}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        jac = jax.jit(jax.jacrev(lambda x, M1, W, V, M2: M2 @ (V @ (W @ (M1 @ x)))))
+        ja = (jnp.zeros(n),) + tuple(jnp.asarray(a) for a in (M1, W, V, M2))
+        fns["jax"] = lambda: _ready(jac(*ja))
+    return Case(fns, skipped={"torch": "left out", "autograd": "left out"})
 
 
 # (rule, size label, size for the plot, builder, in --quick?)
@@ -466,4 +562,14 @@ CASES = [
      lambda: case_beside_numpy_grad_ax(512), True),
     ("beside NumPy", "lstsq_loss_grad 200,000×32 after np.matmul 512²", 200_000 * 32,
      case_beside_numpy_lstsq, True),
+    ("grad_chain", "3 Kronecker maps, 64²", 3 * 64 ** 3, lambda: case_kron_grad(64, 3), True),
+    ("grad_chain", "5 Kronecker maps, 64²", 5 * 64 ** 3, lambda: case_kron_grad(64, 5), False),
+    ("grad_chain", "3 Kronecker maps, 256²", 3 * 256 ** 3, lambda: case_kron_grad(256, 3),
+     False),
+    ("grad_chain", "5 Kronecker maps, 256²", 5 * 256 ** 3, lambda: case_kron_grad(256, 5),
+     True),
+    ("jacobian_chain", "banded sparse 10⁴ between dense", 64 * 10_000 * 64,
+     case_sparse_chain, True),
+    ("jacobian_chain", "middle bottleneck, 1000² operators", 3 * 1000 ** 2, case_bottleneck,
+     True),
 ]
