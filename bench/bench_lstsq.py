@@ -19,6 +19,7 @@ import mcfast as mc
 import mcfast.lstsq as lstsq_mod
 from mcfast._bench_cases import peak_extra_bytes as _extra_bytes
 from mcfast._kernels import _lstsq as _k
+from mcfast._kernels._threads import effective_n_threads
 from mcfast._timing import format_seconds, interleaved_medians
 
 __all__ = ["main"]
@@ -191,7 +192,7 @@ def main(argv=()):
     repeats = 5 if quick else 11
     dtype = np.float32 if "float32" in argv else np.float64
     print(f"mcfast {mc.__version__}, SIMD {_k.simd_level()[2]}, CPUs {os.cpu_count()}, "
-          f"threads {lstsq_mod._MAX_THREADS}")
+          f"threads {effective_n_threads()}")
     if "--tune" in argv:
         tune(repeats)
         return []

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-LAYOUTS = ["C", "F", "strided", "negative", "readonly"]
+LAYOUTS = ["C", "F", "strided", "negative", "readonly", "swapped"]
 DTYPES = [np.float32, np.float64]
 
 
@@ -25,6 +25,10 @@ def in_layout(a, layout):
     if layout == "negative":
         rev = np.array(a[tuple(slice(None, None, -1) for _ in a.shape)], order="C")
         return rev[tuple(slice(None, None, -1) for _ in a.shape)]
+    if layout == "swapped":
+        # C-contiguous in the non-native byte order ('>f8' on a little-endian machine):
+        # the type number is the native one's, so a check of it alone reads garbage
+        return np.array(a, order="C").astype(a.dtype.newbyteorder())
     if layout == "readonly":
         b = np.array(a)
         b.flags.writeable = False

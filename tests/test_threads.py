@@ -1,5 +1,7 @@
 """Threads: every kernel releases the GIL, and concurrent calls give bitwise the single-threaded results."""
 
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -207,3 +209,126 @@ def test_concurrent_big_calls_match_bitwise(name):
     for got, want in zip(results, expected):
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
+
+
+# --- the thread count: decided at each call (threadpoolctl, OMP_NUM_THREADS, affinity) ---
+
+from mcfast import chain as _chain_mod                      # noqa: E402
+from mcfast._kernels import _lstsq as _lstsq_k, _threads     # noqa: E402
+
+needs_threadpoolctl = pytest.mark.skipif(threadpool_limits is None,
+                                         reason="threadpoolctl (in the test extra)")
+# sizes at which each threaded kernel wants every thread it may have
+_LSTSQ_BIG = (2_000_000, 32, 0, 8)          # (n, m, k, itemsize)
+_CHAIN_BIG = (100_000, 1024, True)          # (samples, multiply-adds each, small products)
+
+
+def _cpus():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+
+
+@needs_threadpoolctl
+@pytest.mark.parametrize("limit", [1, 2])
+def test_threadpool_limits_holds_at_each_call(limit):
+    default = _threads.effective_n_threads()
+    with threadpool_limits(limit):
+        want = min(limit, default)
+        assert _threads.effective_n_threads() == want
+        assert _lstsq_k.plan(*_LSTSQ_BIG, 0)[1] == want
+        assert _chain_mod._threads(*_CHAIN_BIG) == want
+        assert mc._config.config()["runtime"]["threads"]["effective_n_threads"] == want
+    assert _threads.effective_n_threads() == default          # lifted again on exit
+
+
+def test_count_is_openmp_capped_by_the_affinity():
+    info = _threads.thread_info()
+    assert info["cpu_count"] == _cpus()
+    assert not info["forked_child"]
+    assert info["effective_n_threads"] == max(1, min(info["omp_max_threads"], _cpus()))
+
+
+# A fresh interpreter that runs a big least-squares call (no BLAS in it: only OpenMP's
+# threads work) ten times and prints, for each of its threads that ran during those calls,
+# its share of the CPU time (from /proc/self/task/*/schedstat, in ns), and the process's
+# CPU time over the wall time. Per-thread CPU time is what a busy machine cannot blur:
+# a starved thread still shows up, a thread that never ran does not.
+_CPU_SCRIPT = """
+import os, sys, time
+import numpy as np
+import mcfast as mc
+from mcfast._kernels import _threads
+limit = int(sys.argv[1])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((1_500_000, 16)); theta = rng.standard_normal(16)
+y = rng.standard_normal(1_500_000)
+def cpu_ns():
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                out[tid] = int(f.read().split()[0])
+        except OSError:
+            pass
+    return out
+def run():
+    mc.lstsq_loss_grad(X, theta, y)           # warm-up: OpenMP starts its workers
+    a, c0, t0 = cpu_ns(), time.process_time(), time.perf_counter()
+    for _ in range(10):
+        mc.lstsq_loss_grad(X, theta, y)
+    b, c1, t1 = cpu_ns(), time.process_time(), time.perf_counter()
+    used = sorted((b[t] - a.get(t, 0) for t in b), reverse=True)
+    print(_threads.effective_n_threads(), (c1 - c0) / (t1 - t0),
+          *[u / used[0] for u in used if u > 0])
+if limit:
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limit):
+        run()
+else:
+    run()
+"""
+
+
+def _cpu_use(limit=0, **env):
+    """(threads the kernels used, CPU time / wall time, each busy thread's CPU time over
+    the busiest one's) of ten big calls in a fresh interpreter."""
+    base = {k: val for k, val in os.environ.items() if k != "OMP_NUM_THREADS"}
+    proc = subprocess.run([sys.executable, "-c", _CPU_SCRIPT, str(limit)], capture_output=True,
+                          text=True, timeout=300, env=dict(base, **env))
+    assert proc.returncode == 0, proc.stderr
+    n, ratio, *shares = proc.stdout.split()
+    return int(n), float(ratio), [float(x) for x in shares]
+
+
+needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/task"),
+                                reason="per-thread CPU time from Linux's /proc")
+
+
+@needs_proc
+@needs_threadpoolctl
+def test_threadpool_limits_one_uses_one_core():
+    """threadpool_limits(1): one thread does all the work (≈ one core of CPU time)."""
+    n, ratio, shares = _cpu_use(1)
+    assert n == 1
+    busy = [x for x in shares if x > 0.05]
+    assert len(busy) == 1, f"threads' CPU time over the busiest's: {shares}"
+    assert ratio < 1.3, f"CPU time / wall time {ratio:.2f} under threadpool_limits(1)"
+
+
+@needs_proc
+@pytest.mark.skipif(_cpus() < 2, reason="needs two CPUs")
+def test_default_uses_every_core():
+    """Unlimited (OMP_NUM_THREADS unset): every CPU's thread does a large share of the work."""
+    n, ratio, shares = _cpu_use(0)
+    assert n == _cpus()
+    busy = [x for x in shares if x > 0.25]
+    assert len(busy) == n, f"threads' CPU time over the busiest's: {shares}"
+
+
+@needs_proc
+def test_omp_num_threads_holds():
+    """OMP_NUM_THREADS=1 in the environment: one thread does all the work."""
+    n, ratio, shares = _cpu_use(0, OMP_NUM_THREADS="1")
+    assert n == 1
+    assert len([x for x in shares if x > 0.05]) == 1, shares
+    assert ratio < 1.3, f"CPU time / wall time {ratio:.2f} with OMP_NUM_THREADS=1"

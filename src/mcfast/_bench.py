@@ -152,7 +152,7 @@ def results_markdown(rows, quick):
         f"- Python {sys.version.split()[0]}, NumPy {np.__version__}, mcfast {mc.__version__} "
         f"(build: {cfg['build']['compiler']}, {cfg['build']['cflags']}, OpenMP "
         f"{'on' if cfg['build']['openmp'] else 'off'}, "
-        f"{cfg['build']['openmp_max_threads']} threads)",
+        f"{cfg['runtime']['threads']['effective_n_threads']} threads)",
         f"- threads: {_threads()}",
         "- peers: " + ", ".join(f"{k} {_version(k)}" for k in PEERS if peer(k) is not None)
         + (f"; not installed: {', '.join(skipped)}" if skipped else ""), "",

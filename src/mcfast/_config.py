@@ -44,10 +44,13 @@ def config() -> dict[str, Any]:
         ``"mcfast"``: the version; ``"distribution"``: the name pip knows it by
         (``mcfast-kernels``); ``"build"``: how the kernels were compiled (compiler,
         cflags, ``openmp`` = the ``_OPENMP`` date or 0 when built without OpenMP,
-        ``openmp_enabled``, ``openmp_max_threads``, the Cython and NumPy versions used);
-        ``"runtime"``: Python, platform, NumPy, SciPy and ``kernel_blas``, the BLAS the
-        kernels call; ``"blas"``: the BLAS/OpenMP libraries loaded in the process
-        (from ``threadpoolctl``, or a note when it is not installed).
+        ``openmp_enabled``, the Cython and NumPy versions used); ``"runtime"``: Python,
+        platform, NumPy, SciPy, ``kernel_blas`` (the BLAS the kernels call) and
+        ``threads``, what the OpenMP kernels would use if called now from this thread
+        (``omp_get_max_threads()``, which ``threadpoolctl.threadpool_limits`` and
+        ``OMP_NUM_THREADS`` set, capped by ``cpu_count``, the CPUs of this process's
+        affinity; 1 when ``forked_child``); ``"blas"``: the BLAS/OpenMP libraries loaded
+        in the process (from ``threadpoolctl``, or a note when it is not installed).
 
     Examples
     --------
@@ -57,8 +60,13 @@ def config() -> dict[str, Any]:
     ['blas', 'build', 'distribution', 'mcfast', 'runtime']
     >>> cfg["build"]["openmp_enabled"] == (cfg["build"]["openmp"] > 0)
     True
+    >>> from threadpoolctl import threadpool_limits
+    >>> with threadpool_limits(1):
+    ...     config()["runtime"]["threads"]["effective_n_threads"]
+    1
     """
     from ._kernels._buildinfo import build_info
+    from ._kernels._threads import thread_info
     build = build_info()
     build["openmp_enabled"] = build["openmp"] > 0
     return {
@@ -67,7 +75,8 @@ def config() -> dict[str, Any]:
         "build": build,
         "runtime": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "machine": platform.machine(), "numpy": np.__version__,
-                    "scipy": scipy.__version__, "kernel_blas": _kernel_blas()},
+                    "scipy": scipy.__version__, "kernel_blas": _kernel_blas(),
+                    "threads": thread_info()},
         "blas": _blas(),
     }
 
@@ -111,6 +120,10 @@ def show_config(json: bool = False) -> None:
                 val = f"on (_OPENMP {val})" if val else "off"
             elif k == "openmp_enabled":
                 continue
+            elif k == "threads":
+                val = (f"{val['effective_n_threads']} (OpenMP max {val['omp_max_threads']}, "
+                       f"{val['cpu_count']} CPUs in the affinity mask"
+                       f"{', forked child: serial' if val['forked_child'] else ''})")
             print(f"  {k:20s} {val}")
     print("blas:")
     if isinstance(cfg["blas"], str):

@@ -1,5 +1,7 @@
 """The one place inputs are checked, converted to the working dtype, and out= is vetted."""
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -12,7 +14,11 @@ def as_real_array(x, name, func):
     """`np.asarray(x)`, refusing None and non-real dtypes with a TypeError naming `name`."""
     if x is None:
         raise TypeError(f"{func}: argument {name!r} is None; expected an array")
-    a = np.asarray(x)
+    try:
+        a = np.asarray(x)
+    except ValueError as exc:        # ragged nested sequences: NumPy's message names nothing
+        raise ValueError(f"{func}: argument {name!r} is not a regular array (nested "
+                         f"sequences of unequal lengths?): {exc}") from None
     kind = a.dtype.kind
     if kind not in "biuf" or (kind == "f" and a.dtype.itemsize > 8):
         raise TypeError(
@@ -27,7 +33,7 @@ def working_dtype(*arrays):
     `np.result_type(*inputs, np.float32)`, with integers and booleans counted as float64.
     """
     dtypes = [a.dtype if a.dtype.kind == "f" else np.float64 for a in arrays]
-    return np.result_type(*dtypes, np.float32)
+    return np.result_type(*dtypes, np.float32).newbyteorder("=")  # native, whatever came in
 
 
 def convert(a, dtype):
@@ -53,6 +59,9 @@ def check_out(out, shape, dtype, func):
     if not isinstance(out, np.ndarray):
         raise ValueError(f"{func}: out must be a numpy.ndarray; got {type(out).__name__}")
     shape = tuple(shape)
+    if not out.dtype.isnative:
+        raise ValueError(f"{func}: out has dtype {out.dtype.str} (non-native byte order); "
+                         f"expected native {np.dtype(dtype)}")
     if out.shape != shape or out.dtype != dtype:
         raise ValueError(
             f"{func}: out has shape {out.shape} and dtype {out.dtype}; "
@@ -252,16 +261,30 @@ def _chain_links(links, func, shapes_ok):
 
 
 def _batch_shape(func, named_shapes):
-    """np.broadcast_shapes of the batch shapes, or ValueError naming each argument."""
-    shapes = list(named_shapes.values())
+    """The broadcast batch shape (np.matmul's rule), or ValueError naming each argument.
+
+    Worked out in Python integers, so shapes that broadcast but whose product is too
+    large for an array are told apart from shapes that do not broadcast.
+    """
+    shapes = [tuple(s) for s in named_shapes.values()]
     if all(s == shapes[0] for s in shapes):
-        return tuple(shapes[0])
-    try:
-        return tuple(np.broadcast_shapes(*named_shapes.values()))
-    except ValueError:
+        result = shapes[0]
+    else:
+        ndim = max(len(s) for s in shapes)
+        result = []
+        for axis in range(-ndim, 0):
+            sizes = {s[axis] for s in shapes if len(s) >= -axis} - {1}
+            if len(sizes) > 1:
+                listed = ", ".join(f"{k} {tuple(s)}" for k, s in named_shapes.items())
+                raise ValueError(f"{func}: the batch shapes do not broadcast together: "
+                                 f"{listed}")
+            result.append(sizes.pop() if sizes else 1)
+        result = tuple(result)
+    if math.prod(result) > np.iinfo(np.intp).max:
         listed = ", ".join(f"{k} {tuple(s)}" for k, s in named_shapes.items())
-        raise ValueError(f"{func}: the batch shapes do not broadcast together: {listed}"
-                         ) from None
+        raise ValueError(f"{func}: the batch shapes {listed} broadcast to {result}, "
+                         f"{math.prod(result)} samples: more than an array can index")
+    return result
 
 
 def chain_links_args(links, func, *, shapes_ok=False):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, Literal, Sequence, overload
 
 import numpy as np
@@ -12,12 +11,11 @@ from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from . import reference as _reference
 from ._kernels import _chain as _k
+from ._kernels._threads import effective_n_threads as _effective_n_threads
 
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
            "Diagonal"]
 
-_NTHREADS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-    os.cpu_count() or 1)
 _SMALL_MM = 4096        # a product of at most this many multiply-adds is a hand loop, not BLAS
 _SMALL_MV = 1024        # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
@@ -258,6 +256,14 @@ class ChainPlan:
         else:
             self._steps, self._scratch, self._small = None, 0, True
 
+    def __getstate__(self):
+        # a class with __slots__ needs this for pickle protocols 0 and 1
+        return {k: getattr(self, k) for k in ChainPlan.__slots__ if hasattr(self, k)}
+
+    def __setstate__(self, state):
+        for k, val in state.items():
+            object.__setattr__(self, k, val)
+
     def __str__(self) -> str:
         def name(t, top):
             if isinstance(t, int):
@@ -365,9 +371,11 @@ class ChainPlan:
 
 
 def _threads(nsamples, flops, small):
-    """Threads for a batch: all of them for many small products, else one (BLAS threads)."""
+    """Threads for a batch: all it may use now for many small products, else one (BLAS
+    threads). Decided at each call: threadpoolctl, OMP_NUM_THREADS and the CPU affinity
+    hold, and a forked child runs serially (mcfast._kernels._threads)."""
     if small and nsamples > 1 and nsamples * max(flops, 1) >= _PARALLEL_MIN:
-        return max(1, min(_NTHREADS, nsamples))
+        return max(1, min(_effective_n_threads(), nsamples))
     return 1
 
 
@@ -497,7 +505,7 @@ def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
     -------
     ndarray or Diagonal
         Shape ``batch + (d_n, d_0)``; a single link gives a copy; a chain of Diagonals
-        gives a Diagonal. The dtype is float32 when every link is float32, else float64.
+        gives a Diagonal. The dtype is float32 when every link is float16 or float32, else float64.
 
     Raises
     ------

@@ -229,7 +229,7 @@ def lstsq_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike, y: da.Array
     Returns
     -------
     ndarray (dask array when ``compute=False``), shape of ``theta``
-        2Xᵀ(Xθ − y) in the working dtype (float32 when every input is float32).
+        2Xᵀ(Xθ − y) in the working dtype (float32 when every input is float16 or float32).
 
     Raises
     ------
@@ -282,7 +282,7 @@ def grad_ax(A: da.Array | ArrayLike, G: da.Array | ArrayLike, *, compute: bool =
     Returns
     -------
     ndarray (dask array when ``compute=False``), shape (m,) or (m, n)
-        ``Aᵀ G`` in the working dtype (float32 when every input is float32, else
+        ``Aᵀ G`` in the working dtype (float32 when every input is float16 or float32, else
         float64); chunk results are added in float64.
 
     Raises
@@ -345,7 +345,7 @@ class LeastSquares:
     l2 : float
         The ridge penalty.
     dtype : numpy.dtype
-        The working dtype: float32 when every input is float32, else float64.
+        The working dtype: float32 when every input is float16 or float32, else float64.
 
     Raises
     ------
@@ -423,8 +423,9 @@ class LeastSquares:
         shape = np.shape(theta)
         t = self._theta(theta)
         loss, grad = _split(self._total(t), t.shape, np.float64)
-        loss += self.l2 * float(np.sum(np.square(t, dtype=np.float64)))
-        grad += 2 * self.l2 * t
+        if self.l2 != 0:        # the ridge term only when present: 0·inf would be NaN
+            loss += self.l2 * float(np.sum(np.square(t, dtype=np.float64)))
+            grad += 2 * self.l2 * t
         return float(loss), grad.astype(self.dtype).reshape(shape)
 
     def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
@@ -452,7 +453,9 @@ class LeastSquares:
         self._theta(theta)
         shape = np.shape(p)
         q = self._theta(p, "p")
-        hp = _split(self._total(q, hessp=True), q.shape, np.float64)[1] + 2 * self.l2 * q
+        hp = _split(self._total(q, hessp=True), q.shape, np.float64)[1]
+        if self.l2 != 0:
+            hp += 2 * self.l2 * q
         return hp.astype(self.dtype).reshape(shape)
 
     def __repr__(self) -> str:

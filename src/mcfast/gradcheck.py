@@ -7,6 +7,7 @@ from typing import Any, Callable, SupportsFloat
 import numpy as np
 
 from ._typing import ArrayLike
+from ._validate import as_real_array
 
 __all__ = ["check_grad"]
 
@@ -59,7 +60,9 @@ def check_grad(fun: Callable[..., SupportsFloat], grad: Callable[..., ArrayLike]
     Raises
     ------
     TypeError
-        If ``fun`` does not return a real scalar.
+        If ``fun`` or ``grad`` is not callable, ``x`` is None or not real (complex,
+        object, string, longdouble), ``fun`` does not return a real scalar, or ``grad``
+        does not return real values.
     ValueError
         If ``grad(x)`` does not have ``x``'s shape.
 
@@ -85,8 +88,11 @@ def check_grad(fun: Callable[..., SupportsFloat], grad: Callable[..., ArrayLike]
     >>> err < 1e-9
     True
     """
-    x0 = np.array(x, dtype=np.float64)
-    g = np.asarray(grad(x0.copy(), *args), dtype=np.float64)
+    for name, f in (("fun", fun), ("grad", grad)):
+        if not callable(f):
+            raise TypeError(f"check_grad: {name} must be callable; got {type(f).__name__}")
+    x0 = np.array(as_real_array(x, "x", "check_grad"), dtype=np.float64)
+    g = as_real_array(grad(x0.copy(), *args), "grad(x)", "check_grad").astype(np.float64)
     if g.shape != x0.shape:
         raise ValueError(f"check_grad: grad(x) has shape {g.shape}; expected x's shape "
                          f"{x0.shape}")

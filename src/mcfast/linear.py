@@ -49,7 +49,7 @@ def grad_ax(A: ArrayLike, G: ArrayLike, *, out: FloatArray | None = None,
     Returns
     -------
     ndarray, shape (m,) or (m, n)
-        ``Aᵀ G`` in the working dtype (float32 when every input is float32, else
+        ``Aᵀ G`` in the working dtype (float32 when every input is float16 or float32, else
         float64); ``out`` itself when given.
 
     Raises

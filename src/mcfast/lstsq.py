@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from . import _validate as v
@@ -22,20 +20,10 @@ _NONE_1D = {dt: np.zeros(1, dt) for dt in (_F32, _F64)}
 _NONE_2D = {dt: np.zeros((1, 1), dt) for dt in (_F32, _F64)}
 
 
-def _max_threads():
-    """CPUs this process may use, capped by OMP_NUM_THREADS when that is set."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        n = os.cpu_count() or 1
-    try:
-        n = min(n, int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0]))
-    except ValueError:
-        pass
-    return max(1, min(n, 64))
-
-
-_MAX_THREADS = _max_threads()
+# Threads: 0 lets the kernels decide at each call (mcfast._kernels._threads: OpenMP's count,
+# so threadpoolctl and OMP_NUM_THREADS hold, capped by the CPU affinity; 1 after fork).
+# Tests pin a count here.
+_MAX_THREADS = 0
 
 
 def _plan(n, m, k, itemsize):
@@ -55,8 +43,12 @@ def _loss_grad(X, theta, y, w, l2, grad, plan=None):
         # an empty sum: the formula itself (no kernel needed, nothing to gain)
         r = X @ theta if y is None else X @ theta - y
         wr = r if w is None else (w * r.T).T
-        grad[...] = 2 * (X.T @ wr) + (2 * l2) * theta
-        return float(np.sum(wr * r, dtype=np.float64) + l2 * np.sum(theta * theta))
+        grad[...] = 2 * (X.T @ wr)
+        loss = float(np.sum(wr * r, dtype=np.float64))
+        if l2 != 0:   # l2 == 0 adds nothing (0·inf would be NaN)
+            grad += (2 * l2) * theta
+            loss += l2 * float(np.sum(theta * theta, dtype=np.float64))
+        return loss
     dt = X.dtype
     k = theta.shape[1] if theta.ndim == 2 else 0
     if k == 1:
@@ -239,7 +231,7 @@ class LeastSquares:
     l2 : float
         The ridge penalty.
     dtype : numpy.dtype
-        The working dtype: float32 when every input is float32, else float64.
+        The working dtype: float32 when every input is float16 or float32, else float64.
 
     Raises
     ------
@@ -277,9 +269,6 @@ class LeastSquares:
         self.sample_weight = None if w is None else np.ascontiguousarray(w)
         self.l2 = l2
         self.dtype = dtype
-        n, m = self.X.shape
-        k = self.y.shape[1] if self.y.ndim == 2 and self.y.shape[1] != 1 else 0
-        self._plan = _plan(n, m, k, dtype.itemsize) if n and m else None
 
     def _theta(self, theta, name="theta"):
         """θ (or p) as a C-contiguous (m,) or (m, k) array of the working dtype."""
@@ -322,7 +311,7 @@ class LeastSquares:
         shape = np.shape(theta)
         t = self._theta(theta)
         grad = np.empty(t.shape, self.dtype)
-        loss = _loss_grad(self.X, t, self.y, self.sample_weight, self.l2, grad, self._plan)
+        loss = _loss_grad(self.X, t, self.y, self.sample_weight, self.l2, grad)
         return loss, grad.reshape(shape)
 
     def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
@@ -352,7 +341,7 @@ class LeastSquares:
         q = self._theta(p, "p")
         hp = np.empty(q.shape, self.dtype)
         # the weighted gradient kernel with y = 0 at θ = p
-        _loss_grad(self.X, q, None, self.sample_weight, self.l2, hp, self._plan)
+        _loss_grad(self.X, q, None, self.sample_weight, self.l2, hp)
         return hp.reshape(shape)
 
     def __repr__(self) -> str:

@@ -93,8 +93,11 @@ class LeastSquares:
         t = self._theta(theta)
         r = self.X @ t - self.y
         wr = r if self.sample_weight is None else (self.sample_weight * r.T).T
-        loss = float(np.sum(wr * r) + self.l2 * np.sum(t * t))
-        grad = 2 * (self.X.T @ wr) + 2 * self.l2 * t
+        loss = float(np.sum(wr * r))
+        grad = 2 * (self.X.T @ wr)
+        if self.l2 != 0:        # the ridge term only when present: 0·inf would be NaN
+            loss += float(self.l2 * np.sum(t * t))
+            grad = grad + 2 * self.l2 * t
         return loss, grad.astype(self.dtype, copy=False).reshape(shape)
 
     def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
@@ -104,7 +107,9 @@ class LeastSquares:
         q = self._theta(p, "p")
         xq = self.X @ q
         wxq = xq if self.sample_weight is None else (self.sample_weight * xq.T).T
-        hp = 2 * (self.X.T @ wxq) + 2 * self.l2 * q
+        hp = 2 * (self.X.T @ wxq)
+        if self.l2 != 0:
+            hp = hp + 2 * self.l2 * q
         return hp.astype(self.dtype, copy=False).reshape(shape)
 
 
@@ -185,6 +190,11 @@ class Diagonal:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._d!r})"
+
+    def __reduce__(self):
+        # through __init__, so an unpickled Diagonal's data is read-only like the original's
+        # (every pickle protocol, 0 and 1 included)
+        return type(self), (np.array(self._d),)
 
 
 def _pair_cost(dims, diag, i, s, j):

@@ -6,7 +6,6 @@ class _BuildInfo(TypedDict):
     compiler: str            # MCFAST_COMPILER_NAME + __VERSION__ (C macros)
     cflags: str              # MCFAST_BUILD_CFLAGS
     openmp: int              # _OPENMP (yyyymm), 0 when built without OpenMP
-    openmp_max_threads: int  # omp_get_max_threads(), 1 without OpenMP
     cython: str              # Cython.__version__ at build time
     numpy: str               # numpy.__version__ at build time
 

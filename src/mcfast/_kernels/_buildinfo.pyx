@@ -13,12 +13,9 @@ cdef extern from *:
     #define MCFAST_NUMPY_VERSION ""
     #endif
     #ifdef _OPENMP
-    #include <omp.h>
     static int mcfast_openmp_version(void) { return _OPENMP; }
-    static int mcfast_openmp_threads(void) { return omp_get_max_threads(); }
     #else
     static int mcfast_openmp_version(void) { return 0; }
-    static int mcfast_openmp_threads(void) { return 1; }
     #endif
     #if defined(__VERSION__)
     #define MCFAST_COMPILER __VERSION__
@@ -41,16 +38,17 @@ cdef extern from *:
     const char* MCFAST_COMPILER
     const char* MCFAST_COMPILER_NAME
     int mcfast_openmp_version() noexcept nogil
-    int mcfast_openmp_threads() noexcept nogil
 
 
 def build_info():
-    """A dict: compiler, flags, OpenMP version (0 when off) and threads, Cython and NumPy."""
+    """A dict: compiler, flags, OpenMP version (0 when off), Cython and NumPy.
+
+    The threads the kernels use are a run-time fact: mcfast._kernels._threads.thread_info.
+    """
     return {
         "compiler": MCFAST_COMPILER_NAME.decode() + " " + MCFAST_COMPILER.decode(),
         "cflags": MCFAST_BUILD_CFLAGS.decode(),
         "openmp": mcfast_openmp_version(),
-        "openmp_max_threads": mcfast_openmp_threads(),
         "cython": MCFAST_CYTHON_VERSION.decode(),
         "numpy": MCFAST_NUMPY_VERSION.decode(),
     }

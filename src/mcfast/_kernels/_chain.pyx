@@ -30,6 +30,7 @@ cimport cython
 from cython.parallel cimport prange, threadid
 cimport numpy as cnp
 from ._blas cimport gemm, gemv, BlasTrans, NoTrans, Trans
+from ._ndarray cimport plain
 
 import numpy as np
 
@@ -737,17 +738,13 @@ cdef enum:
 
 
 cdef inline bint _fast_ok(object a, int typenum, int ndim) noexcept:
-    """An exact ndarray, C-contiguous, of `typenum` and `ndim`, with no zero-size axis."""
-    cdef cnp.ndarray arr
+    """`plain` (exact ndarray, C-contiguous, native byte order, `typenum`, `ndim`), with no
+    zero-size axis."""
     cdef int k
-    if type(a) is not cnp.ndarray:
-        return False
-    arr = <cnp.ndarray>a
-    if cnp.PyArray_NDIM(arr) != ndim or cnp.PyArray_TYPE(arr) != typenum \
-            or not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+    if not plain(a, typenum, ndim):
         return False
     for k in range(ndim):
-        if cnp.PyArray_DIMS(arr)[k] < 1:
+        if cnp.PyArray_DIMS(<cnp.ndarray>a)[k] < 1:
             return False
     return True
 

@@ -40,6 +40,7 @@ from libc.stdint cimport uintptr_t
 from libc.string cimport memset, memcpy
 
 from ._blas cimport gemm, NoTrans, Trans
+from ._threads cimport openmp_effective_n_threads
 
 import numpy as np
 
@@ -579,7 +580,8 @@ cdef double _vec_ptr(const floating* xp,   # IN  (n, m), row-major
         s = 0
         for p in range(nparts):
             s += base[p * region + j]
-        grad[j] = <floating>(2 * (s + l2 * th[j]))
+        # (l2 == 0 adds nothing: 0·θ_j would turn an infinite θ_j's gradient into NaN)
+        grad[j] = <floating>(2 * (s + l2 * th[j]) if l2 != 0 else 2 * s)
     return _total_loss(base, nparts, region, th, m, l2)
 
 
@@ -720,7 +722,7 @@ cdef double loss_grad_mat(const floating[:, ::1] X,      # IN  (n, m)
             s = 0
             for p in range(nparts):
                 s += base[p * region + (c * m + j if transposed else j * k + c)]
-            grad[j, c] = <floating>(2 * (s + l2 * th[j * k + c]))
+            grad[j, c] = <floating>(2 * (s + l2 * th[j * k + c]) if l2 != 0 else 2 * s)
     return _total_loss(base, nparts, region, th, m * k, l2)
 
 
@@ -840,15 +842,20 @@ cdef Py_ssize_t plan_block(Py_ssize_t m, Py_ssize_t k, Py_ssize_t itemsize) noex
 
 cdef int plan_threads(Py_ssize_t n, Py_ssize_t m, Py_ssize_t k, Py_ssize_t block,
                       int max_threads) noexcept nogil:
-    """Threads for an (n, m) X and k targets: ELEMENTS_PER_THREAD each, a block each."""
-    cdef Py_ssize_t t = min(<Py_ssize_t>max_threads,
-                            n * m * max(k, 1) // ELEMENTS_PER_THREAD,
-                            (n + block - 1) // block)
+    """Threads for an (n, m) X and k targets: ELEMENTS_PER_THREAD each, a block each, at
+    most `max_threads`, or when that is 0, at most what the process allows now
+    (openmp_effective_n_threads: threadpoolctl, OMP_NUM_THREADS, affinity, 1 after fork;
+    asked only when the work would take a second thread)."""
+    cdef Py_ssize_t t = min(n * m * max(k, 1) // ELEMENTS_PER_THREAD, (n + block - 1) // block)
+    if t > 1:
+        t = min(t, <Py_ssize_t>(max_threads if max_threads > 0
+                                else openmp_effective_n_threads()))
     return <int>max(t, 1)
 
 
 def plan(Py_ssize_t n, Py_ssize_t m, Py_ssize_t k, Py_ssize_t itemsize, int max_threads):
-    """(rows per block, threads) for an (n, m) X, k targets (0 for a 1-D θ), m ≥ 1."""
+    """(rows per block, threads) for an (n, m) X, k targets (0 for a 1-D θ), m ≥ 1;
+    `max_threads` 0: as many as the process allows now."""
     if m < 1 or itemsize < 1:
         raise ValueError("plan: m and itemsize must be >= 1")
     cdef Py_ssize_t block = plan_block(m, k, itemsize)
@@ -882,6 +889,8 @@ cdef inline bint _vector(object a, int typenum, Py_ssize_t size):
 
 def loss_grad_fast(X, theta, y, w, double l2, out, int max_threads):
     """(Σ w (Xθ − y)² + l2‖θ‖², 2 XᵀW(Xθ − y) + 2 l2 θ) for plain arrays, else None.
+
+    `max_threads`: as in `plan` (0: as many as the process allows now).
 
     X (n, m), θ (m,), y (n,) and w (n,) or None: C-contiguous ndarrays of one float dtype,
     n, m ≥ 1. `out`: None (a new gradient) or such an (m,) array, writeable and sharing

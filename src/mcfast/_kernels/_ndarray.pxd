@@ -3,11 +3,17 @@
 cimport numpy as cnp
 
 
-cdef inline bint plain(object a, int typenum, int ndim):
-    """a is exactly an ndarray, C-contiguous, of the given type number and ndim."""
+cdef inline bint plain(object a, int typenum, int ndim) noexcept:
+    """a is exactly an ndarray, C-contiguous, in native byte order, of the given type number
+    and ndim: what a kernel may read (or write) through its data pointer as is.
+
+    The type number alone does not say the byte order ('>f8' and '<f8' are both
+    NPY_DOUBLE), so a non-native array is declined here and converted by the caller.
+    """
     return (cnp.PyArray_CheckExact(a) and cnp.PyArray_NDIM(<cnp.ndarray>a) == ndim
             and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a))
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a)
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a))
 
 
 cdef inline bint disjoint(cnp.ndarray a, cnp.ndarray b):
