@@ -196,3 +196,27 @@ def chain_order(const Py_ssize_t[::1] dims, const unsigned char[::1] diag,
     with nogil:
         total = mk.chain_order(dims, diag, prefix, cost, split)
     return total
+
+
+def chain_steps(Py_ssize_t[:, ::1] split, Py_ssize_t[::1] stack, Py_ssize_t[:, ::1] steps):
+    cdef Py_ssize_t nsteps
+    with nogil:
+        nsteps = mk.chain_steps(split, stack, steps)
+    return nsteps
+
+
+def chain_steps_work_size(const Py_ssize_t[::1] dims, const unsigned char[::1] diag,
+                          const Py_ssize_t[:, ::1] steps, Py_ssize_t[::1] iwork):
+    cdef Py_ssize_t size
+    with nogil:
+        size = mk.chain_steps_work_size(dims, diag, steps, iwork)
+    return size
+
+
+def jacobian_chain_steps(const floating[::1] links, const Py_ssize_t[::1] dims,
+                         const unsigned char[::1] diag, const Py_ssize_t[:, ::1] steps,
+                         Py_ssize_t[::1] iwork, floating[::1] work, floating[:, ::1] out):
+    cdef int rc
+    with nogil:
+        rc = mk.jacobian_chain_steps(links, dims, diag, steps, iwork, work, out)
+    return rc

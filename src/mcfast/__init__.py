@@ -8,10 +8,12 @@ from ._include import get_include
 from .linear import grad_ax, grad_xa, trace_chain
 from .lstsq import lstsq_grad, lstsq_loss_grad, LeastSquares
 from .chain import jacobian_chain, chain_plan, ChainPlan, grad_chain, tangent_chain, Diagonal
+from .links import Kronecker, MatrixFree
 
 __all__ = [
     "__version__", "reference", "check_grad", "show_config", "get_include",
     "grad_ax", "grad_xa", "trace_chain",
     "lstsq_grad", "lstsq_loss_grad", "LeastSquares",
     "jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain", "Diagonal",
+    "Kronecker", "MatrixFree",
 ]

@@ -11,9 +11,11 @@ from typing import Any, Literal, Sequence, TypeVar, overload
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from . import _plan
 from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from .gradcheck import check_grad
+from .links import Kronecker, MatrixFree
 
 __all__ = [
     "grad_ax", "grad_xa", "trace_chain",
@@ -114,13 +116,14 @@ class LeastSquares:
 
 
 # --- chains ---
-# Jacobian chains in data-flow order [J1, ..., Jn]. The planner is the textbook matrix-chain
-# dynamic programme in Python; products are np.matmul and broadcasting.
+# Jacobian chains in data-flow order [J1, ..., Jn]. The plan comes from mcfast._plan, the one
+# cost model (pure Python); every link is made dense and the products are np.matmul and
+# broadcasting in the plan's order.
 
 Order = Literal["optimal", "forward", "reverse"]
 
 __all__ += ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
-            "Diagonal"]
+            "Diagonal", "Kronecker", "MatrixFree"]
 
 
 _D = TypeVar("_D", bound="Diagonal")
@@ -197,68 +200,41 @@ class Diagonal:
         return type(self), (np.array(self._d),)
 
 
-def _pair_cost(dims, diag, i, s, j):
-    """Multiply-adds of (J_j⋯J_{s+1}) @ (J_s⋯J_i): p·q·r dense, p·q with one Diagonal,
-    n for two Diagonals (0-based link indices, dims = (d_0, ..., d_n))."""
-    left, right = all(diag[s + 1:j + 1]), all(diag[i:s + 1])
-    if left and right:
-        return dims[i]
-    if left or right:
-        return dims[j + 1] * dims[i]
-    return dims[j + 1] * dims[s + 1] * dims[i]
+def _dense_link(a, kind, dtype):
+    """A checked link as a dense ndarray (a Diagonal's data stays a vector)."""
+    if kind == "kron":
+        return np.kron(a.A, a.B)
+    if kind == "sparse":
+        return a.toarray()
+    if kind == "op":
+        return np.asarray(a.op.matmat(np.eye(a.shape[1], dtype=dtype)), dtype=dtype)
+    return a
 
 
-def _plan_order(dims, diag, order):
-    """(flops, tree) of the chain; a tree is a link index or (first, then) in flow order."""
-    n = len(diag)
-    if order == "forward":            # Jn(...(J2 J1))
-        tree, flops = 0, 0
-        for k in range(1, n):
-            tree, flops = (tree, k), flops + _pair_cost(dims, diag, 0, k - 1, k)
-        return flops, tree
-    if order == "reverse":            # ((Jn Jn-1) ...) J1
-        tree, flops = n - 1, 0
-        for k in range(n - 2, -1, -1):
-            tree, flops = (k, tree), flops + _pair_cost(dims, diag, k, k, n - 1)
-        return flops, tree
-    # CLRS §15.2: cost[i][j] = min over s of cost[i][s] + cost[s+1][j] + pair(i, s, j);
-    # ties go to the smallest s
-    cost = [[0] * n for _ in range(n)]
-    split = [[0] * n for _ in range(n)]
-    for length in range(2, n + 1):
-        for i in range(n - length + 1):
-            j = i + length - 1
-            cost[i][j] = None
-            for s in range(i, j):
-                c = cost[i][s] + cost[s + 1][j] + _pair_cost(dims, diag, i, s, j)
-                if cost[i][j] is None or c < cost[i][j]:
-                    cost[i][j], split[i][j] = c, s
-
-    def tree(i, j):
-        return i if i == j else (tree(i, split[i][j]), tree(split[i][j] + 1, j))
-    return cost[0][n - 1], tree(0, n - 1)
+def _infos(arrays, kinds, dims):
+    from ._apply import link_info
+    return tuple(link_info(kind, a, (dims[k + 1], dims[k]))
+                 for k, (a, kind) in enumerate(zip(arrays, kinds)))
 
 
-def _tree_str(tree, top=True):
-    if isinstance(tree, int):
-        return f"J{tree + 1}"
-    s = f"{_tree_str(tree[1], False)} @ {_tree_str(tree[0], False)}"
-    return s if top else f"({s})"
-
-
-def _multiply(tree, arrays, diag):
-    """(product, is_diagonal) of the links in `tree`, by np.matmul and broadcasting."""
-    if isinstance(tree, int):
-        return arrays[tree], diag[tree]
-    right, rdiag = _multiply(tree[0], arrays, diag)
-    left, ldiag = _multiply(tree[1], arrays, diag)
-    if ldiag and rdiag:
-        return left * right, True
-    if ldiag:                          # diag(l) @ R scales the rows of R
-        return left[..., :, None] * right, False
-    if rdiag:                          # L @ diag(r) scales the columns of L
-        return left * right[..., None, :], False
-    return np.matmul(left, right), False
+def _multiply(steps, arrays, kinds, dtype):
+    """(product, is_diagonal) of the links by the plan's steps: each link made dense (a
+    Diagonal kept as its vector), np.matmul and broadcasting."""
+    vals = [_dense_link(a, kind, dtype) for a, kind in zip(arrays, kinds)]
+    diag = [kind == "diag" for kind in kinds]
+    for li, ri, _ in steps:
+        left, ldiag, right, rdiag = vals[li], diag[li], vals[ri], diag[ri]
+        if ldiag and rdiag:
+            val = left * right
+        elif ldiag:                    # diag(l) @ R scales the rows of R
+            val = left[..., :, None] * right
+        elif rdiag:                    # L @ diag(r) scales the columns of L
+            val = left * right[..., None, :]
+        else:
+            val = np.matmul(left, right)
+        vals.append(val)
+        diag.append(ldiag and rdiag)
+    return vals[-1], diag[-1]
 
 
 def _finish_chain(result, is_diag, batch, dtype, out, func):
@@ -278,16 +254,21 @@ def _finish_chain(result, is_diag, batch, dtype, out, func):
 
 
 class ChainPlan:
-    """The bracketing of a Jacobian chain and its cost (reference twin)."""
+    """The bracketing of a Jacobian chain and its cost (reference twin; the one cost model
+    of mcfast._plan)."""
 
     def __init__(self, links: Sequence[object], *, order: Order = "optimal") -> None:
         order = v.chain_order_arg(order, "chain_plan")
-        _, self.diagonal, self.dims, _, _ = v.chain_links_args(links, "chain_plan",
-                                                               shapes_ok=True)
-        self.flops, self.order = _plan_order(self.dims, self.diagonal, order)
+        arrays, self.kinds, self.dims, _, _ = v.chain_links_args(links, "chain_plan",
+                                                                 shapes_ok=True)
+        self.diagonal = tuple(kind == "diag" for kind in self.kinds)
+        self._infos = _infos(arrays, self.kinds, self.dims)
+        self.flops, self.steps, self._root = _plan.plan(self._infos, order)
+        self.steps = tuple(self.steps)
+        self.order = _plan.tree_of(len(self.kinds), self.steps)
 
     def __str__(self) -> str:
-        return _tree_str(self.order)
+        return _plan.tree_str(len(self.kinds), self.steps)
 
     def __repr__(self) -> str:
         return f"ChainPlan({self}, flops={self.flops})"
@@ -296,18 +277,33 @@ class ChainPlan:
     def __call__(  # type: ignore[overload-overlap]
             self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
     @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker | FloatArray: ...
+    @overload
     def __call__(self, links: Sequence[object], *,
                  out: FloatArray | None = None) -> FloatArray: ...
 
-    def __call__(self, links: Sequence[object], *,
-                 out: FloatArray | None = None) -> FloatArray | Diagonal:
-        arrays, diag, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
-        if dims != self.dims or diag != self.diagonal:
+    def __call__(self, links: Sequence[object], *, out: FloatArray | None = None
+                 ) -> FloatArray | Diagonal | Kronecker:
+        arrays, kinds, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
+        if dims != self.dims or _infos(arrays, kinds, dims) != self._infos:
             raise ValueError(f"ChainPlan: the links do not match the plan: planned dims "
-                             f"{self.dims} with Diagonal links {self.diagonal}, got dims "
-                             f"{dims} with Diagonal links {diag}")
-        result, is_diag = _multiply(self.order, arrays, diag)
-        return _finish_chain(result, is_diag, batch, dtype, out, "ChainPlan")
+                             f"{self.dims} with link kinds {self.kinds}, got dims {dims} "
+                             f"with link kinds {kinds}")
+        return _result(self.steps, self._root, arrays, kinds, batch, dtype, out, "ChainPlan")
+
+
+def _result(steps, root, arrays, kinds, batch, dtype, out, func):
+    result, is_diag = _multiply(steps, arrays, kinds, dtype)
+    if root == "kron":                 # every link a Kronecker, with matching factors
+        A, B = np.eye(arrays[0].A.shape[1], dtype=dtype), np.eye(arrays[0].B.shape[1],
+                                                                 dtype=dtype)
+        for a in arrays:
+            A, B = a.A @ A, a.B @ B
+        if out is None:
+            return Kronecker(A, B)
+        return _finish(np.array(result, dtype=dtype), out, func)
+    return _finish_chain(result, is_diag, batch, dtype, out, func)
 
 
 def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPlan:
@@ -319,25 +315,31 @@ def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPla
 def jacobian_chain(  # type: ignore[overload-overlap]
         links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
 @overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Kronecker], *, order: Order = ...,
+        out: None = None) -> Kronecker | FloatArray: ...
+@overload
 def jacobian_chain(links: Sequence[object], *,
                    order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...
 
 
 def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
-                   out: FloatArray | None = None) -> FloatArray | Diagonal:
-    """∂yₙ/∂x = Jn ⋯ J1 in the planned order (a Diagonal when every link is one)."""
+                   out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
+    """∂yₙ/∂x = Jn ⋯ J1 in the planned order (a Diagonal when every link is one, a
+    Kronecker when every link is one with matching factors)."""
     order = v.chain_order_arg(order, "jacobian_chain")
-    arrays, diag, dims, batch, dtype = v.chain_links_args(links, "jacobian_chain")
-    _, tree = _plan_order(dims, diag, order)
-    result, is_diag = _multiply(tree, arrays, diag)
-    return _finish_chain(result, is_diag, batch, dtype, out, "jacobian_chain")
+    arrays, kinds, dims, batch, dtype = v.chain_links_args(links, "jacobian_chain")
+    _, steps, root = _plan.plan(_infos(arrays, kinds, dims), order)
+    return _result(steps, root, arrays, kinds, batch, dtype, out, "jacobian_chain")
 
 
 def grad_chain(links: Sequence[object], grad: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ g))): vector-Jacobian products right to left."""
-    arrays, diag, dims, batch, g, dtype = v.chain_vector_args(links, grad, "grad", "grad_chain")
-    for a, d in zip(reversed(arrays), reversed(diag)):
-        g = a * g if d else np.matmul(g[..., None, :], a)[..., 0, :]
+    arrays, kinds, dims, batch, g, dtype = v.chain_vector_args(links, grad, "grad",
+                                                               "grad_chain")
+    for a, kind in zip(reversed(arrays), reversed(kinds)):
+        a = _dense_link(a, kind, dtype)
+        g = a * g if kind == "diag" else np.matmul(g[..., None, :], a)[..., 0, :]
     return _finish(np.array(np.broadcast_to(g, batch + (dims[0],)), dtype=dtype), out,
                    "grad_chain")
 
@@ -345,9 +347,10 @@ def grad_chain(links: Sequence[object], grad: ArrayLike, *, out: FloatArray | No
 def tangent_chain(links: Sequence[object], tangent: ArrayLike, *,
                   out: FloatArray | None = None) -> FloatArray:
     """Jn(⋯(J1 t)): Jacobian-vector products left to right."""
-    arrays, diag, dims, batch, t, dtype = v.chain_vector_args(links, tangent, "tangent",
-                                                              "tangent_chain")
-    for a, d in zip(arrays, diag):
-        t = a * t if d else np.matmul(a, t[..., :, None])[..., 0]
+    arrays, kinds, dims, batch, t, dtype = v.chain_vector_args(links, tangent, "tangent",
+                                                               "tangent_chain")
+    for a, kind in zip(arrays, kinds):
+        a = _dense_link(a, kind, dtype)
+        t = a * t if kind == "diag" else np.matmul(a, t[..., :, None])[..., 0]
     return _finish(np.array(np.broadcast_to(t, batch + (dims[-1],)), dtype=dtype), out,
                    "tangent_chain")

@@ -5,14 +5,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain", "fast_vector"]
+__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_vector"]
 
-def chain_order_table(
-    dims: NDArray[np.intp],        # const Py_ssize_t[::1]
-    diag: NDArray[np.uint8],       # const unsigned char[::1]
-    cost: NDArray[np.intp],        # Py_ssize_t[:, ::1]
-    split: NDArray[np.intp],       # Py_ssize_t[:, ::1]
-) -> int: ...
 def chain_product(
     arrays: list[NDArray[np.floating[Any]]],
     meta: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
