@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import mcfast as mc
+from mcfast._kernels import _engine as _e
 from mcfast._kernels import _lstsq as _k
 from mcfast._timing import interleaved_medians
 
@@ -438,6 +439,8 @@ def case_grad_ax_small(sizes=SMALL_SIZES, repeats=7, clock=time.perf_counter):
                           "worst size n": worst,
                           "mcfast / numpy, median over sizes": float(np.median(
                               list(ratios.values())))})
+
+
 # --- chains over structured and matrix-free links (issue 13) ---------------------------------
 
 def _kron_maps(n, k, seed=8):
@@ -534,6 +537,121 @@ def case_bottleneck(n=1000):
         ja = (jnp.zeros(n),) + tuple(jnp.asarray(a) for a in (M1, W, V, M2))
         fns["jax"] = lambda: _ready(jac(*ja))
     return Case(fns, skipped={"torch": "left out", "autograd": "left out"})
+# --- linear-model losses (one pass over X) against scikit-learn's LinearModelLoss ------------
+
+def _sklearn_model(loss, K=None):
+    """scikit-learn's LinearModelLoss for `loss` with an intercept, or None (not installed)."""
+    try:
+        from sklearn._loss import loss as skl
+        from sklearn.linear_model._linear_loss import LinearModelLoss
+    except ImportError:
+        return None
+    base = {"squared": skl.HalfSquaredError, "logistic": skl.HalfBinomialLoss,
+            "poisson": skl.HalfPoissonLoss}.get(loss)
+    base = skl.HalfMultinomialLoss(n_classes=K) if loss == "multinomial" else base()
+    return LinearModelLoss(base_loss=base, fit_intercept=True)
+
+
+def _loss_data(rng, loss, n, m, K=None):
+    X = rng.standard_normal((n, m))
+    if loss == "logistic":
+        y = (rng.random(n) < 0.5).astype(float)
+    elif loss == "poisson":
+        y = rng.poisson(1.0, n).astype(float)
+    elif loss == "multinomial":
+        y = rng.integers(0, K, n).astype(float)
+    else:
+        y = rng.standard_normal(n)
+    theta = 0.1 * rng.standard_normal((m + 1,) if K is None else (m + 1, K))
+    return X, y, theta
+
+
+def _with_sklearn(fns, loss, X, y, theta, K=None):
+    model = _sklearn_model(loss, K)
+    if model is not None:
+        coef = theta.T.copy() if K else theta
+        fns["scikit-learn"] = lambda: model.loss_gradient(coef, X, y, n_threads=2)
+    return fns
+
+
+def case_linear_loss(loss, n=2_000_000, m=32, layout="C"):
+    """linear_loss_grad (intercept, l2) against scikit-learn's loss_gradient and the read
+    floor (two threads reading a C-ordered X once); F order: the same X Fortran-ordered,
+    against the C-order floor, and its peak extra memory (no copy)."""
+    rng = np.random.default_rng(10)
+    X, y, theta = _loss_data(rng, loss, n, m)
+    Xc = X
+    if layout == "F":
+        X = np.asfortranarray(X)
+    out = np.empty_like(theta)
+
+    def fast():
+        return mc.linear_loss_grad(X, theta, y, loss=loss, l2=0.5, fit_intercept=True,
+                                   out=out)
+    case = Case(_with_sklearn({"mcfast": fast}, loss, X, y, theta))
+    case.limits["read floor"] = {"mcfast": fast, "read floor": lambda: _e.row_sum(Xc, 2)}
+    case.measures["peak extra / X"] = peak_extra_bytes(fast) / X.nbytes
+    return case
+
+
+def case_linear_hessp(n=2_000_000, m=32):
+    """LinearLoss(loss="logistic").hessp against the read floor and scikit-learn's
+    gradient_hessian_product (its setup and one product)."""
+    rng = np.random.default_rng(11)
+    X, y, theta = _loss_data(rng, "logistic", n, m)
+    obj = mc.LinearLoss(X, y, loss="logistic", fit_intercept=True)
+    p = rng.standard_normal(theta.shape)
+    fns = {"mcfast": lambda: obj.hessp(theta, p)}
+    model = _sklearn_model("logistic")
+    if model is not None:
+        def sk():
+            _, hp = model.gradient_hessian_product(theta, X, y, n_threads=2)
+            return hp(p)
+        fns["scikit-learn"] = sk
+    case = Case(fns)
+    case.limits["read floor"] = {"mcfast": fns["mcfast"], "read floor": lambda: _e.row_sum(X, 2)}
+    return case
+
+
+def case_multinomial(n=500_000, m=32, K=8):
+    rng = np.random.default_rng(12)
+    X, y, theta = _loss_data(rng, "multinomial", n, m, K)
+    yl = y.astype(np.intp)
+    fns = {"mcfast": lambda: mc.linear_loss_grad(X, theta, yl, loss="multinomial",
+                                                 fit_intercept=True)}
+    return Case(_with_sklearn(fns, "multinomial", X, y, theta, K))
+
+
+def case_csr(n=200_000, m=20_000, nnz_row=50):
+    """Logistic on a CSR X with 50 stored entries a row against scikit-learn."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(13)
+    indptr = np.arange(0, (n + 1) * nnz_row, nnz_row, dtype=np.int32)
+    indices = rng.integers(0, m, n * nnz_row).astype(np.int32)
+    X = sp.csr_matrix((rng.standard_normal(n * nnz_row), indices, indptr), shape=(n, m))
+    y = (rng.random(n) < 0.5).astype(float)
+    theta = 0.01 * rng.standard_normal(m + 1)
+    fns = {"mcfast": lambda: mc.linear_loss_grad(X, theta, y, loss="logistic",
+                                                 fit_intercept=True)}
+    return Case(_with_sklearn(fns, "logistic", X, y, theta))
+
+
+def case_rows(n=2_000_000, m=32, batch=4096):
+    """A minibatch: rows= of 4,096 random rows against NumPy's X[rows] formula."""
+    rng = np.random.default_rng(14)
+    X, y, theta = _loss_data(rng, "logistic", n, m)
+    rows = rng.integers(0, n, batch)
+    coef, b = theta[:m], theta[m]
+
+    def numpy_formula():
+        Xb, yb = X[rows], y[rows]
+        z = Xb @ coef + b
+        loss = np.sum(np.logaddexp(0, z) - yb * z)
+        g = 1 / (1 + np.exp(-z)) - yb
+        return loss, np.concatenate([Xb.T @ g, [g.sum()]])
+    return Case({"mcfast": lambda: mc.linear_loss_grad(X, theta, y, loss="logistic",
+                                                       fit_intercept=True, rows=rows),
+                 "numpy": numpy_formula})
 
 
 # (rule, size label, size for the plot, builder, in --quick?)
@@ -572,4 +690,16 @@ CASES = [
      case_sparse_chain, True),
     ("jacobian_chain", "middle bottleneck, 1000² operators", 3 * 1000 ** 2, case_bottleneck,
      True),
+    ("linear_loss_grad squared", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("squared"), False),
+    ("linear_loss_grad logistic", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("logistic"), False),
+    ("linear_loss_grad poisson", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("poisson"), False),
+    ("linear_loss_grad logistic, F order", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("logistic", layout="F"), False),
+    ("LinearLoss.hessp logistic", "2,000,000×32", 64_000_000, case_linear_hessp, False),
+    ("linear_loss_grad multinomial K=8", "500,000×32", 16_000_000, case_multinomial, False),
+    ("linear_loss_grad logistic, CSR", "200,000×20,000, 50/row", 10_000_000, case_csr, False),
+    ("linear_loss_grad logistic, rows=", "4,096 of 2,000,000×32", 131_072, case_rows, True),
 ]
