@@ -39,3 +39,48 @@ def test_every_case_and_target_is_well_formed():
     for what, rule, label, against, bound in _bench.TARGETS:
         assert (rule, label) in keys, (rule, label)
         assert bound > 0
+
+
+def test_beside_numpy_cases_build_at_small_sizes():
+    """The loop-with-NumPy and small-size cases run end to end on tiny inputs (no timing
+    asserted): every measure present and positive, the worst size one of those timed."""
+    small = _bench_cases.case_grad_ax_small(sizes=range(2, 5), repeats=3)
+    assert small.measures["worst size n"] in (2, 3, 4)
+    assert small.measures["mcfast / numpy, worst size"] >= \
+        small.measures["mcfast / numpy, median over sizes"] > 0
+    for case, other in ((_bench_cases.case_beside_numpy_grad_ax(8), "np.matmul"),
+                        (_bench_cases.case_beside_numpy_lstsq(n=500, m=4, k=8), "np.matmul 8²")):
+        assert set(case.measures) == {
+            f"mcfast after {other}", f"{other} after mcfast", f"{other} alone",
+            f"mcfast / alone, beside {other}", f"{other} / alone, beside mcfast"}
+        assert all(v > 0 for v in case.measures.values())
+        assert list(case.fns) == ["mcfast"]
+
+
+def _tiny_run(monkeypatch):
+    """Make the suite one tiny case, so main() can be tested for where it writes."""
+    real = _bench.run
+    monkeypatch.setattr(_bench, "run", lambda quick, log: real(
+        quick, log=log, cases=[("grad_ax", "4×4", 16, _tiny_case, True)]))
+
+
+def test_bench_never_writes_into_the_cwd_unasked(tmp_path, monkeypatch, capsys):
+    _tiny_run(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "RESULTS.md").write_text("the user's own file\n")
+    from mcfast.__main__ import main
+    assert main(["bench", "--quick"]) == 0
+    assert (tmp_path / "RESULTS.md").read_text() == "the user's own file\n"
+    [made] = [d for d in tmp_path.iterdir() if d.is_dir()]
+    assert made.name.startswith("mcfast-bench-") and (made / "RESULTS.md").is_file()
+    assert str(made) in capsys.readouterr().out
+    assert main(["bench", "--quick"]) == 0          # a second run: another new folder
+    assert len([d for d in tmp_path.iterdir() if d.is_dir()]) == 2
+
+
+def test_bench_out_dir(tmp_path, monkeypatch):
+    _tiny_run(monkeypatch)
+    from mcfast.__main__ import main
+    out = tmp_path / "a" / "b"
+    assert main(["bench", "--quick", "--out", str(out)]) == 0
+    assert "| grad_ax | 4×4 |" in (out / "RESULTS.md").read_text()

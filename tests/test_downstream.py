@@ -277,6 +277,62 @@ def test_chain_order_is_the_planner(gdfit, dims, diag):
     assert total == cost[0, n - 1] == mc.chain_plan(links).flops
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dims,diag", CHAINS + [([4, 9, 2, 8, 3, 7], [0, 0, 0, 0, 0]),
+                                                ([5, 5, 5, 5], [1, 1, 1])])
+def test_packed_chain_in_the_planners_order(gdfit, dtype, dims, diag):
+    # the nogil planner (chain_order -> chain_steps) gives mcfast.chain_plan's steps, and
+    # jacobian_chain_steps multiplies in that order
+    links, packed = packed_chain(dims, diag, dtype)
+    n = len(diag)
+    d, f = np.array(dims, np.intp), np.array(diag, np.uint8)
+    cost, split = np.empty((n, n), np.intp), np.empty((n, n), np.intp)
+    total = gdfit.chain_order(d, f, np.empty(n + 1, np.intp), cost, split)
+    plan = mc.chain_plan(links)
+    assert total == plan.flops
+    steps = np.empty((n - 1, 2), np.intp)
+    assert gdfit.chain_steps(split, np.empty(8 * n, np.intp), steps) == n - 1
+    assert [tuple(s) for s in steps] == [s[:2] for s in plan.steps]
+    iwork = np.empty(5 * n, np.intp)
+    need = gdfit.chain_steps_work_size(d, f, steps, iwork)
+    assert need >= 0
+    full = np.eye(dims[0])
+    for link in links:
+        full = dense(link).astype(float) @ full
+    out = np.full((dims[-1], dims[0]), np.nan, dtype)
+    work = np.empty(max(need, 1), dtype)
+    assert gdfit.jacobian_chain_steps(packed, d, f, steps, iwork, work, out) == 0
+    np.testing.assert_allclose(out, full, rtol=tol(dtype), atol=tol(dtype))
+    if n > 1:
+        bad = steps.copy()
+        bad[0, 0] = n + 5                          # a step that does not exist yet
+        out[...] = np.nan
+        assert gdfit.jacobian_chain_steps(packed, d, f, bad, iwork, work, out) == -1
+        assert np.isnan(out).all()
+        if need > 1:
+            assert gdfit.jacobian_chain_steps(packed, d, f, steps, iwork, work[:need - 1],
+                                              out) == -1
+
+
+def test_nogil_planner_saturates(gdfit):
+    # costs past PY_SSIZE_T_MAX are held there instead of wrapping to negatives
+    n = 4
+    d = np.array([2 ** 22] * 5, np.intp)
+    cost, split = np.empty((n, n), np.intp), np.empty((n, n), np.intp)
+    total = gdfit.chain_order(d, np.zeros(n, np.uint8), np.empty(n + 1, np.intp), cost, split)
+    assert total == np.iinfo(np.intp).max
+    assert all(cost[i, j] >= 0 for i in range(n) for j in range(i, n))   # the table's half
+
+
+def test_effective_n_threads_is_the_kernels_count(gdfit):
+    """mk.effective_n_threads() is the count mcfast's own kernels use, limits included."""
+    from mcfast._kernels._threads import effective_n_threads
+    assert gdfit.effective_n_threads() == effective_n_threads() >= 1
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        assert gdfit.effective_n_threads() == 1
+
+
 LOSS_CODES = {"squared": 0, "logistic": 1, "poisson": 2, "huber": 3}
 
 

@@ -81,6 +81,10 @@ def trace_chain(const floating[::1] G, const floating[:, ::1] dY_dX, floating[::
         mk.trace_chain(G, dY_dX, out)
 
 
+def effective_n_threads():
+    return mk.effective_n_threads()
+
+
 def lstsq_work_size(Py_ssize_t m, Py_ssize_t k, int nthreads):
     return mk.lstsq_work_size(m, k, nthreads)
 
@@ -231,3 +235,27 @@ def chain_order(const Py_ssize_t[::1] dims, const unsigned char[::1] diag,
     with nogil:
         total = mk.chain_order(dims, diag, prefix, cost, split)
     return total
+
+
+def chain_steps(Py_ssize_t[:, ::1] split, Py_ssize_t[::1] stack, Py_ssize_t[:, ::1] steps):
+    cdef Py_ssize_t nsteps
+    with nogil:
+        nsteps = mk.chain_steps(split, stack, steps)
+    return nsteps
+
+
+def chain_steps_work_size(const Py_ssize_t[::1] dims, const unsigned char[::1] diag,
+                          const Py_ssize_t[:, ::1] steps, Py_ssize_t[::1] iwork):
+    cdef Py_ssize_t size
+    with nogil:
+        size = mk.chain_steps_work_size(dims, diag, steps, iwork)
+    return size
+
+
+def jacobian_chain_steps(const floating[::1] links, const Py_ssize_t[::1] dims,
+                         const unsigned char[::1] diag, const Py_ssize_t[:, ::1] steps,
+                         Py_ssize_t[::1] iwork, floating[::1] work, floating[:, ::1] out):
+    cdef int rc
+    with nogil:
+        rc = mk.jacobian_chain_steps(links, dims, diag, steps, iwork, work, out)
+    return rc

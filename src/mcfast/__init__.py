@@ -10,6 +10,7 @@ from .lstsq import lstsq_grad, lstsq_loss_grad, LeastSquares
 from .linear_loss import linear_loss_grad, LinearLoss
 from . import losses
 from .chain import jacobian_chain, chain_plan, ChainPlan, grad_chain, tangent_chain, Diagonal
+from .links import Kronecker, MatrixFree
 
 __all__ = [
     "__version__", "reference", "check_grad", "show_config", "get_include",
@@ -17,4 +18,5 @@ __all__ = [
     "lstsq_grad", "lstsq_loss_grad", "LeastSquares",
     "linear_loss_grad", "LinearLoss", "losses",
     "jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain", "Diagonal",
+    "Kronecker", "MatrixFree",
 ]

@@ -3,7 +3,8 @@
 Each case (see `_bench_cases`) builds its inputs once, then mcfast and each contender are
 timed interleaved (A, B, C, A, B, C, ...) over many repeats, warm-up excluded; medians
 and ratios are reported, with the issue's targets checked from the same run.
-`python -m mcfast bench [--quick]` or `python bench/run.py` writes RESULTS.md and a plot.
+`python -m mcfast bench [--quick] [--out DIR]` writes RESULTS.md and a plot into DIR (else a
+fresh folder it names); `python bench/run.py` into bench/.
 """
 
 import os
@@ -17,7 +18,8 @@ import mcfast as mc
 from mcfast._bench_cases import CASES, PEERS, peer
 from mcfast._timing import format_seconds, interleaved_medians
 
-__all__ = ["CASES", "TARGETS", "run", "targets", "results_markdown", "plot", "main"]
+__all__ = ["CASES", "TARGETS", "run", "targets", "results_markdown", "plot", "fresh_outdir",
+           "main"]
 
 # (what, rule, size label, mcfast over this contender (or a measure's name), at most)
 TARGETS = [
@@ -42,6 +44,8 @@ TARGETS = [
     ("stacked, against nested matmul", "jacobian_chain", "10,000 × three 4×4", "numpy", 0.5),
     ("stacked, against nested einsum", "grad_chain", "10,000 × three 4×4", "numpy", 0.5),
     ("MLP, against dense multi_dot", "jacobian_chain", "MLP n=1024, Diagonals", "numpy", 0.6),
+    ("small, against np.matmul(A.T, G, out=), worst n", "grad_ax", "every n×n, n = 2..64",
+     "mcfast / numpy, worst size", 1.0),
     # linear-model losses (issue 12): two threads, intercept
     ("one pass, against the read floor", "linear_loss_grad squared", "2,000,000×32",
      "mcfast / read floor", 1.25),
@@ -65,7 +69,12 @@ TARGETS = [
      "200,000×20,000, 50/row", "scikit-learn", 0.5),
     ("minibatch, against NumPy's X[rows] formula", "linear_loss_grad logistic, rows=",
      "4,096 of 2,000,000×32", "numpy", 0.5),
-]
+] + [(f"in one loop with NumPy, against {who} alone", "beside NumPy", label,
+      f"{who} / alone, beside {other}", 1.2)
+     for label, theirs in (("grad_ax 128×128 and np.matmul in turn", "np.matmul"),
+                           ("grad_ax 512×512 and np.matmul in turn", "np.matmul"),
+                           ("lstsq_loss_grad 200,000×32 after np.matmul 512²", "np.matmul 512²"))
+     for who, other in (("mcfast", theirs), (theirs, "mcfast"))]
 
 # columns of the results table, in this order; other contenders go to the last column
 _COLUMNS = ["numpy", "jax", "torch", "autograd"]
@@ -147,9 +156,10 @@ def targets(rows):
 
 def _measure(name, value):
     """A measure for the table: a time (a limit's own), a ratio, or bytes per row."""
-    if name.endswith(" time"):
+    if name.endswith(" time") or name.endswith(" after mcfast") or name.endswith(" alone") \
+            or name.startswith("mcfast after "):
         return format_seconds(value)
-    return f"{value:.3g}×" if name.startswith("mcfast /") else f"{value:.3g}"
+    return f"{value:.3g}×" if " / " in name else f"{value:.3g}"
 
 
 def _cell(times, name):
@@ -253,10 +263,30 @@ def plot(rows, path):
     return True
 
 
+def fresh_outdir(parent="."):
+    """A new folder ``mcfast-bench-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... when taken) in `parent`."""
+    stem = os.path.join(parent, time.strftime("mcfast-bench-%Y%m%d-%H%M%S"))
+    path, n = stem, 1
+    while True:
+        try:
+            os.makedirs(path)
+            return path
+        except FileExistsError:
+            n += 1
+            path = f"{stem}-{n}"
+
+
 def main(quick=False, outdir=None):
-    """Run the suite, print progress, write RESULTS.md and speedup.png into `outdir`."""
+    """Run the suite, print progress, write RESULTS.md and speedup.png into `outdir`.
+
+    `outdir` is created when missing; None makes a fresh folder (`fresh_outdir`) in the
+    current directory, so that no file of the user's is overwritten.
+    """
     if outdir is None:
-        outdir = "bench" if os.path.isdir("bench") else "."
+        outdir = fresh_outdir()
+    else:
+        os.makedirs(outdir, exist_ok=True)
+    print(f"mcfast bench: results go to {os.path.abspath(outdir)}", flush=True)
     print(f"mcfast bench{' --quick' if quick else ''}: threads: {_threads()}", flush=True)
     rows = run(quick, log=lambda s: print(s, flush=True))
     md = os.path.join(outdir, "RESULTS.md")

@@ -7,6 +7,7 @@ only when installed; a case leaves out a peer that has no way to express it (not
 `skipped`).
 """
 
+import time
 import tracemalloc
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ import numpy as np
 import mcfast as mc
 from mcfast._kernels import _engine as _e
 from mcfast._kernels import _lstsq as _k
+from mcfast._timing import interleaved_medians
 
 __all__ = ["Case", "CASES", "peer", "PEERS", "peak_extra_bytes"]
 
@@ -330,6 +332,211 @@ def case_mlp(n=1024):
     return Case(fns, skipped={"autograd": "its jacobian loops over the 1024 outputs in Python"})
 
 
+# --- beside NumPy's BLAS in one loop ----------------------------------------------------------
+#
+# A user's loop calls mcfast and NumPy in turn. Two BLAS libraries in one process each
+# keep a pool of threads that spin for a while after a call; alternating them made each
+# wait for the other's spinning threads (a 128² np.matmul 27× slower right after a
+# grad_ax on 2 cores). These cases time each call inside the alternating loop and alone in
+# a loop of its own library, per call, the conditions interleaved in rounds.
+
+def alternation(f, g, rounds=7, calls=None):
+    """(f in turn with g, f alone, g in turn with f, g alone): median seconds per call.
+
+    Each round runs f alone, g alone, then f, g, f, g, ...: `calls` calls each (by default
+    about 20 ms of each), every call timed on its own.
+    """
+    clock = time.perf_counter
+    f(), g()
+    if calls is None:
+        t0 = clock()
+        f(), g()
+        calls = max(5, min(2000, int(0.02 / max(clock() - t0, 1e-7))))
+    t = {k: [] for k in ("f with g", "f", "g with f", "g")}
+    for _ in range(rounds):
+        for fn, key in ((f, "f"), (g, "g")):
+            for _ in range(calls):
+                t0 = clock()
+                fn()
+                t[key].append(clock() - t0)
+        for _ in range(calls):
+            t0 = clock()
+            f()
+            t1 = clock()
+            g()
+            t["f with g"].append(t1 - t0)
+            t["g with f"].append(clock() - t1)
+    return tuple(float(np.median(t[k])) for k in ("f with g", "f", "g with f", "g"))
+
+
+def _alternation_case(mine, theirs, other):
+    """A Case timing mcfast's call `mine` alone, with the alternation measured in turn with
+    NumPy's call `theirs` (named `other`)."""
+    mine_with, mine_alone, theirs_with, theirs_alone = alternation(mine, theirs)
+    return Case({"mcfast": mine}, measures={
+        f"mcfast after {other}": mine_with,
+        f"{other} after mcfast": theirs_with,
+        f"{other} alone": theirs_alone,
+        f"mcfast / alone, beside {other}": mine_with / mine_alone,
+        f"{other} / alone, beside mcfast": theirs_with / theirs_alone})
+
+
+def case_beside_numpy_grad_ax(n):
+    """grad_ax(A, G, out=) and np.matmul(B, C, out=) in one loop, both n × n."""
+    rng = np.random.default_rng(8)
+    A, G, B, C = (rng.standard_normal((n, n)) for _ in range(4))
+    out, out2 = np.empty((n, n)), np.empty((n, n))
+    return _alternation_case(lambda: mc.grad_ax(A, G, out=out),
+                             lambda: np.matmul(B, C, out=out2), "np.matmul")
+
+
+def case_beside_numpy_lstsq(n=200_000, m=32, k=512):
+    """lstsq_loss_grad on n × m right after a threaded k × k np.matmul, in one loop."""
+    rng = np.random.default_rng(9)
+    X, theta, y = rng.standard_normal((n, m)), rng.standard_normal(m), rng.standard_normal(n)
+    B, C = rng.standard_normal((k, k)), rng.standard_normal((k, k))
+    grad, out2 = np.empty(m), np.empty((k, k))
+    return _alternation_case(lambda: mc.lstsq_loss_grad(X, theta, y, out=grad),
+                             lambda: np.matmul(B, C, out=out2), f"np.matmul {k}²")
+
+
+SMALL_SIZES = range(2, 65)
+
+
+def small_ratios(sizes, repeats=7, target=0.002, seed=10, clock=time.perf_counter):
+    """{n: grad_ax(A, G, out=) time over np.matmul(A.T, G, out=) time} at n × n."""
+    rng = np.random.default_rng(seed)
+    ratios = {}
+    for n in sizes:
+        A, G, out = rng.standard_normal((n, n)), rng.standard_normal((n, n)), np.empty((n, n))
+        t_mc, t_np = interleaved_medians([lambda: mc.grad_ax(A, G, out=out),
+                                          lambda: np.matmul(A.T, G, out=out)],
+                                         repeats=repeats, target=target, clock=clock)
+        ratios[n] = t_mc / t_np
+    return ratios
+
+
+def case_grad_ax_small(sizes=SMALL_SIZES, repeats=7, clock=time.perf_counter):
+    """grad_ax(A, G, out=) against np.matmul(A.T, G, out=) at every n × n in `sizes`:
+    the worst ratio, where it is, and the median over the sizes.
+
+    On a busy machine one sample in a few hundred lands on a stall, so the five worst
+    sizes of a first pass are timed again, three times as long: a size counts as slow
+    only when it is slow both times (the smaller of its two ratios). ``clock=
+    time.thread_time`` under ``threadpool_limits(1)`` times CPU work alone, which other
+    processes on the machine do not disturb.
+    """
+    ratios = small_ratios(sizes, repeats, clock=clock)
+    for n in sorted(ratios, key=ratios.get)[-5:]:
+        ratios[n] = min(ratios[n], small_ratios([n], 3 * repeats, seed=11, clock=clock)[n])
+    worst = max(ratios, key=ratios.get)
+    n = max(sizes)
+    rng = np.random.default_rng(12)
+    A, G, out = rng.standard_normal((n, n)), rng.standard_normal((n, n)), np.empty((n, n))
+    return Case({"mcfast": lambda: mc.grad_ax(A, G, out=out),
+                 "numpy": lambda: np.matmul(A.T, G, out=out)},
+                measures={"mcfast / numpy, worst size": ratios[worst],
+                          "worst size n": worst,
+                          "mcfast / numpy, median over sizes": float(np.median(
+                              list(ratios.values())))})
+
+
+# --- chains over structured and matrix-free links (issue 13) ---------------------------------
+
+def _kron_maps(n, k, seed=8):
+    rng = np.random.default_rng(seed)
+    As = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(k)]
+    Bs = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(k)]
+    return As, Bs, rng
+
+
+def case_kron_grad(n, k):
+    """The gradient through k matrix maps Y_i = A_i Y_{i-1} B_i (n × n), as Kronecker links
+    A_i ⊗ B_iᵀ, against the NumPy loop G ← A_iᵀ G B_iᵀ and jax.jit(jax.grad)."""
+    As, Bs, rng = _kron_maps(n, k)
+    G = rng.standard_normal((n, n))
+    links = [mc.Kronecker(A, B.T) for A, B in zip(As, Bs)]
+    g = G.ravel()
+
+    def numpy_loop():
+        H = G
+        for A, B in zip(As[::-1], Bs[::-1]):
+            H = A.T @ H @ B.T
+        return H
+    fns = {"mcfast": lambda: mc.grad_chain(links, g), "numpy": numpy_loop}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+
+        def z(X, As, Bs, G):
+            for A, B in zip(As, Bs):
+                X = A @ X @ B
+            return jnp.sum(G * X)
+        grad = jax.jit(jax.grad(z))
+        ja = (jnp.zeros((n, n)), [jnp.asarray(A) for A in As], [jnp.asarray(B) for B in Bs],
+              jnp.asarray(G))
+        fns["jax"] = lambda: _ready(grad(*ja))
+    torch = peer("torch")
+    if torch:
+        tA, tB = [torch.from_numpy(A) for A in As], [torch.from_numpy(B) for B in Bs]
+        tG = torch.from_numpy(G)
+
+        def vjp_t():
+            X = torch.zeros((n, n), dtype=torch.float64, requires_grad=True)
+            Y = X
+            for A, B in zip(tA, tB):
+                Y = A @ Y @ B
+            (Y * tG).sum().backward()
+            return X.grad
+        fns["torch"] = vjp_t
+    return Case(fns, skipped={"autograd": "slow Python tracing of matrix products"})
+
+
+def _banded(n, half, seed):
+    import scipy.sparse as sp
+    rng = np.random.default_rng(seed)
+    offsets = list(range(-half, half + 1))
+    return sp.diags([rng.standard_normal(n - abs(o)) for o in offsets], offsets, format="csr")
+
+
+def case_sparse_chain(n=10_000, m=64, half=2):
+    """The Jacobian of x (m) -> W1 (n × m) -> S (banded n × n sparse) -> W2 (m × n) against
+    W2 @ (S @ W1) (NumPy + scipy.sparse) and jax.jit(jax.jacrev) with a BCOO S."""
+    rng = np.random.default_rng(9)
+    W1, W2 = rng.standard_normal((n, m)) / np.sqrt(m), rng.standard_normal((m, n)) / np.sqrt(n)
+    S = _banded(n, half, 10)
+    links = [W1, S, W2]
+    fns = {"mcfast": lambda: mc.jacobian_chain(links), "numpy": lambda: W2 @ (S @ W1)}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        from jax.experimental import sparse as jsp
+        jS = jsp.BCOO.from_scipy_sparse(S)
+        jac = jax.jit(jax.jacrev(lambda x, W1, S, W2: W2 @ (S @ (W1 @ x))))
+        ja = (jnp.zeros(m), jnp.asarray(W1), jS, jnp.asarray(W2))
+        fns["jax"] = lambda: _ready(jac(*ja))
+    return Case(fns, skipped={"torch": "left out (sparse autograd)",
+                              "autograd": "no sparse matrices"})
+
+
+def case_bottleneck(n=1000):
+    """A bottleneck in the middle: x (n) -> Op1 (n × n, matrix-free) -> W (3 × n) -> V (n × 3)
+    -> Op2 (n × n, matrix-free). mcfast applies each operator to 3 vectors; against
+    multi_dot of the dense matrices (NumPy) and jax.jit(jax.jacrev)."""
+    from scipy.sparse.linalg import aslinearoperator
+    rng = np.random.default_rng(11)
+    M1, M2 = rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal((n, n)) / np.sqrt(n)
+    W, V = rng.standard_normal((3, n)), rng.standard_normal((n, 3))
+    links = [aslinearoperator(M1), W, V, aslinearoperator(M2)]
+    fns = {"mcfast": lambda: mc.jacobian_chain(links),
+           "numpy": lambda: np.linalg.multi_dot([M2, V, W, M1])}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        jac = jax.jit(jax.jacrev(lambda x, M1, W, V, M2: M2 @ (V @ (W @ (M1 @ x)))))
+        ja = (jnp.zeros(n),) + tuple(jnp.asarray(a) for a in (M1, W, V, M2))
+        fns["jax"] = lambda: _ready(jac(*ja))
+    return Case(fns, skipped={"torch": "left out", "autograd": "left out"})
 # --- linear-model losses (one pass over X) against scikit-learn's LinearModelLoss ------------
 
 def _sklearn_model(loss, K=None):
@@ -466,6 +673,23 @@ CASES = [
     ("jacobian_chain", "10,000 × three 4×4", 480_000, case_chain3_batched, True),
     ("grad_chain", "10,000 × three 4×4", 480_000, case_grad_chain_batched, True),
     ("jacobian_chain", "MLP n=1024, Diagonals", 5 * 1024 ** 2, case_mlp, False),
+    ("grad_ax", "every n×n, n = 2..64", 64 ** 2, case_grad_ax_small, True),
+    ("beside NumPy", "grad_ax 128×128 and np.matmul in turn", 128 ** 2,
+     lambda: case_beside_numpy_grad_ax(128), True),
+    ("beside NumPy", "grad_ax 512×512 and np.matmul in turn", 512 ** 2,
+     lambda: case_beside_numpy_grad_ax(512), True),
+    ("beside NumPy", "lstsq_loss_grad 200,000×32 after np.matmul 512²", 200_000 * 32,
+     case_beside_numpy_lstsq, True),
+    ("grad_chain", "3 Kronecker maps, 64²", 3 * 64 ** 3, lambda: case_kron_grad(64, 3), True),
+    ("grad_chain", "5 Kronecker maps, 64²", 5 * 64 ** 3, lambda: case_kron_grad(64, 5), False),
+    ("grad_chain", "3 Kronecker maps, 256²", 3 * 256 ** 3, lambda: case_kron_grad(256, 3),
+     False),
+    ("grad_chain", "5 Kronecker maps, 256²", 5 * 256 ** 3, lambda: case_kron_grad(256, 5),
+     True),
+    ("jacobian_chain", "banded sparse 10⁴ between dense", 64 * 10_000 * 64,
+     case_sparse_chain, True),
+    ("jacobian_chain", "middle bottleneck, 1000² operators", 3 * 1000 ** 2, case_bottleneck,
+     True),
     ("linear_loss_grad squared", "2,000,000×32", 64_000_000,
      lambda: case_linear_loss("squared"), False),
     ("linear_loss_grad logistic", "2,000,000×32", 64_000_000,

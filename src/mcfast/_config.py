@@ -4,10 +4,12 @@ import json as _json
 import platform
 import sys
 
+from typing import Any
+
 import numpy as np
 import scipy
 
-from ._version import __version__
+from ._version import __distribution__, __version__
 
 __all__ = ["config", "show_config"]
 
@@ -33,13 +35,14 @@ def _kernel_blas():
     return f"{name} (SciPy's, via scipy.linalg.cython_blas)"
 
 
-def config():
+def config() -> dict[str, Any]:
     """Everything `show_config` prints, as a dict (what ``python -m mcfast info --json`` prints).
 
     Returns
     -------
     dict
-        ``"mcfast"``: the version; ``"build"``: how the kernels were compiled (compiler,
+        ``"mcfast"``: the version; ``"distribution"``: the name pip knows it by
+        (``mcfast-kernels``); ``"build"``: how the kernels were compiled (compiler,
         cflags, ``openmp`` = the ``_OPENMP`` date or 0 when built without OpenMP,
         ``openmp_enabled``, the Cython and NumPy versions used); ``"runtime"``: Python,
         platform, NumPy, SciPy, ``kernel_blas`` (the BLAS the kernels call) and
@@ -54,7 +57,7 @@ def config():
     >>> from mcfast._config import config
     >>> cfg = config()
     >>> sorted(cfg)
-    ['blas', 'build', 'mcfast', 'runtime']
+    ['blas', 'build', 'distribution', 'mcfast', 'runtime']
     >>> cfg["build"]["openmp_enabled"] == (cfg["build"]["openmp"] > 0)
     True
     >>> from threadpoolctl import threadpool_limits
@@ -68,6 +71,7 @@ def config():
     build["openmp_enabled"] = build["openmp"] > 0
     return {
         "mcfast": __version__,
+        "distribution": __distribution__,
         "build": build,
         "runtime": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "machine": platform.machine(), "numpy": np.__version__,
@@ -77,7 +81,7 @@ def config():
     }
 
 
-def show_config(json=False):
+def show_config(json: bool = False) -> None:
     """Print mcfast's version, build (compiler, OpenMP, Cython/NumPy), BLAS and platform.
 
     The same as ``python -m mcfast info`` (``--json`` for ``json=True``). Include its
@@ -108,7 +112,7 @@ def show_config(json=False):
     if json:
         print(_json.dumps(cfg, indent=2))
         return
-    print(f"mcfast {cfg['mcfast']}")
+    print(f"mcfast {cfg['mcfast']} (distribution {cfg['distribution']})")
     for section in ("build", "runtime"):
         print(f"{section}:")
         for k, val in cfg[section].items():

@@ -5,7 +5,7 @@ from pathlib import Path
 __all__ = ["get_include"]
 
 
-def get_include():
+def get_include() -> str:
     """The folder holding ``mcfast/kernels.pxd``, for ``cimport mcfast.kernels``.
 
     Like ``numpy.get_include()``: pass it to ``cythonize(..., include_path=[...])`` so

@@ -1,6 +1,7 @@
 """The one place inputs are checked, converted to the working dtype, and out= is vetted."""
 
 import math
+import sys
 
 import numpy as np
 
@@ -224,6 +225,7 @@ def least_squares_theta(theta, m, y_shape, dtype, name="theta", func="LeastSquar
 # shape tuple (..., d_k, d_{k-1}), which always denotes a dense link.
 
 CHAIN_ORDERS = ("optimal", "forward", "reverse")
+_INTP_MAX = int(np.iinfo(np.intp).max)
 
 __all__ += ["is_diagonal", "chain_order_arg", "chain_links_args", "chain_vector_args"]
 
@@ -241,8 +243,57 @@ def chain_order_arg(order, func):
     return order
 
 
+def link_kind(x):
+    """"diag", "kron", "sparse", "op" or "dense" (anything else) for a chain link.
+
+    scipy.sparse and scipy.sparse.linalg are looked up only once they are imported: an
+    object cannot be a sparse matrix or a LinearOperator before.
+    """
+    if isinstance(x, np.ndarray):
+        return "dense"
+    if is_diagonal(x):
+        return "diag"
+    if getattr(x, "_mcfast_kronecker", False):
+        return "kron"
+    if getattr(x, "_mcfast_matrix_free", False):
+        return "op"
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(x):
+        return "sparse"
+    linalg = sys.modules.get("scipy.sparse.linalg")
+    if linalg is not None and isinstance(x, linalg.LinearOperator):
+        return "op"
+    return "dense"
+
+
+def _shape_tuple(link, name, func):
+    """A shape tuple of a chain_plan link: integers only (Python or NumPy, not bool)."""
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_))
+               for s in link):
+        raise TypeError(f"{func}: {name} is a tuple but not a shape of integers: {link!r}")
+    shape = tuple(int(s) for s in link)
+    if len(shape) < 2 or min(shape) < 0:
+        raise ValueError(f"{func}: {name} is the shape {shape}; a link's shape must "
+                         f"be (..., d_k, d_k-1) with non-negative sizes")
+    return shape
+
+
+def _real_dtype(dtype, name, func):
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biuf" or (dtype.kind == "f" and dtype.itemsize > 8):
+        raise TypeError(f"{func}: argument {name!r} has dtype {dtype}; expected real "
+                        f"floating (float32/float64), integer or boolean values")
+    return dtype
+
+
 def _chain_links(links, func, shapes_ok):
-    """Unconverted links -> (arrays (None for shape tuples), diag flags, Jacobian shapes)."""
+    """Unconverted links -> (items, kinds, Jacobian shapes).
+
+    items[k] is an ndarray for a dense link, the data for a Diagonal, the object itself
+    for a Kronecker, sparse matrix or matrix-free operator (a MatrixFree wrapping a
+    LinearOperator), None for a shape tuple; kinds[k] is "dense", "diag", "kron",
+    "sparse" or "op".
+    """
     if links is None:
         raise TypeError(f"{func}: argument 'links' is None; expected a list of links")
     if isinstance(links, np.ndarray) or is_diagonal(links) or not hasattr(links, "__iter__"):
@@ -251,39 +302,82 @@ def _chain_links(links, func, shapes_ok):
     links = list(links)
     if not links:
         raise ValueError(f"{func}: the chain is empty; expected at least one link")
-    arrays, diag, shapes = [], [], []
+    items, kinds, shapes = [], [], []
     for k, link in enumerate(links):
         name = f"links[{k}]"
-        if is_diagonal(link):
+        kind = link_kind(link)
+        if kind == "diag":
             a = as_real_array(link.diagonal, name, func)
             if a.ndim < 1:
                 raise ValueError(f"{func}: {name} is a Diagonal of a 0-D array; expected "
                                  f"a diagonal of shape (..., n)")
-            arrays.append(a), diag.append(True), shapes.append(a.shape + a.shape[-1:])
+            items.append(a), shapes.append(a.shape + a.shape[-1:])
+        elif kind == "kron":
+            for f in ("A", "B"):
+                _real_dtype(getattr(link, f).dtype, f"{name}.{f}", func)
+            items.append(link), shapes.append(tuple(link.shape))
+        elif kind == "sparse":
+            _real_dtype(link.dtype, name, func)
+            if link.ndim != 2:
+                raise ValueError(f"{func}: {name} is a sparse array of shape {link.shape}; "
+                                 f"expected a 2-D sparse Jacobian")
+            items.append(link), shapes.append(tuple(link.shape))
+        elif kind == "op":
+            _real_dtype(link.dtype if link.dtype is not None else np.float64, name, func)
+            if not getattr(link, "_mcfast_matrix_free", False):
+                from .links import MatrixFree
+                link = MatrixFree(link)
+            _real_dtype(link.dtype, name, func)
+            items.append(link), shapes.append(tuple(link.shape))
         elif shapes_ok and isinstance(link, tuple):
-            try:
-                shape = tuple(int(s) for s in link)
-            except (TypeError, ValueError):
-                raise TypeError(f"{func}: {name} is a tuple but not a shape of integers: "
-                                f"{link!r}") from None
-            if len(shape) < 2 or min(shape) < 0:
-                raise ValueError(f"{func}: {name} is the shape {shape}; a link's shape must "
-                                 f"be (..., d_k, d_k-1) with non-negative sizes")
-            arrays.append(None), diag.append(False), shapes.append(shape)
+            items.append(None), shapes.append(_shape_tuple(link, name, func))
         else:
             a = as_real_array(link, name, func)
             if a.ndim < 2:
                 raise ValueError(f"{func}: {name} has shape {a.shape}; a link must be a "
                                  f"matrix of shape (..., d_k, d_k-1) or a Diagonal")
-            arrays.append(a), diag.append(False), shapes.append(a.shape)
+            items.append(a), shapes.append(a.shape)
+        kinds.append(kind)
+    words = {"diag": "Diagonal of shape", "kron": "Kronecker of shape",
+             "sparse": "sparse matrix of shape", "op": "operator of shape"}
     for k in range(1, len(shapes)):
         if shapes[k][-1] != shapes[k - 1][-2]:
-            kind = lambda j: "Diagonal of shape" if diag[j] else "shape"  # noqa: E731
+            kind = lambda j: words.get(kinds[j], "shape")  # noqa: E731
             raise ValueError(
                 f"{func}: links[{k}] ({kind(k)} {shapes[k]}) does not fit links[{k - 1}] "
                 f"({kind(k - 1)} {shapes[k - 1]}): links[{k}] must have "
                 f"{shapes[k - 1][-2]} columns, the rows of links[{k - 1}]")
-    return arrays, tuple(diag), shapes
+    return items, tuple(kinds), shapes
+
+
+def _chain_dtype(items, kinds, extra=()):
+    """The working dtype of a chain: every array, factor, sparse matrix and operator."""
+    dtypes = list(extra)
+    for a, kind in zip(items, kinds):
+        if a is None:
+            continue
+        if kind == "kron":
+            dtypes += [a.A.dtype, a.B.dtype]
+        else:
+            dtypes.append(a.dtype)
+    dtypes = [d if np.dtype(d).kind == "f" else np.float64 for d in dtypes]
+    if not dtypes:
+        return np.dtype(np.float64)
+    return np.result_type(*dtypes, np.float32).newbyteorder("=")  # native, whatever came in
+
+
+def _convert_link(a, kind, dtype):
+    """A checked link in the working dtype (operators convert their results when used)."""
+    if a is None or kind == "op":
+        return a
+    if kind == "kron":
+        if a.A.dtype == dtype and a.B.dtype == dtype:
+            return a
+        return type(a)(a.A.astype(dtype), a.B.astype(dtype))
+    if kind == "sparse":
+        a = a.tocsr()
+        return a if a.dtype == dtype else a.astype(dtype)
+    return convert(a, dtype)
 
 
 def _batch_shape(func, named_shapes):
@@ -306,7 +400,7 @@ def _batch_shape(func, named_shapes):
                                  f"{listed}")
             result.append(sizes.pop() if sizes else 1)
         result = tuple(result)
-    if math.prod(result) > np.iinfo(np.intp).max:
+    if math.prod(result) > _INTP_MAX:
         listed = ", ".join(f"{k} {tuple(s)}" for k, s in named_shapes.items())
         raise ValueError(f"{func}: the batch shapes {listed} broadcast to {result}, "
                          f"{math.prod(result)} samples: more than an array can index")
@@ -314,28 +408,28 @@ def _batch_shape(func, named_shapes):
 
 
 def chain_links_args(links, func, *, shapes_ok=False):
-    """Check a chain of links. -> (arrays, diag, dims, batch, dtype).
+    """Check a chain of links. -> (arrays, kinds, dims, batch, dtype).
 
     arrays[k] is link k converted to the working dtype (a Diagonal's data for diagonal
-    links; None for a shape tuple when `shapes_ok`), diag[k] whether it is a Diagonal,
+    links; None for a shape tuple when `shapes_ok`; CSR for a sparse matrix; the
+    Kronecker or MatrixFree object), kinds[k] its kind (see `link_kind`),
     dims = (d_0, ..., d_n) and batch the broadcast batch shape of all links.
     """
-    arrays, diag, shapes = _chain_links(links, func, shapes_ok)
+    arrays, kinds, shapes = _chain_links(links, func, shapes_ok)
     batch = _batch_shape(func, {f"links[{k}]": s[:-2] for k, s in enumerate(shapes)})
     dims = (shapes[0][-1],) + tuple(s[-2] for s in shapes)
-    real = [a for a in arrays if a is not None]
-    dtype = working_dtype(*real) if real else np.dtype(np.float64)
-    arrays = [None if a is None else convert(a, dtype) for a in arrays]
-    return arrays, diag, dims, batch, dtype
+    dtype = _chain_dtype(arrays, kinds)
+    arrays = [_convert_link(a, kind, dtype) for a, kind in zip(arrays, kinds)]
+    return arrays, kinds, dims, batch, dtype
 
 
 def chain_vector_args(links, vector, name, func):
     """Check links and the vector of grad_chain (`name`="grad", length d_n) or of
-    tangent_chain (`name`="tangent", length d_0). -> (arrays, diag, dims, batch, vector, dtype).
+    tangent_chain (`name`="tangent", length d_0). -> (arrays, kinds, dims, batch, vector, dtype).
 
     batch is the broadcast of the links' batch shapes and the vector's leading shape.
     """
-    arrays, diag, shapes = _chain_links(links, func, False)
+    arrays, kinds, shapes = _chain_links(links, func, False)
     vec = as_real_array(vector, name, func)
     want = shapes[-1][-2] if name == "grad" else shapes[0][-1]
     if vec.ndim < 1 or vec.shape[-1] != want:
@@ -347,9 +441,9 @@ def chain_vector_args(links, vector, name, func):
     named[name] = vec.shape[:-1]
     batch = _batch_shape(func, named)
     dims = (shapes[0][-1],) + tuple(s[-2] for s in shapes)
-    dtype = working_dtype(vec, *arrays)
-    arrays = [convert(a, dtype) for a in arrays]
-    return arrays, diag, dims, batch, convert(vec, dtype), dtype
+    dtype = _chain_dtype(arrays, kinds, [vec.dtype])
+    arrays = [_convert_link(a, kind, dtype) for a, kind in zip(arrays, kinds)]
+    return arrays, kinds, dims, batch, convert(vec, dtype), dtype
 
 
 # --- linear-model losses: linear_loss_grad, LinearLoss (fast path and reference) ---

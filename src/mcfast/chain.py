@@ -1,16 +1,23 @@
 """Jacobian chains: Jn⋯J1 in the cheapest bracketing, batched, and vector chains without it."""
 
+from __future__ import annotations
+
 import math
+from typing import Any, Literal, Sequence, overload
 
 import numpy as np
 
+from . import _plan
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from . import reference as _reference
+from ._apply import apply_adjoint, apply_forward, kron_product, link_info, to_dense
 from ._kernels import _chain as _k
 from ._kernels._threads import effective_n_threads as _effective_n_threads
+from .links import Kronecker, MatrixFree
 
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
-           "Diagonal"]
+           "Diagonal", "Kronecker", "MatrixFree"]
 
 _SMALL_MM = 4096        # a product of at most this many multiply-adds is a hand loop, not BLAS
 _SMALL_MV = 1024        # the same for a matrix-vector product
@@ -18,8 +25,10 @@ _SMALL_MV = 1024        # the same for a matrix-vector product
 # OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
 _PARALLEL_MIN = 1 << 23
 _VBLOCK = 32             # samples per block of a batched chain (VBLOCK in _chain.pxd)
-_PLAN_CACHE = {}         # (dims, diag, order) -> ChainPlan, for jacobian_chain
+_PLAN_CACHE = {}         # (dims, link infos, order) -> ChainPlan, for jacobian_chain
 _PLAN_CACHE_MAX = 256
+
+Order = Literal["optimal", "forward", "reverse"]
 
 
 class Diagonal(_reference.Diagonal):
@@ -79,104 +88,59 @@ class Diagonal(_reference.Diagonal):
 
 
 # ---------------------------------------------------------------------------------------
-# planning
+# planning: mcfast._plan holds the cost model; here a plan becomes a compiled program
 
-def _pair(rows, inner, cols, ldiag, rdiag):
-    """Multiply-adds of (rows × inner) @ (inner × cols): p·q·r dense, p·q with one
-    Diagonal, n with two."""
-    if ldiag and rdiag:
-        return inner
-    if ldiag or rdiag:
-        return rows * cols
-    return rows * inner * cols
+def _compile(steps, dims, diag):
+    """Turn the steps of a dense/Diagonal plan into a program for the compiled kernels:
+    (rows of NSTEPCOL Python ints, one per step; scratch size per sample).
 
-
-def _plan_tree(dims, diag, order):
-    """(flops, tree): tree is a link index or a pair (applied first, applied then)."""
-    n = len(diag)
-    if n == 1:
-        return 0, 0
-    # 0-based link indices below: link k maps d_k to d_{k+1}
-    if order == "forward":      # Jn(...(J2 J1)): links[k] times links[k-1]⋯links[0]
-        flops, tree, all_diag = 0, 0, diag[0]
-        for k in range(1, n):
-            flops += _pair(dims[k + 1], dims[k], dims[0], diag[k], all_diag)
-            tree, all_diag = (tree, k), all_diag and diag[k]
-        return flops, tree
-    if order == "reverse":      # ((Jn Jn-1)...) J1: links[n-1]⋯links[k+1] times links[k]
-        flops, tree, all_diag = 0, n - 1, diag[n - 1]
-        for k in range(n - 2, -1, -1):
-            flops += _pair(dims[n], dims[k + 1], dims[k], all_diag, diag[k])
-            tree, all_diag = (k, tree), all_diag and diag[k]
-        return flops, tree
-    d = dims
-    if n == 2:
-        return _pair(d[2], d[1], d[0], diag[1], diag[0]), (0, 1)
-    if n == 3:
-        # s = 0: (J3 J2) J1;  s = 1: J3 (J2 J1); ties go to s = 0 as in the DP
-        c0 = (_pair(d[3], d[2], d[1], diag[2], diag[1])
-              + _pair(d[3], d[1], d[0], diag[2] and diag[1], diag[0]))
-        c1 = (_pair(d[2], d[1], d[0], diag[1], diag[0])
-              + _pair(d[3], d[2], d[0], diag[2], diag[1] and diag[0]))
-        return (c0, (0, (1, 2))) if c0 <= c1 else (c1, ((0, 1), 2))
-    cost = np.empty((n, n), dtype=np.intp)
-    split = np.empty((n, n), dtype=np.intp)
-    flops = _k.chain_order_table(np.asarray(dims, dtype=np.intp),
-                                 np.asarray(diag, dtype=np.uint8), cost, split)
-    split = split.tolist()
-
-    def tree(i, j):
-        if i == j:
-            return i
-        s = split[i][j]
-        return (tree(i, s), tree(s + 1, j))
-    return int(flops), tree(0, n - 1)
-
-
-def _compile(tree, dims, diag):
-    """Turn a bracketing into a program: (steps (n-1, NSTEPCOL), scratch size per sample).
-
-    Post-order over the tree; each product gets a scratch block for its result (the root
+    Steps come in post-order; each product gets a scratch block for its result (the last
     writes to the output); a block is reused once its product has been consumed, and a
     scaling by a Diagonal of an intermediate works in place.
     """
     n = len(diag)
-    steps, free, top = [], [], [0]
-
-    def alloc(size):
-        for i, (off, sz) in enumerate(free):
-            if sz >= size:
-                del free[i]
-                return off
-        top[0] += size
-        return top[0] - size
-
-    def visit(t, root):
-        # -> (operand id, rows, cols, is_diagonal, (scratch offset, size) or None)
-        if isinstance(t, int):
-            return t, dims[t + 1], dims[t], diag[t], None
-        right, left = visit(t[0], False), visit(t[1], False)
-        m, k, nn = left[1], left[2], right[2]
-        is_diag = left[3] and right[3]
+    free, top, prog = [], 0, []
+    # operand id -> (rows, cols, is_diagonal, (scratch offset, size) or None)
+    ops = [(dims[k + 1], dims[k], diag[k], None) for k in range(n)]
+    last = len(steps) - 1
+    for t, (li, ri, _) in enumerate(steps):
+        left, right = ops[li], ops[ri]
+        m, k, nn = left[0], left[1], right[1]
+        is_diag = left[2] and right[2]
         size = m if is_diag else m * nn
         reuse, dst = None, -1
-        if not root:
-            if left[3] or right[3]:      # elementwise: an equal-sized intermediate can be dst
-                reuse = next((op for op in (right, left) if op[4] and op[4][1] == size), None)
-            dst = reuse[4][0] if reuse else alloc(size)
+        if t != last:
+            if left[2] or right[2]:      # elementwise: an equal-sized intermediate can be dst
+                reuse = next((op for op in (right, left) if op[3] and op[3][1] == size), None)
+            if reuse:
+                dst = reuse[3][0]
+            else:
+                for i, (off, sz) in enumerate(free):
+                    if sz >= size:
+                        del free[i]
+                        dst = off
+                        break
+                else:
+                    dst, top = top, top + size
         for op in (left, right):
-            if op[4] and op is not reuse:
-                free.append(op[4])
-        steps.append((left[0], right[0], m, k, nn, int(left[3]), int(right[3]),
-                      int(m * k * nn <= _SMALL_MM), dst))
-        return n + len(steps) - 1, m, nn, is_diag, None if root else (dst, size)
+            if op[3] and op is not reuse:
+                free.append(op[3])
+        prog.append((li, ri, m, k, nn, int(left[2]), int(right[2]),
+                     int(m * k * nn <= _SMALL_MM), dst))
+        ops.append((m, nn, is_diag, None if t == last else (dst, size)))
+    return prog, top
 
-    visit(tree, True)
-    return np.array(steps, dtype=np.intp).reshape(-1, 9), top[0]
+
+def _plan_key(links, func, shapes_ok=False):
+    """Check links -> (arrays, kinds, dims, batch, dtype, infos) for planning."""
+    arrays, kinds, dims, batch, dtype = v.chain_links_args(links, func, shapes_ok=shapes_ok)
+    infos = tuple(link_info(kind, a, (dims[k + 1], dims[k]))
+                  for k, (a, kind) in enumerate(zip(arrays, kinds)))
+    return arrays, kinds, dims, batch, dtype, infos
 
 
 class ChainPlan:
-    """The bracketing of a Jacobian chain Jn⋯J1 and its cost; callable to compute it.
+    """The bracketing of a Jacobian chain Jn⋯J1, the mode of each product, and its cost.
 
     Made by :func:`chain_plan` (``ChainPlan(links, order=...)`` is the same). Calling a
     plan skips planning, so it is the way to multiply chains of the same shapes in a loop.
@@ -184,30 +148,43 @@ class ChainPlan:
     Parameters
     ----------
     links : sequence
-        Arrays, :class:`Diagonal` or shape tuples, as for :func:`chain_plan`.
+        Arrays, :class:`Diagonal`, :class:`Kronecker`, scipy.sparse matrices,
+        LinearOperators, :class:`MatrixFree` or shape tuples, as for :func:`chain_plan`.
     order : {"optimal", "forward", "reverse"}
         As for :func:`chain_plan`.
 
     Attributes
     ----------
     flops : int
-        Multiply-adds of one product (per sample: a batch of B chains costs B·flops).
-        dense·dense (p×q)(q×r) counts p·q·r, a product with a Diagonal p·q (the result's
-        size), Diagonal·Diagonal n.
+        Multiply-adds of one product (per sample: a batch of B chains costs B·flops), an
+        exact Python int. dense·dense (p×q)(q×r) counts p·q·r, a product with a Diagonal
+        p·r (the result's size), Diagonal·Diagonal n; an operator (sparse, Kronecker,
+        matrix-free) applied to a block of r vectors r times its cost per vector (see
+        :func:`chain_plan`).
     order : int or tuple
         The bracketing as nested pairs of 0-based link indices in flow order: a pair
         ``(a, b)`` is ``b @ a``, the product of ``a`` (applied first) and then ``b``. For
         three links ``((0, 1), 2)`` is ``J3 @ (J2 @ J1)``; a single link is ``0``.
+    steps : tuple
+        The same as a flat program: ``(left, right, mode)`` per product in execution
+        order; ids below n are links, id n + t the result of step t. mode is "dense",
+        "diag", "kron", "tangent" (left applied to right's columns) or "adjoint" (right's
+        adjoint applied to left's rows).
     dims : tuple of int
         ``(d_0, ..., d_n)``: link k (0-based) maps size d_k to d_{k+1}.
+    kinds : tuple of str
+        Each link's kind: "dense", "diag", "kron", "sparse" or "op" (matrix-free).
     diagonal : tuple of bool
         Which links are Diagonals.
 
     Notes
     -----
     ``str(plan)`` writes the bracketing with 1-based names in flow order, e.g.
-    ``"J3 @ (J2 @ J1)"``. ``plan(links, out=None)`` needs links with the plan's ``dims``
-    and Diagonal structure (batch dimensions may differ), else raises ValueError.
+    ``"J3 @ (J2 @ J1)"``; a product that applies an operator is written with its mode,
+    ``"[J2 @ J1 | adjoint]"``. ``plan(links, out=None)`` needs links with the plan's
+    ``dims`` and kinds (batch dimensions may differ), else raises ValueError. For chains
+    of more than a few hundred links ``repr(plan.order)`` exceeds Python's recursion
+    limit (a nested tuple); ``steps`` and ``str(plan)`` do not.
 
     Examples
     --------
@@ -220,52 +197,75 @@ class ChainPlan:
     array([[28., 28.]])
     """
 
-    __slots__ = ("flops", "order", "dims", "diagonal", "_steps", "_scratch", "_small",
-                 "_diag_result", "_how")
+    __slots__ = ("flops", "dims", "kinds", "steps", "_infos", "_root", "_prog", "_scratch",
+                 "_small", "_how", "_order")
+    flops: int
+    dims: tuple[int, ...]
+    kinds: tuple[str, ...]
 
-    def __init__(self, links, *, order="optimal"):
+    def __init__(self, links: Sequence[object], *, order: Order = "optimal") -> None:
         order = v.chain_order_arg(order, "chain_plan")
-        _, diag, dims, _, _ = v.chain_links_args(links, "chain_plan", shapes_ok=True)
-        self._build(dims, diag, order)
+        _, kinds, dims, _, _, infos = _plan_key(links, "chain_plan", shapes_ok=True)
+        self._build(dims, kinds, infos, order)
 
     @classmethod
-    def _make(cls, dims, diag, order):
+    def _make(cls, dims, kinds, infos, order):
         self = object.__new__(cls)
-        self._build(dims, diag, order)
+        self._build(dims, kinds, infos, order)
         return self
 
-    def _build(self, dims, diag, order):
-        self.dims, self.diagonal = tuple(dims), tuple(diag)
+    def _build(self, dims, kinds, infos, order):
+        self.dims, self.kinds, self._infos = tuple(dims), tuple(kinds), tuple(infos)
+        flops, steps, self._root = _plan.plan(self._infos, order)
+        self._finish(flops, steps)
         # tiny dense chains take the compiled fast path, with this plan's order
-        self._how = order if 2 <= len(diag) <= 3 and not any(diag) else None
-        self.flops, self.order = _plan_tree(self.dims, self.diagonal, order)
-        self._diag_result = all(diag)
-        if len(diag) > 1:
-            self._steps, self._scratch = _compile(self.order, self.dims, self.diagonal)
-            self._small = bool(self._steps[:, 7].all())
-        else:
-            self._steps, self._scratch, self._small = None, 0, True
+        self._how = order if 2 <= len(kinds) <= 3 and set(kinds) == {"dense"} else None
 
-    def __getstate__(self):
-        # a class with __slots__ needs this for pickle protocols 0 and 1
-        return {k: getattr(self, k) for k in ChainPlan.__slots__ if hasattr(self, k)}
+    def _finish(self, flops, steps):
+        self.flops, self.steps, self._order = flops, tuple(steps), None
+        # the compiled kernels run chains of dense and Diagonal links whose products are
+        # all small (hand loops, batched over threads); larger products go through
+        # np.matmul, NumPy's BLAS, so a loop mixing mcfast and NumPy uses one BLAS pool
+        self._prog, self._scratch, self._small = None, 0, True
+        if len(self.kinds) > 1 and set(self.kinds) <= {"dense", "diag"}:
+            prog, scratch = _compile(self.steps, self.dims, self.diagonal)
+            small = all(st[7] for st in prog)
+            if small or all(st[5] or st[6] for st in prog):
+                self._prog = np.array(prog, dtype=np.intp).reshape(-1, 9)
+                self._scratch, self._small = scratch, small
 
-    def __setstate__(self, state):
-        for k, val in state.items():
-            object.__setattr__(self, k, val)
+    @property
+    def diagonal(self) -> tuple[bool, ...]:
+        return tuple(kind == "diag" for kind in self.kinds)
 
-    def __str__(self):
-        def name(t, top):
-            if isinstance(t, int):
-                return f"J{t + 1}"
-            s = f"{name(t[1], False)} @ {name(t[0], False)}"
-            return s if top else f"({s})"
-        return name(self.order, True)
+    @property
+    def order(self) -> int | tuple[Any, Any]:
+        if self._order is None:
+            self._order = _plan.tree_of(len(self.kinds), self.steps)
+        return self._order
 
-    def __repr__(self):
+    def __reduce__(self):
+        return (_restore_plan, (self.dims, self.kinds, self._infos, self.flops, self.steps,
+                                self._root, self._how))
+
+    def __str__(self) -> str:
+        return _plan.tree_str(len(self.kinds), self.steps)
+
+    def __repr__(self) -> str:
         return f"ChainPlan({self}, flops={self.flops})"
 
-    def __call__(self, links, *, out=None):
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker | FloatArray: ...
+    @overload
+    def __call__(self, links: Sequence[object], *,
+                 out: FloatArray | None = None) -> FloatArray: ...
+
+    def __call__(self, links: Sequence[object], *, out: FloatArray | None = None
+                 ) -> FloatArray | Diagonal | Kronecker:
         """Jn⋯J1 of `links` in this plan's order, without planning again.
 
         Parameters
@@ -298,17 +298,24 @@ class ChainPlan:
             fast = _k.fast_chain(links, self._how, self.dims)
             if fast is not None:
                 return fast
-        arrays, diag, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
-        if dims != self.dims or diag != self.diagonal:
+        arrays, kinds, dims, batch, dtype, infos = _plan_key(links, "ChainPlan")
+        if dims != self.dims or infos != self._infos:
             raise ValueError(f"ChainPlan: the links do not match the plan: planned dims "
-                             f"{self.dims} with Diagonal links {self.diagonal}, got dims "
-                             f"{dims} with Diagonal links {diag}")
+                             f"{self.dims} with link kinds {self.kinds}, got dims {dims} "
+                             f"with link kinds {kinds} (and the same sparse entries, "
+                             f"Kronecker factor shapes and operator costs)")
         return self._execute(arrays, batch, dtype, out, "ChainPlan")
 
     # -- execution --------------------------------------------------------------------
 
     def _execute(self, arrays, batch, dtype, out, func):
-        dims, diag_res = self.dims, self._diag_result
+        dims, root = self.dims, self._root
+        if root == "kron":
+            K = self._run_general(arrays, dtype)
+            if len(arrays) == 1:                         # a single link: a copy
+                K = Kronecker(np.array(K.A), np.array(K.B))
+            return _finish_kron(K, out, dtype, func)
+        diag_res = root == "diag"
         tail = (dims[-1],) if diag_res else (dims[-1], dims[0])
         shape = batch + tail
         dense_out = False
@@ -319,27 +326,45 @@ class ChainPlan:
                 dense_out = True
             else:
                 v.check_out(out, shape, dtype, func)
-        direct = out is not None and not dense_out and not v.overlaps(out, *arrays)
-        res = out if direct else np.empty(shape, dtype=dtype)
         nsamples = math.prod(batch)
-        if len(arrays) == 1:
-            np.copyto(res, arrays[0])
-        elif res.size == 0 or nsamples == 0:
-            pass
-        elif 0 in dims:
-            res.fill(0)                                 # an empty sum
+        if self._prog is None:
+            res = None
+            if math.prod(shape):
+                value = self._run_general(arrays, dtype)
+                if root == "dense" and len(arrays) == 1:
+                    value = to_dense(self.kinds[0], value, dtype)
+                n = len(arrays)
+                if (out is None and n > 1 and isinstance(value, np.ndarray)
+                        and not any(i < n and self.kinds[i] == "op" for i in self.steps[-1][:2])
+                        and value.shape == shape and value.dtype == dtype
+                        and value.flags.c_contiguous and value.flags.writeable
+                        and not v.overlaps(value, *[a for a in arrays
+                                                    if isinstance(a, np.ndarray)])):
+                    res = value         # the last product's own new array: no copy
+            if res is None:
+                res = np.empty(shape, dtype=dtype) if out is None or dense_out else out
+                if res.size:
+                    np.copyto(res, np.broadcast_to(value, shape))
         else:
-            ops = [_operand(a, d, batch) for a, d in zip(arrays, self.diagonal)]
-            nthreads = _threads(nsamples, self.flops, self._small)
-            blocked = self._small and nsamples > 1     # a block of samples per step
-            per = max(self._scratch, 1)
-            width = -(-(per * (_VBLOCK if blocked else 1)) // 8) * 8  # whole cache lines
-            _k.chain_product(
-                [o[0] for o in ops], np.array([o[1] for o in ops], dtype=np.intp),
-                np.array(batch, dtype=np.intp),
-                np.array([o[2] for o in ops], dtype=np.intp).reshape(len(ops), len(batch)),
-                self._steps, per, blocked, np.empty((nthreads, width), dtype=dtype),
-                res.reshape(-1), math.prod(tail), nthreads)
+            direct = out is not None and not dense_out and not v.overlaps(out, *arrays)
+            res = out if direct else np.empty(shape, dtype=dtype)
+            if res.size == 0 or nsamples == 0:
+                pass
+            elif 0 in dims:
+                res.fill(0)                                 # an empty sum
+            else:
+                ops = [_operand(a, d, batch) for a, d in zip(arrays, self.diagonal)]
+                nthreads = _threads(nsamples, self.flops, self._small)
+                blocked = self._small and nsamples > 1     # a block of samples per step
+                per = max(self._scratch, 1)
+                width = -(-(per * (_VBLOCK if blocked else 1)) // 8) * 8  # whole cache lines
+                _k.chain_product(
+                    [o[0] for o in ops], np.array([o[1] for o in ops], dtype=np.intp),
+                    np.array(batch, dtype=np.intp),
+                    np.array([o[2] for o in ops], dtype=np.intp).reshape(len(ops),
+                                                                         len(batch)),
+                    self._prog, per, blocked, np.empty((nthreads, width), dtype=dtype),
+                    res.reshape(-1), math.prod(tail), nthreads)
         if out is None:
             return Diagonal._wrap(res) if diag_res else res
         if dense_out:
@@ -350,6 +375,43 @@ class ChainPlan:
         if res is not out:
             np.copyto(out, res)
         return Diagonal._wrap(out) if diag_res else out
+
+    def _run_general(self, arrays, dtype):
+        """The plan's steps in Python for chains with Kronecker, sparse or matrix-free links
+        (and single links): every product through np.matmul or the link's methods."""
+        n = len(arrays)
+        vals = list(arrays)
+        kinds = list(self.kinds)
+        for left, right, mode in self.steps:
+            lk, lv, rk, rv = kinds[left], vals[left], kinds[right], vals[right]
+            if mode == "diag":
+                val, kind = lv * rv, "diag"
+            elif mode == "kron":
+                val, kind = kron_product(lv, rv), "kron"
+            elif mode == "adjoint" or (mode == "dense" and rk == "diag"):
+                val, kind = apply_adjoint(rk, rv, to_dense(lk, lv, dtype), dtype), "dense"
+            else:           # tangent, dense·dense, Diagonal · dense
+                val, kind = apply_forward(lk, lv, to_dense(rk, rv, dtype), dtype), "dense"
+            vals.append(val)
+            kinds.append(kind)
+        return vals[-1] if n > 1 or kinds[0] in ("diag", "kron", "dense") else vals[0]
+
+
+def _restore_plan(dims, kinds, infos, flops, steps, root, how):
+    """Unpickle a ChainPlan without planning again."""
+    self = object.__new__(ChainPlan)
+    self.dims, self.kinds, self._infos, self._root, self._how = dims, kinds, infos, root, how
+    self._finish(flops, steps)
+    return self
+
+
+def _finish_kron(K, out, dtype, func):
+    """A Kronecker result: the object itself, or its dense matrix written into out."""
+    if out is None:
+        return K
+    v.check_out(out, K.shape, dtype, func)
+    np.copyto(out, K.toarray())
+    return out
 
 
 def _threads(nsamples, flops, small):
@@ -394,46 +456,62 @@ def _operand(a, is_diag, batch):
     return a, [rs, cs, int(is_diag), 0], bstr
 
 
-def _cached_plan(dims, diag, order):
-    key = (dims, diag, order)
+def _cached_plan(dims, kinds, infos, order):
+    key = (dims, infos, order)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
         if len(_PLAN_CACHE) >= _PLAN_CACHE_MAX:
             _PLAN_CACHE.clear()
-        plan = _PLAN_CACHE[key] = ChainPlan._make(dims, diag, order)
+        plan = _PLAN_CACHE[key] = ChainPlan._make(dims, kinds, infos, order)
     return plan
 
 
 # ---------------------------------------------------------------------------------------
 # public functions
 
-def chain_plan(links, *, order="optimal"):
+def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPlan:
     """Plan the product Jn⋯J1 of a Jacobian chain without multiplying.
 
-    Chooses the bracketing with the fewest multiply-adds by the matrix-chain dynamic
-    programme (CLRS §15.2; a closed form for two and three links), with a cost model that
-    knows structure::
+    Chooses the bracketing, and for each product its mode, with the fewest multiply-adds:
+    the generalised Jacobian chain product (Naumann, arXiv 2003.05755 and 2406.11862).
+    A product ``L @ R`` is a dense product, a Diagonal scaling, a product of Kronecker
+    factors, or an operator applied to the other side's columns (tangent mode: ``L``
+    applied forward to the block ``R``) or rows (adjoint mode: ``R``'s adjoint applied to
+    the rows of ``L``). The cost model (exact Python ints, whatever the sizes)::
 
         cost[i, j] = min_s cost[i, s] + cost[s+1, j] + pair(i, s, j)
-        pair = p·q·r (dense·dense), p·q (with a Diagonal), n (Diagonal·Diagonal)
+        pair = p·q·r (dense·dense), p·r (with a Diagonal), n (Diagonal·Diagonal),
+               the factor products (Kronecker·Kronecker with matching factors),
+               min(r·apply(L) + form(R), p·apply(R) + form(L)) (otherwise)
+
+    where ``apply`` is one application to a vector (dense rows·cols, sparse its stored
+    entries, Kronecker A⊗B the cheaper of A·X·Bᵀ's two orders, matrix-free its ``cost``)
+    and ``form`` what making a factor dense costs (a matrix-free link: applied to an
+    identity; a Kronecker: rows·cols). Up to 64 links the plan is the exact optimum (the
+    matrix-chain DP, CLRS §15.2); longer chains get the cheapest of pure forward, pure
+    reverse, a greedy pairing and the DP over blocks of 32 links -- never worse than a
+    pure mode, near-optimal in practice. Planning never recurses per link.
 
     Parameters
     ----------
     links : sequence
         ``[J1, ..., Jn]`` in data-flow order. Each is an array of shape
-        ``(..., d_k, d_{k-1})``, a :class:`Diagonal`, or a shape tuple
-        ``(..., d_k, d_{k-1})``; a shape tuple always denotes a dense link (to plan with a
-        Diagonal, pass a Diagonal: its values are not read).
+        ``(..., d_k, d_{k-1})``, a :class:`Diagonal`, a :class:`Kronecker`, a
+        scipy.sparse matrix or array, a ``scipy.sparse.linalg.LinearOperator``, a
+        :class:`MatrixFree`, or a shape tuple ``(..., d_k, d_{k-1})`` of integers; a shape
+        tuple always denotes a dense link (to plan with another kind, pass the link: its
+        values are not read).
     order : {"optimal", "forward", "reverse"}
         "forward" accumulates J1 first, ``Jn(...(J2 J1))``; "reverse" Jn first,
-        ``((Jn Jn-1) ...) J1``.
+        ``((Jn Jn-1) ...) J1`` (each product in its cheaper mode).
 
     Returns
     -------
     ChainPlan
-        With ``flops`` (per sample), ``order`` (nested pairs of 0-based link indices in
-        flow order), ``str(plan)`` such as ``"J3 @ (J2 @ J1)"``, and callable as
-        ``plan(links, out=None)`` on links of the same sizes.
+        With ``flops`` (per sample, an exact int), ``order`` (nested pairs of 0-based link
+        indices in flow order), ``steps`` (the products and their modes), ``str(plan)``
+        such as ``"J3 @ (J2 @ J1)"``, and callable as ``plan(links, out=None)`` on links
+        of the same sizes and kinds.
 
     Raises
     ------
@@ -441,30 +519,54 @@ def chain_plan(links, *, order="optimal"):
         Empty chain, a link that does not fit its neighbour, batch shapes that do not
         broadcast, an unknown order.
     TypeError
-        A link that is None or not real.
+        A link that is None or not real, a shape tuple of non-integers.
 
     Examples
     --------
-    >>> import mcfast as mc
+    >>> import numpy as np, mcfast as mc
     >>> plan = mc.chain_plan([(20, 25), (10, 20), (5, 10)])
     >>> str(plan), plan.flops
     ('(J3 @ J2) @ J1', 3500)
     >>> mc.chain_plan([(10, 1000), (10, 10), (1, 10)]).order   # a scalar loss: reverse
     (0, (1, 2))
+
+    A bottleneck in the middle: each 100 × 100 matrix-free operator meets only 3 vectors.
+
+    >>> from scipy.sparse.linalg import aslinearoperator
+    >>> op = aslinearoperator(np.eye(100))
+    >>> plan = mc.chain_plan([op, (3, 100), (100, 3), op])
+    >>> str(plan)
+    '[J4 @ J3 | tangent] @ [J2 @ J1 | adjoint]'
+    >>> plan.flops, mc.chain_plan([op, (3, 100), (100, 3), op], order="forward").flops
+    (90000, 1060000)
     """
     return ChainPlan(links, order=order)
 
 
-def jacobian_chain(links, *, order="optimal", out=None):
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Kronecker], *, order: Order = ...,
+        out: None = None) -> Kronecker | FloatArray: ...
+@overload
+def jacobian_chain(links: Sequence[object], *,
+                   order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...
+
+
+def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
+                   out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
     """The Jacobian of a composition, ∂yₙ/∂x = Jn ⋯ J2 J1.
 
     Parameters
     ----------
-    links : sequence of array_like or Diagonal
+    links : sequence
         ``[J1, ..., Jn]`` in data-flow order, Jk = ∂y_k/∂y_{k-1} of shape
-        ``(..., d_k, d_{k-1})`` or a :class:`Diagonal` with data ``(..., d_k)``. Leading
-        batch dimensions broadcast as in ``np.matmul``; a link without them is shared by
-        the whole batch.
+        ``(..., d_k, d_{k-1})``, a :class:`Diagonal` with data ``(..., d_k)``, or a 2-D
+        :class:`Kronecker`, scipy.sparse matrix or array (any format), LinearOperator or
+        :class:`MatrixFree`. Leading batch dimensions broadcast as in ``np.matmul``; a
+        link without them is shared by the whole batch.
     order : {"optimal", "forward", "reverse"}
         "optimal": the bracketing with the fewest multiply-adds (see :func:`chain_plan`);
         "forward": ``Jn(...(J2 J1))``; "reverse": ``((Jn Jn-1) ...) J1``.
@@ -476,9 +578,11 @@ def jacobian_chain(links, *, order="optimal", out=None):
 
     Returns
     -------
-    ndarray or Diagonal
+    ndarray, Diagonal or Kronecker
         Shape ``batch + (d_n, d_0)``; a single link gives a copy; a chain of Diagonals
-        gives a Diagonal. The dtype is float32 when every link is float16 or float32, else float64.
+        gives a Diagonal, a chain of Kroneckers with matching factors a Kronecker (with
+        ``out=``, its dense matrix is written there); anything else a dense ndarray. The
+        dtype is float32 when every link is float16 or float32, else float64.
 
     Raises
     ------
@@ -502,9 +606,9 @@ def jacobian_chain(links, *, order="optimal", out=None):
         if fast is not None:
             return fast
     order = v.chain_order_arg(order, "jacobian_chain")
-    arrays, diag, dims, batch, dtype = v.chain_links_args(links, "jacobian_chain")
-    return _cached_plan(dims, diag, order)._execute(arrays, batch, dtype, out,
-                                                    "jacobian_chain")
+    arrays, kinds, dims, batch, dtype, infos = _plan_key(links, "jacobian_chain")
+    return _cached_plan(dims, kinds, infos, order)._execute(arrays, batch, dtype, out,
+                                                            "jacobian_chain")
 
 
 def _vector_chain(links, vector, out, grad):
@@ -513,29 +617,48 @@ def _vector_chain(links, vector, out, grad):
         if fast is not None:
             return fast
     func, name = ("grad_chain", "grad") if grad else ("tangent_chain", "tangent")
-    arrays, diag, dims, batch, vec, dtype = v.chain_vector_args(links, vector, name, func)
+    arrays, kinds, dims, batch, vec, dtype = v.chain_vector_args(links, vector, name, func)
+    diag = tuple(kind == "diag" for kind in kinds)
     shape = batch + ((dims[0],) if grad else (dims[-1],))
     if out is not None:
         v.check_out(out, shape, dtype, func)
-    direct = out is not None and not v.overlaps(out, vec, *arrays)
+    plain = set(kinds) <= {"dense", "diag"}
+    direct = out is not None and plain and not v.overlaps(out, vec, *arrays)
     res = out if direct else np.empty(shape, dtype=dtype)
+    big = max(dims[k] * dims[k + 1] for k in range(len(diag))) > _SMALL_MV
     if res.size == 0:
         pass
     elif 0 in dims:
         res.fill(0)                                     # an empty sum
+    elif not plain or (big and vec.ndim == 1 and not batch):
+        # operators, or one vector through large links: products by np.matmul (NumPy's
+        # BLAS) and the links' own methods, one link at a time
+        x = vec
+        for k in (range(len(kinds) - 1, -1, -1) if grad else range(len(kinds))):
+            if grad:
+                x = apply_adjoint(kinds[k], arrays[k], x[..., None, :], dtype)[..., 0, :]
+            else:
+                x = apply_forward(kinds[k], arrays[k], x[..., :, None], dtype)[..., 0]
+        if (out is None and kinds[k] != "op" and x.shape == shape and x.dtype == dtype
+                and x.flags.c_contiguous and x.flags.writeable
+                and not v.overlaps(x, vec, *[a for a in arrays if isinstance(a, np.ndarray)])):
+            return x        # a new array of NumPy's (not an operator's buffer): no copy
+        np.copyto(res, np.broadcast_to(x, shape))
     elif (vec.ndim > 1 and all(a.ndim == 1 + (not d) for a, d in zip(arrays, diag))
-          and max(dims[k] * dims[k + 1] for k in range(len(diag))) > _SMALL_MV):
+          and big):
         # links shared by a batch of vectors: matrix products through BLAS.
         # grad: G (N, d_n) @ Jn ⋯ J1, the chain [J1, ..., Jn, G] in reverse order;
         # tangent: T (N, d_0) @ J1ᵀ ⋯ Jnᵀ, the chain [Jnᵀ, ..., J1ᵀ, T] in reverse order.
         rows = vec.reshape(-1, vec.shape[-1])
         if grad:
-            links2, diag2, dims2 = arrays + [rows], diag + (False,), dims + (rows.shape[0],)
+            links2, kinds2, dims2 = arrays + [rows], kinds + ("dense",), dims + (rows.shape[0],)
         else:
             links2 = [a if d else a.T for a, d in zip(arrays[::-1], diag[::-1])] + [rows]
-            diag2, dims2 = diag[::-1] + (False,), dims[::-1] + (rows.shape[0],)
+            kinds2, dims2 = kinds[::-1] + ("dense",), dims[::-1] + (rows.shape[0],)
+        infos2 = tuple(link_info(kind, None, (dims2[k + 1], dims2[k]))
+                       for k, kind in enumerate(kinds2))
         flat = res.reshape(rows.shape[0], shape[-1])
-        _cached_plan(dims2, diag2, "reverse")._execute(links2, (), dtype, flat, func)
+        _cached_plan(dims2, kinds2, infos2, "reverse")._execute(links2, (), dtype, flat, func)
     else:
         ops = [_operand(a, d, batch) for a, d in zip(arrays, diag)]
         work = sum(dims[k] * dims[k + 1] for k in range(len(diag)))
@@ -562,15 +685,18 @@ def _vector_chain(links, vector, out, grad):
     return out
 
 
-def grad_chain(links, grad, *, out=None):
+def grad_chain(links: Sequence[object], grad: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """The gradient through a chain, ∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ ∂z/∂yₙ))), without Jn⋯J1.
 
     Vector-Jacobian products right to left: Σ d_k·d_{k-1} multiply-adds per sample.
 
     Parameters
     ----------
-    links : sequence of array_like or Diagonal
-        ``[J1, ..., Jn]`` as for :func:`jacobian_chain`.
+    links : sequence
+        ``[J1, ..., Jn]`` as for :func:`jacobian_chain`, of any link kind: Kronecker,
+        sparse and matrix-free links are applied through their factors, stored entries or
+        products (``rmatvec``/``rmatmat`` for grad_chain, ``matvec``/``matmat`` for
+        tangent_chain), never formed.
     grad : array_like, shape (..., d_n)
         ∂z/∂yₙ; its leading dimensions broadcast with the links' batch dimensions.
     out : ndarray, optional
@@ -598,15 +724,19 @@ def grad_chain(links, grad, *, out=None):
     return _vector_chain(links, grad, out, True)
 
 
-def tangent_chain(links, tangent, *, out=None):
+def tangent_chain(links: Sequence[object], tangent: ArrayLike, *,
+                  out: FloatArray | None = None) -> FloatArray:
     """The directional derivative through a chain, Jn(⋯(J2(J1 t))), never forming Jn⋯J1.
 
     Jacobian-vector products left to right: Σ d_k·d_{k-1} multiply-adds per sample.
 
     Parameters
     ----------
-    links : sequence of array_like or Diagonal
-        ``[J1, ..., Jn]`` as for :func:`jacobian_chain`.
+    links : sequence
+        ``[J1, ..., Jn]`` as for :func:`jacobian_chain`, of any link kind: Kronecker,
+        sparse and matrix-free links are applied through their factors, stored entries or
+        products (``rmatvec``/``rmatmat`` for grad_chain, ``matvec``/``matmat`` for
+        tangent_chain), never formed.
     tangent : array_like, shape (..., d_0)
         The direction t in x's space; leading dimensions broadcast with the links' batch.
     out : ndarray, optional

@@ -11,11 +11,16 @@
 # dtypes, by the in-memory checks, so the errors are the same and no data is computed to
 # raise them.
 
+from __future__ import annotations
+
+from typing import Literal, overload
+
 import dask
 import dask.array as da
 import numpy as np
 
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from . import linear as _linear
 from . import linear_loss as _linear_loss
 from . import lstsq as _lstsq
@@ -128,7 +133,16 @@ def _lstsq_public(X, theta, y, compute, func):
     return float(loss), grad
 
 
-def lstsq_loss_grad(X, theta, y, *, compute=True):
+@overload
+def lstsq_loss_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike, y: da.Array | ArrayLike, *,
+                    compute: Literal[True] = True) -> tuple[float, FloatArray]: ...
+@overload
+def lstsq_loss_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike, y: da.Array | ArrayLike, *,
+                    compute: Literal[False]) -> tuple[da.Array, da.Array]: ...
+
+
+def lstsq_loss_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike, y: da.Array | ArrayLike, *, compute: bool = True
+                    ) -> tuple[float, FloatArray] | tuple[da.Array, da.Array]:
     """Least-squares loss ‖Xθ − y‖² and gradient 2Xᵀ(Xθ − y) of a dask array X.
 
     Each row chunk of X runs `mcfast.lstsq_loss_grad` (one pass over its rows); the
@@ -189,7 +203,15 @@ def lstsq_loss_grad(X, theta, y, *, compute=True):
     return _lstsq_public(X, theta, y, compute, "lstsq_loss_grad")
 
 
-def lstsq_grad(X, theta, y, *, compute=True):
+@overload
+def lstsq_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike, y: da.Array | ArrayLike, *,
+               compute: Literal[True] = True) -> FloatArray: ...
+@overload
+def lstsq_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike, y: da.Array | ArrayLike, *, compute: Literal[False]) -> da.Array: ...
+
+
+def lstsq_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike, y: da.Array | ArrayLike, *,
+               compute: bool = True) -> FloatArray | da.Array:
     """Gradient 2Xᵀ(Xθ − y) of the least-squares loss, for a dask array X.
 
     The same graph as `lstsq_loss_grad` (one pass over each row chunk, tree sum),
@@ -237,7 +259,13 @@ def _block_grad_ax(A, G):
     return _linear.grad_ax(A, G)[np.newaxis].astype(np.float64)
 
 
-def grad_ax(A, G, *, compute=True):
+@overload
+def grad_ax(A: da.Array | ArrayLike, G: da.Array | ArrayLike, *, compute: Literal[True] = True) -> FloatArray: ...
+@overload
+def grad_ax(A: da.Array | ArrayLike, G: da.Array | ArrayLike, *, compute: Literal[False]) -> da.Array: ...
+
+
+def grad_ax(A: da.Array | ArrayLike, G: da.Array | ArrayLike, *, compute: bool = True) -> FloatArray | da.Array:
     """Gradient through a left linear map, ``Y = A X + B  =>  ∂z/∂X = Aᵀ G``, on dask arrays.
 
     A and G are chunked by rows (the rows of Y, e.g. a batch spread over workers):
@@ -345,7 +373,8 @@ class LeastSquares:
     array([ 1. , -2. ,  0.5])
     """
 
-    def __init__(self, X, y, *, sample_weight=None, l2=0.0):
+    def __init__(self, X: da.Array | ArrayLike, y: da.Array | ArrayLike, *, sample_weight: da.Array | ArrayLike | None = None,
+                 l2: float = 0.0) -> None:
         weights = {} if sample_weight is None else {"sample_weight": sample_weight}
         stand, dtype = _checked("LeastSquares", X=X, y=y, **weights)
         l2 = v.least_squares_args(stand["X"], stand["y"], stand.get("sample_weight"), l2)[3]
@@ -366,7 +395,7 @@ class LeastSquares:
         return _lstsq_total(self.X, _whole(theta, self.dtype), self.y, self.sample_weight,
                             hessp).compute()
 
-    def __call__(self, theta):
+    def __call__(self, theta: ArrayLike) -> tuple[float, FloatArray]:
         """Loss and gradient at θ, for ``scipy.optimize.minimize(obj, x0, jac=True)``.
 
         Parameters
@@ -401,7 +430,7 @@ class LeastSquares:
             grad += 2 * self.l2 * t
         return float(loss), grad.astype(self.dtype).reshape(shape)
 
-    def hessp(self, theta, p):
+    def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
         """Hessian-vector product 2XᵀWXp + 2 l2 p (the Hessian does not depend on θ).
 
         Parameters
@@ -431,7 +460,7 @@ class LeastSquares:
             hp += 2 * self.l2 * q
         return hp.astype(self.dtype).reshape(shape)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         w = "" if self.sample_weight is None else ", weighted"
         return (f"mcfast.dask.LeastSquares(X: {self.X.shape} in {self.X.numblocks[0]} "
                 f"chunks, y: {self.y.shape}{w}, l2={self.l2}, dtype={self.dtype})")

@@ -1,7 +1,12 @@
 """check_grad: compare a gradient function with fourth-order central differences."""
 
+from __future__ import annotations
+
+from typing import Any, Callable, SupportsFloat
+
 import numpy as np
 
+from ._typing import ArrayLike
 from ._validate import as_real_array
 
 __all__ = ["check_grad"]
@@ -16,8 +21,13 @@ def _scalar(value, func):
     return float(a.reshape(()))
 
 
-def check_grad(fun, grad, x, *, args=(), eps=None, atol=1e-6):
+def check_grad(fun: Callable[..., SupportsFloat], grad: Callable[..., ArrayLike], x: ArrayLike,
+               *, args: tuple[Any, ...] = (), eps: float | None = None,
+               atol: float = 1e-6) -> float:
     """Largest relative error between ``grad(x)`` and central differences of ``fun``.
+
+    Unlike `scipy.optimize.check_grad` (an absolute norm, forward differences, an absolute
+    ``epsilon``), see Notes.
 
     Each partial derivative is estimated with the fourth-order central difference
 
@@ -55,6 +65,21 @@ def check_grad(fun, grad, x, *, args=(), eps=None, atol=1e-6):
         does not return real values.
     ValueError
         If ``grad(x)`` does not have ``x``'s shape.
+
+    Notes
+    -----
+    It shares its name with `scipy.optimize.check_grad`, not its meaning:
+
+    - It returns the largest *relative* error over the components (scale-free: 1e-8
+      means about eight correct digits). SciPy returns the 2-norm of the *absolute*
+      difference, ``‖g − d‖``, to be judged against ``‖g‖``.
+    - It differences to fourth order, centrally (error O(h⁴)); SciPy to first order,
+      forward (O(h)).
+    - Its step ``eps`` is relative, ``h = eps·max(1, |xᵢ|)``, default about 7.4e-4;
+      SciPy's ``epsilon`` is absolute, default about 1.5e-8 (``epsilon=`` is a
+      TypeError here).
+    - ``x`` may have any shape; SciPy's is 1-D. SciPy's ``direction="random"`` and
+      ``seed`` have no counterpart.
 
     Examples
     --------

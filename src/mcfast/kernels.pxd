@@ -26,8 +26,10 @@ Conventions, the same for every function here:
 * No virtual dispatch: every function is a ``cdef inline`` wrapper around a direct
   call of a compiled mcfast kernel (or a BLAS routine via ``scipy.linalg.cython_blas``).
 
-The Python-level functions (``mcfast.grad_ax`` ...) validate, convert and allocate,
-then call these same kernels.
+The Python-level functions (``mcfast.lstsq_loss_grad`` ...) validate, convert and
+allocate, then call these same kernels; their matrix products (``mcfast.grad_ax`` past
+the hand loops ...) go to NumPy's BLAS instead, beside NumPy's own calls, while these
+call SciPy's.
 """
 from cython cimport floating
 from libc.math cimport NAN
@@ -37,7 +39,9 @@ from mcfast._kernels._linear cimport at_g, at_g_vec, g_at, outer
 from mcfast._kernels._engine cimport (
     dense_loss_grad as _dense_loss_grad, work_size as _engine_work,
     plan_block as _plan_block, SRC_C as _SRC_C)
-from mcfast._kernels._chain cimport chain_order as _chain_order, small_gemm
+from mcfast._kernels._chain cimport (
+    chain_order as _chain_order, chain_steps as _chain_steps, small_gemm)
+from mcfast._kernels._threads cimport openmp_effective_n_threads
 
 # products with every size at most SMALL go through a hand loop that stays in L1
 cdef enum:
@@ -145,6 +149,13 @@ cdef inline void trace_chain(const floating[::1] G,         # IN  (Y.size,)  ∂
 # functions return NaN, writing nothing, when `work` is too small. These adapt
 # memoryviews to the engine's pointers; the engine does the work (empty X included).
 # ======================================================================================
+
+cdef inline int effective_n_threads() noexcept nogil:
+    """Threads mcfast's OpenMP kernels may use now, to pass as `nthreads`:
+    omp_get_max_threads() (threadpoolctl, OMP_NUM_THREADS) capped by the CPU affinity, 1
+    without OpenMP and in a process made by fork (whose OpenMP pool would hang)."""
+    return openmp_effective_n_threads()
+
 
 cdef enum:
     # the pointwise losses (mcfast.losses; the engine's codes in mc_loss.h)
@@ -620,13 +631,16 @@ cdef inline Py_ssize_t chain_order(const Py_ssize_t[::1] dims,      # IN  (n+1,)
                                    Py_ssize_t[:, ::1] cost,         # OUT (n, n)
                                    Py_ssize_t[:, ::1] split,        # OUT (n, n)
                                    ) noexcept nogil:
-    """The planner of mcfast.jacobian_chain (CLRS matrix-chain DP, structure aware).
+    """The planner of mcfast.jacobian_chain for dense and diagonal links, without the GIL.
 
-    cost[i, j] = min_s cost[i, s] + cost[s+1, j] + pair(i, s, j): the fewest
-    multiply-adds of J_{j+1} ⋯ J_{i+1} (0-based link indices i ≤ j), where pair counts a
-    product with a diagonal factor as one multiply per entry; split[i, j] = s is the
-    best split (J_{j+1}⋯J_{s+2})(J_{s+1}⋯J_{i+1}). Returns cost[0, n-1], or -1 when the
-    arguments do not have n+1, n, (n+1), (n, n) entries.
+    The matrix-chain DP over mcfast's cost model (mcfast._plan): cost[i, j] = min_s
+    cost[i, s] + cost[s+1, j] + pair(i, s, j), the fewest multiply-adds of
+    J_{j+1} ⋯ J_{i+1} (0-based link indices i ≤ j), pair = p·q·r for two dense factors,
+    p·r with a diagonal one, n for two; split[i, j] = s is the best split
+    (J_{j+1}⋯J_{s+2})(J_{s+1}⋯J_{i+1}). Costs past PY_SSIZE_T_MAX are held there (use
+    mcfast.chain_plan for exact costs of such sizes). O(n³): for chains of up to a few
+    hundred links (mcfast.chain_plan plans longer ones). Returns cost[0, n-1], or -1 when
+    the arguments do not have n+1, n, (n+1), (n, n) entries.
     """
     cdef Py_ssize_t n = diag.shape[0]
     if (n < 1 or dims.shape[0] != n + 1 or prefix.shape[0] < n + 1
@@ -635,3 +649,160 @@ cdef inline Py_ssize_t chain_order(const Py_ssize_t[::1] dims,      # IN  (n+1,)
         return -1
     _chain_order(n, &dims[0], &diag[0], &prefix[0], &cost[0, 0], &split[0, 0])
     return cost[0, n - 1]
+
+
+cdef inline Py_ssize_t chain_steps(const Py_ssize_t[:, ::1] split,   # IN  (n, n) chain_order's
+                                   Py_ssize_t[::1] stack,            # SCRATCH (8 n,)
+                                   Py_ssize_t[:, ::1] steps,         # OUT (n - 1, 2)
+                                   ) noexcept nogil:
+    """The bracketing of `split` as steps (left, right) in execution order, the layout of
+    ``mcfast.ChainPlan.steps``: ids below n are links, n + t the result of step t, left
+    applied after right. Returns n - 1, or -1 when the sizes do not fit."""
+    cdef Py_ssize_t n = split.shape[0]
+    if n < 1 or split.shape[1] != n or stack.shape[0] < 8 * n or steps.shape[0] != n - 1 \
+            or (n > 1 and steps.shape[1] != 2):
+        return -1
+    if n == 1:
+        return 0
+    return _chain_steps(n, &split[0, 0], &stack[0], &steps[0, 0])
+
+
+cdef inline Py_ssize_t _steps_layout(const Py_ssize_t[::1] dims, const unsigned char[::1] diag,
+                                     const Py_ssize_t[:, ::1] steps,
+                                     Py_ssize_t* iwork) noexcept nogil:
+    """Check steps against dims/diag and lay out the operands in iwork: link offsets in
+    the packed buffer (n), then per step rows, cols, diagonal, scratch offset (4 each).
+    Returns the scratch entries the intermediates need, or -1."""
+    cdef Py_ssize_t n = diag.shape[0], k, t, left, right, off = 0, woff = 0, rows, cols
+    cdef Py_ssize_t* meta = iwork + n
+    cdef bint ld, rd
+    if steps.shape[0] != n - 1 or (n > 1 and steps.shape[1] != 2):
+        return -1
+    for k in range(n):
+        iwork[k] = off
+        off += dims[k + 1] if diag[k] else dims[k + 1] * dims[k]
+    for t in range(n - 1):
+        left, right = steps[t, 0], steps[t, 1]
+        if left < 0 or right < 0 or left >= n + t or right >= n + t or left == right:
+            return -1
+        # left operand: rows, cols, diagonal
+        if left < n:
+            rows, k, ld = dims[left + 1], dims[left], diag[left]
+        else:
+            rows, k, ld = meta[4 * (left - n)], meta[4 * (left - n) + 1], \
+                meta[4 * (left - n) + 2]
+        if right < n:
+            cols, rd = dims[right], diag[right]
+            if dims[right + 1] != k:
+                return -1
+        else:
+            cols, rd = meta[4 * (right - n) + 1], meta[4 * (right - n) + 2]
+            if meta[4 * (right - n)] != k:
+                return -1
+        meta[4 * t], meta[4 * t + 1], meta[4 * t + 2], meta[4 * t + 3] = rows, cols, \
+            ld and rd, woff
+        if t < n - 2:
+            woff += rows if (ld and rd) else rows * cols
+    if n > 1 and (meta[4 * (n - 2)] != dims[n] or meta[4 * (n - 2) + 1] != dims[0]):
+        return -1
+    return woff
+
+
+cdef inline Py_ssize_t chain_steps_work_size(const Py_ssize_t[::1] dims,      # IN  (n+1,)
+                                             const unsigned char[::1] diag,   # IN  (n,)
+                                             const Py_ssize_t[:, ::1] steps,  # IN  (n-1, 2)
+                                             Py_ssize_t[::1] iwork,           # SCRATCH (5 n,)
+                                             ) noexcept nogil:
+    """Scratch entries jacobian_chain_steps needs for these steps (the sum of the
+    intermediates' sizes), or -1 when the steps do not fit dims/diag."""
+    if chain_packed_size(dims, diag) < 0 or iwork.shape[0] < 5 * diag.shape[0]:
+        return -1
+    return _steps_layout(dims, diag, steps, &iwork[0])
+
+
+cdef inline int jacobian_chain_steps(const floating[::1] links,       # IN  packed J1 … Jn
+                                     const Py_ssize_t[::1] dims,      # IN  (n+1,) d0 … dn
+                                     const unsigned char[::1] diag,   # IN  (n,) 1: diagonal
+                                     const Py_ssize_t[:, ::1] steps,  # IN  (n-1, 2) the plan
+                                     Py_ssize_t[::1] iwork,           # SCRATCH (5 n,)
+                                     floating[::1] work,              # SCRATCH (see below)
+                                     floating[:, ::1] out,            # OUT (dn, d0)
+                                     ) noexcept nogil:
+    """∂yn/∂x = Jn ⋯ J1 in the planner's order: the (left, right) columns of
+    ``mcfast.chain_plan(links).steps``, or of chain_steps(chain_order(...)).
+
+    Dense (dn, d0) even when every link is diagonal. work needs
+    chain_steps_work_size(dims, diag, steps, iwork) entries (at least 1). Returns 0, or
+    -1 (nothing written) when the sizes or the steps do not fit.
+    """
+    cdef Py_ssize_t n = diag.shape[0], t, i, j, m, k, nn, need, ids[2]
+    cdef Py_ssize_t* meta
+    cdef const floating* ptr[2]
+    cdef Py_ssize_t rows[2]
+    cdef Py_ssize_t cols[2]
+    cdef bint isdiag[2]
+    cdef floating* dst
+    cdef int side
+    need = chain_packed_size(dims, diag)
+    if need < 0 or links.shape[0] < need or iwork.shape[0] < 5 * n:
+        return -1
+    if out.shape[0] != dims[n] or out.shape[1] != dims[0]:
+        return -1
+    need = _steps_layout(dims, diag, steps, &iwork[0])
+    if need < 0 or work.shape[0] < max(need, 1):
+        return -1
+    if dims[n] == 0 or dims[0] == 0:
+        return 0
+    meta = &iwork[0] + n
+    if n == 1:
+        _fill2(out, <floating>0)
+        for i in range(dims[1]):
+            for j in range(dims[0]):
+                if diag[0]:
+                    if i == j:
+                        out[i, j] = links[i]
+                else:
+                    out[i, j] = links[i * dims[0] + j]
+        return 0
+    for t in range(n - 1):
+        ids[0], ids[1] = steps[t, 0], steps[t, 1]
+        for side in range(2):
+            if ids[side] < n:
+                ptr[side] = &links[0] + iwork[ids[side]]
+                rows[side], cols[side] = dims[ids[side] + 1], dims[ids[side]]
+                isdiag[side] = diag[ids[side]]
+            else:
+                ptr[side] = &work[0] + meta[4 * (ids[side] - n) + 3]
+                rows[side], cols[side] = meta[4 * (ids[side] - n)], meta[4 * (ids[side] - n) + 1]
+                isdiag[side] = meta[4 * (ids[side] - n) + 2]
+        m, k, nn = rows[0], cols[0], cols[1]
+        if t == n - 2 and isdiag[0] and isdiag[1]:
+            # the last product of diagonals: a dense result with zeros off the diagonal
+            _fill2(out, <floating>0)
+            for i in range(m):
+                out[i, i] = ptr[0][i] * ptr[1][i]
+            return 0
+        dst = &out[0, 0] if t == n - 2 else &work[0] + meta[4 * t + 3]
+        if isdiag[0] and isdiag[1]:
+            for i in range(m):
+                dst[i] = ptr[0][i] * ptr[1][i]
+        elif isdiag[0]:
+            # dst = diag(l) @ R
+            for i in range(m):
+                for j in range(nn):
+                    dst[i * nn + j] = ptr[0][i] * ptr[1][i * nn + j]
+        elif isdiag[1]:
+            # dst = L @ diag(r)
+            for i in range(m):
+                for j in range(nn):
+                    dst[i * nn + j] = ptr[0][i * nn + j] * ptr[1][j]
+        elif k == 0:
+            for i in range(m * nn):
+                dst[i] = 0
+        elif m <= SMALL and k <= SMALL and nn <= SMALL:
+            small_gemm(m, nn, k, ptr[0], k, 1, ptr[1], nn, 1, dst, nn)
+        elif m > 0 and nn > 0:
+            # dst = L @ R
+            gemm(NoTrans, NoTrans, m, nn, k, <floating>1, ptr[0], k, ptr[1], nn,
+                 <floating>0, dst, nn)
+    return 0

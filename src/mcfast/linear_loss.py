@@ -1,15 +1,22 @@
 """Linear-model losses Σ wᵢ ℓ(xᵢᵀθ + b, yᵢ) + l2‖θ‖², their gradients and Hessian products."""
 
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from . import lstsq as _lstsq
 from ._onepass import Problem, native
 
 __all__ = ["linear_loss_grad", "LinearLoss"]
 
-def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
-                     fit_intercept=False, rows=None, out=None):
+def linear_loss_grad(X: Any, theta: ArrayLike, y: ArrayLike, *, loss: Any = "squared",
+                     sample_weight: ArrayLike | None = None, l2: float = 0.0,
+                     fit_intercept: bool = False, rows: ArrayLike | None = None,
+                     out: FloatArray | None = None) -> tuple[float, FloatArray]:
     """A linear model's loss and its gradient, computed in one pass over X.
 
     .. math:: L(\\theta) = \\sum_i w_i\\, \\ell(x_i^\\top \\theta_{:m} + b,\\ y_i)
@@ -155,8 +162,9 @@ class LinearLoss:
     >>> loss, grad = obj(res.x, rows=[0, 5, 7])      # a minibatch, X not copied
     """
 
-    def __init__(self, X, y, *, loss="squared", sample_weight=None, l2=0.0,
-                 fit_intercept=False):
+    def __init__(self, X: Any, y: ArrayLike, *, loss: Any = "squared",
+                 sample_weight: ArrayLike | None = None, l2: float = 0.0,
+                 fit_intercept: bool = False) -> None:
         d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, "LinearLoss")
         self._d = d
         self._prep = Problem(d)
@@ -169,7 +177,8 @@ class LinearLoss:
     def _theta(self, theta, name="theta"):
         return native(v.linear_loss_theta(theta, self._d, name, "LinearLoss", flat_ok=True))
 
-    def __call__(self, theta, rows=None):
+    def __call__(self, theta: ArrayLike,
+                 rows: ArrayLike | None = None) -> tuple[float, FloatArray]:
         """Loss and gradient at θ (over X[rows] when given).
 
         Parameters
@@ -192,7 +201,8 @@ class LinearLoss:
         grad = np.empty(t.shape, self.dtype)
         return self._prep.run(t, None, rows, grad, _lstsq._MAX_THREADS), grad.reshape(shape)
 
-    def hessp(self, theta, p, rows=None):
+    def hessp(self, theta: ArrayLike, p: ArrayLike,
+              rows: ArrayLike | None = None) -> FloatArray:
         """The Hessian of the loss at θ applied to p, in one pass over X.
 
         Parameters
@@ -221,7 +231,7 @@ class LinearLoss:
         self._prep.run(t, q, rows, hp, _lstsq._MAX_THREADS)
         return hp.reshape(shape)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         d = self._d
         kind = "sparse " if d["sparse"] else ""
         return (f"LinearLoss({kind}X: {(d['n'], d['m'])}, loss={self.loss!r}, l2={self.l2}, "

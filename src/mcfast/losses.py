@@ -1,5 +1,7 @@
 """Pointwise losses of linear models: ℓ(z, y), its derivatives in z, and the domain of y."""
 
+from __future__ import annotations
+
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
@@ -133,7 +135,7 @@ class Poisson(Loss):
 
 
 class Huber(Loss):
-    """ℓ(z, y) = ½r² for |r| ≤ δ, else δ(|r| − ½δ), r = z − y: robust regression.
+    """ℓ(z, y) = ½r² for ``abs(r) <= δ``, else δ(``abs(r)`` − ½δ), r = z − y: robust regression.
 
     Parameters
     ----------
@@ -149,7 +151,7 @@ class Huber(Loss):
 
     name, code = "huber", 3
 
-    def __init__(self, delta=1.0):
+    def __init__(self, delta: float = 1.0) -> None:
         try:
             delta = float(delta)
         except (TypeError, ValueError):

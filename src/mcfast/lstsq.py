@@ -1,8 +1,11 @@
 """Least-squares rules: ‖Xθ − y‖², its gradient 2Xᵀ(Xθ − y), and an objective for SciPy."""
 
+from __future__ import annotations
+
 import numpy as np
 
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from ._kernels import _lstsq as _k
 from ._onepass import Problem, native
 from .losses import Squared
@@ -48,7 +51,8 @@ def _public(X, theta, y, out, func):
     return prob.run(theta, None, None, out, _MAX_THREADS), out
 
 
-def lstsq_loss_grad(X, theta, y, *, out=None):
+def lstsq_loss_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
+                    out: FloatArray | None = None) -> tuple[float, FloatArray]:
     """Least-squares loss and its gradient, computed in one pass over X.
 
     .. math:: l = \\|X\\theta - y\\|^2, \\qquad
@@ -110,7 +114,8 @@ def lstsq_loss_grad(X, theta, y, *, out=None):
     return _public(X, theta, y, out, "lstsq_loss_grad")
 
 
-def lstsq_grad(X, theta, y, *, out=None):
+def lstsq_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
+               out: FloatArray | None = None) -> FloatArray:
     """Gradient of the least-squares loss ‖Xθ − y‖² with respect to θ.
 
     .. math:: \\frac{\\partial}{\\partial \\theta} \\|X\\theta - y\\|^2
@@ -223,7 +228,8 @@ class LeastSquares:
     array([ 1. , -2. ,  0.5])
     """
 
-    def __init__(self, X, y, *, sample_weight=None, l2=0.0):
+    def __init__(self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                 l2: float = 0.0) -> None:
         X, y, w, l2, dtype = v.least_squares_args(X, y, sample_weight, l2)
         self._prob = _problem(X, native(y), native(w), l2)
         self.X = self._prob.src[0] if self._prob.src[1] is None else X
@@ -237,7 +243,7 @@ class LeastSquares:
         return native(
             v.least_squares_theta(theta, self.X.shape[1], self.y.shape, self.dtype, name))
 
-    def __call__(self, theta):
+    def __call__(self, theta: ArrayLike) -> tuple[float, FloatArray]:
         """Loss and gradient at θ, for ``scipy.optimize.minimize(obj, x0, jac=True)``.
 
         Parameters
@@ -276,7 +282,7 @@ class LeastSquares:
         loss = self._prob.run(t, None, None, grad, _MAX_THREADS)
         return loss, grad.reshape(shape)
 
-    def hessp(self, theta, p):
+    def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
         """Hessian-vector product 2XᵀWXp + 2 l2 p (the Hessian does not depend on θ).
 
         Parameters
@@ -306,7 +312,7 @@ class LeastSquares:
         self._prob.run(q, q, None, hp, _MAX_THREADS)
         return hp.reshape(shape)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         w = "" if self.sample_weight is None else ", weighted"
         return (f"LeastSquares(X: {self.X.shape}, y: {self.y.shape}{w}, l2={self.l2}, "
                 f"dtype={self.dtype})")

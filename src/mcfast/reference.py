@@ -4,10 +4,18 @@ Written for clarity, not speed: each function is the formula of its rule. The te
 the compiled functions equal to these.
 """
 
-import numpy as np
+from __future__ import annotations
 
+from typing import Any, Literal, Sequence, TypeVar, overload
+
+import numpy as np
+from numpy.typing import DTypeLike, NDArray
+
+from . import _plan
 from . import _validate as v
+from ._typing import ArrayLike, FloatArray
 from .gradcheck import check_grad
+from .links import Kronecker, MatrixFree
 
 __all__ = [
     "grad_ax", "grad_xa", "trace_chain",
@@ -29,27 +37,30 @@ def _finish(result, out, func, accumulate=False):
     return out
 
 
-def grad_ax(A, G, *, out=None, accumulate=False):
+def grad_ax(A: ArrayLike, G: ArrayLike, *, out: FloatArray | None = None,
+            accumulate: bool = False) -> FloatArray:
     """Y = A X + B  =>  ∂z/∂X = Aᵀ G."""
     A, G, _ = v.linear_ax_args(A, G, "grad_ax")
     return _finish(A.T @ G, out, "grad_ax", accumulate)
 
 
-def grad_xa(G, A, *, out=None, accumulate=False):
+def grad_xa(G: ArrayLike, A: ArrayLike, *, out: FloatArray | None = None,
+            accumulate: bool = False) -> FloatArray:
     """Y = X A + B  =>  ∂z/∂X = G Aᵀ; vector case y = X a + b  =>  outer(g, a)."""
     G, A, _ = v.linear_xa_args(G, A, "grad_xa")
     result = np.outer(G, A) if G.ndim == 1 else G @ A.T
     return _finish(result, out, "grad_xa", accumulate)
 
 
-def trace_chain(G, dY_dX, *, out=None):
+def trace_chain(G: ArrayLike, dY_dX: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """∂z/∂X_ij = Σ_kl G_kl ∂Y_kl/∂X_ij (the scalar-over-matrix rule by definition)."""
     G, D, _ = v.trace_chain_args(G, dY_dX, "trace_chain")
     result = np.tensordot(G, D, axes=G.ndim)
     return _finish(np.asarray(result, dtype=G.dtype), out, "trace_chain")
 
 
-def lstsq_loss_grad(X, theta, y, *, out=None):
+def lstsq_loss_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
+                    out: FloatArray | None = None) -> tuple[float, FloatArray]:
     """‖Xθ − y‖² and its gradient 2 Xᵀ(Xθ − y)."""
     X, theta, y = v.lstsq_args(X, theta, y, "lstsq_loss_grad")
     r = X @ theta - y
@@ -57,7 +68,8 @@ def lstsq_loss_grad(X, theta, y, *, out=None):
     return loss, _finish(2 * (X.T @ r), out, "lstsq_loss_grad")
 
 
-def lstsq_grad(X, theta, y, *, out=None):
+def lstsq_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
+               out: FloatArray | None = None) -> FloatArray:
     """2 Xᵀ(Xθ − y), the gradient of ‖Xθ − y‖² with respect to θ."""
     X, theta, y = v.lstsq_args(X, theta, y, "lstsq_grad")
     return _finish(2 * (X.T @ (X @ theta - y)), out, "lstsq_grad")
@@ -70,14 +82,15 @@ class LeastSquares:
     hessp(θ, p) = 2 Xᵀ W X p + 2 l2 p.
     """
 
-    def __init__(self, X, y, *, sample_weight=None, l2=0.0):
+    def __init__(self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None,
+                 l2: float = 0.0) -> None:
         self.X, self.y, self.sample_weight, self.l2, self.dtype = v.least_squares_args(
             X, y, sample_weight, l2)
 
     def _theta(self, theta, name="theta"):
         return v.least_squares_theta(theta, self.X.shape[1], self.y.shape, self.dtype, name)
 
-    def __call__(self, theta):
+    def __call__(self, theta: ArrayLike) -> tuple[float, FloatArray]:
         shape = np.shape(theta)
         t = self._theta(theta)
         r = self.X @ t - self.y
@@ -89,7 +102,7 @@ class LeastSquares:
             grad = grad + 2 * self.l2 * t
         return loss, grad.astype(self.dtype, copy=False).reshape(shape)
 
-    def hessp(self, theta, p):
+    def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
         """2 Xᵀ W X p + 2 l2 p (the Hessian does not depend on θ)."""
         self._theta(theta)
         shape = np.shape(p)
@@ -103,11 +116,17 @@ class LeastSquares:
 
 
 # --- chains ---
-# Jacobian chains in data-flow order [J1, ..., Jn]. The planner is the textbook matrix-chain
-# dynamic programme in Python; products are np.matmul and broadcasting.
+# Jacobian chains in data-flow order [J1, ..., Jn]. The plan comes from mcfast._plan, the one
+# cost model (pure Python); every link is made dense and the products are np.matmul and
+# broadcasting in the plan's order.
+
+Order = Literal["optimal", "forward", "reverse"]
 
 __all__ += ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
-            "Diagonal"]
+            "Diagonal", "Kronecker", "MatrixFree"]
+
+
+_D = TypeVar("_D", bound="Diagonal")
 
 
 class Diagonal:
@@ -116,7 +135,7 @@ class Diagonal:
     _mcfast_diagonal = True
     __slots__ = ("_d",)
 
-    def __init__(self, d):
+    def __init__(self, d: ArrayLike) -> None:
         d = v.as_real_array(d, "d", type(self).__name__)
         if d.ndim < 1:
             raise ValueError(f"{type(self).__name__}: d must have shape (..., n); got a 0-D "
@@ -126,31 +145,31 @@ class Diagonal:
         self._d = view
 
     @property
-    def diagonal(self):
+    def diagonal(self) -> NDArray[Any]:
         """The diagonal d, shape (..., n) (a read-only view, no copy)."""
         return self._d
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         """The Jacobian's shape (..., n, n)."""
         return self._d.shape + self._d.shape[-1:]
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         """len(shape): the diagonal's ndim + 1."""
         return self._d.ndim + 1
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype[Any]:
         """The diagonal's dtype."""
         return self._d.dtype
 
     @property
-    def T(self):
+    def T(self: _D) -> _D:
         """The transpose: diag(d) is symmetric, so itself."""
         return self
 
-    def toarray(self):
+    def toarray(self) -> NDArray[Any]:
         """The dense (..., n, n) array with d on the diagonal and zeros elsewhere.
 
         Returns
@@ -168,11 +187,11 @@ class Diagonal:
         n = self._d.shape[-1]
         return self._d[..., :, None] * np.eye(n, dtype=self._d.dtype)
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: DTypeLike = None, copy: bool | None = None) -> NDArray[Any]:
         a = self.toarray()
         return a if dtype is None else a.astype(dtype)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self._d!r})"
 
     def __reduce__(self):
@@ -181,68 +200,41 @@ class Diagonal:
         return type(self), (np.array(self._d),)
 
 
-def _pair_cost(dims, diag, i, s, j):
-    """Multiply-adds of (J_j⋯J_{s+1}) @ (J_s⋯J_i): p·q·r dense, p·q with one Diagonal,
-    n for two Diagonals (0-based link indices, dims = (d_0, ..., d_n))."""
-    left, right = all(diag[s + 1:j + 1]), all(diag[i:s + 1])
-    if left and right:
-        return dims[i]
-    if left or right:
-        return dims[j + 1] * dims[i]
-    return dims[j + 1] * dims[s + 1] * dims[i]
+def _dense_link(a, kind, dtype):
+    """A checked link as a dense ndarray (a Diagonal's data stays a vector)."""
+    if kind == "kron":
+        return np.kron(a.A, a.B)
+    if kind == "sparse":
+        return a.toarray()
+    if kind == "op":
+        return np.asarray(a.op.matmat(np.eye(a.shape[1], dtype=dtype)), dtype=dtype)
+    return a
 
 
-def _plan_order(dims, diag, order):
-    """(flops, tree) of the chain; a tree is a link index or (first, then) in flow order."""
-    n = len(diag)
-    if order == "forward":            # Jn(...(J2 J1))
-        tree, flops = 0, 0
-        for k in range(1, n):
-            tree, flops = (tree, k), flops + _pair_cost(dims, diag, 0, k - 1, k)
-        return flops, tree
-    if order == "reverse":            # ((Jn Jn-1) ...) J1
-        tree, flops = n - 1, 0
-        for k in range(n - 2, -1, -1):
-            tree, flops = (k, tree), flops + _pair_cost(dims, diag, k, k, n - 1)
-        return flops, tree
-    # CLRS §15.2: cost[i][j] = min over s of cost[i][s] + cost[s+1][j] + pair(i, s, j);
-    # ties go to the smallest s
-    cost = [[0] * n for _ in range(n)]
-    split = [[0] * n for _ in range(n)]
-    for length in range(2, n + 1):
-        for i in range(n - length + 1):
-            j = i + length - 1
-            cost[i][j] = None
-            for s in range(i, j):
-                c = cost[i][s] + cost[s + 1][j] + _pair_cost(dims, diag, i, s, j)
-                if cost[i][j] is None or c < cost[i][j]:
-                    cost[i][j], split[i][j] = c, s
-
-    def tree(i, j):
-        return i if i == j else (tree(i, split[i][j]), tree(split[i][j] + 1, j))
-    return cost[0][n - 1], tree(0, n - 1)
+def _infos(arrays, kinds, dims):
+    from ._apply import link_info
+    return tuple(link_info(kind, a, (dims[k + 1], dims[k]))
+                 for k, (a, kind) in enumerate(zip(arrays, kinds)))
 
 
-def _tree_str(tree, top=True):
-    if isinstance(tree, int):
-        return f"J{tree + 1}"
-    s = f"{_tree_str(tree[1], False)} @ {_tree_str(tree[0], False)}"
-    return s if top else f"({s})"
-
-
-def _multiply(tree, arrays, diag):
-    """(product, is_diagonal) of the links in `tree`, by np.matmul and broadcasting."""
-    if isinstance(tree, int):
-        return arrays[tree], diag[tree]
-    right, rdiag = _multiply(tree[0], arrays, diag)
-    left, ldiag = _multiply(tree[1], arrays, diag)
-    if ldiag and rdiag:
-        return left * right, True
-    if ldiag:                          # diag(l) @ R scales the rows of R
-        return left[..., :, None] * right, False
-    if rdiag:                          # L @ diag(r) scales the columns of L
-        return left * right[..., None, :], False
-    return np.matmul(left, right), False
+def _multiply(steps, arrays, kinds, dtype):
+    """(product, is_diagonal) of the links by the plan's steps: each link made dense (a
+    Diagonal kept as its vector), np.matmul and broadcasting."""
+    vals = [_dense_link(a, kind, dtype) for a, kind in zip(arrays, kinds)]
+    diag = [kind == "diag" for kind in kinds]
+    for li, ri, _ in steps:
+        left, ldiag, right, rdiag = vals[li], diag[li], vals[ri], diag[ri]
+        if ldiag and rdiag:
+            val = left * right
+        elif ldiag:                    # diag(l) @ R scales the rows of R
+            val = left[..., :, None] * right
+        elif rdiag:                    # L @ diag(r) scales the columns of L
+            val = left * right[..., None, :]
+        else:
+            val = np.matmul(left, right)
+        vals.append(val)
+        diag.append(ldiag and rdiag)
+    return vals[-1], diag[-1]
 
 
 def _finish_chain(result, is_diag, batch, dtype, out, func):
@@ -262,59 +254,104 @@ def _finish_chain(result, is_diag, batch, dtype, out, func):
 
 
 class ChainPlan:
-    """The bracketing of a Jacobian chain and its cost (reference twin)."""
+    """The bracketing of a Jacobian chain and its cost (reference twin; the one cost model
+    of mcfast._plan)."""
 
-    def __init__(self, links, *, order="optimal"):
+    def __init__(self, links: Sequence[object], *, order: Order = "optimal") -> None:
         order = v.chain_order_arg(order, "chain_plan")
-        _, self.diagonal, self.dims, _, _ = v.chain_links_args(links, "chain_plan",
-                                                               shapes_ok=True)
-        self.flops, self.order = _plan_order(self.dims, self.diagonal, order)
+        arrays, self.kinds, self.dims, _, _ = v.chain_links_args(links, "chain_plan",
+                                                                 shapes_ok=True)
+        self.diagonal = tuple(kind == "diag" for kind in self.kinds)
+        self._infos = _infos(arrays, self.kinds, self.dims)
+        self.flops, self.steps, self._root = _plan.plan(self._infos, order)
+        self.steps = tuple(self.steps)
+        self.order = _plan.tree_of(len(self.kinds), self.steps)
 
-    def __str__(self):
-        return _tree_str(self.order)
+    def __str__(self) -> str:
+        return _plan.tree_str(len(self.kinds), self.steps)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"ChainPlan({self}, flops={self.flops})"
 
-    def __call__(self, links, *, out=None):
-        arrays, diag, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
-        if dims != self.dims or diag != self.diagonal:
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
+    @overload
+    def __call__(  # type: ignore[overload-overlap]
+            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker | FloatArray: ...
+    @overload
+    def __call__(self, links: Sequence[object], *,
+                 out: FloatArray | None = None) -> FloatArray: ...
+
+    def __call__(self, links: Sequence[object], *, out: FloatArray | None = None
+                 ) -> FloatArray | Diagonal | Kronecker:
+        arrays, kinds, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
+        if dims != self.dims or _infos(arrays, kinds, dims) != self._infos:
             raise ValueError(f"ChainPlan: the links do not match the plan: planned dims "
-                             f"{self.dims} with Diagonal links {self.diagonal}, got dims "
-                             f"{dims} with Diagonal links {diag}")
-        result, is_diag = _multiply(self.order, arrays, diag)
-        return _finish_chain(result, is_diag, batch, dtype, out, "ChainPlan")
+                             f"{self.dims} with link kinds {self.kinds}, got dims {dims} "
+                             f"with link kinds {kinds}")
+        return _result(self.steps, self._root, arrays, kinds, batch, dtype, out, "ChainPlan")
 
 
-def chain_plan(links, *, order="optimal"):
+def _result(steps, root, arrays, kinds, batch, dtype, out, func):
+    result, is_diag = _multiply(steps, arrays, kinds, dtype)
+    if root == "kron":                 # every link a Kronecker, with matching factors
+        A, B = np.eye(arrays[0].A.shape[1], dtype=dtype), np.eye(arrays[0].B.shape[1],
+                                                                 dtype=dtype)
+        for a in arrays:
+            A, B = a.A @ A, a.B @ B
+        if out is None:
+            return Kronecker(A, B)
+        return _finish(np.array(result, dtype=dtype), out, func)
+    return _finish_chain(result, is_diag, batch, dtype, out, func)
+
+
+def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPlan:
     """Plan Jn⋯J1 without multiplying: the bracketing with the fewest multiply-adds."""
     return ChainPlan(links, order=order)
 
 
-def jacobian_chain(links, *, order="optimal", out=None):
-    """∂yₙ/∂x = Jn ⋯ J1 in the planned order (a Diagonal when every link is one)."""
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
+@overload
+def jacobian_chain(  # type: ignore[overload-overlap]
+        links: Sequence[Kronecker], *, order: Order = ...,
+        out: None = None) -> Kronecker | FloatArray: ...
+@overload
+def jacobian_chain(links: Sequence[object], *,
+                   order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...
+
+
+def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
+                   out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
+    """∂yₙ/∂x = Jn ⋯ J1 in the planned order (a Diagonal when every link is one, a
+    Kronecker when every link is one with matching factors)."""
     order = v.chain_order_arg(order, "jacobian_chain")
-    arrays, diag, dims, batch, dtype = v.chain_links_args(links, "jacobian_chain")
-    _, tree = _plan_order(dims, diag, order)
-    result, is_diag = _multiply(tree, arrays, diag)
-    return _finish_chain(result, is_diag, batch, dtype, out, "jacobian_chain")
+    arrays, kinds, dims, batch, dtype = v.chain_links_args(links, "jacobian_chain")
+    _, steps, root = _plan.plan(_infos(arrays, kinds, dims), order)
+    return _result(steps, root, arrays, kinds, batch, dtype, out, "jacobian_chain")
 
 
-def grad_chain(links, grad, *, out=None):
+def grad_chain(links: Sequence[object], grad: ArrayLike, *, out: FloatArray | None = None) -> FloatArray:
     """∂z/∂x = J1ᵀ(J2ᵀ(⋯(Jnᵀ g))): vector-Jacobian products right to left."""
-    arrays, diag, dims, batch, g, dtype = v.chain_vector_args(links, grad, "grad", "grad_chain")
-    for a, d in zip(reversed(arrays), reversed(diag)):
-        g = a * g if d else np.matmul(g[..., None, :], a)[..., 0, :]
+    arrays, kinds, dims, batch, g, dtype = v.chain_vector_args(links, grad, "grad",
+                                                               "grad_chain")
+    for a, kind in zip(reversed(arrays), reversed(kinds)):
+        a = _dense_link(a, kind, dtype)
+        g = a * g if kind == "diag" else np.matmul(g[..., None, :], a)[..., 0, :]
     return _finish(np.array(np.broadcast_to(g, batch + (dims[0],)), dtype=dtype), out,
                    "grad_chain")
 
 
-def tangent_chain(links, tangent, *, out=None):
+def tangent_chain(links: Sequence[object], tangent: ArrayLike, *,
+                  out: FloatArray | None = None) -> FloatArray:
     """Jn(⋯(J1 t)): Jacobian-vector products left to right."""
-    arrays, diag, dims, batch, t, dtype = v.chain_vector_args(links, tangent, "tangent",
-                                                              "tangent_chain")
-    for a, d in zip(arrays, diag):
-        t = a * t if d else np.matmul(a, t[..., :, None])[..., 0]
+    arrays, kinds, dims, batch, t, dtype = v.chain_vector_args(links, tangent, "tangent",
+                                                               "tangent_chain")
+    for a, kind in zip(arrays, kinds):
+        a = _dense_link(a, kind, dtype)
+        t = a * t if kind == "diag" else np.matmul(a, t[..., :, None])[..., 0]
     return _finish(np.array(np.broadcast_to(t, batch + (dims[-1],)), dtype=dtype), out,
                    "tangent_chain")
 

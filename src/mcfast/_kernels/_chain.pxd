@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""cimport API of the Jacobian-chain kernels: planner DP, small products, per-sample chains."""
+"""cimport API of the Jacobian-chain kernels: nogil planner DP, small products, per-sample chains."""
 from cython cimport floating
 
 # columns of a step row of a chain program (see _chain.pyx)
@@ -31,6 +31,9 @@ cdef enum:
 cdef void chain_order(Py_ssize_t n, const Py_ssize_t* dims, const unsigned char* diag,
                       Py_ssize_t* prefix, Py_ssize_t* cost,
                       Py_ssize_t* split) noexcept nogil
+
+cdef Py_ssize_t chain_steps(Py_ssize_t n, const Py_ssize_t* split, Py_ssize_t* stack,
+                            Py_ssize_t* steps) noexcept nogil
 
 cdef void small_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                      const floating* a, Py_ssize_t ars, Py_ssize_t acs,

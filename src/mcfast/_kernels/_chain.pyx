@@ -34,7 +34,7 @@ from ._ndarray cimport plain
 
 import numpy as np
 
-__all__ = ["chain_order_table", "chain_product", "vector_chain", "fast_chain", "fast_vector"]
+__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_vector", "dense_csr_product"]
 
 cnp.import_array()
 
@@ -42,17 +42,42 @@ cnp.import_array()
 # ---------------------------------------------------------------------------------------
 # planner
 
+# The nogil planner of the cimport API (mcfast.kernels.chain_order) for chains of dense and
+# Diagonal links: the cost model of mcfast._plan restricted to those kinds (dense·dense
+# p·q·r, a Diagonal side p·r, Diagonal·Diagonal n), in saturating arithmetic: a cost past
+# PY_SSIZE_T_MAX is held at PY_SSIZE_T_MAX (then the order is the best among the
+# bracketings that fit, and mcfast.chain_plan gives exact costs). Python plans with
+# mcfast._plan itself; tests hold the two equal.
+
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
+
+
+cdef inline Py_ssize_t _sat_mul(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """a·b for a, b >= 0, held at PY_SSIZE_T_MAX."""
+    if a != 0 and b > PY_SSIZE_T_MAX // a:
+        return PY_SSIZE_T_MAX
+    return a * b
+
+
+cdef inline Py_ssize_t _sat_add(Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """a + b for a, b >= 0, held at PY_SSIZE_T_MAX."""
+    if b > PY_SSIZE_T_MAX - a:
+        return PY_SSIZE_T_MAX
+    return a + b
+
+
 cdef inline Py_ssize_t _pair_cost(const Py_ssize_t* dims, const Py_ssize_t* prefix,
                                   Py_ssize_t i, Py_ssize_t s, Py_ssize_t j) noexcept nogil:
     """Multiply-adds of (J_j⋯J_{s+1}) @ (J_s⋯J_i), a range being diagonal when all its
-    links are: dense·dense p·q·r, one Diagonal p·q, two Diagonals n."""
+    links are: dense·dense p·q·r, one Diagonal p·r, two Diagonals n."""
     cdef bint right = prefix[s + 1] - prefix[i] == s + 1 - i
     cdef bint left = prefix[j + 1] - prefix[s + 1] == j - s
     if left and right:
         return dims[i]
     if left or right:
-        return dims[j + 1] * dims[i]
-    return dims[j + 1] * dims[s + 1] * dims[i]
+        return _sat_mul(dims[j + 1], dims[i])
+    return _sat_mul(_sat_mul(dims[j + 1], dims[s + 1]), dims[i])
 
 
 cdef void chain_order(Py_ssize_t n,                 # IN  number of links
@@ -76,7 +101,8 @@ cdef void chain_order(Py_ssize_t n,                 # IN  number of links
             best_s = i
             for s in range(i, j):
                 # cost[i, j] = min_s cost[i, s] + cost[s + 1, j] + pair(i, s, j)
-                c = cost[i * n + s] + cost[(s + 1) * n + j] + _pair_cost(dims, prefix, i, s, j)
+                c = _sat_add(_sat_add(cost[i * n + s], cost[(s + 1) * n + j]),
+                             _pair_cost(dims, prefix, i, s, j))
                 if best < 0 or c < best:
                     best = c
                     best_s = s
@@ -84,19 +110,41 @@ cdef void chain_order(Py_ssize_t n,                 # IN  number of links
             split[i * n + j] = best_s
 
 
-def chain_order_table(const Py_ssize_t[::1] dims not None,      # IN  (n + 1,)
-                      const unsigned char[::1] diag not None,   # IN  (n,)
-                      Py_ssize_t[:, ::1] cost not None,         # OUT (n, n)
-                      Py_ssize_t[:, ::1] split not None):       # OUT (n, n)
-    """Fill the DP tables of the matrix chain (see `chain_order`); returns the total cost."""
-    cdef Py_ssize_t n = diag.shape[0]
-    cdef Py_ssize_t[::1] prefix = np.empty(n + 1, dtype=np.intp)
-    if n == 0 or dims.shape[0] != n + 1 or cost.shape[0] != n or cost.shape[1] != n \
-            or split.shape[0] != n or split.shape[1] != n:
-        raise ValueError("chain_order_table: inconsistent table shapes")
-    with nogil:
-        chain_order(n, &dims[0], &diag[0], &prefix[0], &cost[0, 0], &split[0, 0])
-    return cost[0, n - 1]
+cdef Py_ssize_t chain_steps(Py_ssize_t n,             # IN  number of links
+                            const Py_ssize_t* split,  # IN  (n, n) from chain_order
+                            Py_ssize_t* stack,        # OUT (8 n,) scratch
+                            Py_ssize_t* steps,        # OUT (n - 1, 2) (left, right) ids
+                            ) noexcept nogil:
+    """The bracketing of a split table as post-order steps, without recursion: operand
+    ids below n are links, n + t the result of step t (the layout of ChainPlan.steps).
+    Returns the number of steps, n - 1.
+
+    stack[0 : 6n] holds pending ranges (i, j, done) (at most 2 per tree level + 1);
+    stack[7n : 8n] the operand ids of finished ranges.
+    """
+    cdef Py_ssize_t top = 1, nids = 0, nsteps = 0, i, j, s
+    cdef Py_ssize_t* ids = stack + 7 * n
+    stack[0], stack[1], stack[2] = 0, n - 1, 0
+    while top > 0:
+        top -= 1
+        i, j = stack[3 * top], stack[3 * top + 1]
+        if i == j:
+            ids[nids] = i
+            nids += 1
+        elif stack[3 * top + 2]:
+            # both halves done: the later range (s+1..j) finished last, on top
+            steps[2 * nsteps] = ids[nids - 1]
+            steps[2 * nsteps + 1] = ids[nids - 2]
+            ids[nids - 2] = n + nsteps
+            nids -= 1
+            nsteps += 1
+        else:
+            s = split[i * n + j]
+            stack[3 * top + 2] = 1
+            stack[3 * top + 3], stack[3 * top + 4], stack[3 * top + 5] = s + 1, j, 0
+            stack[3 * top + 6], stack[3 * top + 7], stack[3 * top + 8] = i, s, 0
+            top += 3
+    return nsteps
 
 
 # ---------------------------------------------------------------------------------------
@@ -734,6 +782,10 @@ def vector_chain(list arrays not None,                      # IN  nlinks links, 
 cdef enum:
     FAST_STACK = 512        # elements of the on-stack scratch of the fast paths
     FAST_MAXLINKS = 32      # links of a vector chain on the fast path
+    FAST_MAXDIM = 4096      # sizes of the fast chain path: no overflow in its cost formula
+    FAST_SMALLMM = 4096     # multiply-adds of one product on the fast chain path: hand loops
+    FAST_MAXWORK = 2 * 4096 # multiply-adds of the fast chain path
+    FAST_MAXLINK = 1024     # entries of a link on the fast vector path (a hand loop)
     NOGIL_WORK = 32768      # multiply-adds from which the fast paths release the GIL
 
 
@@ -815,6 +867,12 @@ def fast_chain(object links, object order, tuple expect=None):
         for k in range(n + 1):
             if expect[k] != d[k]:
                 return None
+    # past the hand loops the Python path multiplies with NumPy's BLAS (one BLAS pool in
+    # a loop that also calls NumPy); its planner (mcfast._plan) is the one cost model, and
+    # the closed form below is that model for three dense links (a test holds them equal)
+    for k in range(n + 1):
+        if d[k] > FAST_MAXDIM:
+            return None
     if n == 3:
         if order == "reverse":
             reverse = True
@@ -835,6 +893,11 @@ def fast_chain(object links, object order, tuple expect=None):
     else:
         p[2] = NULL
         work = d[2] * d[1] * d[0]
+    if work > FAST_MAXWORK or (n == 3 and (
+            (d[3] * d[2] * d[1] > FAST_SMALLMM or d[3] * d[1] * d[0] > FAST_SMALLMM)
+            if reverse else
+            (d[2] * d[1] * d[0] > FAST_SMALLMM or d[3] * d[2] * d[0] > FAST_SMALLMM))):
+        return None
     oshape[0], oshape[1] = d[n], d[0]
     out = cnp.PyArray_EMPTY(2, oshape, typenum, 0)
     po = cnp.PyArray_DATA(<cnp.ndarray>out)
@@ -914,6 +977,8 @@ def fast_vector(object links, object vector, bint grad, type diagonal):
             return None
         if k > 0 and cols[k] != rows[k - 1]:
             return None
+        if not diag[k] and rows[k] * cols[k] > FAST_MAXLINK:
+            return None         # gemv: the Python path, with NumPy's BLAS
         ptr[k] = cnp.PyArray_DATA(<cnp.ndarray>a)
         maxd = max(maxd, rows[k])
         work += rows[k] * cols[k]
@@ -943,3 +1008,93 @@ def fast_vector(object links, object vector, bint grad, type diagonal):
                 _fast_vector_run(n, grad, rows, cols, diag, ptr, <const float*>px,
                                  <float*>tmp, maxd, <float*>po)
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# a dense block times a CSR matrix: the adjoint mode of a sparse link
+
+ctypedef fused sp_index:
+    cnp.int32_t
+    cnp.int64_t
+
+
+cdef inline void dense_csr_rows(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t p, Py_ssize_t q,
+                                const floating* x,          # IN  (m, p) C-contiguous
+                                const sp_index* indptr,     # IN  (p + 1,)
+                                const sp_index* indices,    # IN  (nnz,) column of each entry
+                                const floating* data,       # IN  (nnz,)
+                                floating* out,              # OUT (m, q) C-contiguous
+                                ) noexcept nogil:
+    """Rows i0..i1-1 of out = X @ S: row i is Σ_k X[i, k] S[k, :] (S's rows scattered),
+    four rows of X per pass over S so each stored entry is read once for four rows."""
+    cdef Py_ssize_t i, j, k, t
+    cdef floating x0, x1, x2, x3, v
+    cdef floating* o0
+    cdef floating* o1
+    cdef floating* o2
+    cdef floating* o3
+    for i in range(i0, i1):
+        o0 = out + i * q
+        for j in range(q):
+            o0[j] = 0
+    i = i0
+    while i + 4 <= i1:
+        o0, o1, o2, o3 = out + i * q, out + (i + 1) * q, out + (i + 2) * q, out + (i + 3) * q
+        for k in range(p):
+            x0, x1, x2, x3 = x[i * p + k], x[(i + 1) * p + k], x[(i + 2) * p + k], \
+                x[(i + 3) * p + k]
+            for t in range(indptr[k], indptr[k + 1]):
+                j, v = indices[t], data[t]
+                o0[j] += x0 * v
+                o1[j] += x1 * v
+                o2[j] += x2 * v
+                o3[j] += x3 * v
+        i += 4
+    while i < i1:
+        o0 = out + i * q
+        for k in range(p):
+            x0 = x[i * p + k]
+            for t in range(indptr[k], indptr[k + 1]):
+                o0[indices[t]] += x0 * data[t]
+        i += 1
+
+
+def dense_csr_product(const floating[:, ::1] X not None,    # IN  (m, p)
+                      const sp_index[::1] indptr not None,   # IN  (p + 1,)
+                      const sp_index[::1] indices not None,  # IN  (nnz,)
+                      const floating[::1] data not None,     # IN  (nnz,)
+                      floating[:, ::1] out not None,         # OUT (m, q)
+                      int nthreads):                         # IN  1: serial
+    """out = X @ S for S (p, q) in CSR form, one pass over S per row of X.
+
+    The CSR arrays are checked first (indptr non-decreasing within data, every column
+    index below q), so a malformed matrix raises ValueError instead of reading or writing
+    out of bounds.
+    """
+    cdef Py_ssize_t m = X.shape[0], p = X.shape[1], q = out.shape[1], k, t, nnz, i
+    cdef Py_ssize_t chunk, nchunks
+    if indptr.shape[0] != p + 1 or out.shape[0] != m:
+        raise ValueError("dense_csr_product: inconsistent shapes")
+    nnz = indptr[p] if p >= 0 else 0
+    if indptr[0] != 0 or nnz > indices.shape[0] or nnz > data.shape[0]:
+        raise ValueError("dense_csr_product: indptr does not fit indices/data")
+    for k in range(p):
+        if indptr[k + 1] < indptr[k]:
+            raise ValueError("dense_csr_product: indptr decreases")
+    for t in range(nnz):
+        if indices[t] < 0 or indices[t] >= q:
+            raise ValueError("dense_csr_product: a column index is out of range")
+    if m == 0 or q == 0:
+        return
+    nchunks = min(max(nthreads, 1), (m + 3) // 4)
+    chunk = ((m + nchunks - 1) // nchunks + 3) // 4 * 4       # whole blocks of four rows
+    with nogil:
+        if nchunks > 1:
+            for i in prange(nchunks, num_threads=nchunks, schedule="static"):
+                dense_csr_rows(i * chunk, min(m, (i + 1) * chunk), p, q, &X[0, 0] if p else NULL,
+                               &indptr[0], &indices[0] if nnz else NULL,
+                               &data[0] if nnz else NULL, &out[0, 0])
+        else:
+            dense_csr_rows(0, m, p, q, &X[0, 0] if p else NULL, &indptr[0],
+                           &indices[0] if nnz else NULL, &data[0] if nnz else NULL,
+                           &out[0, 0])

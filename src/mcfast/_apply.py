@@ -1,0 +1,150 @@
+"""Applying any chain link to a block of vectors, forward (J @ X) or adjoint (X @ J).
+
+The links that are not dense arrays or Diagonals (Kronecker, scipy.sparse, matrix-free)
+are used only through these functions: by the plans that mix link kinds, and by
+grad_chain / tangent_chain. Every product goes through NumPy's own BLAS (np.matmul) or
+the link's own methods, so a loop mixing mcfast chains and NumPy uses one BLAS pool.
+Dense and Diagonal links may carry batch dimensions; the others are 2-D and act on every
+batch entry of the block (the batch is folded into the block's columns or rows).
+"""
+
+import math
+
+import numpy as np
+
+from ._kernels import _chain as _k
+from ._kernels._threads import effective_n_threads
+from ._plan import LinkInfo, kron_apply
+
+__all__ = ["link_info", "apply_forward", "apply_adjoint", "to_dense", "kron_product"]
+
+_PARALLEL_MIN = 1 << 20     # multiply-adds of a sparse adjoint product from which it threads
+
+
+def link_info(kind, item, shape):
+    """The planner's view of a checked link (see mcfast._plan.LinkInfo)."""
+    rows, cols = shape[-2], shape[-1]
+    if kind == "sparse":
+        return LinkInfo(kind, rows, cols, item.nnz)
+    if kind == "kron":
+        factors = (tuple(item.A.shape), tuple(item.B.shape))
+        return LinkInfo(kind, rows, cols, kron_apply(factors), factors)
+    if kind == "op":
+        return LinkInfo(kind, rows, cols, item.cost)
+    return LinkInfo(kind, rows, cols)
+
+
+def _fold_cols(X):
+    """(..., q, r) -> (q, B·r) and the function that unfolds a (p, B·r) result."""
+    batch, r = X.shape[:-2], X.shape[-1]
+    folded = np.moveaxis(X, -2, 0).reshape(X.shape[-2], -1)
+
+    def unfold(Y):
+        return np.moveaxis(Y.reshape((Y.shape[0],) + batch + (r,)), 0, -2)
+    return folded, unfold
+
+
+def _kron_forward(K, X):
+    """(A ⊗ B) X for X (..., qa·qb, r): vec(A X_j Bᵀ) per column, the cheaper order."""
+    A, B = K.A, K.B
+    (pa, qa), (pb, qb) = A.shape, B.shape
+    lead, r = X.shape[:-2], X.shape[-1]
+    if r == 1 and math.prod(lead) == 1:
+        # one vector: two 2-D products, Y = A X Bᵀ (2-D matmul takes transposes in place)
+        X2 = X.reshape(qa, qb)
+        if pa * qa * qb + pa * qb * pb <= qa * qb * pb + pa * qa * pb:
+            Y = np.matmul(np.matmul(A, X2), B.T)
+        else:
+            Y = np.matmul(A, np.matmul(X2, B.T))
+        return Y.reshape(lead + (pa * pb, 1))
+    X3 = X.reshape(lead + (qa, qb, r))
+    if pa * qa * qb + pa * qb * pb <= qa * qb * pb + pa * qa * pb:
+        # T = A @ X over qa, then B over qb
+        T = np.matmul(A, X3.reshape(lead + (qa, qb * r))).reshape(lead + (pa, qb, r))
+        Y = np.matmul(B, T)
+    else:
+        T = np.matmul(B, X3).reshape(lead + (qa, pb * r))
+        Y = np.matmul(A, T)
+    return Y.reshape(lead + (pa * pb, r))
+
+
+def _kron_adjoint(K, X):
+    """X (A ⊗ B) for X (..., m, pa·pb): each row x becomes vec(Aᵀ X_m B), cheaper order."""
+    A, B = K.A, K.B
+    (pa, qa), (pb, qb) = A.shape, B.shape
+    lead = X.shape[:-1]
+    if math.prod(lead) == 1:
+        X3 = X.reshape(pa, pb)            # one row: two 2-D products
+    else:
+        X3 = X.reshape(lead + (pa, pb))
+    if qa * pa * pb + qa * pb * qb <= pa * pb * qb + qa * pa * qb:
+        Y = np.matmul(np.matmul(A.T, X3), B)
+    else:
+        Y = np.matmul(A.T, np.matmul(X3, B))
+    return Y.reshape(lead + (qa * qb,))
+
+
+def apply_forward(kind, a, X, dtype):
+    """J @ X for a block X (..., q, r) (tangent mode)."""
+    if kind == "dense":
+        return np.matmul(a, X)
+    if kind == "diag":
+        return a[..., :, None] * X
+    if kind == "kron":
+        return _kron_forward(a, X)
+    folded, unfold = _fold_cols(X)
+    if kind == "sparse":
+        Y = a @ folded
+    else:
+        Y = a.op.matmat(folded)
+    return unfold(np.asarray(Y, dtype=dtype).reshape(a.shape[0], folded.shape[1]))
+
+
+def apply_adjoint(kind, a, X, dtype):
+    """X @ J for a block X (..., m, p) (adjoint mode)."""
+    if kind == "dense":
+        return np.matmul(X, a)
+    if kind == "diag":
+        return X * a[..., None, :]
+    if kind == "kron":
+        return _kron_adjoint(a, X)
+    lead, p = X.shape[:-1], X.shape[-1]
+    folded = X.reshape(-1, p)
+    if kind == "sparse":
+        # rows of X times the CSR matrix in one compiled pass (scipy's X @ S goes through
+        # transposed copies, several times slower than S @ X for the same work)
+        folded = np.ascontiguousarray(folded, dtype=dtype)
+        Y = np.empty((folded.shape[0], a.shape[1]), dtype=dtype)
+        work = folded.shape[0] * a.nnz
+        index = np.int32 if a.indices.dtype == np.int32 and a.indptr.dtype == np.int32 \
+            else np.int64
+        _k.dense_csr_product(folded, np.ascontiguousarray(a.indptr, dtype=index),
+                             np.ascontiguousarray(a.indices, dtype=index),
+                             np.ascontiguousarray(a.data, dtype=dtype), Y,
+                             effective_n_threads() if work >= _PARALLEL_MIN else 1)
+        return Y.reshape(lead + (a.shape[1],))
+    else:
+        Y = np.asarray(a.op.rmatmat(folded.T)).T
+    return np.asarray(Y, dtype=dtype).reshape(lead + (a.shape[1],))
+
+
+def to_dense(kind, a, dtype):
+    """The link (or a formed product) as a dense ndarray."""
+    if kind == "dense":
+        return a
+    if kind == "diag":
+        return a[..., :, None] * np.eye(a.shape[-1], dtype=dtype)
+    if kind == "kron":
+        return np.kron(a.A, a.B)
+    if kind == "sparse":
+        return a.toarray()
+    rows, cols = a.shape
+    if cols <= rows:      # forward: cols applications; adjoint: rows
+        return np.asarray(a.op.matmat(np.eye(cols, dtype=dtype)), dtype=dtype)
+    return np.ascontiguousarray(np.asarray(a.op.rmatmat(np.eye(rows, dtype=dtype)),
+                                           dtype=dtype).T)
+
+
+def kron_product(left, right):
+    """(A₂ ⊗ B₂)(A₁ ⊗ B₁) = A₂A₁ ⊗ B₂B₁."""
+    return type(left)(np.matmul(left.A, right.A), np.matmul(left.B, right.B))

@@ -1,0 +1,485 @@
+"""Chains over Kronecker, scipy.sparse and matrix-free links: values, plans, modes, errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator, aslinearoperator
+
+import mcfast as mc
+from mcfast import reference as ref
+
+MODS = pytest.mark.parametrize("mod", [mc, ref], ids=["fast", "reference"])
+
+
+class Counting(LinearOperator):
+    """A matrix-free operator that counts the vectors it is applied to."""
+
+    def __init__(self, M):
+        super().__init__(dtype=M.dtype, shape=M.shape)
+        self.M, self.forward, self.adjoint = M, 0, 0
+
+    def _matvec(self, x):
+        self.forward += 1
+        return self.M @ x
+
+    def _rmatvec(self, x):
+        self.adjoint += 1
+        return self.M.T @ x
+
+    def _matmat(self, X):
+        self.forward += X.shape[1]
+        return self.M @ X
+
+    def _rmatmat(self, X):
+        self.adjoint += X.shape[1]
+        return self.M.T @ X
+
+
+def _dense(link):
+    if isinstance(link, (mc.Kronecker, mc.MatrixFree)):
+        return link.toarray()
+    if sp.issparse(link):
+        return link.toarray()
+    if isinstance(link, LinearOperator):
+        return link @ np.eye(link.shape[1])
+    if isinstance(link, ref.Diagonal):
+        return link.toarray()
+    return np.asarray(link)
+
+
+def _product(links):
+    J = _dense(links[0])
+    for link in links[1:]:
+        J = _dense(link) @ J
+    return J
+
+
+def _mixed(rng, fmt="csr", dtype=np.float64):
+    """x (12) -> dense W1 (6 x 12) -> Kronecker (2x3 ⊗ 3x2 = 6 x 6) -> Diagonal -> sparse
+    (9 x 6) -> LinearOperator (4 x 9) -> MatrixFree (5 x 4)."""
+    W1 = rng.standard_normal((6, 12)).astype(dtype)
+    K = mc.Kronecker(rng.standard_normal((2, 3)).astype(dtype),
+                     rng.standard_normal((3, 2)).astype(dtype))
+    D = mc.Diagonal(rng.standard_normal(6).astype(dtype))
+    S = sp.random(9, 6, density=0.4, format=fmt, random_state=1, dtype=dtype)
+    op = aslinearoperator(rng.standard_normal((4, 9)).astype(dtype))
+    M = mc.MatrixFree(aslinearoperator(rng.standard_normal((5, 4)).astype(dtype)), cost=7)
+    return [W1, K, D, S, op, M]
+
+
+@MODS
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "bsr", "lil", "dok", "dia"])
+@pytest.mark.parametrize("order", ["optimal", "forward", "reverse"])
+def test_mixed_chain_against_dense(mod, fmt, order, rng):
+    links = _mixed(rng, fmt)
+    want = _product(links)
+    np.testing.assert_allclose(mod.jacobian_chain(links, order=order), want, rtol=1e-11,
+                               atol=1e-12)
+    g, t = rng.standard_normal(5), rng.standard_normal(12)
+    np.testing.assert_allclose(mod.grad_chain(links, g), g @ want, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(mod.tangent_chain(links, t), want @ t, rtol=1e-11, atol=1e-12)
+
+
+@MODS
+def test_sparse_arrays_and_float32(mod, rng):
+    S = sp.random_array((8, 5), density=0.5, format="csr", random_state=2, dtype=np.float32)
+    W = rng.standard_normal((3, 8)).astype(np.float32)
+    J = mod.jacobian_chain([S, W])
+    assert J.dtype == np.float32
+    np.testing.assert_allclose(J, W @ S.toarray(), rtol=2e-5)
+    assert mod.jacobian_chain([S, W.astype(np.float64)]).dtype == np.float64
+
+
+@MODS
+def test_batched_dense_links_with_operators(mod, rng):
+    W = rng.standard_normal((4, 6, 5))               # a batch of 4
+    S = sp.random(7, 6, density=0.5, random_state=3)
+    K = mc.Kronecker(rng.standard_normal((1, 7)), np.ones((2, 1)))       # 2 x 7
+    D = mc.Diagonal(rng.standard_normal((4, 2)))
+    links = [W, S, K, D]
+    want = np.stack([_product([W[b], S, K, mc.Diagonal(D.diagonal[b])]) for b in range(4)])
+    np.testing.assert_allclose(mod.jacobian_chain(links), want, rtol=1e-11, atol=1e-12)
+    g = rng.standard_normal((4, 2))
+    np.testing.assert_allclose(mod.grad_chain(links, g),
+                               np.einsum("bi,bij->bj", g, want), rtol=1e-11, atol=1e-12)
+    t = rng.standard_normal((3, 1, 5))               # broadcasts with the batch of 4
+    np.testing.assert_allclose(mod.tangent_chain(links, t),
+                               np.einsum("bij,abj->abi", want, t), rtol=1e-11, atol=1e-12)
+
+
+@MODS
+def test_result_kinds(mod, rng):
+    K1 = mc.Kronecker(rng.standard_normal((3, 2)), rng.standard_normal((4, 5)))
+    K2 = mc.Kronecker(rng.standard_normal((2, 3)), rng.standard_normal((3, 4)))
+    K = mod.jacobian_chain([K1, K2])
+    assert isinstance(K, mc.Kronecker)
+    np.testing.assert_allclose(K.toarray(), K2.toarray() @ K1.toarray(), rtol=1e-12)
+    np.testing.assert_allclose(K.A, K2.A @ K1.A, rtol=1e-12)
+    # factors that do not match: dense
+    K3 = mc.Kronecker(rng.standard_normal((6, 6)), rng.standard_normal((2, 2)))
+    J = mod.jacobian_chain([K1, K3])
+    assert isinstance(J, np.ndarray)
+    np.testing.assert_allclose(J, K3.toarray() @ K1.toarray(), rtol=1e-12)
+    D = mod.jacobian_chain([mc.Diagonal([1.0, 2.0]), mc.Diagonal([3.0, 4.0])])
+    assert isinstance(D, ref.Diagonal)
+    S = sp.eye(3, format="csr")
+    for single in (S, aslinearoperator(np.eye(3)), mc.MatrixFree(np.eye(3))):
+        J = mod.jacobian_chain([single])
+        assert type(J) is np.ndarray and np.array_equal(J, np.eye(3))
+    out = np.empty((6, 10))
+    assert mod.jacobian_chain([K1, K2], out=out) is out
+    np.testing.assert_allclose(out, K.toarray(), rtol=1e-12)
+
+
+def test_middle_bottleneck_counts_vectors(rng):
+    # x(100) -> Op1 (100x100) -> W (3x100) -> V (100x3) -> Op2 (100x100)
+    n = 100
+    op1, op2 = Counting(rng.standard_normal((n, n))), Counting(rng.standard_normal((n, n)))
+    W, V = rng.standard_normal((3, n)), rng.standard_normal((n, 3))
+    links = [op1, W, V, op2]
+    plan = mc.chain_plan(links)
+    fwd = mc.chain_plan(links, order="forward").flops
+    rev = mc.chain_plan(links, order="reverse").flops
+    assert 5 * plan.flops <= min(fwd, rev)
+    J = mc.jacobian_chain(links)
+    assert op1.forward + op1.adjoint + op2.forward + op2.adjoint == 6
+    assert op1.adjoint == 3 and op2.forward == 3
+    np.testing.assert_allclose(J, op2.M @ V @ W @ op1.M, rtol=1e-10)
+    text = str(plan)
+    assert "adjoint" in text and "tangent" in text
+    assert text == "[J4 @ J3 | tangent] @ [J2 @ J1 | adjoint]"
+    # accumulating J1 first, Op2 meets the full 100 x 100 block
+    op1.forward = op1.adjoint = op2.forward = op2.adjoint = 0
+    np.testing.assert_allclose(mc.jacobian_chain(links, order="forward"), J, rtol=1e-10)
+    assert op2.forward + op2.adjoint == n
+
+
+def test_modes_and_steps_listed(rng):
+    # a row vector times a 50 x 2 operator: one adjoint product (100), not two forward
+    # ones (200) plus the 50 x 2 result times the row (100)
+    plan = mc.chain_plan([aslinearoperator(np.ones((50, 2))), (1, 50)])
+    assert plan.steps == ((1, 0, "adjoint"),)
+    assert plan.kinds == ("op", "dense") and plan.flops == 100
+    assert str(plan) == "[J2 @ J1 | adjoint]"
+    plan = mc.chain_plan([(50, 1), aslinearoperator(np.ones((2, 50)))])
+    assert plan.steps == ((1, 0, "tangent"),) and plan.flops == 100
+
+
+@MODS
+def test_kronecker_is_the_matrix_map_rule(mod, rng):
+    # Y = A X B: grad_chain([Kronecker(A, B.T)], G.ravel()) is Aᵀ G Bᵀ
+    A, X, B = rng.standard_normal((4, 3)), rng.standard_normal((3, 5)), rng.standard_normal((5, 2))
+    G = rng.standard_normal((4, 2))
+    K = mc.Kronecker(A, B.T)
+    np.testing.assert_allclose(mod.tangent_chain([K], X.ravel()), (A @ X @ B).ravel(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(mod.grad_chain([K], G.ravel()), (A.T @ G @ B.T).ravel(),
+                               rtol=1e-12)
+    # against central differences of z = Σ G ∘ (A X B)
+    eps, fd = 1e-6, np.empty(X.size)
+    for i in range(X.size):
+        e = np.zeros(X.size)
+        e[i] = eps
+        zp = np.sum(G * (A @ (X.ravel() + e).reshape(X.shape) @ B))
+        zm = np.sum(G * (A @ (X.ravel() - e).reshape(X.shape) @ B))
+        fd[i] = (zp - zm) / (2 * eps)
+    np.testing.assert_allclose(mc.grad_chain([K], G.ravel()), fd, rtol=1e-6)
+
+
+def test_kronecker_300_through_vector_chains(rng):
+    # a 90,000 x 90,000 Jacobian (65 GB dense) goes through both vector chains
+    A, B = rng.standard_normal((300, 300)), rng.standard_normal((300, 300))
+    K = mc.Kronecker(A, B)
+    X = rng.standard_normal((300, 300))
+    want = (A @ X @ B.T).ravel()
+    np.testing.assert_allclose(mc.tangent_chain([K], X.ravel()), want, rtol=1e-10,
+                               atol=1e-12 * np.abs(want).max())
+    want = (A.T @ X @ B).ravel()
+    np.testing.assert_allclose(mc.grad_chain([K, mc.Diagonal(np.ones(90_000))], X.ravel()),
+                               want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+    assert mc.chain_plan([K, K]).flops == 2 * 300 ** 3
+
+
+def test_kronecker_chain_plan_flops():
+    A, B = np.ones((3, 2)), np.ones((4, 5))
+    K1 = mc.Kronecker(A, B)                        # (12, 10)
+    K2 = mc.Kronecker(np.ones((2, 3)), np.ones((3, 4)))  # (6, 12)
+    plan = mc.chain_plan([K1, K2])
+    assert plan.flops == 2 * 3 * 2 + 3 * 4 * 5 and plan.steps[0][2] == "kron"
+
+
+@MODS
+def test_inputs_unchanged_and_readonly(mod, rng):
+    links = _mixed(rng)
+    W = links[0]
+    W.flags.writeable = False
+    snap = W.copy()
+    mod.jacobian_chain(links)
+    mod.grad_chain(links, np.ones(5))
+    np.testing.assert_array_equal(W, snap)
+
+
+@MODS
+def test_plan_reuse_and_mismatch(mod, rng):
+    links = _mixed(rng)
+    plan = mod.chain_plan(links)
+    np.testing.assert_allclose(plan(links), _product(links), rtol=1e-11, atol=1e-12)
+    other = list(links)
+    other[3] = np.ones((9, 6))                     # dense where the plan has sparse
+    with pytest.raises(ValueError, match="ChainPlan: the links do not match the plan"):
+        plan(other)
+    if mod is mc:
+        back = pickle.loads(pickle.dumps(plan))
+        np.testing.assert_allclose(back(links), _product(links), rtol=1e-11, atol=1e-12)
+
+
+@MODS
+def test_bad_links(mod, rng):
+    with pytest.raises(ValueError, match=r"links\[1\] \(sparse matrix of shape \(4, 7\)\) "
+                                         r"does not fit links\[0\]"):
+        mod.jacobian_chain([np.ones((5, 3)), sp.eye(4, 7)])
+    with pytest.raises(ValueError, match=r"links\[1\] \(Kronecker of shape \(4, 4\)\)"):
+        mod.grad_chain([np.ones((5, 3)), mc.Kronecker(np.eye(2), np.eye(2))], np.ones(4))
+    with pytest.raises(ValueError, match=r"links\[1\] \(shape \(2, 2\)\) does not fit "
+                                         r"links\[0\] \(operator of shape \(3, 3\)\)"):
+        mod.tangent_chain([aslinearoperator(np.eye(3)), np.eye(2)], np.ones(3))
+    with pytest.raises(TypeError, match=r"'links\[1\]' has dtype complex128"):
+        mod.jacobian_chain([np.ones((3, 3)), sp.eye(3, dtype=complex)])
+    with pytest.raises(TypeError, match=r"'links\[0\]\.A' has dtype complex128"):
+        K = mc.Kronecker(np.eye(2), np.eye(2))
+        K._a = np.eye(2, dtype=complex)
+        mod.jacobian_chain([K])
+    with pytest.raises(TypeError, match=r"'links\[0\]' has dtype complex128"):
+        mod.grad_chain([aslinearoperator(np.eye(2, dtype=complex))], np.ones(2))
+
+
+def test_link_constructors_reject_bad_input():
+    with pytest.raises(ValueError, match="Kronecker: A has shape \\(3,\\); expected a 2-D"):
+        mc.Kronecker(np.ones(3), np.eye(2))
+    with pytest.raises(TypeError, match="Kronecker: argument 'B' is None"):
+        mc.Kronecker(np.eye(2), None)
+    with pytest.raises(TypeError, match="MatrixFree: argument 'op' is None"):
+        mc.MatrixFree(None)
+    with pytest.raises(TypeError, match="MatrixFree: argument 'op' is not a linear operator"):
+        mc.MatrixFree("abc")
+    with pytest.raises(TypeError, match="MatrixFree: cost must be an integer"):
+        mc.MatrixFree(np.eye(2), cost=2.5)
+    with pytest.raises(ValueError, match="MatrixFree: cost must be >= 0"):
+        mc.MatrixFree(np.eye(2), cost=-1)
+    with pytest.raises(TypeError, match="MatrixFree: argument 'op' has dtype complex"):
+        mc.MatrixFree(np.eye(2, dtype=complex))
+
+
+def test_matrix_free_cost_steers_the_plan(rng):
+    op = aslinearoperator(rng.standard_normal((40, 40)))
+    cheap = mc.chain_plan([mc.MatrixFree(op, cost=40), (40, 40), (40, 40)])
+    dear = mc.chain_plan([mc.MatrixFree(op, cost=10 ** 6), (40, 40), (40, 40)])
+    assert cheap.flops < dear.flops
+    assert mc.chain_plan([op]).flops == 40 * 40 * 40       # formed: 40 products of 1,600
+
+
+def test_kronecker_object():
+    A, B = np.arange(6.0).reshape(2, 3), np.eye(2)
+    K = mc.Kronecker(A, B)
+    assert K.shape == (4, 6) and K.ndim == 2 and K.dtype == np.float64
+    assert not K.A.flags.writeable
+    np.testing.assert_array_equal(np.asarray(K), np.kron(A, B))
+    np.testing.assert_array_equal(K.T.toarray(), np.kron(A, B).T)
+    back = pickle.loads(pickle.dumps(K))
+    np.testing.assert_array_equal(back.toarray(), K.toarray())
+    assert "Kronecker(A=" in repr(K)
+    assert mc.Kronecker is ref.Kronecker and mc.MatrixFree is ref.MatrixFree
+    assert {"Kronecker", "MatrixFree"} <= set(mc.__all__)
+
+
+@MODS
+def test_any_byte_order_and_float32_operators(mod, rng):
+    A, B = rng.standard_normal((3, 2)), rng.standard_normal((2, 4))
+    K = mc.Kronecker(A.astype(">f8"), B.astype(">f4"))
+    S = sp.csr_matrix(rng.standard_normal((5, 6)))    # scipy.sparse is native only
+    W = rng.standard_normal((8, 5)).astype(">f4")
+    links = [K, S, W]
+    want = W.astype(float) @ S.toarray() @ np.kron(A, B.astype(np.float32).astype(float))
+    J = mod.jacobian_chain(links)
+    assert J.dtype == np.float64 and J.dtype.isnative
+    np.testing.assert_allclose(J, want, rtol=1e-12, atol=1e-12)
+    g = mod.grad_chain(links, np.ones(8, ">f8"))
+    np.testing.assert_allclose(g, np.ones(8) @ want, rtol=1e-12, atol=1e-12)
+    op = aslinearoperator(rng.standard_normal((4, 4)).astype(np.float32))
+    t = mod.tangent_chain([op, np.eye(4, dtype=np.float32)], np.ones(4, np.float32))
+    assert t.dtype == np.float32
+    np.testing.assert_allclose(t, op.A @ np.ones(4), rtol=1e-5)
+
+
+@MODS
+def test_zero_sizes_and_out(mod, rng):
+    S = sp.csr_matrix((0, 5))
+    op = aslinearoperator(np.zeros((3, 0)))
+    J = mod.jacobian_chain([S, np.ones((4, 0))])       # an empty inner sum
+    assert J.shape == (4, 5) and not J.any()
+    assert mod.jacobian_chain([op, np.ones((2, 3))]).shape == (2, 0)
+    np.testing.assert_array_equal(mod.grad_chain([np.ones((5, 3)), S], np.ones(0)),
+                                  np.zeros(3))
+    links = _mixed(rng)
+    out = np.full(12, np.nan)
+    assert mod.grad_chain(links, np.ones(5), out=out) is out
+    np.testing.assert_allclose(out, np.ones(5) @ _product(links), rtol=1e-11)
+    out = np.full((5, 12), np.nan)
+    assert mod.jacobian_chain(links, out=out) is out
+    np.testing.assert_allclose(out, _product(links), rtol=1e-11, atol=1e-12)
+    with pytest.raises(ValueError, match="out has shape"):
+        mod.tangent_chain(links, np.ones(12), out=np.empty(4))
+    # out overlapping an input: the result is still right
+    W = np.zeros((6, 6))
+    W[:, :] = rng.standard_normal((6, 6))
+    K = mc.Kronecker(np.eye(2), np.eye(3))
+    want = W @ W
+    np.testing.assert_allclose(mod.jacobian_chain([W, K, W], out=W), want, rtol=1e-12)
+
+
+def test_results_never_alias_an_operators_buffer():
+    # an operator that returns the same internal buffer on every call
+    buf = np.empty(3)
+
+    def mv(x):
+        np.multiply(2, np.ravel(x), out=buf)
+        return buf
+    op = LinearOperator((3, 3), matvec=mv, rmatvec=mv, dtype=np.float64)
+    first = mc.tangent_chain([op], np.ones(3))
+    second = mc.grad_chain([op], np.full(3, 5.0))
+    assert not np.shares_memory(first, buf) and not np.shares_memory(second, buf)
+    np.testing.assert_array_equal(first, 2.0)
+    np.testing.assert_array_equal(second, 10.0)
+
+
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_times_csr_kernel(index, dtype, rng):
+    # the compiled adjoint product of a sparse link: against scipy, duplicates summed,
+    # unsorted indices, empty rows, and malformed CSR refused before any access
+    from mcfast._kernels import _chain as kern
+    S = sp.random(30, 20, density=0.2, format="coo", random_state=3, dtype=dtype)
+    S = sp.coo_matrix((np.r_[S.data, S.data[:3]], (np.r_[S.row, S.row[:3]],
+                                                     np.r_[S.col, S.col[:3]])), shape=S.shape)
+    C = sp.csr_matrix(S)                          # duplicates kept until summed
+    X = rng.standard_normal((5, 30)).astype(dtype)
+    out = np.full((5, 20), np.nan, dtype)
+    ip, ix = C.indptr.astype(index), C.indices.astype(index)
+    kern.dense_csr_product(X, ip, ix, C.data.astype(dtype), out, 2)
+    np.testing.assert_allclose(out, X @ S.toarray(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    bad = ix.copy()
+    bad[0] = 20
+    with pytest.raises(ValueError, match="column index is out of range"):
+        kern.dense_csr_product(X, ip, bad, C.data.astype(dtype), out, 1)
+    bad = ip.copy()
+    bad[-1] = len(ix) + 1
+    with pytest.raises(ValueError, match="indptr does not fit"):
+        kern.dense_csr_product(X, bad, ix, C.data.astype(dtype), out, 1)
+    bad = ip.copy()
+    bad[3], bad[4] = bad[4], bad[3] - 1
+    with pytest.raises(ValueError, match="indptr decreases|out of range"):
+        kern.dense_csr_product(X, bad, ix, C.data.astype(dtype), out, 1)
+    # through grad_chain: IEEE propagates (0 · inf is NaN, not skipped)
+    S2 = sp.csr_matrix(np.array([[np.inf, 0.0], [1.0, 2.0]]))
+    g = mc.grad_chain([S2], np.array([0.0, 1.0]))
+    assert np.isnan(g[0]) and g[1] == 2.0
+
+
+def _independent_cost(kinds, dims, nnz, op_cost, kron_f):
+    """The least multiply-adds over every bracketing of a mixed chain, enumerated, with the
+    cost model written out from chain_plan's docstring (not mcfast._plan's code)."""
+    n = len(kinds)
+
+    def apply(seg):
+        kind, p, q, extra = seg
+        if kind == "dense":
+            return p * q
+        if kind == "diag":
+            return p
+        if kind == "sparse":
+            return extra
+        if kind == "op":
+            return extra
+        (pa, qa), (pb, qb) = extra
+        return min(pa * qa * qb + pa * qb * pb, qa * qb * pb + pa * qa * pb)
+
+    def form(seg):
+        kind, p, q, extra = seg
+        if kind == "op":
+            return min(q, p) * extra
+        return p * q if kind == "kron" else 0
+
+    def best(i, j):         # -> list of (cost, segment) for every bracketing of links i..j
+        if i == j:
+            kind = kinds[i]
+            extra = {"sparse": nnz.get(i), "op": op_cost.get(i), "kron": kron_f.get(i)}.get(kind)
+            return [(0, (kind, dims[i + 1], dims[i], extra))]
+        out = []
+        for s in range(i, j):
+            for cr, R in best(i, s):
+                for cl, L in best(s + 1, j):
+                    p, q, r = L[1], L[2], R[2]
+                    if L[0] == R[0] == "diag":
+                        c, seg = q, ("diag", p, r, None)
+                    elif (L[0] == R[0] == "kron" and L[3][0][1] == R[3][0][0]
+                          and L[3][1][1] == R[3][1][0]):
+                        (pa, qa), (pb, qb) = L[3]
+                        c = pa * qa * R[3][0][1] + pb * qb * R[3][1][1]
+                        seg = ("kron", p, r, ((pa, R[3][0][1]), (pb, R[3][1][1])))
+                    elif L[0] == R[0] == "dense":
+                        c, seg = p * q * r, ("dense", p, r, None)
+                    else:
+                        c = min(r * apply(L) + form(R), p * apply(R) + form(L))
+                        seg = ("dense", p, r, None)
+                    out.append((cl + cr + c, seg))
+        return out
+    total = min(c for c, _ in best(0, n - 1))
+    if n == 1:
+        total = form(best(0, 0)[0][1]) if kinds[0] == "op" else 0
+    return total
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_plan_is_the_optimum_over_every_bracketing_and_mode(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n = int(rng.integers(1, 6))
+    dims, kinds, links = [int(rng.integers(1, 9))], [], []
+    nnz, op_cost, kron_f = {}, {}, {}
+    for k in range(n):
+        kind = str(rng.choice(["dense", "diag", "sparse", "op", "kron"]))
+        d = dims[-1]
+        if kind == "diag":
+            links.append(mc.Diagonal(rng.standard_normal(d)))
+            dims.append(d)
+        elif kind == "kron":
+            # factor shapes that multiply out to d columns when possible
+            qa = next(f for f in (3, 2, 1) if d % f == 0)
+            pa, pb = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+            K = mc.Kronecker(rng.standard_normal((pa, qa)), rng.standard_normal((pb, d // qa)))
+            links.append(K)
+            kron_f[k] = ((pa, qa), (pb, d // qa))
+            dims.append(pa * pb)
+        else:
+            rows = int(rng.integers(1, 9))
+            M = rng.standard_normal((rows, d))
+            if kind == "sparse":
+                M[rng.random(M.shape) < 0.6] = 0
+                links.append(sp.csr_matrix(M))
+                nnz[k] = links[-1].nnz
+            elif kind == "op":
+                op_cost[k] = int(rng.integers(0, rows * d + 5))
+                links.append(mc.MatrixFree(aslinearoperator(M), cost=op_cost[k]))
+            else:
+                links.append(M)
+            dims.append(rows)
+        kinds.append(kind)
+    plan = mc.chain_plan(links)
+    assert plan.flops == _independent_cost(kinds, dims, nnz, op_cost, kron_f)
+    # every order computes the same Jacobian
+    want = _product(links)
+    for order in ("optimal", "forward", "reverse"):
+        got = mc.jacobian_chain(links, order=order)
+        got = got.toarray() if hasattr(got, "toarray") else got
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)

@@ -1,0 +1,261 @@
+"""The chain planner: exact flops for any sizes, long chains without recursion, integer shapes."""
+
+import functools
+import itertools
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+import mcfast as mc
+from mcfast import _plan
+from mcfast import reference as ref
+
+MODS = pytest.mark.parametrize("mod", [mc, ref], ids=["fast", "reference"])
+
+
+def _textbook_min(dims, diag=None):
+    """The fewest multiply-adds of a dense/Diagonal chain over every bracketing, by an
+    independent memoised recursion (small n only): p·q·r dense, p·r with one Diagonal
+    side, n for two."""
+    n = len(dims) - 1
+    diag = diag or (False,) * n
+
+    @functools.lru_cache(maxsize=None)
+    def best(i, j):     # links i..j (0-based)
+        if i == j:
+            return 0
+        out = None
+        for s in range(i, j):
+            ld, rd = all(diag[s + 1:j + 1]), all(diag[i:s + 1])
+            pair = (dims[i] if ld and rd else dims[j + 1] * dims[i] if ld or rd
+                    else dims[j + 1] * dims[s + 1] * dims[i])
+            c = best(i, s) + best(s + 1, j) + pair
+            out = c if out is None else min(out, c)
+        return out
+    return best(0, n - 1)
+
+
+def _shapes(dims):
+    return [(dims[k + 1], dims[k]) for k in range(len(dims) - 1)]
+
+
+# --- item 4: exact arithmetic --------------------------------------------------------
+
+@MODS
+def test_flops_exact_for_huge_square_links(mod):
+    plan = mod.chain_plan([(2 ** 22, 2 ** 22)] * 4)
+    assert plan.flops == 3 * 2 ** 66
+    assert type(plan.flops) is int
+
+
+@MODS
+def test_flops_exact_and_order_right_past_int64(mod):
+    shapes = [(3, 2 ** 40), (2 ** 40, 3)] * 2
+    dims = (2 ** 40, 3, 2 ** 40, 3, 2 ** 40)
+    plan = mod.chain_plan(shapes)
+    assert plan.dims == dims
+    assert plan.flops == _textbook_min(dims)
+    # every bracketing's cost, with Python ints: the plan's is the least
+    for order in ("forward", "reverse"):
+        assert mod.chain_plan(shapes, order=order).flops >= plan.flops
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_flops_exact_random_huge_dims(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 8))
+    dims = tuple(int(2 ** rng.integers(0, 45)) + int(rng.integers(0, 7)) for _ in range(n + 1))
+    plan = mc.chain_plan(_shapes(dims))
+    assert plan.flops == _textbook_min(dims)
+    # the tree's cost recomputed from the order with Python ints
+    assert plan.flops == _tree_cost(plan.order, dims)
+
+
+def _tree_cost(tree, dims):
+    """The multiply-adds of a bracketing of dense links, iteratively."""
+    total, stack = 0, [tree]
+    while stack:
+        t = stack.pop()
+        if isinstance(t, int):
+            continue
+        (lo, s), (_, hi) = _span(t[0]), _span(t[1])
+        total += dims[hi + 1] * dims[s + 1] * dims[lo]
+        stack += [t[0], t[1]]
+    return total
+
+
+def _span(t):
+    """(first link, last link) of a subtree."""
+    lo = t
+    while not isinstance(lo, int):
+        lo = lo[0]
+    hi = t
+    while not isinstance(hi, int):
+        hi = hi[1]
+    return lo, hi
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_dp_is_optimal_with_diagonals(seed):
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(2, 8))
+    dims = [int(rng.integers(1, 40))]
+    diag = []
+    links = []
+    for _ in range(n):
+        if rng.random() < 0.3:
+            diag.append(True)
+            dims.append(dims[-1])
+            links.append(mc.Diagonal(np.ones(dims[-1])))
+        else:
+            diag.append(False)
+            dims.append(int(rng.integers(1, 40)))
+            links.append((dims[-1], dims[-2]))
+    assert mc.chain_plan(links).flops == _textbook_min(tuple(dims), tuple(diag))
+
+
+# --- item 10: integers only ---------------------------------------------------------
+
+@MODS
+@pytest.mark.parametrize("bad", [(2.7, 3.9), ("2", "3"), (2.0, 3), (True, 3),
+                                 (np.float64(2), 3)])
+def test_shape_tuples_must_be_integers(mod, bad):
+    with pytest.raises(TypeError, match=r"chain_plan: links\[0\] is a tuple but not a shape "
+                                        r"of integers"):
+        mod.chain_plan([bad])
+
+
+@MODS
+def test_numpy_integer_shapes_accepted(mod):
+    plan = mod.chain_plan([(np.int64(3), np.int32(2)), (np.uint8(4), 3)])
+    assert plan.dims == (2, 3, 4) and plan.flops == 24
+    assert all(type(d) is int for d in plan.dims)
+
+
+# --- item 5: long chains ------------------------------------------------------------
+
+def _long_links(rng, n, size=3):
+    return [np.eye(size) + 0.05 * rng.standard_normal((size, size)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("n", [1100, 2000])
+@pytest.mark.parametrize("order", ["optimal", "forward", "reverse"])
+def test_long_chains_no_recursion(n, order):
+    rng = np.random.default_rng(n)
+    links = _long_links(rng, n)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)          # anything recursing per link would fail here
+    try:
+        plan = mc.chain_plan(links, order=order)
+        text = str(plan)
+        J = mc.jacobian_chain(links, order=order)
+        J2 = plan(links)
+        restored = pickle.loads(pickle.dumps(plan))
+        g = mc.grad_chain(links, np.ones(3))
+        t = mc.tangent_chain(links, np.ones(3))
+        order_tree = plan.order
+        J_ref = ref.jacobian_chain(links, order=order)
+        text_ref = str(ref.chain_plan(links, order=order))
+    finally:
+        sys.setrecursionlimit(limit)
+    assert text.count("J") == n and len(plan.steps) == n - 1
+    assert isinstance(order_tree, tuple)
+    expect = np.eye(3)
+    for a in links:
+        expect = a @ expect
+    np.testing.assert_allclose(J, expect, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(J2, expect, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(g, np.ones(3) @ expect, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(t, expect @ np.ones(3), rtol=1e-10, atol=1e-12)
+    assert restored.flops == plan.flops and str(restored) == text
+    np.testing.assert_allclose(J_ref, expect, rtol=1e-10, atol=1e-12)
+    assert text_ref == text
+
+
+def test_long_chain_heuristic_never_worse_than_pure_modes():
+    rng = np.random.default_rng(7)
+    for n in (_plan.DP_MAX + 1, 150, 2000):
+        dims = [int(d) for d in rng.choice([2, 5, 60, 300], size=n + 1)]
+        shapes = _shapes(dims)
+        opt = mc.chain_plan(shapes).flops
+        assert opt <= mc.chain_plan(shapes, order="forward").flops
+        assert opt <= mc.chain_plan(shapes, order="reverse").flops
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_long_chain_heuristic_near_the_optimum(seed):
+    # past DP_MAX links the plan is a heuristic; against the exact DP on 100 links
+    rng = np.random.default_rng(seed)
+    n = 100
+    dims = [int(rng.choice([rng.integers(1, 10), rng.integers(50, 500)])) for _ in range(n + 1)]
+    infos = [_plan.LinkInfo("dense", dims[k + 1], dims[k]) for k in range(n)]
+    exact = _plan._dp([_plan._leaf(i) for i in infos])[0]
+    heuristic = mc.chain_plan(_shapes(dims)).flops
+    assert exact <= heuristic <= 2 * exact
+
+
+def test_fast_entry_order_is_the_planners():
+    # the compiled 3-link entry plans in closed form: the same choice as mcfast._plan
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        d = [int(x) for x in rng.integers(1, 12, size=4)]
+        links = [rng.standard_normal((d[k + 1], d[k])) for k in range(3)]
+        plan = mc.chain_plan(links)
+        np.testing.assert_allclose(mc.jacobian_chain(links), plan(links), rtol=1e-12)
+        # the closed form of _chain.pyx's fast_chain, ties to (J3 J2) J1
+        reverse = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] <= (d[2] * d[1] * d[0]
+                                                               + d[3] * d[2] * d[0])
+        assert plan.order == ((0, (1, 2)) if reverse else ((0, 1), 2))
+
+
+@pytest.mark.parametrize("shapes", [[(2 ** 22, 2 ** 22)] * 4, [(3, 2 ** 40), (2 ** 40, 3)] * 2,
+                                    [(5, 4), (6, 5), (7, 6)]])
+def test_plan_pickles_at_every_protocol(shapes):
+    plan = mc.chain_plan(shapes)
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        back = pickle.loads(pickle.dumps(plan, protocol))
+        assert (back.flops, back.order, back.dims, str(back)) == (
+            plan.flops, plan.order, plan.dims, str(plan))
+
+
+def test_all_bracketings_small_chain():
+    # every bracketing of 5 dense links enumerated: the plan's flops is the least
+    dims = (7, 3, 11, 2, 13, 5)
+
+    def trees(i, j):
+        if i == j:
+            yield i, 0
+            return
+        for s in range(i, j):
+            for (a, ca), (b, cb) in itertools.product(trees(i, s), trees(s + 1, j)):
+                yield (a, b), ca + cb + dims[j + 1] * dims[s + 1] * dims[i]
+    best = min(c for _, c in trees(0, 4))
+    assert mc.chain_plan(_shapes(dims)).flops == best
+
+
+def test_products_past_the_hand_loops_use_numpys_blas(monkeypatch):
+    # issue 11 item 7: jacobian_chain / ChainPlan / grad_chain of large links make their
+    # products with np.matmul (NumPy's BLAS), never through the compiled kernels (SciPy's)
+    from mcfast import chain as chain_mod
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a compiled chain kernel ran")
+    rng = np.random.default_rng(1)
+    links = [rng.standard_normal((256, 256)) for _ in range(3)]
+    want = links[2] @ links[1] @ links[0]
+    monkeypatch.setattr(chain_mod._k, "chain_product", refuse, raising=True)
+    monkeypatch.setattr(chain_mod._k, "vector_chain", refuse, raising=True)
+    np.testing.assert_allclose(mc.jacobian_chain(links), want, rtol=1e-10)
+    np.testing.assert_allclose(mc.chain_plan(links)(links), want, rtol=1e-10)
+    np.testing.assert_allclose(mc.jacobian_chain(links, out=np.empty((256, 256))), want,
+                               rtol=1e-10)
+    np.testing.assert_allclose(mc.grad_chain(links, np.ones(256)), np.ones(256) @ want,
+                               rtol=1e-10)
+    np.testing.assert_allclose(mc.tangent_chain(links, np.ones(256)), want @ np.ones(256),
+                               rtol=1e-10)
+    # and the fast entries decline such sizes (they would call SciPy's BLAS)
+    from mcfast._kernels import _chain as kern
+    assert kern.fast_chain(links, "optimal") is None
+    assert kern.fast_vector(links, np.ones(256), True, mc.Diagonal) is None
