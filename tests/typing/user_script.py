@@ -106,6 +106,11 @@ reveal_type(mcd.grad_ax(X, y, compute=False))  # T: Array
 dobj = mcd.LeastSquares(X, y, l2=0.1)
 reveal_type(dobj(theta))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
 reveal_type(dobj.hessp(theta, theta))  # T: ndarray[dtype[float32 | float64]]
+reveal_type(mcd.linear_loss_grad(X, theta, yb, loss="logistic"))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
+reveal_type(mcd.linear_loss_grad(X, theta, yb, compute=False))  # T: tuple[Array, Array]
+dlin = mcd.LinearLoss(X, yb, loss="logistic", l2=0.1)
+reveal_type(dlin(theta))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
+reveal_type(dlin.hessp(theta, theta))  # T: ndarray[dtype[float32 | float64]]
 
 # results flow into annotated user code
 g64: NDArray[np.floating] = mc.grad_ax(A, G)
