@@ -523,23 +523,20 @@ def _linear_checked(func, X, y, theta, sample_weight, loss, l2, fit_intercept):
 
 
 @overload
-def linear_loss_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike,
-                     y: da.Array | ArrayLike, *, loss: Any = "squared",
-                     sample_weight: da.Array | ArrayLike | None = None, l2: float = 0.0,
-                     fit_intercept: bool = False,
+def linear_loss_grad(X: da.Array | ArrayLike, theta: ArrayLike, y: da.Array | ArrayLike, *,
+                     loss: Any = ..., sample_weight: da.Array | ArrayLike | None = ...,
+                     l2: float = ..., fit_intercept: bool = ...,
                      compute: Literal[True] = True) -> tuple[float, FloatArray]: ...
 @overload
-def linear_loss_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike,
-                     y: da.Array | ArrayLike, *, loss: Any = "squared",
-                     sample_weight: da.Array | ArrayLike | None = None, l2: float = 0.0,
-                     fit_intercept: bool = False,
+def linear_loss_grad(X: da.Array | ArrayLike, theta: ArrayLike, y: da.Array | ArrayLike, *,
+                     loss: Any = ..., sample_weight: da.Array | ArrayLike | None = ...,
+                     l2: float = ..., fit_intercept: bool = ...,
                      compute: Literal[False]) -> tuple[da.Array, da.Array]: ...
 
 
-def linear_loss_grad(X: da.Array | ArrayLike, theta: da.Array | ArrayLike,
-                     y: da.Array | ArrayLike, *, loss: Any = "squared",
-                     sample_weight: da.Array | ArrayLike | None = None, l2: float = 0.0,
-                     fit_intercept: bool = False, compute: bool = True
+def linear_loss_grad(X: da.Array | ArrayLike, theta: ArrayLike, y: da.Array | ArrayLike, *,
+                     loss: Any = "squared", sample_weight: da.Array | ArrayLike | None = None,
+                     l2: float = 0.0, fit_intercept: bool = False, compute: bool = True
                      ) -> tuple[float, FloatArray] | tuple[da.Array, da.Array]:
     """A linear model's loss and gradient on dask arrays chunked by rows (one pass each).
 
@@ -626,9 +623,9 @@ class LinearLoss:
     True
     """
 
-    def __init__(self, X: da.Array | ArrayLike, y: da.Array | ArrayLike, *,
-                 loss: Any = "squared", sample_weight: da.Array | ArrayLike | None = None,
-                 l2: float = 0.0, fit_intercept: bool = False) -> None:
+    def __init__(self, X: da.Array | ArrayLike, y: da.Array | ArrayLike, *, loss: Any = "squared",
+                 sample_weight: da.Array | ArrayLike | None = None, l2: float = 0.0,
+                 fit_intercept: bool = False) -> None:
         func = "LinearLoss"
         d, dtype = _linear_checked(func, X, y, None, sample_weight, loss, l2, fit_intercept)
         X = _rows(X).astype(dtype)
