@@ -42,6 +42,31 @@ typedef struct {
 #define MC_IDX(p, k, is64) ((is64) ? (Py_ssize_t)((const int64_t *)(p))[k]          \
                                    : (Py_ssize_t)((const int32_t *)(p))[k])
 
+/* CSR with one output, for one index type I (inside mv / rmv: x, s, i0, nb, m, tt or
+ * gt, z or r, bad in scope); column indices outside 0 … m−1 are counted, never used */
+#define MC_CSR_MV(I) {                                                               \
+    const I *ind_ = (const I *)s->indices, *ptr_ = (const I *)s->indptr;             \
+    for (i = 0; i < nb; i++) {                                                       \
+        Py_ssize_t r_ = MC_ROW(s, i0 + i), k_;                                       \
+        double a_ = 0;                                                               \
+        for (k_ = ptr_[r_]; k_ < ptr_[r_ + 1]; k_++) {                               \
+            Py_ssize_t col_ = ind_[k_];                                              \
+            if ((size_t)col_ >= (size_t)m) { bad++; continue; }                      \
+            a_ += x[k_] * tt[col_];                                                  \
+        }                                                                            \
+        z[i] = a_;                                                                   \
+    } }
+#define MC_CSR_RMV(I) {                                                              \
+    const I *ind_ = (const I *)s->indices, *ptr_ = (const I *)s->indptr;             \
+    for (i = 0; i < nb; i++) {                                                       \
+        Py_ssize_t r_ = MC_ROW(s, i0 + i), k_;                                       \
+        const double ri_ = r[i];                                                     \
+        for (k_ = ptr_[r_]; k_ < ptr_[r_ + 1]; k_++) {                               \
+            Py_ssize_t col_ = ind_[k_];                                              \
+            if ((size_t)col_ < (size_t)m) gt[col_] += ri_ * x[k_];                   \
+        }                                                                            \
+    } }
+
 /* dot, axpy and sum of one instantiation: vectors of W bytes, or scalars */
 #if MC_VEC
 #define MC_DEFINE_PRIMS(T, NAME, W, TARGET)                                          \
@@ -212,6 +237,9 @@ TARGET static Py_ssize_t NAME##_mv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb
                 }                                                                    \
             }                                                                        \
         }                                                                            \
+    } else if (K == 1) {                                                             \
+        /* CSR, one output: z_i = Σ_k data_k θ[col_k], the index width hoisted */     \
+        if (s->idx64) MC_CSR_MV(int64_t) else MC_CSR_MV(int32_t)                     \
     } else {                                                                         \
         for (i = 0; i < nb; i++) {                                                   \
             Py_ssize_t r = MC_ROW(s, i0 + i);                                        \
@@ -269,6 +297,8 @@ TARGET static void NAME##_rmv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,    
                 }                                                                    \
             }                                                                        \
         }                                                                            \
+    } else if (K == 1) {                                                             \
+        if (s->idx64) MC_CSR_RMV(int64_t) else MC_CSR_RMV(int32_t)                   \
     } else {                                                                         \
         for (i = 0; i < nb; i++) {                                                   \
             Py_ssize_t row = MC_ROW(s, i0 + i);                                      \
