@@ -461,13 +461,16 @@ def _sparse_X(X, func):
         raise ValueError(f"{func}: X must be 2-D; got shape {X.shape}")
 
 
-def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=None):
+def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=None,
+                     rows=None):
     """Check a linear-model loss's data (and θ when given). -> a dict of the converted
     pieces: X (ndarray in its own layout, or scipy.sparse CSR), y, w, theta, l2,
     fit_intercept, loss (a mcfast.losses.Loss), dtype, n, m.
 
     The working dtype comes from X, θ, y and sample_weight, except that integer class
-    labels (loss="multinomial") do not make it float64.
+    labels (loss="multinomial") do not make it float64. With `rows` (rows=, unchecked:
+    `linear_loss_rows` checks it here) y's domain is checked on y[rows] only, so a
+    minibatch costs O(len(rows)), not O(n); the dict then holds the checked "rows".
     """
     import scipy.sparse
     from .losses import get_loss
@@ -476,6 +479,8 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     X, Xd = _design(X, func)
     check_ndim(X, "X", func, (2,))
     n, m = X.shape
+    rows = linear_loss_rows(rows, n, func)
+    check_domain = rows is None
     named = {} if theta is None else {"theta": theta}
     named["y"] = y
     if sample_weight is not None:
@@ -507,12 +512,18 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
         raise ValueError(f"{func}: l2 must be >= 0; got {l2}")
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"{func}: fit_intercept must be True or False; got {fit_intercept!r}")
-    loss.check_y(y, func)
+    if check_domain:
+        loss.check_y(y, func)
     y = convert(y, dtype)
+    if rows is not None:
+        loss.check_y(y[rows], func)
     X = _convert_design(X, dtype)
     out = dict(X=X, y=y, w=w, l2=l2, fit_intercept=bool(fit_intercept), loss=loss,
                dtype=np.dtype(dtype), n=n, m=m, sparse=sparse,
-               max_label=float(y.max()) if loss.multiclass and y.size else -1.0)
+               rows=rows, max_label=-1.0)
+    labels = y if rows is None else y[rows]
+    if loss.multiclass and labels.size:
+        out["max_label"] = float(labels.max())
     if theta is not None:
         out["theta"] = linear_loss_theta(arr["theta"], out, "theta", func)
     return out

@@ -94,8 +94,9 @@ def linear_loss_grad(X: Any, theta: ArrayLike, y: ArrayLike, *, loss: Any = "squ
     array([-2., -2.,  0.])
     """
     func = "linear_loss_grad"
-    d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=theta)
-    rows = v.linear_loss_rows(rows, d["n"], func)
+    d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=theta,
+                           rows=rows)
+    rows = d["rows"]
     theta = native(d["theta"])
     prep = Problem(d)
     if out is None:

@@ -398,8 +398,9 @@ def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
                      fit_intercept=False, rows=None, out=None):
     """Σ wᵢ ℓ(xᵢᵀθ + b, yᵢ) + l2‖θ[:m]‖² and its gradient, by the two-pass formula."""
     func = "linear_loss_grad"
-    d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=theta)
-    rows = v.linear_loss_rows(rows, d["n"], func)
+    d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=theta,
+                           rows=rows)
+    rows = d["rows"]
     value, grad = _linear_loss_grad(d, d["theta"], rows)
     return value, _finish(grad, out, func)
 

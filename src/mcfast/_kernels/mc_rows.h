@@ -36,6 +36,17 @@ typedef struct {
     Py_ssize_t n, m;           /* source rows (len(rows) with rows), columns */
 } mc_src;
 
+/* rows= reads rows in random order: fetch the row MC_AHEAD on, each of its cache lines */
+#define MC_AHEAD 8
+#if defined(__GNUC__) || defined(__clang__)
+#define MC_PREFETCH_ROW(p, nbytes) do {                                              \
+    const char *p_ = (const char *)(p); Py_ssize_t b_;                               \
+    for (b_ = 0; b_ < (Py_ssize_t)(nbytes); b_ += 64) __builtin_prefetch(p_ + b_);   \
+} while (0)
+#else
+#define MC_PREFETCH_ROW(p, nbytes) ((void)0)
+#endif
+
 /* storage row of source row i */
 #define MC_ROW(s, i) ((s)->rows ? (s)->rows[i] : (i))
 /* entry k of a CSR index array of either width */
@@ -215,9 +226,11 @@ TARGET static Py_ssize_t NAME##_mv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb
         const T *xb = x + i0 * ld;                                                   \
         MC_SMALL_CASES(MC_MV_SMALL_##NAME)                                           \
     } else if (s->kind == MC_SRC_C) {                                                \
-        /* z_ci = x_i · θ_c, x_i read from memory once, then from L1 */              \
+        /* z_ci = x_i · θ_c, x_i read from memory once, then from L1; with rows=,    \
+           the rows MC_AHEAD on are fetched early (random rows: latency, not bandwidth) */ \
         for (i = 0; i < nb; i++) {                                                   \
             const T *xi = x + MC_ROW(s, i0 + i) * ld;                                \
+            if (s->rows && i + MC_AHEAD < nb) MC_PREFETCH_ROW(x + s->rows[i0 + i + MC_AHEAD] * ld, m * sizeof(T)); \
             for (c = 0; c < K; c++) z[c * nb + i] = NAME##_dot(xi, tt + c * mp, m);  \
         }                                                                            \
     } else if (s->kind == MC_SRC_F) {                                                \
