@@ -494,3 +494,19 @@ def test_malformed_csr_is_refused_not_read_out_of_bounds():
     bad.indptr[1] = 5
     with pytest.raises(ValueError, match="indptr"):
         mc.linear_loss_grad(bad, np.zeros(3), np.zeros(3))
+
+
+def test_rows_domain_checked_on_the_minibatch_only():
+    """With rows=, y's domain is checked on y[rows] (a minibatch costs O(len(rows)))."""
+    X = np.ones((4, 2))
+    y = np.array([0.0, 1.0, 5.0, 1.0])          # y[2] outside [0, 1]
+    for f in (mc.linear_loss_grad, ref.linear_loss_grad):
+        f(X, np.zeros(2), y, loss="logistic", rows=[0, 1, 3])
+        with pytest.raises(ValueError, match="y must lie in"):
+            f(X, np.zeros(2), y, loss="logistic", rows=[0, 2])
+        with pytest.raises(ValueError, match="y must lie in"):
+            f(X, np.zeros(2), y, loss="logistic")
+    labels = np.array([0, 1, 7, 1])
+    mc.linear_loss_grad(X, np.zeros((2, 2)), labels, loss="multinomial", rows=[0, 1])
+    with pytest.raises(ValueError, match="labels in 0 ... 1"):
+        mc.linear_loss_grad(X, np.zeros((2, 2)), labels, loss="multinomial", rows=[2])
