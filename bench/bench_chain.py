@@ -1,13 +1,23 @@
-"""Benchmark of the Jacobian chains against NumPy: interleaved medians and ratios, float64.
+"""Benchmark of the Jacobian chains against NumPy and JAX: interleaved medians and ratios, float64.
 
-Run from the repository root:  PYTHONPATH=src python bench/bench_chain.py [--quick]
+Run from the repository root:  PYTHONPATH=src python bench/bench_chain.py [--quick] [--links]
+
+--links runs only the cases of structured and matrix-free links (issue 13): Kronecker
+chains, a banded sparse link between dense layers, the middle-bottleneck chain, the
+interleaved loop with NumPy. Each peer is timed against mcfast in a group of its own
+(interleaved pairs), so no third library's spinning threads sit between the two.
+--one-thread runs everything on one thread (BLAS pools through threadpoolctl, XLA through
+XLA_FLAGS): the comparison of the work each library does, for a machine too busy for
+multi-threaded BLAS timings to mean anything.
 """
 
+import os
 import sys
 
 import numpy as np
 
 import mcfast as mc
+from mcfast import _bench_cases as cases
 from mcfast._timing import format_seconds, interleaved_medians
 
 __all__ = ["main"]
@@ -21,9 +31,88 @@ def _report(title, names, fns, target, repeats):
     return times
 
 
+def _pairs(title, case, repeats, target, goal=0.5):
+    """mcfast against each contender of a case, one interleaved pair at a time."""
+    fns = case.fns
+    ref = np.asarray(fns["mcfast"]())
+    print(f"\n{title}")
+    ratios = {}
+    for name, fn in fns.items():
+        if name == "mcfast":
+            continue
+        got = np.asarray(fn()).reshape(ref.shape)
+        assert np.allclose(got, ref, rtol=1e-8, atol=1e-8 * np.abs(ref).max()), name
+        t_mc, t_peer = interleaved_medians([fns["mcfast"], fn], repeats=repeats, target=target)
+        ratios[name] = t_mc / t_peer
+        print(f"  mcfast {format_seconds(t_mc):>10s}   {name:<10s} {format_seconds(t_peer):>10s}"
+              f"   mcfast/{name} {t_mc / t_peer:5.2f}")
+    for name, why in case.skipped.items():
+        print(f"  ({name}: {why})")
+    fastest = max(ratios, key=ratios.get)          # the peer mcfast is slowest against
+    print(f"  against the fastest peer ({fastest}): {ratios[fastest]:.2f}  (target <= {goal})"
+          f"  {'ok' if ratios[fastest] <= goal else 'MISSED'}")
+    return ratios[fastest]
+
+
+def _interleaved_loop(repeats):
+    """A loop alternating jacobian_chain of three 256² links with a NumPy product: each
+    call against its time in a loop of its own library alone (issue 11 item 7)."""
+    rng = np.random.default_rng(12)
+    links = [rng.standard_normal((256, 256)) for _ in range(3)]
+    M, N, out = rng.standard_normal((256, 256)), rng.standard_normal((256, 256)), np.empty(
+        (256, 256))
+
+    def chain():
+        return mc.jacobian_chain(links)
+
+    def numpy_mm():
+        return np.matmul(M, N, out=out)
+
+    def mixed():
+        chain()
+        numpy_mm()
+    t_chain, t_np, t_mixed = interleaved_medians([chain, numpy_mm, mixed], repeats=repeats,
+                                                 target=0.1)
+    print("\ninterleaved loop: jacobian_chain (three 256² links) and a 256² np.matmul")
+    print(f"  chain alone {format_seconds(t_chain)}, np.matmul alone {format_seconds(t_np)}, "
+          f"alternating {format_seconds(t_mixed)} = {t_mixed / (t_chain + t_np):.2f}x the sum "
+          f"alone (target <= 1.2)")
+
+
+def links_cases(quick):
+    """The cases of issue 13, pairwise against NumPy and each installed peer."""
+    repeats = 5 if quick else 9
+    checks = []
+    for n in (64, 256):
+        for k in (3, 5):
+            if quick and k == 5 and n == 64:
+                continue
+            checks.append((f"Kronecker {k} maps {n}²", _pairs(
+                f"grad_chain through {k} matrix maps Y = A X B, {n}² (Kronecker links)",
+                cases.case_kron_grad(n, k), repeats, 0.1)))
+    checks.append(("banded sparse", _pairs(
+        "jacobian_chain: x (64) -> W1 (10⁴×64) -> banded sparse 10⁴×10⁴ -> W2 (64×10⁴)",
+        cases.case_sparse_chain(), repeats, 0.2)))
+    checks.append(("middle bottleneck", _pairs(
+        "jacobian_chain: middle bottleneck, 1000² matrix-free operators",
+        cases.case_bottleneck(), repeats, 0.2)))
+    _interleaved_loop(repeats)
+    print("\nmcfast over the best peer (target <= 0.5)")
+    for name, ratio in checks:
+        print(f"  {name:<28s} {ratio:5.2f}  {'ok' if ratio <= 0.5 else 'MISSED'}")
+
+
 def main(argv=()):
     """Run the three speed cases of issue 3 (and a few more) and print the ratios."""
     quick = "--quick" in argv
+    if "--one-thread" in argv:
+        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(1):
+            return main([a for a in argv if a != "--one-thread"])
+    if "--links" in argv:
+        return links_cases(quick)
     repeats = 7 if quick else 15
     rng = np.random.default_rng(0)
     checks = []

@@ -292,3 +292,194 @@ def test_kronecker_object():
     assert "Kronecker(A=" in repr(K)
     assert mc.Kronecker is ref.Kronecker and mc.MatrixFree is ref.MatrixFree
     assert {"Kronecker", "MatrixFree"} <= set(mc.__all__)
+
+
+@MODS
+def test_any_byte_order_and_float32_operators(mod, rng):
+    A, B = rng.standard_normal((3, 2)), rng.standard_normal((2, 4))
+    K = mc.Kronecker(A.astype(">f8"), B.astype(">f4"))
+    S = sp.csr_matrix(rng.standard_normal((5, 6)))    # scipy.sparse is native only
+    W = rng.standard_normal((8, 5)).astype(">f4")
+    links = [K, S, W]
+    want = W.astype(float) @ S.toarray() @ np.kron(A, B.astype(np.float32).astype(float))
+    J = mod.jacobian_chain(links)
+    assert J.dtype == np.float64 and J.dtype.isnative
+    np.testing.assert_allclose(J, want, rtol=1e-12, atol=1e-12)
+    g = mod.grad_chain(links, np.ones(8, ">f8"))
+    np.testing.assert_allclose(g, np.ones(8) @ want, rtol=1e-12, atol=1e-12)
+    op = aslinearoperator(rng.standard_normal((4, 4)).astype(np.float32))
+    t = mod.tangent_chain([op, np.eye(4, dtype=np.float32)], np.ones(4, np.float32))
+    assert t.dtype == np.float32
+    np.testing.assert_allclose(t, op.A @ np.ones(4), rtol=1e-5)
+
+
+@MODS
+def test_zero_sizes_and_out(mod, rng):
+    S = sp.csr_matrix((0, 5))
+    op = aslinearoperator(np.zeros((3, 0)))
+    J = mod.jacobian_chain([S, np.ones((4, 0))])       # an empty inner sum
+    assert J.shape == (4, 5) and not J.any()
+    assert mod.jacobian_chain([op, np.ones((2, 3))]).shape == (2, 0)
+    np.testing.assert_array_equal(mod.grad_chain([np.ones((5, 3)), S], np.ones(0)),
+                                  np.zeros(3))
+    links = _mixed(rng)
+    out = np.full(12, np.nan)
+    assert mod.grad_chain(links, np.ones(5), out=out) is out
+    np.testing.assert_allclose(out, np.ones(5) @ _product(links), rtol=1e-11)
+    out = np.full((5, 12), np.nan)
+    assert mod.jacobian_chain(links, out=out) is out
+    np.testing.assert_allclose(out, _product(links), rtol=1e-11, atol=1e-12)
+    with pytest.raises(ValueError, match="out has shape"):
+        mod.tangent_chain(links, np.ones(12), out=np.empty(4))
+    # out overlapping an input: the result is still right
+    W = np.zeros((6, 6))
+    W[:, :] = rng.standard_normal((6, 6))
+    K = mc.Kronecker(np.eye(2), np.eye(3))
+    want = W @ W
+    np.testing.assert_allclose(mod.jacobian_chain([W, K, W], out=W), want, rtol=1e-12)
+
+
+def test_results_never_alias_an_operators_buffer():
+    # an operator that returns the same internal buffer on every call
+    buf = np.empty(3)
+
+    def mv(x):
+        np.multiply(2, np.ravel(x), out=buf)
+        return buf
+    op = LinearOperator((3, 3), matvec=mv, rmatvec=mv, dtype=np.float64)
+    first = mc.tangent_chain([op], np.ones(3))
+    second = mc.grad_chain([op], np.full(3, 5.0))
+    assert not np.shares_memory(first, buf) and not np.shares_memory(second, buf)
+    np.testing.assert_array_equal(first, 2.0)
+    np.testing.assert_array_equal(second, 10.0)
+
+
+@pytest.mark.parametrize("index", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dense_times_csr_kernel(index, dtype, rng):
+    # the compiled adjoint product of a sparse link: against scipy, duplicates summed,
+    # unsorted indices, empty rows, and malformed CSR refused before any access
+    from mcfast._kernels import _chain as kern
+    S = sp.random(30, 20, density=0.2, format="coo", random_state=3, dtype=dtype)
+    S = sp.coo_matrix((np.r_[S.data, S.data[:3]], (np.r_[S.row, S.row[:3]],
+                                                     np.r_[S.col, S.col[:3]])), shape=S.shape)
+    C = sp.csr_matrix(S)                          # duplicates kept until summed
+    X = rng.standard_normal((5, 30)).astype(dtype)
+    out = np.full((5, 20), np.nan, dtype)
+    ip, ix = C.indptr.astype(index), C.indices.astype(index)
+    kern.dense_csr_product(X, ip, ix, C.data.astype(dtype), out, 2)
+    np.testing.assert_allclose(out, X @ S.toarray(), rtol=1e-5 if dtype == np.float32 else 1e-12)
+    bad = ix.copy()
+    bad[0] = 20
+    with pytest.raises(ValueError, match="column index is out of range"):
+        kern.dense_csr_product(X, ip, bad, C.data.astype(dtype), out, 1)
+    bad = ip.copy()
+    bad[-1] = len(ix) + 1
+    with pytest.raises(ValueError, match="indptr does not fit"):
+        kern.dense_csr_product(X, bad, ix, C.data.astype(dtype), out, 1)
+    bad = ip.copy()
+    bad[3], bad[4] = bad[4], bad[3] - 1
+    with pytest.raises(ValueError, match="indptr decreases|out of range"):
+        kern.dense_csr_product(X, bad, ix, C.data.astype(dtype), out, 1)
+    # through grad_chain: IEEE propagates (0 · inf is NaN, not skipped)
+    S2 = sp.csr_matrix(np.array([[np.inf, 0.0], [1.0, 2.0]]))
+    g = mc.grad_chain([S2], np.array([0.0, 1.0]))
+    assert np.isnan(g[0]) and g[1] == 2.0
+
+
+def _independent_cost(kinds, dims, nnz, op_cost, kron_f):
+    """The least multiply-adds over every bracketing of a mixed chain, enumerated, with the
+    cost model written out from chain_plan's docstring (not mcfast._plan's code)."""
+    n = len(kinds)
+
+    def apply(seg):
+        kind, p, q, extra = seg
+        if kind == "dense":
+            return p * q
+        if kind == "diag":
+            return p
+        if kind == "sparse":
+            return extra
+        if kind == "op":
+            return extra
+        (pa, qa), (pb, qb) = extra
+        return min(pa * qa * qb + pa * qb * pb, qa * qb * pb + pa * qa * pb)
+
+    def form(seg):
+        kind, p, q, extra = seg
+        if kind == "op":
+            return min(q, p) * extra
+        return p * q if kind == "kron" else 0
+
+    def best(i, j):         # -> list of (cost, segment) for every bracketing of links i..j
+        if i == j:
+            kind = kinds[i]
+            extra = {"sparse": nnz.get(i), "op": op_cost.get(i), "kron": kron_f.get(i)}.get(kind)
+            return [(0, (kind, dims[i + 1], dims[i], extra))]
+        out = []
+        for s in range(i, j):
+            for cr, R in best(i, s):
+                for cl, L in best(s + 1, j):
+                    p, q, r = L[1], L[2], R[2]
+                    if L[0] == R[0] == "diag":
+                        c, seg = q, ("diag", p, r, None)
+                    elif (L[0] == R[0] == "kron" and L[3][0][1] == R[3][0][0]
+                          and L[3][1][1] == R[3][1][0]):
+                        (pa, qa), (pb, qb) = L[3]
+                        c = pa * qa * R[3][0][1] + pb * qb * R[3][1][1]
+                        seg = ("kron", p, r, ((pa, R[3][0][1]), (pb, R[3][1][1])))
+                    elif L[0] == R[0] == "dense":
+                        c, seg = p * q * r, ("dense", p, r, None)
+                    else:
+                        c = min(r * apply(L) + form(R), p * apply(R) + form(L))
+                        seg = ("dense", p, r, None)
+                    out.append((cl + cr + c, seg))
+        return out
+    total = min(c for c, _ in best(0, n - 1))
+    if n == 1:
+        total = form(best(0, 0)[0][1]) if kinds[0] == "op" else 0
+    return total
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_plan_is_the_optimum_over_every_bracketing_and_mode(seed):
+    rng = np.random.default_rng(1000 + seed)
+    n = int(rng.integers(1, 6))
+    dims, kinds, links = [int(rng.integers(1, 9))], [], []
+    nnz, op_cost, kron_f = {}, {}, {}
+    for k in range(n):
+        kind = str(rng.choice(["dense", "diag", "sparse", "op", "kron"]))
+        d = dims[-1]
+        if kind == "diag":
+            links.append(mc.Diagonal(rng.standard_normal(d)))
+            dims.append(d)
+        elif kind == "kron":
+            # factor shapes that multiply out to d columns when possible
+            qa = next(f for f in (3, 2, 1) if d % f == 0)
+            pa, pb = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+            K = mc.Kronecker(rng.standard_normal((pa, qa)), rng.standard_normal((pb, d // qa)))
+            links.append(K)
+            kron_f[k] = ((pa, qa), (pb, d // qa))
+            dims.append(pa * pb)
+        else:
+            rows = int(rng.integers(1, 9))
+            M = rng.standard_normal((rows, d))
+            if kind == "sparse":
+                M[rng.random(M.shape) < 0.6] = 0
+                links.append(sp.csr_matrix(M))
+                nnz[k] = links[-1].nnz
+            elif kind == "op":
+                op_cost[k] = int(rng.integers(0, rows * d + 5))
+                links.append(mc.MatrixFree(aslinearoperator(M), cost=op_cost[k]))
+            else:
+                links.append(M)
+            dims.append(rows)
+        kinds.append(kind)
+    plan = mc.chain_plan(links)
+    assert plan.flops == _independent_cost(kinds, dims, nnz, op_cost, kron_f)
+    # every order computes the same Jacobian
+    want = _product(links)
+    for order in ("optimal", "forward", "reverse"):
+        got = mc.jacobian_chain(links, order=order)
+        got = got.toarray() if hasattr(got, "toarray") else got
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)

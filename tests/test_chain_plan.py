@@ -156,6 +156,8 @@ def test_long_chains_no_recursion(n, order):
         g = mc.grad_chain(links, np.ones(3))
         t = mc.tangent_chain(links, np.ones(3))
         order_tree = plan.order
+        J_ref = ref.jacobian_chain(links, order=order)
+        text_ref = str(ref.chain_plan(links, order=order))
     finally:
         sys.setrecursionlimit(limit)
     assert text.count("J") == n and len(plan.steps) == n - 1
@@ -168,6 +170,8 @@ def test_long_chains_no_recursion(n, order):
     np.testing.assert_allclose(g, np.ones(3) @ expect, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(t, expect @ np.ones(3), rtol=1e-10, atol=1e-12)
     assert restored.flops == plan.flops and str(restored) == text
+    np.testing.assert_allclose(J_ref, expect, rtol=1e-10, atol=1e-12)
+    assert text_ref == text
 
 
 def test_long_chain_heuristic_never_worse_than_pure_modes():
@@ -229,3 +233,29 @@ def test_all_bracketings_small_chain():
                 yield (a, b), ca + cb + dims[j + 1] * dims[s + 1] * dims[i]
     best = min(c for _, c in trees(0, 4))
     assert mc.chain_plan(_shapes(dims)).flops == best
+
+
+def test_products_past_the_hand_loops_use_numpys_blas(monkeypatch):
+    # issue 11 item 7: jacobian_chain / ChainPlan / grad_chain of large links make their
+    # products with np.matmul (NumPy's BLAS), never through the compiled kernels (SciPy's)
+    from mcfast import chain as chain_mod
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a compiled chain kernel ran")
+    rng = np.random.default_rng(1)
+    links = [rng.standard_normal((256, 256)) for _ in range(3)]
+    want = links[2] @ links[1] @ links[0]
+    monkeypatch.setattr(chain_mod._k, "chain_product", refuse, raising=True)
+    monkeypatch.setattr(chain_mod._k, "vector_chain", refuse, raising=True)
+    np.testing.assert_allclose(mc.jacobian_chain(links), want, rtol=1e-10)
+    np.testing.assert_allclose(mc.chain_plan(links)(links), want, rtol=1e-10)
+    np.testing.assert_allclose(mc.jacobian_chain(links, out=np.empty((256, 256))), want,
+                               rtol=1e-10)
+    np.testing.assert_allclose(mc.grad_chain(links, np.ones(256)), np.ones(256) @ want,
+                               rtol=1e-10)
+    np.testing.assert_allclose(mc.tangent_chain(links, np.ones(256)), want @ np.ones(256),
+                               rtol=1e-10)
+    # and the fast entries decline such sizes (they would call SciPy's BLAS)
+    from mcfast._kernels import _chain as kern
+    assert kern.fast_chain(links, "optimal") is None
+    assert kern.fast_vector(links, np.ones(256), True, mc.Diagonal) is None

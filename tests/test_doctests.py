@@ -15,7 +15,8 @@ import mcfast
 
 # every public module that exists in this build (lstsq, chain, dask land separately)
 CANDIDATES = ["mcfast", "mcfast.linear", "mcfast.lstsq", "mcfast.chain", "mcfast.gradcheck",
-              "mcfast._config", "mcfast._include", "mcfast.reference", "mcfast.dask"]
+              "mcfast._config", "mcfast._include", "mcfast.reference", "mcfast.dask",
+              "mcfast.links"]
 
 
 def _present(name):

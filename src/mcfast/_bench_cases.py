@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import mcfast as mc
+from mcfast._kernels import _engine as _e
 from mcfast._kernels import _lstsq as _k
 from mcfast._timing import interleaved_medians
 
@@ -440,6 +441,219 @@ def case_grad_ax_small(sizes=SMALL_SIZES, repeats=7, clock=time.perf_counter):
                               list(ratios.values())))})
 
 
+# --- chains over structured and matrix-free links (issue 13) ---------------------------------
+
+def _kron_maps(n, k, seed=8):
+    rng = np.random.default_rng(seed)
+    As = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(k)]
+    Bs = [rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(k)]
+    return As, Bs, rng
+
+
+def case_kron_grad(n, k):
+    """The gradient through k matrix maps Y_i = A_i Y_{i-1} B_i (n × n), as Kronecker links
+    A_i ⊗ B_iᵀ, against the NumPy loop G ← A_iᵀ G B_iᵀ and jax.jit(jax.grad)."""
+    As, Bs, rng = _kron_maps(n, k)
+    G = rng.standard_normal((n, n))
+    links = [mc.Kronecker(A, B.T) for A, B in zip(As, Bs)]
+    g = G.ravel()
+
+    def numpy_loop():
+        H = G
+        for A, B in zip(As[::-1], Bs[::-1]):
+            H = A.T @ H @ B.T
+        return H
+    fns = {"mcfast": lambda: mc.grad_chain(links, g), "numpy": numpy_loop}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+
+        def z(X, As, Bs, G):
+            for A, B in zip(As, Bs):
+                X = A @ X @ B
+            return jnp.sum(G * X)
+        grad = jax.jit(jax.grad(z))
+        ja = (jnp.zeros((n, n)), [jnp.asarray(A) for A in As], [jnp.asarray(B) for B in Bs],
+              jnp.asarray(G))
+        fns["jax"] = lambda: _ready(grad(*ja))
+    torch = peer("torch")
+    if torch:
+        tA, tB = [torch.from_numpy(A) for A in As], [torch.from_numpy(B) for B in Bs]
+        tG = torch.from_numpy(G)
+
+        def vjp_t():
+            X = torch.zeros((n, n), dtype=torch.float64, requires_grad=True)
+            Y = X
+            for A, B in zip(tA, tB):
+                Y = A @ Y @ B
+            (Y * tG).sum().backward()
+            return X.grad
+        fns["torch"] = vjp_t
+    return Case(fns, skipped={"autograd": "slow Python tracing of matrix products"})
+
+
+def _banded(n, half, seed):
+    import scipy.sparse as sp
+    rng = np.random.default_rng(seed)
+    offsets = list(range(-half, half + 1))
+    return sp.diags([rng.standard_normal(n - abs(o)) for o in offsets], offsets, format="csr")
+
+
+def case_sparse_chain(n=10_000, m=64, half=2):
+    """The Jacobian of x (m) -> W1 (n × m) -> S (banded n × n sparse) -> W2 (m × n) against
+    W2 @ (S @ W1) (NumPy + scipy.sparse) and jax.jit(jax.jacrev) with a BCOO S."""
+    rng = np.random.default_rng(9)
+    W1, W2 = rng.standard_normal((n, m)) / np.sqrt(m), rng.standard_normal((m, n)) / np.sqrt(n)
+    S = _banded(n, half, 10)
+    links = [W1, S, W2]
+    fns = {"mcfast": lambda: mc.jacobian_chain(links), "numpy": lambda: W2 @ (S @ W1)}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        from jax.experimental import sparse as jsp
+        jS = jsp.BCOO.from_scipy_sparse(S)
+        jac = jax.jit(jax.jacrev(lambda x, W1, S, W2: W2 @ (S @ (W1 @ x))))
+        ja = (jnp.zeros(m), jnp.asarray(W1), jS, jnp.asarray(W2))
+        fns["jax"] = lambda: _ready(jac(*ja))
+    return Case(fns, skipped={"torch": "left out (sparse autograd)",
+                              "autograd": "no sparse matrices"})
+
+
+def case_bottleneck(n=1000):
+    """A bottleneck in the middle: x (n) -> Op1 (n × n, matrix-free) -> W (3 × n) -> V (n × 3)
+    -> Op2 (n × n, matrix-free). mcfast applies each operator to 3 vectors; against
+    multi_dot of the dense matrices (NumPy) and jax.jit(jax.jacrev)."""
+    from scipy.sparse.linalg import aslinearoperator
+    rng = np.random.default_rng(11)
+    M1, M2 = rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal((n, n)) / np.sqrt(n)
+    W, V = rng.standard_normal((3, n)), rng.standard_normal((n, 3))
+    links = [aslinearoperator(M1), W, V, aslinearoperator(M2)]
+    fns = {"mcfast": lambda: mc.jacobian_chain(links),
+           "numpy": lambda: np.linalg.multi_dot([M2, V, W, M1])}
+    jax = peer("jax")
+    if jax:
+        import jax.numpy as jnp
+        jac = jax.jit(jax.jacrev(lambda x, M1, W, V, M2: M2 @ (V @ (W @ (M1 @ x)))))
+        ja = (jnp.zeros(n),) + tuple(jnp.asarray(a) for a in (M1, W, V, M2))
+        fns["jax"] = lambda: _ready(jac(*ja))
+    return Case(fns, skipped={"torch": "left out", "autograd": "left out"})
+# --- linear-model losses (one pass over X) against scikit-learn's LinearModelLoss ------------
+
+def _sklearn_model(loss, K=None):
+    """scikit-learn's LinearModelLoss for `loss` with an intercept, or None (not installed)."""
+    try:
+        from sklearn._loss import loss as skl
+        from sklearn.linear_model._linear_loss import LinearModelLoss
+    except ImportError:
+        return None
+    base = {"squared": skl.HalfSquaredError, "logistic": skl.HalfBinomialLoss,
+            "poisson": skl.HalfPoissonLoss}.get(loss)
+    base = skl.HalfMultinomialLoss(n_classes=K) if loss == "multinomial" else base()
+    return LinearModelLoss(base_loss=base, fit_intercept=True)
+
+
+def _loss_data(rng, loss, n, m, K=None):
+    X = rng.standard_normal((n, m))
+    if loss == "logistic":
+        y = (rng.random(n) < 0.5).astype(float)
+    elif loss == "poisson":
+        y = rng.poisson(1.0, n).astype(float)
+    elif loss == "multinomial":
+        y = rng.integers(0, K, n).astype(float)
+    else:
+        y = rng.standard_normal(n)
+    theta = 0.1 * rng.standard_normal((m + 1,) if K is None else (m + 1, K))
+    return X, y, theta
+
+
+def _with_sklearn(fns, loss, X, y, theta, K=None):
+    model = _sklearn_model(loss, K)
+    if model is not None:
+        coef = theta.T.copy() if K else theta
+        fns["scikit-learn"] = lambda: model.loss_gradient(coef, X, y, n_threads=2)
+    return fns
+
+
+def case_linear_loss(loss, n=2_000_000, m=32, layout="C"):
+    """linear_loss_grad (intercept, l2) against scikit-learn's loss_gradient and the read
+    floor (two threads reading a C-ordered X once); F order: the same X Fortran-ordered,
+    against the C-order floor, and its peak extra memory (no copy)."""
+    rng = np.random.default_rng(10)
+    X, y, theta = _loss_data(rng, loss, n, m)
+    Xc = X
+    if layout == "F":
+        X = np.asfortranarray(X)
+    out = np.empty_like(theta)
+
+    def fast():
+        return mc.linear_loss_grad(X, theta, y, loss=loss, l2=0.5, fit_intercept=True,
+                                   out=out)
+    case = Case(_with_sklearn({"mcfast": fast}, loss, X, y, theta))
+    case.limits["read floor"] = {"mcfast": fast, "read floor": lambda: _e.row_sum(Xc, 2)}
+    case.measures["peak extra / X"] = peak_extra_bytes(fast) / X.nbytes
+    return case
+
+
+def case_linear_hessp(n=2_000_000, m=32):
+    """LinearLoss(loss="logistic").hessp against the read floor and scikit-learn's
+    gradient_hessian_product (its setup and one product)."""
+    rng = np.random.default_rng(11)
+    X, y, theta = _loss_data(rng, "logistic", n, m)
+    obj = mc.LinearLoss(X, y, loss="logistic", fit_intercept=True)
+    p = rng.standard_normal(theta.shape)
+    fns = {"mcfast": lambda: obj.hessp(theta, p)}
+    model = _sklearn_model("logistic")
+    if model is not None:
+        def sk():
+            _, hp = model.gradient_hessian_product(theta, X, y, n_threads=2)
+            return hp(p)
+        fns["scikit-learn"] = sk
+    case = Case(fns)
+    case.limits["read floor"] = {"mcfast": fns["mcfast"], "read floor": lambda: _e.row_sum(X, 2)}
+    return case
+
+
+def case_multinomial(n=500_000, m=32, K=8):
+    rng = np.random.default_rng(12)
+    X, y, theta = _loss_data(rng, "multinomial", n, m, K)
+    yl = y.astype(np.intp)
+    fns = {"mcfast": lambda: mc.linear_loss_grad(X, theta, yl, loss="multinomial",
+                                                 fit_intercept=True)}
+    return Case(_with_sklearn(fns, "multinomial", X, y, theta, K))
+
+
+def case_csr(n=200_000, m=20_000, nnz_row=50):
+    """Logistic on a CSR X with 50 stored entries a row against scikit-learn."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(13)
+    indptr = np.arange(0, (n + 1) * nnz_row, nnz_row, dtype=np.int32)
+    indices = rng.integers(0, m, n * nnz_row).astype(np.int32)
+    X = sp.csr_matrix((rng.standard_normal(n * nnz_row), indices, indptr), shape=(n, m))
+    y = (rng.random(n) < 0.5).astype(float)
+    theta = 0.01 * rng.standard_normal(m + 1)
+    fns = {"mcfast": lambda: mc.linear_loss_grad(X, theta, y, loss="logistic",
+                                                 fit_intercept=True)}
+    return Case(_with_sklearn(fns, "logistic", X, y, theta))
+
+
+def case_rows(n=2_000_000, m=32, batch=4096):
+    """A minibatch: rows= of 4,096 random rows against NumPy's X[rows] formula."""
+    rng = np.random.default_rng(14)
+    X, y, theta = _loss_data(rng, "logistic", n, m)
+    rows = rng.integers(0, n, batch)
+    coef, b = theta[:m], theta[m]
+
+    def numpy_formula():
+        Xb, yb = X[rows], y[rows]
+        z = Xb @ coef + b
+        loss = np.sum(np.logaddexp(0, z) - yb * z)
+        g = 1 / (1 + np.exp(-z)) - yb
+        return loss, np.concatenate([Xb.T @ g, [g.sum()]])
+    return Case({"mcfast": lambda: mc.linear_loss_grad(X, theta, y, loss="logistic",
+                                                       fit_intercept=True, rows=rows),
+                 "numpy": numpy_formula})
+
+
 # (rule, size label, size for the plot, builder, in --quick?)
 CASES = [
     ("lstsq_loss_grad", "4×4", 16, lambda: case_lstsq(4, 4), False),
@@ -466,4 +680,26 @@ CASES = [
      lambda: case_beside_numpy_grad_ax(512), True),
     ("beside NumPy", "lstsq_loss_grad 200,000×32 after np.matmul 512²", 200_000 * 32,
      case_beside_numpy_lstsq, True),
+    ("grad_chain", "3 Kronecker maps, 64²", 3 * 64 ** 3, lambda: case_kron_grad(64, 3), True),
+    ("grad_chain", "5 Kronecker maps, 64²", 5 * 64 ** 3, lambda: case_kron_grad(64, 5), False),
+    ("grad_chain", "3 Kronecker maps, 256²", 3 * 256 ** 3, lambda: case_kron_grad(256, 3),
+     False),
+    ("grad_chain", "5 Kronecker maps, 256²", 5 * 256 ** 3, lambda: case_kron_grad(256, 5),
+     True),
+    ("jacobian_chain", "banded sparse 10⁴ between dense", 64 * 10_000 * 64,
+     case_sparse_chain, True),
+    ("jacobian_chain", "middle bottleneck, 1000² operators", 3 * 1000 ** 2, case_bottleneck,
+     True),
+    ("linear_loss_grad squared", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("squared"), False),
+    ("linear_loss_grad logistic", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("logistic"), False),
+    ("linear_loss_grad poisson", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("poisson"), False),
+    ("linear_loss_grad logistic, F order", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("logistic", layout="F"), False),
+    ("LinearLoss.hessp logistic", "2,000,000×32", 64_000_000, case_linear_hessp, False),
+    ("linear_loss_grad multinomial K=8", "500,000×32", 16_000_000, case_multinomial, False),
+    ("linear_loss_grad logistic, CSR", "200,000×20,000, 50/row", 10_000_000, case_csr, False),
+    ("linear_loss_grad logistic, rows=", "4,096 of 2,000,000×32", 131_072, case_rows, True),
 ]

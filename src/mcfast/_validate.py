@@ -225,6 +225,7 @@ def least_squares_theta(theta, m, y_shape, dtype, name="theta", func="LeastSquar
 # shape tuple (..., d_k, d_{k-1}), which always denotes a dense link.
 
 CHAIN_ORDERS = ("optimal", "forward", "reverse")
+_INTP_MAX = int(np.iinfo(np.intp).max)
 
 __all__ += ["is_diagonal", "chain_order_arg", "chain_links_args", "chain_vector_args"]
 
@@ -360,7 +361,9 @@ def _chain_dtype(items, kinds, extra=()):
         else:
             dtypes.append(a.dtype)
     dtypes = [d if np.dtype(d).kind == "f" else np.float64 for d in dtypes]
-    return np.result_type(*dtypes, np.float32) if dtypes else np.dtype(np.float64)
+    if not dtypes:
+        return np.dtype(np.float64)
+    return np.result_type(*dtypes, np.float32).newbyteorder("=")  # native, whatever came in
 
 
 def _convert_link(a, kind, dtype):
@@ -397,7 +400,7 @@ def _batch_shape(func, named_shapes):
                                  f"{listed}")
             result.append(sizes.pop() if sizes else 1)
         result = tuple(result)
-    if math.prod(result) > np.iinfo(np.intp).max:
+    if math.prod(result) > _INTP_MAX:
         listed = ", ".join(f"{k} {tuple(s)}" for k, s in named_shapes.items())
         raise ValueError(f"{func}: the batch shapes {listed} broadcast to {result}, "
                          f"{math.prod(result)} samples: more than an array can index")

@@ -25,7 +25,7 @@ _SMALL_MV = 1024        # the same for a matrix-vector product
 # OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
 _PARALLEL_MIN = 1 << 23
 _VBLOCK = 32             # samples per block of a batched chain (VBLOCK in _chain.pxd)
-_PLAN_CACHE = {}         # (dims, diag, order) -> ChainPlan, for jacobian_chain
+_PLAN_CACHE = {}         # (dims, link infos, order) -> ChainPlan, for jacobian_chain
 _PLAN_CACHE_MAX = 256
 
 Order = Literal["optimal", "forward", "reverse"]
@@ -259,13 +259,13 @@ class ChainPlan:
             self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
     @overload
     def __call__(  # type: ignore[overload-overlap]
-            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker: ...
+            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker | FloatArray: ...
     @overload
     def __call__(self, links: Sequence[object], *,
                  out: FloatArray | None = None) -> FloatArray: ...
 
-    def __call__(self, links: Sequence[object], *,
-                 out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
+    def __call__(self, links: Sequence[object], *, out: FloatArray | None = None
+                 ) -> FloatArray | Diagonal | Kronecker:
         """Jn⋯J1 of `links` in this plan's order, without planning again.
 
         Parameters
@@ -328,12 +328,23 @@ class ChainPlan:
                 v.check_out(out, shape, dtype, func)
         nsamples = math.prod(batch)
         if self._prog is None:
-            res = np.empty(shape, dtype=dtype) if out is None or dense_out else out
-            if res.size:
+            res = None
+            if math.prod(shape):
                 value = self._run_general(arrays, dtype)
                 if root == "dense" and len(arrays) == 1:
                     value = to_dense(self.kinds[0], value, dtype)
-                np.copyto(res, np.broadcast_to(value, shape))
+                n = len(arrays)
+                if (out is None and n > 1 and isinstance(value, np.ndarray)
+                        and not any(i < n and self.kinds[i] == "op" for i in self.steps[-1][:2])
+                        and value.shape == shape and value.dtype == dtype
+                        and value.flags.c_contiguous and value.flags.writeable
+                        and not v.overlaps(value, *[a for a in arrays
+                                                    if isinstance(a, np.ndarray)])):
+                    res = value         # the last product's own new array: no copy
+            if res is None:
+                res = np.empty(shape, dtype=dtype) if out is None or dense_out else out
+                if res.size:
+                    np.copyto(res, np.broadcast_to(value, shape))
         else:
             direct = out is not None and not dense_out and not v.overlaps(out, *arrays)
             res = out if direct else np.empty(shape, dtype=dtype)
@@ -537,7 +548,8 @@ def jacobian_chain(  # type: ignore[overload-overlap]
         links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
 @overload
 def jacobian_chain(  # type: ignore[overload-overlap]
-        links: Sequence[Kronecker], *, order: Order = ..., out: None = None) -> Kronecker: ...
+        links: Sequence[Kronecker], *, order: Order = ...,
+        out: None = None) -> Kronecker | FloatArray: ...
 @overload
 def jacobian_chain(links: Sequence[object], *,
                    order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...
@@ -627,6 +639,10 @@ def _vector_chain(links, vector, out, grad):
                 x = apply_adjoint(kinds[k], arrays[k], x[..., None, :], dtype)[..., 0, :]
             else:
                 x = apply_forward(kinds[k], arrays[k], x[..., :, None], dtype)[..., 0]
+        if (out is None and kinds[k] != "op" and x.shape == shape and x.dtype == dtype
+                and x.flags.c_contiguous and x.flags.writeable
+                and not v.overlaps(x, vec, *[a for a in arrays if isinstance(a, np.ndarray)])):
+            return x        # a new array of NumPy's (not an operator's buffer): no copy
         np.copyto(res, np.broadcast_to(x, shape))
     elif (vec.ndim > 1 and all(a.ndim == 1 + (not d) for a, d in zip(arrays, diag))
           and big):

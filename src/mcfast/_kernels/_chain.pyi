@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_vector"]
+__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_vector", "dense_csr_product"]
 
 def chain_product(
     arrays: list[NDArray[np.floating[Any]]],
@@ -37,3 +37,11 @@ def fast_chain(
 def fast_vector(
     links: object, vector: object, grad: bool, diagonal: type
 ) -> NDArray[np.floating[Any]] | None: ...
+def dense_csr_product(
+    X: NDArray[np.floating[Any]],        # const floating[:, ::1]
+    indptr: NDArray[np.integer[Any]],    # const sp_index[::1] (int32 or int64)
+    indices: NDArray[np.integer[Any]],   # const sp_index[::1]
+    data: NDArray[np.floating[Any]],     # const floating[::1]
+    out: NDArray[np.floating[Any]],      # floating[:, ::1]
+    nthreads: int,                       # int
+) -> None: ...
