@@ -35,14 +35,15 @@ numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = False
 
-API_GROUPS = [  # (title, module of the names, blurb)
-    ("Linear maps and the trace rule", "mcfast.linear",
+API_GROUPS = [  # (title, modules defining the names, blurb); None: every name left
+    ("Linear maps and the trace rule", ("mcfast.linear",),
      "Gradients through Y = AX + B, Y = XA + B, and the definition of ∂z/∂X."),
-    ("Least squares", "mcfast.lstsq",
+    ("Least squares", ("mcfast.lstsq",),
      "‖Xθ − y‖² and 2Xᵀ(Xθ − y) in one pass over X, and an objective for scipy.optimize."),
-    ("Jacobian chains", "mcfast.chain",
-     "Jn⋯J1 in the cheapest bracketing, and vector products through chains."),
-    ("Linear-model losses", "mcfast.losses", "Pointwise losses for linear models."),
+    ("Jacobian chains", ("mcfast.chain", "mcfast.links"),
+     "Jn⋯J1 in the cheapest bracketing, vector products through chains, and the kinds of"
+     " links beyond dense arrays."),
+    ("Linear-model losses", ("mcfast.losses",), "Pointwise losses for linear models."),
     ("Checks and build facts", None, "Gradient checks, the cimport path, build facts."),
 ]
 
@@ -70,8 +71,8 @@ def _api_page():
             members = [n for n in names if n not in placed]
         else:
             members = [n for n in names
-                       if getattr(getattr(mcfast, n), "__module__", "") == module]
-        if module == "mcfast.losses":
+                       if getattr(getattr(mcfast, n), "__module__", "") in module]
+        if module == ("mcfast.losses",):
             try:
                 losses = importlib.import_module("mcfast.losses")
             except ImportError:

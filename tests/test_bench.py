@@ -41,6 +41,22 @@ def test_every_case_and_target_is_well_formed():
         assert bound > 0
 
 
+def test_beside_numpy_cases_build_at_small_sizes():
+    """The loop-with-NumPy and small-size cases run end to end on tiny inputs (no timing
+    asserted): every measure present and positive, the worst size one of those timed."""
+    small = _bench_cases.case_grad_ax_small(sizes=range(2, 5), repeats=3)
+    assert small.measures["worst size n"] in (2, 3, 4)
+    assert small.measures["mcfast / numpy, worst size"] >= \
+        small.measures["mcfast / numpy, median over sizes"] > 0
+    for case, other in ((_bench_cases.case_beside_numpy_grad_ax(8), "np.matmul"),
+                        (_bench_cases.case_beside_numpy_lstsq(n=500, m=4, k=8), "np.matmul 8²")):
+        assert set(case.measures) == {
+            f"mcfast after {other}", f"{other} after mcfast", f"{other} alone",
+            f"mcfast / alone, beside {other}", f"{other} / alone, beside mcfast"}
+        assert all(v > 0 for v in case.measures.values())
+        assert list(case.fns) == ["mcfast"]
+
+
 def _tiny_run(monkeypatch):
     """Make the suite one tiny case, so main() can be tested for where it writes."""
     real = _bench.run

@@ -445,3 +445,84 @@ def test_example_runs_small(cluster):
         timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "rows/s" in proc.stdout and "max |theta - theta_true|" in proc.stdout
+
+
+# --- linear-model losses ---------------------------------------------------------------------
+
+LINEAR = [("squared", None), ("logistic", None), ("poisson", None), ("huber", None),
+          ("multinomial", 3), ("squared", 2)]
+
+
+def _linear_problem(rng, loss, k, n=N, m=M):
+    X = rng.standard_normal((n, m))
+    if loss == "logistic":
+        y = rng.integers(0, 2, n).astype(float)
+    elif loss == "poisson":
+        y = rng.poisson(1.0, n).astype(float)
+    elif loss == "multinomial":
+        y = rng.integers(0, k, n)
+    else:
+        y = rng.standard_normal((n,) if k is None else (n, k))
+    theta = 0.3 * rng.standard_normal((m + 1,) if k is None else (m + 1, k))
+    return X, theta, y, rng.uniform(0.5, 2.0, n)
+
+
+@pytest.mark.parametrize("loss, k", LINEAR)
+def test_linear_loss_grad_matches_in_memory(rng, scheduler, loss, k):
+    X, theta, y, w = _linear_problem(rng, loss, k)
+    want = mc.linear_loss_grad(X, theta, y, loss=loss, sample_weight=w, l2=0.4,
+                               fit_intercept=True)
+    for chunks in CHUNKINGS:
+        Xd = da.from_array(X, chunks=(chunks, M))
+        got = mcd.linear_loss_grad(Xd, theta, y, loss=loss, sample_weight=w, l2=0.4,
+                                   fit_intercept=True)
+        np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-11, atol=1e-12)
+    lazy = mcd.linear_loss_grad(Xd, theta, y, loss=loss, sample_weight=w, l2=0.4,
+                                fit_intercept=True, compute=False)
+    loss_value, grad = dask.compute(*lazy)
+    np.testing.assert_allclose(loss_value, want[0], rtol=1e-12)
+    np.testing.assert_allclose(grad, want[1], rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("loss, k", LINEAR)
+def test_linear_loss_object_matches_in_memory(rng, scheduler, loss, k):
+    X, theta, y, w = _linear_problem(rng, loss, k)
+    p = rng.standard_normal(theta.shape)
+    kw = dict(loss=loss, sample_weight=w, l2=0.4, fit_intercept=True)
+    obj, mem = mcd.LinearLoss(da.from_array(X, chunks=(25, M)), y, **kw), mc.LinearLoss(X, y, **kw)
+    (a, ga), (b, gb) = obj(theta), mem(theta)
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(ga, gb, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(obj.hessp(theta, p), mem.hessp(theta, p), rtol=1e-11, atol=1e-12)
+
+
+def test_linear_loss_fit_on_the_cluster(rng, client):
+    """trust-ncg with hessp on the LocalCluster reaches the in-memory optimum."""
+    X, theta, y, _ = _linear_problem(rng, "logistic", None, n=400)
+    with client.as_current(), dask.config.set(scheduler=client):
+        obj = mcd.LinearLoss(da.from_array(X, chunks=(100, M)), y, loss="logistic", l2=1.0,
+                             fit_intercept=True)
+        res = scipy.optimize.minimize(obj, np.zeros(M + 1), jac=True, hessp=obj.hessp,
+                                      method="trust-ncg", tol=1e-10)
+    mem = mc.LinearLoss(X, y, loss="logistic", l2=1.0, fit_intercept=True)
+    want = scipy.optimize.minimize(mem, np.zeros(M + 1), jac=True, hessp=mem.hessp,
+                                   method="trust-ncg", tol=1e-10)
+    np.testing.assert_allclose(res.x, want.x, rtol=1e-7, atol=1e-8)
+
+
+def test_linear_loss_errors_before_computing(rng):
+    X = da.ones((10, 3), chunks=(5, 3))
+    with pytest.raises(ValueError, match="linear_loss_grad: unknown loss"):
+        mcd.linear_loss_grad(X, np.zeros(3), np.zeros(10), loss="hinge")
+    with pytest.raises(ValueError, match="linear_loss_grad: theta has shape"):
+        mcd.linear_loss_grad(X, np.zeros(3), np.zeros(10), fit_intercept=True)
+    with pytest.raises(ValueError, match="l2 must be >= 0"):
+        mcd.linear_loss_grad(X, np.zeros(3), np.zeros(10), l2=-1)
+    with pytest.raises(ValueError, match="LinearLoss: y must lie in"):
+        mcd.LinearLoss(X, da.full(10, 2.0, chunks=5), loss="logistic")
+    with pytest.raises(ValueError, match="LinearLoss: y must hold integer"):
+        mcd.LinearLoss(X, np.full(10, 0.5), loss="multinomial")
+    obj = mcd.LinearLoss(X, np.arange(10) % 3, loss="multinomial")
+    with pytest.raises(ValueError, match="labels in 0 ... 1"):
+        obj(np.zeros((3, 2)))

@@ -324,6 +324,15 @@ def test_nogil_planner_saturates(gdfit):
     assert all(cost[i, j] >= 0 for i in range(n) for j in range(i, n))   # the table's half
 
 
+def test_effective_n_threads_is_the_kernels_count(gdfit):
+    """mk.effective_n_threads() is the count mcfast's own kernels use, limits included."""
+    from mcfast._kernels._threads import effective_n_threads
+    assert gdfit.effective_n_threads() == effective_n_threads() >= 1
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(1):
+        assert gdfit.effective_n_threads() == 1
+
+
 LOSS_CODES = {"squared": 0, "logistic": 1, "poisson": 2, "huber": 3}
 
 

@@ -232,8 +232,8 @@ def _cpus():
 @pytest.mark.parametrize("limit", [1, 2])
 def test_threadpool_limits_holds_at_each_call(limit):
     default = _threads.effective_n_threads()
-    with threadpool_limits(limit):
-        want = min(limit, default)
+    with threadpool_limits(limit):      # it sets OpenMP's count, up or down
+        want = min(limit, _cpus())
         assert _threads.effective_n_threads() == want
         assert _lstsq_k.plan(*_LSTSQ_BIG, 0)[1] == want
         assert _chain_mod._threads(*_CHAIN_BIG) == want
@@ -332,3 +332,27 @@ def test_omp_num_threads_holds():
     assert n == 1
     assert len([x for x in shares if x > 0.05]) == 1, shares
     assert ratio < 1.3, f"CPU time / wall time {ratio:.2f} with OMP_NUM_THREADS=1"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or _cpus() < 2,
+                    reason="needs os.sched_setaffinity and two CPUs")
+def test_cpu_affinity_set_at_run_time_caps_the_count():
+    """taskset / os.sched_setaffinity after import: the next call sees one CPU."""
+    code = """
+import os
+import numpy as np
+import mcfast as mc
+from mcfast._kernels import _lstsq, _threads
+from mcfast import chain
+before = _threads.effective_n_threads()
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+print(before, _threads.effective_n_threads(), _lstsq.plan(2_000_000, 32, 0, 8, 0)[1],
+      chain._threads(100_000, 1024, True))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={k: v for k, v in os.environ.items()
+                                            if k != "OMP_NUM_THREADS"})
+    assert proc.returncode == 0, proc.stderr
+    before, after, lstsq_threads, chain_threads = map(int, proc.stdout.split())
+    assert before == _cpus()
+    assert after == lstsq_threads == chain_threads == 1

@@ -81,6 +81,10 @@ def trace_chain(const floating[::1] G, const floating[:, ::1] dY_dX, floating[::
         mk.trace_chain(G, dY_dX, out)
 
 
+def effective_n_threads():
+    return mk.effective_n_threads()
+
+
 def lstsq_work_size(Py_ssize_t m, Py_ssize_t k, int nthreads):
     return mk.lstsq_work_size(m, k, nthreads)
 

@@ -44,7 +44,37 @@ TARGETS = [
     ("stacked, against nested matmul", "jacobian_chain", "10,000 × three 4×4", "numpy", 0.5),
     ("stacked, against nested einsum", "grad_chain", "10,000 × three 4×4", "numpy", 0.5),
     ("MLP, against dense multi_dot", "jacobian_chain", "MLP n=1024, Diagonals", "numpy", 0.6),
-]
+    ("small, against np.matmul(A.T, G, out=), worst n", "grad_ax", "every n×n, n = 2..64",
+     "mcfast / numpy, worst size", 1.0),
+    # linear-model losses (issue 12): two threads, intercept
+    ("one pass, against the read floor", "linear_loss_grad squared", "2,000,000×32",
+     "mcfast / read floor", 1.25),
+    ("one pass, against the read floor", "linear_loss_grad logistic", "2,000,000×32",
+     "mcfast / read floor", 1.25),
+    ("one pass, against the read floor", "linear_loss_grad poisson", "2,000,000×32",
+     "mcfast / read floor", 1.25),
+    ("F order in place, against the C read floor", "linear_loss_grad logistic, F order",
+     "2,000,000×32", "mcfast / read floor", 1.25),
+    ("F order, peak extra memory (of X)", "linear_loss_grad logistic, F order",
+     "2,000,000×32", "peak extra / X", 0.01),
+    ("Hessian product, against the read floor", "LinearLoss.hessp logistic", "2,000,000×32",
+     "mcfast / read floor", 1.3),
+    ("against scikit-learn LinearModelLoss", "linear_loss_grad logistic", "2,000,000×32",
+     "scikit-learn", 0.2),
+    ("against scikit-learn LinearModelLoss", "linear_loss_grad poisson", "2,000,000×32",
+     "scikit-learn", 0.2),
+    ("against scikit-learn LinearModelLoss", "linear_loss_grad multinomial K=8",
+     "500,000×32", "scikit-learn", 0.3),
+    ("against scikit-learn LinearModelLoss", "linear_loss_grad logistic, CSR",
+     "200,000×20,000, 50/row", "scikit-learn", 0.5),
+    ("minibatch, against NumPy's X[rows] formula", "linear_loss_grad logistic, rows=",
+     "4,096 of 2,000,000×32", "numpy", 0.5),
+] + [(f"in one loop with NumPy, against {who} alone", "beside NumPy", label,
+      f"{who} / alone, beside {other}", 1.2)
+     for label, theirs in (("grad_ax 128×128 and np.matmul in turn", "np.matmul"),
+                           ("grad_ax 512×512 and np.matmul in turn", "np.matmul"),
+                           ("lstsq_loss_grad 200,000×32 after np.matmul 512²", "np.matmul 512²"))
+     for who, other in (("mcfast", theirs), (theirs, "mcfast"))]
 
 # columns of the results table, in this order; other contenders go to the last column
 _COLUMNS = ["numpy", "jax", "torch", "autograd"]
@@ -126,9 +156,10 @@ def targets(rows):
 
 def _measure(name, value):
     """A measure for the table: a time (a limit's own), a ratio, or bytes per row."""
-    if name.endswith(" time"):
+    if name.endswith(" time") or name.endswith(" after mcfast") or name.endswith(" alone") \
+            or name.startswith("mcfast after "):
         return format_seconds(value)
-    return f"{value:.3g}×" if name.startswith("mcfast /") else f"{value:.3g}"
+    return f"{value:.3g}×" if " / " in name else f"{value:.3g}"
 
 
 def _cell(times, name):

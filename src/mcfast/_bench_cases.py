@@ -7,13 +7,16 @@ only when installed; a case leaves out a peer that has no way to express it (not
 `skipped`).
 """
 
+import time
 import tracemalloc
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import mcfast as mc
+from mcfast._kernels import _engine as _e
 from mcfast._kernels import _lstsq as _k
+from mcfast._timing import interleaved_medians
 
 __all__ = ["Case", "CASES", "peer", "PEERS", "peak_extra_bytes"]
 
@@ -329,6 +332,115 @@ def case_mlp(n=1024):
     return Case(fns, skipped={"autograd": "its jacobian loops over the 1024 outputs in Python"})
 
 
+# --- beside NumPy's BLAS in one loop ----------------------------------------------------------
+#
+# A user's loop calls mcfast and NumPy in turn. Two BLAS libraries in one process each
+# keep a pool of threads that spin for a while after a call; alternating them made each
+# wait for the other's spinning threads (a 128² np.matmul 27× slower right after a
+# grad_ax on 2 cores). These cases time each call inside the alternating loop and alone in
+# a loop of its own library, per call, the conditions interleaved in rounds.
+
+def alternation(f, g, rounds=7, calls=None):
+    """(f in turn with g, f alone, g in turn with f, g alone): median seconds per call.
+
+    Each round runs f alone, g alone, then f, g, f, g, ...: `calls` calls each (by default
+    about 20 ms of each), every call timed on its own.
+    """
+    clock = time.perf_counter
+    f(), g()
+    if calls is None:
+        t0 = clock()
+        f(), g()
+        calls = max(5, min(2000, int(0.02 / max(clock() - t0, 1e-7))))
+    t = {k: [] for k in ("f with g", "f", "g with f", "g")}
+    for _ in range(rounds):
+        for fn, key in ((f, "f"), (g, "g")):
+            for _ in range(calls):
+                t0 = clock()
+                fn()
+                t[key].append(clock() - t0)
+        for _ in range(calls):
+            t0 = clock()
+            f()
+            t1 = clock()
+            g()
+            t["f with g"].append(t1 - t0)
+            t["g with f"].append(clock() - t1)
+    return tuple(float(np.median(t[k])) for k in ("f with g", "f", "g with f", "g"))
+
+
+def _alternation_case(mine, theirs, other):
+    """A Case timing mcfast's call `mine` alone, with the alternation measured in turn with
+    NumPy's call `theirs` (named `other`)."""
+    mine_with, mine_alone, theirs_with, theirs_alone = alternation(mine, theirs)
+    return Case({"mcfast": mine}, measures={
+        f"mcfast after {other}": mine_with,
+        f"{other} after mcfast": theirs_with,
+        f"{other} alone": theirs_alone,
+        f"mcfast / alone, beside {other}": mine_with / mine_alone,
+        f"{other} / alone, beside mcfast": theirs_with / theirs_alone})
+
+
+def case_beside_numpy_grad_ax(n):
+    """grad_ax(A, G, out=) and np.matmul(B, C, out=) in one loop, both n × n."""
+    rng = np.random.default_rng(8)
+    A, G, B, C = (rng.standard_normal((n, n)) for _ in range(4))
+    out, out2 = np.empty((n, n)), np.empty((n, n))
+    return _alternation_case(lambda: mc.grad_ax(A, G, out=out),
+                             lambda: np.matmul(B, C, out=out2), "np.matmul")
+
+
+def case_beside_numpy_lstsq(n=200_000, m=32, k=512):
+    """lstsq_loss_grad on n × m right after a threaded k × k np.matmul, in one loop."""
+    rng = np.random.default_rng(9)
+    X, theta, y = rng.standard_normal((n, m)), rng.standard_normal(m), rng.standard_normal(n)
+    B, C = rng.standard_normal((k, k)), rng.standard_normal((k, k))
+    grad, out2 = np.empty(m), np.empty((k, k))
+    return _alternation_case(lambda: mc.lstsq_loss_grad(X, theta, y, out=grad),
+                             lambda: np.matmul(B, C, out=out2), f"np.matmul {k}²")
+
+
+SMALL_SIZES = range(2, 65)
+
+
+def small_ratios(sizes, repeats=7, target=0.002, seed=10, clock=time.perf_counter):
+    """{n: grad_ax(A, G, out=) time over np.matmul(A.T, G, out=) time} at n × n."""
+    rng = np.random.default_rng(seed)
+    ratios = {}
+    for n in sizes:
+        A, G, out = rng.standard_normal((n, n)), rng.standard_normal((n, n)), np.empty((n, n))
+        t_mc, t_np = interleaved_medians([lambda: mc.grad_ax(A, G, out=out),
+                                          lambda: np.matmul(A.T, G, out=out)],
+                                         repeats=repeats, target=target, clock=clock)
+        ratios[n] = t_mc / t_np
+    return ratios
+
+
+def case_grad_ax_small(sizes=SMALL_SIZES, repeats=7, clock=time.perf_counter):
+    """grad_ax(A, G, out=) against np.matmul(A.T, G, out=) at every n × n in `sizes`:
+    the worst ratio, where it is, and the median over the sizes.
+
+    On a busy machine one sample in a few hundred lands on a stall, so the five worst
+    sizes of a first pass are timed again, three times as long: a size counts as slow
+    only when it is slow both times (the smaller of its two ratios). ``clock=
+    time.thread_time`` under ``threadpool_limits(1)`` times CPU work alone, which other
+    processes on the machine do not disturb.
+    """
+    ratios = small_ratios(sizes, repeats, clock=clock)
+    for n in sorted(ratios, key=ratios.get)[-5:]:
+        ratios[n] = min(ratios[n], small_ratios([n], 3 * repeats, seed=11, clock=clock)[n])
+    worst = max(ratios, key=ratios.get)
+    n = max(sizes)
+    rng = np.random.default_rng(12)
+    A, G, out = rng.standard_normal((n, n)), rng.standard_normal((n, n)), np.empty((n, n))
+    return Case({"mcfast": lambda: mc.grad_ax(A, G, out=out),
+                 "numpy": lambda: np.matmul(A.T, G, out=out)},
+                measures={"mcfast / numpy, worst size": ratios[worst],
+                          "worst size n": worst,
+                          "mcfast / numpy, median over sizes": float(np.median(
+                              list(ratios.values())))})
+
+
 # --- chains over structured and matrix-free links (issue 13) ---------------------------------
 
 def _kron_maps(n, k, seed=8):
@@ -425,6 +537,121 @@ def case_bottleneck(n=1000):
         ja = (jnp.zeros(n),) + tuple(jnp.asarray(a) for a in (M1, W, V, M2))
         fns["jax"] = lambda: _ready(jac(*ja))
     return Case(fns, skipped={"torch": "left out", "autograd": "left out"})
+# --- linear-model losses (one pass over X) against scikit-learn's LinearModelLoss ------------
+
+def _sklearn_model(loss, K=None):
+    """scikit-learn's LinearModelLoss for `loss` with an intercept, or None (not installed)."""
+    try:
+        from sklearn._loss import loss as skl
+        from sklearn.linear_model._linear_loss import LinearModelLoss
+    except ImportError:
+        return None
+    base = {"squared": skl.HalfSquaredError, "logistic": skl.HalfBinomialLoss,
+            "poisson": skl.HalfPoissonLoss}.get(loss)
+    base = skl.HalfMultinomialLoss(n_classes=K) if loss == "multinomial" else base()
+    return LinearModelLoss(base_loss=base, fit_intercept=True)
+
+
+def _loss_data(rng, loss, n, m, K=None):
+    X = rng.standard_normal((n, m))
+    if loss == "logistic":
+        y = (rng.random(n) < 0.5).astype(float)
+    elif loss == "poisson":
+        y = rng.poisson(1.0, n).astype(float)
+    elif loss == "multinomial":
+        y = rng.integers(0, K, n).astype(float)
+    else:
+        y = rng.standard_normal(n)
+    theta = 0.1 * rng.standard_normal((m + 1,) if K is None else (m + 1, K))
+    return X, y, theta
+
+
+def _with_sklearn(fns, loss, X, y, theta, K=None):
+    model = _sklearn_model(loss, K)
+    if model is not None:
+        coef = theta.T.copy() if K else theta
+        fns["scikit-learn"] = lambda: model.loss_gradient(coef, X, y, n_threads=2)
+    return fns
+
+
+def case_linear_loss(loss, n=2_000_000, m=32, layout="C"):
+    """linear_loss_grad (intercept, l2) against scikit-learn's loss_gradient and the read
+    floor (two threads reading a C-ordered X once); F order: the same X Fortran-ordered,
+    against the C-order floor, and its peak extra memory (no copy)."""
+    rng = np.random.default_rng(10)
+    X, y, theta = _loss_data(rng, loss, n, m)
+    Xc = X
+    if layout == "F":
+        X = np.asfortranarray(X)
+    out = np.empty_like(theta)
+
+    def fast():
+        return mc.linear_loss_grad(X, theta, y, loss=loss, l2=0.5, fit_intercept=True,
+                                   out=out)
+    case = Case(_with_sklearn({"mcfast": fast}, loss, X, y, theta))
+    case.limits["read floor"] = {"mcfast": fast, "read floor": lambda: _e.row_sum(Xc, 2)}
+    case.measures["peak extra / X"] = peak_extra_bytes(fast) / X.nbytes
+    return case
+
+
+def case_linear_hessp(n=2_000_000, m=32):
+    """LinearLoss(loss="logistic").hessp against the read floor and scikit-learn's
+    gradient_hessian_product (its setup and one product)."""
+    rng = np.random.default_rng(11)
+    X, y, theta = _loss_data(rng, "logistic", n, m)
+    obj = mc.LinearLoss(X, y, loss="logistic", fit_intercept=True)
+    p = rng.standard_normal(theta.shape)
+    fns = {"mcfast": lambda: obj.hessp(theta, p)}
+    model = _sklearn_model("logistic")
+    if model is not None:
+        def sk():
+            _, hp = model.gradient_hessian_product(theta, X, y, n_threads=2)
+            return hp(p)
+        fns["scikit-learn"] = sk
+    case = Case(fns)
+    case.limits["read floor"] = {"mcfast": fns["mcfast"], "read floor": lambda: _e.row_sum(X, 2)}
+    return case
+
+
+def case_multinomial(n=500_000, m=32, K=8):
+    rng = np.random.default_rng(12)
+    X, y, theta = _loss_data(rng, "multinomial", n, m, K)
+    yl = y.astype(np.intp)
+    fns = {"mcfast": lambda: mc.linear_loss_grad(X, theta, yl, loss="multinomial",
+                                                 fit_intercept=True)}
+    return Case(_with_sklearn(fns, "multinomial", X, y, theta, K))
+
+
+def case_csr(n=200_000, m=20_000, nnz_row=50):
+    """Logistic on a CSR X with 50 stored entries a row against scikit-learn."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(13)
+    indptr = np.arange(0, (n + 1) * nnz_row, nnz_row, dtype=np.int32)
+    indices = rng.integers(0, m, n * nnz_row).astype(np.int32)
+    X = sp.csr_matrix((rng.standard_normal(n * nnz_row), indices, indptr), shape=(n, m))
+    y = (rng.random(n) < 0.5).astype(float)
+    theta = 0.01 * rng.standard_normal(m + 1)
+    fns = {"mcfast": lambda: mc.linear_loss_grad(X, theta, y, loss="logistic",
+                                                 fit_intercept=True)}
+    return Case(_with_sklearn(fns, "logistic", X, y, theta))
+
+
+def case_rows(n=2_000_000, m=32, batch=4096):
+    """A minibatch: rows= of 4,096 random rows against NumPy's X[rows] formula."""
+    rng = np.random.default_rng(14)
+    X, y, theta = _loss_data(rng, "logistic", n, m)
+    rows = rng.integers(0, n, batch)
+    coef, b = theta[:m], theta[m]
+
+    def numpy_formula():
+        Xb, yb = X[rows], y[rows]
+        z = Xb @ coef + b
+        loss = np.sum(np.logaddexp(0, z) - yb * z)
+        g = 1 / (1 + np.exp(-z)) - yb
+        return loss, np.concatenate([Xb.T @ g, [g.sum()]])
+    return Case({"mcfast": lambda: mc.linear_loss_grad(X, theta, y, loss="logistic",
+                                                       fit_intercept=True, rows=rows),
+                 "numpy": numpy_formula})
 
 
 # (rule, size label, size for the plot, builder, in --quick?)
@@ -446,6 +673,13 @@ CASES = [
     ("jacobian_chain", "10,000 × three 4×4", 480_000, case_chain3_batched, True),
     ("grad_chain", "10,000 × three 4×4", 480_000, case_grad_chain_batched, True),
     ("jacobian_chain", "MLP n=1024, Diagonals", 5 * 1024 ** 2, case_mlp, False),
+    ("grad_ax", "every n×n, n = 2..64", 64 ** 2, case_grad_ax_small, True),
+    ("beside NumPy", "grad_ax 128×128 and np.matmul in turn", 128 ** 2,
+     lambda: case_beside_numpy_grad_ax(128), True),
+    ("beside NumPy", "grad_ax 512×512 and np.matmul in turn", 512 ** 2,
+     lambda: case_beside_numpy_grad_ax(512), True),
+    ("beside NumPy", "lstsq_loss_grad 200,000×32 after np.matmul 512²", 200_000 * 32,
+     case_beside_numpy_lstsq, True),
     ("grad_chain", "3 Kronecker maps, 64²", 3 * 64 ** 3, lambda: case_kron_grad(64, 3), True),
     ("grad_chain", "5 Kronecker maps, 64²", 5 * 64 ** 3, lambda: case_kron_grad(64, 5), False),
     ("grad_chain", "3 Kronecker maps, 256²", 3 * 256 ** 3, lambda: case_kron_grad(256, 3),
@@ -456,4 +690,16 @@ CASES = [
      case_sparse_chain, True),
     ("jacobian_chain", "middle bottleneck, 1000² operators", 3 * 1000 ** 2, case_bottleneck,
      True),
+    ("linear_loss_grad squared", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("squared"), False),
+    ("linear_loss_grad logistic", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("logistic"), False),
+    ("linear_loss_grad poisson", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("poisson"), False),
+    ("linear_loss_grad logistic, F order", "2,000,000×32", 64_000_000,
+     lambda: case_linear_loss("logistic", layout="F"), False),
+    ("LinearLoss.hessp logistic", "2,000,000×32", 64_000_000, case_linear_hessp, False),
+    ("linear_loss_grad multinomial K=8", "500,000×32", 16_000_000, case_multinomial, False),
+    ("linear_loss_grad logistic, CSR", "200,000×20,000, 50/row", 10_000_000, case_csr, False),
+    ("linear_loss_grad logistic, rows=", "4,096 of 2,000,000×32", 131_072, case_rows, True),
 ]

@@ -7,34 +7,36 @@ import numpy as np
 __all__ = ["interleaved_medians", "format_seconds"]
 
 
-def _loops_for(fn, target):
+def _loops_for(fn, target, clock=time.perf_counter):
     """How many calls of `fn` make one timing sample of about `target` seconds."""
     fn()  # warm-up, not timed
     loops, elapsed = 1, 0.0
     while True:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(loops):
             fn()
-        elapsed = time.perf_counter() - t0
+        elapsed = clock() - t0
         if elapsed >= target or loops >= 1 << 20:
             return loops
         loops *= 2 if elapsed == 0 else max(2, min(10, int(target / elapsed) + 1))
 
 
-def interleaved_medians(fns, *, repeats=15, target=0.02):
+def interleaved_medians(fns, *, repeats=15, target=0.02, clock=time.perf_counter):
     """Median seconds per call of each callable, sampled in turn (A, B, A, B, ...).
 
     Interleaving makes slow drifts of a noisy machine hit every contender alike, so the
-    ratios between the medians are stable even when absolute times move.
+    ratios between the medians are stable even when absolute times move. `clock`:
+    wall time by default; ``time.thread_time`` counts only this thread's CPU time (for
+    single-threaded calls on a machine shared with other work).
     """
-    loops = [_loops_for(fn, target) for fn in fns]
+    loops = [_loops_for(fn, target, clock) for fn in fns]
     samples = [[] for _ in fns]
     for _ in range(repeats):
         for fn, n, s in zip(fns, loops, samples):
-            t0 = time.perf_counter()
+            t0 = clock()
             for _ in range(n):
                 fn()
-            s.append((time.perf_counter() - t0) / n)
+            s.append((clock() - t0) / n)
     return [float(np.median(s)) for s in samples]
 
 

@@ -259,13 +259,13 @@ class ChainPlan:
             self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
     @overload
     def __call__(  # type: ignore[overload-overlap]
-            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker: ...
+            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker | FloatArray: ...
     @overload
     def __call__(self, links: Sequence[object], *,
                  out: FloatArray | None = None) -> FloatArray: ...
 
-    def __call__(self, links: Sequence[object], *,
-                 out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
+    def __call__(self, links: Sequence[object], *, out: FloatArray | None = None
+                 ) -> FloatArray | Diagonal | Kronecker:
         """Jn⋯J1 of `links` in this plan's order, without planning again.
 
         Parameters
@@ -548,7 +548,8 @@ def jacobian_chain(  # type: ignore[overload-overlap]
         links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
 @overload
 def jacobian_chain(  # type: ignore[overload-overlap]
-        links: Sequence[Kronecker], *, order: Order = ..., out: None = None) -> Kronecker: ...
+        links: Sequence[Kronecker], *, order: Order = ...,
+        out: None = None) -> Kronecker | FloatArray: ...
 @overload
 def jacobian_chain(links: Sequence[object], *,
                    order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...

@@ -22,9 +22,11 @@ import numpy as np
 from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from . import linear as _linear
+from . import linear_loss as _linear_loss
 from . import lstsq as _lstsq
 
-__all__ = ["lstsq_loss_grad", "lstsq_grad", "grad_ax", "LeastSquares"]
+__all__ = ["lstsq_loss_grad", "lstsq_grad", "grad_ax", "LeastSquares", "linear_loss_grad",
+           "LinearLoss"]
 
 
 # --- checks: the in-memory ones, on stand-ins of the dask arrays ---
@@ -462,3 +464,205 @@ class LeastSquares:
         w = "" if self.sample_weight is None else ", weighted"
         return (f"mcfast.dask.LeastSquares(X: {self.X.shape} in {self.X.numblocks[0]} "
                 f"chunks, y: {self.y.shape}{w}, l2={self.l2}, dtype={self.dtype})")
+
+
+# --- linear-model losses: the same tree sum of per-chunk one-pass results ---
+
+def _block_linear(X, theta, p, y, w, *, loss, fit_intercept):
+    """One row chunk's [loss, grad.ravel()] (or [NaN, hessp.ravel()] with a direction p)
+    as a (1, 1 + θ.size) float64 row, by the in-memory one-pass functions (no ridge: the
+    caller adds it once)."""
+    X, theta, y = _only(X), _only(theta), _only(y)
+    p = None if p is None else _only(p)
+    if p is None:
+        value, grad = _linear_loss.linear_loss_grad(X, theta, y, loss=loss, sample_weight=w,
+                                                    fit_intercept=fit_intercept)
+    else:
+        obj = _linear_loss.LinearLoss(X, y, loss=loss, sample_weight=w,
+                                      fit_intercept=fit_intercept)
+        value, grad = np.nan, obj.hessp(theta, p)
+    row = np.empty((1, 1 + grad.size))
+    row[0, 0] = value
+    row[0, 1:] = grad.ravel()
+    return row
+
+
+def _linear_total(X, theta, y, w, loss, fit_intercept, p=None):
+    """Lazy (1 + θ.size,) float64 Σ over X's row chunks of [loss, grad.ravel()]."""
+    ti = "q" if theta.ndim == 1 else "qt"
+    yi = "i" if y.ndim == 1 else "iu"
+    parts = da.blockwise(
+        _block_linear, "ip", X, "ij", theta, ti, p, None if p is None else ti, y, yi,
+        w, None if w is None else "i", new_axes={"p": 1 + theta.size},
+        adjust_chunks={"i": 1}, concatenate=False, dtype=np.float64,
+        meta=np.empty((0, 0)), loss=loss, fit_intercept=fit_intercept)
+    return parts.sum(axis=0)
+
+
+def _ridge(value, grad, t, l2, m):
+    """Add l2‖θ[:m]‖² and 2 l2 θ[:m] (only when l2 ≠ 0: 0·inf would be NaN)."""
+    if l2 != 0:
+        value += l2 * float(np.sum(np.square(t[:m], dtype=np.float64)))
+        grad[:m] += 2 * l2 * t[:m]
+    return value, grad
+
+
+def _linear_checked(func, X, y, theta, sample_weight, loss, l2, fit_intercept):
+    """The in-memory checks on stand-ins: -> (data dict of the stand-ins, dtype).
+
+    Values are not looked at (y's domain is checked where the data are: per chunk, or
+    once in `LinearLoss`)."""
+    named = dict(X=X, y=y)
+    if sample_weight is not None:
+        named["sample_weight"] = sample_weight
+    stand = {k: _stand_in(a, k, func) for k, a in named.items()}
+    d = v.linear_loss_data(stand["X"], stand["y"], loss, stand.get("sample_weight"), l2,
+                           fit_intercept, func,
+                           theta=None if theta is None else _stand_in(theta, "theta", func))
+    return d, d["dtype"]
+
+
+def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
+                     fit_intercept=False, compute=True):
+    """A linear model's loss and gradient on dask arrays chunked by rows (one pass each).
+
+    The sum Σ wᵢ ℓ(xᵢᵀθ + b, yᵢ) + l2‖θ[:m]‖² of `mcfast.linear_loss_grad`, computed chunk
+    by chunk with the in-memory one-pass engine and summed by dask's tree reduction.
+
+    Parameters
+    ----------
+    X : dask.array.Array or array_like, shape (n, m)
+        Design matrix, chunked by rows in any way (dense chunks).
+    theta : array_like, shape (m(+1),) or (m(+1), k)
+        Coefficients (the intercept last with ``fit_intercept``).
+    y : dask.array.Array or array_like, shape (n,) or (n, k)
+        Targets, in the loss's domain (checked chunk by chunk when computed).
+    loss, sample_weight, l2, fit_intercept
+        As in `mcfast.linear_loss_grad`.
+    compute : bool, optional
+        False returns lazy dask results (loss as a 0-d array).
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray, θ's shape
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, mcfast.dask as mcd
+    >>> X = da.ones((6, 2), chunks=(2, 2))
+    >>> y = np.array([0.0, 1.0, 0.0, 1.0, 1.0, 1.0])
+    >>> loss, grad = mcd.linear_loss_grad(X, np.zeros(3), y, loss="logistic",
+    ...                                   fit_intercept=True)
+    >>> grad
+    array([-1., -1., -1.])
+    """
+    func = "linear_loss_grad"
+    d, dtype = _linear_checked(func, X, y, theta, sample_weight, loss, l2, fit_intercept)
+    t = np.asarray(theta, dtype=dtype) if not isinstance(theta, da.Array) else \
+        theta.astype(dtype).compute()
+    X = _rows(X).astype(dtype)
+    yd = _aligned(y, X.chunks[0])
+    yd = yd if d["loss"].multiclass else yd.astype(dtype)
+    w = _aligned(sample_weight, X.chunks[0])
+    w = None if w is None else w.astype(dtype)
+    total = _linear_total(X, _whole(t, dtype), yd, w, d["loss"], d["fit_intercept"])
+    if not compute:
+        value, grad = _split(total, t.shape, dtype)
+        if d["l2"] != 0:
+            m = d["m"]
+            value = value + d["l2"] * da.sum(da.square(da.from_array(t[:m].astype(np.float64))))
+            grad = grad + 2 * d["l2"] * np.concatenate(
+                [t[:m], np.zeros(t[m:].shape, dtype)]).astype(dtype)
+        return value, grad
+    value, grad = _split(total.compute(), t.shape, np.float64)
+    value, grad = _ridge(float(value), grad, t, d["l2"], d["m"])
+    return float(value), grad.astype(dtype)
+
+
+class LinearLoss:
+    """A linear model's objective on dask arrays, for ``scipy.optimize.minimize``.
+
+    As `mcfast.LinearLoss` (loss and gradient, ``hessp``), with X, y and the weights
+    dask arrays chunked by rows: converted, aligned to X's row chunks and persisted once,
+    here, where y's domain is also checked (one pass over y); each call is then one
+    graph execution in which every chunk runs the one-pass engine and dask sums.
+
+    Parameters
+    ----------
+    X : dask.array.Array or array_like, shape (n, m)
+    y : dask.array.Array or array_like, shape (n,) or (n, k)
+    loss, sample_weight, l2, fit_intercept
+        As in `mcfast.LinearLoss`.
+
+    Examples
+    --------
+    >>> import numpy as np, dask.array as da, mcfast.dask as mcd
+    >>> from scipy.optimize import minimize
+    >>> rng = np.random.default_rng(0)
+    >>> Xn = rng.standard_normal((400, 3))
+    >>> yn = (Xn @ np.array([1.0, -1.0, 0.5]) > rng.logistic(size=400)).astype(float)
+    >>> obj = mcd.LinearLoss(da.from_array(Xn, chunks=(100, 3)), yn, loss="logistic",
+    ...                      l2=1.0, fit_intercept=True)
+    >>> res = minimize(obj, np.zeros(4), jac=True, hessp=obj.hessp, method="trust-ncg")
+    >>> bool(res.success)
+    True
+    """
+
+    def __init__(self, X, y, *, loss="squared", sample_weight=None, l2=0.0,
+                 fit_intercept=False):
+        func = "LinearLoss"
+        d, dtype = _linear_checked(func, X, y, None, sample_weight, loss, l2, fit_intercept)
+        X = _rows(X).astype(dtype)
+        yd = _aligned(y, X.chunks[0])
+        yd = yd if d["loss"].multiclass else yd.astype(dtype)
+        w = _aligned(sample_weight, X.chunks[0])
+        w = None if w is None else w.astype(dtype)
+        self.X, self.y, self.sample_weight = dask.persist(X, yd, w)
+        # y's domain, once: min and max (and integrality of labels) in one graph
+        lo, hi, frac = dask.compute(self.y.min() if self.y.size else 0,
+                                    self.y.max() if self.y.size else 0,
+                                    (self.y % 1 != 0).any() if self.y.size else False)
+        probe = np.array([lo, hi], dtype=np.float64)
+        if d["loss"].multiclass and frac:
+            probe = np.array([lo, hi, 0.5])
+        d["loss"].check_y(probe, func)
+        self._d = d
+        self._d["max_label"] = float(hi) if d["loss"].multiclass and self.y.size else -1.0
+        self._d["y"] = np.broadcast_to(np.zeros((), dtype), self.y.shape)
+        self.loss, self.dtype, self.l2 = d["loss"], dtype, d["l2"]
+        self.fit_intercept = d["fit_intercept"]
+
+    def _theta(self, theta, name="theta"):
+        return v.linear_loss_theta(theta, self._d, name, "LinearLoss", flat_ok=True)
+
+    def __call__(self, theta):
+        """Loss and gradient at θ (see `mcfast.LinearLoss.__call__`)."""
+        shape = np.shape(theta)
+        t = self._theta(theta)
+        total = _linear_total(self.X, _whole(t, self.dtype), self.y, self.sample_weight,
+                              self.loss, self.fit_intercept).compute()
+        value, grad = _split(total, t.shape, np.float64)
+        value, grad = _ridge(float(value), grad, t, self.l2, self._d["m"])
+        return float(value), grad.astype(self.dtype).reshape(shape)
+
+    def hessp(self, theta, p):
+        """The Hessian at θ applied to p (see `mcfast.LinearLoss.hessp`)."""
+        t = self._theta(theta)
+        shape = np.shape(p)
+        q = self._theta(p, "p")
+        if q.shape != t.shape:
+            raise ValueError(f"LinearLoss: p has shape {np.shape(p)}; expected theta's "
+                             f"shape {t.shape}")
+        total = _linear_total(self.X, _whole(t, self.dtype), self.y, self.sample_weight,
+                              self.loss, self.fit_intercept, p=_whole(q, self.dtype)).compute()
+        hp = _split(total, q.shape, np.float64)[1]
+        if self.l2 != 0:
+            m = self._d["m"]
+            hp[:m] += 2 * self.l2 * q[:m]
+        return hp.astype(self.dtype).reshape(shape)
+
+    def __repr__(self):
+        return (f"mcfast.dask.LinearLoss(X: {self.X.shape} in {self.X.numblocks[0]} chunks, "
+                f"loss={self.loss!r}, l2={self.l2}, fit_intercept={self.fit_intercept}, "
+                f"dtype={self.dtype})")

@@ -26,8 +26,10 @@ Conventions, the same for every function here:
 * No virtual dispatch: every function is a ``cdef inline`` wrapper around a direct
   call of a compiled mcfast kernel (or a BLAS routine via ``scipy.linalg.cython_blas``).
 
-The Python-level functions (``mcfast.grad_ax`` ...) validate, convert and allocate,
-then call these same kernels.
+The Python-level functions (``mcfast.lstsq_loss_grad`` ...) validate, convert and
+allocate, then call these same kernels; their matrix products (``mcfast.grad_ax`` past
+the hand loops ...) go to NumPy's BLAS instead, beside NumPy's own calls, while these
+call SciPy's.
 """
 from cython cimport floating
 from libc.math cimport NAN
@@ -39,6 +41,7 @@ from mcfast._kernels._engine cimport (
     plan_block as _plan_block, SRC_C as _SRC_C)
 from mcfast._kernels._chain cimport (
     chain_order as _chain_order, chain_steps as _chain_steps, small_gemm)
+from mcfast._kernels._threads cimport openmp_effective_n_threads
 
 # products with every size at most SMALL go through a hand loop that stays in L1
 cdef enum:
@@ -146,6 +149,13 @@ cdef inline void trace_chain(const floating[::1] G,         # IN  (Y.size,)  ∂
 # functions return NaN, writing nothing, when `work` is too small. These adapt
 # memoryviews to the engine's pointers; the engine does the work (empty X included).
 # ======================================================================================
+
+cdef inline int effective_n_threads() noexcept nogil:
+    """Threads mcfast's OpenMP kernels may use now, to pass as `nthreads`:
+    omp_get_max_threads() (threadpoolctl, OMP_NUM_THREADS) capped by the CPU affinity, 1
+    without OpenMP and in a process made by fork (whose OpenMP pool would hang)."""
+    return openmp_effective_n_threads()
+
 
 cdef enum:
     # the pointwise losses (mcfast.losses; the engine's codes in mc_loss.h)

@@ -23,6 +23,20 @@ def _target(out, shape, dtype, accumulate, func, inputs):
     return out, None
 
 
+def _product(a, b, target, accumulate):
+    """target = a @ b (+ target when accumulating), by NumPy's BLAS.
+
+    Products go to NumPy's BLAS, not SciPy's (which the nogil cimport kernels use): a
+    user's loop that mixes mcfast's and NumPy's products then has one BLAS thread pool,
+    not two pools each spinning while the other works. Transposed (F-ordered) operands
+    reach BLAS as transpose flags, without a copy.
+    """
+    if accumulate:
+        target += np.matmul(a, b)      # BLAS has beta = 1, np.matmul does not: a temporary
+    else:
+        np.matmul(a, b, out=target)
+
+
 def _deliver(result, pending):
     """Copy a temporary result into the user's `out` (when they overlapped) and return it."""
     if pending is None:
@@ -73,12 +87,7 @@ def grad_ax(A: ArrayLike, G: ArrayLike, *, out: FloatArray | None = None,
     A, G, shape = v.linear_ax_args(A, G, "grad_ax")
     target, pending = _target(out, shape, A.dtype, accumulate, "grad_ax", (A, G))
     if A.size and target.size:
-        a, a_t = v.blas_operand(A)
-        if G.ndim == 1:
-            _linear.grad_ax_vector(a, a_t, np.ascontiguousarray(G), accumulate, target)
-        else:
-            g, g_t = v.blas_operand(G)
-            _linear.grad_ax_matrix(a, a_t, g, g_t, accumulate, target)
+        _product(A.T, G, target, accumulate)       # Aᵀ G
     elif not accumulate:
         target.fill(0)
     return _deliver(target, pending)
@@ -132,9 +141,7 @@ def grad_xa(G: ArrayLike, A: ArrayLike, *, out: FloatArray | None = None,
             _linear.grad_xa_vector(np.ascontiguousarray(G), np.ascontiguousarray(A),
                                    accumulate, target)
     elif G.size and target.size:
-        g, g_t = v.blas_operand(G)
-        a, a_t = v.blas_operand(A)
-        _linear.grad_xa_matrix(g, g_t, a, a_t, accumulate, target)
+        _product(G, A.T, target, accumulate)       # G Aᵀ
     elif not accumulate:
         target.fill(0)
     return _deliver(target, pending)
@@ -178,18 +185,15 @@ def trace_chain(G: ArrayLike, dY_dX: ArrayLike, *, out: FloatArray | None = None
     k, i = G.size, target.size
     flat = target.reshape(-1)
     if k and i:
-        g = np.ascontiguousarray(G).reshape(-1)
-        if D.flags.c_contiguous:
-            _linear.grad_ax_vector(D.reshape(k, i), False, g, False, flat)
-        elif D.flags.f_contiguous:
+        # ∂z/∂X (flat) = Dᵀ g with D viewed as (Y.size, X.size), by NumPy's BLAS (gemv)
+        if D.flags.f_contiguous and not D.flags.c_contiguous:
             # Fortran order flattens Y and X in reversed index order: work in that order
-            gf = np.ascontiguousarray(G.ravel(order="F"))
+            gf = G.ravel(order="F")
             tmp = np.empty(i, G.dtype)
-            _linear.grad_ax_vector(D.reshape((k, i), order="F").T, True, gf, False, tmp)
+            np.matmul(gf, D.reshape((k, i), order="F"), out=tmp)
             target[...] = tmp.reshape(shape, order="F")
         else:
-            _linear.grad_ax_vector(np.ascontiguousarray(D).reshape(k, i), False, g, False,
-                                   flat)
+            np.matmul(G.reshape(-1), np.ascontiguousarray(D).reshape(k, i), out=flat)
     else:
         target.fill(0)
     return _deliver(target, pending)

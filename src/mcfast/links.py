@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
 from . import _validate as v
+from ._typing import ArrayLike
 
 __all__ = ["Kronecker", "MatrixFree"]
 

@@ -92,7 +92,7 @@ class Logistic(Loss):
     name, code = "logistic", 1
 
     def check_y(self, y, func, n_classes=None):
-        if np.any(y < 0) or np.any(y > 1):
+        if y.size and (y.min() < 0 or y.max() > 1):      # (NaN passes: it propagates)
             raise ValueError(f"{func}: y must lie in [0, 1] for loss='logistic'; got "
                              f"values from {np.nanmin(y)} to {np.nanmax(y)}")
 
@@ -120,7 +120,7 @@ class Poisson(Loss):
     name, code = "poisson", 2
 
     def check_y(self, y, func, n_classes=None):
-        if np.any(y < 0):
+        if y.size and y.min() < 0:
             raise ValueError(f"{func}: y must be >= 0 for loss='poisson'; got a minimum of "
                              f"{np.nanmin(y)}")
 
@@ -135,7 +135,7 @@ class Poisson(Loss):
 
 
 class Huber(Loss):
-    """ℓ(z, y) = ½r² for |r| ≤ δ, else δ(|r| − ½δ), r = z − y: robust regression.
+    """ℓ(z, y) = ½r² for ``abs(r) <= δ``, else δ(``abs(r)`` − ½δ), r = z − y: robust regression.
 
     Parameters
     ----------

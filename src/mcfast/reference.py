@@ -278,13 +278,13 @@ class ChainPlan:
             self, links: Sequence[Diagonal], *, out: None = None) -> Diagonal: ...
     @overload
     def __call__(  # type: ignore[overload-overlap]
-            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker: ...
+            self, links: Sequence[Kronecker], *, out: None = None) -> Kronecker | FloatArray: ...
     @overload
     def __call__(self, links: Sequence[object], *,
                  out: FloatArray | None = None) -> FloatArray: ...
 
-    def __call__(self, links: Sequence[object], *,
-                 out: FloatArray | None = None) -> FloatArray | Diagonal | Kronecker:
+    def __call__(self, links: Sequence[object], *, out: FloatArray | None = None
+                 ) -> FloatArray | Diagonal | Kronecker:
         arrays, kinds, dims, batch, dtype = v.chain_links_args(links, "ChainPlan")
         if dims != self.dims or _infos(arrays, kinds, dims) != self._infos:
             raise ValueError(f"ChainPlan: the links do not match the plan: planned dims "
@@ -316,7 +316,8 @@ def jacobian_chain(  # type: ignore[overload-overlap]
         links: Sequence[Diagonal], *, order: Order = ..., out: None = None) -> Diagonal: ...
 @overload
 def jacobian_chain(  # type: ignore[overload-overlap]
-        links: Sequence[Kronecker], *, order: Order = ..., out: None = None) -> Kronecker: ...
+        links: Sequence[Kronecker], *, order: Order = ...,
+        out: None = None) -> Kronecker | FloatArray: ...
 @overload
 def jacobian_chain(links: Sequence[object], *,
                    order: Order = ..., out: FloatArray | None = None) -> FloatArray: ...

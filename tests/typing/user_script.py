@@ -76,6 +76,17 @@ reveal_type(M)  # T: MatrixFree
 reveal_type(M.cost)  # T: int
 reveal_type(mc.tangent_chain([K, M], np.ones(6)))  # T: ndarray[dtype[float32 | float64]]
 
+# links beyond dense and Diagonal: Kronecker factors, sparse and matrix-free
+from scipy.sparse.linalg import aslinearoperator
+
+K = mc.Kronecker(np.eye(2), np.ones((3, 3)))
+reveal_type(K)  # T: Kronecker
+reveal_type(K.shape)  # T: tuple[int, int]
+reveal_type(mc.jacobian_chain([K, K]))  # T: Kronecker | ndarray[dtype[float32 | float64]]
+M = mc.MatrixFree(aslinearoperator(W1), cost=18)
+reveal_type(M)  # T: MatrixFree
+reveal_type(mc.grad_chain([M, W2], np.ones(2)))  # T: ndarray[dtype[float32 | float64]]
+
 # checks and facts
 reveal_type(mc.check_grad(lambda t: obj(t)[0], lambda t: obj(t)[1], theta))  # T: float
 reveal_type(mc.get_include())  # T: str

@@ -87,7 +87,7 @@ cdef enum:
     # Bytes of X per block. C rows and CSR: the block is read again from L1/L2 by the
     # second product. F: each block is m column segments, long enough to stream.
     BLOCK_BYTES_C = 32 * 1024
-    BLOCK_BYTES_F = 256 * 1024
+    BLOCK_BYTES_F = 128 * 1024
     # Elements (or stored entries) of X each thread gets at least (bench_lstsq.py --tune).
     ELEMENTS_PER_THREAD = 1 << 16
 

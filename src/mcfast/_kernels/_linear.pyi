@@ -8,29 +8,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-def grad_ax_matrix(
-    A: NDArray[np.floating[Any]],        # const floating[:, ::1] not None
-    a_transposed: bool,                  # bint
-    G: NDArray[np.floating[Any]],        # const floating[:, ::1] not None
-    g_transposed: bool,                  # bint
-    accumulate: bool,                    # bint
-    out: NDArray[np.floating[Any]],      # floating[:, ::1] not None
-) -> None: ...
-def grad_ax_vector(
-    A: NDArray[np.floating[Any]],        # const floating[:, ::1] not None
-    a_transposed: bool,                  # bint
-    g: NDArray[np.floating[Any]],        # const floating[::1] not None
-    accumulate: bool,                    # bint
-    out: NDArray[np.floating[Any]],      # floating[::1] not None
-) -> None: ...
-def grad_xa_matrix(
-    G: NDArray[np.floating[Any]],        # const floating[:, ::1] not None
-    g_transposed: bool,                  # bint
-    A: NDArray[np.floating[Any]],        # const floating[:, ::1] not None
-    a_transposed: bool,                  # bint
-    accumulate: bool,                    # bint
-    out: NDArray[np.floating[Any]],      # floating[:, ::1] not None
-) -> None: ...
 def grad_xa_vector(
     g: NDArray[np.floating[Any]],        # const floating[::1] not None
     a: NDArray[np.floating[Any]],        # const floating[::1] not None

@@ -2,9 +2,12 @@
 """Kernels of the linear-map rules: ∂z/∂X = Aᵀ G (Y = AX + B), G Aᵀ (Y = XA + B), g aᵀ.
 
 Design. Three layers, as in SciPy's cythonized utilities:
-  mcfast.linear (Python)   validates, converts, allocates `out`, picks the kernel;
-  def wrappers (below)     take C-contiguous memoryviews, release the GIL;
-  cdef noexcept nogil      the kernels, declared in _linear.pxd for other Cython code.
+  mcfast.linear (Python)   validates, converts, allocates `out`, picks the kernel; its
+                           products go to NumPy's BLAS (np.matmul), as do the fast
+                           entries' beyond the hand loops (see below);
+  def entries (below)      the outer product, and the fast entries for plain arrays;
+  cdef noexcept nogil      the kernels on SciPy's BLAS, declared in _linear.pxd for other
+                           Cython code (the cimport API, mcfast/kernels.pxd).
 Every matrix arrives C-contiguous, either as itself or as its transpose (a Fortran-ordered
 input is the C-ordered storage of its transpose): the `*_transposed` flags say which, and
 become BLAS transpose flags, so no transposed copy is ever made. `beta` = 0 overwrites
@@ -81,31 +84,7 @@ cdef void outer(const floating[::1] g,   # IN  (n,)
                 out[i, j] = gi * a[j]
 
 
-# --- def wrappers: typed entry points for mcfast.linear, GIL released -------------------
-
-def grad_ax_matrix(const floating[:, ::1] A not None, bint a_transposed,
-                   const floating[:, ::1] G not None, bint g_transposed,
-                   bint accumulate, floating[:, ::1] out not None):
-    """out = Aᵀ G (+ out if accumulate); sizes already checked by the caller."""
-    with nogil:
-        at_g(A, a_transposed, G, g_transposed, <floating>(1 if accumulate else 0), out)
-
-
-def grad_ax_vector(const floating[:, ::1] A not None, bint a_transposed,
-                   const floating[::1] g not None, bint accumulate,
-                   floating[::1] out not None):
-    """out = Aᵀ g (+ out if accumulate)."""
-    with nogil:
-        at_g_vec(A, a_transposed, g, <floating>(1 if accumulate else 0), out)
-
-
-def grad_xa_matrix(const floating[:, ::1] G not None, bint g_transposed,
-                   const floating[:, ::1] A not None, bint a_transposed,
-                   bint accumulate, floating[:, ::1] out not None):
-    """out = G Aᵀ (+ out if accumulate)."""
-    with nogil:
-        g_at(G, g_transposed, A, a_transposed, <floating>(1 if accumulate else 0), out)
-
+# --- def wrapper: the outer product for mcfast.linear, GIL released ---------------------
 
 def grad_xa_vector(const floating[::1] g not None, const floating[::1] a not None,
                    bint accumulate, floating[:, ::1] out not None):
@@ -118,30 +97,41 @@ def grad_xa_vector(const floating[::1] g not None, const floating[::1] a not Non
 #
 # A typed memoryview costs ~100 ns to acquire, validation in Python a few µs: at 4×4 that
 # is the whole call. When A, G (and out) are already C-contiguous ndarrays of one float
-# dtype, these entries check that in compiled code and run the kernel on raw pointers.
-# They return None when anything is unusual, and mcfast.linear takes the general path,
-# which validates and explains. Like NumPy, the GIL is kept for tiny products (releasing
-# it costs more than the product) and released above SMALL_WORK multiply-adds.
+# dtype, these entries check that in compiled code and compute on raw pointers. They
+# return None when anything is unusual, and mcfast.linear takes the general path, which
+# validates and explains.
+#
+# Small products (up to SMALL_WORK_* multiply-adds) are hand loops that keep a row of the
+# result in registers (_chain's small_gemm), with the GIL held as NumPy does (releasing it
+# costs more than the product). Larger ones go to NumPy's own BLAS (PyArray_MatrixProduct2,
+# i.e. np.dot with out=, transposes as BLAS flags, the GIL released): a user's loop that
+# calls NumPy's products between mcfast's then wakes one BLAS thread pool, not two (SciPy's
+# OpenBLAS, which the nogil kernels above call, is a second library with its own spinning
+# threads: a 128² np.matmul right after a SciPy dgemm took 80× its time on 2 cores).
 
 cimport numpy as cnp
 cnp.import_array()
 from ._ndarray cimport plain, disjoint
+from ._chain cimport small_gemm
 
-cdef Py_ssize_t SMALL_WORK = 4096
+cdef extern from "_at_g.h":
+    void mc_at_g_double(Py_ssize_t p, Py_ssize_t m, Py_ssize_t n, Py_ssize_t m4,
+                        Py_ssize_t n4, const double* a, const double* g,
+                        double* out) noexcept nogil
+    void mc_at_g_float(Py_ssize_t p, Py_ssize_t m, Py_ssize_t n, Py_ssize_t m4,
+                       Py_ssize_t n4, const float* a, const float* g,
+                       float* out) noexcept nogil
 
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_MatrixProduct2(object a, object b, cnp.ndarray out)
 
-cdef void small_at_g(const floating* A, const floating* G, floating* out,
-                     Py_ssize_t p, Py_ssize_t m, Py_ssize_t n) noexcept nogil:
-    """out (m×n) = Aᵀ G for row-major A (p×m), G (p×n): rank-1 updates, vectorised on j."""
-    cdef Py_ssize_t i, j, k
-    cdef floating a
-    for i in range(m * n):
-        out[i] = 0
-    for k in range(p):
-        for i in range(m):
-            a = A[k * m + i]
-            for j in range(n):
-                out[i * n + j] += a * G[k * n + j]
+# Multiply-adds up to which the hand loops are used: Aᵀ G in register tiles (_at_g.h)
+# until OpenBLAS starts threading a gemm (m·n·k ≥ 4 · 65536 = 64³), where a single-threaded
+# loop can no longer promise to keep up (measured by CPU time, one thread, AVX-512:
+# 32²: 0.9 µs, 63²: 8.8 µs against np.matmul's 2.2 and 12.4 µs); G Aᵀ by dot products
+# up to ~12³.
+cdef Py_ssize_t SMALL_WORK_LEFT = (1 << 18) - 1
+cdef Py_ssize_t SMALL_WORK_RIGHT = 1 << 11
 
 
 cdef void small_g_at(const floating* G, const floating* A, floating* out,
@@ -157,8 +147,31 @@ cdef void small_g_at(const floating* G, const floating* A, floating* out,
             out[i * m + j] = s
 
 
+cdef inline void _small(const floating* X, const floating* Y, floating* out,
+                        Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t inner,
+                        bint left) noexcept nogil:
+    """out (rows × cols) = Xᵀ Y (left: X (inner × rows), Y (inner × cols)) or X Yᵀ."""
+    cdef Py_ssize_t r4 = rows - rows % 4, c4 = cols - cols % 4, j
+    if left:
+        # out = X.T @ Y: out[:r4, :c4] in 4 × 16 (8, 4) tiles in registers (_at_g.h) ...
+        if floating is double:
+            mc_at_g_double(inner, rows, cols, r4, c4, X, Y, out)
+        else:
+            mc_at_g_float(inner, rows, cols, r4, c4, X, Y, out)
+        # ... the last 1-3 columns, and the last 1-3 rows of the others, a row of ≤ 16 in
+        # registers at a time (_chain's small_gemm; Xᵀ has row stride 1, column stride rows)
+        if c4 < cols:
+            small_gemm(rows, cols - c4, inner, X, 1, rows, Y + c4, cols, 1, out + c4, cols)
+        if r4 < rows:
+            for j in range(0, c4, 16):
+                small_gemm(rows - r4, min(16, c4 - j), inner, X + r4, 1, rows, Y + j, cols,
+                           1, out + r4 * cols + j, cols)
+    else:
+        small_g_at(X, Y, out, rows, cols, inner)
+
+
 cdef object _fast_product(object X, object Y, object out, bint left):
-    """Shared body of the fast entries: Aᵀ G (left) or G Aᵀ (right) on raw pointers."""
+    """Shared body of the fast entries: Aᵀ G (left) or G Aᵀ (right)."""
     if not cnp.PyArray_CheckExact(X):
         return None
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>X)
@@ -191,36 +204,20 @@ cdef object _fast_product(object X, object Y, object out, bint left):
               and disjoint(<cnp.ndarray>out, <cnp.ndarray>X)
               and disjoint(<cnp.ndarray>out, <cnp.ndarray>Y)):
         return None
+    if rows * cols * inner > (SMALL_WORK_LEFT if left else SMALL_WORK_RIGHT):
+        # out = A.T @ G  or  G @ A.T, by NumPy's BLAS
+        if left:
+            return PyArray_MatrixProduct2(cnp.PyArray_Transpose(<cnp.ndarray>X, NULL), Y,
+                                          <cnp.ndarray>out)
+        return PyArray_MatrixProduct2(X, cnp.PyArray_Transpose(<cnp.ndarray>Y, NULL),
+                                      <cnp.ndarray>out)
     cdef void* px = cnp.PyArray_DATA(<cnp.ndarray>X)
     cdef void* py = cnp.PyArray_DATA(<cnp.ndarray>Y)
     cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
-    if rows * cols * inner <= SMALL_WORK:
-        if typenum == cnp.NPY_DOUBLE:
-            if left:
-                small_at_g(<double*>px, <double*>py, <double*>po, inner, rows, cols)
-            else:
-                small_g_at(<double*>px, <double*>py, <double*>po, rows, cols, inner)
-        else:
-            if left:
-                small_at_g(<float*>px, <float*>py, <float*>po, inner, rows, cols)
-            else:
-                small_g_at(<float*>px, <float*>py, <float*>po, rows, cols, inner)
-        return out
-    with nogil:
-        if typenum == cnp.NPY_DOUBLE:
-            if left:    # out = A.T @ G
-                gemm(Trans, NoTrans, rows, cols, inner, 1.0, <double*>px, rows,
-                     <double*>py, cols, 0.0, <double*>po, cols)
-            else:       # out = G @ A.T
-                gemm(NoTrans, Trans, rows, cols, inner, 1.0, <double*>px, inner,
-                     <double*>py, inner, 0.0, <double*>po, cols)
-        else:
-            if left:
-                gemm(Trans, NoTrans, rows, cols, inner, <float>1, <float*>px, rows,
-                     <float*>py, cols, <float>0, <float*>po, cols)
-            else:
-                gemm(NoTrans, Trans, rows, cols, inner, <float>1, <float*>px, inner,
-                     <float*>py, inner, <float>0, <float*>po, cols)
+    if typenum == cnp.NPY_DOUBLE:
+        _small(<double*>px, <double*>py, <double*>po, rows, cols, inner, left)
+    else:
+        _small(<float*>px, <float*>py, <float*>po, rows, cols, inner, left)
     return out
 
 

@@ -16,7 +16,9 @@
 #if defined(__linux__)
 #include <sched.h>          /* sched_getaffinity, CPU_COUNT (Python.h defines _GNU_SOURCE) */
 #endif
-#if !defined(_WIN32)
+#if defined(_WIN32)
+#include <windows.h>        /* GetProcessAffinityMask */
+#else
 #include <pthread.h>        /* pthread_atfork */
 #include <unistd.h>         /* sysconf */
 #endif
@@ -46,13 +48,21 @@ static int mc_cpu_count(void)
             return n;
     }
 #endif
-#if !defined(_WIN32)
+#if defined(_WIN32)
+    {
+        DWORD_PTR process_mask, system_mask;
+        int n = 0;
+        if (GetProcessAffinityMask(GetCurrentProcess(), &process_mask, &system_mask)) {
+            for (; process_mask; process_mask &= process_mask - 1)
+                n++;
+        }
+        return n > 0 ? n : 1;
+    }
+#else
     {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         return n > 0 ? (int)n : 1;
     }
-#else
-    return 1;
 #endif
 }
 

@@ -8,7 +8,8 @@
  * product reads X_b from cache: X is read from memory once per call.
  *
  * The driver (_engine.pyx) owns the threads, the parts and their ordered reduction; this
- * file owns what happens inside one block. Scratch of one part, in elements of T:
+ * file owns what happens inside one block. Scratch of one thread (64-byte aligned):
+ *   the hook's doubles (3·nb) | then in elements of T:
  *   z (K·nb) | q (K·nb) | r (K·nb) | y_b (ycols·nb) | w_b (nb) | g (K·mp)
  * (y_b, w_b hold the gathered targets and weights with rows=; g the block's gradient
  * when T is float: float32 sums are folded into the part's double `acc` after each block,
@@ -39,7 +40,7 @@ typedef struct {
 static inline Py_ssize_t mc_scratch_items(Py_ssize_t K, Py_ssize_t mp, Py_ssize_t ycols,
                                           Py_ssize_t nb)
 {
-    return 3 * K * nb + ycols * nb + nb + K * mp;
+    return 6 * nb + 3 * K * nb + ycols * nb + nb + K * mp;   /* 6·nb T ≥ 3·nb doubles */
 }
 
 #define MC_DEFINE_BLOCK(T, SUF, DIRECT)                                              \
@@ -47,12 +48,24 @@ static double mc_block_##SUF(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,    
                              T *scr, double *acc, Py_ssize_t *bad)                   \
 {                                                                                    \
     const Py_ssize_t K = p->K, mp = p->mp, m = p->src.m, yc = p->ycols;              \
-    T *z = scr, *q = z + K * nb, *r = q + K * nb, *yb = r + K * nb;                  \
+    double *lv = (double *)scr;                                                      \
+    T *z = scr + 6 * nb, *q = z + K * nb, *r = q + K * nb, *yb = r + K * nb;         \
     T *wb = yb + yc * nb, *g = wb + nb, *gt;                                         \
     const T *tt = (const T *)p->tt, *pt = (const T *)p->pt;                          \
     const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
     Py_ssize_t i, c, j;                                                              \
     double loss, s;                                                                  \
+    if (p->src.kind == MC_SRC_C && !p->src.rows && K == 1 && !p->hess && m > 0 && m < 128 \
+            && !p->intercept && p->loss.kind == MC_SQUARED) {                        \
+        /* squared loss on C rows: the fused row loop (mc_rows.h) */                 \
+        gt = DIRECT ? (T *)acc : g;                                                  \
+        if (!DIRECT) memset(g, 0, (size_t)mp * sizeof(T));                           \
+        loss = MC_DISPATCH(mc_rows_##SUF, _fused, (const T *)p->src.x + i0 * p->src.ld, \
+                           p->src.ld, m, nb, tt, y ? y + i0 : NULL, w ? w + i0 : NULL, gt); \
+        if (!DIRECT)                                                                 \
+            for (j = 0; j < mp; j++) acc[j] += g[j];                                 \
+        return loss;                                                                 \
+    }                                                                                \
     /* z = X_b Θ + b (not needed for the Hessian of the squared loss) */             \
     if (!(p->hess && p->loss.kind == MC_SQUARED)) {                                  \
         *bad += MC_DISPATCH(mc_rows_##SUF, _mv, &p->src, i0, nb, tt, mp, K, z);      \
@@ -84,7 +97,8 @@ static double mc_block_##SUF(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,    
         if (w) w += i0;                                                              \
     }                                                                                \
     /* r = w ∘ ℓ′(z, y)  (or w ∘ ℓ″ q) */                                             \
-    loss = mc_hook_##SUF(&p->loss, p->hess, nb, K, z, q, y, w, r);                   \
+    loss = MC_DISPATCH(mc_hook_##SUF, , &p->loss, p->hess, nb, K, z, q, y, w, r, lv,  \
+                       lv + nb);                                                     \
     /* Gᵀ += R_bᵀ X_b; the intercept's gradient is Σ_i r_i */                        \
     gt = DIRECT ? (T *)acc : g;                                                      \
     if (!DIRECT) memset(g, 0, (size_t)(K * mp) * sizeof(T));                         \

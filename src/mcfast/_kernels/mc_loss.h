@@ -19,11 +19,21 @@
  *   multinomial  logsumexp(z_i) − z_i,y_i    ℓ′ = p − e_y          ℓ″ q = p ∘ q − p (pᵀq)
  * with r = z − y for huber and p = softmax(z_i). A label outside 0 … K−1 (the Python
  * layer refuses them first) gives a NaN loss, never an out-of-bounds read.
+ *
+ * Speed. The hooks run between two reads of X from cache, so eᶻ must cost about what
+ * reading a row does: mc_exp and mc_log1p01 below are branch-free (ternaries, bit
+ * operations), so the compiler vectorises each hook loop at the instantiation's width
+ * (the hooks are compiled per SIMD level, like the row sources). Per-row losses go to a
+ * scratch array and are summed after the loop on four accumulators in a fixed order,
+ * so results do not depend on the vector width chosen.
  */
 #ifndef MCFAST_LOSS_H
 #define MCFAST_LOSS_H
 
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "mc_simd.h"
 
 enum { MC_SQUARED = 0, MC_LOGISTIC = 1, MC_POISSON = 2, MC_HUBER = 3, MC_MULTINOMIAL = 4 };
 
@@ -32,108 +42,200 @@ typedef struct {
     double delta;    /* huber's δ */
 } mc_loss;
 
-/* log(1 + eᶻ) without overflow */
-static inline double mc_log1pexp(double z)
+/* eˣ within 1-2 ulp over the whole double range (inf above 709.78, subnormals and 0
+ * below −708), branch-free: x = k ln2 + r, |r| ≤ ln2/2; eʳ by its Taylor polynomial to
+ * degree 13 (truncation < 2⁻⁵⁷); 2ᵏ as two normal factors 2^k1 · 2^k2. */
+MC_INLINE double mc_exp(double x)
 {
-    return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
+    const double shift = 6755399441055744.0;          /* 1.5 · 2⁵², rounds to an integer */
+    double xc = x > 709.8 ? 709.8 : (x < -745.2 ? -745.2 : x);
+    double kd = xc * 1.4426950408889634 + shift, r, p, s1, s2;
+    int64_t bits, k, k1, k2;
+    memcpy(&bits, &kd, 8);
+    kd -= shift;
+    r = (xc - kd * 0.693147180369123816490) - kd * 1.90821492927058770002e-10;
+    p = 1 + r * (1 + r * (1 / 2. + r * (1 / 6. + r * (1 / 24. + r * (1 / 120. + r * (
+        1 / 720. + r * (1 / 5040. + r * (1 / 40320. + r * (1 / 362880. + r * (
+        1 / 3628800. + r * (1 / 39916800. + r * (1 / 479001600. + r * (
+        1 / 6227020800.)))))))))))));
+    k = (int64_t)(int32_t)bits;                       /* the low bits of kd hold k */
+    k1 = ((k + 2048) >> 1) - 1024;
+    k2 = k - k1;
+    k1 = (k1 + 1023) << 52;
+    k2 = (k2 + 1023) << 52;
+    memcpy(&s1, &k1, 8);
+    memcpy(&s2, &k2, 8);
+    return x != x ? x : p * s1 * s2;
 }
 
-/* σ(z) = 1 / (1 + e⁻ᶻ) without overflow */
-static inline double mc_sigmoid(double z)
+/* log(1 + e) for 0 ≤ e ≤ 1, branch-free: u = 1 + e = 2ʲ v with v in [√½, √2],
+ * log v = 2 atanh(s), s = (v − 1)/(v + 1) ≤ 0.172, by its series to s²³, plus the
+ * rounding error of 1 + e, (e − (u − 1)) / u. */
+MC_INLINE double mc_log1p01(double e)
 {
-    double e = exp(-fabs(z));
-    return z >= 0 ? 1 / (1 + e) : e / (1 + e);
+    double u = 1 + e;
+    int big = u > 1.4142135623730951;
+    double v = big ? 0.5 * u : u;
+    double s = (v - 1) / (v + 1), t = s * s;
+    double lg = 2 * s * (1 + t * (1 / 3. + t * (1 / 5. + t * (1 / 7. + t * (1 / 9. + t * (
+        1 / 11. + t * (1 / 13. + t * (1 / 15. + t * (1 / 17. + t * (1 / 19. + t * (
+        1 / 21. + t * (1 / 23.))))))))))));
+    return lg + (big ? 0.6931471805599453 : 0.0) + (e - (u - 1)) / u;
 }
 
-#define MC_DEFINE_HOOK(T, NAME)                                                      \
-static double NAME(const mc_loss *L, int hess, Py_ssize_t nb, Py_ssize_t K,          \
-                   const T *z, const T *q, const T *y, const T *w, T *r)             \
+/* The squared loss per row, for the fused C-row loop of mc_rows.h (one read of each row:
+ * z = x·θ, then this, then g += r x while x is in L1): r = w·2(z − y), *loss += w(z − y)².
+ * Same formula as the hook; for losses with a cheap ℓ′ a row at a time beats a block. */
+#define MC_ROW_SQUARED(T, zi, y, w, i, loss) ({                                      \
+    T e_ = (zi) - ((y) ? (y)[i] : (T)0), we_ = (w) ? (w)[i] * e_ : e_;               \
+    (loss) += (double)we_ * (double)e_;                                              \
+    (T)2 * we_; })
+
+/* Σ lv[0:n] on four accumulators, in a fixed order */
+static inline double mc_sum4(const double *lv, Py_ssize_t n)
+{
+    double a = 0, b = 0, c = 0, d = 0;
+    Py_ssize_t i;
+    for (i = 0; i + 4 <= n; i += 4) { a += lv[i]; b += lv[i + 1]; c += lv[i + 2]; d += lv[i + 3]; }
+    for (; i < n; i++) a += lv[i];
+    return (a + b) + (c + d);
+}
+
+/* weight of row i */
+#define MC_WI(i) (w ? (double)w[i] : 1.0)
+
+/* A hook's last step for one output: r = w ∘ lv (cast to T), and, in gradient mode,
+ * the loss Σ w ∘ tmp (per-row losses in tmp). Each loop is simple enough to vectorise. */
+#define MC_FINISH(T, R) ({                                                              \
+    T *R_ = (R); double l_ = 0;                                                      \
+    if (w) {                                                                         \
+        for (i = 0; i < nb; i++) R_[i] = (T)((double)w[i] * lv[i]);                  \
+        if (!hess) { for (i = 0; i < nb; i++) tmp[i] *= (double)w[i];                \
+                     l_ = mc_sum4(tmp, nb); }                                        \
+    } else {                                                                         \
+        for (i = 0; i < nb; i++) R_[i] = (T)lv[i];                                   \
+        if (!hess) l_ = mc_sum4(tmp, nb);                                            \
+    }                                                                                \
+    l_; })
+
+/* a hook for one instantiation; lv: nb doubles of scratch, tmp: 2·nb more */
+#define MC_DEFINE_HOOK(T, NAME, TARGET)                                              \
+TARGET static double NAME(const mc_loss *L, int hess, Py_ssize_t nb, Py_ssize_t K,   \
+                          const T *MC_RESTRICT z, const T *MC_RESTRICT q,            \
+                          const T *MC_RESTRICT y, const T *MC_RESTRICT w,            \
+                          T *MC_RESTRICT r, double *MC_RESTRICT lv,                  \
+                          double *MC_RESTRICT tmp)                                   \
 {                                                                                    \
-    double loss = 0, zi, yi, wi, e, g, h;                                            \
     Py_ssize_t i, c;                                                                 \
+    const double delta = L->delta;                                                   \
+    double loss = 0;                                                                 \
     switch (L->kind) {                                                               \
     case MC_SQUARED:                                                                 \
-        for (c = 0; c < K; c++)                                                      \
-            for (i = 0; i < nb; i++) {                                               \
-                wi = w ? (double)w[i] : 1.0;                                         \
-                if (hess) { r[c * nb + i] = (T)(2 * wi * q[c * nb + i]); continue; } \
-                e = (double)z[c * nb + i] - (y ? (double)y[i * K + c] : 0.0);        \
-                loss += wi * e * e;                                                  \
-                r[c * nb + i] = (T)(2 * wi * e);                                     \
+        for (c = 0; c < K; c++) {                                                    \
+            const T *zc = z + c * nb, *qc = q + c * nb;                              \
+            T *rc = r + c * nb;                                                      \
+            if (hess) {                                                              \
+                for (i = 0; i < nb; i++) lv[i] = 2 * (double)qc[i];                  \
+            } else if (y && K == 1) {                                                \
+                for (i = 0; i < nb; i++) tmp[i] = (double)zc[i] - (double)y[i];      \
+                for (i = 0; i < nb; i++) { lv[i] = 2 * tmp[i]; tmp[i] *= tmp[i]; }   \
+            } else if (y) {                                                          \
+                for (i = 0; i < nb; i++) tmp[i] = (double)zc[i] - (double)y[i * K + c]; \
+                for (i = 0; i < nb; i++) { lv[i] = 2 * tmp[i]; tmp[i] *= tmp[i]; }   \
+            } else {                                                                 \
+                for (i = 0; i < nb; i++) { tmp[i] = zc[i]; lv[i] = 2 * tmp[i]; tmp[i] *= tmp[i]; } \
             }                                                                        \
-        break;                                                                       \
+            loss += MC_FINISH(T, rc);                                                   \
+        }                                                                            \
+        return loss;                                                                 \
     case MC_LOGISTIC:                                                                \
-        for (i = 0; i < nb; i++) {                                                   \
-            zi = z[i]; wi = w ? (double)w[i] : 1.0;                                  \
-            g = mc_sigmoid(zi);                                                      \
-            if (hess) { r[i] = (T)(wi * g * (1 - g) * q[i]); continue; }             \
-            yi = y[i];                                                               \
-            loss += wi * (mc_log1pexp(zi) - yi * zi);                                \
-            r[i] = (T)(wi * (g - yi));                                               \
-        }                                                                            \
-        break;                                                                       \
+        if (hess)                                                                    \
+            for (i = 0; i < nb; i++) {                                               \
+                double zi = z[i], e = mc_exp(-fabs(zi)), inv = 1 / (1 + e);          \
+                lv[i] = e * inv * inv * (double)q[i];                                \
+            }                                                                        \
+        else                                                                         \
+            for (i = 0; i < nb; i++) {                                               \
+                double zi = z[i], yi = y[i], e = mc_exp(-fabs(zi)), inv = 1 / (1 + e); \
+                lv[i] = (zi >= 0 ? inv : e * inv) - yi;                              \
+                tmp[i] = (zi > 0 ? zi : 0.0) + mc_log1p01(e) - yi * zi;              \
+            }                                                                        \
+        return MC_FINISH(T, r);                                                         \
     case MC_POISSON:                                                                 \
-        for (i = 0; i < nb; i++) {                                                   \
-            zi = z[i]; wi = w ? (double)w[i] : 1.0;                                  \
-            e = exp(zi);                                                             \
-            if (hess) { r[i] = (T)(wi * e * q[i]); continue; }                       \
-            yi = y[i];                                                               \
-            loss += wi * (e - yi * zi);                                              \
-            r[i] = (T)(wi * (e - yi));                                               \
-        }                                                                            \
-        break;                                                                       \
+        if (hess)                                                                    \
+            for (i = 0; i < nb; i++) lv[i] = mc_exp((double)z[i]) * (double)q[i];   \
+        else                                                                         \
+            for (i = 0; i < nb; i++) {                                               \
+                double zi = z[i], yi = y[i], e = mc_exp(zi);                         \
+                lv[i] = e - yi;                                                      \
+                tmp[i] = e - yi * zi;                                                \
+            }                                                                        \
+        return MC_FINISH(T, r);                                                         \
     case MC_HUBER:                                                                   \
         for (i = 0; i < nb; i++) {                                                   \
-            wi = w ? (double)w[i] : 1.0;                                             \
-            e = (double)z[i] - (double)y[i];                                         \
-            if (fabs(e) <= L->delta) { g = e; h = 1; loss += wi * 0.5 * e * e; }     \
-            else {                                                                   \
-                g = e > 0 ? L->delta : -L->delta; h = 0;                             \
-                loss += wi * L->delta * (fabs(e) - 0.5 * L->delta);                  \
-                if (e != e) g = e;                       /* NaN propagates */        \
-            }                                                                        \
-            r[i] = (T)(hess ? wi * h * q[i] : wi * g);                               \
+            double e = (double)z[i] - (double)y[i], a = fabs(e);                     \
+            int in = a <= delta;                                                     \
+            double g = in ? e : (e > 0 ? delta : (e < 0 ? -delta : e));              \
+            lv[i] = hess ? (in ? (double)q[i] : 0.0) : g;                            \
+            tmp[i] = in ? 0.5 * e * e : delta * (a - 0.5 * delta);                   \
         }                                                                            \
-        break;                                                                       \
-    case MC_MULTINOMIAL:                                                             \
-        for (i = 0; i < nb; i++) {                                                   \
-            double zmax = -INFINITY, s = 0, pq = 0;                                  \
-            Py_ssize_t label = -1;                                                   \
-            wi = w ? (double)w[i] : 1.0;                                             \
-            for (c = 0; c < K; c++) if (z[c * nb + i] > zmax) zmax = z[c * nb + i];  \
-            if (!(zmax > -INFINITY && zmax < INFINITY))                              \
-                zmax = zmax != zmax ? zmax : 0;   /* all −inf, or an inf / NaN */    \
-            for (c = 0; c < K; c++) s += exp((double)z[c * nb + i] - zmax);          \
-            if (hess) {                                                              \
-                for (c = 0; c < K; c++)                                              \
-                    pq += exp((double)z[c * nb + i] - zmax) / s * q[c * nb + i];     \
-                for (c = 0; c < K; c++) {                                            \
-                    double p = exp((double)z[c * nb + i] - zmax) / s;                \
-                    r[c * nb + i] = (T)(wi * p * (q[c * nb + i] - pq));              \
-                }                                                                    \
-                continue;                                                            \
+        return MC_FINISH(T, r);                                                         \
+    case MC_MULTINOMIAL: {                                                           \
+        /* per row: zmax, s = Σ_c e^(z_c − zmax); p_c = e^(z_c − zmax) / s; vectorised \
+           across rows, one class at a time */                                       \
+        double *zmax = tmp, *sum = tmp + nb;                                         \
+        for (i = 0; i < nb; i++) { zmax[i] = -INFINITY; sum[i] = 0; lv[i] = 0; }     \
+        for (c = 0; c < K; c++)                                                      \
+            for (i = 0; i < nb; i++) {                                               \
+                double zc = z[c * nb + i];                                           \
+                zmax[i] = zc > zmax[i] ? zc : (zc != zc ? zc : zmax[i]);             \
             }                                                                        \
-            yi = y[i];                                                               \
-            if (yi >= 0 && yi < (double)K) label = (Py_ssize_t)yi;                   \
-            if (label < 0 || (double)label != yi) {                                  \
-                loss += NAN;                                                         \
-                for (c = 0; c < K; c++) r[c * nb + i] = (T)NAN;                      \
-                continue;                                                            \
-            }                                                                        \
-            loss += wi * (zmax + log(s) - (double)z[label * nb + i]);                \
+        for (i = 0; i < nb; i++)                                                     \
+            if (!(zmax[i] > -INFINITY && zmax[i] < INFINITY) && zmax[i] == zmax[i])  \
+                zmax[i] = 0;                       /* all −inf, or an inf */        \
+        for (c = 0; c < K; c++)                                                      \
+            for (i = 0; i < nb; i++) sum[i] += mc_exp((double)z[c * nb + i] - zmax[i]); \
+        if (hess) {                                                                  \
             for (c = 0; c < K; c++)                                                  \
-                r[c * nb + i] = (T)(wi * (exp((double)z[c * nb + i] - zmax) / s      \
-                                          - (c == label)));                          \
+                for (i = 0; i < nb; i++)                                             \
+                    lv[i] += mc_exp((double)z[c * nb + i] - zmax[i]) / sum[i]        \
+                             * q[c * nb + i];                                        \
+            for (c = 0; c < K; c++)                                                  \
+                for (i = 0; i < nb; i++) {                                           \
+                    double p = mc_exp((double)z[c * nb + i] - zmax[i]) / sum[i];     \
+                    r[c * nb + i] = (T)(MC_WI(i) * p * (q[c * nb + i] - lv[i]));     \
+                }                                                                    \
+            return 0;                                                                \
         }                                                                            \
-        break;                                                                       \
-    default:                                                                         \
-        loss = NAN;                                                                  \
-        for (i = 0; i < K * nb; i++) r[i] = (T)NAN;                                  \
+        for (c = 0; c < K; c++)                                                      \
+            for (i = 0; i < nb; i++) {                                               \
+                double yi = y[i], p = mc_exp((double)z[c * nb + i] - zmax[i]) / sum[i]; \
+                int hit = yi == (double)c;                                           \
+                r[c * nb + i] = (T)(MC_WI(i) * (p - hit));                           \
+                lv[i] += hit ? (double)z[c * nb + i] : 0.0;                          \
+            }                                                                        \
+        for (i = 0; i < nb; i++) {                                                   \
+            double yi = y[i];                                                        \
+            int ok = yi >= 0 && yi < (double)K && yi == floor(yi);                   \
+            /* loss_i = logsumexp(z_i) − z_i,y_i; a bad label: NaN */                \
+            lv[i] = ok ? MC_WI(i) * (zmax[i] + log(sum[i]) - lv[i]) : NAN;           \
+            if (!ok) for (c = 0; c < K; c++) r[c * nb + i] = (T)NAN;                 \
+        }                                                                            \
+        return mc_sum4(lv, nb);                                                      \
     }                                                                                \
-    return loss;                                                                     \
+    default:                                                                         \
+        for (i = 0; i < K * nb; i++) r[i] = (T)NAN;                                  \
+        return NAN;                                                                  \
+    }                                                                                \
 }
 
-MC_DEFINE_HOOK(double, mc_hook_d)
-MC_DEFINE_HOOK(float, mc_hook_f)
+MC_DEFINE_HOOK(double, mc_hook_d_base, MC_T_BASE)
+MC_DEFINE_HOOK(float, mc_hook_f_base, MC_T_BASE)
+#if MC_X86
+MC_DEFINE_HOOK(double, mc_hook_d_avx2, MC_T_AVX2)
+MC_DEFINE_HOOK(float, mc_hook_f_avx2, MC_T_AVX2)
+MC_DEFINE_HOOK(double, mc_hook_d_avx512, MC_T_AVX512)
+MC_DEFINE_HOOK(float, mc_hook_f_avx512, MC_T_AVX512)
+#endif
 
 #endif /* MCFAST_LOSS_H */

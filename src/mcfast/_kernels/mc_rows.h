@@ -177,6 +177,7 @@ TARGET MC_INLINE void NAME##_rmv_small(const T *MC_RESTRICT x, Py_ssize_t ld,   
 #define MC_DEFINE_ROWS(T, NAME, W, TARGET)                                           \
 MC_DEFINE_PRIMS(T, NAME, W, TARGET)                                                  \
 MC_DEFINE_SMALL(T, NAME, TARGET)                                                     \
+MC_DEFINE_FUSED(T, NAME, TARGET)                                                     \
                                                                                      \
 /* z = Θᵀ-products of the block (K × nb); returns the count of bad CSR indices */    \
 TARGET static Py_ssize_t NAME##_mv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,    \
@@ -283,6 +284,61 @@ TARGET static void NAME##_rmv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,    
     }                                                                                \
 }
 
+/* Fused C rows for the squared loss (one output, no rows=): each row is used at once,
+ * z = x·θ, r = ℓ′ (MC_ROW_SQUARED of mc_loss.h), g += r x, so a block is read from
+ * memory once and never again. Narrow rows keep θ and g in registers, two rows a step. */
+#define MC_DEFINE_FUSED(T, NAME, TARGET)                                             \
+TARGET MC_INLINE double NAME##_fsmall(const T *MC_RESTRICT x, Py_ssize_t ld,          \
+                                      Py_ssize_t nb, const T *MC_RESTRICT th,        \
+                                      const T *MC_RESTRICT y, const T *MC_RESTRICT w, \
+                                      T *MC_RESTRICT g, const Py_ssize_t M)          \
+{                                                                                    \
+    T t[8], ga[8], gb[8], da, db; double loss = 0; Py_ssize_t i, j;                  \
+    for (j = 0; j < M; j++) { t[j] = th[j]; ga[j] = 0; gb[j] = 0; }                  \
+    for (i = 0; i + 2 <= nb; i += 2) {                                               \
+        const T *xa = x + i * ld, *xb = xa + ld;                                     \
+        da = 0; db = 0;                                                              \
+        for (j = 0; j < M; j++) { da += xa[j] * t[j]; db += xb[j] * t[j]; }          \
+        da = MC_ROW_SQUARED(T, da, y, w, i, loss);                                   \
+        db = MC_ROW_SQUARED(T, db, y, w, i + 1, loss);                               \
+        for (j = 0; j < M; j++) { ga[j] += da * xa[j]; gb[j] += db * xb[j]; }        \
+    }                                                                                \
+    if (i < nb) {                                                                    \
+        const T *xa = x + i * ld;                                                    \
+        da = 0;                                                                      \
+        for (j = 0; j < M; j++) da += xa[j] * t[j];                                  \
+        da = MC_ROW_SQUARED(T, da, y, w, i, loss);                                   \
+        for (j = 0; j < M; j++) ga[j] += da * xa[j];                                 \
+    }                                                                                \
+    for (j = 0; j < M; j++) g[j] += ga[j] + gb[j];                                   \
+    return loss;                                                                     \
+}                                                                                    \
+TARGET static double NAME##_fused(const T *x, Py_ssize_t ld, Py_ssize_t m,           \
+                                  Py_ssize_t nb, const T *th, const T *y,            \
+                                  const T *w, T *g)                                  \
+{                                                                                    \
+    double loss = 0; Py_ssize_t i; T r;                                              \
+    if (m <= 8) {                                                                    \
+        switch (m) {                                                                 \
+        case 1: return NAME##_fsmall(x, ld, nb, th, y, w, g, 1);                     \
+        case 2: return NAME##_fsmall(x, ld, nb, th, y, w, g, 2);                     \
+        case 3: return NAME##_fsmall(x, ld, nb, th, y, w, g, 3);                     \
+        case 4: return NAME##_fsmall(x, ld, nb, th, y, w, g, 4);                     \
+        case 5: return NAME##_fsmall(x, ld, nb, th, y, w, g, 5);                     \
+        case 6: return NAME##_fsmall(x, ld, nb, th, y, w, g, 6);                     \
+        case 7: return NAME##_fsmall(x, ld, nb, th, y, w, g, 7);                     \
+        default: return NAME##_fsmall(x, ld, nb, th, y, w, g, 8);                    \
+        }                                                                            \
+    }                                                                                \
+    for (i = 0; i < nb; i++) {                                                       \
+        const T *xi = x + i * ld;                                                    \
+        r = NAME##_dot(xi, th, m);                                                   \
+        r = MC_ROW_SQUARED(T, r, y, w, i, loss);                                     \
+        NAME##_axpy(r, xi, g, m);                                                    \
+    }                                                                                \
+    return loss;                                                                     \
+}
+
 /* the literal-width calls of MC_SMALL_CASES, per instantiation */
 #define MC_MV_SMALL_mc_rows_d_base(M) mc_rows_d_base_mv_small(xb, ld, nb, tt, z, M)
 #define MC_MV_SMALL_mc_rows_f_base(M) mc_rows_f_base_mv_small(xb, ld, nb, tt, z, M)
@@ -297,6 +353,7 @@ TARGET static void NAME##_rmv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,    
 #define MC_RMV_SMALL_mc_rows_d_avx512(M) mc_rows_d_avx512_rmv_small(xb, ld, nb, r, gt, M)
 #define MC_RMV_SMALL_mc_rows_f_avx512(M) mc_rows_f_avx512_rmv_small(xb, ld, nb, r, gt, M)
 
+#include "mc_loss.h"
 MC_DEFINE_ROWS(double, mc_rows_d_base, 16, MC_T_BASE)
 MC_DEFINE_ROWS(float, mc_rows_f_base, 16, MC_T_BASE)
 #if MC_X86
