@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import dask
 import dask.array as da
@@ -522,8 +522,22 @@ def _linear_checked(func, X, y, theta, sample_weight, loss, l2, fit_intercept):
     return d, d["dtype"]
 
 
-def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
-                     fit_intercept=False, compute=True):
+@overload
+def linear_loss_grad(X: da.Array | ArrayLike, theta: ArrayLike, y: da.Array | ArrayLike, *,
+                     loss: Any = ..., sample_weight: da.Array | ArrayLike | None = ...,
+                     l2: float = ..., fit_intercept: bool = ...,
+                     compute: Literal[True] = True) -> tuple[float, FloatArray]: ...
+@overload
+def linear_loss_grad(X: da.Array | ArrayLike, theta: ArrayLike, y: da.Array | ArrayLike, *,
+                     loss: Any = ..., sample_weight: da.Array | ArrayLike | None = ...,
+                     l2: float = ..., fit_intercept: bool = ...,
+                     compute: Literal[False]) -> tuple[da.Array, da.Array]: ...
+
+
+def linear_loss_grad(X: da.Array | ArrayLike, theta: ArrayLike, y: da.Array | ArrayLike, *,
+                     loss: Any = "squared", sample_weight: da.Array | ArrayLike | None = None,
+                     l2: float = 0.0, fit_intercept: bool = False, compute: bool = True
+                     ) -> tuple[float, FloatArray] | tuple[da.Array, da.Array]:
     """A linear model's loss and gradient on dask arrays chunked by rows (one pass each).
 
     The sum Σ wᵢ ℓ(xᵢᵀθ + b, yᵢ) + l2‖θ[:m]‖² of `mcfast.linear_loss_grad`, computed chunk
@@ -609,8 +623,9 @@ class LinearLoss:
     True
     """
 
-    def __init__(self, X, y, *, loss="squared", sample_weight=None, l2=0.0,
-                 fit_intercept=False):
+    def __init__(self, X: da.Array | ArrayLike, y: da.Array | ArrayLike, *, loss: Any = "squared",
+                 sample_weight: da.Array | ArrayLike | None = None, l2: float = 0.0,
+                 fit_intercept: bool = False) -> None:
         func = "LinearLoss"
         d, dtype = _linear_checked(func, X, y, None, sample_weight, loss, l2, fit_intercept)
         X = _rows(X).astype(dtype)
@@ -636,7 +651,7 @@ class LinearLoss:
     def _theta(self, theta, name="theta"):
         return v.linear_loss_theta(theta, self._d, name, "LinearLoss", flat_ok=True)
 
-    def __call__(self, theta):
+    def __call__(self, theta: ArrayLike) -> tuple[float, FloatArray]:
         """Loss and gradient at θ (see `mcfast.LinearLoss.__call__`)."""
         shape = np.shape(theta)
         t = self._theta(theta)
@@ -646,7 +661,7 @@ class LinearLoss:
         value, grad = _ridge(float(value), grad, t, self.l2, self._d["m"])
         return float(value), grad.astype(self.dtype).reshape(shape)
 
-    def hessp(self, theta, p):
+    def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
         """The Hessian at θ applied to p (see `mcfast.LinearLoss.hessp`)."""
         t = self._theta(theta)
         shape = np.shape(p)
@@ -662,7 +677,7 @@ class LinearLoss:
             hp[:m] += 2 * self.l2 * q[:m]
         return hp.astype(self.dtype).reshape(shape)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"mcfast.dask.LinearLoss(X: {self.X.shape} in {self.X.numblocks[0]} chunks, "
                 f"loss={self.loss!r}, l2={self.l2}, fit_intercept={self.fit_intercept}, "
                 f"dtype={self.dtype})")

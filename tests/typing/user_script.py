@@ -65,17 +65,6 @@ reveal_type(lin)  # T: LinearLoss
 reveal_type(lin(np.zeros(4), rows=np.arange(10)))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
 reveal_type(lin.hessp(np.zeros(4), np.ones(4)))  # T: ndarray[dtype[float32 | float64]]
 reveal_type(mc.losses.Logistic())  # T: Logistic
-# structured and matrix-free links
-K = mc.Kronecker(np.eye(2), np.ones((3, 3)))
-reveal_type(K)  # T: Kronecker
-reveal_type(K.shape)  # T: tuple[int, int]
-reveal_type(mc.jacobian_chain([K, K]))  # T: Kronecker
-reveal_type(mc.grad_chain([K], np.ones(6)))  # T: ndarray[dtype[float32 | float64]]
-M = mc.MatrixFree(np.eye(6), cost=6)
-reveal_type(M)  # T: MatrixFree
-reveal_type(M.cost)  # T: int
-reveal_type(mc.tangent_chain([K, M], np.ones(6)))  # T: ndarray[dtype[float32 | float64]]
-
 # links beyond dense and Diagonal: Kronecker factors, sparse and matrix-free
 from scipy.sparse.linalg import aslinearoperator
 
@@ -103,6 +92,12 @@ reveal_type(mcd.lstsq_loss_grad(X, theta, y))  # T: tuple[float, ndarray[dtype[f
 reveal_type(mcd.lstsq_loss_grad(X, theta, y, compute=False))  # T: tuple[Array, Array]
 reveal_type(mcd.lstsq_grad(X, theta, y))  # T: ndarray[dtype[float32 | float64]]
 reveal_type(mcd.grad_ax(X, y, compute=False))  # T: Array
+reveal_type(mcd.linear_loss_grad(X, theta, yb, loss="logistic"))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
+reveal_type(mcd.linear_loss_grad(X, theta, yb, compute=False))  # T: tuple[Array, Array]
+dlin = mcd.LinearLoss(X, yb, loss="poisson", fit_intercept=True)
+reveal_type(dlin)  # T: LinearLoss
+reveal_type(dlin(np.zeros(4)))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
+reveal_type(dlin.hessp(np.zeros(4), np.ones(4)))  # T: ndarray[dtype[float32 | float64]]
 dobj = mcd.LeastSquares(X, y, l2=0.1)
 reveal_type(dobj(theta))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
 reveal_type(dobj.hessp(theta, theta))  # T: ndarray[dtype[float32 | float64]]
