@@ -392,3 +392,29 @@ def test_multinomial_kernel(gdfit, dtype):
     t = tol(dtype) * n ** 0.5
     np.testing.assert_allclose(got, want_loss, rtol=t)
     np.testing.assert_allclose(grad, want_grad, rtol=t, atol=t * np.abs(want_grad).max())
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_nogil_planner_agrees_with_chain_plan(gdfit, seed):
+    # the cimport planner (C, dense and diagonal links) and mcfast.chain_plan (mcfast._plan)
+    # are the same cost model: equal flops and equal steps on random chains up to 64 links
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 65))
+    dims, diag, links = [int(rng.integers(1, 50))], [], []
+    for _ in range(n):
+        if rng.random() < 0.3:
+            diag.append(1)
+            dims.append(dims[-1])
+            links.append(mc.Diagonal(np.ones(dims[-1])))
+        else:
+            diag.append(0)
+            dims.append(int(rng.integers(1, 50)))
+            links.append((dims[-1], dims[-2]))
+    d, f = np.array(dims, np.intp), np.array(diag, np.uint8)
+    cost, split = np.empty((n, n), np.intp), np.empty((n, n), np.intp)
+    total = gdfit.chain_order(d, f, np.empty(n + 1, np.intp), cost, split)
+    plan = mc.chain_plan(links)
+    assert total == plan.flops
+    steps = np.empty((n - 1, 2), np.intp)
+    assert gdfit.chain_steps(split, np.empty(8 * n, np.intp), steps) == n - 1
+    assert [tuple(int(i) for i in s) for s in steps] == [s[:2] for s in plan.steps]

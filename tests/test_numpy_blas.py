@@ -20,7 +20,7 @@ import mcfast as mc
 pytest.importorskip("threadpoolctl", reason="threadpoolctl (in the test extra)")
 
 SCRIPT = """
-import os, sys
+import os, sys, threading, time
 import numpy as np
 import mcfast as mc
 from threadpoolctl import ThreadpoolController
@@ -36,6 +36,8 @@ numpy_blas[0].set_num_threads(int(sys.argv[1]))
 scipy_blas[0].set_num_threads(int(sys.argv[2]))
 
 def cpu_ns():
+    # schedstat lags up to a scheduler tick for the thread reading it: this thread's own
+    # CPU time comes from thread_time_ns, the others' (idle by now) from schedstat
     out = {}
     for tid in os.listdir("/proc/self/task"):
         try:
@@ -43,6 +45,7 @@ def cpu_ns():
                 out[tid] = int(f.read().split()[0])
         except OSError:
             pass
+    out[str(threading.get_native_id())] = time.thread_time_ns()
     return out
 
 rng = np.random.default_rng(0)
@@ -62,8 +65,11 @@ calls = {
 }
 for name, call in calls.items():
     call()
+    t0 = time.perf_counter()
+    call()
+    reps = max(3, int(0.1 / (time.perf_counter() - t0)))     # about 0.1 s of calls
     before = cpu_ns()
-    for _ in range(3):
+    for _ in range(reps):
         call()
     after = cpu_ns()
     used = sorted((after[t] - before.get(t, 0) for t in after), reverse=True) + [0]

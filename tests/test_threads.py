@@ -254,7 +254,7 @@ def test_count_is_openmp_capped_by_the_affinity():
 # CPU time over the wall time. Per-thread CPU time is what a busy machine cannot blur:
 # a starved thread still shows up, a thread that never ran does not.
 _CPU_SCRIPT = """
-import os, sys, time
+import os, sys, threading, time
 import numpy as np
 import mcfast as mc
 from mcfast._kernels import _threads
@@ -263,6 +263,8 @@ rng = np.random.default_rng(0)
 X = rng.standard_normal((1_500_000, 16)); theta = rng.standard_normal(16)
 y = rng.standard_normal(1_500_000)
 def cpu_ns():
+    # schedstat lags up to a scheduler tick for the thread reading it: this thread's own
+    # CPU time comes from thread_time_ns, the others' (idle by now) from schedstat
     out = {}
     for tid in os.listdir("/proc/self/task"):
         try:
@@ -270,6 +272,7 @@ def cpu_ns():
                 out[tid] = int(f.read().split()[0])
         except OSError:
             pass
+    out[str(threading.get_native_id())] = time.thread_time_ns()
     return out
 def run():
     mc.lstsq_loss_grad(X, theta, y)           # warm-up: OpenMP starts its workers

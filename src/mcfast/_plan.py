@@ -305,7 +305,7 @@ def tree_of(n, steps):
     return nodes[-1]
 
 
-def tree_str(n, steps, infos=None):
+def tree_str(n, steps):
     """The bracketing as text, e.g. ``J3 @ (J2 @ J1)``; a product computed by applying an
     operator is marked with its mode, e.g. ``[J4 @ J3 | tangent]``."""
     if not steps:

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Kernels of the Jacobian chain: the matrix-chain planner, chain products, vector chains.
+"""Kernels of the Jacobian chain: chain products, vector chains, dense × CSR, the nogil planner.
 
 Design. Three layers, as everywhere in mcfast:
   mcfast.chain (Python)   validates once, plans, and compiles a plan into a *program*: one
@@ -20,6 +20,11 @@ columns (the Python layer copies it otherwise), which is all BLAS needs: a matri
 row stride is the row-major storage of its transpose. Intermediates are C-contiguous.
 Batch offsets: sample b of the broadcast batch is unravelled over `bshape`, and link k sits
 at Σ_a index_a · bstr[k, a] (stride 0 along broadcast axes).
+
+Planning happens in Python (mcfast._plan, the one cost model); `chain_order`/`chain_steps`
+below are its dense/Diagonal part without the GIL, for the cimport API (kernels.pxd).
+`dense_csr_product` is the adjoint mode of a sparse link (rows of a block times a CSR
+matrix), used by mcfast._apply.
 
 `fast_chain` (2 or 3 links) and `fast_vector` (grad/tangent) are the cheap entries for
 unbatched chains of C-contiguous float arrays: they check the arrays in C (types, shapes,
