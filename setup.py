@@ -100,6 +100,8 @@ def extensions():
                            ("MCFAST_CYTHON_VERSION", f'"{Cython.__version__}"'),
                            ("MCFAST_NUMPY_VERSION", f'"{numpy.__version__}"')] + macros,
             extra_compile_args=list(cflags),
+            # the C helpers each module includes: a changed header recompiles it
+            depends=sorted(glob("src/mcfast/_kernels/*.h")),
         ))
     directives = {
         "language_level": 3,

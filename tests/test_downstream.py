@@ -322,3 +322,64 @@ def test_nogil_planner_saturates(gdfit):
     total = gdfit.chain_order(d, np.zeros(n, np.uint8), np.empty(n + 1, np.intp), cost, split)
     assert total == np.iinfo(np.intp).max
     assert all(cost[i, j] >= 0 for i in range(n) for j in range(i, n))   # the table's half
+
+
+LOSS_CODES = {"squared": 0, "logistic": 1, "poisson": 2, "huber": 3}
+
+
+def _targets(rng, loss, n, dtype):
+    if loss == "logistic":
+        return rng.integers(0, 2, n).astype(dtype)
+    if loss == "poisson":
+        return rng.poisson(1.0, n).astype(dtype)
+    return (2 * rng.standard_normal(n)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("loss", list(LOSS_CODES))
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_linear_loss_kernels(gdfit, dtype, loss, fit_intercept):
+    """mk.linear_loss_grad / linear_loss_hessp against the Python API's reference."""
+    rng = np.random.default_rng(7)
+    n, m = 300, 6
+    X = rng.standard_normal((n, m)).astype(dtype)
+    y = _targets(rng, loss, n, dtype)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    theta = (0.3 * rng.standard_normal(m + fit_intercept)).astype(dtype)
+    p = rng.standard_normal(m + fit_intercept).astype(dtype)
+    obj = mc.reference.LinearLoss(X, y, loss=loss, sample_weight=w, l2=0.4,
+                                  fit_intercept=fit_intercept)
+    want_loss, want_grad = obj(theta)
+    t = tol(dtype) * n ** 0.5
+    for threads in (1, 2):
+        work = np.empty(gdfit.linear_work_size(m, 0, threads))
+        grad = np.full(theta.shape, np.nan, dtype)
+        got = gdfit.linear_loss_grad(X, theta, y, w, True, LOSS_CODES[loss], 1.0,
+                                     fit_intercept, 0.4, threads, work, grad)
+        np.testing.assert_allclose(got, want_loss, rtol=t)
+        np.testing.assert_allclose(grad, want_grad, rtol=t, atol=t * np.abs(want_grad).max())
+        out = np.full(theta.shape, np.nan, dtype)
+        gdfit.linear_loss_hessp(X, theta, p, y, w, True, LOSS_CODES[loss], 1.0,
+                                fit_intercept, 0.4, threads, work, out)
+        want_h = obj.hessp(theta, p)
+        np.testing.assert_allclose(out, want_h, rtol=t, atol=t * np.abs(want_h).max())
+    assert np.isnan(gdfit.linear_loss_grad(X, theta, y, w, True, 0, 1.0, fit_intercept,
+                                           0.4, 1, work[:0], grad))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_multinomial_kernel(gdfit, dtype):
+    rng = np.random.default_rng(8)
+    n, m, K = 250, 5, 4
+    X = rng.standard_normal((n, m)).astype(dtype)
+    labels = rng.integers(0, K, n)
+    Theta = rng.standard_normal((m + 1, K)).astype(dtype)
+    want_loss, want_grad = mc.reference.linear_loss_grad(
+        X, Theta, labels, loss="multinomial", fit_intercept=True, l2=0.2)
+    work = np.empty(gdfit.linear_work_size(m, K, 2))
+    grad = np.full(Theta.shape, np.nan, dtype)
+    got = gdfit.multinomial_loss_grad(X, Theta, labels.astype(dtype), np.zeros(1, dtype),
+                                      False, True, 0.2, 2, work, grad)
+    t = tol(dtype) * n ** 0.5
+    np.testing.assert_allclose(got, want_loss, rtol=t)
+    np.testing.assert_allclose(grad, want_grad, rtol=t, atol=t * np.abs(want_grad).max())

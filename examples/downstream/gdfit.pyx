@@ -122,6 +122,41 @@ def lstsq_loss_grad_multi(const floating[:, ::1] X, const floating[:, ::1] Theta
     return loss
 
 
+def linear_work_size(Py_ssize_t m, Py_ssize_t k, int nthreads):
+    return mk.linear_work_size(m, k, nthreads)
+
+
+def linear_loss_grad(const floating[:, ::1] X, const floating[::1] theta,
+                     const floating[::1] y, const floating[::1] w, bint has_w, int loss,
+                     double delta, bint fit_intercept, double l2, int nthreads,
+                     double[::1] work, floating[::1] grad):
+    cdef double value
+    with nogil:
+        value = mk.linear_loss_grad(X, theta, y, w, has_w, loss, delta, fit_intercept, l2,
+                                    nthreads, work, grad)
+    return value
+
+
+def linear_loss_hessp(const floating[:, ::1] X, const floating[::1] theta,
+                      const floating[::1] p, const floating[::1] y, const floating[::1] w,
+                      bint has_w, int loss, double delta, bint fit_intercept, double l2,
+                      int nthreads, double[::1] work, floating[::1] out):
+    with nogil:
+        mk.linear_loss_hessp(X, theta, p, y, w, has_w, loss, delta, fit_intercept, l2,
+                             nthreads, work, out)
+
+
+def multinomial_loss_grad(const floating[:, ::1] X, const floating[:, ::1] Theta,
+                          const floating[::1] labels, const floating[::1] w, bint has_w,
+                          bint fit_intercept, double l2, int nthreads, double[::1] work,
+                          floating[:, ::1] grad):
+    cdef double value
+    with nogil:
+        value = mk.multinomial_loss_grad(X, Theta, labels, w, has_w, fit_intercept, l2,
+                                         nthreads, work, grad)
+    return value
+
+
 def tangent_step(const floating[:, ::1] J, const floating[::1] t, floating[::1] out):
     with nogil:
         mk.tangent_step(J, t, out)

@@ -138,10 +138,34 @@ def trace_chain_args(G, dY_dX, func="trace_chain"):
     return convert(G, dtype), convert(D, dtype), D.shape[G.ndim:]
 
 
+def _design(X, func):
+    """X as a real ndarray, or a scipy.sparse matrix checked for real data (kept sparse).
+    -> (X, an array of X's dtype for `working_dtype`)."""
+    import scipy.sparse
+    if scipy.sparse.issparse(X):
+        _sparse_X(X, func)
+        return X, np.empty(0, X.dtype)
+    X = as_real_array(X, "X", func)
+    return X, X
+
+
+def _convert_design(X, dtype):
+    """`convert` for a dense or sparse X (sparse becomes CSR)."""
+    import scipy.sparse
+    if scipy.sparse.issparse(X):
+        X = X.tocsr() if X.format != "csr" else X
+        return X if X.dtype == dtype else X.astype(dtype)
+    return convert(X, dtype)
+
+
 def lstsq_args(X, theta, y, func="lstsq_grad"):
-    """Check X (n, m) with theta (m,) and y (n,), or theta (m, k) and y (n, k)."""
-    arr, dtype = _arrays(func, X=X, theta=theta, y=y)
-    X, theta, y = arr["X"], arr["theta"], arr["y"]
+    """Check X (n, m) with theta (m,) and y (n,), or theta (m, k) and y (n, k).
+
+    X may be scipy.sparse (returned as CSR)."""
+    X, Xd = _design(X, func)
+    arr = {k: as_real_array(a, k, func) for k, a in (("theta", theta), ("y", y))}
+    dtype = working_dtype(Xd, *arr.values())
+    theta, y = arr["theta"], arr["y"]
     check_ndim(X, "X", func, (2,))
     check_ndim(theta, "theta", func, (1, 2))
     check_ndim(y, "y", func, (1, 2))
@@ -153,16 +177,18 @@ def lstsq_args(X, theta, y, func="lstsq_grad"):
     if theta.shape[1:] != y.shape[1:]:
         raise shape_error(func, "theta and y must both be 1-D, or both 2-D with the same "
                           "number of columns", **shapes)
-    return convert(X, dtype), convert(theta, dtype), convert(y, dtype)
+    return _convert_design(X, dtype), convert(theta, dtype), convert(y, dtype)
 
 
 def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
     """Check LeastSquares' data: X (n, m), y (n,) or (n, k), sample_weight (n,), l2 >= 0."""
-    named = dict(X=X, y=y)
+    X, Xd = _design(X, func)
+    named = dict(y=y)
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
     arr, dtype = _arrays(func, **named)
-    X, y = arr["X"], arr["y"]
+    dtype = working_dtype(Xd, *arr.values())
+    y = arr["y"]
     check_ndim(X, "X", func, (2,))
     check_ndim(y, "y", func, (1, 2))
     if y.shape[0] != X.shape[0]:
@@ -180,7 +206,7 @@ def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
         raise TypeError(f"{func}: l2 must be a real number; got {l2!r}") from None
     if not l2 >= 0:
         raise ValueError(f"{func}: l2 must be >= 0; got {l2}")
-    return convert(X, dtype), convert(y, dtype), w, l2, dtype
+    return _convert_design(X, dtype), convert(y, dtype), w, l2, dtype
 
 
 def least_squares_theta(theta, m, y_shape, dtype, name="theta", func="LeastSquares"):
@@ -415,3 +441,123 @@ def chain_vector_args(links, vector, name, func):
     dtype = _chain_dtype(arrays, kinds, [vec.dtype])
     arrays = [_convert_link(a, kind, dtype) for a, kind in zip(arrays, kinds)]
     return arrays, kinds, dims, batch, convert(vec, dtype), dtype
+
+
+# --- linear-model losses: linear_loss_grad, LinearLoss (fast path and reference) ---
+
+__all__ += ["linear_loss_data", "linear_loss_theta", "linear_loss_rows"]
+
+
+def _sparse_X(X, func):
+    """A scipy.sparse X's dtype, refusing complex and other non-real data (TypeError)."""
+    kind = X.dtype.kind
+    if kind not in "biuf" or (kind == "f" and X.dtype.itemsize > 8):
+        raise TypeError(f"{func}: argument 'X' is sparse with dtype {X.dtype}; expected "
+                        f"real floating (float32/float64), integer or boolean values")
+    if X.ndim != 2:
+        raise ValueError(f"{func}: X must be 2-D; got shape {X.shape}")
+
+
+def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=None):
+    """Check a linear-model loss's data (and θ when given). -> a dict of the converted
+    pieces: X (ndarray in its own layout, or scipy.sparse CSR), y, w, theta, l2,
+    fit_intercept, loss (a mcfast.losses.Loss), dtype, n, m.
+
+    The working dtype comes from X, θ, y and sample_weight, except that integer class
+    labels (loss="multinomial") do not make it float64.
+    """
+    import scipy.sparse
+    from .losses import get_loss
+    loss = get_loss(loss, func)
+    sparse = scipy.sparse.issparse(X)
+    X, Xd = _design(X, func)
+    check_ndim(X, "X", func, (2,))
+    n, m = X.shape
+    named = {} if theta is None else {"theta": theta}
+    named["y"] = y
+    if sample_weight is not None:
+        named["sample_weight"] = sample_weight
+    arr = {k: as_real_array(a, k, func) for k, a in named.items()}
+    dtype = working_dtype(Xd, *(a for k, a in arr.items()
+                                if not (k == "y" and loss.multiclass)))
+    y = arr["y"]
+    if loss.multiclass:
+        check_ndim(y, "y", func, (1,))
+    elif loss.code == 0:
+        check_ndim(y, "y", func, (1, 2))
+    else:
+        check_ndim(y, "y", func, (1,))
+    if y.shape[0] != n:
+        raise shape_error(func, "y.shape[0] must equal X.shape[0]", X=X.shape, y=y.shape)
+    w = arr.get("sample_weight")
+    if w is not None:
+        check_ndim(w, "sample_weight", func, (1,))
+        if w.shape[0] != n:
+            raise shape_error(func, "sample_weight.shape[0] must equal X.shape[0]",
+                              X=X.shape, sample_weight=w.shape)
+        w = convert(w, dtype)
+    try:
+        l2 = float(l2)
+    except (TypeError, ValueError):
+        raise TypeError(f"{func}: l2 must be a real number; got {l2!r}") from None
+    if not l2 >= 0:
+        raise ValueError(f"{func}: l2 must be >= 0; got {l2}")
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"{func}: fit_intercept must be True or False; got {fit_intercept!r}")
+    loss.check_y(y, func)
+    y = convert(y, dtype)
+    X = _convert_design(X, dtype)
+    out = dict(X=X, y=y, w=w, l2=l2, fit_intercept=bool(fit_intercept), loss=loss,
+               dtype=np.dtype(dtype), n=n, m=m, sparse=sparse,
+               max_label=float(y.max()) if loss.multiclass and y.size else -1.0)
+    if theta is not None:
+        out["theta"] = linear_loss_theta(arr["theta"], out, "theta", func)
+    return out
+
+
+def linear_loss_theta(theta, d, name, func, flat_ok=False):
+    """θ (or a direction p) checked against the data `d` of `linear_loss_data`.
+
+    Shapes: (m(+1),) for a 1-D y, (m(+1), k) with y (n, k) for squared, (m(+1), K) for
+    multinomial (labels in 0 … K−1). With `flat_ok` a flat θ of the right size (as
+    scipy.optimize passes it) is accepted and reshaped.
+    """
+    theta = as_real_array(theta, name, func)
+    mp = d["m"] + d["fit_intercept"]
+    loss, y = d["loss"], d["y"]
+    where = " (m + 1: the intercept is the last entry)" if d["fit_intercept"] else ""
+    if loss.multiclass:
+        if flat_ok and theta.ndim == 1 and mp and theta.size % mp == 0 and theta.size:
+            theta = theta.reshape(mp, theta.size // mp)
+        if theta.ndim != 2 or theta.shape[0] != mp:
+            raise ValueError(f"{func}: {name} has shape {theta.shape}; loss='multinomial' "
+                             f"needs shape ({mp}, K), one column per class{where}")
+        if theta.shape[1] <= d["max_label"]:
+            raise ValueError(f"{func}: y must hold labels in 0 ... {theta.shape[1] - 1} "
+                             f"({name} has {theta.shape[1]} columns, one per class); got "
+                             f"labels up to {d['max_label']:g}")
+    else:
+        want = (mp,) + tuple(y.shape[1:])
+        if theta.shape != want and not (flat_ok and len(want) == 2
+                                         and theta.shape == (want[0] * want[1],)):
+            raise ValueError(f"{func}: {name} has shape {theta.shape}; expected {want}"
+                             f"{where}, to fit X {(d['n'], d['m'])} and y {y.shape}")
+        theta = theta.reshape(want)
+    return convert(theta, d["dtype"])
+
+
+def linear_loss_rows(rows, n, func):
+    """rows= as an intp array of indices in 0 … n−1 (negative ones count from the end)."""
+    if rows is None:
+        return None
+    r = np.asarray(rows)
+    if r.ndim == 1 and r.size == 0 and r.dtype.kind in "biuf":
+        return np.zeros(0, np.intp)          # [] is a float array, as in NumPy indexing
+    if r.dtype.kind not in "iu" or r.ndim != 1:
+        raise IndexError(f"{func}: rows must be a 1-D array of integer indices; got "
+                         f"dtype {r.dtype} and shape {r.shape}")
+    if r.size and (r.min() < -n or r.max() >= n):
+        raise IndexError(f"{func}: rows holds indices from {r.min()} to {r.max()}; X has "
+                         f"{n} rows")
+    r = r.astype(np.intp, copy=False)
+    return np.ascontiguousarray(np.where(r < 0, r + n, r) if r.size and r.min() < 0 else r)

@@ -34,9 +34,9 @@ from libc.math cimport NAN
 
 from mcfast._kernels._blas cimport gemm, gemv, NoTrans, Trans
 from mcfast._kernels._linear cimport at_g, at_g_vec, g_at, outer
-from mcfast._kernels._lstsq cimport (
-    work_size as _lstsq_work_size, loss_grad_vec as _loss_grad_vec,
-    loss_grad_mat as _loss_grad_mat)
+from mcfast._kernels._engine cimport (
+    dense_loss_grad as _dense_loss_grad, work_size as _engine_work,
+    plan_block as _plan_block, SRC_C as _SRC_C)
 from mcfast._kernels._chain cimport (
     chain_order as _chain_order, chain_steps as _chain_steps, small_gemm)
 
@@ -135,64 +135,117 @@ cdef inline void trace_chain(const floating[::1] G,         # IN  (Y.size,)  ∂
 
 
 # ======================================================================================
-# least squares: l = ‖Xθ − y‖², ∂l/∂θ = 2 Xᵀ(Xθ − y)
+# least squares and linear-model losses, on the one-pass engine (mcfast._kernels._engine)
 #
-# One pass over X (the kernel of mcfast.lstsq_loss_grad): rows in blocks that stay in
-# cache, residuals formed and used block by block, never stored whole. `work` is double
-# scratch of at least lstsq_work_size(m, k, nthreads) entries, owned by the caller (one
+#   l = Σ_i w_i ℓ(x_iθ (+ b), y_i) + l2‖θ‖²,   ∂l/∂θ = Xᵀ(w ∘ ℓ′) + 2 l2 θ
+#
+# X is read once: rows in blocks that stay in cache, z = Xθ formed and used block by
+# block, never stored whole. `work` is double scratch of at least
+# linear_work_size(m, k, nthreads) (or lstsq_work_size) entries, owned by the caller (one
 # per thread when called from your own parallel loop, with nthreads=1 there). The
-# functions return NaN, writing nothing, when `work` is too small.
+# functions return NaN, writing nothing, when `work` is too small. These adapt
+# memoryviews to the engine's pointers; the engine does the work (empty X included).
 # ======================================================================================
 
 cdef enum:
-    LSTSQ_BLOCK_BYTES = 65536    # bytes of X per block (as mcfast.lstsq chooses)
-    LSTSQ_BLOCK_FLOPS = 262144   # multi-target: multiply-adds of a block's gemm at most
+    # the pointwise losses (mcfast.losses; the engine's codes in mc_loss.h)
+    LOSS_SQUARED = 0        # (z − y)²
+    LOSS_LOGISTIC = 1       # log(1 + eᶻ) − y z, y ∈ [0, 1]
+    LOSS_POISSON = 2        # eᶻ − y z, y ≥ 0
+    LOSS_HUBER = 3          # ½r² (|r| ≤ δ), δ(|r| − ½δ), r = z − y
+    LOSS_MULTINOMIAL = 4    # logsumexp(z_i) − z_i,y_i, y integer labels 0 … K−1
 
 
-cdef inline Py_ssize_t lstsq_block(Py_ssize_t m, Py_ssize_t k,
-                                   Py_ssize_t itemsize) noexcept nogil:
-    """Rows per block for an (n, m) X of `itemsize` bytes and k targets (0: a vector θ)."""
-    cdef Py_ssize_t block = LSTSQ_BLOCK_BYTES // max(m * itemsize, 1)
-    if k > 0:
-        block = min(block, LSTSQ_BLOCK_FLOPS // max(m * k, 1))
-    return max(8, min(block, 4096))
+cdef inline Py_ssize_t linear_work_size(Py_ssize_t m, Py_ssize_t k,
+                                        int nthreads) noexcept nogil:
+    """Doubles of scratch for an X of m columns (with or without an intercept), k outputs
+    per row (0 or 1: a vector θ; classes for multinomial) and `nthreads` threads, float32
+    or float64."""
+    k = max(k, 1)
+    return _engine_work(m + 1, k, k, _plan_block(_SRC_C, m, k, 4), max(nthreads, 1), 8)
 
 
 cdef inline Py_ssize_t lstsq_work_size(Py_ssize_t m, Py_ssize_t k,
                                        int nthreads) noexcept nogil:
     """Doubles of scratch the least-squares functions need (float32 or float64 X), for
     width m, k targets (0 or 1: a vector θ) and `nthreads` threads."""
-    return _lstsq_work_size(max(m, 1), max(k, 1), lstsq_block(m, k, 8), max(nthreads, 1), 8)
+    return linear_work_size(m, k, nthreads)
 
 
-cdef inline double _lstsq_empty(const floating[:, ::1] X, const floating[::1] theta,
-                                const floating[::1] y, bint has_y,
-                                const floating[::1] w, bint has_w, double l2,
-                                floating[::1] grad) noexcept nogil:
-    """The n = 0 or m = 0 case: l = Σ w y² + l2‖θ‖², grad = 2 l2 θ."""
-    cdef Py_ssize_t i, j
-    cdef double loss = 0
-    if X.shape[1] == 0 and has_y:
-        for i in range(X.shape[0]):
-            loss += (w[i] if has_w else 1.0) * (<double>y[i] * y[i])
-    for j in range(theta.shape[0]):
-        loss += l2 * (<double>theta[j] * theta[j])
-        grad[j] = <floating>(2 * l2 * theta[j])
-    return loss
+cdef inline const floating* _ptr1(const floating[::1] a) noexcept nogil:
+    return &a[0] if a.shape[0] > 0 else NULL
 
 
-cdef inline double _lstsq_vec(const floating[:, ::1] X, const floating[::1] theta,
-                              const floating[::1] y, bint has_y,
-                              const floating[::1] w, bint has_w, double l2, int nthreads,
-                              double[::1] work, floating[::1] grad) noexcept nogil:
+cdef inline const floating* _ptr2(const floating[:, ::1] a) noexcept nogil:
+    return &a[0, 0] if a.shape[0] > 0 and a.shape[1] > 0 else NULL
+
+
+cdef inline double _linear(const floating[:, ::1] X, const floating* theta, Py_ssize_t k,
+                           bint intercept, const floating* y, const floating* w, int loss,
+                           double delta, double l2, const floating* p, floating* grad,
+                           int nthreads, double[::1] work) noexcept nogil:
+    """The engine on a C-contiguous X (k outputs per row, ≥ 0), or NaN when `work` is too
+    small."""
     cdef Py_ssize_t m = X.shape[1]
-    cdef Py_ssize_t block = lstsq_block(m, 0, sizeof(floating))
     nthreads = max(nthreads, 1)
-    if work.shape[0] < lstsq_work_size(m, 0, nthreads):
+    if work.shape[0] < linear_work_size(m, k, nthreads) or work.shape[0] == 0:
         return NAN
-    if X.shape[0] == 0 or m == 0:
-        return _lstsq_empty(X, theta, y, has_y, w, has_w, l2, grad)
-    return _loss_grad_vec(X, theta, y, has_y, w, has_w, l2, grad, &work[0], block, nthreads)
+    return _dense_loss_grad(_SRC_C, _ptr2(X), X.shape[0], m, m, NULL, 0, theta, k,
+                            intercept, y, w, loss, delta, l2, p, grad, &work[0],
+                            _plan_block(_SRC_C, m, max(k, 1), sizeof(floating)), nthreads)
+
+
+cdef inline double linear_loss_grad(
+        const floating[:, ::1] X,      # IN  (n, m)
+        const floating[::1] theta,     # IN  (m,), or (m + 1,) with the intercept last
+        const floating[::1] y,         # IN  (n,)
+        const floating[::1] w,         # IN  (n,) sample weights, read when has_w
+        bint has_w,
+        int loss,                      # LOSS_SQUARED, LOSS_LOGISTIC, LOSS_POISSON, LOSS_HUBER
+        double delta,                  # huber's δ (> 0); ignored by the others
+        bint fit_intercept,
+        double l2,                     # ridge on θ[:m] (0 for none)
+        int nthreads,                  # OpenMP threads (1 inside your own parallel loop)
+        double[::1] work,              # SCRATCH linear_work_size(m, 0, nthreads)
+        floating[::1] grad,            # OUT theta's shape
+        ) noexcept nogil:
+    """Returns Σ w ℓ(Xθ + b, y) + l2‖θ[:m]‖²; grad = Xᵀ(w ∘ ℓ′) + 2 l2 θ (and Σ w ℓ′ for b).
+
+    y must lie in the loss's domain (not checked here: mcfast.linear_loss_grad checks).
+    """
+    return _linear(X, _ptr1(theta), 1, fit_intercept, _ptr1(y), _ptr1(w) if has_w else NULL,
+                   loss, delta, l2, NULL, &grad[0] if grad.shape[0] else NULL, nthreads, work)
+
+
+cdef inline void linear_loss_hessp(
+        const floating[:, ::1] X,      # IN  (n, m)
+        const floating[::1] theta,     # IN  (m,) or (m + 1,)
+        const floating[::1] p,         # IN  theta's shape: the direction
+        const floating[::1] y,         # IN  (n,)
+        const floating[::1] w,         # IN  (n,), read when has_w
+        bint has_w,
+        int loss, double delta, bint fit_intercept, double l2, int nthreads,
+        double[::1] work,              # SCRATCH linear_work_size(m, 0, nthreads)
+        floating[::1] out,             # OUT theta's shape
+        ) noexcept nogil:
+    """out = Xᵀ(w ∘ ℓ″ ∘ (Xp + p_b)) + 2 l2 p (intercept: Σ w ℓ″ (Xp + p_b)), one pass."""
+    _linear(X, _ptr1(theta), 1, fit_intercept, _ptr1(y), _ptr1(w) if has_w else NULL, loss,
+            delta, l2, _ptr1(p), &out[0] if out.shape[0] else NULL, nthreads, work)
+
+
+cdef inline double multinomial_loss_grad(
+        const floating[:, ::1] X,      # IN  (n, m)
+        const floating[:, ::1] Theta,  # IN  (m, K), or (m + 1, K) with the intercepts last
+        const floating[::1] labels,    # IN  (n,) integer labels 0 … K−1 (as floats)
+        const floating[::1] w,         # IN  (n,), read when has_w
+        bint has_w, bint fit_intercept, double l2, int nthreads,
+        double[::1] work,              # SCRATCH linear_work_size(m, K, nthreads)
+        floating[:, ::1] grad,         # OUT Theta's shape
+        ) noexcept nogil:
+    """Returns Σ w (logsumexp(z_i) − z_i,y_i) + l2‖Θ[:m]‖²; grad = Xᵀ(w ∘ (softmax − e_y))."""
+    return _linear(X, _ptr2(Theta), Theta.shape[1], fit_intercept, _ptr1(labels),
+                   _ptr1(w) if has_w else NULL, LOSS_MULTINOMIAL, 0.0, l2, NULL,
+                   <floating*>_ptr2(grad), nthreads, work)
 
 
 cdef inline double lstsq_loss_grad(const floating[:, ::1] X,    # IN  (n, m)
@@ -202,7 +255,8 @@ cdef inline double lstsq_loss_grad(const floating[:, ::1] X,    # IN  (n, m)
                                    floating[::1] grad,          # OUT (m,)  2 Xᵀ(Xθ − y)
                                    ) noexcept nogil:
     """Returns l = ‖Xθ − y‖² and writes ∂l/∂θ = 2 Xᵀ(Xθ − y) into ``grad`` (one thread)."""
-    return _lstsq_vec(X, theta, y, True, y, False, 0.0, 1, work, grad)
+    return _linear(X, _ptr1(theta), 1, False, _ptr1(y), NULL, LOSS_SQUARED, 0.0, 0.0, NULL,
+                   <floating*>_ptr1(grad), 1, work)
 
 
 cdef inline void lstsq_grad(const floating[:, ::1] X,    # IN  (n, m)
@@ -212,7 +266,7 @@ cdef inline void lstsq_grad(const floating[:, ::1] X,    # IN  (n, m)
                             floating[::1] grad,          # OUT (m,)
                             ) noexcept nogil:
     """∂l/∂θ = 2 Xᵀ(Xθ − y) for l = ‖Xθ − y‖² (one thread)."""
-    _lstsq_vec(X, theta, y, True, y, False, 0.0, 1, work, grad)
+    lstsq_loss_grad(X, theta, y, work, grad)
 
 
 cdef inline double lstsq_loss_grad_weighted(
@@ -226,7 +280,8 @@ cdef inline double lstsq_loss_grad_weighted(
         floating[::1] grad,          # OUT (m,)
         ) noexcept nogil:
     """Returns l = Σ_i w_i (x_iθ − y_i)² + l2‖θ‖²; grad = 2 XᵀW(Xθ − y) + 2 l2 θ."""
-    return _lstsq_vec(X, theta, y, True, w, True, l2, nthreads, work, grad)
+    return _linear(X, _ptr1(theta), 1, False, _ptr1(y), _ptr1(w), LOSS_SQUARED, 0.0, l2,
+                   NULL, <floating*>_ptr1(grad), nthreads, work)
 
 
 cdef inline void lstsq_hessp(const floating[:, ::1] X,    # IN  (n, m)
@@ -236,7 +291,8 @@ cdef inline void lstsq_hessp(const floating[:, ::1] X,    # IN  (n, m)
                              floating[::1] out,           # OUT (m,)
                              ) noexcept nogil:
     """Hessian-vector product of ‖Xθ − y‖² + l2‖θ‖²: out = 2 Xᵀ(X p) + 2 l2 p."""
-    _lstsq_vec(X, p, p, False, p, False, l2, 1, work, out)
+    _linear(X, _ptr1(p), 1, False, NULL, NULL, LOSS_SQUARED, 0.0, l2, _ptr1(p),
+            <floating*>_ptr1(out), 1, work)
 
 
 cdef inline double lstsq_loss_grad_multi(
@@ -247,21 +303,8 @@ cdef inline double lstsq_loss_grad_multi(
         floating[:, ::1] grad,          # OUT (m, k)
         ) noexcept nogil:
     """k targets at once: returns ‖XΘ − Y‖²_F; grad = 2 Xᵀ(XΘ − Y) (one thread)."""
-    cdef Py_ssize_t n = X.shape[0], m = X.shape[1], k = Theta.shape[1], i, j
-    cdef double loss = 0
-    if work.shape[0] < lstsq_work_size(m, k, 1):
-        return NAN
-    if n == 0 or m == 0 or k == 0:
-        for i in range(m):
-            for j in range(k):
-                grad[i, j] = 0
-        if m == 0:
-            for i in range(n):
-                for j in range(k):
-                    loss += <double>Y[i, j] * Y[i, j]
-        return loss
-    return _loss_grad_mat(X, Theta, Y, True, Theta[0], False, 0.0, grad, &work[0],
-                          lstsq_block(m, k, sizeof(floating)), 1)
+    return _linear(X, _ptr2(Theta), Theta.shape[1], False, _ptr2(Y), NULL, LOSS_SQUARED,
+                   0.0, 0.0, NULL, <floating*>_ptr2(grad), 1, work)
 
 
 # ======================================================================================

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import DTypeLike, NDArray
+
+from numpy.typing import ArrayLike, NDArray
 
 from . import _validate as v
-from ._typing import ArrayLike
 
 __all__ = ["Kronecker", "MatrixFree"]
 
@@ -79,8 +79,15 @@ class Kronecker:
             factors.append(view)
         self._a, self._b = factors
 
-    A = property(lambda self: self._a, doc="The left factor A, shape (pa, qa).")
-    B = property(lambda self: self._b, doc="The right factor B, shape (pb, qb).")
+    @property
+    def A(self) -> NDArray[Any]:
+        """The left factor A, shape (pa, qa) (read-only)."""
+        return self._a
+
+    @property
+    def B(self) -> NDArray[Any]:
+        """The right factor B, shape (pb, qb) (read-only)."""
+        return self._b
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -88,7 +95,10 @@ class Kronecker:
         (pa, qa), (pb, qb) = self._a.shape, self._b.shape
         return (pa * pb, qa * qb)
 
-    ndim = property(lambda self: 2, doc="2.")
+    @property
+    def ndim(self) -> int:
+        """2."""
+        return 2
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -109,11 +119,11 @@ class Kronecker:
         """
         return np.kron(self._a, self._b)
 
-    def __array__(self, dtype: DTypeLike = None, copy: bool | None = None) -> NDArray[Any]:
+    def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
         a = self.toarray()
         return a if dtype is None else a.astype(dtype)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (np.array(self._a), np.array(self._b)))
 
     def __repr__(self) -> str:
@@ -187,10 +197,25 @@ class MatrixFree:
             raise ValueError(f"{func}: cost must be >= 0; got {cost}")
         self._op, self._cost = op, int(cost)
 
-    op = property(lambda self: self._op, doc="The wrapped LinearOperator.")
-    cost = property(lambda self: self._cost, doc="Multiply-adds of one application.")
-    shape = property(lambda self: tuple(self._op.shape), doc="(rows, cols).")
-    ndim = property(lambda self: 2, doc="2.")
+    @property
+    def op(self) -> Any:
+        """The wrapped LinearOperator."""
+        return self._op
+
+    @property
+    def cost(self) -> int:
+        """Multiply-adds of one application to one vector."""
+        return self._cost
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
+        return (int(self._op.shape[0]), int(self._op.shape[1]))
+
+    @property
+    def ndim(self) -> int:
+        """2."""
+        return 2
 
     @property
     def dtype(self) -> np.dtype[Any]:

@@ -7,18 +7,12 @@ import numpy as np
 from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from ._kernels import _lstsq as _k
+from ._onepass import Problem, native
+from .losses import Squared
 
 __all__ = ["lstsq_grad", "lstsq_loss_grad", "LeastSquares"]
 
-# The kernels, one specialisation per working dtype (indexing a fused def function once
-# here spares every call Cython's run-time dtype dispatch).
-_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
-_VEC = {_F32: _k.vec_loss_grad["float"], _F64: _k.vec_loss_grad["double"]}
-_MAT = {_F32: _k.mat_loss_grad["float"], _F64: _k.mat_loss_grad["double"]}
-# stand-ins for an absent y or sample_weight (the kernels read them only when flagged)
-_NONE_1D = {dt: np.zeros(1, dt) for dt in (_F32, _F64)}
-_NONE_2D = {dt: np.zeros((1, 1), dt) for dt in (_F32, _F64)}
-
+_SQUARED = Squared()
 
 # Threads: 0 lets the kernels decide at each call (mcfast._kernels._threads: OpenMP's count,
 # so threadpoolctl and OMP_NUM_THREADS hold, capped by the CPU affinity; 1 after fork).
@@ -31,57 +25,30 @@ def _plan(n, m, k, itemsize):
     return _k.plan(n, m, k, itemsize, _MAX_THREADS)
 
 
-def _loss_grad(X, theta, y, w, l2, grad, plan=None):
-    """Σ w ‖Xθ − y‖² + l2‖θ‖² (returned) and 2 XᵀW(Xθ − y) + 2 l2 θ (into `grad`).
-
-    X, theta, y, w: C-contiguous arrays of one working dtype, shapes already checked;
-    y and w may be None (absent). grad: C-contiguous, theta's shape and dtype, sharing
-    no memory with the inputs.
-    """
+def _problem(X, y, w, l2):
+    """The engine's view of a (weighted, ridge) least-squares problem; X dense in any
+    layout (C and F order read in place) or CSR."""
+    import scipy.sparse
     n, m = X.shape
-    if n == 0 or theta.size == 0:
-        # an empty sum: the formula itself (no kernel needed, nothing to gain)
-        r = X @ theta if y is None else X @ theta - y
-        wr = r if w is None else (w * r.T).T
-        grad[...] = 2 * (X.T @ wr)
-        loss = float(np.sum(wr * r, dtype=np.float64))
-        if l2 != 0:   # l2 == 0 adds nothing (0·inf would be NaN)
-            grad += (2 * l2) * theta
-            loss += l2 * float(np.sum(theta * theta, dtype=np.float64))
-        return loss
-    dt = X.dtype
-    k = theta.shape[1] if theta.ndim == 2 else 0
-    if k == 1:
-        # one target column: the single-target kernel on (m,) and (n,) views
-        theta, grad = theta.reshape(m), grad.reshape(m)
-        y = None if y is None else y.reshape(n)
-        k = 0
-    block, threads = plan or _plan(n, m, k, dt.itemsize)
-    if k:
-        return _MAT[dt](X, theta, _NONE_2D[dt] if y is None else y, y is not None,
-                        _NONE_1D[dt] if w is None else w, w is not None, l2, grad,
-                        block, threads)
-    return _VEC[dt](X, theta, _NONE_1D[dt] if y is None else y, y is not None,
-                    _NONE_1D[dt] if w is None else w, w is not None, l2, grad,
-                    block, threads)
+    return Problem(dict(X=X, y=y, w=w, l2=l2, fit_intercept=False, loss=_SQUARED,
+                        dtype=X.dtype, n=n, m=m, sparse=scipy.sparse.issparse(X)))
 
 
 def _public(X, theta, y, out, func):
     """Shared body of lstsq_loss_grad and lstsq_grad: -> (loss, gradient)."""
     X, theta, y = v.lstsq_args(X, theta, y, func)
-    X = np.ascontiguousarray(X)
-    theta = np.ascontiguousarray(theta)
-    y = np.ascontiguousarray(y)
+    theta = native(theta)
+    prob = _problem(X, y, None, 0.0)
     if out is None:
-        grad = np.empty(theta.shape, X.dtype)
-        return _loss_grad(X, theta, y, None, 0.0, grad), grad
-    v.check_out(out, theta.shape, X.dtype, func)
-    if v.overlaps(out, X, theta, y):
-        grad = np.empty(theta.shape, X.dtype)
-        loss = _loss_grad(X, theta, y, None, 0.0, grad)
+        grad = np.empty(theta.shape, theta.dtype)
+        return prob.run(theta, None, None, grad, _MAX_THREADS), grad
+    v.check_out(out, theta.shape, theta.dtype, func)
+    if v.overlaps(out, theta, prob.y, prob.src[0]):
+        grad = np.empty(theta.shape, theta.dtype)
+        loss = prob.run(theta, None, None, grad, _MAX_THREADS)
         out[...] = grad
         return loss, out
-    return _loss_grad(X, theta, y, None, 0.0, out), out
+    return prob.run(theta, None, None, out, _MAX_THREADS), out
 
 
 def lstsq_loss_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
@@ -98,8 +65,8 @@ def lstsq_loss_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
 
     Parameters
     ----------
-    X : array_like, shape (n, m)
-        Design matrix.
+    X : array_like or scipy.sparse matrix, shape (n, m)
+        Design matrix (C and F order and CSR are read in place).
     theta : array_like, shape (m,) or (m, k)
         Parameters.
     y : array_like, shape (n,) or (n, k)
@@ -159,8 +126,8 @@ def lstsq_grad(X: ArrayLike, theta: ArrayLike, y: ArrayLike, *,
 
     Parameters
     ----------
-    X : array_like, shape (n, m)
-        Design matrix.
+    X : array_like or scipy.sparse matrix, shape (n, m)
+        Design matrix (C and F order and CSR are read in place).
     theta : array_like, shape (m,) or (m, k)
         Parameters.
     y : array_like, shape (n,) or (n, k)
@@ -209,12 +176,12 @@ class LeastSquares:
               \\qquad \\nabla L = 2 X^\\top W (X\\theta - y) + 2 l_2 \\theta,
 
     and the Hessian-vector product 2XᵀWXp + 2 l2 p. X, y and the weights are
-    converted once, here, to C-contiguous arrays of the working dtype, so calls copy
-    nothing of X; each call reads X once.
+    converted once, here, to the working dtype (a dense X keeps its C or F layout, a
+    sparse one becomes CSR), so calls copy nothing of X; each call reads X once.
 
     Parameters
     ----------
-    X : array_like, shape (n, m)
+    X : array_like or scipy.sparse matrix, shape (n, m)
         Design matrix.
     y : array_like, shape (n,) or (n, k)
         Targets; with k columns θ has shape (m, k) (a flat θ of m·k values is
@@ -264,15 +231,16 @@ class LeastSquares:
     def __init__(self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None,
                  l2: float = 0.0) -> None:
         X, y, w, l2, dtype = v.least_squares_args(X, y, sample_weight, l2)
-        self.X = np.ascontiguousarray(X)
-        self.y = np.ascontiguousarray(y)
-        self.sample_weight = None if w is None else np.ascontiguousarray(w)
+        self._prob = _problem(X, native(y), native(w), l2)
+        self.X = self._prob.src[0] if self._prob.src[1] is None else X
+        self.y = self._prob.y
+        self.sample_weight = self._prob.w
         self.l2 = l2
         self.dtype = dtype
 
     def _theta(self, theta, name="theta"):
         """θ (or p) as a C-contiguous (m,) or (m, k) array of the working dtype."""
-        return np.ascontiguousarray(
+        return native(
             v.least_squares_theta(theta, self.X.shape[1], self.y.shape, self.dtype, name))
 
     def __call__(self, theta: ArrayLike) -> tuple[float, FloatArray]:
@@ -311,7 +279,7 @@ class LeastSquares:
         shape = np.shape(theta)
         t = self._theta(theta)
         grad = np.empty(t.shape, self.dtype)
-        loss = _loss_grad(self.X, t, self.y, self.sample_weight, self.l2, grad)
+        loss = self._prob.run(t, None, None, grad, _MAX_THREADS)
         return loss, grad.reshape(shape)
 
     def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
@@ -340,8 +308,8 @@ class LeastSquares:
         shape = np.shape(p)
         q = self._theta(p, "p")
         hp = np.empty(q.shape, self.dtype)
-        # the weighted gradient kernel with y = 0 at θ = p
-        _loss_grad(self.X, q, None, self.sample_weight, self.l2, hp)
+        # the engine's Hessian product (2 w ∘ Xp for the squared loss), one pass over X
+        self._prob.run(q, q, None, hp, _MAX_THREADS)
         return hp.reshape(shape)
 
     def __repr__(self) -> str:

@@ -354,3 +354,89 @@ def tangent_chain(links: Sequence[object], tangent: ArrayLike, *,
         t = a * t if kind == "diag" else np.matmul(a, t[..., :, None])[..., 0]
     return _finish(np.array(np.broadcast_to(t, batch + (dims[-1],)), dtype=dtype), out,
                    "tangent_chain")
+
+
+# --- linear-model losses ---
+# The plain two-pass formulas: z = X θ + b, then Xᵀ(w ∘ ℓ′); X[rows] copied.
+
+__all__ += ["linear_loss_grad", "LinearLoss"]
+
+
+def _linear_parts(d, theta, rows):
+    """(X, y, w, coefficients, intercept) of the data `d`, over X[rows] when given."""
+    X, y, w = d["X"], d["y"], d["w"]
+    if rows is not None:
+        X, y = X[rows], y[rows]
+        w = None if w is None else w[rows]
+    m = d["m"]
+    coef = theta[:m]
+    b = theta[m] if d["fit_intercept"] else np.zeros(theta.shape[1:], theta.dtype)
+    return X, y, w, coef, b
+
+
+def _linear_loss_grad(d, theta, rows):
+    X, y, w, coef, b = _linear_parts(d, theta, rows)
+    loss = d["loss"]
+    z = np.asarray(X @ coef, dtype=np.float64) + b
+    yy = y.astype(np.float64)
+    ww = np.ones(z.shape[0]) if w is None else w.astype(np.float64)
+    pointwise = loss.loss(z, yy)
+    g = loss.gradient(z, yy)
+    wg = (ww * g.T).T
+    value = float(np.sum((ww * pointwise.T).T))
+    if d["l2"] != 0:
+        value += d["l2"] * float(np.sum(coef.astype(np.float64) ** 2))
+    gc = np.asarray(X.T @ wg)
+    if d["l2"] != 0:
+        gc = gc + 2 * d["l2"] * coef
+    parts = [gc] + ([np.sum(wg, axis=0)[None] if wg.ndim == 2 else np.sum(wg)[None]]
+                    if d["fit_intercept"] else [])
+    return value, np.concatenate(parts).astype(d["dtype"]).reshape(theta.shape)
+
+
+def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
+                     fit_intercept=False, rows=None, out=None):
+    """Σ wᵢ ℓ(xᵢᵀθ + b, yᵢ) + l2‖θ[:m]‖² and its gradient, by the two-pass formula."""
+    func = "linear_loss_grad"
+    d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=theta)
+    rows = v.linear_loss_rows(rows, d["n"], func)
+    value, grad = _linear_loss_grad(d, d["theta"], rows)
+    return value, _finish(grad, out, func)
+
+
+class LinearLoss:
+    """The objective of `linear_loss_grad` for ``scipy.optimize.minimize``, with hessp."""
+
+    def __init__(self, X, y, *, loss="squared", sample_weight=None, l2=0.0,
+                 fit_intercept=False):
+        self._d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept,
+                                     "LinearLoss")
+        self.loss, self.dtype = self._d["loss"], self._d["dtype"]
+
+    def _theta(self, theta, name="theta"):
+        return v.linear_loss_theta(theta, self._d, name, "LinearLoss", flat_ok=True)
+
+    def __call__(self, theta, rows=None):
+        shape = np.shape(theta)
+        t = self._theta(theta)
+        rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
+        value, grad = _linear_loss_grad(self._d, t, rows)
+        return value, grad.reshape(shape)
+
+    def hessp(self, theta, p, rows=None):
+        """Xᵀ(w ∘ ℓ″ ∘ (Xp + p_b)) + 2 l2 p, with the intercept's row Σ w ℓ″ (Xp + p_b)."""
+        d = self._d
+        t = self._theta(theta)
+        shape = np.shape(p)
+        q = self._theta(p, "p")
+        rows = v.linear_loss_rows(rows, d["n"], "LinearLoss")
+        X, y, w, coef, b = _linear_parts(d, t, rows)
+        _, _, _, pc, pb = _linear_parts(d, q, rows)
+        z = np.asarray(X @ coef, dtype=np.float64) + b
+        xq = np.asarray(X @ pc, dtype=np.float64) + pb
+        ww = np.ones(z.shape[0]) if w is None else w.astype(np.float64)
+        h = (ww * d["loss"].hessp(z, y.astype(np.float64), xq).T).T
+        hc = np.asarray(X.T @ h) + 2 * d["l2"] * pc
+        parts = [hc] + ([np.sum(h, axis=0)[None] if h.ndim == 2 else np.sum(h)[None]]
+                        if d["fit_intercept"] else [])
+        return np.concatenate(parts).astype(self.dtype).reshape(shape)

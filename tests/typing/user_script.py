@@ -57,17 +57,24 @@ reveal_type(plan(links))  # T: ndarray[dtype[float32 | float64]]
 reveal_type(mc.ChainPlan([(6, 3), (2, 6)]))  # T: ChainPlan
 reveal_type(mc.grad_chain(links, np.ones(2)))  # T: ndarray[dtype[float32 | float64]]
 reveal_type(mc.tangent_chain(links, np.ones(3)))  # T: ndarray[dtype[float32 | float64]]
-
-# links beyond dense and Diagonal: Kronecker factors, sparse and matrix-free
-from scipy.sparse.linalg import aslinearoperator
-
+# linear-model losses, one pass over X
+yb = (y > 0).astype(float)
+reveal_type(mc.linear_loss_grad(X, theta, yb, loss="logistic"))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
+lin = mc.LinearLoss(X, yb, loss=mc.losses.Huber(delta=2.0), l2=0.1, fit_intercept=True)
+reveal_type(lin)  # T: LinearLoss
+reveal_type(lin(np.zeros(4), rows=np.arange(10)))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
+reveal_type(lin.hessp(np.zeros(4), np.ones(4)))  # T: ndarray[dtype[float32 | float64]]
+reveal_type(mc.losses.Logistic())  # T: Logistic
+# structured and matrix-free links
 K = mc.Kronecker(np.eye(2), np.ones((3, 3)))
 reveal_type(K)  # T: Kronecker
 reveal_type(K.shape)  # T: tuple[int, int]
 reveal_type(mc.jacobian_chain([K, K]))  # T: Kronecker | ndarray[dtype[float32 | float64]]
-M = mc.MatrixFree(aslinearoperator(W1), cost=18)
+reveal_type(mc.grad_chain([K], np.ones(6)))  # T: ndarray[dtype[float32 | float64]]
+M = mc.MatrixFree(np.eye(6), cost=6)
 reveal_type(M)  # T: MatrixFree
-reveal_type(mc.grad_chain([M, W2], np.ones(2)))  # T: ndarray[dtype[float32 | float64]]
+reveal_type(M.cost)  # T: int
+reveal_type(mc.tangent_chain([K, M], np.ones(6)))  # T: ndarray[dtype[float32 | float64]]
 
 # checks and facts
 reveal_type(mc.check_grad(lambda t: obj(t)[0], lambda t: obj(t)[1], theta))  # T: float

@@ -1,0 +1,47 @@
+# cython: language_level=3
+"""cimport API of the one-pass engine: a linear-model loss, its gradient or Hessian product.
+
+`work` is double scratch of `work_size(mp, K, ycols, block, nthreads, itemsize)` entries
+owned by the caller; `block` rows per block (≥ 1, see `plan_block`), `nthreads` ≥ 1.
+Θ, the direction P and the gradient are (mp, K) row-major (mp = m + 1 with an intercept,
+its last row); y is (n,) or, for squared with K targets, (n, K); y and w may be NULL.
+`rows` (NULL or nrows storage rows, in range) selects the rows used. Loss codes: see
+`mc_loss.h` (0 squared, 1 logistic, 2 poisson, 3 huber, 4 multinomial). The functions
+return the loss (NaN for a bad CSR column index, counted in bad[0]).
+"""
+from cython cimport floating
+
+cdef enum:
+    SRC_C = 0      # dense, row-major: ld elements from one row to the next
+    SRC_F = 1      # dense, column-major: ld elements from one column to the next
+
+
+cdef Py_ssize_t plan_block(int kind, Py_ssize_t m, Py_ssize_t K,
+                           Py_ssize_t itemsize) noexcept nogil
+
+cdef int plan_threads(Py_ssize_t elements, Py_ssize_t nblocks,
+                      int max_threads) noexcept nogil
+
+cdef Py_ssize_t work_size(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols, Py_ssize_t block,
+                          int nthreads, Py_ssize_t itemsize) noexcept nogil
+
+# dense X (n, m), C (SRC_C) or F (SRC_F) order with leading dimension ld
+cdef double dense_loss_grad(int kind, const floating* X, Py_ssize_t n, Py_ssize_t m,
+                            Py_ssize_t ld, const Py_ssize_t* rows, Py_ssize_t nrows,
+                            const floating* theta, Py_ssize_t K, bint intercept,
+                            const floating* y, const floating* w, int loss, double delta,
+                            double l2, const floating* p, floating* grad, double* work,
+                            Py_ssize_t block, int nthreads) noexcept nogil
+
+# CSR X (n, m): data, indices and indptr (int32 or int64: idx64)
+cdef double csr_loss_grad(const floating* data, const void* indices, const void* indptr,
+                          bint idx64, Py_ssize_t n, Py_ssize_t m,
+                          const Py_ssize_t* rows, Py_ssize_t nrows,
+                          const floating* theta, Py_ssize_t K, bint intercept,
+                          const floating* y, const floating* w, int loss, double delta,
+                          double l2, const floating* p, floating* grad, double* work,
+                          Py_ssize_t block, int nthreads, Py_ssize_t* bad) noexcept nogil
+
+# Σ X for a C-contiguous (n, m) X, each of nthreads threads reading its own rows once
+cdef double sum_rows(const floating* X, Py_ssize_t n, Py_ssize_t m,
+                     int nthreads) noexcept nogil

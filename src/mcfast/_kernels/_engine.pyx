@@ -1,0 +1,555 @@
+# cython: language_level=3
+"""The one-pass engine: every linear-model loss, its gradient and Hessian product, X read once.
+
+Design. z = f(Y), Y = XΘ ⇒ ∂z/∂Θ = Xᵀ ∂z/∂Y, with f a sum of pointwise losses: per
+block of rows, z_b = X_b Θ, then r_b = w ∘ ℓ′(z_b, y_b), then G += X_bᵀ r_b while X_b
+is in cache. Three concerns, three files:
+  mc_rows.h    the row sources: dense C, dense F read in place (a row block of an F
+               array is m contiguous column segments), CSR, each optionally through
+               `rows` (minibatches without copying X); the two block products, written
+               once over the element type and the vector width and compiled for AVX-512,
+               AVX2+FMA and SSE2, one runtime dispatch (mc_simd.h);
+  mc_loss.h    the pointwise loss hooks (squared, logistic, Poisson, Huber, multinomial),
+               in double, stable for large |z|;
+  mc_engine.h  one block: source, hook, source (and the intercept, gathered y and w);
+  this file    the driver: blocks grouped into parts (PARTS_PER_THREAD per thread) that
+               threads take dynamically (`prange`, schedule="dynamic"); each part owns its
+               partial gradient (float64, own cache lines) and loss; the parts are summed
+               in their own order, so results are bitwise reproducible whatever thread did
+               which part. Then the ridge term, never added when l2 == 0 (IEEE: l2·θ
+               with θ = ±inf would turn a finite gradient into NaN).
+The Python layers (mcfast.linear_loss, mcfast.lstsq) validate and name arguments; the
+`def` entry here refuses only what would read or write out of bounds.
+"""
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport uintptr_t
+from libc.string cimport memset
+from libc.math cimport NAN
+
+cimport numpy as cnp
+import numpy as np
+
+from ._threads cimport openmp_effective_n_threads
+
+cnp.import_array()
+
+cdef extern from "mc_engine.h":
+    ctypedef struct mc_src:
+        int kind
+        const void* x
+        Py_ssize_t ld
+        const void* indices
+        const void* indptr
+        int idx64
+        const Py_ssize_t* rows
+        Py_ssize_t n
+        Py_ssize_t m
+    ctypedef struct mc_loss:
+        int kind
+        double delta
+    ctypedef struct mc_prob:
+        mc_src src
+        mc_loss loss
+        Py_ssize_t K
+        Py_ssize_t mp
+        int intercept
+        int hess
+        const void* tt
+        const void* pt
+        const void* y
+        Py_ssize_t ycols
+        const void* w
+    enum:
+        MC_SRC_CSR
+        MC_SQUARED
+        MC_MULTINOMIAL
+    Py_ssize_t mc_scratch_items(Py_ssize_t K, Py_ssize_t mp, Py_ssize_t ycols,
+                                Py_ssize_t nb) noexcept nogil
+    double mc_block_d(const mc_prob* p, Py_ssize_t i0, Py_ssize_t nb, double* scr,
+                      double* acc, Py_ssize_t* bad) noexcept nogil
+    double mc_block_f(const mc_prob* p, Py_ssize_t i0, Py_ssize_t nb, float* scr,
+                      double* acc, Py_ssize_t* bad) noexcept nogil
+    double mc_sum_d(const double* x, Py_ssize_t n) noexcept nogil
+    double mc_sum_f(const float* x, Py_ssize_t n) noexcept nogil
+    int mc_set_level(int level) noexcept nogil
+    int mc_get_level() noexcept nogil
+    int mc_cpu_level() noexcept nogil
+
+
+cdef enum:
+    LINE = 8           # doubles per 64-byte cache line
+    STACK_WORK = 4096  # doubles of scratch on the C stack before a NumPy buffer is used
+    # Parts (runs of blocks, each with its own scratch region) per thread when threaded:
+    # threads take parts as they finish (a dynamic schedule), so a thread sharing its core
+    # with another program just takes fewer; parts are summed in their own order.
+    PARTS_PER_THREAD = 8
+    # Bytes of X per block. C rows and CSR: the block is read again from L1/L2 by the
+    # second product. F: each block is m column segments, long enough to stream.
+    BLOCK_BYTES_C = 32 * 1024
+    BLOCK_BYTES_F = 256 * 1024
+    # Elements (or stored entries) of X each thread gets at least (bench_lstsq.py --tune).
+    ELEMENTS_PER_THREAD = 1 << 16
+
+
+# --------------------------------------------------------------------------------------
+# planning and scratch
+# --------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _lines(Py_ssize_t nbytes) noexcept nogil:
+    """Bytes rounded up to whole cache lines, in doubles."""
+    return (nbytes + 8 * LINE - 1) // (8 * LINE) * LINE
+
+
+cdef Py_ssize_t plan_block(int kind, Py_ssize_t m, Py_ssize_t K,
+                           Py_ssize_t itemsize) noexcept nogil:
+    """Rows per block for a source of `kind` with m columns and K outputs per row."""
+    cdef Py_ssize_t width = max(m, 1) * itemsize
+    if kind == SRC_F:
+        return max(256, min(BLOCK_BYTES_F // width, 16384))
+    return max(8, min(BLOCK_BYTES_C // width, 4096 // max(K, 1) + 8))
+
+
+cdef int plan_threads(Py_ssize_t elements, Py_ssize_t nblocks,
+                      int max_threads) noexcept nogil:
+    """Threads for a call: ELEMENTS_PER_THREAD elements each, a block each, at most
+    `max_threads`, or when that is 0, at most what the process allows now
+    (openmp_effective_n_threads: threadpoolctl, OMP_NUM_THREADS, affinity, 1 after fork;
+    asked only when the work would take a second thread)."""
+    cdef Py_ssize_t t = min(elements // ELEMENTS_PER_THREAD, nblocks)
+    if t > 1:
+        t = min(t, <Py_ssize_t>(max_threads if max_threads > 0
+                                else openmp_effective_n_threads()))
+    return <int>max(t, 1)
+
+
+cdef inline Py_ssize_t _parts(int nthreads) noexcept nogil:
+    return 1 if nthreads <= 1 else <Py_ssize_t>PARTS_PER_THREAD * nthreads
+
+
+cdef inline Py_ssize_t _head(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t itemsize) noexcept nogil:
+    """Doubles before the parts' regions: Θᵀ and Pᵀ in the working dtype."""
+    return 2 * _lines(itemsize * K * mp)
+
+
+cdef inline Py_ssize_t _region(Py_ssize_t mp, Py_ssize_t K) noexcept nogil:
+    """Doubles of one part: acc (K·mp float64) | loss and bad count (a line)."""
+    return _lines(8 * K * mp) + LINE
+
+
+cdef inline Py_ssize_t _scratch(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols,
+                                Py_ssize_t block, Py_ssize_t itemsize) noexcept nogil:
+    """Doubles of one thread's block scratch (mc_engine.h: z, q, r, y_b, w_b, g)."""
+    return _lines(itemsize * mc_scratch_items(K, mp, ycols, block))
+
+
+cdef Py_ssize_t work_size(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols, Py_ssize_t block,
+                          int nthreads, Py_ssize_t itemsize) noexcept nogil:
+    """Doubles of scratch for a call: Θᵀ and Pᵀ, one region per part, one block scratch
+    per thread, alignment slack."""
+    nthreads = max(nthreads, 1)
+    return (_head(mp, K, itemsize) + _parts(nthreads) * _region(mp, K)
+            + nthreads * _scratch(mp, K, ycols, block, itemsize) + LINE)
+
+
+cdef inline double* _aligned(double* work) noexcept nogil:
+    return <double*>((<uintptr_t>work + 63) & ~(<uintptr_t>63))
+
+
+# --------------------------------------------------------------------------------------
+# the driver
+# --------------------------------------------------------------------------------------
+
+cdef inline double _block(const mc_prob* p, Py_ssize_t i0, Py_ssize_t nb, floating* scr,
+                          double* acc, Py_ssize_t* bad) noexcept nogil:
+    if floating is double:
+        return mc_block_d(p, i0, nb, scr, acc, bad)
+    else:
+        return mc_block_f(p, i0, nb, scr, acc, bad)
+
+
+cdef void _part(const mc_prob* p, Py_ssize_t block, Py_ssize_t b0, Py_ssize_t b1,
+                double* region, Py_ssize_t la, floating* scratch) noexcept nogil:
+    """Blocks b0..b1 into the part's acc (region) and loss / bad slots (region + la)."""
+    cdef Py_ssize_t b, i0, bad = 0
+    cdef double loss = 0
+    for b in range(b0, b1):
+        i0 = b * block
+        loss += _block(p, i0, min(block, p.src.n - i0), scratch, region, &bad)
+    region[la] = loss
+    region[la + 1] = <double>bad
+
+
+cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double l2,
+                 floating* grad, double* work, Py_ssize_t block, int nthreads,
+                 Py_ssize_t* bad) noexcept nogil:
+    """The loss of problem `p` (gradient, or Hessian product in the direction pdir, into
+    grad (mp, K)); Θᵀ and Pᵀ are laid out here from theta and pdir (mp, K)."""
+    cdef Py_ssize_t K = p.K, mp = p.mp, m = p.src.m, n = p.src.n, j, c, q
+    cdef Py_ssize_t itemsize = sizeof(floating)
+    cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
+    cdef Py_ssize_t la = _lines(8 * K * mp)
+    cdef Py_ssize_t region = _region(mp, K)
+    cdef Py_ssize_t scratch = _scratch(mp, K, p.ycols, block, itemsize)
+    cdef double* base = _aligned(work)
+    cdef double* parts = base + _head(mp, K, itemsize)
+    cdef double* scr
+    cdef floating* tt = <floating*>base
+    cdef floating* pt = <floating*>(base + _lines(itemsize * K * mp))
+    cdef Py_ssize_t nparts = max(1, min(_parts(nthreads), nblocks))
+    cdef double s, loss = 0
+    cdef const floating* th
+    nthreads = <int>max(1, min(<Py_ssize_t>nthreads, nparts))
+    scr = parts + nparts * region        # the threads' block scratch
+    # Θᵀ, Pᵀ (K, mp): each output's coefficients contiguous
+    for j in range(mp):
+        for c in range(K):
+            tt[c * mp + j] = theta[j * K + c]
+            if pdir != NULL:
+                pt[c * mp + j] = pdir[j * K + c]
+    p.tt = tt
+    p.pt = pt if pdir != NULL else NULL
+    p.hess = pdir != NULL
+    for q in range(nparts):
+        memset(parts + q * region, 0, region * sizeof(double))
+    if nparts == 1:
+        _part(p, block, 0, nblocks, parts, la, <floating*>scr)
+    else:
+        per = (nblocks + nparts - 1) // nparts
+        for q in prange(nparts, schedule="dynamic", chunksize=1, num_threads=nthreads):
+            b0 = q * per
+            b1 = min(b0 + per, nblocks)
+            if b0 < b1:
+                _part(p, block, b0, b1, parts + q * region, la,
+                      <floating*>(scr + threadid() * scratch))
+    # G = Σ_q acc_q (in part order) + 2 l2 θ (coefficients only, and only when l2 ≠ 0)
+    th = pdir if pdir != NULL else theta
+    for j in range(mp):
+        for c in range(K):
+            s = 0
+            for q in range(nparts):
+                s += parts[q * region + c * mp + j]
+            if l2 != 0 and j < m:
+                s += 2 * l2 * th[j * K + c]
+            grad[j * K + c] = <floating>s
+    for q in range(nparts):
+        loss += parts[q * region + la]
+        bad[0] += <Py_ssize_t>parts[q * region + la + 1]
+    if pdir != NULL:
+        return 0
+    if l2 != 0:
+        s = 0
+        for j in range(m):
+            for c in range(K):
+                s += <double>theta[j * K + c] * theta[j * K + c]
+        loss += l2 * s
+    return NAN if bad[0] else loss
+
+
+cdef inline void _problem(mc_prob* p, Py_ssize_t n, Py_ssize_t m, const Py_ssize_t* rows,
+                          Py_ssize_t nrows, Py_ssize_t K, bint intercept, const void* y,
+                          const void* w, int loss, double delta) noexcept nogil:
+    """The fields of `p` shared by every source."""
+    p.src.rows = rows
+    p.src.n = nrows if rows != NULL else n
+    p.src.m = m
+    p.loss.kind = loss
+    p.loss.delta = delta
+    p.K = K
+    p.mp = m + intercept
+    p.intercept = intercept
+    p.y = y
+    p.ycols = K if loss == MC_SQUARED else 1
+    p.w = w
+
+
+cdef double dense_loss_grad(int kind, const floating* X, Py_ssize_t n, Py_ssize_t m,
+                            Py_ssize_t ld, const Py_ssize_t* rows, Py_ssize_t nrows,
+                            const floating* theta, Py_ssize_t K, bint intercept,
+                            const floating* y, const floating* w, int loss, double delta,
+                            double l2, const floating* p, floating* grad, double* work,
+                            Py_ssize_t block, int nthreads) noexcept nogil:
+    """Loss, and gradient (p NULL) or Hessian product along p, for a dense X."""
+    cdef mc_prob prob
+    cdef Py_ssize_t bad = 0
+    _problem(&prob, n, m, rows, nrows, K, intercept, y, w, loss, delta)
+    prob.src.kind = kind
+    prob.src.x = X
+    prob.src.ld = ld
+    prob.src.indices = NULL
+    prob.src.indptr = NULL
+    prob.src.idx64 = 0
+    return _run(&prob, theta, p, l2, grad, work, block, nthreads, &bad)
+
+
+cdef double csr_loss_grad(const floating* data, const void* indices, const void* indptr,
+                          bint idx64, Py_ssize_t n, Py_ssize_t m,
+                          const Py_ssize_t* rows, Py_ssize_t nrows,
+                          const floating* theta, Py_ssize_t K, bint intercept,
+                          const floating* y, const floating* w, int loss, double delta,
+                          double l2, const floating* p, floating* grad, double* work,
+                          Py_ssize_t block, int nthreads, Py_ssize_t* bad) noexcept nogil:
+    """Loss, and gradient (p NULL) or Hessian product along p, for a CSR X."""
+    cdef mc_prob prob
+    _problem(&prob, n, m, rows, nrows, K, intercept, y, w, loss, delta)
+    prob.src.kind = MC_SRC_CSR
+    prob.src.x = data
+    prob.src.ld = 0
+    prob.src.indices = indices
+    prob.src.indptr = indptr
+    prob.src.idx64 = idx64
+    return _run(&prob, theta, p, l2, grad, work, block, nthreads, bad)
+
+
+cdef double sum_rows(const floating* X, Py_ssize_t n, Py_ssize_t m,
+                     int nthreads) noexcept nogil:
+    """Σ X (C-contiguous), the rows split in one contiguous run per thread."""
+    cdef Py_ssize_t per, t, i0, i1
+    cdef double part[64 * LINE]
+    cdef double total = 0
+    if n == 0 or m == 0:
+        return 0
+    nthreads = max(1, min(nthreads, 64))
+    per = (n + nthreads - 1) // nthreads
+    for t in prange(nthreads, schedule="static", num_threads=nthreads):
+        i0 = t * per
+        i1 = min(i0 + per, n)
+        if floating is double:
+            part[t * LINE] = mc_sum_d(X + i0 * m, max(i1 - i0, 0) * m)
+        else:
+            part[t * LINE] = mc_sum_f(X + i0 * m, max(i1 - i0, 0) * m)
+    for t in range(nthreads):
+        total += part[t * LINE]
+    return total
+
+
+# --------------------------------------------------------------------------------------
+# the def entry: ndarrays in, pointers out; checks that keep every access in bounds
+# --------------------------------------------------------------------------------------
+
+cdef inline bint _carray(object a, int typenum):
+    """a is an ndarray of type `typenum`, C-contiguous."""
+    return (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a))
+
+
+cdef inline void* _data(object a):
+    return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+cdef inline bint _unit(Py_ssize_t stride, Py_ssize_t length, Py_ssize_t itemsize):
+    """An axis of `length` entries `stride` bytes apart is contiguous."""
+    return length <= 1 or stride == itemsize
+
+
+cdef inline bint _lead(Py_ssize_t stride, Py_ssize_t length, Py_ssize_t inner,
+                       Py_ssize_t itemsize):
+    """An outer axis steps over whole inner runs of `inner` entries (any step for one)."""
+    return length <= 1 or (stride >= 0 and stride % itemsize == 0
+                           and stride // itemsize >= inner)
+
+
+def _fail(what):
+    raise ValueError(f"engine.loss_grad: {what}")
+
+
+def plan(int kind, Py_ssize_t n, Py_ssize_t m, Py_ssize_t K, Py_ssize_t itemsize,
+         Py_ssize_t elements, int max_threads):
+    """(rows per block, threads) for a source of `kind` (0 C, 1 F, 2 CSR) of n rows,
+    m columns, K outputs and `elements` entries to read (n·m dense, nnz sparse);
+    `max_threads` 0: as many as the process allows now."""
+    if itemsize < 1 or n < 0 or m < 0 or K < 0:
+        raise ValueError("plan: sizes must be >= 0 and itemsize >= 1")
+    cdef Py_ssize_t block = plan_block(kind, m, K, itemsize)
+    return block, plan_threads(elements * max(K, 1), (n + block - 1) // block, max_threads)
+
+
+def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
+              double delta, bint intercept, double l2, grad, Py_ssize_t block,
+              int nthreads):
+    """Σ w ℓ(XΘ (+ b), y) + l2‖Θ[:m]‖², writing its gradient (or, with a direction p,
+    the Hessian product) into `grad` (Θ's shape).
+
+    X: a 2-D ndarray with unit stride along one axis (row-major or column-major), or,
+    with `indices` and `indptr` (int32 or int64, C-contiguous), a CSR matrix's data.
+    shape: (n, m) of X. rows: None or C-contiguous intp indices into 0 … n−1. theta,
+    p, grad: C-contiguous (mp,) or (mp, K), mp = m + intercept; y: (n,), or (n, K) for
+    squared with a 2-D Θ; w: (n,); y and w may be None (y only for squared). All arrays
+    share X's float dtype. mcfast.linear_loss validates and names arguments first; this
+    refuses only what would read or write out of bounds.
+    """
+    cdef cnp.ndarray ax = X
+    cdef int typenum = cnp.PyArray_TYPE(ax)
+    cdef Py_ssize_t itemsize = 0
+    if typenum == cnp.NPY_DOUBLE:
+        itemsize = 8
+    elif typenum == cnp.NPY_FLOAT:
+        itemsize = 4
+    else:
+        _fail("X must be float32 or float64")
+    cdef Py_ssize_t n = shape[0], m = shape[1]
+    if n < 0 or m < 0 or block < 1 or nthreads < 1:
+        _fail("bad shape, block or nthreads")
+    if not (_carray(theta, typenum) and _carray(grad, typenum)
+            and cnp.PyArray_NDIM(<cnp.ndarray>theta) in (1, 2)
+            and theta.shape == grad.shape and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>grad)):
+        _fail("theta and grad must be C-contiguous, of X's dtype and of one shape")
+    cdef Py_ssize_t K = theta.shape[1] if theta.ndim == 2 else 1
+    cdef Py_ssize_t mp = m + intercept
+    if theta.shape[0] != mp:
+        _fail("theta must have m (+ 1 with an intercept) rows")
+    if p is not None and not (_carray(p, typenum) and p.shape == theta.shape):
+        _fail("p must be C-contiguous, of X's dtype and of theta's shape")
+    if loss < 0 or loss > 4 or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
+        _fail("unknown loss, or a 2-D theta for a single-output loss")
+    cdef Py_ssize_t ycols = K if loss == MC_SQUARED else 1
+    if y is None:
+        if loss != MC_SQUARED:
+            _fail("y is needed for this loss")
+    elif not (_carray(y, typenum) and y.size == n * ycols):
+        _fail("y must be C-contiguous, of X's dtype, with n (x K for squared) entries")
+    if w is not None and not (_carray(w, typenum) and w.size == n):
+        _fail("w must be C-contiguous, of X's dtype, with n entries")
+    cdef Py_ssize_t nrows = 0, i
+    cdef const Py_ssize_t* rp = NULL
+    if rows is not None:
+        if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(<cnp.ndarray>rows) == 1):
+            _fail("rows must be a C-contiguous 1-D intp array")
+        nrows = rows.shape[0]
+        rp = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>rows)
+        for i in range(nrows):
+            if rp[i] < 0 or rp[i] >= n:
+                _fail("rows out of range")
+        if nrows == 0:
+            rp = NULL
+            n = 0
+    cdef int kind = SRC_C
+    cdef Py_ssize_t ld = 0, s0, s1
+    cdef bint idx64 = False
+    cdef int itype
+    if indices is None:
+        if cnp.PyArray_NDIM(ax) != 2 or ax.shape[0] != shape[0] or ax.shape[1] != m:
+            _fail("X must be 2-D of the given shape")
+        s0, s1 = ax.strides[0], ax.strides[1]
+        if _unit(s1, m, itemsize) and _lead(s0, n, m, itemsize):
+            kind, ld = SRC_C, (s0 // itemsize if n > 1 else m)
+        elif _unit(s0, n, itemsize) and _lead(s1, m, n, itemsize):
+            kind, ld = SRC_F, (s1 // itemsize if m > 1 else n)
+        else:
+            _fail("X must have unit stride along one axis")
+    else:
+        kind = MC_SRC_CSR
+        if not (_carray(X, typenum) and cnp.PyArray_NDIM(ax) == 1):
+            _fail("CSR data must be C-contiguous 1-D")
+        if not (cnp.PyArray_Check(indices) and cnp.PyArray_Check(indptr)):
+            _fail("CSR indices and indptr must be ndarrays")
+        idx64 = cnp.PyArray_TYPE(<cnp.ndarray>indices) == cnp.NPY_INT64
+        itype = cnp.NPY_INT64 if idx64 else cnp.NPY_INT32
+        if not (_carray(indices, itype) and _carray(indptr, itype)
+                and indices.ndim == 1 and indptr.ndim == 1
+                and indptr.shape[0] == shape[0] + 1):
+            _fail("CSR indices and indptr must be C-contiguous 1-D int32 or int64 of one "
+                  "type, indptr of n + 1 entries")
+        if not _indptr_ok(indptr, min(ax.shape[0], indices.shape[0])):
+            _fail("CSR indptr must be non-decreasing within the stored entries")
+    cdef Py_ssize_t need = work_size(mp, K, ycols, block, nthreads, itemsize)
+    cdef double stack[STACK_WORK]
+    cdef double* work = stack
+    cdef double[::1] heap
+    if need > STACK_WORK:
+        heap = np.empty(need)
+        work = &heap[0]
+    cdef double out
+    cdef Py_ssize_t bad = 0
+    cdef void* px = cnp.PyArray_DATA(ax)
+    cdef void* pi = _data(indices)
+    cdef void* pp = _data(indptr)
+    cdef void* pth = _data(theta)
+    cdef void* pd = _data(p)
+    cdef void* py = _data(y)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(grad)
+    with nogil:
+        if kind == MC_SRC_CSR:
+            if typenum == cnp.NPY_DOUBLE:
+                out = csr_loss_grad(<const double*>px, pi, pp, idx64, n, m, rp, nrows,
+                                    <const double*>pth, K, intercept, <const double*>py,
+                                    <const double*>pw, loss, delta, l2, <const double*>pd,
+                                    <double*>pg, work, block, nthreads, &bad)
+            else:
+                out = csr_loss_grad(<const float*>px, pi, pp, idx64, n, m, rp, nrows,
+                                    <const float*>pth, K, intercept, <const float*>py,
+                                    <const float*>pw, loss, delta, l2, <const float*>pd,
+                                    <float*>pg, work, block, nthreads, &bad)
+        elif typenum == cnp.NPY_DOUBLE:
+            out = dense_loss_grad(kind, <const double*>px, n, m, ld, rp, nrows,
+                                  <const double*>pth, K, intercept, <const double*>py,
+                                  <const double*>pw, loss, delta, l2, <const double*>pd,
+                                  <double*>pg, work, block, nthreads)
+        else:
+            out = dense_loss_grad(kind, <const float*>px, n, m, ld, rp, nrows,
+                                  <const float*>pth, K, intercept, <const float*>py,
+                                  <const float*>pw, loss, delta, l2, <const float*>pd,
+                                  <float*>pg, work, block, nthreads)
+    if bad:
+        raise ValueError(f"X (CSR) has {bad} column indices outside 0 ... {m - 1}")
+    return out
+
+
+cdef bint _indptr_ok(cnp.ndarray indptr, Py_ssize_t nnz):
+    """indptr starts at >= 0, never decreases, and ends within the stored entries."""
+    cdef Py_ssize_t i, n = indptr.shape[0], a, b
+    cdef const int* p32 = NULL
+    cdef const long long* p64 = NULL
+    if cnp.PyArray_TYPE(indptr) == cnp.NPY_INT64:
+        p64 = <const long long*>cnp.PyArray_DATA(indptr)
+    else:
+        p32 = <const int*>cnp.PyArray_DATA(indptr)
+    a = p64[0] if p64 != NULL else p32[0]
+    if a < 0:
+        return False
+    for i in range(1, n):
+        b = p64[i] if p64 != NULL else p32[i]
+        if b < a:
+            return False
+        a = b
+    return a <= nnz
+
+
+def row_sum(X, int nthreads):
+    """Σ X read once (C-contiguous float32/float64), the rows over `nthreads` threads."""
+    cdef cnp.ndarray a = X
+    if nthreads < 1 or cnp.PyArray_NDIM(a) != 2 or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError("row_sum: a C-contiguous 2-D X and nthreads >= 1 are needed")
+    cdef Py_ssize_t n = a.shape[0], m = a.shape[1]
+    cdef void* px = cnp.PyArray_DATA(a)
+    cdef double total
+    if cnp.PyArray_TYPE(a) == cnp.NPY_DOUBLE:
+        with nogil:
+            total = sum_rows(<const double*>px, n, m, nthreads)
+    elif cnp.PyArray_TYPE(a) == cnp.NPY_FLOAT:
+        with nogil:
+            total = sum_rows(<const float*>px, n, m, nthreads)
+    else:
+        raise ValueError("row_sum: X must be float32 or float64")
+    return total
+
+
+mc_set_level(-1)   # the best instruction set this CPU has
+
+_LEVEL_NAMES = ("baseline", "avx2", "avx512")
+
+
+def set_simd_level(int level):
+    """Use SIMD level `level` (0 baseline, 1 AVX2+FMA, 2 AVX-512; -1 the best there is).
+
+    Levels the CPU lacks are clipped to the best it has. Returns the previous level.
+    For tests and benchmarks: not thread-safe against concurrent kernel calls.
+    """
+    return mc_set_level(level)
+
+
+def simd_level():
+    """(level in use, best level of this CPU, name of the level in use)."""
+    cdef int level = mc_get_level()
+    return level, mc_cpu_level(), _LEVEL_NAMES[level]

@@ -1,0 +1,98 @@
+/* mcfast: portable vector helpers and the one runtime SIMD dispatch of the engine.
+ *
+ * Loops are written once, as macros over the element type T and the vector width W
+ * in bytes (GCC/Clang vector extensions: the compiler emits exactly that width), and
+ * instantiated per instruction set: on x86-64 for AVX-512, AVX2+FMA and the SSE2
+ * baseline. The level in use is chosen at import from the running CPU (runtime
+ * dispatch, so the default build stays portable; MCFAST_NO_DISPATCH turns it off).
+ * Compilers without vector extensions get plain C loops (MC_VEC 0).
+ */
+#ifndef MCFAST_SIMD_H
+#define MCFAST_SIMD_H
+
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define MC_VEC 1
+#  define MC_RESTRICT __restrict__
+#  define MC_INLINE static inline __attribute__((always_inline))
+#  if !defined(__clang__)
+#    pragma GCC diagnostic ignored "-Wpsabi"  /* vector arguments of inline helpers */
+#  endif
+#else
+#  define MC_VEC 0
+#  define MC_RESTRICT
+#  define MC_INLINE static __inline
+#endif
+
+#if MC_VEC && defined(__x86_64__) && !defined(MCFAST_NO_DISPATCH)
+#  define MC_X86 1
+#  define MC_T_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#  define MC_T_AVX2 __attribute__((target("avx2,fma")))
+#else
+#  define MC_X86 0
+#endif
+#define MC_T_BASE
+
+#if MC_VEC
+/* unaligned vector load / store */
+#define MC_LOAD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
+#define MC_STORE(p, v) memcpy((p), &(v), sizeof(v))
+/* Σ of the lanes of a W-byte vector v: halve in vector registers down to 16 bytes,
+ * then add those 2 (double) or 4 (float) lanes pairwise. NAME##_h16/_h32 are the
+ * 16- and 32-byte vector types of the instantiation. */
+#define MC_SUM16(T, q) ({                                                            \
+    T a_[16 / sizeof(T)]; Py_ssize_t h_, l_;                                         \
+    memcpy(a_, &(q), 16);                                                            \
+    for (h_ = 8 / sizeof(T); h_ >= 1; h_ /= 2)                                       \
+        for (l_ = 0; l_ < h_; l_++) a_[l_] += a_[l_ + h_];                           \
+    a_[0]; })
+#define MC_HSUM_16(T, NAME, v) MC_SUM16(T, v)
+#define MC_HSUM_32(T, NAME, v) ({                                                    \
+    NAME##_h16 lo_, hi_;                                                             \
+    memcpy(&lo_, &(v), 16); memcpy(&hi_, (const char *)&(v) + 16, 16);               \
+    lo_ += hi_; MC_SUM16(T, lo_); })
+#define MC_HSUM_64(T, NAME, v) ({                                                    \
+    NAME##_h32 lo2_, hi2_;                                                           \
+    memcpy(&lo2_, &(v), 32); memcpy(&hi2_, (const char *)&(v) + 32, 32);             \
+    lo2_ += hi2_; MC_HSUM_32(T, NAME, lo2_); })
+#define MC_HSUM(T, NAME, W, v) MC_HSUM_##W(T, NAME, v)
+#endif
+
+/* instruction set in use: 0 baseline, 1 AVX2+FMA, 2 AVX-512 (set once at import) */
+static int mc_level = 0;
+
+static int mc_cpu_level(void)
+{
+#if MC_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+            && __builtin_cpu_supports("avx512dq"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 1;
+#endif
+    return 0;
+}
+
+static int mc_get_level(void) { return mc_level; }
+
+/* use `level` (clipped to what the CPU has; < 0: the best it has); returns the old */
+static int mc_set_level(int level)
+{
+    int old = mc_level, best = mc_cpu_level();
+    mc_level = (level < 0 || level > best) ? best : level;
+    return old;
+}
+
+/* call PREFIX_<level>FN(...) for the level in use */
+#if MC_X86
+#  define MC_DISPATCH(PREFIX, FN, ...)                                              \
+    (mc_level == 2 ? PREFIX##_avx512##FN(__VA_ARGS__)                               \
+     : mc_level == 1 ? PREFIX##_avx2##FN(__VA_ARGS__)                               \
+     : PREFIX##_base##FN(__VA_ARGS__))
+#else
+#  define MC_DISPATCH(PREFIX, FN, ...) PREFIX##_base##FN(__VA_ARGS__)
+#endif
+
+#endif /* MCFAST_SIMD_H */
