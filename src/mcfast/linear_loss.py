@@ -87,7 +87,7 @@ def linear_loss_grad(X: Any, theta: ArrayLike, y: ArrayLike, *, loss: Any = "squ
     >>> loss, grad = mc.linear_loss_grad(X, np.zeros(3), y, loss="logistic",
     ...                                  fit_intercept=True)
     >>> round(loss, 6), grad
-    (2.079442, array([-5.5, -6. , -0.5]))
+    (2.079442, array([-3.5, -4. , -0.5]))
     >>> loss, grad = mc.linear_loss_grad(X, np.zeros(3), y, loss="logistic",
     ...                                  fit_intercept=True, rows=[0, 2])
     >>> grad

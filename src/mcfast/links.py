@@ -8,7 +8,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _validate as v
-from ._typing import ArrayLike
 
 __all__ = ["Kronecker", "MatrixFree"]
 
