@@ -193,12 +193,18 @@ def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
     check_ndim(y, "y", func, (1, 2))
     if y.shape[0] != X.shape[0]:
         raise shape_error(func, "y.shape[0] must equal X.shape[0]", X=X.shape, y=y.shape)
-    w = arr.get("sample_weight")
+    w, l2 = _weights_and_l2(arr.get("sample_weight"), X.shape, l2, dtype, func)
+    return _convert_design(X, dtype), convert(y, dtype), w, l2, dtype
+
+
+def _weights_and_l2(w, X_shape, l2, dtype, func):
+    """Check the sample weights (None or (n,), converted to `dtype`) and the ridge l2
+    (a real number >= 0) of an objective over X's rows. -> (w, float l2)."""
     if w is not None:
         check_ndim(w, "sample_weight", func, (1,))
-        if w.shape[0] != X.shape[0]:
+        if w.shape[0] != X_shape[0]:
             raise shape_error(func, "sample_weight.shape[0] must equal X.shape[0]",
-                              X=X.shape, sample_weight=w.shape)
+                              X=X_shape, sample_weight=w.shape)
         w = convert(w, dtype)
     try:
         l2 = float(l2)
@@ -206,7 +212,7 @@ def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
         raise TypeError(f"{func}: l2 must be a real number; got {l2!r}") from None
     if not l2 >= 0:
         raise ValueError(f"{func}: l2 must be >= 0; got {l2}")
-    return _convert_design(X, dtype), convert(y, dtype), w, l2, dtype
+    return w, l2
 
 
 def least_squares_theta(theta, m, y_shape, dtype, name="theta", func="LeastSquares"):
@@ -497,19 +503,7 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
         check_ndim(y, "y", func, (1,))
     if y.shape[0] != n:
         raise shape_error(func, "y.shape[0] must equal X.shape[0]", X=X.shape, y=y.shape)
-    w = arr.get("sample_weight")
-    if w is not None:
-        check_ndim(w, "sample_weight", func, (1,))
-        if w.shape[0] != n:
-            raise shape_error(func, "sample_weight.shape[0] must equal X.shape[0]",
-                              X=X.shape, sample_weight=w.shape)
-        w = convert(w, dtype)
-    try:
-        l2 = float(l2)
-    except (TypeError, ValueError):
-        raise TypeError(f"{func}: l2 must be a real number; got {l2!r}") from None
-    if not l2 >= 0:
-        raise ValueError(f"{func}: l2 must be >= 0; got {l2}")
+    w, l2 = _weights_and_l2(arr.get("sample_weight"), X.shape, l2, dtype, func)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"{func}: fit_intercept must be True or False; got {fit_intercept!r}")
     if check_domain:
