@@ -259,3 +259,18 @@ def test_products_past_the_hand_loops_use_numpys_blas(monkeypatch):
     from mcfast._kernels import _chain as kern
     assert kern.fast_chain(links, "optimal") is None
     assert kern.fast_vector(links, np.ones(256), True, mc.Diagonal) is None
+
+
+def test_equal_cost_bracketings_prefer_tangent_products():
+    """W2 S W1 with a sparse S costs the same as (W2 S) W1 and W2 (S W1): the plan applies S
+    forward (S @ W1, a CSR pass) rather than its adjoint (W2 @ S), which is slower at equal
+    multiply-adds."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(3)
+    n, m = 300, 8
+    W1, W2 = rng.standard_normal((n, m)), rng.standard_normal((m, n))
+    S = sp.random(n, n, density=0.02, format="csr", random_state=3)
+    plan = mc.chain_plan([W1, S, W2])
+    assert plan.flops == mc.chain_plan([W1, S, W2], order="reverse").flops
+    assert str(plan) == "J3 @ [J2 @ J1 | tangent]"
+    np.testing.assert_allclose(plan([W1, S, W2]), W2 @ (S @ W1), rtol=1e-12)
