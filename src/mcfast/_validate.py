@@ -7,7 +7,7 @@ import numpy as np
 
 __all__ = [
     "as_real_array", "working_dtype", "convert", "check_out", "overlaps",
-    "blas_operand", "shape_error", "check_ndim",
+    "shape_error", "check_ndim",
 ]
 
 
@@ -77,19 +77,6 @@ def check_out(out, shape, dtype, func):
 def overlaps(out, *arrays):
     """True when `out` may share memory with any of `arrays` (then compute into a temporary)."""
     return any(np.may_share_memory(out, a) for a in arrays)
-
-
-def blas_operand(a):
-    """A C-contiguous 2-D view of `a` or of `a.T`, and whether it is the transpose.
-
-    C-contiguous input is used as is; Fortran-contiguous input is used as its (C-contiguous)
-    transpose with the BLAS transpose flag flipped; anything else is copied once.
-    """
-    if a.flags.c_contiguous:
-        return a, False
-    if a.flags.f_contiguous:
-        return a.T, True
-    return np.ascontiguousarray(a), False
 
 
 # --- the signature of each rule: names, ndims, shapes; shared by fast path and reference ---
