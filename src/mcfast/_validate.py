@@ -441,7 +441,8 @@ def chain_vector_args(links, vector, name, func):
 
 # --- linear-model losses: linear_loss_grad, LinearLoss (fast path and reference) ---
 
-__all__ += ["linear_loss_data", "linear_loss_theta", "linear_loss_rows"]
+__all__ += ["linear_loss_data", "linear_loss_theta", "linear_loss_direction",
+            "linear_loss_rows"]
 
 
 def _sparse_X(X, func):
@@ -539,6 +540,17 @@ def linear_loss_theta(theta, d, name, func, flat_ok=False):
                              f"{where}, to fit X {(d['n'], d['m'])} and y {y.shape}")
         theta = theta.reshape(want)
     return convert(theta, d["dtype"])
+
+
+def linear_loss_direction(theta, p, d, func):
+    """θ and the direction p of a Hessian product, each checked by `linear_loss_theta`
+    (flat accepted), and p of θ's shape. -> (θ, p)."""
+    t = linear_loss_theta(theta, d, "theta", func, flat_ok=True)
+    q = linear_loss_theta(p, d, "p", func, flat_ok=True)
+    if q.shape != t.shape:
+        raise ValueError(f"{func}: p has shape {np.shape(p)}; expected theta's shape "
+                         f"{t.shape}")
+    return t, q
 
 
 def linear_loss_rows(rows, n, func):

@@ -663,12 +663,8 @@ class LinearLoss:
 
     def hessp(self, theta: ArrayLike, p: ArrayLike) -> FloatArray:
         """The Hessian at θ applied to p (see `mcfast.LinearLoss.hessp`)."""
-        t = self._theta(theta)
         shape = np.shape(p)
-        q = self._theta(p, "p")
-        if q.shape != t.shape:
-            raise ValueError(f"LinearLoss: p has shape {np.shape(p)}; expected theta's "
-                             f"shape {t.shape}")
+        t, q = v.linear_loss_direction(theta, p, self._d, "LinearLoss")
         total = _linear_total(self.X, _whole(t, self.dtype), self.y, self.sample_weight,
                               self.loss, self.fit_intercept, p=_whole(q, self.dtype)).compute()
         hp = _split(total, q.shape, np.float64)[1]

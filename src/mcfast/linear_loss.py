@@ -221,12 +221,8 @@ class LinearLoss:
             Xᵀ(w ∘ ℓ″ ∘ (Xp + p_b)) + 2 l2 p (the intercept's row: Σ w ℓ″ (Xp + p_b)),
             of p's shape.
         """
-        t = self._theta(theta)
         shape = np.shape(p)
-        q = self._theta(p, "p")
-        if q.shape != t.shape:
-            raise ValueError(f"LinearLoss: p has shape {np.shape(p)}; expected theta's "
-                             f"shape {t.shape}")
+        t, q = (native(a) for a in v.linear_loss_direction(theta, p, self._d, "LinearLoss"))
         rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
         hp = np.empty(t.shape, self.dtype)
         self._prep.run(t, q, rows, hp, _lstsq._MAX_THREADS)
