@@ -277,13 +277,9 @@ def test_chain_order_is_the_planner(gdfit, dims, diag):
     assert total == cost[0, n - 1] == mc.chain_plan(links).flops
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("dims,diag", CHAINS + [([4, 9, 2, 8, 3, 7], [0, 0, 0, 0, 0]),
-                                                ([5, 5, 5, 5], [1, 1, 1])])
-def test_packed_chain_in_the_planners_order(gdfit, dtype, dims, diag):
-    # the nogil planner (chain_order -> chain_steps) gives mcfast.chain_plan's steps, and
-    # jacobian_chain_steps multiplies in that order
-    links, packed = packed_chain(dims, diag, dtype)
+def _nogil_plan_matches(gdfit, dims, diag, links):
+    """The nogil planner (chain_order -> chain_steps) gives mcfast.chain_plan's flops and
+    steps for these links. -> (dims, diag flags, steps) as the kernels take them."""
     n = len(diag)
     d, f = np.array(dims, np.intp), np.array(diag, np.uint8)
     cost, split = np.empty((n, n), np.intp), np.empty((n, n), np.intp)
@@ -292,7 +288,19 @@ def test_packed_chain_in_the_planners_order(gdfit, dtype, dims, diag):
     assert total == plan.flops
     steps = np.empty((n - 1, 2), np.intp)
     assert gdfit.chain_steps(split, np.empty(8 * n, np.intp), steps) == n - 1
-    assert [tuple(s) for s in steps] == [s[:2] for s in plan.steps]
+    assert [tuple(int(i) for i in s) for s in steps] == [s[:2] for s in plan.steps]
+    return d, f, steps
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dims,diag", CHAINS + [([4, 9, 2, 8, 3, 7], [0, 0, 0, 0, 0]),
+                                                ([5, 5, 5, 5], [1, 1, 1])])
+def test_packed_chain_in_the_planners_order(gdfit, dtype, dims, diag):
+    # the nogil planner (chain_order -> chain_steps) gives mcfast.chain_plan's steps, and
+    # jacobian_chain_steps multiplies in that order
+    links, packed = packed_chain(dims, diag, dtype)
+    n = len(diag)
+    d, f, steps = _nogil_plan_matches(gdfit, dims, diag, links)
     iwork = np.empty(5 * n, np.intp)
     need = gdfit.chain_steps_work_size(d, f, steps, iwork)
     assert need >= 0
@@ -410,11 +418,4 @@ def test_nogil_planner_agrees_with_chain_plan(gdfit, seed):
             diag.append(0)
             dims.append(int(rng.integers(1, 50)))
             links.append((dims[-1], dims[-2]))
-    d, f = np.array(dims, np.intp), np.array(diag, np.uint8)
-    cost, split = np.empty((n, n), np.intp), np.empty((n, n), np.intp)
-    total = gdfit.chain_order(d, f, np.empty(n + 1, np.intp), cost, split)
-    plan = mc.chain_plan(links)
-    assert total == plan.flops
-    steps = np.empty((n - 1, 2), np.intp)
-    assert gdfit.chain_steps(split, np.empty(8 * n, np.intp), steps) == n - 1
-    assert [tuple(int(i) for i in s) for s in steps] == [s[:2] for s in plan.steps]
+    _nogil_plan_matches(gdfit, dims, diag, links)
