@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import mcfast as mc
+from _cpu_time import CPU_NS
 
 pytest.importorskip("threadpoolctl", reason="threadpoolctl (in the test extra)")
 
@@ -35,19 +36,7 @@ if len(numpy_blas) != 1 or len(scipy_blas) != 1:
 numpy_blas[0].set_num_threads(int(sys.argv[1]))
 scipy_blas[0].set_num_threads(int(sys.argv[2]))
 
-def cpu_ns():
-    # schedstat lags up to a scheduler tick for the thread reading it: this thread's own
-    # CPU time comes from thread_time_ns, the others' (idle by now) from schedstat
-    out = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/schedstat") as f:
-                out[tid] = int(f.read().split()[0])
-        except OSError:
-            pass
-    out[str(threading.get_native_id())] = time.thread_time_ns()
-    return out
-
+""" + CPU_NS + """
 rng = np.random.default_rng(0)
 n = 1000
 A, G = rng.standard_normal((n, n)), rng.standard_normal((n, n))

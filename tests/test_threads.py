@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import mcfast as mc
+from _cpu_time import CPU_NS
 
 try:
     from threadpoolctl import threadpool_limits
@@ -262,18 +263,7 @@ limit = int(sys.argv[1])
 rng = np.random.default_rng(0)
 X = rng.standard_normal((1_500_000, 16)); theta = rng.standard_normal(16)
 y = rng.standard_normal(1_500_000)
-def cpu_ns():
-    # schedstat lags up to a scheduler tick for the thread reading it: this thread's own
-    # CPU time comes from thread_time_ns, the others' (idle by now) from schedstat
-    out = {}
-    for tid in os.listdir("/proc/self/task"):
-        try:
-            with open(f"/proc/self/task/{tid}/schedstat") as f:
-                out[tid] = int(f.read().split()[0])
-        except OSError:
-            pass
-    out[str(threading.get_native_id())] = time.thread_time_ns()
-    return out
+""" + CPU_NS + """
 def run():
     mc.lstsq_loss_grad(X, theta, y)           # warm-up: OpenMP starts its workers
     a, c0, t0 = cpu_ns(), time.process_time(), time.perf_counter()
