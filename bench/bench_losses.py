@@ -4,7 +4,8 @@ Run from the repository root:
     PYTHONPATH=src python bench/bench_losses.py [--floor] [--cases] [--quick]
 
 --floor  one thread, C-ordered X of 256 MB, m in {4, 8, 16, 32, 64, 256}, float64 and
-         float32: lstsq_loss_grad (and logistic) over a one-thread compiled read of X.
+         float32: lstsq_loss_grad (and logistic) over a one-thread compiled read of X,
+         and over a read of X and y (what the loss must read: y adds 1/m of X's bytes).
 --cases  the two-thread cases of `python -m mcfast bench` for the losses (squared,
          logistic, Poisson, F order, hessp, multinomial, CSR, rows=) against the
          two-thread read floor and scikit-learn's LinearModelLoss.
@@ -26,7 +27,8 @@ __all__ = ["floor_sweep", "main"]
 
 
 def floor_sweep(mb=256, widths=(4, 8, 16, 32, 64, 256), repeats=11):
-    """One thread: (dtype, m, floor seconds, squared / floor, logistic / floor) rows."""
+    """One thread: (dtype, m, floor of X, squared / floor, logistic / floor, squared /
+    floor of X and y, logistic / floor of X and y) rows."""
     old = lstsq_mod._MAX_THREADS
     lstsq_mod._MAX_THREADS = 1
     rng = np.random.default_rng(0)
@@ -40,13 +42,18 @@ def floor_sweep(mb=256, widths=(4, 8, 16, 32, 64, 256), repeats=11):
                 y = rng.standard_normal(n).astype(dtype)
                 yl = (y > 0).astype(dtype)
                 out = np.empty(m, dtype)
+                y2 = y[:, None]
                 fns = [lambda: _engine.row_sum(X, 1),
+                       lambda: (_engine.row_sum(X, 1), _engine.row_sum(y2, 1)),
                        lambda: mc.lstsq_loss_grad(X, theta, y, out=out),
                        lambda: mc.linear_loss_grad(X, theta, yl, loss="logistic", out=out)]
-                floor, sq, lg = interleaved_medians(fns, repeats=repeats, target=0.05)
-                rows.append((np.dtype(dtype).name, m, floor, sq / floor, lg / floor))
+                floor, floor_xy, sq, lg = interleaved_medians(fns, repeats=repeats, target=0.05)
+                rows.append((np.dtype(dtype).name, m, floor, sq / floor, lg / floor,
+                             sq / floor_xy, lg / floor_xy))
                 print(f"{np.dtype(dtype).name:8s} m={m:4d}  read floor {format_seconds(floor)}"
-                      f"  squared {sq / floor:.2f}x  logistic {lg / floor:.2f}x", flush=True)
+                      f"  squared {sq / floor:.2f}x  logistic {lg / floor:.2f}x"
+                      f"  | floor of X and y: squared {sq / floor_xy:.2f}x"
+                      f"  logistic {lg / floor_xy:.2f}x", flush=True)
                 del X, y, yl
     finally:
         lstsq_mod._MAX_THREADS = old

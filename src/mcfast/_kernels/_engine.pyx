@@ -45,6 +45,7 @@ cdef extern from "mc_engine.h":
         const Py_ssize_t* rows
         Py_ssize_t n
         Py_ssize_t m
+        Py_ssize_t nstore
     ctypedef struct mc_loss:
         int kind
         double delta
@@ -252,6 +253,7 @@ cdef inline void _problem(mc_prob* p, Py_ssize_t n, Py_ssize_t m, const Py_ssize
     """The fields of `p` shared by every source."""
     p.src.rows = rows
     p.src.n = nrows if rows != NULL else n
+    p.src.nstore = n
     p.src.m = m
     p.loss.kind = loss
     p.loss.delta = delta

@@ -36,6 +36,8 @@ typedef struct {
     const void *w;       /* sample weights (storage rows), NULL for w = 1 */
 } mc_prob;
 
+#include "mc_group.h"
+
 /* elements of T of one part's scratch */
 static inline Py_ssize_t mc_scratch_items(Py_ssize_t K, Py_ssize_t mp, Py_ssize_t ycols,
                                           Py_ssize_t nb)
@@ -55,13 +57,12 @@ static double mc_block_##SUF(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,    
     const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
     Py_ssize_t i, c, j;                                                              \
     double loss, s;                                                                  \
-    if (p->src.kind == MC_SRC_C && !p->src.rows && K == 1 && !p->hess && m > 0 && m < 128 \
-            && !p->intercept && p->loss.kind == MC_SQUARED) {                        \
-        /* squared loss on C rows: the fused row loop (mc_rows.h) */                 \
+    if (MC_HAVE_GROUP && p->src.kind == MC_SRC_C && K == 1 && m > 0                 \
+            && p->loss.kind != MC_MULTINOMIAL) {                                     \
+        /* dense rows, one output: fused row groups (mc_group.h) */                  \
         gt = DIRECT ? (T *)acc : g;                                                  \
         if (!DIRECT) memset(g, 0, (size_t)mp * sizeof(T));                           \
-        loss = MC_DISPATCH(mc_rows_##SUF, _fused, (const T *)p->src.x + i0 * p->src.ld, \
-                           p->src.ld, m, nb, tt, y ? y + i0 : NULL, w ? w + i0 : NULL, gt); \
+        loss = MC_DISPATCH(mc_grp_##SUF, , p, i0, nb, gt);                           \
         if (!DIRECT)                                                                 \
             for (j = 0; j < mp; j++) acc[j] += g[j];                                 \
         return loss;                                                                 \

@@ -34,6 +34,7 @@ typedef struct {
     int idx64;                 /* CSR indices are int64 (else int32) */
     const Py_ssize_t *rows;    /* NULL, or the storage row of each source row */
     Py_ssize_t n, m;           /* source rows (len(rows) with rows), columns */
+    Py_ssize_t nstore;         /* rows of the storage (dense: X's end is row nstore − 1's end) */
 } mc_src;
 
 /* rows= reads rows in random order: fetch the row MC_AHEAD on, each of its cache lines */
@@ -120,21 +121,6 @@ TARGET MC_INLINE void NAME##_axpy(T alpha, const T *MC_RESTRICT x, T *MC_RESTRIC
     }                                                                                \
     for (j = n1; j < n; j++) y[j] += alpha * x[j];                                   \
 }                                                                                    \
-/* y += a x + b u: two rows per pass over y (half the loads and stores of y) */      \
-TARGET MC_INLINE void NAME##_axpy2(T a, const T *MC_RESTRICT x, T b,                 \
-                                   const T *MC_RESTRICT u, T *MC_RESTRICT y,         \
-                                   Py_ssize_t n)                                     \
-{                                                                                    \
-    enum { VL = W / sizeof(T) };                                                     \
-    typedef NAME##_v V;                                                              \
-    Py_ssize_t j, n1 = n - n % VL;                                                   \
-    V yj;                                                                            \
-    for (j = 0; j < n1; j += VL) {                                                   \
-        yj = MC_LOAD(V, y + j) + a * MC_LOAD(V, x + j) + b * MC_LOAD(V, u + j);      \
-        MC_STORE(y + j, yj);                                                         \
-    }                                                                                \
-    for (j = n1; j < n; j++) y[j] += a * x[j] + b * u[j];                            \
-}                                                                                    \
 /* Σ x[0:n] in double, four vector accumulators (the read floor of the benchmarks) */ \
 TARGET static double NAME##_sum(const T *x, Py_ssize_t n)                            \
 {                                                                                    \
@@ -162,8 +148,6 @@ MC_INLINE T NAME##_dot(const T *a, const T *b, Py_ssize_t n)                    
 }                                                                                    \
 MC_INLINE void NAME##_axpy(T alpha, const T *x, T *y, Py_ssize_t n)                  \
 { Py_ssize_t j; for (j = 0; j < n; j++) y[j] += alpha * x[j]; }                      \
-MC_INLINE void NAME##_axpy2(T a, const T *x, T b, const T *u, T *y, Py_ssize_t n)    \
-{ Py_ssize_t j; for (j = 0; j < n; j++) y[j] += a * x[j] + b * u[j]; }               \
 static double NAME##_sum(const T *x, Py_ssize_t n)                                   \
 {                                                                                    \
     double s[4] = {0, 0, 0, 0}; Py_ssize_t j, l, n4 = n - n % 4;                     \
@@ -173,47 +157,9 @@ static double NAME##_sum(const T *x, Py_ssize_t n)                              
 }
 #endif
 
-/* Narrow C rows (m ≤ 8, one output, a literal M per case): θ and the gradient stay in
- * registers, two rows per step (independent accumulators for even and odd rows). */
-#define MC_DEFINE_SMALL(T, NAME, TARGET)                                             \
-TARGET MC_INLINE void NAME##_mv_small(const T *MC_RESTRICT x, Py_ssize_t ld,          \
-                                      Py_ssize_t nb, const T *MC_RESTRICT th,        \
-                                      T *MC_RESTRICT z, const Py_ssize_t M)          \
-{                                                                                    \
-    T t[8]; Py_ssize_t i, j;                                                         \
-    for (j = 0; j < M; j++) t[j] = th[j];                                            \
-    for (i = 0; i < nb; i++) {                                                       \
-        const T *xi = x + i * ld; T a = 0;                                           \
-        for (j = 0; j < M; j++) a += xi[j] * t[j];                                   \
-        z[i] = a;                                                                    \
-    }                                                                                \
-}                                                                                    \
-TARGET MC_INLINE void NAME##_rmv_small(const T *MC_RESTRICT x, Py_ssize_t ld,         \
-                                       Py_ssize_t nb, const T *MC_RESTRICT r,        \
-                                       T *MC_RESTRICT g, const Py_ssize_t M)         \
-{                                                                                    \
-    T ga[8], gb[8]; Py_ssize_t i, j;                                                 \
-    for (j = 0; j < M; j++) { ga[j] = 0; gb[j] = 0; }                                \
-    for (i = 0; i + 2 <= nb; i += 2) {                                               \
-        const T *xa = x + i * ld, *xb = xa + ld;                                     \
-        for (j = 0; j < M; j++) { ga[j] += r[i] * xa[j]; gb[j] += r[i + 1] * xb[j]; } \
-    }                                                                                \
-    if (i < nb) for (j = 0; j < M; j++) ga[j] += r[i] * x[i * ld + j];               \
-    for (j = 0; j < M; j++) g[j] += ga[j] + gb[j];                                   \
-}
-
-#define MC_SMALL_CASES(CALL)                                                         \
-    switch (m) {                                                                     \
-    case 1: CALL(1); break; case 2: CALL(2); break; case 3: CALL(3); break;          \
-    case 4: CALL(4); break; case 5: CALL(5); break; case 6: CALL(6); break;          \
-    case 7: CALL(7); break; default: CALL(8); break;                                 \
-    }
-
 /* the two block products of every source, for one instantiation */
 #define MC_DEFINE_ROWS(T, NAME, W, TARGET)                                           \
 MC_DEFINE_PRIMS(T, NAME, W, TARGET)                                                  \
-MC_DEFINE_SMALL(T, NAME, TARGET)                                                     \
-MC_DEFINE_FUSED(T, NAME, TARGET)                                                     \
                                                                                      \
 /* z = Θᵀ-products of the block (K × nb); returns the count of bad CSR indices */    \
 TARGET static Py_ssize_t NAME##_mv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,    \
@@ -222,10 +168,7 @@ TARGET static Py_ssize_t NAME##_mv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb
 {                                                                                    \
     const T *x = (const T *)s->x;                                                    \
     Py_ssize_t i, j, c, k, m = s->m, ld = s->ld, bad = 0;                            \
-    if (s->kind == MC_SRC_C && !s->rows && K == 1 && m <= 8 && m > 0) {              \
-        const T *xb = x + i0 * ld;                                                   \
-        MC_SMALL_CASES(MC_MV_SMALL_##NAME)                                           \
-    } else if (s->kind == MC_SRC_C) {                                                \
+    if (s->kind == MC_SRC_C) {                                                \
         /* z_ci = x_i · θ_c, x_i read from memory once, then from L1; with rows=,    \
            the rows MC_AHEAD on are fetched early (random rows: latency, not bandwidth) */ \
         for (i = 0; i < nb; i++) {                                                   \
@@ -277,17 +220,7 @@ TARGET static void NAME##_rmv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,    
 {                                                                                    \
     const T *x = (const T *)s->x;                                                    \
     Py_ssize_t i, j, c, k, m = s->m, ld = s->ld;                                     \
-    if (s->kind == MC_SRC_C && !s->rows && K == 1 && m <= 8 && m > 0) {              \
-        const T *xb = x + i0 * ld;                                                   \
-        MC_SMALL_CASES(MC_RMV_SMALL_##NAME)                                          \
-    } else if (s->kind == MC_SRC_C && !s->rows && K == 1) {                          \
-        /* g += r_i x_i + r_i+1 x_i+1, x from L1 */                                  \
-        for (i = 0; i + 2 <= nb; i += 2) {                                           \
-            const T *xi = x + (i0 + i) * ld;                                         \
-            NAME##_axpy2(r[i], xi, r[i + 1], xi + ld, gt, m);                        \
-        }                                                                            \
-        if (i < nb) NAME##_axpy(r[i], x + (i0 + i) * ld, gt, m);                     \
-    } else if (s->kind == MC_SRC_C) {                                                \
+    if (s->kind == MC_SRC_C) {                                                \
         /* g_c += r_ci x_i, x_i from L1 */                                           \
         for (i = 0; i < nb; i++) {                                                   \
             const T *xi = x + MC_ROW(s, i0 + i) * ld;                                \
@@ -327,78 +260,6 @@ TARGET static void NAME##_rmv(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,    
     }                                                                                \
 }
 
-/* Fused C rows for the squared loss (one output, no rows=): each row is used at once,
- * z = x·θ, r = ℓ′ (MC_ROW_SQUARED of mc_loss.h), g += r x, so a block is read from
- * memory once (the block's loss summed in T, as its gradient: float32 rounding grows
- * with the block, not with n, once the driver folds blocks into double). Narrow rows
- * keep θ and g in registers, two rows a step. */
-#define MC_DEFINE_FUSED(T, NAME, TARGET)                                             \
-TARGET MC_INLINE double NAME##_fsmall(const T *MC_RESTRICT x, Py_ssize_t ld,          \
-                                      Py_ssize_t nb, const T *MC_RESTRICT th,        \
-                                      const T *MC_RESTRICT y, const T *MC_RESTRICT w, \
-                                      T *MC_RESTRICT g, const Py_ssize_t M)          \
-{                                                                                    \
-    T t[8], ga[8], gb[8], da, db, loss = 0; Py_ssize_t i, j;                         \
-    for (j = 0; j < M; j++) { t[j] = th[j]; ga[j] = 0; gb[j] = 0; }                  \
-    for (i = 0; i + 2 <= nb; i += 2) {                                               \
-        const T *xa = x + i * ld, *xb = xa + ld;                                     \
-        da = 0; db = 0;                                                              \
-        for (j = 0; j < M; j++) { da += xa[j] * t[j]; db += xb[j] * t[j]; }          \
-        da = MC_ROW_SQUARED(T, da, y, w, i, loss);                                   \
-        db = MC_ROW_SQUARED(T, db, y, w, i + 1, loss);                               \
-        for (j = 0; j < M; j++) { ga[j] += da * xa[j]; gb[j] += db * xb[j]; }        \
-    }                                                                                \
-    if (i < nb) {                                                                    \
-        const T *xa = x + i * ld;                                                    \
-        da = 0;                                                                      \
-        for (j = 0; j < M; j++) da += xa[j] * t[j];                                  \
-        da = MC_ROW_SQUARED(T, da, y, w, i, loss);                                   \
-        for (j = 0; j < M; j++) ga[j] += da * xa[j];                                 \
-    }                                                                                \
-    for (j = 0; j < M; j++) g[j] += ga[j] + gb[j];                                   \
-    return loss;                                                                     \
-}                                                                                    \
-TARGET static double NAME##_fused(const T *x, Py_ssize_t ld, Py_ssize_t m,           \
-                                  Py_ssize_t nb, const T *th, const T *y,            \
-                                  const T *w, T *g)                                  \
-{                                                                                    \
-    T loss = 0, r; Py_ssize_t i;                                                     \
-    if (m <= 8) {                                                                    \
-        switch (m) {                                                                 \
-        case 1: return NAME##_fsmall(x, ld, nb, th, y, w, g, 1);                     \
-        case 2: return NAME##_fsmall(x, ld, nb, th, y, w, g, 2);                     \
-        case 3: return NAME##_fsmall(x, ld, nb, th, y, w, g, 3);                     \
-        case 4: return NAME##_fsmall(x, ld, nb, th, y, w, g, 4);                     \
-        case 5: return NAME##_fsmall(x, ld, nb, th, y, w, g, 5);                     \
-        case 6: return NAME##_fsmall(x, ld, nb, th, y, w, g, 6);                     \
-        case 7: return NAME##_fsmall(x, ld, nb, th, y, w, g, 7);                     \
-        default: return NAME##_fsmall(x, ld, nb, th, y, w, g, 8);                    \
-        }                                                                            \
-    }                                                                                \
-    for (i = 0; i < nb; i++) {                                                       \
-        const T *xi = x + i * ld;                                                    \
-        r = NAME##_dot(xi, th, m);                                                   \
-        r = MC_ROW_SQUARED(T, r, y, w, i, loss);                                     \
-        NAME##_axpy(r, xi, g, m);                                                    \
-    }                                                                                \
-    return loss;                                                                     \
-}
-
-/* the literal-width calls of MC_SMALL_CASES, per instantiation */
-#define MC_MV_SMALL_mc_rows_d_base(M) mc_rows_d_base_mv_small(xb, ld, nb, tt, z, M)
-#define MC_MV_SMALL_mc_rows_f_base(M) mc_rows_f_base_mv_small(xb, ld, nb, tt, z, M)
-#define MC_MV_SMALL_mc_rows_d_avx2(M) mc_rows_d_avx2_mv_small(xb, ld, nb, tt, z, M)
-#define MC_MV_SMALL_mc_rows_f_avx2(M) mc_rows_f_avx2_mv_small(xb, ld, nb, tt, z, M)
-#define MC_MV_SMALL_mc_rows_d_avx512(M) mc_rows_d_avx512_mv_small(xb, ld, nb, tt, z, M)
-#define MC_MV_SMALL_mc_rows_f_avx512(M) mc_rows_f_avx512_mv_small(xb, ld, nb, tt, z, M)
-#define MC_RMV_SMALL_mc_rows_d_base(M) mc_rows_d_base_rmv_small(xb, ld, nb, r, gt, M)
-#define MC_RMV_SMALL_mc_rows_f_base(M) mc_rows_f_base_rmv_small(xb, ld, nb, r, gt, M)
-#define MC_RMV_SMALL_mc_rows_d_avx2(M) mc_rows_d_avx2_rmv_small(xb, ld, nb, r, gt, M)
-#define MC_RMV_SMALL_mc_rows_f_avx2(M) mc_rows_f_avx2_rmv_small(xb, ld, nb, r, gt, M)
-#define MC_RMV_SMALL_mc_rows_d_avx512(M) mc_rows_d_avx512_rmv_small(xb, ld, nb, r, gt, M)
-#define MC_RMV_SMALL_mc_rows_f_avx512(M) mc_rows_f_avx512_rmv_small(xb, ld, nb, r, gt, M)
-
-#include "mc_loss.h"
 MC_DEFINE_ROWS(double, mc_rows_d_base, 16, MC_T_BASE)
 MC_DEFINE_ROWS(float, mc_rows_f_base, 16, MC_T_BASE)
 #if MC_X86

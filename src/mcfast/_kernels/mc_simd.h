@@ -27,7 +27,7 @@
 
 #if MC_VEC && defined(__x86_64__) && !defined(MCFAST_NO_DISPATCH)
 #  define MC_X86 1
-#  define MC_T_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+#  define MC_T_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma,prefer-vector-width=512")))
 #  define MC_T_AVX2 __attribute__((target("avx2,fma")))
 #else
 #  define MC_X86 0

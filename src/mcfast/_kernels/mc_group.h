@@ -1,0 +1,390 @@
+/* mcfast: fused row groups, the one-pass engine's path for dense rows with one output.
+ *
+ * The common case — X dense with contiguous rows (C order, strided rows, or rows= of
+ * either), one output per row (squared, logistic, Poisson, Huber; gradient or Hessian
+ * product) — runs here instead of the block's source → hook → source. A block is walked
+ * in groups of VL rows (the lanes of one vector):
+ *   z = [x_r · θ]_r (+ b)   the group's dot products, summed to one vector by a shuffle
+ *                           tree (and q = [x_r · p]_r for a Hessian product);
+ *   r = w ∘ ℓ′(z, y)        the loss on the VL lanes at once (ℓ″ q for the Hessian);
+ *   G += Σ_r r_r x_r        while the group's rows are still in L1.
+ * So X streams from memory once, in one stream, and the core never stops reading to
+ * compute: the group is far shorter than the hardware's read-ahead, and a software
+ * prefetch MC_PF_BYTES ahead (random rows with rows=: the next group's rows) keeps the
+ * stream full. Walking a block twice (the products of mc_rows.h) left memory idle during
+ * the second product: 1.3–1.6× the one-thread read floor, against 1.02–1.13× here
+ * (bench/bench_losses.py --floor; the loss itself costs a few lane operations per row).
+ *
+ * Lanes past the row's end (m not a multiple of VL) are masked to 0 after the load, or
+ * loaded by memcpy where a full vector would pass the end of X, so inf and NaN beyond
+ * the row never reach a sum; lanes of a short last group carry z = 0 and weight 0.
+ * Per-lane losses and intercept sums are kept in double lanes and summed in a fixed
+ * order, so a block's result depends only on the instruction set in use.
+ *
+ * Included by mc_engine.h after mc_prob (the problem a block belongs to).
+ */
+#ifndef MCFAST_GROUP_H
+#define MCFAST_GROUP_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "mc_simd.h"
+#include "mc_rows.h"
+#include "mc_loss.h"
+#include "mc_vmath.h"
+
+/* The software prefetch of contiguous rows: every cache line MC_PF_BYTES ahead of the
+ * group (and y's and w's), non-temporal. Measured on a Zen 5 VM, one thread, 256 MB of X
+ * (tools: -D these and time the engine): every line, 8 KiB ahead, was best; every other
+ * line cost 1.3–2.3×, 4 KiB or 16 KiB ahead 5–20 %. */
+#ifndef MC_PF_LOC
+#define MC_PF_LOC 0
+#endif
+#ifndef MC_PF_BYTES
+#define MC_PF_BYTES 8192
+#endif
+
+#if MC_VEC
+#if defined(__clang__)
+#  define MC_SHUF(M, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#  define MC_SHUF(M, a, b, ...) __builtin_shuffle(a, b, (M){__VA_ARGS__})
+#endif
+
+/* MC_RED<VL>(M, a): VL vectors a[0..VL) of VL lanes to one vector whose lane r is the sum
+ * of a[r]'s lanes (a tree of VL − 1 shuffle pairs; M: the integer vector of the lanes) */
+/* 2 lanes */
+#define MC_RED2(M, a) ({ \
+    __typeof__((a)[0]) r0_0_ = MC_SHUF(M, (a)[0], (a)[1], 0, 2) \
+        + MC_SHUF(M, (a)[0], (a)[1], 1, 3); \
+    r0_0_; })
+/* 4 lanes */
+#define MC_RED4(M, a) ({ \
+    __typeof__((a)[0]) r0_0_ = MC_SHUF(M, (a)[0], (a)[1], 0, 4, 2, 6) \
+        + MC_SHUF(M, (a)[0], (a)[1], 1, 5, 3, 7); \
+    __typeof__((a)[0]) r0_1_ = MC_SHUF(M, (a)[2], (a)[3], 0, 4, 2, 6) \
+        + MC_SHUF(M, (a)[2], (a)[3], 1, 5, 3, 7); \
+    __typeof__((a)[0]) r1_0_ = MC_SHUF(M, r0_0_, r0_1_, 0, 1, 4, 5) \
+        + MC_SHUF(M, r0_0_, r0_1_, 2, 3, 6, 7); \
+    r1_0_; })
+/* 8 lanes */
+#define MC_RED8(M, a) ({ \
+    __typeof__((a)[0]) r0_0_ = MC_SHUF(M, (a)[0], (a)[1], 0, 8, 2, 10, 4, 12, 6, 14) \
+        + MC_SHUF(M, (a)[0], (a)[1], 1, 9, 3, 11, 5, 13, 7, 15); \
+    __typeof__((a)[0]) r0_1_ = MC_SHUF(M, (a)[2], (a)[3], 0, 8, 2, 10, 4, 12, 6, 14) \
+        + MC_SHUF(M, (a)[2], (a)[3], 1, 9, 3, 11, 5, 13, 7, 15); \
+    __typeof__((a)[0]) r0_2_ = MC_SHUF(M, (a)[4], (a)[5], 0, 8, 2, 10, 4, 12, 6, 14) \
+        + MC_SHUF(M, (a)[4], (a)[5], 1, 9, 3, 11, 5, 13, 7, 15); \
+    __typeof__((a)[0]) r0_3_ = MC_SHUF(M, (a)[6], (a)[7], 0, 8, 2, 10, 4, 12, 6, 14) \
+        + MC_SHUF(M, (a)[6], (a)[7], 1, 9, 3, 11, 5, 13, 7, 15); \
+    __typeof__((a)[0]) r1_0_ = MC_SHUF(M, r0_0_, r0_1_, 0, 1, 8, 9, 4, 5, 12, 13) \
+        + MC_SHUF(M, r0_0_, r0_1_, 2, 3, 10, 11, 6, 7, 14, 15); \
+    __typeof__((a)[0]) r1_1_ = MC_SHUF(M, r0_2_, r0_3_, 0, 1, 8, 9, 4, 5, 12, 13) \
+        + MC_SHUF(M, r0_2_, r0_3_, 2, 3, 10, 11, 6, 7, 14, 15); \
+    __typeof__((a)[0]) r2_0_ = MC_SHUF(M, r1_0_, r1_1_, 0, 1, 2, 3, 8, 9, 10, 11) \
+        + MC_SHUF(M, r1_0_, r1_1_, 4, 5, 6, 7, 12, 13, 14, 15); \
+    r2_0_; })
+/* 16 lanes */
+#define MC_RED16(M, a) ({ \
+    __typeof__((a)[0]) r0_0_ = MC_SHUF(M, (a)[0], (a)[1], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) \
+        + MC_SHUF(M, (a)[0], (a)[1], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    __typeof__((a)[0]) r0_1_ = MC_SHUF(M, (a)[2], (a)[3], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) \
+        + MC_SHUF(M, (a)[2], (a)[3], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    __typeof__((a)[0]) r0_2_ = MC_SHUF(M, (a)[4], (a)[5], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) \
+        + MC_SHUF(M, (a)[4], (a)[5], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    __typeof__((a)[0]) r0_3_ = MC_SHUF(M, (a)[6], (a)[7], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) \
+        + MC_SHUF(M, (a)[6], (a)[7], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    __typeof__((a)[0]) r0_4_ = MC_SHUF(M, (a)[8], (a)[9], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) \
+        + MC_SHUF(M, (a)[8], (a)[9], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    __typeof__((a)[0]) r0_5_ = MC_SHUF(M, (a)[10], (a)[11], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) \
+        + MC_SHUF(M, (a)[10], (a)[11], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    __typeof__((a)[0]) r0_6_ = MC_SHUF(M, (a)[12], (a)[13], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) \
+        + MC_SHUF(M, (a)[12], (a)[13], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    __typeof__((a)[0]) r0_7_ = MC_SHUF(M, (a)[14], (a)[15], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) \
+        + MC_SHUF(M, (a)[14], (a)[15], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31); \
+    __typeof__((a)[0]) r1_0_ = MC_SHUF(M, r0_0_, r0_1_, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) \
+        + MC_SHUF(M, r0_0_, r0_1_, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31); \
+    __typeof__((a)[0]) r1_1_ = MC_SHUF(M, r0_2_, r0_3_, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) \
+        + MC_SHUF(M, r0_2_, r0_3_, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31); \
+    __typeof__((a)[0]) r1_2_ = MC_SHUF(M, r0_4_, r0_5_, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) \
+        + MC_SHUF(M, r0_4_, r0_5_, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31); \
+    __typeof__((a)[0]) r1_3_ = MC_SHUF(M, r0_6_, r0_7_, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) \
+        + MC_SHUF(M, r0_6_, r0_7_, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31); \
+    __typeof__((a)[0]) r2_0_ = MC_SHUF(M, r1_0_, r1_1_, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) \
+        + MC_SHUF(M, r1_0_, r1_1_, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31); \
+    __typeof__((a)[0]) r2_1_ = MC_SHUF(M, r1_2_, r1_3_, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) \
+        + MC_SHUF(M, r1_2_, r1_3_, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31); \
+    __typeof__((a)[0]) r3_0_ = MC_SHUF(M, r2_0_, r2_1_, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) \
+        + MC_SHUF(M, r2_0_, r2_1_, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31); \
+    r3_0_; })
+
+#endif
+
+#if MC_VEC
+/* One instantiation: element T, vector width W bytes = VL lanes, IT the integer lane
+ * type (masks), TARGET the instruction set. NAME_group(p, i0, nb, g): the block of source
+ * rows i0 .. i0 + nb − 1 of problem p (dense rows, K = 1); adds its gradient (or Hessian
+ * product) to g[0 .. m] (g[m]: the intercept) and returns its Σ w ℓ (0 for a Hessian). */
+/* the variants of one loss KIND and mode HESS (suffix S): NCC = 0 … 4 and any (nx) for
+ * contiguous rows, and rows= (rw); each a function of its own, noinline, so that every
+ * loop gets the whole register file */
+#define MC_GVAR(NAME, T, TARGET, KIND, HESS, ROWS, NCC, S)                           \
+TARGET __attribute__((noinline)) static double NAME##_##S(                          \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
+{                                                                                    \
+    return NAME##_gloop(p, i0, nb, g, KIND, HESS, ROWS, NCC);                        \
+}
+#define MC_GVARS(NAME, T, TARGET, KIND, HESS, S)                                     \
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 0, S##_n0)                                   \
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 1, S##_n1)                                   \
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 2, S##_n2)                                   \
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 3, S##_n3)                                   \
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 4, S##_n4)                                   \
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, -1, S##_nx)                                  \
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 1, -1, S##_rw)
+
+/* row r of the group: from the row list with rows=, else at a fixed stride */
+#define XR(r) (ROWS ? xr[r] : xb + (r) * ld)
+#define MC_DEFINE_GROUP(T, NAME, W, VL, IT, TARGET, SPECIALISE)                                  \
+typedef T NAME##_v __attribute__((vector_size(W)));                                  \
+typedef IT NAME##_m __attribute__((vector_size(W)));                                 \
+MC_DEFINE_VMATH(NAME##_vm, VL, TARGET)                                               \
+/* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */ \
+TARGET MC_INLINE NAME##_v NAME##_tail(const T *p, const T *xend, Py_ssize_t tail,    \
+                                      NAME##_m mask)                                 \
+{                                                                                    \
+    NAME##_v v = {0};                                                                \
+    if (p + VL <= xend) {                                                            \
+        v = MC_LOAD(NAME##_v, p);                                                    \
+        return (NAME##_v)((NAME##_m)v & mask);                                       \
+    }                                                                                \
+    memcpy(&v, p, (size_t)tail * sizeof(T));                                         \
+    return v;                                                                        \
+}                                                                                    \
+/* the loss of kind KIND (a literal at every call: one loop per loss) on the lanes, in  \
+   double: returns ℓ′(z, y) and sets *l = ℓ(z, y), or for a Hessian returns ℓ″(z, y) q  \
+   (the formulas of mc_loss.h's hooks) */                                            \
+TARGET MC_INLINE NAME##_vm_dv NAME##_lanes(const int KIND, const int HESS,           \
+                                           NAME##_vm_dv z, NAME##_vm_dv q,           \
+                                           NAME##_vm_dv y, double delta,             \
+                                           NAME##_vm_dv *l)                          \
+{                                                                                    \
+    typedef NAME##_vm_dv DV;                                                         \
+    const DV zero = {0};                                                             \
+    DV e, inv, a;                                                                    \
+    NAME##_vm_iv in;                                                                 \
+    switch (KIND) {                                                                  \
+    case MC_SQUARED:                                                                 \
+        e = z - y;                                                                   \
+        *l = e * e;                                                                  \
+        return HESS ? 2 * q : 2 * e;                                                 \
+    case MC_LOGISTIC:                                                                \
+        e = NAME##_vm_exp(-NAME##_vm_abs(z));                                        \
+        inv = 1 / (1 + e);                                                           \
+        if (HESS) return e * inv * inv * q;                                          \
+        *l = NAME##_vm_sel(z > 0, z, zero) + NAME##_vm_log1p01(e, inv) - y * z;      \
+        return NAME##_vm_sel(z >= 0, inv, e * inv) - y;                              \
+    case MC_POISSON:                                                                 \
+        e = NAME##_vm_exp(z);                                                        \
+        *l = e - y * z;                                                              \
+        return HESS ? e * q : e - y;                                                 \
+    default:                                                                         \
+        e = z - y;                                                                   \
+        a = NAME##_vm_abs(e);                                                        \
+        in = a <= delta;                                                             \
+        *l = NAME##_vm_sel(in, 0.5 * e * e, delta * (a - 0.5 * delta));              \
+        if (HESS) return NAME##_vm_sel(in, q, zero);                                 \
+        return NAME##_vm_sel(in, e, NAME##_vm_sel(e > 0, zero + delta,               \
+                                                  NAME##_vm_sel(e < 0, zero - delta, e))); \
+    }                                                                                \
+}                                                                                    \
+TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
+                                     T *MC_RESTRICT g, const int KIND, const int HESS, \
+                                     const int ROWS, const int NCC)                  \
+{                                                                                    \
+    typedef NAME##_v V;                                                              \
+    typedef NAME##_m M;                                                              \
+    typedef NAME##_vm_dv DV;                                                         \
+    const mc_src *s = &p->src;                                                       \
+    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
+    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
+    const Py_ssize_t m = s->m, ld = s->ld, tail = m % VL, mt = m - tail;             \
+    const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */     \
+    const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                 \
+    const T *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */ \
+    const int NEEDZ = !(HESS && KIND == MC_SQUARED);      /* ℓ″ of squared is 2 */   \
+    const double delta = p->loss.delta;                                              \
+    const T b0 = p->intercept && NEEDZ ? tt[m] : 0;                                  \
+    const T bp = p->intercept && HESS ? pt[m] : 0;                                   \
+    T tht[VL], ptt[VL], zl[VL], ql[VL], rl[VL], yl[VL], wl[VL];                      \
+    DV lacc = {0}, iacc = {0};                    /* per-lane loss and intercept sums */ \
+    double loss = 0, isum = 0;                                                       \
+    const T *xr[VL];                                                                 \
+    V a[VL], b[VL], zv, qv, yv, wv, rv;                                              \
+    V ga[4] = {{0}}, gb[4] = {{0}};   /* G's chunks in registers (NCC = 1 … 4) */      \
+    M mask;                                                                          \
+    Py_ssize_t i, r, c, l, k;                                                        \
+    for (l = 0; l < VL; l++) {                                                       \
+        tht[l] = NEEDZ && l < tail ? tt[mt + l] : 0;                                 \
+        ptt[l] = HESS && l < tail ? pt[mt + l] : 0;                                  \
+        mask[l] = l < tail ? (IT)-1 : 0;                                             \
+    }                                                                                \
+    for (i = 0; i < nb; i += VL) {                                                   \
+        const Py_ssize_t ng = nb - i < VL ? nb - i : VL;                             \
+        const T *xb = x + (i0 + i) * ld;                  /* the group's rows: */   \
+        for (r = 0; r < ng; r++)                                                     \
+            if (ROWS) xr[r] = x + rows[i0 + i + r] * ld;                             \
+        if (ROWS) {                                                                  \
+            /* random rows: fetch the next group's now (latency, not bandwidth) */   \
+            for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)                       \
+                MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(T) + 63); \
+        } else {                                                                     \
+            const char *pf = (const char *)xb + MC_PF_BYTES;                         \
+            const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / (ld * (Py_ssize_t)sizeof(T)); \
+            if (y) __builtin_prefetch(y + ahead, 0, MC_PF_LOC);                      \
+            if (w) __builtin_prefetch(w + ahead, 0, MC_PF_LOC);                      \
+            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += 64)                 \
+                __builtin_prefetch(pf + k, 0, MC_PF_LOC);                            \
+        }                                                                            \
+        /* the group's dot products, a vector per row (rows interleaved: VL chains) */ \
+        for (r = 0; r < VL; r++) { a[r] = (V){0}; b[r] = (V){0}; }                   \
+        if (ng == VL) {                                                              \
+            for (k = 0; k < nc; k++) {                                               \
+                const V tv = NEEDZ ? MC_LOAD(V, tt + k * VL) : (V){0};               \
+                const V pv = HESS ? MC_LOAD(V, pt + k * VL) : (V){0};                \
+                for (r = 0; r < VL; r++) {                                           \
+                    const V xv = MC_LOAD(V, XR(r) + k * VL);                         \
+                    if (NEEDZ) a[r] += xv * tv;                                      \
+                    if (HESS) b[r] += xv * pv;                                       \
+                }                                                                    \
+            }                                                                        \
+        } else {                                                                     \
+            for (r = 0; r < ng; r++)                                                 \
+                for (c = 0; c < mt; c += VL) {                                       \
+                    const V xv = MC_LOAD(V, XR(r) + c);                              \
+                    if (NEEDZ) a[r] += xv * MC_LOAD(V, tt + c);                      \
+                    if (HESS) b[r] += xv * MC_LOAD(V, pt + c);                       \
+                }                                                                    \
+        }                                                                            \
+        if (tail)                                                                    \
+            for (r = 0; r < ng; r++) {                                               \
+                const V xv = NAME##_tail(XR(r) + mt, xend, tail, mask);              \
+                if (NEEDZ) a[r] += xv * MC_LOAD(V, tht);                             \
+                if (HESS) b[r] += xv * MC_LOAD(V, ptt);                              \
+            }                                                                        \
+        zv = (NEEDZ ? MC_RED##VL(M, a) : (V){0}) + b0;                               \
+        qv = (HESS ? MC_RED##VL(M, b) : (V){0}) + bp;                                \
+        /* the lanes' targets and weights: slices, or gathered (rows=, short group) */ \
+        if (ROWS || ng < VL) {                                                       \
+            MC_STORE(zl, zv);                                                        \
+            MC_STORE(ql, qv);                                                        \
+            for (l = 0; l < VL; l++) {                                               \
+                Py_ssize_t row = l < ng ? (ROWS ? rows[i0 + i + l] : i0 + i + l) : 0; \
+                yl[l] = y && l < ng ? y[row] : 0;                                    \
+                wl[l] = l < ng ? (w ? w[row] : 1) : 0;                               \
+                if (l >= ng) { zl[l] = 0; ql[l] = 0; }                               \
+            }                                                                        \
+            zv = MC_LOAD(V, zl);                                                     \
+            qv = MC_LOAD(V, ql);                                                     \
+            yv = MC_LOAD(V, yl);                                                     \
+            wv = MC_LOAD(V, wl);                                                     \
+        } else {                                                                     \
+            yv = y ? MC_LOAD(V, y + i0 + i) : (V){0};                                \
+            wv = w ? MC_LOAD(V, w + i0 + i) : (V){0} + 1;                            \
+        }                                                                            \
+        {                                                                            \
+            const DV wd = __builtin_convertvector(wv, DV);                           \
+            DV ld_, d = NAME##_lanes(KIND, HESS, __builtin_convertvector(zv, DV),    \
+                                     __builtin_convertvector(qv, DV),                \
+                                     __builtin_convertvector(yv, DV), delta, &ld_);  \
+            rv = __builtin_convertvector(wd * d, V);                                 \
+            if (!HESS) lacc += wd * ld_;                                             \
+            iacc += __builtin_convertvector(rv, DV);                                 \
+            MC_STORE(rl, rv);                                                        \
+        }                                                                            \
+        /* G += Σ_r r_r x_r, the rows from L1: for a narrow row (NCC chunks) in        \
+           registers over the block, even and odd rows apart; else four accumulators  \
+           a chunk against latency */                                                \
+        if (NCC > 0 && ng == VL) {                                                   \
+            for (r = 0; r < VL; r += 2)                                              \
+                for (k = 0; k < NCC; k++) {                                          \
+                    ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);                     \
+                    gb[k] += rl[r + 1] * MC_LOAD(V, XR(r + 1) + k * VL);             \
+                }                                                                    \
+        } else {                                                                     \
+            for (c = 0; c < mt; c += VL) {                                           \
+                V g0 = MC_LOAD(V, g + c), g1 = {0}, g2 = {0}, g3 = {0};              \
+                for (r = 0; r + 4 <= ng; r += 4) {                                   \
+                    g0 += rl[r] * MC_LOAD(V, XR(r) + c);                             \
+                    g1 += rl[r + 1] * MC_LOAD(V, XR(r + 1) + c);                     \
+                    g2 += rl[r + 2] * MC_LOAD(V, XR(r + 2) + c);                     \
+                    g3 += rl[r + 3] * MC_LOAD(V, XR(r + 3) + c);                     \
+                }                                                                    \
+                for (; r < ng; r++) g0 += rl[r] * MC_LOAD(V, XR(r) + c);             \
+                g0 = (g0 + g1) + (g2 + g3);                                          \
+                MC_STORE(g + c, g0);                                                 \
+            }                                                                        \
+        }                                                                            \
+        if (tail) {                                                                  \
+            V g0 = {0};                                                              \
+            T gl[VL];                                                                \
+            for (r = 0; r < ng; r++)                                                 \
+                g0 += rl[r] * NAME##_tail(XR(r) + mt, xend, tail, mask);             \
+            MC_STORE(gl, g0);                                                        \
+            for (l = 0; l < tail; l++) g[mt + l] += gl[l];                           \
+        }                                                                            \
+    }                                                                                \
+    for (k = 0; k < NCC; k++) {                                                      \
+        V gk = MC_LOAD(V, g + k * VL) + (ga[k] + gb[k]);                             \
+        MC_STORE(g + k * VL, gk);                                                    \
+    }                                                                                \
+    if (p->intercept) {                                                              \
+        for (l = 0; l < VL; l++) isum += iacc[l];                                    \
+        g[m] += (T)isum;                                                             \
+    }                                                                                \
+    if (HESS) return 0;                                                              \
+    for (l = 0; l < VL; l++) loss += lacc[l];                                        \
+    return loss;                                                                     \
+}                                                                                    \
+/* one function per loss, mode and row walk (each its own registers) */           \
+MC_GVARS(NAME, T, TARGET, MC_SQUARED, 0, sq0)                                  \
+MC_GVARS(NAME, T, TARGET, MC_SQUARED, 1, sq1)                                  \
+MC_GVARS(NAME, T, TARGET, MC_LOGISTIC, 0, lg0)                                  \
+MC_GVARS(NAME, T, TARGET, MC_LOGISTIC, 1, lg1)                                  \
+MC_GVARS(NAME, T, TARGET, MC_POISSON, 0, po0)                                  \
+MC_GVARS(NAME, T, TARGET, MC_POISSON, 1, po1)                                  \
+MC_GVARS(NAME, T, TARGET, MC_HUBER, 0, hu0)                                  \
+MC_GVARS(NAME, T, TARGET, MC_HUBER, 1, hu1)                                  \
+TARGET static double NAME(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)      \
+{                                                                                    \
+    static double (*const tab[4][2][7])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = { \
+        {{NAME##_sq0_n0, NAME##_sq0_n1, NAME##_sq0_n2, NAME##_sq0_n3, NAME##_sq0_n4, NAME##_sq0_nx, NAME##_sq0_rw}, {NAME##_sq1_n0, NAME##_sq1_n1, NAME##_sq1_n2, NAME##_sq1_n3, NAME##_sq1_n4, NAME##_sq1_nx, NAME##_sq1_rw}},                                   \
+        {{NAME##_lg0_n0, NAME##_lg0_n1, NAME##_lg0_n2, NAME##_lg0_n3, NAME##_lg0_n4, NAME##_lg0_nx, NAME##_lg0_rw}, {NAME##_lg1_n0, NAME##_lg1_n1, NAME##_lg1_n2, NAME##_lg1_n3, NAME##_lg1_n4, NAME##_lg1_nx, NAME##_lg1_rw}},                                   \
+        {{NAME##_po0_n0, NAME##_po0_n1, NAME##_po0_n2, NAME##_po0_n3, NAME##_po0_n4, NAME##_po0_nx, NAME##_po0_rw}, {NAME##_po1_n0, NAME##_po1_n1, NAME##_po1_n2, NAME##_po1_n3, NAME##_po1_n4, NAME##_po1_nx, NAME##_po1_rw}},                                   \
+        {{NAME##_hu0_n0, NAME##_hu0_n1, NAME##_hu0_n2, NAME##_hu0_n3, NAME##_hu0_n4, NAME##_hu0_nx, NAME##_hu0_rw}, {NAME##_hu1_n0, NAME##_hu1_n1, NAME##_hu1_n2, NAME##_hu1_n3, NAME##_hu1_n4, NAME##_hu1_nx, NAME##_hu1_rw}},                                   \
+    };                                                                               \
+    const Py_ssize_t nc = p->src.m / VL;                                             \
+    const int walk = p->src.rows ? 6 : (SPECIALISE && nc <= 4 ? (int)nc : 5);      \
+    const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;     \
+    return tab[kind][p->hess != 0][walk](p, i0, nb, g);                              \
+}
+
+MC_DEFINE_GROUP(double, mc_grp_d_base, 16, 2, int64_t, MC_T_BASE, 0)
+MC_DEFINE_GROUP(float, mc_grp_f_base, 16, 4, int32_t, MC_T_BASE, 0)
+#if MC_X86
+MC_DEFINE_GROUP(double, mc_grp_d_avx2, 32, 4, int64_t, MC_T_AVX2, 1)
+MC_DEFINE_GROUP(float, mc_grp_f_avx2, 32, 8, int32_t, MC_T_AVX2, 1)
+MC_DEFINE_GROUP(double, mc_grp_d_avx512, 64, 8, int64_t, MC_T_AVX512, 1)
+MC_DEFINE_GROUP(float, mc_grp_f_avx512, 64, 16, int32_t, MC_T_AVX512, 1)
+#endif
+#define MC_HAVE_GROUP 1
+#else
+#define MC_HAVE_GROUP 0     /* no vector extensions: the block path of mc_engine.h */
+static double mc_grp_d_base(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, double *g)
+{ (void)p; (void)i0; (void)nb; (void)g; return 0; }           /* never called */
+static double mc_grp_f_base(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, float *g)
+{ (void)p; (void)i0; (void)nb; (void)g; return 0; }           /* never called */
+#endif /* MC_VEC */
+
+#endif /* MCFAST_GROUP_H */
