@@ -35,7 +35,8 @@
 #include "mc_vmath.h"
 
 /* The software prefetch of contiguous rows: every cache line MC_PF_BYTES ahead of the
- * group (and y's and w's), non-temporal. Measured on a Zen 5 VM, one thread, 256 MB of X
+ * group, in a burst at the group's start (and y's and w's), non-temporal; spreading the
+ * same prefetches over the dot loop, or unrolling their loop, was 5–20 % slower. Measured on a Zen 5 VM, one thread, 256 MB of X
  * (tools: -D these and time the engine): every line, 8 KiB ahead, was best; every other
  * line cost 1.3–2.3×, 4 KiB or 16 KiB ahead 5–20 %. */
 #ifndef MC_PF_LOC
@@ -126,7 +127,7 @@
  * type (masks), TARGET the instruction set. NAME_group(p, i0, nb, g): the block of source
  * rows i0 .. i0 + nb − 1 of problem p (dense rows, K = 1); adds its gradient (or Hessian
  * product) to g[0 .. m] (g[m]: the intercept) and returns its Σ w ℓ (0 for a Hessian). */
-/* the variants of one loss KIND and mode HESS (suffix S): NCC = 0 … 4 and any (nx) for
+/* the variants of one loss KIND and mode HESS (suffix S): NCC = 0 … 8 and any (nx) for
  * contiguous rows, and rows= (rw); each a function of its own, noinline, so that every
  * loop gets the whole register file */
 #define MC_GVAR(NAME, T, TARGET, KIND, HESS, ROWS, NCC, S)                           \
@@ -136,19 +137,30 @@ TARGET __attribute__((noinline)) static double NAME##_##S(                      
     return NAME##_gloop(p, i0, nb, g, KIND, HESS, ROWS, NCC);                        \
 }
 #define MC_GVARS(NAME, T, TARGET, KIND, HESS, S)                                     \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 0, S##_n0)                                   \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 1, S##_n1)                                   \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 2, S##_n2)                                   \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 3, S##_n3)                                   \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 4, S##_n4)                                   \
 MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, -1, S##_nx)                                  \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 1, -1, S##_rw)
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 1, -1, S##_rw)                                  \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 0, S##_n0, S##_nx)                           \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 1, S##_n1, S##_nx)                           \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 2, S##_n2, S##_nx)                           \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 3, S##_n3, S##_nx)                           \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 4, S##_n4, S##_nx)
+/* NCC chunks: a function of its own for gradients where the instantiation specialises
+ * (SPECIALISE 1: the vector levels that matter for speed), else the any-width one (the
+ * SSE2 baseline, Hessian products: a third of the code) */
+#define MC_GNARROW(NAME, T, TARGET, KIND, HESS, NCC, S, ANY)                         \
+TARGET __attribute__((noinline)) static double NAME##_##S(                          \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
+{                                                                                    \
+    return NAME##_SPEC && !HESS ? NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC)     \
+                       : NAME##_##ANY(p, i0, nb, g);                                 \
+}
 
 /* row r of the group: from the row list with rows=, else at a fixed stride */
 #define XR(r) (ROWS ? xr[r] : xb + (r) * ld)
 #define MC_DEFINE_GROUP(T, NAME, W, VL, IT, TARGET, SPECIALISE)                                  \
 typedef T NAME##_v __attribute__((vector_size(W)));                                  \
 typedef IT NAME##_m __attribute__((vector_size(W)));                                 \
+enum { NAME##_SPEC = SPECIALISE };                                                   \
 MC_DEFINE_VMATH(NAME##_vm, VL, TARGET)                                               \
 /* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */ \
 TARGET MC_INLINE NAME##_v NAME##_tail(const T *p, const T *xend, Py_ssize_t tail,    \
@@ -211,6 +223,7 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
     const Py_ssize_t m = s->m, ld = s->ld, tail = m % VL, mt = m - tail;             \
     const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */     \
+    const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(T) : 1;  /* ld = 0: n = 1 */ \
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                 \
     const T *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */ \
     const int NEEDZ = !(HESS && KIND == MC_SQUARED);      /* ℓ″ of squared is 2 */   \
@@ -240,12 +253,13 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)                       \
                 MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(T) + 63); \
         } else {                                                                     \
+            /* every line of X MC_PF_BYTES on, at the group's start; y's and w's */ \
             const char *pf = (const char *)xb + MC_PF_BYTES;                         \
-            const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / (ld * (Py_ssize_t)sizeof(T)); \
+            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += 64)                \
+                __builtin_prefetch(pf + k, 0, MC_PF_LOC);                            \
+            const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / rowbytes;                \
             if (y) __builtin_prefetch(y + ahead, 0, MC_PF_LOC);                      \
             if (w) __builtin_prefetch(w + ahead, 0, MC_PF_LOC);                      \
-            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += 64)                 \
-                __builtin_prefetch(pf + k, 0, MC_PF_LOC);                            \
         }                                                                            \
         /* the group's dot products, a vector per row (rows interleaved: VL chains) */ \
         for (r = 0; r < VL; r++) { a[r] = (V){0}; b[r] = (V){0}; }                   \
@@ -307,11 +321,16 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
            registers over the block, even and odd rows apart; else four accumulators  \
            a chunk against latency */                                                \
         if (NCC > 0 && ng == VL) {                                                   \
-            for (r = 0; r < VL; r += 2)                                              \
-                for (k = 0; k < NCC; k++) {                                          \
-                    ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);                     \
-                    gb[k] += rl[r + 1] * MC_LOAD(V, XR(r + 1) + k * VL);             \
-                }                                                                    \
+            if (NCC <= 2)                       /* few chunks: two chains each */    \
+                for (r = 0; r < VL; r += 2)                                          \
+                    for (k = 0; k < NCC; k++) {                                      \
+                        ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);                 \
+                        gb[k] += rl[r + 1] * MC_LOAD(V, XR(r + 1) + k * VL);         \
+                    }                                                                \
+            else                                                                     \
+                for (r = 0; r < VL; r++)                                             \
+                    for (k = 0; k < NCC; k++)                                        \
+                        ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);                 \
         } else {                                                                     \
             for (c = 0; c < mt; c += VL) {                                           \
                 V g0 = MC_LOAD(V, g + c), g1 = {0}, g2 = {0}, g3 = {0};              \
@@ -365,7 +384,7 @@ TARGET static double NAME(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g) 
         {{NAME##_hu0_n0, NAME##_hu0_n1, NAME##_hu0_n2, NAME##_hu0_n3, NAME##_hu0_n4, NAME##_hu0_nx, NAME##_hu0_rw}, {NAME##_hu1_n0, NAME##_hu1_n1, NAME##_hu1_n2, NAME##_hu1_n3, NAME##_hu1_n4, NAME##_hu1_nx, NAME##_hu1_rw}},                                   \
     };                                                                               \
     const Py_ssize_t nc = p->src.m / VL;                                             \
-    const int walk = p->src.rows ? 6 : (SPECIALISE && nc <= 4 ? (int)nc : 5);      \
+    const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : 5);                   \
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;     \
     return tab[kind][p->hess != 0][walk](p, i0, nb, g);                              \
 }
