@@ -182,6 +182,35 @@ def test_row_groups_never_read_past_a_row(rng, loss, dtype):
         _engine.set_simd_level(level)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multinomial_classes_as_lanes(rng, dtype):
+    """Multinomial with K below, at and above every vector length (K ≤ lanes: the classes
+    are one vector's lanes; more: the block path), C rows with NaN past each row, rows=,
+    intercept, weights, Hessian products, every SIMD level: equal to the reference."""
+    level, best, _ = _engine.simd_level()
+    try:
+        for K in (2, 3, 4, 8, 9, 16, 17):
+            n, m = 157, 13
+            B = np.full((n, m + 3), np.nan, dtype)
+            B[:, :m] = rng.standard_normal((n, m))
+            X, clean = B[:, :m], B[:, :m].astype(np.float64)
+            theta, y, w = _problem(rng, "multinomial", K, n, m, True, dtype)
+            p = rng.standard_normal(theta.shape).astype(dtype)
+            rows = rng.integers(0, n, 41)
+            kw = dict(loss="multinomial", sample_weight=w, l2=0.2, fit_intercept=True)
+            obj, obj_ref = mc.LinearLoss(X, y, **kw), ref.LinearLoss(clean, y, **kw)
+            for lvl in range(best + 1):
+                _engine.set_simd_level(lvl)
+                for r in (None, rows):
+                    (a, ga), (b, gb) = obj(theta, rows=r), obj_ref(theta, rows=r)
+                    np.testing.assert_allclose(a, b, rtol=rtol_for(dtype))
+                    np.testing.assert_allclose(ga, gb, **_tol(gb, dtype))
+                    h, h_ref = obj.hessp(theta, p, rows=r), obj_ref.hessp(theta, p, rows=r)
+                    np.testing.assert_allclose(h, h_ref, **_tol(h_ref, dtype))
+    finally:
+        _engine.set_simd_level(level)
+
+
 def test_threaded_result_is_reproducible_under_load(rng, monkeypatch):
     monkeypatch.setattr(lstsq_mod, "_MAX_THREADS", 2)
     X = rng.standard_normal((80_001, 16))

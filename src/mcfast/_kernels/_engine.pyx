@@ -11,7 +11,13 @@ is in cache. Three concerns, three files:
                AVX2+FMA and SSE2, one runtime dispatch (mc_simd.h);
   mc_loss.h    the pointwise loss hooks (squared, logistic, Poisson, Huber, multinomial),
                in double, stable for large |z|;
-  mc_engine.h  one block: source, hook, source (and the intercept, gathered y and w);
+  mc_vmath.h   eˣ and log(1 + e) on vectors of doubles (the same polynomials);
+  mc_group.h   the fast paths of the common cases, each reading X once in one stream:
+               dense rows with one output in groups of one vector's lanes of rows (C
+               order, row slices, rows=), F order in sub-blocks of column segments,
+               multinomial with the classes as a vector's lanes;
+  mc_engine.h  one block: a fast path of mc_group.h where one applies, else source,
+               hook, source (and the intercept, gathered y and w);
   this file    the driver: blocks grouped into parts (PARTS_PER_THREAD per thread) that
                threads take dynamically (`prange`, schedule="dynamic"); each part owns its
                partial gradient (float64, own cache lines) and loss; the parts are summed

@@ -1,5 +1,9 @@
 /* mcfast: one block of the one-pass engine — row source, loss hook, row source.
  *
+ * The common cases go to the fused paths of mc_group.h first (dense rows with one
+ * output, F order with one output, multinomial with K ≤ a vector's lanes); what follows
+ * is the general block, for every other source and K.
+ *
  * For the source rows i0 .. i0 + nb − 1 of a linear-model problem:
  *   z = X_b Θ (+ b)            the source's mv (and q = X_b P (+ b_p) for a Hessian product)
  *   r = w ∘ ℓ′(z, y)           the loss hook (r = w ∘ ℓ″ q for a Hessian product)
@@ -10,7 +14,7 @@
  * The driver (_engine.pyx) owns the threads, the parts and their ordered reduction; this
  * file owns what happens inside one block. Scratch of one thread (64-byte aligned):
  *   the hook's doubles (3·nb) | then in elements of T:
- *   z (K·nb) | q (K·nb) | r (K·nb) | y_b (ycols·nb) | w_b (nb) | g (K·mp)
+ *   z (K·nb) | q (K·nb) | r (K·nb) | y_b (ycols·nb) | w_b (nb) | g (K·mp) | (K > 1) 3·16·mp
  * (y_b, w_b hold the gathered targets and weights with rows=; g the block's gradient
  * when T is float: float32 sums are folded into the part's double `acc` after each block,
  * so their rounding error grows with the block, not with n; double adds straight into acc).
@@ -42,7 +46,9 @@ typedef struct {
 static inline Py_ssize_t mc_scratch_items(Py_ssize_t K, Py_ssize_t mp, Py_ssize_t ycols,
                                           Py_ssize_t nb)
 {
-    return 6 * nb + 3 * K * nb + ycols * nb + nb + K * mp;   /* 6·nb T ≥ 3·nb doubles */
+    /* 6·nb T ≥ 3·nb doubles; with K > 1 outputs, 3·16·mp more: the multinomial rows'
+     * Θ, P and G (mc_group.h) */
+    return 6 * nb + 3 * K * nb + ycols * nb + nb + K * mp + (K > 1 ? 3 * 16 * mp : 0);
 }
 
 #define MC_DEFINE_BLOCK(T, SUF, DIRECT)                                              \
@@ -57,6 +63,16 @@ static double mc_block_##SUF(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,    
     const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
     Py_ssize_t i, c, j;                                                              \
     double loss, s;                                                                  \
+    if (MC_HAVE_GROUP && p->loss.kind == MC_MULTINOMIAL && p->src.kind == MC_SRC_C      \
+            && m > 0 && K <= MC_DISPATCH(mc_grp_##SUF, _vl, )) {                     \
+        /* multinomial rows, the classes as vector lanes (mc_group.h) */             \
+        gt = DIRECT ? (T *)acc : g;                                                  \
+        if (!DIRECT) memset(g, 0, (size_t)(K * mp) * sizeof(T));                     \
+        loss = MC_DISPATCH(mc_grp_##SUF, _mn, p, i0, nb, gt, g + K * mp);            \
+        if (!DIRECT)                                                                 \
+            for (j = 0; j < K * mp; j++) acc[j] += g[j];                             \
+        return loss;                                                                 \
+    }                                                                                \
     if (MC_HAVE_GROUP && K == 1 && m > 0 && p->loss.kind != MC_MULTINOMIAL            \
             && (p->src.kind == MC_SRC_C || (p->src.kind == MC_SRC_F && !p->src.rows))) { \
         /* dense, one output: fused row groups, or F-order sub-blocks (mc_group.h) */ \

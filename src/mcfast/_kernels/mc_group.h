@@ -165,6 +165,14 @@ TARGET __attribute__((noinline)) static double NAME##_##S(                      
                        : NAME##_##ANY(p, i0, nb, g);                                 \
 }
 
+/* the multinomial function of one mode HESS and row walk ROWS */
+#define MC_MVAR(NAME, T, TARGET, HESS, ROWS, S)                                      \
+TARGET __attribute__((noinline)) static double NAME##_m_##S(                        \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g, T *ex)                 \
+{                                                                                    \
+    return NAME##_mloop(p, i0, nb, g, ex, HESS, ROWS);                               \
+}
+
 /* the F-order function of one loss KIND and mode HESS */
 #define MC_FVAR(NAME, T, TARGET, KIND, HESS, S)                                      \
 TARGET __attribute__((noinline)) static double NAME##_f_##S(                        \
@@ -497,6 +505,122 @@ TARGET static double NAME##_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T 
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;      \
     return tab[kind][p->hess != 0](p, i0, nb, g);                                    \
 }                                                                                    \
+/* Multinomial on rows (C order or rows=), K ≤ VL classes: a row's K predictions are
+ * the lanes of one vector, z = Σ_j x_j Θ_j (Θ's rows padded to VL lanes, in ex), so no
+ * shuffles; softmax on the lanes (padded lanes e = 0); G_j += x_j r (G's rows in ex). */ \
+TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
+                                     T *MC_RESTRICT g, T *MC_RESTRICT ex,            \
+                                     const int HESS, const int ROWS)                 \
+{                                                                                    \
+    typedef NAME##_v V;                                                              \
+    typedef NAME##_vm_dv DV;                                                         \
+    typedef NAME##_vm_iv IV;                                                         \
+    const mc_src *s = &p->src;                                                       \
+    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
+    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
+    const Py_ssize_t m = s->m, ld = s->ld, K = p->K, mp = p->mp;                     \
+    const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                  \
+    T *thv = ex, *pv = ex + VL * mp, *gv = ex + 2 * VL * mp;                         \
+    T zl[VL], ql[VL];                                                                \
+    double iota[VL], loss = 0;                                                       \
+    Py_ssize_t i, j, c, l, k;                                                        \
+    for (j = 0; j < mp; j++)                                                         \
+        for (l = 0; l < VL; l++) {                                                   \
+            thv[j * VL + l] = l < K ? tt[l * mp + j] : 0;                            \
+            pv[j * VL + l] = HESS && l < K ? pt[l * mp + j] : 0;                     \
+            gv[j * VL + l] = 0;                                                      \
+        }                                                                            \
+    for (l = 0; l < VL; l++) iota[l] = (double)l;                                    \
+    const DV lanes = MC_LOAD(DV, iota);                                              \
+    const IV live = lanes < (double)K;                   /* the K class lanes */     \
+    const V b0 = p->intercept ? MC_LOAD(V, thv + m * VL) : (V){0};                   \
+    const V bp = p->intercept && HESS ? MC_LOAD(V, pv + m * VL) : (V){0};            \
+    for (i = 0; i < nb; i++) {                                                       \
+        const Py_ssize_t row = ROWS ? rows[i0 + i] : i0 + i;                         \
+        const T *xi = x + row * ld;                                                  \
+        V z0 = b0, z1 = {0}, z2 = {0}, z3 = {0}, q0 = bp, q1 = {0}, rv;              \
+        DV e, pd, rd;                                                                \
+        double zmax = -INFINITY, sum = 0, wi = w ? (double)w[row] : 1.0;             \
+        if (ROWS) {                                                                  \
+            if (i + MC_AHEAD < nb)                                                   \
+                MC_PREFETCH_ROW(x + rows[i0 + i + MC_AHEAD] * ld, m * sizeof(T) + 63); \
+        } else {                                                                     \
+            for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += 64)                      \
+                __builtin_prefetch((const char *)xi + MC_PF_BYTES + k, 0, MC_PF_LOC); \
+        }                                                                            \
+        for (j = 0; j + 4 <= m; j += 4) {                                            \
+            z0 += xi[j] * MC_LOAD(V, thv + j * VL);                                  \
+            z1 += xi[j + 1] * MC_LOAD(V, thv + (j + 1) * VL);                        \
+            z2 += xi[j + 2] * MC_LOAD(V, thv + (j + 2) * VL);                        \
+            z3 += xi[j + 3] * MC_LOAD(V, thv + (j + 3) * VL);                        \
+            if (HESS) {                                                              \
+                q0 += xi[j] * MC_LOAD(V, pv + j * VL) + xi[j + 2] * MC_LOAD(V, pv + (j + 2) * VL); \
+                q1 += xi[j + 1] * MC_LOAD(V, pv + (j + 1) * VL)                      \
+                      + xi[j + 3] * MC_LOAD(V, pv + (j + 3) * VL);                   \
+            }                                                                        \
+        }                                                                            \
+        for (; j < m; j++) {                                                         \
+            z0 += xi[j] * MC_LOAD(V, thv + j * VL);                                  \
+            if (HESS) q0 += xi[j] * MC_LOAD(V, pv + j * VL);                         \
+        }                                                                            \
+        z0 = (z0 + z1) + (z2 + z3);                                                  \
+        MC_STORE(zl, z0);                                                            \
+        /* softmax over the K lanes: e^(z − max) (all −inf, or an inf: max = 0) */   \
+        for (c = 0; c < K; c++) {                                                    \
+            double zc = zl[c];                                                       \
+            zmax = zc > zmax ? zc : (zc != zc ? zc : zmax);                          \
+        }                                                                            \
+        if (!(zmax > -INFINITY && zmax < INFINITY) && zmax == zmax) zmax = 0;        \
+        e = NAME##_vm_exp(__builtin_convertvector(z0, DV) - zmax);                   \
+        e = NAME##_vm_sel(live, e, (DV){0});                                         \
+        for (c = 0; c < K; c++) sum += e[c];                                         \
+        pd = e / sum;                                                                \
+        if (HESS) {                                                                  \
+            DV qd;                                                                   \
+            double pq = 0;                                                           \
+            q0 += q1;                                                                \
+            MC_STORE(ql, q0);                                                        \
+            qd = __builtin_convertvector(q0, DV);                                    \
+            for (c = 0; c < K; c++) pq += pd[c] * qd[c];                             \
+            rd = wi * pd * (qd - pq);                                                \
+        } else {                                                                     \
+            const double yi = (double)y[row];                                        \
+            const int ok = yi >= 0 && yi < (double)K && yi == floor(yi);             \
+            const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi));                \
+            rd = wi * (pd - hit);                                                    \
+            if (ok)                                                                  \
+                loss += wi * (zmax + log(sum) - (double)zl[(Py_ssize_t)yi]);         \
+            else {                                                                   \
+                loss += NAN;                                                         \
+                rd = (DV){0} + NAN;                                                  \
+            }                                                                        \
+        }                                                                            \
+        rv = __builtin_convertvector(rd, V);                                         \
+        /* G_j += x_j r (and the intercept row += r) */                              \
+        for (j = 0; j < m; j++) {                                                    \
+            V gj = MC_LOAD(V, gv + j * VL) + xi[j] * rv;                             \
+            MC_STORE(gv + j * VL, gj);                                               \
+        }                                                                            \
+        if (p->intercept) {                                                          \
+            V gj = MC_LOAD(V, gv + m * VL) + rv;                                     \
+            MC_STORE(gv + m * VL, gj);                                               \
+        }                                                                            \
+    }                                                                                \
+    for (j = 0; j < mp; j++)                                                         \
+        for (c = 0; c < K; c++) g[c * mp + j] += gv[j * VL + c];                     \
+    return HESS ? 0 : loss;                                                          \
+}                                                                                    \
+MC_MVAR(NAME, T, TARGET, 0, 0, g0) MC_MVAR(NAME, T, TARGET, 1, 0, h0)                \
+MC_MVAR(NAME, T, TARGET, 0, 1, g1) MC_MVAR(NAME, T, TARGET, 1, 1, h1)                \
+/* the multinomial entry (K ≤ NAME_vl()), ex: 3·16·mp elements of scratch */         \
+TARGET static double NAME##_mn(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g,  \
+                               T *ex)                                                \
+{                                                                                    \
+    if (p->src.rows)                                                                 \
+        return p->hess ? NAME##_m_h1(p, i0, nb, g, ex) : NAME##_m_g1(p, i0, nb, g, ex); \
+    return p->hess ? NAME##_m_h0(p, i0, nb, g, ex) : NAME##_m_g0(p, i0, nb, g, ex);  \
+}                                                                                    \
+TARGET static Py_ssize_t NAME##_vl(void) { return VL; }                              \
 /* one function per loss, mode and row walk (each its own registers) */           \
 MC_GVARS(NAME, T, TARGET, MC_SQUARED, 0, sq0)                                  \
 MC_GVARS(NAME, T, TARGET, MC_SQUARED, 1, sq1)                                  \
@@ -539,6 +663,14 @@ static double mc_grp_d_base_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, do
 { (void)p; (void)i0; (void)nb; (void)g; return 0; }           /* never called */
 static double mc_grp_f_base_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, float *g)
 { (void)p; (void)i0; (void)nb; (void)g; return 0; }           /* never called */
+static double mc_grp_d_base_mn(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, double *g,
+                               double *ex)
+{ (void)p; (void)i0; (void)nb; (void)g; (void)ex; return 0; } /* never called */
+static double mc_grp_f_base_mn(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, float *g,
+                               float *ex)
+{ (void)p; (void)i0; (void)nb; (void)g; (void)ex; return 0; } /* never called */
+static Py_ssize_t mc_grp_d_base_vl(void) { return 0; }
+static Py_ssize_t mc_grp_f_base_vl(void) { return 0; }
 #endif /* MC_VEC */
 
 #endif /* MCFAST_GROUP_H */
