@@ -189,7 +189,8 @@ typedef IT NAME##_m __attribute__((vector_size(W)));                            
 typedef T NAME##_h16 __attribute__((vector_size(16)));                               \
 typedef T NAME##_h32 __attribute__((vector_size(32)));                               \
 enum { NAME##_SPEC = SPECIALISE };                                                   \
-MC_DEFINE_VMATH(NAME##_vm, VL, TARGET)                                               \
+typedef T NAME##_hv __attribute__((vector_size(W * sizeof(T) / 8)));                \
+MC_DEFINE_VMATH(NAME##_vm, W / 8, TARGET)                                            \
 /* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */ \
 TARGET MC_INLINE NAME##_v NAME##_tail(const T *p, const T *xend, Py_ssize_t tail,    \
                                       NAME##_m mask)                                 \
@@ -239,6 +240,45 @@ TARGET MC_INLINE NAME##_vm_dv NAME##_lanes(const int KIND, const int HESS,      
                                                   NAME##_vm_sel(e < 0, zero - delta, e))); \
     }                                                                                \
 }                                                                                    \
+/* r = w ∘ ℓ′(z, y) on a vector of rows (Hessian: w ∘ ℓ″ q), in double: a vector of   \
+   W / 8 doubles at a time (float: each half of the vector); adds w ℓ to *lacc and r   \
+   to *iacc, lanes of doubles (squared: in T, to *lacc_t and *iacc_t) */               \
+TARGET MC_INLINE NAME##_v NAME##_rlanes(const int KIND, const int HESS, NAME##_v zv,  \
+                                        NAME##_v qv, NAME##_v yv, NAME##_v wv,        \
+                                        double delta, NAME##_vm_dv *lacc,            \
+                                        NAME##_vm_dv *iacc, NAME##_v *lacc_t,        \
+                                        NAME##_v *iacc_t)                            \
+{                                                                                    \
+    typedef NAME##_vm_dv DV;                                                         \
+    typedef NAME##_hv HV;                                                            \
+    enum { H = 8 / sizeof(T), HB = W / H };                                          \
+    NAME##_v rv, e;                                                                  \
+    int h;                                                                           \
+    if (KIND == MC_SQUARED) {          /* in T: no conversions (float: sums per block) */ \
+        e = zv - yv;                                                                 \
+        rv = wv * (HESS ? qv + qv : e + e);                                          \
+        if (!HESS) *lacc_t += wv * e * e;                                            \
+        *iacc_t += rv;                                                               \
+        return rv;                                                                   \
+    }                                                                                \
+    for (h = 0; h < H; h++) {                                                        \
+        HV zh, qh, yh, wh, rh;                                                       \
+        DV wd, l_, d;                                                                \
+        memcpy(&zh, (const char *)&zv + h * HB, HB);                                 \
+        memcpy(&qh, (const char *)&qv + h * HB, HB);                                 \
+        memcpy(&yh, (const char *)&yv + h * HB, HB);                                 \
+        memcpy(&wh, (const char *)&wv + h * HB, HB);                                 \
+        wd = __builtin_convertvector(wh, DV);                                        \
+        d = NAME##_lanes(KIND, HESS, __builtin_convertvector(zh, DV),                \
+                         __builtin_convertvector(qh, DV),                            \
+                         __builtin_convertvector(yh, DV), delta, &l_);               \
+        rh = __builtin_convertvector(wd * d, HV);                                    \
+        if (!HESS) *lacc += wd * l_;                                                 \
+        *iacc += __builtin_convertvector(rh, DV);                                    \
+        memcpy((char *)&rv + h * HB, &rh, HB);                                       \
+    }                                                                                \
+    return rv;                                                                       \
+}                                                                                    \
 TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
                                      T *MC_RESTRICT g, const int KIND, const int HESS, \
                                      const int ROWS, const int NCC)                  \
@@ -260,6 +300,7 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const T bp = p->intercept && HESS ? pt[m] : 0;                                   \
     T tht[VL], ptt[VL], zl[VL], ql[VL], rl[VL], yl[VL], wl[VL];                      \
     DV lacc = {0}, iacc = {0};                    /* per-lane loss and intercept sums */ \
+    V lt = {0}, it = {0};                         /* the same in T (squared loss) */ \
     double loss = 0, isum = 0;                                                       \
     const T *xr[VL];                                                                 \
     V a[VL], b[VL], zv, qv, yv, wv, rv;                                              \
@@ -335,16 +376,8 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             yv = y ? MC_LOAD(V, y + i0 + i) : (V){0};                                \
             wv = w ? MC_LOAD(V, w + i0 + i) : (V){0} + 1;                            \
         }                                                                            \
-        {                                                                            \
-            const DV wd = __builtin_convertvector(wv, DV);                           \
-            DV ld_, d = NAME##_lanes(KIND, HESS, __builtin_convertvector(zv, DV),    \
-                                     __builtin_convertvector(qv, DV),                \
-                                     __builtin_convertvector(yv, DV), delta, &ld_);  \
-            rv = __builtin_convertvector(wd * d, V);                                 \
-            if (!HESS) lacc += wd * ld_;                                             \
-            iacc += __builtin_convertvector(rv, DV);                                 \
-            MC_STORE(rl, rv);                                                        \
-        }                                                                            \
+        rv = NAME##_rlanes(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it); \
+        MC_STORE(rl, rv);                                                            \
         /* G += Σ_r r_r x_r, the rows from L1: for a narrow row (NCC chunks) in        \
            registers over the block, even and odd rows apart; else four accumulators  \
            a chunk against latency */                                                \
@@ -387,11 +420,13 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         MC_STORE(g + k * VL, gk);                                                    \
     }                                                                                \
     if (p->intercept) {                                                              \
-        for (l = 0; l < VL; l++) isum += iacc[l];                                    \
+        for (l = 0; l < W / 8; l++) isum += iacc[l];                                 \
+        for (l = 0; l < VL; l++) isum += it[l];                                      \
         g[m] += (T)isum;                                                             \
     }                                                                                \
     if (HESS) return 0;                                                              \
-    for (l = 0; l < VL; l++) loss += lacc[l];                                        \
+    for (l = 0; l < W / 8; l++) loss += lacc[l];                                     \
+    for (l = 0; l < VL; l++) loss += lt[l];                                          \
     return loss;                                                                     \
 }                                                                                    \
 /* Column-major rows (F order, no rows=): a block is cut into sub-blocks of about
@@ -419,6 +454,7 @@ TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     T r[MC_F_ROWS] __attribute__((aligned(64)));                                     \
     T zl[VL], ql[VL], yl[VL], wl[VL], rl[VL];                                        \
     DV lacc = {0}, iacc = {0};                                                       \
+    V lt = {0}, it = {0};                                                            \
     double loss = 0, isum = 0;                                                       \
     Py_ssize_t b, c, j, i, l, k;                                                     \
     sb = sb < VL ? VL : (sb > MC_F_ROWS ? MC_F_ROWS : sb);                           \
@@ -457,15 +493,7 @@ TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 zv = MC_LOAD(V, zl); qv = MC_LOAD(V, ql);                            \
                 yv = MC_LOAD(V, yl); wv = MC_LOAD(V, wl);                            \
             }                                                                        \
-            {                                                                        \
-                const DV wd = __builtin_convertvector(wv, DV);                       \
-                DV ld_, d = NAME##_lanes(KIND, HESS, __builtin_convertvector(zv, DV), \
-                                         __builtin_convertvector(qv, DV),            \
-                                         __builtin_convertvector(yv, DV), delta, &ld_); \
-                rv = __builtin_convertvector(wd * d, V);                             \
-                if (!HESS) lacc += wd * ld_;                                         \
-                iacc += __builtin_convertvector(rv, DV);                             \
-            }                                                                        \
+            rv = NAME##_rlanes(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it); \
             MC_STORE(rl, rv);                                                        \
             for (l = 0; l < VL && c + l < n1; l++) r[c + l] = rl[l];                 \
         }                                                                            \
@@ -485,11 +513,13 @@ TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         }                                                                            \
     }                                                                                \
     if (p->intercept) {                                                              \
-        for (l = 0; l < VL; l++) isum += iacc[l];                                    \
+        for (l = 0; l < W / 8; l++) isum += iacc[l];                                 \
+        for (l = 0; l < VL; l++) isum += it[l];                                      \
         g[m] += (T)isum;                                                             \
     }                                                                                \
     if (HESS) return 0;                                                              \
-    for (l = 0; l < VL; l++) loss += lacc[l];                                        \
+    for (l = 0; l < W / 8; l++) loss += lacc[l];                                     \
+    for (l = 0; l < VL; l++) loss += lt[l];                                          \
     return loss;                                                                     \
 }                                                                                    \
 MC_FVAR(NAME, T, TARGET, MC_SQUARED, 0, sq0) MC_FVAR(NAME, T, TARGET, MC_SQUARED, 1, sq1) \
@@ -505,9 +535,16 @@ TARGET static double NAME##_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T 
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;      \
     return tab[kind][p->hess != 0](p, i0, nb, g);                                    \
 }                                                                                    \
-/* Multinomial on rows (C order or rows=), K ≤ VL classes: a row's K predictions are
- * the lanes of one vector, z = Σ_j x_j Θ_j (Θ's rows padded to VL lanes, in ex), so no
+/* Multinomial on rows (C order or rows=), K ≤ W / 8 classes (the double lanes of a
+ * vector): a row's K predictions are the lanes of one vector, z = Σ_j x_j Θ_j (Θ's rows padded to VL lanes, in ex), so no
  * shuffles; softmax on the lanes (padded lanes e = 0); G_j += x_j r (G's rows in ex). */ \
+/* the first W / 8 lanes of v, in double */                                          \
+TARGET MC_INLINE NAME##_vm_dv NAME##_lo(NAME##_v v)                                  \
+{                                                                                    \
+    NAME##_hv h;                                                                     \
+    memcpy(&h, &v, sizeof h);                                                        \
+    return __builtin_convertvector(h, NAME##_vm_dv);                                 \
+}                                                                                    \
 TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
                                      T *MC_RESTRICT g, T *MC_RESTRICT ex,            \
                                      const int HESS, const int ROWS)                 \
@@ -522,7 +559,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                  \
     T *thv = ex, *pv = ex + VL * mp, *gv = ex + 2 * VL * mp;                         \
     T zl[VL], ql[VL];                                                                \
-    double iota[VL], loss = 0;                                                       \
+    double iota[W / 8], loss = 0;                                                    \
     Py_ssize_t i, j, c, l, k;                                                        \
     for (j = 0; j < mp; j++)                                                         \
         for (l = 0; l < VL; l++) {                                                   \
@@ -530,7 +567,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             pv[j * VL + l] = HESS && l < K ? pt[l * mp + j] : 0;                     \
             gv[j * VL + l] = 0;                                                      \
         }                                                                            \
-    for (l = 0; l < VL; l++) iota[l] = (double)l;                                    \
+    for (l = 0; l < W / 8; l++) iota[l] = (double)l;                                 \
     const DV lanes = MC_LOAD(DV, iota);                                              \
     const IV live = lanes < (double)K;                   /* the K class lanes */     \
     const V b0 = p->intercept ? MC_LOAD(V, thv + m * VL) : (V){0};                   \
@@ -571,7 +608,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             zmax = zc > zmax ? zc : (zc != zc ? zc : zmax);                          \
         }                                                                            \
         if (!(zmax > -INFINITY && zmax < INFINITY) && zmax == zmax) zmax = 0;        \
-        e = NAME##_vm_exp(__builtin_convertvector(z0, DV) - zmax);                   \
+        e = NAME##_vm_exp(NAME##_lo(z0) - zmax);                                     \
         e = NAME##_vm_sel(live, e, (DV){0});                                         \
         for (c = 0; c < K; c++) sum += e[c];                                         \
         pd = e / sum;                                                                \
@@ -580,7 +617,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             double pq = 0;                                                           \
             q0 += q1;                                                                \
             MC_STORE(ql, q0);                                                        \
-            qd = __builtin_convertvector(q0, DV);                                    \
+            qd = NAME##_lo(q0);                                                      \
             for (c = 0; c < K; c++) pq += pd[c] * qd[c];                             \
             rd = wi * pd * (qd - pq);                                                \
         } else {                                                                     \
@@ -595,7 +632,11 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 rd = (DV){0} + NAN;                                                  \
             }                                                                        \
         }                                                                            \
-        rv = __builtin_convertvector(rd, V);                                         \
+        {                                    /* r in the first W / 8 lanes */    \
+            NAME##_hv rh = __builtin_convertvector(rd, NAME##_hv);                   \
+            rv = (V){0};                                                             \
+            memcpy(&rv, &rh, sizeof rh);                                             \
+        }                                                                            \
         /* G_j += x_j r (and the intercept row += r) */                              \
         for (j = 0; j < m; j++) {                                                    \
             V gj = MC_LOAD(V, gv + j * VL) + xi[j] * rv;                             \
@@ -620,7 +661,7 @@ TARGET static double NAME##_mn(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T
         return p->hess ? NAME##_m_h1(p, i0, nb, g, ex) : NAME##_m_g1(p, i0, nb, g, ex); \
     return p->hess ? NAME##_m_h0(p, i0, nb, g, ex) : NAME##_m_g0(p, i0, nb, g, ex);  \
 }                                                                                    \
-TARGET static Py_ssize_t NAME##_vl(void) { return VL; }                              \
+TARGET static Py_ssize_t NAME##_vl(void) { return W / 8; }   /* classes as lanes */ \
 /* one function per loss, mode and row walk (each its own registers) */           \
 MC_GVARS(NAME, T, TARGET, MC_SQUARED, 0, sq0)                                  \
 MC_GVARS(NAME, T, TARGET, MC_SQUARED, 1, sq1)                                  \
