@@ -37,7 +37,8 @@ n are links, id n + t is the result of step t; ``left`` is applied after ``right
 
 import heapq
 
-__all__ = ["LinkInfo", "plan", "tree_of", "tree_str", "DP_MAX", "MODES"]
+__all__ = ["LinkInfo", "plan", "tree_of", "tree_str", "kron_orders", "kron_apply",
+           "DP_MAX", "MODES"]
 
 DP_MAX = 64         # links up to which the bracketing is the exact optimum (the DP)
 BLOCK = 32          # links per block of the block DP beyond DP_MAX
@@ -74,10 +75,17 @@ class LinkInfo(tuple):
         return f"LinkInfo{tuple(self)!r}"
 
 
-def kron_apply(factors):
-    """Multiply-adds of (A ⊗ B) x = vec(A X Bᵀ), A (pa, qa), B (pb, qb), the cheaper order."""
+def kron_orders(factors):
+    """Multiply-adds of (A ⊗ B) x = vec(A X Bᵀ), A (pa, qa), B (pb, qb), in its two orders:
+    (A X) Bᵀ and A (X Bᵀ). The adjoint xᵀ(A ⊗ B) = vec(Aᵀ X B) costs the same two numbers:
+    A (X Bᵀ)'s for (Aᵀ X) B and (A X) Bᵀ's for Aᵀ (X B)."""
     (pa, qa), (pb, qb) = factors
-    return min(pa * qa * qb + pa * qb * pb, qa * qb * pb + pa * qa * pb)
+    return pa * qa * qb + pa * qb * pb, qa * qb * pb + pa * qa * pb
+
+
+def kron_apply(factors):
+    """Multiply-adds of (A ⊗ B) x in the cheaper order (see `kron_orders`)."""
+    return min(kron_orders(factors))
 
 
 # -- segments ------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from . import _plan
 from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from . import reference as _reference
-from ._apply import apply_adjoint, apply_forward, kron_product, link_info, to_dense
+from ._apply import (apply_adjoint, apply_forward, kron_product, link_info, to_dense,
+                     vector_adjoint, vector_forward)
 from ._kernels import _chain as _k
 from ._kernels._threads import effective_n_threads as _effective_n_threads
 from .links import Kronecker, MatrixFree
@@ -618,14 +619,30 @@ def _vector_chain(links, vector, out, grad):
             return fast
     func, name = ("grad_chain", "grad") if grad else ("tangent_chain", "tangent")
     arrays, kinds, dims, batch, vec, dtype = v.chain_vector_args(links, vector, name, func)
-    diag = tuple(kind == "diag" for kind in kinds)
     shape = batch + ((dims[0],) if grad else (dims[-1],))
     if out is not None:
         v.check_out(out, shape, dtype, func)
-    plain = set(kinds) <= {"dense", "diag"}
+    plain = "kron" not in kinds and "sparse" not in kinds and "op" not in kinds
+    n = len(kinds)
+    if not plain and out is None and not batch and vec.ndim == 1 and 0 not in dims:
+        # one vector through any links: 1-D products (NumPy's BLAS, the factors of a
+        # Kronecker, the links' own methods), one link at a time, no copies
+        x = vec
+        if grad:
+            for k in range(n - 1, -1, -1):
+                x = vector_adjoint(kinds[k], arrays[k], x, dtype)
+        else:
+            for k in range(n):
+                x = vector_forward(kinds[k], arrays[k], x, dtype)
+        if (kinds[k] != "op" and x.dtype == dtype and x.flags.c_contiguous
+                and x.flags.writeable and not v.overlaps(
+                    x, vec, *[a for a in arrays if isinstance(a, np.ndarray)])):
+            return x        # a new array of NumPy's (not an operator's buffer): no copy
+        return np.array(x, dtype=dtype)
+    diag = tuple(kind == "diag" for kind in kinds)
     direct = out is not None and plain and not v.overlaps(out, vec, *arrays)
     res = out if direct else np.empty(shape, dtype=dtype)
-    big = max(dims[k] * dims[k + 1] for k in range(len(diag))) > _SMALL_MV
+    big = max(dims[k] * dims[k + 1] for k in range(n)) > _SMALL_MV
     if res.size == 0:
         pass
     elif 0 in dims:
@@ -634,7 +651,7 @@ def _vector_chain(links, vector, out, grad):
         # operators, or one vector through large links: products by np.matmul (NumPy's
         # BLAS) and the links' own methods, one link at a time
         x = vec
-        for k in (range(len(kinds) - 1, -1, -1) if grad else range(len(kinds))):
+        for k in (range(n - 1, -1, -1) if grad else range(n)):
             if grad:
                 x = apply_adjoint(kinds[k], arrays[k], x[..., None, :], dtype)[..., 0, :]
             else:
