@@ -1,5 +1,6 @@
 """The chain planner: exact flops for any sizes, long chains without recursion, integer shapes."""
 
+import ast
 import functools
 import itertools
 import pickle
@@ -172,6 +173,31 @@ def test_long_chains_no_recursion(n, order):
     assert restored.flops == plan.flops and str(restored) == text
     np.testing.assert_allclose(J_ref, expect, rtol=1e-10, atol=1e-12)
     assert text_ref == text
+
+
+@MODS
+@pytest.mark.parametrize("order", ["forward", "reverse", "optimal"])
+def test_repr_of_a_long_chains_order(mod, order):
+    # plan.order nests one pair per level: its repr is written without recursion, and
+    # reads as the tuple it is
+    n = 2000
+    shapes = [(3, 3)] * n
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    try:
+        plan = mod.chain_plan(shapes, order=order)
+        text, text2 = repr(plan.order), str(plan.order)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert text == text2 and text.count("(") == n - 1 and text.count(",") == n - 1
+    if order == "forward":        # ((((0, 1), 2), 3), ...)
+        assert text == "(" * (n - 1) + "0" + "".join(f", {k})" for k in range(1, n))
+    elif order == "reverse":      # (0, (1, (2, ...)))
+        assert text == "".join(f"({k}, " for k in range(n - 1)) + f"{n - 1}" + ")" * (n - 1)
+    # the same text as a plain nested tuple's repr, where that does not recurse too deep
+    short = mod.chain_plan([(3, 2), (4, 3), (5, 4), (1, 5)], order=order).order
+    assert isinstance(short, tuple) and ast.literal_eval(repr(short)) == short
+    assert repr(mod.chain_plan([(3, 2)]).order) == "0"
 
 
 def test_long_chain_heuristic_never_worse_than_pure_modes():

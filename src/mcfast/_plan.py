@@ -37,7 +37,7 @@ n are links, id n + t is the result of step t; ``left`` is applied after ``right
 
 import heapq
 
-__all__ = ["LinkInfo", "plan", "tree_of", "tree_str", "kron_orders", "kron_apply",
+__all__ = ["LinkInfo", "Pair", "plan", "tree_of", "tree_str", "kron_orders", "kron_apply",
            "DP_MAX", "MODES"]
 
 DP_MAX = 64         # links up to which the bracketing is the exact optimum (the DP)
@@ -311,13 +311,35 @@ def plan(infos, order="optimal"):
 
 # -- the bracketing as nested pairs and as text, iteratively ---------------------------------
 
+class Pair(tuple):
+    """A node ``(first, then)`` of a bracketing: a plain tuple whose repr is written
+    without recursion, so that the nested pairs of a chain of thousands of links print
+    (a nested tuple's own repr recurses once per level and hits Python's limit)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        parts, stack = [], [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, tuple):
+                stack += [")", item[1], ", ", item[0], "("]
+            else:
+                parts.append(repr(item))
+        return "".join(parts)
+
+    __str__ = __repr__
+
+
 def tree_of(n, steps):
     """The bracketing as nested pairs (first, then) of 0-based link indices."""
     if not steps:
         return 0
     nodes = list(range(n))
     for left, right, _ in steps:
-        nodes.append((nodes[right], nodes[left]))
+        nodes.append(Pair((nodes[right], nodes[left])))
     return nodes[-1]
 
 

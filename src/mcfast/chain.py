@@ -183,9 +183,10 @@ class ChainPlan:
     ``str(plan)`` writes the bracketing with 1-based names in flow order, e.g.
     ``"J3 @ (J2 @ J1)"``; a product that applies an operator is written with its mode,
     ``"[J2 @ J1 | adjoint]"``. ``plan(links, out=None)`` needs links with the plan's
-    ``dims`` and kinds (batch dimensions may differ), else raises ValueError. For chains
-    of more than a few hundred links ``repr(plan.order)`` exceeds Python's recursion
-    limit (a nested tuple); ``steps`` and ``str(plan)`` do not.
+    ``dims`` and kinds (batch dimensions may differ), else raises ValueError. The pairs of
+    ``order`` are tuples whose repr is written without recursion, so ``repr(plan.order)``
+    works for chains of any length (comparing or pickling such deeply nested tuples still
+    recurses once per level in Python itself: use ``steps`` for long chains).
 
     Examples
     --------
