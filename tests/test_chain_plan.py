@@ -223,17 +223,25 @@ def test_long_chain_heuristic_near_the_optimum(seed):
 
 
 def test_fast_entry_order_is_the_planners():
-    # the compiled 3-link entry plans in closed form: the same choice as mcfast._plan
+    # the compiled 2/3-link entry plans with the nogil planner: the same choice and flops
+    # as mcfast._plan, for every order
+    from mcfast._kernels import _chain as kern
     rng = np.random.default_rng(3)
-    for _ in range(200):
-        d = [int(x) for x in rng.integers(1, 12, size=4)]
-        links = [rng.standard_normal((d[k + 1], d[k])) for k in range(3)]
-        plan = mc.chain_plan(links)
-        np.testing.assert_allclose(mc.jacobian_chain(links), plan(links), rtol=1e-12)
-        # the closed form of _chain.pyx's fast_chain, ties to (J3 J2) J1
-        reverse = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] <= (d[2] * d[1] * d[0]
-                                                               + d[3] * d[2] * d[0])
-        assert plan.order == ((0, (1, 2)) if reverse else ((0, 1), 2))
+    for _ in range(300):
+        n = int(rng.integers(2, 4))
+        d = tuple(int(x) for x in rng.integers(1, 12, size=n + 1))
+        links = [rng.standard_normal((d[k + 1], d[k])) for k in range(n)]
+        for order in ("optimal", "forward", "reverse"):
+            plan = mc.chain_plan(links, order=order)
+            reverse, first, total = kern.fast_chain_plan(d, order)
+            assert total == plan.flops
+            if n == 3:
+                assert plan.order == ((0, (1, 2)) if reverse else ((0, 1), 2))
+                first_step = plan.steps[0]
+                assert first == d[first_step[0] + 1] * d[first_step[1] + 1] * d[first_step[1]]
+            np.testing.assert_allclose(mc.jacobian_chain(links, order=order), plan(links),
+                                       rtol=1e-12)
+    assert kern.fast_chain_plan((2, 3, 4), "sideways")[0] == -1
 
 
 @pytest.mark.parametrize("shapes", [[(2 ** 22, 2 ** 22)] * 4, [(3, 2 ** 40), (2 ** 40, 3)] * 2,

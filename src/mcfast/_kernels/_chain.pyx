@@ -28,8 +28,8 @@ matrix), used by mcfast._apply.
 
 `fast_chain` (2 or 3 links) and `fast_vector` (grad/tangent) are the cheap entries for
 unbatched chains of C-contiguous float arrays: they check the arrays in C (types, shapes,
-flags), plan in closed form and multiply through raw pointers, in a few hundred ns for
-small links; anything else returns None and takes the general path.
+flags), plan with the nogil planner above and multiply through raw pointers, in a few
+hundred ns for small links; anything else returns None and takes the general path.
 """
 cimport cython
 from cython.parallel cimport prange, threadid
@@ -39,7 +39,8 @@ from ._ndarray cimport plain
 
 import numpy as np
 
-__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_vector", "dense_csr_product"]
+__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
+           "dense_csr_product"]
 
 cnp.import_array()
 
@@ -829,17 +830,57 @@ cdef void _fast_run(Py_ssize_t n, const Py_ssize_t* d, bint reverse,
         _mm(d[3], d[0], d[2], j3, tmp, out)
 
 
+cdef int _fast_plan(Py_ssize_t n, const Py_ssize_t* d, object order, Py_ssize_t* first,
+                    Py_ssize_t* total) except -2:
+    """The plan of 2 or 3 dense links by the nogil planner (chain_order, the cost model of
+    mcfast._plan): 1 for (J3 J2) J1, 0 for J3 (J2 J1) (and for two links), -1 for an
+    unknown order. first: multiply-adds of the first product; total: of all."""
+    cdef Py_ssize_t prefix[4]
+    cdef Py_ssize_t cost[9]
+    cdef Py_ssize_t split[9]
+    cdef unsigned char dense[3]
+    cdef int reverse
+    if order != "optimal" and order != "forward" and order != "reverse":
+        return -1
+    dense[0] = dense[1] = dense[2] = 0
+    chain_order(n, d, dense, prefix, cost, split)
+    if n == 2:
+        first[0] = total[0] = cost[1]
+        return 0
+    # cost and split are (3, 3): split[0, 2] = 0 is (J3 J2) J1, 1 is J3 (J2 J1)
+    reverse = split[2] == 0 if order == "optimal" else order == "reverse"
+    if reverse:     # J3 J2 (links 1..2), then its product with J1
+        first[0] = cost[1 * 3 + 2]
+        total[0] = _sat_add(first[0], _pair_cost(d, prefix, 0, 0, 2))
+    else:           # J2 J1 (links 0..1), then J3 with it
+        first[0] = cost[0 * 3 + 1]
+        total[0] = _sat_add(first[0], _pair_cost(d, prefix, 0, 1, 2))
+    return reverse
+
+
+def fast_chain_plan(tuple dims, str order):
+    """(reverse, first, total) of fast_chain's plan for dims (d_0, ..., d_n), n = 2 or 3:
+    reverse 1 for (J3 J2) J1; for tests, which hold it equal to mcfast.chain_plan."""
+    cdef Py_ssize_t d[4]
+    cdef Py_ssize_t first = 0, total = 0, k, n = len(dims) - 1
+    if n < 2 or n > 3:
+        raise ValueError("fast_chain_plan: 2 or 3 links")
+    for k in range(n + 1):
+        d[k] = dims[k]
+    reverse = _fast_plan(n, d, order, &first, &total)
+    return reverse, first, total
+
+
 def fast_chain(object links, object order, tuple expect=None):
     """Jn⋯J1 for 2 or 3 unbatched C-contiguous float links, or None.
 
     None means "not this path": the caller falls back to the general path, which also
-    reports every error. Plans in closed form (ties go to (J3 J2) J1, as the DP's).
+    reports every error. Plans by the nogil planner (ties go to (J3 J2) J1, as the DP's).
     `expect`, when given, is the dims (d_0, ..., d_n) the links must have (a ChainPlan's).
     """
-    cdef Py_ssize_t n, k, size, work
+    cdef Py_ssize_t n, k, size, work, first
     cdef Py_ssize_t d[4]
-    cdef int typenum
-    cdef bint reverse = False
+    cdef int typenum, reverse
     cdef double stack[FAST_STACK]
     cdef void* tmp = <void*>stack
     cdef void* po
@@ -850,10 +891,10 @@ def fast_chain(object links, object order, tuple expect=None):
     n = len(links)
     if n < 2 or n > 3:
         return None
-    first = links[0]
-    if type(first) is not cnp.ndarray:
+    link0 = links[0]
+    if type(link0) is not cnp.ndarray:
         return None
-    typenum = cnp.PyArray_TYPE(<cnp.ndarray>first)
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>link0)
     if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
         return None
     for k in range(n):
@@ -873,35 +914,21 @@ def fast_chain(object links, object order, tuple expect=None):
             if expect[k] != d[k]:
                 return None
     # past the hand loops the Python path multiplies with NumPy's BLAS (one BLAS pool in
-    # a loop that also calls NumPy); its planner (mcfast._plan) is the one cost model, and
-    # the closed form below is that model for three dense links (a test holds them equal)
+    # a loop that also calls NumPy)
     for k in range(n + 1):
         if d[k] > FAST_MAXDIM:
             return None
+    reverse = _fast_plan(n, d, order, &first, &work)
+    if reverse < 0:
+        return None
     if n == 3:
-        if order == "reverse":
-            reverse = True
-        elif order == "optimal":
-            # (J3 J2) J1 costs d3 d2 d1 + d3 d1 d0; J3 (J2 J1) costs d2 d1 d0 + d3 d2 d0
-            reverse = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] <= \
-                d[2] * d[1] * d[0] + d[3] * d[2] * d[0]
-        elif order != "forward":
-            return None
         size = d[3] * d[1] if reverse else d[2] * d[0]
-        work = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] if reverse else \
-            d[2] * d[1] * d[0] + d[3] * d[2] * d[0]
         if size > FAST_STACK:
             scratch = np.empty(size, dtype=np.float64)
             tmp = cnp.PyArray_DATA(<cnp.ndarray>scratch)
-    elif order != "optimal" and order != "forward" and order != "reverse":
-        return None
     else:
         p[2] = NULL
-        work = d[2] * d[1] * d[0]
-    if work > FAST_MAXWORK or (n == 3 and (
-            (d[3] * d[2] * d[1] > FAST_SMALLMM or d[3] * d[1] * d[0] > FAST_SMALLMM)
-            if reverse else
-            (d[2] * d[1] * d[0] > FAST_SMALLMM or d[3] * d[2] * d[0] > FAST_SMALLMM))):
+    if work > FAST_MAXWORK or first > FAST_SMALLMM or work - first > FAST_SMALLMM:
         return None
     oshape[0], oshape[1] = d[n], d[0]
     out = cnp.PyArray_EMPTY(2, oshape, typenum, 0)
