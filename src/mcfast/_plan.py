@@ -305,8 +305,33 @@ def plan(infos, order="optimal"):
     else:
         best = min(_deep(leaves, True), _deep(leaves, False), _greedy(leaves),
                    _blocks(leaves), key=lambda res: res[0])
+        best = (best[0], _postorder(n, best[1]), best[2])
     flops, steps, root = best
     return flops, steps, root[0]
+
+
+def _postorder(n, steps):
+    """The same bracketing with its steps in the DP's post-order (the order of `_dp` and
+    of the nogil planner's chain_steps), whatever order they were merged in."""
+    lo, hi = list(range(n)), list(range(n))
+    at = {}                             # (first link, last link) -> (split, mode)
+    for left, right, mode in steps:
+        lo.append(lo[right])
+        hi.append(hi[left])
+        at[lo[right], hi[left]] = (hi[right], mode)
+    out, stack, where = [], [(0, n - 1, False)], {}
+    while stack:
+        i, j, done = stack.pop()
+        if i == j:
+            where[i, j] = i
+            continue
+        s, mode = at[i, j]
+        if done:
+            out.append((where[s + 1, j], where[i, s], mode))
+            where[i, j] = n + len(out) - 1
+        else:
+            stack += [(i, j, True), (s + 1, j, False), (i, s, False)]
+    return out
 
 
 # -- the bracketing as nested pairs and as text, iteratively ---------------------------------
