@@ -20,6 +20,8 @@ The cost model (multiply-adds, exact Python ints whatever the sizes):
 * the product ``L @ R`` (L: p × q applied after R: q × r) costs
   - Diagonal·Diagonal: q (stays Diagonal),
   - Kronecker·Kronecker with matching factors: the two factor products (stays Kronecker),
+  - sparse·sparse: ⌈nnz(L)·nnz(R)/q⌉, scipy's sparse product (stays sparse, with at most
+    that many and at most p·r stored entries),
   - otherwise min(tangent = r·apply(L) + form(R), adjoint = p·apply(R) + form(L)), dense.
     A dense·dense product is p·q·r either way; with a Diagonal it is p·r.
 
@@ -44,7 +46,7 @@ DP_MAX = 64         # links up to which the bracketing is the exact optimum (the
 BLOCK = 32          # links per block of the block DP beyond DP_MAX
 
 # how a product is computed
-MODES = ("dense", "diag", "kron", "tangent", "adjoint")
+MODES = ("dense", "diag", "kron", "sparse", "tangent", "adjoint")
 
 
 class LinkInfo(tuple):
@@ -121,6 +123,14 @@ def _merge(left, right):
                 ("kron", p, r, kron_apply(factors), p * r, factors))
     if lk == "dense" and rk == "dense":
         return p * q * r, "dense", ("dense", p, r, p * r, 0, None)
+    if lk == "sparse" and rk == "sparse":
+        # sparse @ sparse (scipy's SpGEMM): each of R's entries meets, on average,
+        # the entries of one column of L: nnz(L)·nnz(R)/q multiply-adds (rounded up; exact
+        # when L's columns hold equally many entries, as in banded matrices). The product
+        # stays sparse, with at most one entry per multiply-add (and at most p·r). Never
+        # dearer than applying either side to the other made dense (r·nnz(L), p·nnz(R)).
+        spgemm = -(-lap * rap // q) if q else 0
+        return spgemm, "sparse", ("sparse", p, r, min(p * r, spgemm), 0, None)
     tangent = r * lap + rform
     adjoint = p * rap + lform
     if lk in _PLAIN and rk in _PLAIN:       # a Diagonal scaling a dense matrix: p·r
@@ -287,13 +297,13 @@ def plan(infos, order="optimal"):
 
     Returns (flops, steps, root kind): flops the exact multiply-adds (a single matrix-free
     link counts its forming), steps as in the module docstring, root kind the kind of the
-    result: "diag", "kron" or "dense".
+    result: "diag", "kron", "sparse" or "dense".
     """
     leaves = [_leaf(info) for info in infos]
     n = len(leaves)
     if n == 1:
         kind = leaves[0][0]
-        if kind in ("diag", "kron"):
+        if kind in ("diag", "kron", "sparse"):
             return 0, [], kind
         return leaves[0][4], [], "dense"
     if order == "forward":
@@ -370,7 +380,7 @@ def tree_of(n, steps):
 
 def tree_str(n, steps):
     """The bracketing as text, e.g. ``J3 @ (J2 @ J1)``; a product computed by applying an
-    operator is marked with its mode, e.g. ``[J4 @ J3 | tangent]``."""
+    operator, or a sparse product, is marked with its mode, e.g. ``[J4 @ J3 | tangent]``."""
     if not steps:
         return "J1"
     text = [f"J{k + 1}" for k in range(n)]
@@ -378,7 +388,7 @@ def tree_str(n, steps):
     for t, (left, right, mode) in enumerate(steps):
         lt = text[left] if atom[left] else f"({text[left]})"
         rt = text[right] if atom[right] else f"({text[right]})"
-        if mode in ("tangent", "adjoint"):
+        if mode in ("tangent", "adjoint", "sparse"):
             text.append(f"[{lt} @ {rt} | {mode}]")
             atom.append(True)
         else:
