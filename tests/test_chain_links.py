@@ -590,3 +590,53 @@ def test_sparse_product_inside_a_dense_chain(mod, rng):
     g, t = rng.standard_normal(m), rng.standard_normal(m)
     np.testing.assert_allclose(mod.grad_chain(links, g), g @ want, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(mod.tangent_chain(links, t), want @ t, rtol=1e-10, atol=1e-10)
+
+
+# --- the compiled entry of vector chains through Kronecker links -------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("grad", [True, False])
+def test_kronecker_vector_entry(dtype, grad, rng):
+    from mcfast._kernels import _chain as kern
+    # factor shapes that make each link pick either order, transposed and strided factors,
+    # and consecutive links whose factor shapes differ (only the sizes must fit)
+    A1, B1 = rng.standard_normal((2, 6)), rng.standard_normal((4, 6)).T      # 12 x 24
+    A2, B2 = rng.standard_normal((3, 2))[::-1], rng.standard_normal((5, 6))  # 15 x 12
+    A3, B3 = rng.standard_normal((20, 3)), rng.standard_normal((1, 5))      # 20 x 15
+    links = [mc.Kronecker(*(f.astype(dtype) for f in pair))
+             for pair in ((A1, B1), (A2, B2), (A3, B3))]
+    assert {K._a_first[1 if grad else 0] for K in links} == {True, False}
+    want = _product(links).astype(np.float64)
+    v = rng.standard_normal(20 if grad else 24).astype(dtype)
+    before = v.copy()
+    got = kern.fast_kron_vector(links, v, grad, mc.Kronecker)
+    assert got is not None and got.dtype == dtype and got.shape == (24 if grad else 20,)
+    expect = v.astype(np.float64) @ want if grad else want @ v.astype(np.float64)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expect, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(v, before)
+    assert not np.shares_memory(got, v)
+    fn = mc.grad_chain if grad else mc.tangent_chain
+    np.testing.assert_array_equal(fn(links, v), got)            # the public entry takes it
+    np.testing.assert_allclose(getattr(ref, fn.__name__)(links, v), got, rtol=tol, atol=tol)
+    # anything else declines (None) and goes the general path, which checks and computes
+    other = v.astype(np.float64 if dtype == np.float32 else np.float32)
+    assert kern.fast_kron_vector(links, other, grad, mc.Kronecker) is None
+    o64 = other.astype(np.float64)
+    np.testing.assert_allclose(fn(links, other), o64 @ want if grad else want @ o64,
+                               rtol=1e-5, atol=1e-5)
+    swapped = [mc.Kronecker(links[0].A.astype(links[0].A.dtype.newbyteorder()), links[0].B)]
+    assert kern.fast_kron_vector(swapped + links[1:], v, grad, mc.Kronecker) is None
+    np.testing.assert_allclose(fn(swapped + links[1:], v), expect, rtol=tol, atol=tol)
+    mixed = [links[0].toarray()] + links[1:]
+    assert kern.fast_kron_vector(mixed, v, grad, mc.Kronecker) is None
+    np.testing.assert_allclose(fn(mixed, v), expect, rtol=tol, atol=tol)
+    assert kern.fast_kron_vector(links, v[:-1], grad, mc.Kronecker) is None
+    with pytest.raises(ValueError, match="last axis must have length"):
+        fn(links, v[:-1])
+    assert kern.fast_kron_vector(links, v[::-1], grad, mc.Kronecker) is None
+    assert kern.fast_kron_vector(links, np.stack([v, v]), grad, mc.Kronecker) is None
+    assert kern.fast_kron_vector([], v, grad, mc.Kronecker) is None
+    empty = mc.Kronecker(np.ones((0, 2), dtype), np.ones((3, 0), dtype))
+    assert kern.fast_kron_vector([empty], np.ones(0, dtype), grad, mc.Kronecker) is None
+    assert fn([empty], np.ones(0, dtype)).shape == (0,)

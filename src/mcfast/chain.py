@@ -639,6 +639,8 @@ def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
 def _vector_chain(links, vector, out, grad):
     if out is None:
         fast = _k.fast_vector(links, vector, grad, Diagonal)
+        if fast is None:
+            fast = _k.fast_kron_vector(links, vector, grad, Kronecker)
         if fast is not None:
             return fast
     func, name = ("grad_chain", "grad") if grad else ("tangent_chain", "tangent")

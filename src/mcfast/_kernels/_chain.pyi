@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
-           "dense_csr_product"]
+           "fast_kron_vector", "dense_csr_product"]
 
 def chain_product(
     arrays: list[NDArray[np.floating[Any]]],
@@ -40,6 +40,9 @@ def fast_chain_plan(
 ) -> tuple[int, int, int]: ...
 def fast_vector(
     links: object, vector: object, grad: bool, diagonal: type
+) -> NDArray[np.floating[Any]] | None: ...
+def fast_kron_vector(
+    links: object, vector: object, grad: bool, kronecker: type
 ) -> NDArray[np.floating[Any]] | None: ...
 def dense_csr_product(
     X: NDArray[np.floating[Any]],        # const floating[:, ::1]
