@@ -274,6 +274,19 @@ def test_link_constructors_reject_bad_input():
         mc.MatrixFree(np.eye(2, dtype=complex))
 
 
+def test_matrix_free_object():
+    # checked once when made, so immutable; pickles with its cost
+    M = mc.MatrixFree(aslinearoperator(np.arange(6.0).reshape(2, 3)), cost=4)
+    assert M.shape == (2, 3) and M.cost == 4 and M.dtype == np.float64
+    for name in ("_cost", "_shape", "cost"):
+        with pytest.raises(AttributeError):
+            setattr(M, name, 3)
+    back = pickle.loads(pickle.dumps(M))
+    assert back.cost == 4 and back.shape == (2, 3)
+    np.testing.assert_array_equal(back.toarray(), np.arange(6.0).reshape(2, 3))
+    assert mc.chain_plan([back, (1, 2)]).flops == mc.chain_plan([M, (1, 2)]).flops
+
+
 def test_matrix_free_cost_steers_the_plan(rng):
     op = aslinearoperator(rng.standard_normal((40, 40)))
     cheap = mc.chain_plan([mc.MatrixFree(op, cost=40), (40, 40), (40, 40)])
