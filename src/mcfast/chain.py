@@ -319,7 +319,7 @@ class ChainPlan:
             return _finish_kron(K, out, dtype, func)
         if root == "sparse":                             # every link sparse: CSR
             S = self._run_general(arrays, dtype)
-            if len(arrays) == 1 or any(S is a for a in arrays):
+            if any(S is a for a in arrays):              # a single link: a copy
                 S = S.copy()
             return _finish_sparse(S, out, dtype, func)
         diag_res = root == "diag"
@@ -495,9 +495,9 @@ def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPla
     the generalised Jacobian chain product (Naumann, arXiv 2003.05755 and 2406.11862).
     A product ``L @ R`` is a dense product, a Diagonal scaling, a product of Kronecker
     factors, a sparse product (scipy's, which stays sparse), or an operator applied to
-    the other side's columns (tangent mode: ``L``
-    applied forward to the block ``R``) or rows (adjoint mode: ``R``'s adjoint applied to
-    the rows of ``L``). The cost model (exact Python ints, whatever the sizes)::
+    the other side's columns (tangent mode: ``L`` applied forward to the block ``R``) or
+    rows (adjoint mode: ``R``'s adjoint applied to the rows of ``L``). The cost model
+    (exact Python ints, whatever the sizes)::
 
         cost[i, j] = min_s cost[i, s] + cost[s+1, j] + pair(i, s, j)
         pair = p·q·r (dense·dense), p·r (with a Diagonal), n (Diagonal·Diagonal),
@@ -511,10 +511,12 @@ def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPla
     and ``form`` what making a factor dense costs (a matrix-free link: applied to an
     identity; a Kronecker: rows·cols). The sparse product's count is scipy's multiply-adds
     when the columns of L hold equally many entries (a periodic band, a re-indexing),
-    near it for a band, an estimate otherwise. Up to 64 links the plan is the exact optimum (the
-    matrix-chain DP, CLRS §15.2); longer chains get the cheapest of pure forward, pure
-    reverse, a greedy pairing and the DP over blocks of 32 links -- never worse than a
-    pure mode, near-optimal in practice. Planning never recurses per link.
+    near it for a band, an estimate otherwise. Up to 64 links the plan is the exact
+    optimum (the matrix-chain DP, CLRS §15.2); longer chains get the cheapest of pure
+    forward, pure reverse, a greedy pairing and the DP over blocks of 32 links -- never
+    worse than a pure mode, near-optimal in practice (the nogil planner of the cimport
+    API, ``mcfast.kernels.chain_order``, follows the same rule for dense and Diagonal
+    links). Planning never recurses per link.
 
     Parameters
     ----------
