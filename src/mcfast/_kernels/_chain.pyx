@@ -28,7 +28,7 @@ matrix), used by mcfast._apply.
 
 `fast_chain` (2 or 3 links) and `fast_vector` (grad/tangent) are the cheap entries for
 unbatched chains of C-contiguous float arrays: they check the arrays in C (types, shapes,
-flags), plan with the nogil planner above and multiply through raw pointers, in a few
+flags), plan with the nogil planner's cost (_pair_cost) and multiply through raw pointers, in a few
 hundred ns for small links; anything else returns None and takes the general path.
 """
 cimport cython
@@ -1003,29 +1003,32 @@ cdef void _fast_run(Py_ssize_t n, const Py_ssize_t* d, bint reverse,
 
 cdef int _fast_plan(Py_ssize_t n, const Py_ssize_t* d, object order, Py_ssize_t* first,
                     Py_ssize_t* total) except -2:
-    """The plan of 2 or 3 dense links by the nogil planner (chain_order, the cost model of
-    mcfast._plan): 1 for (J3 J2) J1, 0 for J3 (J2 J1) (and for two links), -1 for an
-    unknown order. first: multiply-adds of the first product; total: of all."""
-    cdef Py_ssize_t prefix[4]
-    cdef Py_ssize_t cost[9]
-    cdef Py_ssize_t split[9]
-    cdef unsigned char dense[3]
+    """The plan of 2 or 3 dense links by the nogil planner's recurrence (chain_order's DP
+    with _pair_cost, the cost model of mcfast._plan), unrolled for three links: 1 for
+    (J3 J2) J1, 0 for J3 (J2 J1) (and for two links), -1 for an unknown order. first:
+    multiply-adds of the first product; total: of all."""
+    cdef Py_ssize_t prefix[4]          # no Diagonal links
+    cdef Py_ssize_t rev_first, rev, fwd_first, fwd
     cdef int reverse
-    if order != "optimal" and order != "forward" and order != "reverse":
-        return -1
-    dense[0] = dense[1] = dense[2] = 0
-    chain_order(n, d, dense, prefix, cost, split)
+    prefix[0] = prefix[1] = prefix[2] = prefix[3] = 0
     if n == 2:
-        first[0] = total[0] = cost[1]
-        return 0
-    # cost and split are (3, 3): split[0, 2] = 0 is (J3 J2) J1, 1 is J3 (J2 J1)
-    reverse = split[2] == 0 if order == "optimal" else order == "reverse"
-    if reverse:     # J3 J2 (links 1..2), then its product with J1
-        first[0] = cost[1 * 3 + 2]
-        total[0] = _sat_add(first[0], _pair_cost(d, prefix, 0, 0, 2))
-    else:           # J2 J1 (links 0..1), then J3 with it
-        first[0] = cost[0 * 3 + 1]
-        total[0] = _sat_add(first[0], _pair_cost(d, prefix, 0, 1, 2))
+        first[0] = total[0] = _pair_cost(d, prefix, 0, 0, 1)
+        return 0 if order == "optimal" or order == "forward" or order == "reverse" else -1
+    # cost[0, 2] = min over s of cost[0, s] + cost[s + 1, 2] + pair(0, s, 2):
+    # s = 0 is (J3 J2) J1, s = 1 is J3 (J2 J1); ties go to s = 0, as in the DP
+    rev_first = _pair_cost(d, prefix, 1, 1, 2)
+    rev = _sat_add(rev_first, _pair_cost(d, prefix, 0, 0, 2))
+    fwd_first = _pair_cost(d, prefix, 0, 0, 1)
+    fwd = _sat_add(fwd_first, _pair_cost(d, prefix, 0, 1, 2))
+    if order == "optimal":
+        reverse = rev <= fwd
+    elif order == "reverse":
+        reverse = 1
+    elif order == "forward":
+        reverse = 0
+    else:
+        return -1
+    first[0], total[0] = (rev_first, rev) if reverse else (fwd_first, fwd)
     return reverse
 
 
@@ -1046,7 +1049,8 @@ def fast_chain(object links, object order, tuple expect=None):
     """Jn⋯J1 for 2 or 3 unbatched C-contiguous float links, or None.
 
     None means "not this path": the caller falls back to the general path, which also
-    reports every error. Plans by the nogil planner (ties go to (J3 J2) J1, as the DP's).
+    reports every error. Plans by the nogil planner's recurrence and pair cost (ties go to
+    (J3 J2) J1, as the DP's).
     `expect`, when given, is the dims (d_0, ..., d_n) the links must have (a ChainPlan's).
     """
     cdef Py_ssize_t n, k, size, work, first
