@@ -28,8 +28,10 @@ matrix), used by mcfast._apply.
 
 `fast_chain` (2 or 3 links) and `fast_vector` (grad/tangent) are the cheap entries for
 unbatched chains of C-contiguous float arrays: they check the arrays in C (types, shapes,
-flags), plan with the nogil planner's cost (_pair_cost) and multiply through raw pointers, in a few
-hundred ns for small links; anything else returns None and takes the general path.
+flags), plan with the nogil planner's cost (_pair_cost) and multiply through raw
+pointers, in a few hundred ns for small links; anything else returns None and takes the
+general path. `fast_kron_vector` is the same for one vector through Kronecker links, its
+products through NumPy's dot.
 """
 cimport cython
 from cython.parallel cimport prange, threadid
