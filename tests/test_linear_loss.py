@@ -145,10 +145,11 @@ def test_every_simd_level_and_thread_count(rng, monkeypatch, loss, k):
 @pytest.mark.parametrize("loss", ["squared", "logistic", "poisson", "huber"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_row_groups_never_read_past_a_row(rng, loss, dtype):
-    """Row slices X = B[:, :m] whose other columns hold NaN and inf, widths around every
-    vector length (the fused row groups load whole vectors and mask what is past the
-    row), short last groups, rows=, intercept, weights, Hessian products, every SIMD
-    level: equal to the reference on the clean copy."""
+    """Row slices X = B[:, :m] whose other columns hold NaN and inf, and F-ordered
+    X = BF[:n, :m] with NaN and inf below and beside it; widths around every vector length
+    (the fused row groups load whole vectors and mask what is past the row), short last
+    groups, rows=, intercept, weights, Hessian products, every SIMD level: equal to the
+    reference on the clean copy."""
     level, best, _ = _engine.simd_level()
     try:
         for m in (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 40):
@@ -156,21 +157,27 @@ def test_row_groups_never_read_past_a_row(rng, loss, dtype):
             B = np.full((n, m + 5), np.nan, dtype)
             B[:, m + 1::2] = np.inf
             B[:, :m] = rng.standard_normal((n, m))
-            X, clean = B[:, :m], B[:, :m].astype(np.float64)
+            # the same rows in F order, inside a taller column-major array
+            BF = np.asfortranarray(np.full((n + 9, m + 2), np.nan, dtype))
+            BF[n:, :] = np.inf
+            BF[:n, :m] = B[:, :m]
+            clean = B[:, :m].astype(np.float64)
             theta, y, w = _problem(rng, loss, None, n, m, True, dtype)
             p = rng.standard_normal(theta.shape).astype(dtype)
             rows = rng.integers(0, n, 37)
             kw = dict(loss=loss, sample_weight=w, l2=0.1, fit_intercept=True)
-            obj, obj_ref = mc.LinearLoss(X, y, **kw), ref.LinearLoss(clean, y, **kw)
-            for lvl in range(best + 1):
-                _engine.set_simd_level(lvl)
-                for r in (None, rows):
-                    (a, ga), (b, gb) = obj(theta, rows=r), obj_ref(theta, rows=r)
-                    np.testing.assert_allclose(a, b, rtol=rtol_for(dtype))
-                    np.testing.assert_allclose(ga, gb, **_tol(gb, dtype))
-                    h, h_ref = obj.hessp(theta, p, rows=r), obj_ref.hessp(theta, p, rows=r)
-                    np.testing.assert_allclose(h, h_ref, **_tol(h_ref, dtype))
-            assert np.isnan(B[:, m]).all()           # the input is untouched
+            obj_ref = ref.LinearLoss(clean, y, **kw)
+            for X in (B[:, :m], BF[:n, :m]):
+                obj = mc.LinearLoss(X, y, **kw)
+                for lvl in range(best + 1):
+                    _engine.set_simd_level(lvl)
+                    for r in (None, rows):
+                        (a, ga), (b, gb) = obj(theta, rows=r), obj_ref(theta, rows=r)
+                        np.testing.assert_allclose(a, b, rtol=rtol_for(dtype))
+                        np.testing.assert_allclose(ga, gb, **_tol(gb, dtype))
+                        h, h_ref = obj.hessp(theta, p, rows=r), obj_ref.hessp(theta, p, rows=r)
+                        np.testing.assert_allclose(h, h_ref, **_tol(h_ref, dtype))
+            assert np.isnan(B[:, m]).all() and np.isinf(BF[n:]).all()   # inputs untouched
     finally:
         _engine.set_simd_level(level)
 

@@ -57,12 +57,13 @@ static double mc_block_##SUF(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,    
     const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
     Py_ssize_t i, c, j;                                                              \
     double loss, s;                                                                  \
-    if (MC_HAVE_GROUP && p->src.kind == MC_SRC_C && K == 1 && m > 0                 \
-            && p->loss.kind != MC_MULTINOMIAL) {                                     \
-        /* dense rows, one output: fused row groups (mc_group.h) */                  \
+    if (MC_HAVE_GROUP && K == 1 && m > 0 && p->loss.kind != MC_MULTINOMIAL            \
+            && (p->src.kind == MC_SRC_C || (p->src.kind == MC_SRC_F && !p->src.rows))) { \
+        /* dense, one output: fused row groups, or F-order sub-blocks (mc_group.h) */ \
         gt = DIRECT ? (T *)acc : g;                                                  \
         if (!DIRECT) memset(g, 0, (size_t)mp * sizeof(T));                           \
-        loss = MC_DISPATCH(mc_grp_##SUF, , p, i0, nb, gt);                           \
+        loss = p->src.kind == MC_SRC_C ? MC_DISPATCH(mc_grp_##SUF, , p, i0, nb, gt)  \
+                                       : MC_DISPATCH(mc_grp_##SUF, _f, p, i0, nb, gt); \
         if (!DIRECT)                                                                 \
             for (j = 0; j < mp; j++) acc[j] += g[j];                                 \
         return loss;                                                                 \

@@ -35,9 +35,20 @@
 #include "mc_vmath.h"
 
 /* The software prefetch of contiguous rows: every cache line MC_PF_BYTES ahead of the
- * group (and y's and w's), non-temporal. Measured on a Zen 5 VM, one thread, 256 MB of X
+ * group, in a burst at the group's start (and y's and w's), non-temporal; spreading the
+ * same prefetches over the dot loop, or unrolling their loop, was 5–20 % slower. Measured on a Zen 5 VM, one thread, 256 MB of X
  * (tools: -D these and time the engine): every line, 8 KiB ahead, was best; every other
  * line cost 1.3–2.3×, 4 KiB or 16 KiB ahead 5–20 %. */
+/* F order: bytes of X per sub-block (m column segments, read while the previous
+ * sub-block's are in L1) and its most rows */
+#ifndef MC_F_BYTES
+#define MC_F_BYTES 16384
+#endif
+#define MC_F_ROWS 4096
+#ifndef MC_F_PF
+#define MC_F_PF 1
+#endif
+
 #ifndef MC_PF_LOC
 #define MC_PF_LOC 0
 #endif
@@ -126,7 +137,7 @@
  * type (masks), TARGET the instruction set. NAME_group(p, i0, nb, g): the block of source
  * rows i0 .. i0 + nb − 1 of problem p (dense rows, K = 1); adds its gradient (or Hessian
  * product) to g[0 .. m] (g[m]: the intercept) and returns its Σ w ℓ (0 for a Hessian). */
-/* the variants of one loss KIND and mode HESS (suffix S): NCC = 0 … 4 and any (nx) for
+/* the variants of one loss KIND and mode HESS (suffix S): NCC = 0 … 8 and any (nx) for
  * contiguous rows, and rows= (rw); each a function of its own, noinline, so that every
  * loop gets the whole register file */
 #define MC_GVAR(NAME, T, TARGET, KIND, HESS, ROWS, NCC, S)                           \
@@ -136,19 +147,40 @@ TARGET __attribute__((noinline)) static double NAME##_##S(                      
     return NAME##_gloop(p, i0, nb, g, KIND, HESS, ROWS, NCC);                        \
 }
 #define MC_GVARS(NAME, T, TARGET, KIND, HESS, S)                                     \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 0, S##_n0)                                   \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 1, S##_n1)                                   \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 2, S##_n2)                                   \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 3, S##_n3)                                   \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, 4, S##_n4)                                   \
 MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, -1, S##_nx)                                  \
-MC_GVAR(NAME, T, TARGET, KIND, HESS, 1, -1, S##_rw)
+MC_GVAR(NAME, T, TARGET, KIND, HESS, 1, -1, S##_rw)                                  \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 0, S##_n0, S##_nx)                           \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 1, S##_n1, S##_nx)                           \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 2, S##_n2, S##_nx)                           \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 3, S##_n3, S##_nx)                           \
+MC_GNARROW(NAME, T, TARGET, KIND, HESS, 4, S##_n4, S##_nx)
+/* NCC chunks: a function of its own for gradients where the instantiation specialises
+ * (SPECIALISE 1: the vector levels that matter for speed), else the any-width one (the
+ * SSE2 baseline, Hessian products: a third of the code) */
+#define MC_GNARROW(NAME, T, TARGET, KIND, HESS, NCC, S, ANY)                         \
+TARGET __attribute__((noinline)) static double NAME##_##S(                          \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
+{                                                                                    \
+    return NAME##_SPEC && !HESS ? NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC)     \
+                       : NAME##_##ANY(p, i0, nb, g);                                 \
+}
+
+/* the F-order function of one loss KIND and mode HESS */
+#define MC_FVAR(NAME, T, TARGET, KIND, HESS, S)                                      \
+TARGET __attribute__((noinline)) static double NAME##_f_##S(                        \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
+{                                                                                    \
+    return NAME##_floop(p, i0, nb, g, KIND, HESS);                                   \
+}
 
 /* row r of the group: from the row list with rows=, else at a fixed stride */
 #define XR(r) (ROWS ? xr[r] : xb + (r) * ld)
 #define MC_DEFINE_GROUP(T, NAME, W, VL, IT, TARGET, SPECIALISE)                                  \
 typedef T NAME##_v __attribute__((vector_size(W)));                                  \
 typedef IT NAME##_m __attribute__((vector_size(W)));                                 \
+typedef T NAME##_h16 __attribute__((vector_size(16)));                               \
+typedef T NAME##_h32 __attribute__((vector_size(32)));                               \
+enum { NAME##_SPEC = SPECIALISE };                                                   \
 MC_DEFINE_VMATH(NAME##_vm, VL, TARGET)                                               \
 /* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */ \
 TARGET MC_INLINE NAME##_v NAME##_tail(const T *p, const T *xend, Py_ssize_t tail,    \
@@ -211,6 +243,7 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
     const Py_ssize_t m = s->m, ld = s->ld, tail = m % VL, mt = m - tail;             \
     const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */     \
+    const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(T) : 1;  /* ld = 0: n = 1 */ \
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                 \
     const T *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */ \
     const int NEEDZ = !(HESS && KIND == MC_SQUARED);      /* ℓ″ of squared is 2 */   \
@@ -240,12 +273,13 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)                       \
                 MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(T) + 63); \
         } else {                                                                     \
+            /* every line of X MC_PF_BYTES on, at the group's start; y's and w's */ \
             const char *pf = (const char *)xb + MC_PF_BYTES;                         \
-            const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / (ld * (Py_ssize_t)sizeof(T)); \
+            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += 64)                \
+                __builtin_prefetch(pf + k, 0, MC_PF_LOC);                            \
+            const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / rowbytes;                \
             if (y) __builtin_prefetch(y + ahead, 0, MC_PF_LOC);                      \
             if (w) __builtin_prefetch(w + ahead, 0, MC_PF_LOC);                      \
-            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += 64)                 \
-                __builtin_prefetch(pf + k, 0, MC_PF_LOC);                            \
         }                                                                            \
         /* the group's dot products, a vector per row (rows interleaved: VL chains) */ \
         for (r = 0; r < VL; r++) { a[r] = (V){0}; b[r] = (V){0}; }                   \
@@ -307,11 +341,16 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
            registers over the block, even and odd rows apart; else four accumulators  \
            a chunk against latency */                                                \
         if (NCC > 0 && ng == VL) {                                                   \
-            for (r = 0; r < VL; r += 2)                                              \
-                for (k = 0; k < NCC; k++) {                                          \
-                    ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);                     \
-                    gb[k] += rl[r + 1] * MC_LOAD(V, XR(r + 1) + k * VL);             \
-                }                                                                    \
+            if (NCC <= 2)                       /* few chunks: two chains each */    \
+                for (r = 0; r < VL; r += 2)                                          \
+                    for (k = 0; k < NCC; k++) {                                      \
+                        ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);                 \
+                        gb[k] += rl[r + 1] * MC_LOAD(V, XR(r + 1) + k * VL);         \
+                    }                                                                \
+            else                                                                     \
+                for (r = 0; r < VL; r++)                                             \
+                    for (k = 0; k < NCC; k++)                                        \
+                        ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);                 \
         } else {                                                                     \
             for (c = 0; c < mt; c += VL) {                                           \
                 V g0 = MC_LOAD(V, g + c), g1 = {0}, g2 = {0}, g3 = {0};              \
@@ -347,6 +386,117 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     for (l = 0; l < VL; l++) loss += lacc[l];                                        \
     return loss;                                                                     \
 }                                                                                    \
+/* Column-major rows (F order, no rows=): a block is cut into sub-blocks of about
+ * MC_F_BYTES of X (at most MC_F_ROWS rows), each read in place as m column segments:
+ *   z = Σ_j θ_j X[:, j]         column by column (vectors across rows: no shuffles),
+ *                               the next sub-block's segments fetched meanwhile;
+ *   r = w ∘ ℓ′(z, y)            the loss on vectors of rows;
+ *   G_j += X[:, j] · r          from L1.                                           */ \
+TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
+                                     T *MC_RESTRICT g, const int KIND, const int HESS) \
+{                                                                                    \
+    typedef NAME##_v V;                                                              \
+    typedef NAME##_vm_dv DV;                                                         \
+    const mc_src *s = &p->src;                                                       \
+    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
+    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
+    const Py_ssize_t m = s->m, ld = s->ld;                                           \
+    const int NEEDZ = !(HESS && KIND == MC_SQUARED);                                 \
+    const double delta = p->loss.delta;                                              \
+    const T b0 = p->intercept && NEEDZ ? tt[m] : 0;                                  \
+    const T bp = p->intercept && HESS ? pt[m] : 0;                                   \
+    Py_ssize_t sb = MC_F_BYTES / (m * (Py_ssize_t)sizeof(T)) / VL * VL;              \
+    T z[MC_F_ROWS] __attribute__((aligned(64)));                                     \
+    T q[MC_F_ROWS] __attribute__((aligned(64)));                                     \
+    T r[MC_F_ROWS] __attribute__((aligned(64)));                                     \
+    T zl[VL], ql[VL], yl[VL], wl[VL], rl[VL];                                        \
+    DV lacc = {0}, iacc = {0};                                                       \
+    double loss = 0, isum = 0;                                                       \
+    Py_ssize_t b, c, j, i, l, k;                                                     \
+    sb = sb < VL ? VL : (sb > MC_F_ROWS ? MC_F_ROWS : sb);                           \
+    for (b = 0; b < nb; b += sb) {                                                   \
+        const Py_ssize_t n1 = nb - b < sb ? nb - b : sb, nv = n1 / VL, r0 = i0 + b;  \
+        const Py_ssize_t nxt = nb - b - n1 < sb ? nb - b - n1 : sb;  /* next's rows */ \
+        for (i = 0; i < n1; i++) { z[i] = b0; q[i] = bp; }                           \
+        for (j = 0; j < m; j++) {                                                    \
+            const T *col = x + j * ld + r0;                                          \
+            const T tj = NEEDZ ? tt[j] : 0, pj = HESS ? pt[j] : 0;                   \
+            if (MC_F_PF)                                                             \
+                for (k = 0; k < nxt * (Py_ssize_t)sizeof(T); k += 64)                \
+                    __builtin_prefetch((const char *)(col + n1) + k, 0, MC_PF_LOC);  \
+            for (c = 0; c < nv * VL; c += VL) {                                      \
+                const V xv = MC_LOAD(V, col + c);                                    \
+                if (NEEDZ) { V zc = MC_LOAD(V, z + c) + tj * xv; MC_STORE(z + c, zc); } \
+                if (HESS) { V qc = MC_LOAD(V, q + c) + pj * xv; MC_STORE(q + c, qc); } \
+            }                                                                        \
+            for (i = nv * VL; i < n1; i++) { z[i] += tj * col[i]; q[i] += pj * col[i]; } \
+        }                                                                            \
+        for (c = 0; c < n1; c += VL) {                                               \
+            V zv, qv, yv, wv, rv;                                                    \
+            if (c + VL <= n1) {                                                      \
+                zv = MC_LOAD(V, z + c);                                              \
+                qv = MC_LOAD(V, q + c);                                              \
+                yv = y ? MC_LOAD(V, y + r0 + c) : (V){0};                            \
+                wv = w ? MC_LOAD(V, w + r0 + c) : (V){0} + 1;                        \
+            } else {                             /* the short last vector of rows */ \
+                for (l = 0; l < VL; l++) {                                           \
+                    int in = c + l < n1;                                             \
+                    zl[l] = in ? z[c + l] : 0;                                       \
+                    ql[l] = in ? q[c + l] : 0;                                       \
+                    yl[l] = in && y ? y[r0 + c + l] : 0;                             \
+                    wl[l] = in ? (w ? w[r0 + c + l] : 1) : 0;                        \
+                }                                                                    \
+                zv = MC_LOAD(V, zl); qv = MC_LOAD(V, ql);                            \
+                yv = MC_LOAD(V, yl); wv = MC_LOAD(V, wl);                            \
+            }                                                                        \
+            {                                                                        \
+                const DV wd = __builtin_convertvector(wv, DV);                       \
+                DV ld_, d = NAME##_lanes(KIND, HESS, __builtin_convertvector(zv, DV), \
+                                         __builtin_convertvector(qv, DV),            \
+                                         __builtin_convertvector(yv, DV), delta, &ld_); \
+                rv = __builtin_convertvector(wd * d, V);                             \
+                if (!HESS) lacc += wd * ld_;                                         \
+                iacc += __builtin_convertvector(rv, DV);                             \
+            }                                                                        \
+            MC_STORE(rl, rv);                                                        \
+            for (l = 0; l < VL && c + l < n1; l++) r[c + l] = rl[l];                 \
+        }                                                                            \
+        for (j = 0; j < m; j++) {                                                    \
+            const T *col = x + j * ld + r0;                                          \
+            V a0 = {0}, a1 = {0};                                                    \
+            T sj;                                                                    \
+            for (c = 0; c + 2 * VL <= nv * VL; c += 2 * VL) {                        \
+                a0 += MC_LOAD(V, col + c) * MC_LOAD(V, r + c);                       \
+                a1 += MC_LOAD(V, col + c + VL) * MC_LOAD(V, r + c + VL);             \
+            }                                                                        \
+            if (c < nv * VL) a0 += MC_LOAD(V, col + c) * MC_LOAD(V, r + c);          \
+            a0 += a1;                                                                \
+            sj = MC_HSUM(T, NAME, W, a0);                                            \
+            for (i = nv * VL; i < n1; i++) sj += col[i] * r[i];                      \
+            g[j] += sj;                                                              \
+        }                                                                            \
+    }                                                                                \
+    if (p->intercept) {                                                              \
+        for (l = 0; l < VL; l++) isum += iacc[l];                                    \
+        g[m] += (T)isum;                                                             \
+    }                                                                                \
+    if (HESS) return 0;                                                              \
+    for (l = 0; l < VL; l++) loss += lacc[l];                                        \
+    return loss;                                                                     \
+}                                                                                    \
+MC_FVAR(NAME, T, TARGET, MC_SQUARED, 0, sq0) MC_FVAR(NAME, T, TARGET, MC_SQUARED, 1, sq1) \
+MC_FVAR(NAME, T, TARGET, MC_LOGISTIC, 0, lg0) MC_FVAR(NAME, T, TARGET, MC_LOGISTIC, 1, lg1) \
+MC_FVAR(NAME, T, TARGET, MC_POISSON, 0, po0) MC_FVAR(NAME, T, TARGET, MC_POISSON, 1, po1) \
+MC_FVAR(NAME, T, TARGET, MC_HUBER, 0, hu0) MC_FVAR(NAME, T, TARGET, MC_HUBER, 1, hu1) \
+/* the F-order entry: X column-major, K = 1, no rows= */                             \
+TARGET static double NAME##_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)  \
+{                                                                                    \
+    static double (*const tab[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = { \
+        {NAME##_f_sq0, NAME##_f_sq1}, {NAME##_f_lg0, NAME##_f_lg1},                  \
+        {NAME##_f_po0, NAME##_f_po1}, {NAME##_f_hu0, NAME##_f_hu1}};                 \
+    const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;      \
+    return tab[kind][p->hess != 0](p, i0, nb, g);                                    \
+}                                                                                    \
 /* one function per loss, mode and row walk (each its own registers) */           \
 MC_GVARS(NAME, T, TARGET, MC_SQUARED, 0, sq0)                                  \
 MC_GVARS(NAME, T, TARGET, MC_SQUARED, 1, sq1)                                  \
@@ -365,7 +515,7 @@ TARGET static double NAME(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g) 
         {{NAME##_hu0_n0, NAME##_hu0_n1, NAME##_hu0_n2, NAME##_hu0_n3, NAME##_hu0_n4, NAME##_hu0_nx, NAME##_hu0_rw}, {NAME##_hu1_n0, NAME##_hu1_n1, NAME##_hu1_n2, NAME##_hu1_n3, NAME##_hu1_n4, NAME##_hu1_nx, NAME##_hu1_rw}},                                   \
     };                                                                               \
     const Py_ssize_t nc = p->src.m / VL;                                             \
-    const int walk = p->src.rows ? 6 : (SPECIALISE && nc <= 4 ? (int)nc : 5);      \
+    const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : 5);                   \
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;     \
     return tab[kind][p->hess != 0][walk](p, i0, nb, g);                              \
 }
@@ -384,6 +534,10 @@ MC_DEFINE_GROUP(float, mc_grp_f_avx512, 64, 16, int32_t, MC_T_AVX512, 1)
 static double mc_grp_d_base(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, double *g)
 { (void)p; (void)i0; (void)nb; (void)g; return 0; }           /* never called */
 static double mc_grp_f_base(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, float *g)
+{ (void)p; (void)i0; (void)nb; (void)g; return 0; }           /* never called */
+static double mc_grp_d_base_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, double *g)
+{ (void)p; (void)i0; (void)nb; (void)g; return 0; }           /* never called */
+static double mc_grp_f_base_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, float *g)
 { (void)p; (void)i0; (void)nb; (void)g; return 0; }           /* never called */
 #endif /* MC_VEC */
 
