@@ -274,6 +274,18 @@ def test_link_constructors_reject_bad_input():
         mc.MatrixFree(np.eye(2, dtype=complex))
 
 
+@MODS
+def test_kronecker_factors_of_mixed_precision(mod, rng):
+    # a float32 factor in a float64 chain is computed (and returned) in float64
+    K1 = mc.Kronecker(rng.standard_normal((2, 2)).astype(np.float32), rng.standard_normal((3, 3)))
+    K2 = mc.Kronecker(rng.standard_normal((2, 2)).astype(np.float32), rng.standard_normal((3, 3)))
+    K = mod.jacobian_chain([K1, K2])
+    assert K.A.dtype == K.B.dtype == np.float64
+    np.testing.assert_allclose(K.toarray(), _product([K1, K2]), rtol=1e-12)
+    for fn in (mod.grad_chain, mod.tangent_chain):
+        assert fn([K1, K2], np.ones(6, np.float32)).dtype == np.float64
+
+
 def test_matrix_free_object():
     # checked once when made, so immutable; pickles with its cost
     M = mc.MatrixFree(aslinearoperator(np.arange(6.0).reshape(2, 3)), cost=4)

@@ -373,7 +373,10 @@ def _chain_dtype(items, kinds, extra=()):
     for a, kind in zip(items, kinds):
         if a is None:
             continue
-        dtypes.append(a._work if kind == "kron" else a.dtype)
+        if kind == "kron":
+            dtypes += [a._a.dtype, a._b.dtype]
+        else:
+            dtypes.append(a.dtype)
     if not dtypes:
         return np.dtype(np.float64), True
     first = dtypes[0]

@@ -65,9 +65,9 @@ class Kronecker:
     """
 
     _mcfast_kronecker = True
-    # immutable, checked once here: a chain reads the shape, the working dtype and the
-    # planner's LinkInfo without checking the factors again at every call
-    __slots__ = ("_a", "_b", "_shape", "_work", "_info", "_a_first")
+    # immutable, checked once here: a chain reads the shape and the planner's LinkInfo
+    # without checking the factors again at every call
+    __slots__ = ("_a", "_b", "_shape", "_info", "_a_first")
 
     def __init__(self, A: ArrayLike, B: ArrayLike) -> None:
         func = type(self).__name__
@@ -87,7 +87,6 @@ class Kronecker:
         setattr_(self, "_a", a)
         setattr_(self, "_b", b)
         setattr_(self, "_shape", shape)
-        setattr_(self, "_work", v.working_dtype(a, b))      # the factors' working dtype
         ax_first, xb_first = kron_orders(fshapes)
         setattr_(self, "_info", LinkInfo("kron", shape[0], shape[1], min(ax_first, xb_first),
                                          fshapes))
