@@ -125,9 +125,13 @@ def test_result_kinds(mod, rng):
     D = mod.jacobian_chain([mc.Diagonal([1.0, 2.0]), mc.Diagonal([3.0, 4.0])])
     assert isinstance(D, ref.Diagonal)
     S = sp.eye(3, format="csr")
-    for single in (S, aslinearoperator(np.eye(3)), mc.MatrixFree(np.eye(3))):
+    for single in (aslinearoperator(np.eye(3)), mc.MatrixFree(np.eye(3))):
         J = mod.jacobian_chain([single])
         assert type(J) is np.ndarray and np.array_equal(J, np.eye(3))
+    # every link sparse: sparse (a copy for a single link)
+    J = mod.jacobian_chain([S])
+    assert sp.issparse(J) and J.format == "csr" and J is not S
+    assert np.array_equal(J.toarray(), np.eye(3))
     out = np.empty((6, 10))
     assert mod.jacobian_chain([K1, K2], out=out) is out
     np.testing.assert_allclose(out, K.toarray(), rtol=1e-12)
@@ -247,10 +251,8 @@ def test_bad_links(mod, rng):
         mod.tangent_chain([aslinearoperator(np.eye(3)), np.eye(2)], np.ones(3))
     with pytest.raises(TypeError, match=r"'links\[1\]' has dtype complex128"):
         mod.jacobian_chain([np.ones((3, 3)), sp.eye(3, dtype=complex)])
-    with pytest.raises(TypeError, match=r"'links\[0\]\.A' has dtype complex128"):
-        K = mc.Kronecker(np.eye(2), np.eye(2))
-        K._a = np.eye(2, dtype=complex)
-        mod.jacobian_chain([K])
+    with pytest.raises(TypeError, match=r"Kronecker: argument 'A' has dtype complex128"):
+        mc.Kronecker(np.eye(2, dtype=complex), np.eye(2))
     with pytest.raises(TypeError, match=r"'links\[0\]' has dtype complex128"):
         mod.grad_chain([aslinearoperator(np.eye(2, dtype=complex))], np.ones(2))
 
@@ -272,6 +274,31 @@ def test_link_constructors_reject_bad_input():
         mc.MatrixFree(np.eye(2, dtype=complex))
 
 
+@MODS
+def test_kronecker_factors_of_mixed_precision(mod, rng):
+    # a float32 factor in a float64 chain is computed (and returned) in float64
+    K1 = mc.Kronecker(rng.standard_normal((2, 2)).astype(np.float32), rng.standard_normal((3, 3)))
+    K2 = mc.Kronecker(rng.standard_normal((2, 2)).astype(np.float32), rng.standard_normal((3, 3)))
+    K = mod.jacobian_chain([K1, K2])
+    assert K.A.dtype == K.B.dtype == np.float64
+    np.testing.assert_allclose(K.toarray(), _product([K1, K2]), rtol=1e-12)
+    for fn in (mod.grad_chain, mod.tangent_chain):
+        assert fn([K1, K2], np.ones(6, np.float32)).dtype == np.float64
+
+
+def test_matrix_free_object():
+    # checked once when made, so immutable; pickles with its cost
+    M = mc.MatrixFree(aslinearoperator(np.arange(6.0).reshape(2, 3)), cost=4)
+    assert M.shape == (2, 3) and M.cost == 4 and M.dtype == np.float64
+    for name in ("_cost", "_shape", "cost"):
+        with pytest.raises(AttributeError):
+            setattr(M, name, 3)
+    back = pickle.loads(pickle.dumps(M))
+    assert back.cost == 4 and back.shape == (2, 3)
+    np.testing.assert_array_equal(back.toarray(), np.arange(6.0).reshape(2, 3))
+    assert mc.chain_plan([back, (1, 2)]).flops == mc.chain_plan([M, (1, 2)]).flops
+
+
 def test_matrix_free_cost_steers_the_plan(rng):
     op = aslinearoperator(rng.standard_normal((40, 40)))
     cheap = mc.chain_plan([mc.MatrixFree(op, cost=40), (40, 40), (40, 40)])
@@ -283,6 +310,12 @@ def test_matrix_free_cost_steers_the_plan(rng):
 def test_kronecker_object():
     A, B = np.arange(6.0).reshape(2, 3), np.eye(2)
     K = mc.Kronecker(A, B)
+    # checked once when made, so immutable: a chain trusts its shape and dtype
+    for name in ("_a", "A", "_shape"):
+        with pytest.raises(AttributeError):
+            setattr(K, name, np.eye(2, dtype=complex))
+    with pytest.raises(AttributeError):
+        del K._a
     assert K.shape == (4, 6) and K.ndim == 2 and K.dtype == np.float64
     assert not K.A.flags.writeable
     np.testing.assert_array_equal(np.asarray(K), np.kron(A, B))
@@ -430,6 +463,9 @@ def _independent_cost(kinds, dims, nnz, op_cost, kron_f):
                         seg = ("kron", p, r, ((pa, R[3][0][1]), (pb, R[3][1][1])))
                     elif L[0] == R[0] == "dense":
                         c, seg = p * q * r, ("dense", p, r, None)
+                    elif L[0] == R[0] == "sparse":
+                        c = -(-L[3] * R[3] // q) if q else 0    # ⌈nnz(L)·nnz(R)/q⌉
+                        seg = ("sparse", p, r, min(p * r, c))
                     else:
                         c = min(r * apply(L) + form(R), p * apply(R) + form(L))
                         seg = ("dense", p, r, None)
@@ -483,3 +519,149 @@ def test_plan_is_the_optimum_over_every_bracketing_and_mode(seed):
         got = mc.jacobian_chain(links, order=order)
         got = got.toarray() if hasattr(got, "toarray") else got
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+# --- sparse · sparse stays sparse ------------------------------------------------------
+
+def _banded_csr(n, offsets, rng, dtype=np.float64):
+    return sp.diags([rng.standard_normal(n - abs(o)) for o in offsets], offsets,
+                    format="csr", dtype=dtype)
+
+
+def _cyclic_csr(n, shifts, rng):
+    """Σ_s diag(random) · (the cyclic shift by s): len(shifts) entries in every row and
+    every column (a periodic band; one shift is a scaled permutation, a re-indexing)."""
+    rows = np.repeat(np.arange(n), len(shifts))
+    cols = (rows + np.tile(shifts, n)) % n
+    return sp.csr_matrix((rng.standard_normal(rows.size), (rows, cols)), shape=(n, n))
+
+
+def _spgemm_multiply_adds(L, R):
+    """The multiply-adds of L @ R for sparse L, R: Σ_k (entries of L's column k) ·
+    (entries of R's row k), counted from the patterns."""
+    cols = np.bincount(sp.csr_matrix(L).tocoo().col, minlength=L.shape[1])
+    rows = np.diff(sp.csr_matrix(R).indptr)
+    return int(cols @ rows)
+
+
+@MODS
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo", "lil"])
+@pytest.mark.parametrize("order", ["optimal", "forward", "reverse"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_chain_stays_sparse(mod, fmt, order, dtype, rng):
+    links = [sp.random(7, 5, density=0.4, format=fmt, random_state=1, dtype=dtype),
+             sp.random(6, 7, density=0.3, format=fmt, random_state=2, dtype=dtype),
+             sp.random_array((4, 6), density=0.5, format=fmt, random_state=3, dtype=dtype)]
+    before = [link.toarray() for link in links]
+    J = mod.jacobian_chain(links, order=order)
+    assert sp.issparse(J) and J.format == "csr" and J.dtype == dtype and J.shape == (4, 5)
+    assert isinstance(J, sp.sparray)            # the kind (array or matrix) of the last link
+    np.testing.assert_allclose(J.toarray(), _product(links), rtol=2e-6 if dtype == np.float32
+                               else 1e-12, atol=1e-6)
+    for link, b in zip(links, before):
+        np.testing.assert_array_equal(link.toarray(), b)
+    # out= gets the dense matrix
+    out = np.full((4, 5), np.nan, dtype)
+    assert mod.jacobian_chain(links, order=order, out=out) is out
+    np.testing.assert_allclose(out, J.toarray(), rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="out has shape"):
+        mod.jacobian_chain(links, out=np.empty((5, 4), dtype))
+    # a mixed-precision chain is computed in float64, still sparse
+    J64 = mod.jacobian_chain(links[:2] + [links[2].astype(np.float64)])
+    assert sp.issparse(J64) and J64.dtype == np.float64
+
+
+def test_sparse_product_plan_and_cost(rng):
+    n = 50
+    S1 = _cyclic_csr(n, [-1, 0, 1], rng)
+    S2 = _cyclic_csr(n, [-2, 0, 2, 5], rng)
+    plan = mc.chain_plan([S1, S2])
+    assert plan.steps == ((1, 0, "sparse"),) and str(plan) == "[J2 @ J1 | sparse]"
+    # ⌈nnz·nnz/q⌉: exactly the multiply-adds of scipy's product when every column of the
+    # later link holds as many entries (here 4 · 3 per row), near it for a band
+    assert plan.flops == -(-S1.nnz * S2.nnz // n) == _spgemm_multiply_adds(S2, S1) == 12 * n
+    B1, B2 = _banded_csr(n, [-1, 0, 1], rng), _banded_csr(n, [-2, 0, 2], rng)
+    est, true = mc.chain_plan([B1, B2]).flops, _spgemm_multiply_adds(B2, B1)
+    assert abs(est - true) <= 0.02 * true
+    # far below forming either side dense: n·nnz
+    assert plan.flops < n * min(S1.nnz, S2.nnz) // 2
+    # reusable with the same sparse structure; another number of entries is another plan
+    np.testing.assert_allclose(plan([S1, S2]).toarray(), S2.toarray() @ S1.toarray(),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="do not match the plan"):
+        plan([S1, _banded_csr(n, [0], rng)])
+    # zero sizes
+    Z = mc.jacobian_chain([sp.csr_matrix((0, 3)), sp.csr_matrix((4, 0))])
+    assert sp.issparse(Z) and Z.shape == (4, 3) and Z.nnz == 0
+    assert mc.chain_plan([sp.csr_matrix((0, 3)), sp.csr_matrix((4, 0))]).flops == 0
+
+
+@MODS
+def test_sparse_product_inside_a_dense_chain(mod, rng):
+    # x (m) -> W1 (n x m) -> P (a re-indexing, n x n) -> S (periodic band, n x n) -> W2:
+    # S P is formed sparse (3n multiply-adds, 3n entries) and applied to W1 once, cheaper
+    # than applying P and then S to W1 (m·n + 3 m·n)
+    n, m = 300, 40
+    W1, W2 = rng.standard_normal((n, m)), rng.standard_normal((m, n))
+    S1, S2 = _cyclic_csr(n, [7], rng), _cyclic_csr(n, [-1, 0, 1], rng)
+    links = [W1, S1, S2, W2]
+    plan = mc.chain_plan(links)
+    assert (2, 1, "sparse") in plan.steps
+    assert plan.flops < mc.chain_plan(links, order="forward").flops
+    want = W2 @ S2.toarray() @ S1.toarray() @ W1
+    J = mod.jacobian_chain(links)
+    assert type(J) is np.ndarray
+    np.testing.assert_allclose(J, want, rtol=1e-10, atol=1e-10)
+    g, t = rng.standard_normal(m), rng.standard_normal(m)
+    np.testing.assert_allclose(mod.grad_chain(links, g), g @ want, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(mod.tangent_chain(links, t), want @ t, rtol=1e-10, atol=1e-10)
+
+
+# --- the compiled entry of vector chains through Kronecker links -------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("grad", [True, False])
+def test_kronecker_vector_entry(dtype, grad, rng):
+    from mcfast._kernels import _chain as kern
+    # factor shapes that make each link pick either order, transposed and strided factors,
+    # and consecutive links whose factor shapes differ (only the sizes must fit)
+    A1, B1 = rng.standard_normal((2, 6)), rng.standard_normal((4, 6)).T      # 12 x 24
+    A2, B2 = rng.standard_normal((3, 2))[::-1], rng.standard_normal((5, 6))  # 15 x 12
+    A3, B3 = rng.standard_normal((20, 3)), rng.standard_normal((1, 5))      # 20 x 15
+    links = [mc.Kronecker(*(f.astype(dtype) for f in pair))
+             for pair in ((A1, B1), (A2, B2), (A3, B3))]
+    assert {K._a_first[1 if grad else 0] for K in links} == {True, False}
+    want = _product(links).astype(np.float64)
+    v = rng.standard_normal(20 if grad else 24).astype(dtype)
+    before = v.copy()
+    got = kern.fast_kron_vector(links, v, grad, mc.Kronecker)
+    assert got is not None and got.dtype == dtype and got.shape == (24 if grad else 20,)
+    expect = v.astype(np.float64) @ want if grad else want @ v.astype(np.float64)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expect, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(v, before)
+    assert not np.shares_memory(got, v)
+    fn = mc.grad_chain if grad else mc.tangent_chain
+    np.testing.assert_array_equal(fn(links, v), got)            # the public entry takes it
+    np.testing.assert_allclose(getattr(ref, fn.__name__)(links, v), got, rtol=tol, atol=tol)
+    # anything else declines (None) and goes the general path, which checks and computes
+    other = v.astype(np.float64 if dtype == np.float32 else np.float32)
+    assert kern.fast_kron_vector(links, other, grad, mc.Kronecker) is None
+    o64 = other.astype(np.float64)
+    np.testing.assert_allclose(fn(links, other), o64 @ want if grad else want @ o64,
+                               rtol=1e-5, atol=1e-5)
+    swapped = [mc.Kronecker(links[0].A.astype(links[0].A.dtype.newbyteorder()), links[0].B)]
+    assert kern.fast_kron_vector(swapped + links[1:], v, grad, mc.Kronecker) is None
+    np.testing.assert_allclose(fn(swapped + links[1:], v), expect, rtol=tol, atol=tol)
+    mixed = [links[0].toarray()] + links[1:]
+    assert kern.fast_kron_vector(mixed, v, grad, mc.Kronecker) is None
+    np.testing.assert_allclose(fn(mixed, v), expect, rtol=tol, atol=tol)
+    assert kern.fast_kron_vector(links, v[:-1], grad, mc.Kronecker) is None
+    with pytest.raises(ValueError, match="last axis must have length"):
+        fn(links, v[:-1])
+    assert kern.fast_kron_vector(links, v[::-1], grad, mc.Kronecker) is None
+    assert kern.fast_kron_vector(links, np.stack([v, v]), grad, mc.Kronecker) is None
+    assert kern.fast_kron_vector([], v, grad, mc.Kronecker) is None
+    empty = mc.Kronecker(np.ones((0, 2), dtype), np.ones((3, 0), dtype))
+    assert kern.fast_kron_vector([empty], np.ones(0, dtype), grad, mc.Kronecker) is None
+    assert fn([empty], np.ones(0, dtype)).shape == (0,)

@@ -1,5 +1,6 @@
 """The chain planner: exact flops for any sizes, long chains without recursion, integer shapes."""
 
+import ast
 import functools
 import itertools
 import pickle
@@ -174,6 +175,31 @@ def test_long_chains_no_recursion(n, order):
     assert text_ref == text
 
 
+@MODS
+@pytest.mark.parametrize("order", ["forward", "reverse", "optimal"])
+def test_repr_of_a_long_chains_order(mod, order):
+    # plan.order nests one pair per level: its repr is written without recursion, and
+    # reads as the tuple it is
+    n = 2000
+    shapes = [(3, 3)] * n
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(400)
+    try:
+        plan = mod.chain_plan(shapes, order=order)
+        text, text2 = repr(plan.order), str(plan.order)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert text == text2 and text.count("(") == n - 1 and text.count(",") == n - 1
+    if order == "forward":        # ((((0, 1), 2), 3), ...)
+        assert text == "(" * (n - 1) + "0" + "".join(f", {k})" for k in range(1, n))
+    elif order == "reverse":      # (0, (1, (2, ...)))
+        assert text == "".join(f"({k}, " for k in range(n - 1)) + f"{n - 1}" + ")" * (n - 1)
+    # the same text as a plain nested tuple's repr, where that does not recurse too deep
+    short = mod.chain_plan([(3, 2), (4, 3), (5, 4), (1, 5)], order=order).order
+    assert isinstance(short, tuple) and ast.literal_eval(repr(short)) == short
+    assert repr(mod.chain_plan([(3, 2)]).order) == "0"
+
+
 def test_long_chain_heuristic_never_worse_than_pure_modes():
     rng = np.random.default_rng(7)
     for n in (_plan.DP_MAX + 1, 150, 2000):
@@ -197,17 +223,25 @@ def test_long_chain_heuristic_near_the_optimum(seed):
 
 
 def test_fast_entry_order_is_the_planners():
-    # the compiled 3-link entry plans in closed form: the same choice as mcfast._plan
+    # the compiled 2/3-link entry plans with the nogil planner: the same choice and flops
+    # as mcfast._plan, for every order
+    from mcfast._kernels import _chain as kern
     rng = np.random.default_rng(3)
-    for _ in range(200):
-        d = [int(x) for x in rng.integers(1, 12, size=4)]
-        links = [rng.standard_normal((d[k + 1], d[k])) for k in range(3)]
-        plan = mc.chain_plan(links)
-        np.testing.assert_allclose(mc.jacobian_chain(links), plan(links), rtol=1e-12)
-        # the closed form of _chain.pyx's fast_chain, ties to (J3 J2) J1
-        reverse = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] <= (d[2] * d[1] * d[0]
-                                                               + d[3] * d[2] * d[0])
-        assert plan.order == ((0, (1, 2)) if reverse else ((0, 1), 2))
+    for _ in range(300):
+        n = int(rng.integers(2, 4))
+        d = tuple(int(x) for x in rng.integers(1, 12, size=n + 1))
+        links = [rng.standard_normal((d[k + 1], d[k])) for k in range(n)]
+        for order in ("optimal", "forward", "reverse"):
+            plan = mc.chain_plan(links, order=order)
+            reverse, first, total = kern.fast_chain_plan(d, order)
+            assert total == plan.flops
+            if n == 3:
+                assert plan.order == ((0, (1, 2)) if reverse else ((0, 1), 2))
+                first_step = plan.steps[0]
+                assert first == d[first_step[0] + 1] * d[first_step[1] + 1] * d[first_step[1]]
+            np.testing.assert_allclose(mc.jacobian_chain(links, order=order), plan(links),
+                                       rtol=1e-12)
+    assert kern.fast_chain_plan((2, 3, 4), "sideways")[0] == -1
 
 
 @pytest.mark.parametrize("shapes", [[(2 ** 22, 2 ** 22)] * 4, [(3, 2 ** 40), (2 ** 40, 3)] * 2,

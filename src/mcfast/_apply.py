@@ -14,9 +14,10 @@ import numpy as np
 
 from ._kernels import _chain as _k
 from ._kernels._threads import effective_n_threads
-from ._plan import LinkInfo, kron_apply
+from ._plan import LinkInfo
 
-__all__ = ["link_info", "apply_forward", "apply_adjoint", "to_dense", "kron_product"]
+__all__ = ["link_info", "apply_forward", "apply_adjoint", "vector_forward", "vector_adjoint",
+           "to_dense", "kron_product"]
 
 _PARALLEL_MIN = 1 << 20     # multiply-adds of a sparse adjoint product from which it threads
 
@@ -26,11 +27,8 @@ def link_info(kind, item, shape):
     rows, cols = shape[-2], shape[-1]
     if kind == "sparse":
         return LinkInfo(kind, rows, cols, item.nnz)
-    if kind == "kron":
-        factors = (tuple(item.A.shape), tuple(item.B.shape))
-        return LinkInfo(kind, rows, cols, kron_apply(factors), factors)
-    if kind == "op":
-        return LinkInfo(kind, rows, cols, item.cost)
+    if kind == "kron" or kind == "op":
+        return item._info               # worked out once, when the link was made
     return LinkInfo(kind, rows, cols)
 
 
@@ -50,15 +48,9 @@ def _kron_forward(K, X):
     (pa, qa), (pb, qb) = A.shape, B.shape
     lead, r = X.shape[:-2], X.shape[-1]
     if r == 1 and math.prod(lead) == 1:
-        # one vector: two 2-D products, Y = A X Bᵀ (2-D matmul takes transposes in place)
-        X2 = X.reshape(qa, qb)
-        if pa * qa * qb + pa * qb * pb <= qa * qb * pb + pa * qa * pb:
-            Y = np.matmul(np.matmul(A, X2), B.T)
-        else:
-            Y = np.matmul(A, np.matmul(X2, B.T))
-        return Y.reshape(lead + (pa * pb, 1))
+        return _kron_forward_vec(K, X.reshape(-1)).reshape(lead + (pa * pb, 1))
     X3 = X.reshape(lead + (qa, qb, r))
-    if pa * qa * qb + pa * qb * pb <= qa * qb * pb + pa * qa * pb:
+    if K._a_first[0]:
         # T = A @ X over qa, then B over qb
         T = np.matmul(A, X3.reshape(lead + (qa, qb * r))).reshape(lead + (pa, qb, r))
         Y = np.matmul(B, T)
@@ -74,14 +66,58 @@ def _kron_adjoint(K, X):
     (pa, qa), (pb, qb) = A.shape, B.shape
     lead = X.shape[:-1]
     if math.prod(lead) == 1:
-        X3 = X.reshape(pa, pb)            # one row: two 2-D products
-    else:
-        X3 = X.reshape(lead + (pa, pb))
-    if qa * pa * pb + qa * pb * qb <= pa * pb * qb + qa * pa * qb:
+        return _kron_adjoint_vec(K, X.reshape(-1)).reshape(lead + (qa * qb,))
+    X3 = X.reshape(lead + (pa, pb))
+    if K._a_first[1]:
         Y = np.matmul(np.matmul(A.T, X3), B)
     else:
         Y = np.matmul(A.T, np.matmul(X3, B))
     return Y.reshape(lead + (qa * qb,))
+
+
+def _kron_forward_vec(K, x):
+    """(A ⊗ B) x = vec(A X Bᵀ) for one vector x (qa·qb,): two 2-D products (2-D matmul
+    takes the transposed factor in place), in the cheaper order."""
+    A, B = K._a, K._b
+    X = x.reshape(A.shape[1], B.shape[1])
+    if K._a_first[0]:
+        Y = np.matmul(np.matmul(A, X), B.T)
+    else:
+        Y = np.matmul(A, np.matmul(X, B.T))
+    return Y.reshape(-1)
+
+
+def _kron_adjoint_vec(K, x):
+    """xᵀ (A ⊗ B) = vec(Aᵀ X B) for one vector x (pa·pb,), in the cheaper order."""
+    A, B = K._a, K._b
+    X = x.reshape(A.shape[0], B.shape[0])
+    if K._a_first[1]:
+        Y = np.matmul(np.matmul(A.T, X), B)
+    else:
+        Y = np.matmul(A.T, np.matmul(X, B))
+    return Y.reshape(-1)
+
+
+def vector_forward(kind, a, x, dtype):
+    """J @ x for one vector x (q,) of a 2-D link (tangent mode, one sample)."""
+    if kind == "dense":
+        return np.matmul(a, x)
+    if kind == "diag":
+        return a * x
+    if kind == "kron":
+        return _kron_forward_vec(a, x)
+    return apply_forward(kind, a, x[:, None], dtype)[:, 0]
+
+
+def vector_adjoint(kind, a, x, dtype):
+    """x @ J for one vector x (p,) of a 2-D link (adjoint mode, one sample)."""
+    if kind == "dense":
+        return np.matmul(x, a)
+    if kind == "diag":
+        return x * a
+    if kind == "kron":
+        return _kron_adjoint_vec(a, x)
+    return apply_adjoint(kind, a, x[None, :], dtype)[0]
 
 
 def apply_forward(kind, a, X, dtype):

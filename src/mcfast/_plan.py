@@ -20,6 +20,8 @@ The cost model (multiply-adds, exact Python ints whatever the sizes):
 * the product ``L @ R`` (L: p × q applied after R: q × r) costs
   - Diagonal·Diagonal: q (stays Diagonal),
   - Kronecker·Kronecker with matching factors: the two factor products (stays Kronecker),
+  - sparse·sparse: ⌈nnz(L)·nnz(R)/q⌉, scipy's sparse product (stays sparse, with at most
+    that many and at most p·r stored entries),
   - otherwise min(tangent = r·apply(L) + form(R), adjoint = p·apply(R) + form(L)), dense.
     A dense·dense product is p·q·r either way; with a Diagonal it is p·r.
 
@@ -37,13 +39,14 @@ n are links, id n + t is the result of step t; ``left`` is applied after ``right
 
 import heapq
 
-__all__ = ["LinkInfo", "plan", "tree_of", "tree_str", "DP_MAX", "MODES"]
+__all__ = ["LinkInfo", "Pair", "plan", "tree_of", "tree_str", "kron_orders", "kron_apply",
+           "DP_MAX", "MODES"]
 
 DP_MAX = 64         # links up to which the bracketing is the exact optimum (the DP)
 BLOCK = 32          # links per block of the block DP beyond DP_MAX
 
 # how a product is computed
-MODES = ("dense", "diag", "kron", "tangent", "adjoint")
+MODES = ("dense", "diag", "kron", "sparse", "tangent", "adjoint")
 
 
 class LinkInfo(tuple):
@@ -74,10 +77,17 @@ class LinkInfo(tuple):
         return f"LinkInfo{tuple(self)!r}"
 
 
-def kron_apply(factors):
-    """Multiply-adds of (A ⊗ B) x = vec(A X Bᵀ), A (pa, qa), B (pb, qb), the cheaper order."""
+def kron_orders(factors):
+    """Multiply-adds of (A ⊗ B) x = vec(A X Bᵀ), A (pa, qa), B (pb, qb), in its two orders:
+    (A X) Bᵀ and A (X Bᵀ). The adjoint xᵀ(A ⊗ B) = vec(Aᵀ X B) costs the same two numbers:
+    A (X Bᵀ)'s for (Aᵀ X) B and (A X) Bᵀ's for Aᵀ (X B)."""
     (pa, qa), (pb, qb) = factors
-    return min(pa * qa * qb + pa * qb * pb, qa * qb * pb + pa * qa * pb)
+    return pa * qa * qb + pa * qb * pb, qa * qb * pb + pa * qa * pb
+
+
+def kron_apply(factors):
+    """Multiply-adds of (A ⊗ B) x in the cheaper order (see `kron_orders`)."""
+    return min(kron_orders(factors))
 
 
 # -- segments ------------------------------------------------------------------------------
@@ -113,6 +123,14 @@ def _merge(left, right):
                 ("kron", p, r, kron_apply(factors), p * r, factors))
     if lk == "dense" and rk == "dense":
         return p * q * r, "dense", ("dense", p, r, p * r, 0, None)
+    if lk == "sparse" and rk == "sparse":
+        # sparse @ sparse (scipy's SpGEMM): each of R's entries meets, on average,
+        # the entries of one column of L: nnz(L)·nnz(R)/q multiply-adds (rounded up; exact
+        # when L's columns hold equally many entries, as in banded matrices). The product
+        # stays sparse, with at most one entry per multiply-add (and at most p·r). Never
+        # dearer than applying either side to the other made dense (r·nnz(L), p·nnz(R)).
+        spgemm = -(-lap * rap // q) if q else 0
+        return spgemm, "sparse", ("sparse", p, r, min(p * r, spgemm), 0, None)
     tangent = r * lap + rform
     adjoint = p * rap + lform
     if lk in _PLAIN and rk in _PLAIN:       # a Diagonal scaling a dense matrix: p·r
@@ -279,13 +297,13 @@ def plan(infos, order="optimal"):
 
     Returns (flops, steps, root kind): flops the exact multiply-adds (a single matrix-free
     link counts its forming), steps as in the module docstring, root kind the kind of the
-    result: "diag", "kron" or "dense".
+    result: "diag", "kron", "sparse" or "dense".
     """
     leaves = [_leaf(info) for info in infos]
     n = len(leaves)
     if n == 1:
         kind = leaves[0][0]
-        if kind in ("diag", "kron"):
+        if kind in ("diag", "kron", "sparse"):
             return 0, [], kind
         return leaves[0][4], [], "dense"
     if order == "forward":
@@ -297,11 +315,58 @@ def plan(infos, order="optimal"):
     else:
         best = min(_deep(leaves, True), _deep(leaves, False), _greedy(leaves),
                    _blocks(leaves), key=lambda res: res[0])
+        best = (best[0], _postorder(n, best[1]), best[2])
     flops, steps, root = best
     return flops, steps, root[0]
 
 
+def _postorder(n, steps):
+    """The same bracketing with its steps in the DP's post-order (the order of `_dp` and
+    of the nogil planner's chain_steps), whatever order they were merged in."""
+    lo, hi = list(range(n)), list(range(n))
+    at = {}                             # (first link, last link) -> (split, mode)
+    for left, right, mode in steps:
+        lo.append(lo[right])
+        hi.append(hi[left])
+        at[lo[right], hi[left]] = (hi[right], mode)
+    out, stack, where = [], [(0, n - 1, False)], {}
+    while stack:
+        i, j, done = stack.pop()
+        if i == j:
+            where[i, j] = i
+            continue
+        s, mode = at[i, j]
+        if done:
+            out.append((where[s + 1, j], where[i, s], mode))
+            where[i, j] = n + len(out) - 1
+        else:
+            stack += [(i, j, True), (s + 1, j, False), (i, s, False)]
+    return out
+
+
 # -- the bracketing as nested pairs and as text, iteratively ---------------------------------
+
+class Pair(tuple):
+    """A node ``(first, then)`` of a bracketing: a plain tuple whose repr is written
+    without recursion, so that the nested pairs of a chain of thousands of links print
+    (a nested tuple's own repr recurses once per level and hits Python's limit)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        parts, stack = [], [self]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, tuple):
+                stack += [")", item[1], ", ", item[0], "("]
+            else:
+                parts.append(repr(item))
+        return "".join(parts)
+
+    __str__ = __repr__
+
 
 def tree_of(n, steps):
     """The bracketing as nested pairs (first, then) of 0-based link indices."""
@@ -309,13 +374,13 @@ def tree_of(n, steps):
         return 0
     nodes = list(range(n))
     for left, right, _ in steps:
-        nodes.append((nodes[right], nodes[left]))
+        nodes.append(Pair((nodes[right], nodes[left])))
     return nodes[-1]
 
 
 def tree_str(n, steps):
     """The bracketing as text, e.g. ``J3 @ (J2 @ J1)``; a product computed by applying an
-    operator is marked with its mode, e.g. ``[J4 @ J3 | tangent]``."""
+    operator, or a sparse product, is marked with its mode, e.g. ``[J4 @ J3 | tangent]``."""
     if not steps:
         return "J1"
     text = [f"J{k + 1}" for k in range(n)]
@@ -323,7 +388,7 @@ def tree_str(n, steps):
     for t, (left, right, mode) in enumerate(steps):
         lt = text[left] if atom[left] else f"({text[left]})"
         rt = text[right] if atom[right] else f"({text[right]})"
-        if mode in ("tangent", "adjoint"):
+        if mode in ("tangent", "adjoint", "sparse"):
             text.append(f"[{lt} @ {rt} | {mode}]")
             atom.append(True)
         else:

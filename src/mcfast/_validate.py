@@ -236,27 +236,39 @@ def chain_order_arg(order, func):
     return order
 
 
+_KIND_OF_TYPE = {np.ndarray: "dense"}     # a link's kind depends on its type alone
+
+
 def link_kind(x):
     """"diag", "kron", "sparse", "op" or "dense" (anything else) for a chain link.
 
     scipy.sparse and scipy.sparse.linalg are looked up only once they are imported: an
-    object cannot be a sparse matrix or a LinearOperator before.
+    object cannot be a sparse matrix or a LinearOperator before. The answer is kept per
+    type (every test below is one of the type), so a chain's links are told apart by one
+    dictionary look-up each.
     """
-    if isinstance(x, np.ndarray):
-        return "dense"
+    kind = _KIND_OF_TYPE.get(type(x))
+    if kind is not None:
+        return kind
     if is_diagonal(x):
-        return "diag"
-    if getattr(x, "_mcfast_kronecker", False):
-        return "kron"
-    if getattr(x, "_mcfast_matrix_free", False):
-        return "op"
-    sparse = sys.modules.get("scipy.sparse")
-    if sparse is not None and sparse.issparse(x):
-        return "sparse"
-    linalg = sys.modules.get("scipy.sparse.linalg")
-    if linalg is not None and isinstance(x, linalg.LinearOperator):
-        return "op"
-    return "dense"
+        kind = "diag"
+    elif getattr(type(x), "_mcfast_kronecker", False):
+        kind = "kron"
+    elif getattr(type(x), "_mcfast_matrix_free", False):
+        kind = "op"
+    else:
+        kind = "dense"
+        sparse = sys.modules.get("scipy.sparse")
+        linalg = sys.modules.get("scipy.sparse.linalg")
+        if sparse is not None and sparse.issparse(x):
+            kind = "sparse"
+        elif linalg is not None and isinstance(x, linalg.LinearOperator):
+            kind = "op"
+        elif sparse is None or linalg is None:
+            return kind     # not kept: the type may turn out sparse once scipy is imported
+    if len(_KIND_OF_TYPE) < 512:
+        _KIND_OF_TYPE[type(x)] = kind
+    return kind
 
 
 def _shape_tuple(link, name, func):
@@ -285,56 +297,64 @@ def _chain_links(links, func, shapes_ok):
     items[k] is an ndarray for a dense link, the data for a Diagonal, the object itself
     for a Kronecker, sparse matrix or matrix-free operator (a MatrixFree wrapping a
     LinearOperator), None for a shape tuple; kinds[k] is "dense", "diag", "kron",
-    "sparse" or "op".
+    "sparse" or "op". Kronecker and MatrixFree links were checked when made (they are
+    immutable): their shapes are read, not worked out again.
     """
     if links is None:
         raise TypeError(f"{func}: argument 'links' is None; expected a list of links")
     if isinstance(links, np.ndarray) or is_diagonal(links) or not hasattr(links, "__iter__"):
         raise TypeError(f"{func}: links must be a list or tuple of links (arrays or "
                         f"Diagonals), in data-flow order; got {type(links).__name__}")
-    links = list(links)
+    if type(links) is not list and type(links) is not tuple:
+        links = list(links)
     if not links:
         raise ValueError(f"{func}: the chain is empty; expected at least one link")
     items, kinds, shapes = [], [], []
     for k, link in enumerate(links):
-        name = f"links[{k}]"
         kind = link_kind(link)
-        if kind == "diag":
-            a = as_real_array(link.diagonal, name, func)
-            if a.ndim < 1:
-                raise ValueError(f"{func}: {name} is a Diagonal of a 0-D array; expected "
-                                 f"a diagonal of shape (..., n)")
-            items.append(a), shapes.append(a.shape + a.shape[-1:])
-        elif kind == "kron":
-            for f in ("A", "B"):
-                _real_dtype(getattr(link, f).dtype, f"{name}.{f}", func)
-            items.append(link), shapes.append(tuple(link.shape))
-        elif kind == "sparse":
-            _real_dtype(link.dtype, name, func)
-            if link.ndim != 2:
-                raise ValueError(f"{func}: {name} is a sparse array of shape {link.shape}; "
-                                 f"expected a 2-D sparse Jacobian")
-            items.append(link), shapes.append(tuple(link.shape))
+        if kind == "dense" and type(link) is np.ndarray:
+            a = link
+            if a.dtype.kind not in "biuf" or a.dtype.itemsize > 8 and a.dtype.kind == "f":
+                as_real_array(a, f"links[{k}]", func)           # raises, naming the link
+        elif kind == "kron":            # checked when made (immutable)
+            items.append(link), shapes.append(link._shape), kinds.append(kind)
+            continue
         elif kind == "op":
-            _real_dtype(link.dtype if link.dtype is not None else np.float64, name, func)
             if not getattr(link, "_mcfast_matrix_free", False):
+                _real_dtype(link.dtype if link.dtype is not None else np.float64,
+                            f"links[{k}]", func)
                 from .links import MatrixFree
                 link = MatrixFree(link)
-            _real_dtype(link.dtype, name, func)
-            items.append(link), shapes.append(tuple(link.shape))
+            items.append(link), shapes.append(link._shape), kinds.append(kind)
+            continue
+        elif kind == "diag":
+            a = as_real_array(link.diagonal, f"links[{k}]", func)
+            if a.ndim < 1:
+                raise ValueError(f"{func}: links[{k}] is a Diagonal of a 0-D array; "
+                                 f"expected a diagonal of shape (..., n)")
+            items.append(a), shapes.append(a.shape + a.shape[-1:]), kinds.append(kind)
+            continue
+        elif kind == "sparse":
+            _real_dtype(link.dtype, f"links[{k}]", func)
+            if link.ndim != 2:
+                raise ValueError(f"{func}: links[{k}] is a sparse array of shape "
+                                 f"{link.shape}; expected a 2-D sparse Jacobian")
+            items.append(link), shapes.append(tuple(link.shape)), kinds.append(kind)
+            continue
         elif shapes_ok and isinstance(link, tuple):
-            items.append(None), shapes.append(_shape_tuple(link, name, func))
+            items.append(None), shapes.append(_shape_tuple(link, f"links[{k}]", func))
+            kinds.append(kind)
+            continue
         else:
-            a = as_real_array(link, name, func)
-            if a.ndim < 2:
-                raise ValueError(f"{func}: {name} has shape {a.shape}; a link must be a "
-                                 f"matrix of shape (..., d_k, d_k-1) or a Diagonal")
-            items.append(a), shapes.append(a.shape)
-        kinds.append(kind)
-    words = {"diag": "Diagonal of shape", "kron": "Kronecker of shape",
-             "sparse": "sparse matrix of shape", "op": "operator of shape"}
+            a = as_real_array(link, f"links[{k}]", func)
+        if a.ndim < 2:
+            raise ValueError(f"{func}: links[{k}] has shape {a.shape}; a link must be a "
+                             f"matrix of shape (..., d_k, d_k-1) or a Diagonal")
+        items.append(a), shapes.append(a.shape), kinds.append(kind)
     for k in range(1, len(shapes)):
         if shapes[k][-1] != shapes[k - 1][-2]:
+            words = {"diag": "Diagonal of shape", "kron": "Kronecker of shape",
+                     "sparse": "sparse matrix of shape", "op": "operator of shape"}
             kind = lambda j: words.get(kinds[j], "shape")  # noqa: E731
             raise ValueError(
                 f"{func}: links[{k}] ({kind(k)} {shapes[k]}) does not fit links[{k - 1}] "
@@ -343,20 +363,27 @@ def _chain_links(links, func, shapes_ok):
     return items, tuple(kinds), shapes
 
 
+_NATIVE_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
 def _chain_dtype(items, kinds, extra=()):
-    """The working dtype of a chain: every array, factor, sparse matrix and operator."""
+    """The working dtype of a chain: every array, factor, sparse matrix and operator.
+    -> (dtype, same): `same` when every item already has that dtype."""
     dtypes = list(extra)
     for a, kind in zip(items, kinds):
         if a is None:
             continue
         if kind == "kron":
-            dtypes += [a.A.dtype, a.B.dtype]
+            dtypes += [a._a.dtype, a._b.dtype]
         else:
             dtypes.append(a.dtype)
-    dtypes = [d if np.dtype(d).kind == "f" else np.float64 for d in dtypes]
     if not dtypes:
-        return np.dtype(np.float64)
-    return np.result_type(*dtypes, np.float32).newbyteorder("=")  # native, whatever came in
+        return np.dtype(np.float64), True
+    first = dtypes[0]
+    if first in _NATIVE_FLOATS and all(d == first for d in dtypes):
+        return first, True          # the common case: one native float dtype throughout
+    dtypes = [d if np.dtype(d).kind == "f" else np.float64 for d in dtypes]
+    return np.result_type(*dtypes, np.float32).newbyteorder("="), False  # native
 
 
 def _convert_link(a, kind, dtype):
@@ -371,6 +398,13 @@ def _convert_link(a, kind, dtype):
         a = a.tocsr()
         return a if a.dtype == dtype else a.astype(dtype)
     return convert(a, dtype)
+
+
+def _convert_links(items, kinds, dtype, same):
+    """`_convert_link` of every link; when `same` only sparse links (made CSR) change."""
+    if same and "sparse" not in kinds:
+        return items
+    return [_convert_link(a, kind, dtype) for a, kind in zip(items, kinds)]
 
 
 def _batch_shape(func, named_shapes):
@@ -400,6 +434,16 @@ def _batch_shape(func, named_shapes):
     return result
 
 
+def _chain_batch(func, shapes, vec=None, name=None):
+    """The batch shape of a chain's links (and vector): () at once when none has one."""
+    if (vec is None or vec.ndim == 1) and all(len(s) == 2 for s in shapes):
+        return ()
+    named = {f"links[{k}]": s[:-2] for k, s in enumerate(shapes)}
+    if vec is not None:
+        named[name] = vec.shape[:-1]
+    return _batch_shape(func, named)
+
+
 def chain_links_args(links, func, *, shapes_ok=False):
     """Check a chain of links. -> (arrays, kinds, dims, batch, dtype).
 
@@ -409,11 +453,10 @@ def chain_links_args(links, func, *, shapes_ok=False):
     dims = (d_0, ..., d_n) and batch the broadcast batch shape of all links.
     """
     arrays, kinds, shapes = _chain_links(links, func, shapes_ok)
-    batch = _batch_shape(func, {f"links[{k}]": s[:-2] for k, s in enumerate(shapes)})
+    batch = _chain_batch(func, shapes)
     dims = (shapes[0][-1],) + tuple(s[-2] for s in shapes)
-    dtype = _chain_dtype(arrays, kinds)
-    arrays = [_convert_link(a, kind, dtype) for a, kind in zip(arrays, kinds)]
-    return arrays, kinds, dims, batch, dtype
+    dtype, same = _chain_dtype(arrays, kinds)
+    return _convert_links(arrays, kinds, dtype, same), kinds, dims, batch, dtype
 
 
 def chain_vector_args(links, vector, name, func):
@@ -430,13 +473,11 @@ def chain_vector_args(links, vector, name, func):
                  else f"the columns of links[0] (shape {shapes[0]})")
         raise ValueError(f"{func}: {name} has shape {vec.shape}; its last axis must have "
                          f"length {want}, {where}")
-    named = {f"links[{k}]": s[:-2] for k, s in enumerate(shapes)}
-    named[name] = vec.shape[:-1]
-    batch = _batch_shape(func, named)
+    batch = _chain_batch(func, shapes, vec, name)
     dims = (shapes[0][-1],) + tuple(s[-2] for s in shapes)
-    dtype = _chain_dtype(arrays, kinds, [vec.dtype])
-    arrays = [_convert_link(a, kind, dtype) for a, kind in zip(arrays, kinds)]
-    return arrays, kinds, dims, batch, convert(vec, dtype), dtype
+    dtype, same = _chain_dtype(arrays, kinds, [vec.dtype])
+    return (_convert_links(arrays, kinds, dtype, same), kinds, dims, batch,
+            vec if same else convert(vec, dtype), dtype)
 
 
 # --- linear-model losses: linear_loss_grad, LinearLoss (fast path and reference) ---

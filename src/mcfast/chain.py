@@ -11,7 +11,8 @@ from . import _plan
 from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from . import reference as _reference
-from ._apply import apply_adjoint, apply_forward, kron_product, link_info, to_dense
+from ._apply import (apply_adjoint, apply_forward, kron_product, link_info, to_dense,
+                     vector_adjoint, vector_forward)
 from ._kernels import _chain as _k
 from ._kernels._threads import effective_n_threads as _effective_n_threads
 from .links import Kronecker, MatrixFree
@@ -158,9 +159,9 @@ class ChainPlan:
     flops : int
         Multiply-adds of one product (per sample: a batch of B chains costs B·flops), an
         exact Python int. dense·dense (p×q)(q×r) counts p·q·r, a product with a Diagonal
-        p·r (the result's size), Diagonal·Diagonal n; an operator (sparse, Kronecker,
-        matrix-free) applied to a block of r vectors r times its cost per vector (see
-        :func:`chain_plan`).
+        p·r (the result's size), Diagonal·Diagonal n, sparse·sparse ⌈nnz·nnz/q⌉; an
+        operator (sparse, Kronecker, matrix-free) applied to a block of r vectors r times
+        its cost per vector (see :func:`chain_plan`).
     order : int or tuple
         The bracketing as nested pairs of 0-based link indices in flow order: a pair
         ``(a, b)`` is ``b @ a``, the product of ``a`` (applied first) and then ``b``. For
@@ -168,8 +169,8 @@ class ChainPlan:
     steps : tuple
         The same as a flat program: ``(left, right, mode)`` per product in execution
         order; ids below n are links, id n + t the result of step t. mode is "dense",
-        "diag", "kron", "tangent" (left applied to right's columns) or "adjoint" (right's
-        adjoint applied to left's rows).
+        "diag", "kron", "sparse" (scipy's sparse product), "tangent" (left applied to
+        right's columns) or "adjoint" (right's adjoint applied to left's rows).
     dims : tuple of int
         ``(d_0, ..., d_n)``: link k (0-based) maps size d_k to d_{k+1}.
     kinds : tuple of str
@@ -182,9 +183,10 @@ class ChainPlan:
     ``str(plan)`` writes the bracketing with 1-based names in flow order, e.g.
     ``"J3 @ (J2 @ J1)"``; a product that applies an operator is written with its mode,
     ``"[J2 @ J1 | adjoint]"``. ``plan(links, out=None)`` needs links with the plan's
-    ``dims`` and kinds (batch dimensions may differ), else raises ValueError. For chains
-    of more than a few hundred links ``repr(plan.order)`` exceeds Python's recursion
-    limit (a nested tuple); ``steps`` and ``str(plan)`` do not.
+    ``dims`` and kinds (batch dimensions may differ), else raises ValueError. The pairs of
+    ``order`` are tuples whose repr is written without recursion, so ``repr(plan.order)``
+    works for chains of any length (comparing or pickling such deeply nested tuples still
+    recurses once per level in Python itself: use ``steps`` for long chains).
 
     Examples
     --------
@@ -315,6 +317,11 @@ class ChainPlan:
             if len(arrays) == 1:                         # a single link: a copy
                 K = Kronecker(np.array(K.A), np.array(K.B))
             return _finish_kron(K, out, dtype, func)
+        if root == "sparse":                             # every link sparse: CSR
+            S = self._run_general(arrays, dtype)
+            if any(S is a for a in arrays):              # a single link: a copy
+                S = S.copy()
+            return _finish_sparse(S, out, dtype, func)
         diag_res = root == "diag"
         tail = (dims[-1],) if diag_res else (dims[-1], dims[0])
         shape = batch + tail
@@ -388,13 +395,16 @@ class ChainPlan:
                 val, kind = lv * rv, "diag"
             elif mode == "kron":
                 val, kind = kron_product(lv, rv), "kron"
+            elif mode == "sparse":
+                # scipy's sparse @ sparse: CSR (the product of CSR links is)
+                val, kind = (lv @ rv).tocsr(), "sparse"
             elif mode == "adjoint" or (mode == "dense" and rk == "diag"):
                 val, kind = apply_adjoint(rk, rv, to_dense(lk, lv, dtype), dtype), "dense"
             else:           # tangent, dense·dense, Diagonal · dense
                 val, kind = apply_forward(lk, lv, to_dense(rk, rv, dtype), dtype), "dense"
             vals.append(val)
             kinds.append(kind)
-        return vals[-1] if n > 1 or kinds[0] in ("diag", "kron", "dense") else vals[0]
+        return vals[-1] if n > 1 or kinds[0] in ("diag", "kron", "sparse", "dense") else vals[0]
 
 
 def _restore_plan(dims, kinds, infos, flops, steps, root, how):
@@ -411,6 +421,15 @@ def _finish_kron(K, out, dtype, func):
         return K
     v.check_out(out, K.shape, dtype, func)
     np.copyto(out, K.toarray())
+    return out
+
+
+def _finish_sparse(S, out, dtype, func):
+    """A sparse result: the CSR matrix itself, or its dense matrix written into out."""
+    if out is None:
+        return S
+    v.check_out(out, S.shape, dtype, func)
+    np.copyto(out, S.toarray())
     return out
 
 
@@ -475,22 +494,29 @@ def chain_plan(links: Sequence[object], *, order: Order = "optimal") -> ChainPla
     Chooses the bracketing, and for each product its mode, with the fewest multiply-adds:
     the generalised Jacobian chain product (Naumann, arXiv 2003.05755 and 2406.11862).
     A product ``L @ R`` is a dense product, a Diagonal scaling, a product of Kronecker
-    factors, or an operator applied to the other side's columns (tangent mode: ``L``
-    applied forward to the block ``R``) or rows (adjoint mode: ``R``'s adjoint applied to
-    the rows of ``L``). The cost model (exact Python ints, whatever the sizes)::
+    factors, a sparse product (scipy's, which stays sparse), or an operator applied to
+    the other side's columns (tangent mode: ``L`` applied forward to the block ``R``) or
+    rows (adjoint mode: ``R``'s adjoint applied to the rows of ``L``). The cost model
+    (exact Python ints, whatever the sizes)::
 
         cost[i, j] = min_s cost[i, s] + cost[s+1, j] + pair(i, s, j)
         pair = p·q·r (dense·dense), p·r (with a Diagonal), n (Diagonal·Diagonal),
                the factor products (Kronecker·Kronecker with matching factors),
+               ⌈nnz(L)·nnz(R)/q⌉ (sparse·sparse: stays sparse, with at most
+                   that many and p·r stored entries),
                min(r·apply(L) + form(R), p·apply(R) + form(L)) (otherwise)
 
     where ``apply`` is one application to a vector (dense rows·cols, sparse its stored
     entries, Kronecker A⊗B the cheaper of A·X·Bᵀ's two orders, matrix-free its ``cost``)
     and ``form`` what making a factor dense costs (a matrix-free link: applied to an
-    identity; a Kronecker: rows·cols). Up to 64 links the plan is the exact optimum (the
-    matrix-chain DP, CLRS §15.2); longer chains get the cheapest of pure forward, pure
-    reverse, a greedy pairing and the DP over blocks of 32 links -- never worse than a
-    pure mode, near-optimal in practice. Planning never recurses per link.
+    identity; a Kronecker: rows·cols). The sparse product's count is scipy's multiply-adds
+    when the columns of L hold equally many entries (a periodic band, a re-indexing),
+    near it for a band, an estimate otherwise. Up to 64 links the plan is the exact
+    optimum (the matrix-chain DP, CLRS §15.2); longer chains get the cheapest of pure
+    forward, pure reverse, a greedy pairing and the DP over blocks of 32 links -- never
+    worse than a pure mode, near-optimal in practice (the nogil planner of the cimport
+    API, ``mcfast.kernels.chain_order``, follows the same rule for dense and Diagonal
+    links). Planning never recurses per link.
 
     Parameters
     ----------
@@ -578,11 +604,12 @@ def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
 
     Returns
     -------
-    ndarray, Diagonal or Kronecker
+    ndarray, Diagonal, Kronecker or scipy.sparse CSR
         Shape ``batch + (d_n, d_0)``; a single link gives a copy; a chain of Diagonals
-        gives a Diagonal, a chain of Kroneckers with matching factors a Kronecker (with
-        ``out=``, its dense matrix is written there); anything else a dense ndarray. The
-        dtype is float32 when every link is float16 or float32, else float64.
+        gives a Diagonal, a chain of Kroneckers with matching factors a Kronecker, a chain
+        of scipy.sparse links a CSR of the last link's kind (sparse array or matrix) (with
+        ``out=``, the dense matrix of either is written there); anything else a dense
+        ndarray. The dtype is float32 when every link is float16 or float32, else float64.
 
     Raises
     ------
@@ -614,18 +641,36 @@ def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
 def _vector_chain(links, vector, out, grad):
     if out is None:
         fast = _k.fast_vector(links, vector, grad, Diagonal)
+        if fast is None:
+            fast = _k.fast_kron_vector(links, vector, grad, Kronecker)
         if fast is not None:
             return fast
     func, name = ("grad_chain", "grad") if grad else ("tangent_chain", "tangent")
     arrays, kinds, dims, batch, vec, dtype = v.chain_vector_args(links, vector, name, func)
-    diag = tuple(kind == "diag" for kind in kinds)
     shape = batch + ((dims[0],) if grad else (dims[-1],))
     if out is not None:
         v.check_out(out, shape, dtype, func)
-    plain = set(kinds) <= {"dense", "diag"}
+    plain = "kron" not in kinds and "sparse" not in kinds and "op" not in kinds
+    n = len(kinds)
+    if not plain and out is None and not batch and vec.ndim == 1 and 0 not in dims:
+        # one vector through any links: 1-D products (NumPy's BLAS, the factors of a
+        # Kronecker, the links' own methods), one link at a time, no copies
+        x = vec
+        if grad:
+            for k in range(n - 1, -1, -1):
+                x = vector_adjoint(kinds[k], arrays[k], x, dtype)
+        else:
+            for k in range(n):
+                x = vector_forward(kinds[k], arrays[k], x, dtype)
+        if (kinds[k] != "op" and x.dtype == dtype and x.flags.c_contiguous
+                and x.flags.writeable and not v.overlaps(
+                    x, vec, *[a for a in arrays if isinstance(a, np.ndarray)])):
+            return x        # a new array of NumPy's (not an operator's buffer): no copy
+        return np.array(x, dtype=dtype)
+    diag = tuple(kind == "diag" for kind in kinds)
     direct = out is not None and plain and not v.overlaps(out, vec, *arrays)
     res = out if direct else np.empty(shape, dtype=dtype)
-    big = max(dims[k] * dims[k + 1] for k in range(len(diag))) > _SMALL_MV
+    big = max(dims[k] * dims[k + 1] for k in range(n)) > _SMALL_MV
     if res.size == 0:
         pass
     elif 0 in dims:
@@ -634,7 +679,7 @@ def _vector_chain(links, vector, out, grad):
         # operators, or one vector through large links: products by np.matmul (NumPy's
         # BLAS) and the links' own methods, one link at a time
         x = vec
-        for k in (range(len(kinds) - 1, -1, -1) if grad else range(len(kinds))):
+        for k in (range(n - 1, -1, -1) if grad else range(n)):
             if grad:
                 x = apply_adjoint(kinds[k], arrays[k], x[..., None, :], dtype)[..., 0, :]
             else:

@@ -638,9 +638,13 @@ cdef inline Py_ssize_t chain_order(const Py_ssize_t[::1] dims,      # IN  (n+1,)
     J_{j+1} ⋯ J_{i+1} (0-based link indices i ≤ j), pair = p·q·r for two dense factors,
     p·r with a diagonal one, n for two; split[i, j] = s is the best split
     (J_{j+1}⋯J_{s+2})(J_{s+1}⋯J_{i+1}). Costs past PY_SSIZE_T_MAX are held there (use
-    mcfast.chain_plan for exact costs of such sizes). O(n³): for chains of up to a few
-    hundred links (mcfast.chain_plan plans longer ones). Returns cost[0, n-1], or -1 when
-    the arguments do not have n+1, n, (n+1), (n, n) entries.
+    mcfast.chain_plan for exact costs of such sizes). The same rule as mcfast.chain_plan
+    at every length: up to 64 links the exact DP (O(n³), every entry of the tables);
+    longer chains the cheapest of pure forward, pure reverse, a greedy pairing and the DP
+    over blocks of 32 links (O(n·32²)), whose cost is cost[0, n-1] and whose bracketing
+    split holds along its tree (what chain_steps follows): then every other entry is
+    scratch. Returns cost[0, n-1], or -1 when the arguments do not have n+1, n, (n+1),
+    (n, n) entries.
     """
     cdef Py_ssize_t n = diag.shape[0]
     if (n < 1 or dims.shape[0] != n + 1 or prefix.shape[0] < n + 1

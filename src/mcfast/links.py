@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _validate as v
+from ._plan import LinkInfo, kron_orders
 
 __all__ = ["Kronecker", "MatrixFree"]
 
@@ -64,7 +65,9 @@ class Kronecker:
     """
 
     _mcfast_kronecker = True
-    __slots__ = ("_a", "_b")
+    # immutable, checked once here: a chain reads the shape and the planner's LinkInfo
+    # without checking the factors again at every call
+    __slots__ = ("_a", "_b", "_shape", "_info", "_a_first")
 
     def __init__(self, A: ArrayLike, B: ArrayLike) -> None:
         func = type(self).__name__
@@ -76,7 +79,25 @@ class Kronecker:
             view = a.view()
             view.flags.writeable = False
             factors.append(view)
-        self._a, self._b = factors
+        a, b = factors
+        (pa, qa), (pb, qb) = a.shape, b.shape
+        shape = (pa * pb, qa * qb)
+        fshapes = ((pa, qa), (pb, qb))
+        setattr_ = object.__setattr__
+        setattr_(self, "_a", a)
+        setattr_(self, "_b", b)
+        setattr_(self, "_shape", shape)
+        ax_first, xb_first = kron_orders(fshapes)
+        setattr_(self, "_info", LinkInfo("kron", shape[0], shape[1], min(ax_first, xb_first),
+                                         fshapes))
+        # which factor goes first: forward (A X) Bᵀ, adjoint (Aᵀ X) B (see kron_orders)
+        setattr_(self, "_a_first", (ax_first <= xb_first, xb_first <= ax_first))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
 
     @property
     def A(self) -> NDArray[Any]:
@@ -91,8 +112,7 @@ class Kronecker:
     @property
     def shape(self) -> tuple[int, int]:
         """(pa·pb, qa·qb)."""
-        (pa, qa), (pb, qb) = self._a.shape, self._b.shape
-        return (pa * pb, qa * qb)
+        return self._shape
 
     @property
     def ndim(self) -> int:
@@ -171,7 +191,8 @@ class MatrixFree:
     """
 
     _mcfast_matrix_free = True
-    __slots__ = ("_op", "_cost")
+    # immutable, checked once here (see Kronecker)
+    __slots__ = ("_op", "_cost", "_shape", "_dtype", "_info")
 
     def __init__(self, op: Any, cost: int | None = None) -> None:
         func = type(self).__name__
@@ -194,7 +215,19 @@ class MatrixFree:
                             f"got {cost!r}")
         elif cost < 0:
             raise ValueError(f"{func}: cost must be >= 0; got {cost}")
-        self._op, self._cost = op, int(cost)
+        shape = (int(rows), int(cols))
+        setattr_ = object.__setattr__
+        setattr_(self, "_op", op)
+        setattr_(self, "_cost", int(cost))
+        setattr_(self, "_shape", shape)
+        setattr_(self, "_dtype", dtype)
+        setattr_(self, "_info", LinkInfo("op", rows, cols, int(cost)))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
 
     @property
     def op(self) -> Any:
@@ -209,7 +242,7 @@ class MatrixFree:
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, cols)."""
-        return (int(self._op.shape[0]), int(self._op.shape[1]))
+        return self._shape
 
     @property
     def ndim(self) -> int:
@@ -219,7 +252,7 @@ class MatrixFree:
     @property
     def dtype(self) -> np.dtype[Any]:
         """The operator's dtype (float64 when it declares none)."""
-        return np.dtype(self._op.dtype) if self._op.dtype is not None else np.dtype(np.float64)
+        return self._dtype
 
     def toarray(self) -> NDArray[Any]:
         """The dense Jacobian, by applying the operator to an identity (cols products).
@@ -229,6 +262,9 @@ class MatrixFree:
         ndarray, shape (rows, cols)
         """
         return np.asarray(self._op.matmat(np.eye(self.shape[1], dtype=self.dtype)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self._op, self._cost))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._op!r}, cost={self._cost})"

@@ -294,6 +294,12 @@ class ChainPlan:
 
 
 def _result(steps, root, arrays, kinds, batch, dtype, out, func):
+    if root == "sparse":               # every link sparse: scipy's products, CSR
+        S = arrays[0].copy()
+        for a in arrays[1:]:
+            S = a @ S
+        S = S.tocsr()
+        return S if out is None else _finish(np.asarray(S.toarray(), dtype=dtype), out, func)
     result, is_diag = _multiply(steps, arrays, kinds, dtype)
     if root == "kron":                 # every link a Kronecker, with matching factors
         A, B = np.eye(arrays[0].A.shape[1], dtype=dtype), np.eye(arrays[0].B.shape[1],

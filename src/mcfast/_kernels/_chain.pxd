@@ -23,6 +23,12 @@ cdef enum:
     M_SMALL = 3     # vector chains: 1 when this link's matrix-vector product is a hand loop
     NMETACOL = 4
 
+# the planner: the exact DP up to PLAN_DP_MAX links, beyond it the heuristic with blocks of
+# PLAN_BLOCK links (mcfast._plan.DP_MAX and BLOCK: a test holds them equal)
+cdef enum:
+    PLAN_DP_MAX = 64
+    PLAN_BLOCK = 32
+
 # samples per block of a batched chain (vector chains and products of small steps)
 cdef enum:
     VBLOCK = 32

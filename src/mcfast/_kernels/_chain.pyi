@@ -5,7 +5,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_vector", "dense_csr_product"]
+__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
+           "fast_kron_vector", "dense_csr_product"]
 
 def chain_product(
     arrays: list[NDArray[np.floating[Any]]],
@@ -34,8 +35,14 @@ def vector_chain(
 def fast_chain(
     links: object, order: object, expect: tuple[int, ...] | None = None
 ) -> NDArray[np.floating[Any]] | None: ...
+def fast_chain_plan(
+    dims: tuple[int, ...], order: str
+) -> tuple[int, int, int]: ...
 def fast_vector(
     links: object, vector: object, grad: bool, diagonal: type
+) -> NDArray[np.floating[Any]] | None: ...
+def fast_kron_vector(
+    links: object, vector: object, grad: bool, kronecker: type
 ) -> NDArray[np.floating[Any]] | None: ...
 def dense_csr_product(
     X: NDArray[np.floating[Any]],        # const floating[:, ::1]

@@ -28,8 +28,10 @@ matrix), used by mcfast._apply.
 
 `fast_chain` (2 or 3 links) and `fast_vector` (grad/tangent) are the cheap entries for
 unbatched chains of C-contiguous float arrays: they check the arrays in C (types, shapes,
-flags), plan in closed form and multiply through raw pointers, in a few hundred ns for
-small links; anything else returns None and takes the general path.
+flags), plan with the nogil planner's cost (_pair_cost) and multiply through raw
+pointers, in a few hundred ns for small links; anything else returns None and takes the
+general path. `fast_kron_vector` is the same for one vector through Kronecker links, its
+products through NumPy's dot.
 """
 cimport cython
 from cython.parallel cimport prange, threadid
@@ -39,7 +41,8 @@ from ._ndarray cimport plain
 
 import numpy as np
 
-__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_vector", "dense_csr_product"]
+__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
+           "fast_kron_vector", "dense_csr_product"]
 
 cnp.import_array()
 
@@ -51,8 +54,12 @@ cnp.import_array()
 # Diagonal links: the cost model of mcfast._plan restricted to those kinds (dense·dense
 # p·q·r, a Diagonal side p·r, Diagonal·Diagonal n), in saturating arithmetic: a cost past
 # PY_SSIZE_T_MAX is held at PY_SSIZE_T_MAX (then the order is the best among the
-# bracketings that fit, and mcfast.chain_plan gives exact costs). Python plans with
-# mcfast._plan itself; tests hold the two equal.
+# bracketings that fit, and mcfast.chain_plan gives exact costs), and the same rule at
+# every length: the exact DP up to PLAN_DP_MAX links, mcfast._plan's heuristic beyond.
+# Python plans with mcfast._plan itself; tests hold the two equal.
+
+DP_MAX = PLAN_DP_MAX        # for tests: equal to mcfast._plan.DP_MAX and BLOCK
+BLOCK = PLAN_BLOCK
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -85,26 +92,24 @@ cdef inline Py_ssize_t _pair_cost(const Py_ssize_t* dims, const Py_ssize_t* pref
     return _sat_mul(_sat_mul(dims[j + 1], dims[s + 1]), dims[i])
 
 
-cdef void chain_order(Py_ssize_t n,                 # IN  number of links
-                      const Py_ssize_t* dims,       # IN  (n + 1,) d_0 .. d_n
-                      const unsigned char* diag,    # IN  (n,) 1 for a Diagonal link
-                      Py_ssize_t* prefix,           # OUT (n + 1,) scratch: Diagonal counts
-                      Py_ssize_t* cost,             # OUT (n, n) fewest multiply-adds of J_j⋯J_i
-                      Py_ssize_t* split,            # OUT (n, n) best s: (J_j⋯J_{s+1})(J_s⋯J_i)
-                      ) noexcept nogil:
-    """CLRS §15.2 matrix-chain order in flow order; ties go to the smallest split s."""
-    cdef Py_ssize_t i, j, s, length, c, best, best_s
-    prefix[0] = 0
-    for i in range(n):
-        prefix[i + 1] = prefix[i] + diag[i]
-        cost[i * n + i] = 0
-        split[i * n + i] = i
-    for length in range(2, n + 1):
-        for i in range(n - length + 1):
-            j = i + length - 1
+cdef void _dp_units(Py_ssize_t n, const Py_ssize_t* dims, const Py_ssize_t* prefix,
+                    Py_ssize_t first, Py_ssize_t step, Py_ssize_t last,
+                    Py_ssize_t* cost, Py_ssize_t* split) noexcept nogil:
+    """The matrix-chain DP (CLRS §15.2) over the units of links first..last: unit u holds
+    links first + u·step .. first + (u+1)·step - 1 (the last unit may be shorter), and
+    the cost of a single unit is already in the table (0 for a link, a block's DP result
+    for a block). cost[i, j] / split[i, j] are indexed by links: split = the last link of
+    the right part. Ties go to the smallest split, as mcfast._plan._dp."""
+    cdef Py_ssize_t m = (last - first) // step + 1, length, u, w, t, i, j, s, c, best, best_s
+    for length in range(2, m + 1):
+        for u in range(m - length + 1):
+            w = u + length - 1
+            i = first + u * step
+            j = min(first + (w + 1) * step, last + 1) - 1
             best = -1
             best_s = i
-            for s in range(i, j):
+            for t in range(u, w):
+                s = first + (t + 1) * step - 1
                 # cost[i, j] = min_s cost[i, s] + cost[s + 1, j] + pair(i, s, j)
                 c = _sat_add(_sat_add(cost[i * n + s], cost[(s + 1) * n + j]),
                              _pair_cost(dims, prefix, i, s, j))
@@ -113,6 +118,175 @@ cdef void chain_order(Py_ssize_t n,                 # IN  number of links
                     best_s = s
             cost[i * n + j] = best
             split[i * n + j] = best_s
+
+
+cdef Py_ssize_t _blocks(Py_ssize_t n, const Py_ssize_t* dims, const Py_ssize_t* prefix,
+                        Py_ssize_t* cost, Py_ssize_t* split) noexcept nogil:
+    """The DP inside blocks of PLAN_BLOCK links, then over the blocks (_plan._blocks)."""
+    cdef Py_ssize_t start = 0, end, s
+    while start < n:
+        end = min(start + PLAN_BLOCK, n) - 1
+        for s in range(start, end + 1):
+            cost[s * n + s] = 0
+            split[s * n + s] = s
+        _dp_units(n, dims, prefix, start, 1, end, cost, split)
+        start += PLAN_BLOCK
+    _dp_units(n, dims, prefix, 0, PLAN_BLOCK, n - 1, cost, split)
+    return cost[n - 1]
+
+
+cdef inline bint _heap_less(const Py_ssize_t* x, const Py_ssize_t* y) noexcept nogil:
+    """Entries (c, r, a, va, vb) ordered as _plan._greedy's tuples (c / max(r, 1), c, a,
+    va, vb): the key is the same correctly rounded double while c and r are below 2^53."""
+    cdef double kx = <double>x[0] / <double>(x[1] if x[1] > 1 else 1)
+    cdef double ky = <double>y[0] / <double>(y[1] if y[1] > 1 else 1)
+    if kx != ky:
+        return kx < ky
+    if x[0] != y[0]:
+        return x[0] < y[0]
+    if x[2] != y[2]:
+        return x[2] < y[2]
+    if x[3] != y[3]:
+        return x[3] < y[3]
+    return x[4] < y[4]
+
+
+cdef void _heap_push(Py_ssize_t* heap, Py_ssize_t* size, Py_ssize_t c, Py_ssize_t r,
+                     Py_ssize_t a, Py_ssize_t va, Py_ssize_t vb) noexcept nogil:
+    """A binary min-heap of 5-entry rows: push, sifting up."""
+    cdef Py_ssize_t k = size[0], parent, f, tmp
+    cdef Py_ssize_t* e = heap + 5 * k
+    e[0], e[1], e[2], e[3], e[4] = c, r, a, va, vb
+    size[0] = k + 1
+    while k > 0:
+        parent = (k - 1) // 2
+        if not _heap_less(heap + 5 * k, heap + 5 * parent):
+            break
+        for f in range(5):
+            tmp = heap[5 * k + f]
+            heap[5 * k + f] = heap[5 * parent + f]
+            heap[5 * parent + f] = tmp
+        k = parent
+
+
+cdef void _heap_pop(Py_ssize_t* heap, Py_ssize_t* size, Py_ssize_t* top) noexcept nogil:
+    """The least row into top (5 entries), sifting the last one down."""
+    cdef Py_ssize_t k = 0, child, f, tmp, n
+    for f in range(5):
+        top[f] = heap[f]
+    n = size[0] - 1
+    size[0] = n
+    for f in range(5):
+        heap[f] = heap[5 * n + f]
+    while True:
+        child = 2 * k + 1
+        if child >= n:
+            break
+        if child + 1 < n and _heap_less(heap + 5 * (child + 1), heap + 5 * child):
+            child += 1
+        if not _heap_less(heap + 5 * child, heap + 5 * k):
+            break
+        for f in range(5):
+            tmp = heap[5 * k + f]
+            heap[5 * k + f] = heap[5 * child + f]
+            heap[5 * child + f] = tmp
+        k = child
+
+
+cdef inline void _greedy_push(Py_ssize_t n, const Py_ssize_t* dims, const Py_ssize_t* prefix,
+                              const Py_ssize_t* nxt, const Py_ssize_t* version,
+                              Py_ssize_t a, Py_ssize_t* heap, Py_ssize_t* size) noexcept nogil:
+    cdef Py_ssize_t b = nxt[a]
+    if b < n:
+        # the segments a..b-1 and b..nxt[b]-1: cost per unit of the size it eliminates
+        _heap_push(heap, size, _pair_cost(dims, prefix, a, b - 1, nxt[b] - 1), dims[b], a,
+                   version[a], version[b])
+
+
+cdef Py_ssize_t _greedy(Py_ssize_t n, const Py_ssize_t* dims, const Py_ssize_t* prefix,
+                        Py_ssize_t* work, Py_ssize_t* split) noexcept nogil:
+    """Merge the adjacent pair of segments whose product is cheapest per unit of the size
+    it eliminates until one is left (_plan._greedy, the same order of merges). work: 18 n
+    entries of scratch. With split not NULL, the bracketing is written there."""
+    cdef Py_ssize_t* nxt = work
+    cdef Py_ssize_t* prv = work + n
+    cdef Py_ssize_t* version = work + 2 * n
+    cdef Py_ssize_t* top = work + 3 * n
+    cdef Py_ssize_t* heap = work + 3 * n + 5
+    cdef Py_ssize_t size = 0, total = 0, a, b
+    for a in range(n):
+        nxt[a], prv[a], version[a] = a + 1, a - 1, 0
+    for a in range(n - 1):
+        _greedy_push(n, dims, prefix, nxt, version, a, heap, &size)
+    while size > 0:
+        _heap_pop(heap, &size, top)
+        a = top[2]
+        b = nxt[a]
+        if b >= n or version[a] != top[3] or version[b] != top[4]:
+            continue                    # stale: a or its neighbour changed since
+        total = _sat_add(total, top[0])
+        if split != NULL:
+            split[a * n + nxt[b] - 1] = b - 1
+        version[a] += 1
+        version[b] += 1
+        nxt[a] = nxt[b]
+        if nxt[b] < n:
+            prv[nxt[b]] = a
+        if prv[a] >= 0:
+            _greedy_push(n, dims, prefix, nxt, version, prv[a], heap, &size)
+        _greedy_push(n, dims, prefix, nxt, version, a, heap, &size)
+    return total
+
+
+cdef void chain_order(Py_ssize_t n,                 # IN  number of links
+                      const Py_ssize_t* dims,       # IN  (n + 1,) d_0 .. d_n
+                      const unsigned char* diag,    # IN  (n,) 1 for a Diagonal link
+                      Py_ssize_t* prefix,           # OUT (n + 1,) scratch: Diagonal counts
+                      Py_ssize_t* cost,             # OUT (n, n) fewest multiply-adds of J_j⋯J_i
+                      Py_ssize_t* split,            # OUT (n, n) best s: (J_j⋯J_{s+1})(J_s⋯J_i)
+                      ) noexcept nogil:
+    """The plan of mcfast._plan.plan(order="optimal") for dense and Diagonal links.
+
+    Up to PLAN_DP_MAX links the matrix-chain DP (CLRS §15.2), ties to the smallest split
+    s: the whole tables. Longer chains take the cheapest of pure forward, pure reverse,
+    the greedy pairing and the block DP, first of those on ties, as mcfast._plan: then
+    cost[0, n-1] is its cost and split holds its bracketing along its own tree (what
+    chain_steps follows); every other entry is scratch.
+    """
+    cdef Py_ssize_t i, k, best, c
+    cdef int which = 0
+    prefix[0] = 0
+    for i in range(n):
+        prefix[i + 1] = prefix[i] + diag[i]
+        cost[i * n + i] = 0
+        split[i * n + i] = i
+    if n <= PLAN_DP_MAX:
+        _dp_units(n, dims, prefix, 0, 1, n - 1, cost, split)
+        return
+    # forward: ((J2 J1) J3) ...; reverse: J_n (J_{n-1} (...))
+    best = 0
+    for k in range(1, n):
+        best = _sat_add(best, _pair_cost(dims, prefix, 0, k - 1, k))
+    c = 0
+    for k in range(n - 2, -1, -1):
+        c = _sat_add(c, _pair_cost(dims, prefix, k, k, n - 1))
+    if c < best:
+        best, which = c, 1
+    c = _greedy(n, dims, prefix, cost + n, NULL)     # scratch: the rows below the first
+    if c < best:
+        best, which = c, 2
+    c = _blocks(n, dims, prefix, cost, split)        # leaves its bracketing in split
+    if c < best:
+        best, which = c, 3
+    if which == 0:
+        for k in range(1, n):
+            split[k] = k - 1                         # split[0, k]
+    elif which == 1:
+        for k in range(n - 2, -1, -1):
+            split[k * n + n - 1] = k
+    elif which == 2:
+        _greedy(n, dims, prefix, cost + n, split)
+    cost[n - 1] = best
 
 
 cdef Py_ssize_t chain_steps(Py_ssize_t n,             # IN  number of links
@@ -829,17 +1003,61 @@ cdef void _fast_run(Py_ssize_t n, const Py_ssize_t* d, bint reverse,
         _mm(d[3], d[0], d[2], j3, tmp, out)
 
 
+cdef int _fast_plan(Py_ssize_t n, const Py_ssize_t* d, object order, Py_ssize_t* first,
+                    Py_ssize_t* total) except -2:
+    """The plan of 2 or 3 dense links by the nogil planner's recurrence (chain_order's DP
+    with _pair_cost, the cost model of mcfast._plan), unrolled for three links: 1 for
+    (J3 J2) J1, 0 for J3 (J2 J1) (and for two links), -1 for an unknown order. first:
+    multiply-adds of the first product; total: of all."""
+    cdef Py_ssize_t prefix[4]          # no Diagonal links
+    cdef Py_ssize_t rev_first, rev, fwd_first, fwd
+    cdef int reverse
+    prefix[0] = prefix[1] = prefix[2] = prefix[3] = 0
+    if n == 2:
+        first[0] = total[0] = _pair_cost(d, prefix, 0, 0, 1)
+        return 0 if order == "optimal" or order == "forward" or order == "reverse" else -1
+    # cost[0, 2] = min over s of cost[0, s] + cost[s + 1, 2] + pair(0, s, 2):
+    # s = 0 is (J3 J2) J1, s = 1 is J3 (J2 J1); ties go to s = 0, as in the DP
+    rev_first = _pair_cost(d, prefix, 1, 1, 2)
+    rev = _sat_add(rev_first, _pair_cost(d, prefix, 0, 0, 2))
+    fwd_first = _pair_cost(d, prefix, 0, 0, 1)
+    fwd = _sat_add(fwd_first, _pair_cost(d, prefix, 0, 1, 2))
+    if order == "optimal":
+        reverse = rev <= fwd
+    elif order == "reverse":
+        reverse = 1
+    elif order == "forward":
+        reverse = 0
+    else:
+        return -1
+    first[0], total[0] = (rev_first, rev) if reverse else (fwd_first, fwd)
+    return reverse
+
+
+def fast_chain_plan(tuple dims, str order):
+    """(reverse, first, total) of fast_chain's plan for dims (d_0, ..., d_n), n = 2 or 3:
+    reverse 1 for (J3 J2) J1; for tests, which hold it equal to mcfast.chain_plan."""
+    cdef Py_ssize_t d[4]
+    cdef Py_ssize_t first = 0, total = 0, k, n = len(dims) - 1
+    if n < 2 or n > 3:
+        raise ValueError("fast_chain_plan: 2 or 3 links")
+    for k in range(n + 1):
+        d[k] = dims[k]
+    reverse = _fast_plan(n, d, order, &first, &total)
+    return reverse, first, total
+
+
 def fast_chain(object links, object order, tuple expect=None):
     """Jn⋯J1 for 2 or 3 unbatched C-contiguous float links, or None.
 
     None means "not this path": the caller falls back to the general path, which also
-    reports every error. Plans in closed form (ties go to (J3 J2) J1, as the DP's).
+    reports every error. Plans by the nogil planner's recurrence and pair cost (ties go to
+    (J3 J2) J1, as the DP's).
     `expect`, when given, is the dims (d_0, ..., d_n) the links must have (a ChainPlan's).
     """
-    cdef Py_ssize_t n, k, size, work
+    cdef Py_ssize_t n, k, size, work, first
     cdef Py_ssize_t d[4]
-    cdef int typenum
-    cdef bint reverse = False
+    cdef int typenum, reverse
     cdef double stack[FAST_STACK]
     cdef void* tmp = <void*>stack
     cdef void* po
@@ -850,10 +1068,10 @@ def fast_chain(object links, object order, tuple expect=None):
     n = len(links)
     if n < 2 or n > 3:
         return None
-    first = links[0]
-    if type(first) is not cnp.ndarray:
+    link0 = links[0]
+    if type(link0) is not cnp.ndarray:
         return None
-    typenum = cnp.PyArray_TYPE(<cnp.ndarray>first)
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>link0)
     if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
         return None
     for k in range(n):
@@ -873,35 +1091,21 @@ def fast_chain(object links, object order, tuple expect=None):
             if expect[k] != d[k]:
                 return None
     # past the hand loops the Python path multiplies with NumPy's BLAS (one BLAS pool in
-    # a loop that also calls NumPy); its planner (mcfast._plan) is the one cost model, and
-    # the closed form below is that model for three dense links (a test holds them equal)
+    # a loop that also calls NumPy)
     for k in range(n + 1):
         if d[k] > FAST_MAXDIM:
             return None
+    reverse = _fast_plan(n, d, order, &first, &work)
+    if reverse < 0:
+        return None
     if n == 3:
-        if order == "reverse":
-            reverse = True
-        elif order == "optimal":
-            # (J3 J2) J1 costs d3 d2 d1 + d3 d1 d0; J3 (J2 J1) costs d2 d1 d0 + d3 d2 d0
-            reverse = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] <= \
-                d[2] * d[1] * d[0] + d[3] * d[2] * d[0]
-        elif order != "forward":
-            return None
         size = d[3] * d[1] if reverse else d[2] * d[0]
-        work = d[3] * d[2] * d[1] + d[3] * d[1] * d[0] if reverse else \
-            d[2] * d[1] * d[0] + d[3] * d[2] * d[0]
         if size > FAST_STACK:
             scratch = np.empty(size, dtype=np.float64)
             tmp = cnp.PyArray_DATA(<cnp.ndarray>scratch)
-    elif order != "optimal" and order != "forward" and order != "reverse":
-        return None
     else:
         p[2] = NULL
-        work = d[2] * d[1] * d[0]
-    if work > FAST_MAXWORK or (n == 3 and (
-            (d[3] * d[2] * d[1] > FAST_SMALLMM or d[3] * d[1] * d[0] > FAST_SMALLMM)
-            if reverse else
-            (d[2] * d[1] * d[0] > FAST_SMALLMM or d[3] * d[2] * d[0] > FAST_SMALLMM))):
+    if work > FAST_MAXWORK or first > FAST_SMALLMM or work - first > FAST_SMALLMM:
         return None
     oshape[0], oshape[1] = d[n], d[0]
     out = cnp.PyArray_EMPTY(2, oshape, typenum, 0)
@@ -1013,6 +1217,88 @@ def fast_vector(object links, object vector, bint grad, type diagonal):
                 _fast_vector_run(n, grad, rows, cols, diag, ptr, <const float*>px,
                                  <float*>tmp, maxd, <float*>po)
     return out
+
+
+cdef inline bint _factor_ok(object f, int typenum) noexcept:
+    """A Kronecker factor NumPy's dot may read as is: an exact ndarray of the type number, in
+    native byte order, with no zero-size axis (any strides: dot copies what BLAS cannot
+    read)."""
+    return (cnp.PyArray_CheckExact(f) and cnp.PyArray_TYPE(<cnp.ndarray>f) == typenum
+            and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>f)
+            and cnp.PyArray_DIMS(<cnp.ndarray>f)[0] > 0
+            and cnp.PyArray_DIMS(<cnp.ndarray>f)[1] > 0)
+
+
+cdef inline object _reshaped(cnp.ndarray x, int ndim, Py_ssize_t rows, Py_ssize_t cols):
+    """x (C-contiguous, rows·cols entries) viewed as a (rows, cols) matrix (ndim 2) or a
+    (rows,) vector (ndim 1)."""
+    cdef cnp.npy_intp shape[2]
+    cdef cnp.PyArray_Dims dims
+    shape[0], shape[1] = rows, cols
+    dims.ptr, dims.len = shape, ndim
+    return cnp.PyArray_Newshape(x, &dims, cnp.NPY_CORDER)
+
+
+def fast_kron_vector(object links, object vector, bint grad, type kronecker):
+    """J1ᵀ(⋯(Jnᵀ g)) (grad) or Jn(⋯(J1 t)) when every link is a `kronecker`, or None.
+
+    The vector is a C-contiguous float ndarray and the factors ndarrays of its dtype (any
+    strides) in native byte order; anything else returns None (the general path, which
+    also reports every error). Each link is two matrix products through NumPy's dot (its
+    BLAS, as the Python path's np.matmul), in the order the link chose when made:
+    forward Y = A X Bᵀ, adjoint Y = Aᵀ X B, X the vector as a matrix. Checking in C and
+    calling dot from C is what the Python path spends on top of those products.
+    """
+    cdef Py_ssize_t n, k, step, length, rows, cols
+    cdef int typenum
+    cdef cnp.ndarray x
+    if type(links) is not list and type(links) is not tuple:
+        return None
+    n = len(links)
+    if n < 1 or n > FAST_MAXLINKS or type(vector) is not cnp.ndarray:
+        return None
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>vector)
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) \
+            or not _fast_ok(vector, typenum, 1):
+        return None
+    length = cnp.PyArray_DIMS(<cnp.ndarray>vector)[0]
+    for step in range(n):
+        link = links[n - 1 - step if grad else step]
+        if type(link) is not kronecker:
+            return None
+        A, B = link._a, link._b
+        if not _factor_ok(A, typenum) or not _factor_ok(B, typenum):
+            return None
+        # the sizes the vector has on entering this link, and on leaving it
+        rows = cnp.PyArray_DIMS(<cnp.ndarray>A)[0] * cnp.PyArray_DIMS(<cnp.ndarray>B)[0]
+        cols = cnp.PyArray_DIMS(<cnp.ndarray>A)[1] * cnp.PyArray_DIMS(<cnp.ndarray>B)[1]
+        if length != (rows if grad else cols):
+            return None
+        length = cols if grad else rows
+    x = <cnp.ndarray>vector
+    for step in range(n):
+        link = links[n - 1 - step if grad else step]
+        A, B = link._a, link._b
+        if grad:
+            # Y = Aᵀ X B, X (pa, pb): (Aᵀ X) B or Aᵀ (X B), as the link chose
+            X = _reshaped(x, 2, cnp.PyArray_DIMS(<cnp.ndarray>A)[0],
+                          cnp.PyArray_DIMS(<cnp.ndarray>B)[0])
+            At = cnp.PyArray_Transpose(<cnp.ndarray>A, NULL)
+            if link._a_first[1]:
+                Y = cnp.PyArray_MatrixProduct(cnp.PyArray_MatrixProduct(At, X), B)
+            else:
+                Y = cnp.PyArray_MatrixProduct(At, cnp.PyArray_MatrixProduct(X, B))
+        else:
+            # Y = A X Bᵀ, X (qa, qb): (A X) Bᵀ or A (X Bᵀ)
+            X = _reshaped(x, 2, cnp.PyArray_DIMS(<cnp.ndarray>A)[1],
+                          cnp.PyArray_DIMS(<cnp.ndarray>B)[1])
+            Bt = cnp.PyArray_Transpose(<cnp.ndarray>B, NULL)
+            if link._a_first[0]:
+                Y = cnp.PyArray_MatrixProduct(cnp.PyArray_MatrixProduct(A, X), Bt)
+            else:
+                Y = cnp.PyArray_MatrixProduct(A, cnp.PyArray_MatrixProduct(X, Bt))
+        x = <cnp.ndarray>Y
+    return _reshaped(x, 1, length, 1)
 
 
 # ---------------------------------------------------------------------------------------
