@@ -232,7 +232,8 @@ def _version(name):
 
 
 def plot(rows, path):
-    """Speed-up over NumPy against problem size, one line per rule (needs matplotlib)."""
+    """Speed-up over NumPy (the linear-model losses: over scikit-learn) against problem
+    size, one line per rule (needs matplotlib)."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -244,9 +245,14 @@ def plot(rows, path):
     for rule, label, size, times, _ in rows:
         if "numpy" in times:
             by_rule.setdefault(rule, []).append((size, times["numpy"] / times["mcfast"], label))
+        elif "scikit-learn" in times:     # the losses: scikit-learn's LinearModelLoss
+            by_rule.setdefault("linear-model losses (vs scikit-learn)", []).append(
+                (size, times["scikit-learn"] / times["mcfast"],
+                 rule.replace("linear_loss_grad ", "")))
     for rule, pts in by_rule.items():
         pts.sort()
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=rule)
+        style = "s" if "scikit-learn" in rule else "o-"    # losses: one point per loss
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=rule)
         for size, speedup, label in pts:
             ax.annotate(label, (size, speedup), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
@@ -254,9 +260,9 @@ def plot(rows, path):
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("problem size (elements of the largest operand)")
-    ax.set_ylabel("speed-up over NumPy (NumPy time / mcfast time)")
-    ax.set_title("mcfast against NumPy, float64, medians of interleaved repeats")
-    ax.legend()
+    ax.set_ylabel("speed-up (peer time / mcfast time)")
+    ax.set_title("mcfast against NumPy (losses: scikit-learn), float64, interleaved medians")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
