@@ -545,6 +545,76 @@ TARGET MC_INLINE NAME##_vm_dv NAME##_lo(NAME##_v v)                             
     memcpy(&h, &v, sizeof h);                                                        \
     return __builtin_convertvector(h, NAME##_vm_dv);                                 \
 }                                                                                    \
+/* one multinomial row: z = Σ_j x_j Θ_j + b on the lanes, softmax over the K lanes     \
+   (padded lanes e = 0), returns r = w (p − e_y) (Hessian: w p ∘ (q − pᵀq)) and adds   \
+   the row's loss to *loss */                                                        \
+TARGET MC_INLINE NAME##_v NAME##_mrow(const T *MC_RESTRICT xi, Py_ssize_t m,          \
+                                      Py_ssize_t K, const T *MC_RESTRICT thv,        \
+                                      const T *MC_RESTRICT pv, NAME##_v b0,          \
+                                      NAME##_v bp, double yi, double wi,             \
+                                      NAME##_vm_dv lanes, NAME##_vm_iv live,         \
+                                      const int HESS, double *loss)                  \
+{                                                                                    \
+    typedef NAME##_v V;                                                              \
+    typedef NAME##_vm_dv DV;                                                         \
+    typedef NAME##_vm_iv IV;                                                         \
+    V z0 = b0, z1 = {0}, z2 = {0}, z3 = {0}, q0 = bp, q1 = {0}, rv;                  \
+    DV e, pd, rd;                                                                    \
+    T zl[VL];                                                                        \
+    double zmax = -INFINITY, sum = 0;                                                \
+    Py_ssize_t j, c;                                                                 \
+    for (j = 0; j + 4 <= m; j += 4) {                                                \
+        z0 += xi[j] * MC_LOAD(V, thv + j * VL);                                      \
+        z1 += xi[j + 1] * MC_LOAD(V, thv + (j + 1) * VL);                            \
+        z2 += xi[j + 2] * MC_LOAD(V, thv + (j + 2) * VL);                            \
+        z3 += xi[j + 3] * MC_LOAD(V, thv + (j + 3) * VL);                            \
+        if (HESS) {                                                                  \
+            q0 += xi[j] * MC_LOAD(V, pv + j * VL) + xi[j + 2] * MC_LOAD(V, pv + (j + 2) * VL); \
+            q1 += xi[j + 1] * MC_LOAD(V, pv + (j + 1) * VL)                          \
+                  + xi[j + 3] * MC_LOAD(V, pv + (j + 3) * VL);                       \
+        }                                                                            \
+    }                                                                                \
+    for (; j < m; j++) {                                                             \
+        z0 += xi[j] * MC_LOAD(V, thv + j * VL);                                      \
+        if (HESS) q0 += xi[j] * MC_LOAD(V, pv + j * VL);                             \
+    }                                                                                \
+    z0 = (z0 + z1) + (z2 + z3);                                                      \
+    MC_STORE(zl, z0);                                                                \
+    /* softmax over the K lanes: e^(z − max) (all −inf, or an inf: max = 0) */       \
+    for (c = 0; c < K; c++) {                                                        \
+        double zc = zl[c];                                                           \
+        zmax = zc > zmax ? zc : (zc != zc ? zc : zmax);                              \
+    }                                                                                \
+    if (!(zmax > -INFINITY && zmax < INFINITY) && zmax == zmax) zmax = 0;            \
+    e = NAME##_vm_exp(NAME##_lo(z0) - zmax);                                         \
+    e = NAME##_vm_sel(live, e, (DV){0});                                             \
+    for (c = 0; c < K; c++) sum += e[c];                                             \
+    pd = e / sum;                                                                    \
+    if (HESS) {                                                                      \
+        DV qd;                                                                       \
+        double pq = 0;                                                               \
+        q0 += q1;                                                                    \
+        qd = NAME##_lo(q0);                                                          \
+        for (c = 0; c < K; c++) pq += pd[c] * qd[c];                                 \
+        rd = wi * pd * (qd - pq);                                                    \
+    } else {                                                                         \
+        const int ok = yi >= 0 && yi < (double)K && yi == floor(yi);                 \
+        const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi));                    \
+        rd = wi * (pd - hit);                                                        \
+        if (ok)                                                                      \
+            *loss += wi * (zmax + log(sum) - (double)zl[(Py_ssize_t)yi]);            \
+        else {                                                                       \
+            *loss += NAN;                                                            \
+            rd = (DV){0} + NAN;                                                      \
+        }                                                                            \
+    }                                                                                \
+    {                                        /* r in the first W / 8 lanes */        \
+        NAME##_hv rh = __builtin_convertvector(rd, NAME##_hv);                       \
+        rv = (V){0};                                                                 \
+        memcpy(&rv, &rh, sizeof rh);                                                 \
+    }                                                                                \
+    return rv;                                                                       \
+}                                                                                    \
 TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
                                      T *MC_RESTRICT g, T *MC_RESTRICT ex,            \
                                      const int HESS, const int ROWS)                 \
@@ -558,9 +628,8 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const Py_ssize_t m = s->m, ld = s->ld, K = p->K, mp = p->mp;                     \
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                  \
     T *thv = ex, *pv = ex + VL * mp, *gv = ex + 2 * VL * mp;                         \
-    T zl[VL], ql[VL];                                                                \
     double iota[W / 8], loss = 0;                                                    \
-    Py_ssize_t i, j, c, l, k;                                                        \
+    Py_ssize_t i, j, c, l, k, u;                                                     \
     for (j = 0; j < mp; j++)                                                         \
         for (l = 0; l < VL; l++) {                                                   \
             thv[j * VL + l] = l < K ? tt[l * mp + j] : 0;                            \
@@ -572,78 +641,37 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const IV live = lanes < (double)K;                   /* the K class lanes */     \
     const V b0 = p->intercept ? MC_LOAD(V, thv + m * VL) : (V){0};                   \
     const V bp = p->intercept && HESS ? MC_LOAD(V, pv + m * VL) : (V){0};            \
-    for (i = 0; i < nb; i++) {                                                       \
-        const Py_ssize_t row = ROWS ? rows[i0 + i] : i0 + i;                         \
-        const T *xi = x + row * ld;                                                  \
-        V z0 = b0, z1 = {0}, z2 = {0}, z3 = {0}, q0 = bp, q1 = {0}, rv;              \
-        DV e, pd, rd;                                                                \
-        double zmax = -INFINITY, sum = 0, wi = w ? (double)w[row] : 1.0;             \
-        if (ROWS) {                                                                  \
-            if (i + MC_AHEAD < nb)                                                   \
-                MC_PREFETCH_ROW(x + rows[i0 + i + MC_AHEAD] * ld, m * sizeof(T) + 63); \
-        } else {                                                                     \
-            for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += 64)                      \
-                __builtin_prefetch((const char *)xi + MC_PF_BYTES + k, 0, MC_PF_LOC); \
-        }                                                                            \
-        for (j = 0; j + 4 <= m; j += 4) {                                            \
-            z0 += xi[j] * MC_LOAD(V, thv + j * VL);                                  \
-            z1 += xi[j + 1] * MC_LOAD(V, thv + (j + 1) * VL);                        \
-            z2 += xi[j + 2] * MC_LOAD(V, thv + (j + 2) * VL);                        \
-            z3 += xi[j + 3] * MC_LOAD(V, thv + (j + 3) * VL);                        \
-            if (HESS) {                                                              \
-                q0 += xi[j] * MC_LOAD(V, pv + j * VL) + xi[j + 2] * MC_LOAD(V, pv + (j + 2) * VL); \
-                q1 += xi[j + 1] * MC_LOAD(V, pv + (j + 1) * VL)                      \
-                      + xi[j + 3] * MC_LOAD(V, pv + (j + 3) * VL);                   \
+    /* two rows a step: G's rows read and written once for both */                   \
+    for (i = 0; i < nb; i += 2) {                                                    \
+        const Py_ssize_t two = nb - i >= 2 ? 2 : 1;                                  \
+        const T *xr[2];                                                              \
+        V rv[2] = {{0}, {0}};                                                        \
+        for (u = 0; u < two; u++) {                                                  \
+            const Py_ssize_t row = ROWS ? rows[i0 + i + u] : i0 + i + u;             \
+            xr[u] = x + row * ld;                                                    \
+            if (ROWS) {                                                              \
+                if (i + u + MC_AHEAD < nb)                                           \
+                    MC_PREFETCH_ROW(x + rows[i0 + i + u + MC_AHEAD] * ld, m * sizeof(T) + 63); \
+            } else {                                                                 \
+                for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += 64)                  \
+                    __builtin_prefetch((const char *)xr[u] + MC_PF_BYTES + k, 0, MC_PF_LOC); \
             }                                                                        \
+            rv[u] = NAME##_mrow(xr[u], m, K, thv, pv, b0, bp,                        \
+                                HESS ? 0.0 : (double)y[row], w ? (double)w[row] : 1.0, \
+                                lanes, live, HESS, &loss);                           \
         }                                                                            \
-        for (; j < m; j++) {                                                         \
-            z0 += xi[j] * MC_LOAD(V, thv + j * VL);                                  \
-            if (HESS) q0 += xi[j] * MC_LOAD(V, pv + j * VL);                         \
-        }                                                                            \
-        z0 = (z0 + z1) + (z2 + z3);                                                  \
-        MC_STORE(zl, z0);                                                            \
-        /* softmax over the K lanes: e^(z − max) (all −inf, or an inf: max = 0) */   \
-        for (c = 0; c < K; c++) {                                                    \
-            double zc = zl[c];                                                       \
-            zmax = zc > zmax ? zc : (zc != zc ? zc : zmax);                          \
-        }                                                                            \
-        if (!(zmax > -INFINITY && zmax < INFINITY) && zmax == zmax) zmax = 0;        \
-        e = NAME##_vm_exp(NAME##_lo(z0) - zmax);                                     \
-        e = NAME##_vm_sel(live, e, (DV){0});                                         \
-        for (c = 0; c < K; c++) sum += e[c];                                         \
-        pd = e / sum;                                                                \
-        if (HESS) {                                                                  \
-            DV qd;                                                                   \
-            double pq = 0;                                                           \
-            q0 += q1;                                                                \
-            MC_STORE(ql, q0);                                                        \
-            qd = NAME##_lo(q0);                                                      \
-            for (c = 0; c < K; c++) pq += pd[c] * qd[c];                             \
-            rd = wi * pd * (qd - pq);                                                \
-        } else {                                                                     \
-            const double yi = (double)y[row];                                        \
-            const int ok = yi >= 0 && yi < (double)K && yi == floor(yi);             \
-            const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi));                \
-            rd = wi * (pd - hit);                                                    \
-            if (ok)                                                                  \
-                loss += wi * (zmax + log(sum) - (double)zl[(Py_ssize_t)yi]);         \
-            else {                                                                   \
-                loss += NAN;                                                         \
-                rd = (DV){0} + NAN;                                                  \
+        if (two == 2)                                                                \
+            for (j = 0; j < m; j++) {                                                \
+                V gj = MC_LOAD(V, gv + j * VL) + xr[0][j] * rv[0] + xr[1][j] * rv[1]; \
+                MC_STORE(gv + j * VL, gj);                                           \
             }                                                                        \
-        }                                                                            \
-        {                                    /* r in the first W / 8 lanes */    \
-            NAME##_hv rh = __builtin_convertvector(rd, NAME##_hv);                   \
-            rv = (V){0};                                                             \
-            memcpy(&rv, &rh, sizeof rh);                                             \
-        }                                                                            \
-        /* G_j += x_j r (and the intercept row += r) */                              \
-        for (j = 0; j < m; j++) {                                                    \
-            V gj = MC_LOAD(V, gv + j * VL) + xi[j] * rv;                             \
-            MC_STORE(gv + j * VL, gj);                                               \
-        }                                                                            \
+        else                                                                         \
+            for (j = 0; j < m; j++) {                                                \
+                V gj = MC_LOAD(V, gv + j * VL) + xr[0][j] * rv[0];                   \
+                MC_STORE(gv + j * VL, gj);                                           \
+            }                                                                        \
         if (p->intercept) {                                                          \
-            V gj = MC_LOAD(V, gv + m * VL) + rv;                                     \
+            V gj = MC_LOAD(V, gv + m * VL) + (rv[0] + rv[1]);                        \
             MC_STORE(gv + m * VL, gj);                                               \
         }                                                                            \
     }                                                                                \
