@@ -145,8 +145,9 @@ def test_every_simd_level_and_thread_count(rng, monkeypatch, loss, k):
 @pytest.mark.parametrize("loss", ["squared", "logistic", "poisson", "huber"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_row_groups_never_read_past_a_row(rng, loss, dtype):
-    """Row slices X = B[:, :m] whose other columns hold NaN and inf, and F-ordered
-    X = BF[:n, :m] with NaN and inf below and beside it; widths around every vector length
+    """Row slices X = B[:, :m] whose other columns hold NaN and inf, F-ordered
+    X = BF[:n, :m] with NaN and inf below and beside it, and contiguous rows (narrow ones:
+    several rows to a vector); widths around every vector length
     (the fused row groups load whole vectors and mask what is past the row), short last
     groups, rows=, intercept, weights, Hessian products, every SIMD level: equal to the
     reference on the clean copy."""
@@ -167,7 +168,7 @@ def test_row_groups_never_read_past_a_row(rng, loss, dtype):
             rows = rng.integers(0, n, 37)
             kw = dict(loss=loss, sample_weight=w, l2=0.1, fit_intercept=True)
             obj_ref = ref.LinearLoss(clean, y, **kw)
-            for X in (B[:, :m], BF[:n, :m]):
+            for X in (B[:, :m], BF[:n, :m], np.ascontiguousarray(B[:, :m])):
                 obj = mc.LinearLoss(X, y, **kw)
                 for lvl in range(best + 1):
                     _engine.set_simd_level(lvl)

@@ -59,8 +59,22 @@
 #if MC_VEC
 #if defined(__clang__)
 #  define MC_SHUF(M, a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+/* shuffles by masks known at run time: GCC's; elsewhere lane by lane (the packed rows
+ * that use them are then never chosen: MC_PACKED_OK) */
+#  define MC_VSHUF2(a, b, mk) ({                                                     \
+    __typeof__(a) r_; int l_, n_ = (int)(sizeof(a) / sizeof((a)[0]));                \
+    for (l_ = 0; l_ < n_; l_++) {                                                    \
+        int k_ = (int)(mk)[l_];                                                      \
+        r_[l_] = k_ < n_ ? (a)[k_] : (b)[k_ - n_];                                   \
+    }                                                                                \
+    r_; })
+#  define MC_VSHUF1(a, mk) MC_VSHUF2(a, a, mk)
+#  define MC_PACKED_OK 0
 #else
 #  define MC_SHUF(M, a, b, ...) __builtin_shuffle(a, b, (M){__VA_ARGS__})
+#  define MC_VSHUF2(a, b, mk) __builtin_shuffle(a, b, mk)
+#  define MC_VSHUF1(a, mk) __builtin_shuffle(a, mk)
+#  define MC_PACKED_OK 1
 #endif
 
 /* MC_RED<VL>(M, a): VL vectors a[0..VL) of VL lanes to one vector whose lane r is the sum
@@ -173,6 +187,14 @@ TARGET __attribute__((noinline)) static double NAME##_m_##S(                    
     return NAME##_mloop(p, i0, nb, g, ex, HESS, ROWS);                               \
 }
 
+/* the packed narrow-row function of one loss KIND and mode HESS */
+#define MC_PVAR(NAME, T, TARGET, KIND, HESS, S)                                      \
+TARGET __attribute__((noinline)) static double NAME##_p_##S(                        \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
+{                                                                                    \
+    return NAME##_ploop(p, i0, nb, g, KIND, HESS);                                   \
+}
+
 /* the F-order function of one loss KIND and mode HESS */
 #define MC_FVAR(NAME, T, TARGET, KIND, HESS, S)                                      \
 TARGET __attribute__((noinline)) static double NAME##_f_##S(                        \
@@ -188,7 +210,7 @@ typedef T NAME##_v __attribute__((vector_size(W)));                             
 typedef IT NAME##_m __attribute__((vector_size(W)));                                 \
 typedef T NAME##_h16 __attribute__((vector_size(16)));                               \
 typedef T NAME##_h32 __attribute__((vector_size(32)));                               \
-enum { NAME##_SPEC = SPECIALISE };                                                   \
+enum { NAME##_SPEC = SPECIALISE != 0, NAME##_PACK = SPECIALISE == 2 && MC_PACKED_OK }; \
 typedef T NAME##_hv __attribute__((vector_size(W * sizeof(T) / 8)));                \
 MC_DEFINE_VMATH(NAME##_vm, W / 8, TARGET)                                            \
 /* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */ \
@@ -538,6 +560,114 @@ TARGET static double NAME##_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T 
 /* Multinomial on rows (C order or rows=), K ≤ W / 8 classes (the double lanes of a
  * vector): a row's K predictions are the lanes of one vector, z = Σ_j x_j Θ_j (Θ's rows padded to VL lanes, in ex), so no
  * shuffles; softmax on the lanes (padded lanes e = 0); G_j += x_j r (G's rows in ex). */ \
+/* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, AVX-512): one vector      \
+ * holds P = VL / m whole rows, a group of VL rows is m vectors. Products with θ       \
+ * repeated P times, then log2(m) levels of the shuffle tree sum each row's m lanes    \
+ * (runtime masks, set up per call), a permutation puts the rows in order; G += X r    \
+ * with r spread over each row's m lanes. The rows past the last whole group go to    \
+ * the row-group loop. */                                                            \
+TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
+                                     T *MC_RESTRICT g, const int KIND, const int HESS) \
+{                                                                                    \
+    typedef NAME##_v V;                                                              \
+    typedef NAME##_m M;                                                              \
+    typedef NAME##_vm_dv DV;                                                         \
+    const mc_src *s = &p->src;                                                       \
+    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
+    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
+    const Py_ssize_t m = s->m, P = VL / m;                                           \
+    const int NEEDZ = !(HESS && KIND == MC_SQUARED);                                 \
+    const double delta = p->loss.delta;                                              \
+    const T b0 = p->intercept && NEEDZ ? tt[m] : 0;                                  \
+    const T bp = p->intercept && HESS ? pt[m] : 0;                                   \
+    M lo[4], hi[4], perm, ex[VL];                                                    \
+    int rid[VL][VL] = {{0}}, nid[VL][VL];                                            \
+    V th = {0}, ph = {0}, a[VL], b[VL], acc0 = {0}, acc1 = {0}, zv, qv, yv, wv, rv;  \
+    DV lacc = {0}, iacc = {0};                                                       \
+    V lt = {0}, it = {0};                                                            \
+    T gl[VL];                                                                        \
+    double loss = 0, isum = 0;                                                       \
+    Py_ssize_t i, j, l, h, t, L = 0, cnt, k;                                         \
+    while (((Py_ssize_t)1 << L) < m) L++;                                            \
+    for (l = 0; l < VL; l++) {                                                       \
+        th[l] = NEEDZ ? tt[l % m] : 0;                                               \
+        ph[l] = HESS ? pt[l % m] : 0;                                                \
+    }                                                                                \
+    /* the tree's masks, level h pairing blocks of 2^h lanes (as MC_RED<VL>) */       \
+    for (h = 0; h < L; h++) {                                                        \
+        const Py_ssize_t blk = (Py_ssize_t)1 << h;                                   \
+        Py_ssize_t q = 0, base, u;                                                   \
+        for (base = 0; base < VL; base += 2 * blk) {                                 \
+            for (u = 0; u < 2 * blk; u++, q++) {                                     \
+                lo[h][q] = (IT)(u < blk ? base + u : VL + base + u - blk);           \
+                hi[h][q] = (IT)(u < blk ? base + blk + u : VL + base + u);           \
+            }                                                                        \
+        }                                                                            \
+    }                                                                                \
+    /* which row each lane holds after the tree: follow the row ids */               \
+    for (j = 0; j < m; j++)                                                          \
+        for (l = 0; l < VL; l++) rid[j][l] = (int)(j * P + l / m);                   \
+    for (h = 0, cnt = m; h < L; h++, cnt /= 2) {                                     \
+        for (t = 0; t < cnt / 2; t++)                                                \
+            for (l = 0; l < VL; l++) {                                               \
+                Py_ssize_t li = lo[h][l];                                            \
+                nid[t][l] = li < VL ? rid[2 * t][li] : rid[2 * t + 1][li - VL];      \
+            }                                                                        \
+        for (t = 0; t < cnt / 2; t++)                                                \
+            for (l = 0; l < VL; l++) rid[t][l] = nid[t][l];                          \
+    }                                                                                \
+    for (l = 0; l < VL; l++) perm[rid[0][l]] = (IT)l;                                \
+    for (j = 0; j < m; j++)                                                          \
+        for (l = 0; l < VL; l++) ex[j][l] = (IT)(j * P + l / m);                     \
+    for (i = 0; i + VL <= nb; i += VL) {                                             \
+        const T *xb = x + (i0 + i) * m;                                              \
+        const char *pf = (const char *)xb + MC_PF_BYTES;                             \
+        for (k = 0; k < m * W; k += 64) __builtin_prefetch(pf + k, 0, MC_PF_LOC);    \
+        if (y) __builtin_prefetch((const char *)(y + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC); \
+        if (w) __builtin_prefetch((const char *)(w + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC); \
+        for (j = 0; j < m; j++) {                                                    \
+            const V xv = MC_LOAD(V, xb + j * VL);                                    \
+            a[j] = xv * th;                                                          \
+            b[j] = xv * ph;                                                          \
+        }                                                                            \
+        for (h = 0, cnt = m; h < L; h++, cnt /= 2)                                   \
+            for (t = 0; t < cnt / 2; t++) {                                          \
+                if (NEEDZ) a[t] = MC_VSHUF2(a[2 * t], a[2 * t + 1], lo[h])   \
+                                  + MC_VSHUF2(a[2 * t], a[2 * t + 1], hi[h]); \
+                if (HESS) b[t] = MC_VSHUF2(b[2 * t], b[2 * t + 1], lo[h])    \
+                                 + MC_VSHUF2(b[2 * t], b[2 * t + 1], hi[h]); \
+            }                                                                        \
+        zv = MC_VSHUF1(a[0], perm) + b0;                                     \
+        qv = MC_VSHUF1(b[0], perm) + bp;                                     \
+        yv = y ? MC_LOAD(V, y + i0 + i) : (V){0};                                    \
+        wv = w ? MC_LOAD(V, w + i0 + i) : (V){0} + 1;                                \
+        rv = NAME##_rlanes(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it); \
+        for (j = 0; j < m; j += 2) {                                                 \
+            acc0 += MC_LOAD(V, xb + j * VL) * MC_VSHUF1(rv, ex[j]);          \
+            if (j + 1 < m)                                                           \
+                acc1 += MC_LOAD(V, xb + (j + 1) * VL) * MC_VSHUF1(rv, ex[j + 1]); \
+        }                                                                            \
+    }                                                                                \
+    acc0 += acc1;                                                                    \
+    MC_STORE(gl, acc0);                                                              \
+    for (l = 0; l < VL; l++) g[l % m] += gl[l];                                      \
+    if (p->intercept) {                                                              \
+        for (l = 0; l < W / 8; l++) isum += iacc[l];                                 \
+        for (l = 0; l < VL; l++) isum += it[l];                                      \
+        g[m] += (T)isum;                                                             \
+    }                                                                                \
+    if (!HESS) {                                                                     \
+        for (l = 0; l < W / 8; l++) loss += lacc[l];                                 \
+        for (l = 0; l < VL; l++) loss += lt[l];                                      \
+    }                                                                                \
+    if (i < nb)                                      /* the rows past the groups */  \
+        loss += NAME##_gloop(p, i0 + i, nb - i, g, KIND, HESS, 0, 0);                \
+    return HESS ? 0 : loss;                                                          \
+}                                                                                    \
+MC_PVAR(NAME, T, TARGET, MC_SQUARED, 0, sq0) MC_PVAR(NAME, T, TARGET, MC_SQUARED, 1, sq1) \
+MC_PVAR(NAME, T, TARGET, MC_LOGISTIC, 0, lg0) MC_PVAR(NAME, T, TARGET, MC_LOGISTIC, 1, lg1) \
+MC_PVAR(NAME, T, TARGET, MC_POISSON, 0, po0) MC_PVAR(NAME, T, TARGET, MC_POISSON, 1, po1) \
+MC_PVAR(NAME, T, TARGET, MC_HUBER, 0, hu0) MC_PVAR(NAME, T, TARGET, MC_HUBER, 1, hu1) \
 /* the first W / 8 lanes of v, in double */                                          \
 TARGET MC_INLINE NAME##_vm_dv NAME##_lo(NAME##_v v)                                  \
 {                                                                                    \
@@ -707,9 +837,15 @@ TARGET static double NAME(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g) 
         {{NAME##_po0_n0, NAME##_po0_n1, NAME##_po0_n2, NAME##_po0_n3, NAME##_po0_n4, NAME##_po0_nx, NAME##_po0_rw}, {NAME##_po1_n0, NAME##_po1_n1, NAME##_po1_n2, NAME##_po1_n3, NAME##_po1_n4, NAME##_po1_nx, NAME##_po1_rw}},                                   \
         {{NAME##_hu0_n0, NAME##_hu0_n1, NAME##_hu0_n2, NAME##_hu0_n3, NAME##_hu0_n4, NAME##_hu0_nx, NAME##_hu0_rw}, {NAME##_hu1_n0, NAME##_hu1_n1, NAME##_hu1_n2, NAME##_hu1_n3, NAME##_hu1_n4, NAME##_hu1_nx, NAME##_hu1_rw}},                                   \
     };                                                                               \
-    const Py_ssize_t nc = p->src.m / VL;                                             \
-    const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : 5);                   \
-    const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;     \
+    static double (*const ptab[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = { \
+        {NAME##_p_sq0, NAME##_p_sq1}, {NAME##_p_lg0, NAME##_p_lg1},                  \
+        {NAME##_p_po0, NAME##_p_po1}, {NAME##_p_hu0, NAME##_p_hu1}};                 \
+    const Py_ssize_t m = p->src.m, nc = m / VL;                                      \
+    const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : 5);                      \
+    const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;      \
+    if (NAME##_PACK && !p->src.rows && p->src.ld == m && 2 * m <= VL                  \
+            && (m & (m - 1)) == 0 && nb >= VL)      /* whole narrow rows per vector */ \
+        return ptab[kind][p->hess != 0](p, i0, nb, g);                               \
     return tab[kind][p->hess != 0][walk](p, i0, nb, g);                              \
 }
 
@@ -718,8 +854,8 @@ MC_DEFINE_GROUP(float, mc_grp_f_base, 16, 4, int32_t, MC_T_BASE, 0)
 #if MC_X86
 MC_DEFINE_GROUP(double, mc_grp_d_avx2, 32, 4, int64_t, MC_T_AVX2, 1)
 MC_DEFINE_GROUP(float, mc_grp_f_avx2, 32, 8, int32_t, MC_T_AVX2, 1)
-MC_DEFINE_GROUP(double, mc_grp_d_avx512, 64, 8, int64_t, MC_T_AVX512, 1)
-MC_DEFINE_GROUP(float, mc_grp_f_avx512, 64, 16, int32_t, MC_T_AVX512, 1)
+MC_DEFINE_GROUP(double, mc_grp_d_avx512, 64, 8, int64_t, MC_T_AVX512, 2)
+MC_DEFINE_GROUP(float, mc_grp_f_avx512, 64, 16, int32_t, MC_T_AVX512, 2)
 #endif
 #define MC_HAVE_GROUP 1
 #else
