@@ -179,6 +179,17 @@ TARGET __attribute__((noinline)) static double NAME##_##S(                      
                        : NAME##_##ANY(p, i0, nb, g);                                 \
 }
 
+/* the problem's pointers, and its loss's constants, in every loop of an instantiation */
+#define MC_GROUP_LOCALS(T)                                                           \
+    const mc_src *s = &p->src;                                                       \
+    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
+    const T *y = (const T *)p->y, *w = (const T *)p->w
+#define MC_GROUP_COEFS(T, m)                                                         \
+    const int NEEDZ = !(HESS && KIND == MC_SQUARED);   /* ℓ″ of squared is 2 */      \
+    const double delta = p->loss.delta;                                              \
+    const T b0 = p->intercept && NEEDZ ? tt[m] : 0;    /* the intercepts of Θ, P */  \
+    const T bp = p->intercept && HESS ? pt[m] : 0
+
 /* the multinomial function of one mode HESS and row walk ROWS */
 #define MC_MVAR(NAME, T, TARGET, HESS, ROWS, S)                                      \
 TARGET __attribute__((noinline)) static double NAME##_m_##S(                        \
@@ -301,6 +312,24 @@ TARGET MC_INLINE NAME##_v NAME##_rlanes(const int KIND, const int HESS, NAME##_v
     }                                                                                \
     return rv;                                                                       \
 }                                                                                    \
+/* a loop's end: the intercept's Σ r into g[m] and the loss, from the lanes' sums in a  \
+   fixed order (0 for a Hessian product) */                                          \
+TARGET MC_INLINE double NAME##_finish(const mc_prob *p, T *g, const int HESS,         \
+                                      NAME##_vm_dv lacc, NAME##_vm_dv iacc,          \
+                                      NAME##_v lt, NAME##_v it)                      \
+{                                                                                    \
+    double loss = 0, isum = 0;                                                       \
+    int l;                                                                           \
+    if (p->intercept) {                                                              \
+        for (l = 0; l < W / 8; l++) isum += iacc[l];                                 \
+        for (l = 0; l < VL; l++) isum += it[l];                                      \
+        g[p->src.m] += (T)isum;                                                      \
+    }                                                                                \
+    if (HESS) return 0;                                                              \
+    for (l = 0; l < W / 8; l++) loss += lacc[l];                                     \
+    for (l = 0; l < VL; l++) loss += lt[l];                                          \
+    return loss;                                                                     \
+}                                                                                    \
 TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
                                      T *MC_RESTRICT g, const int KIND, const int HESS, \
                                      const int ROWS, const int NCC)                  \
@@ -308,22 +337,16 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     typedef NAME##_v V;                                                              \
     typedef NAME##_m M;                                                              \
     typedef NAME##_vm_dv DV;                                                         \
-    const mc_src *s = &p->src;                                                       \
-    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
-    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
+    MC_GROUP_LOCALS(T);                                                              \
     const Py_ssize_t m = s->m, ld = s->ld, tail = m % VL, mt = m - tail;             \
     const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */     \
     const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(T) : 1;  /* ld = 0: n = 1 */ \
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                 \
     const T *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */ \
-    const int NEEDZ = !(HESS && KIND == MC_SQUARED);      /* ℓ″ of squared is 2 */   \
-    const double delta = p->loss.delta;                                              \
-    const T b0 = p->intercept && NEEDZ ? tt[m] : 0;                                  \
-    const T bp = p->intercept && HESS ? pt[m] : 0;                                   \
+    MC_GROUP_COEFS(T, m);                                                            \
     T tht[VL], ptt[VL], zl[VL], ql[VL], rl[VL], yl[VL], wl[VL];                      \
     DV lacc = {0}, iacc = {0};                    /* per-lane loss and intercept sums */ \
     V lt = {0}, it = {0};                         /* the same in T (squared loss) */ \
-    double loss = 0, isum = 0;                                                       \
     const T *xr[VL];                                                                 \
     V a[VL], b[VL], zv, qv, yv, wv, rv;                                              \
     V ga[4] = {{0}}, gb[4] = {{0}};   /* G's chunks in registers (NCC = 1 … 4) */      \
@@ -441,15 +464,7 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         V gk = MC_LOAD(V, g + k * VL) + (ga[k] + gb[k]);                             \
         MC_STORE(g + k * VL, gk);                                                    \
     }                                                                                \
-    if (p->intercept) {                                                              \
-        for (l = 0; l < W / 8; l++) isum += iacc[l];                                 \
-        for (l = 0; l < VL; l++) isum += it[l];                                      \
-        g[m] += (T)isum;                                                             \
-    }                                                                                \
-    if (HESS) return 0;                                                              \
-    for (l = 0; l < W / 8; l++) loss += lacc[l];                                     \
-    for (l = 0; l < VL; l++) loss += lt[l];                                          \
-    return loss;                                                                     \
+    return NAME##_finish(p, g, HESS, lacc, iacc, lt, it);                            \
 }                                                                                    \
 /* Column-major rows (F order, no rows=): a block is cut into sub-blocks of about
  * MC_F_BYTES of X (at most MC_F_ROWS rows), each read in place as m column segments:
@@ -462,14 +477,9 @@ TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
 {                                                                                    \
     typedef NAME##_v V;                                                              \
     typedef NAME##_vm_dv DV;                                                         \
-    const mc_src *s = &p->src;                                                       \
-    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
-    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
+    MC_GROUP_LOCALS(T);                                                              \
     const Py_ssize_t m = s->m, ld = s->ld;                                           \
-    const int NEEDZ = !(HESS && KIND == MC_SQUARED);                                 \
-    const double delta = p->loss.delta;                                              \
-    const T b0 = p->intercept && NEEDZ ? tt[m] : 0;                                  \
-    const T bp = p->intercept && HESS ? pt[m] : 0;                                   \
+    MC_GROUP_COEFS(T, m);                                                            \
     Py_ssize_t sb = MC_F_BYTES / (m * (Py_ssize_t)sizeof(T)) / VL * VL;              \
     T z[MC_F_ROWS] __attribute__((aligned(64)));                                     \
     T q[MC_F_ROWS] __attribute__((aligned(64)));                                     \
@@ -477,7 +487,6 @@ TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     T zl[VL], ql[VL], yl[VL], wl[VL], rl[VL];                                        \
     DV lacc = {0}, iacc = {0};                                                       \
     V lt = {0}, it = {0};                                                            \
-    double loss = 0, isum = 0;                                                       \
     Py_ssize_t b, c, j, i, l, k;                                                     \
     sb = sb < VL ? VL : (sb > MC_F_ROWS ? MC_F_ROWS : sb);                           \
     for (b = 0; b < nb; b += sb) {                                                   \
@@ -534,15 +543,7 @@ TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             g[j] += sj;                                                              \
         }                                                                            \
     }                                                                                \
-    if (p->intercept) {                                                              \
-        for (l = 0; l < W / 8; l++) isum += iacc[l];                                 \
-        for (l = 0; l < VL; l++) isum += it[l];                                      \
-        g[m] += (T)isum;                                                             \
-    }                                                                                \
-    if (HESS) return 0;                                                              \
-    for (l = 0; l < W / 8; l++) loss += lacc[l];                                     \
-    for (l = 0; l < VL; l++) loss += lt[l];                                          \
-    return loss;                                                                     \
+    return NAME##_finish(p, g, HESS, lacc, iacc, lt, it);                            \
 }                                                                                    \
 MC_FVAR(NAME, T, TARGET, MC_SQUARED, 0, sq0) MC_FVAR(NAME, T, TARGET, MC_SQUARED, 1, sq1) \
 MC_FVAR(NAME, T, TARGET, MC_LOGISTIC, 0, lg0) MC_FVAR(NAME, T, TARGET, MC_LOGISTIC, 1, lg1) \
@@ -557,9 +558,6 @@ TARGET static double NAME##_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T 
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;      \
     return tab[kind][p->hess != 0](p, i0, nb, g);                                    \
 }                                                                                    \
-/* Multinomial on rows (C order or rows=), K ≤ W / 8 classes (the double lanes of a
- * vector): a row's K predictions are the lanes of one vector, z = Σ_j x_j Θ_j (Θ's rows padded to VL lanes, in ex), so no
- * shuffles; softmax on the lanes (padded lanes e = 0); G_j += x_j r (G's rows in ex). */ \
 /* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, AVX-512): one vector      \
  * holds P = VL / m whole rows, a group of VL rows is m vectors. Products with θ       \
  * repeated P times, then log2(m) levels of the shuffle tree sum each row's m lanes    \
@@ -572,21 +570,16 @@ TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     typedef NAME##_v V;                                                              \
     typedef NAME##_m M;                                                              \
     typedef NAME##_vm_dv DV;                                                         \
-    const mc_src *s = &p->src;                                                       \
-    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
-    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
+    MC_GROUP_LOCALS(T);                                                              \
     const Py_ssize_t m = s->m, P = VL / m;                                           \
-    const int NEEDZ = !(HESS && KIND == MC_SQUARED);                                 \
-    const double delta = p->loss.delta;                                              \
-    const T b0 = p->intercept && NEEDZ ? tt[m] : 0;                                  \
-    const T bp = p->intercept && HESS ? pt[m] : 0;                                   \
+    MC_GROUP_COEFS(T, m);                                                            \
     M lo[4], hi[4], perm, ex[VL];                                                    \
     int rid[VL][VL] = {{0}}, nid[VL][VL];                                            \
     V th = {0}, ph = {0}, a[VL], b[VL], acc0 = {0}, acc1 = {0}, zv, qv, yv, wv, rv;  \
     DV lacc = {0}, iacc = {0};                                                       \
     V lt = {0}, it = {0};                                                            \
     T gl[VL];                                                                        \
-    double loss = 0, isum = 0;                                                       \
+    double loss;                                                                     \
     Py_ssize_t i, j, l, h, t, L = 0, cnt, k;                                         \
     while (((Py_ssize_t)1 << L) < m) L++;                                            \
     for (l = 0; l < VL; l++) {                                                       \
@@ -651,15 +644,7 @@ TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     acc0 += acc1;                                                                    \
     MC_STORE(gl, acc0);                                                              \
     for (l = 0; l < VL; l++) g[l % m] += gl[l];                                      \
-    if (p->intercept) {                                                              \
-        for (l = 0; l < W / 8; l++) isum += iacc[l];                                 \
-        for (l = 0; l < VL; l++) isum += it[l];                                      \
-        g[m] += (T)isum;                                                             \
-    }                                                                                \
-    if (!HESS) {                                                                     \
-        for (l = 0; l < W / 8; l++) loss += lacc[l];                                 \
-        for (l = 0; l < VL; l++) loss += lt[l];                                      \
-    }                                                                                \
+    loss = NAME##_finish(p, g, HESS, lacc, iacc, lt, it);                            \
     if (i < nb)                                      /* the rows past the groups */  \
         loss += NAME##_gloop(p, i0 + i, nb - i, g, KIND, HESS, 0, 0);                \
     return HESS ? 0 : loss;                                                          \
@@ -668,6 +653,10 @@ MC_PVAR(NAME, T, TARGET, MC_SQUARED, 0, sq0) MC_PVAR(NAME, T, TARGET, MC_SQUARED
 MC_PVAR(NAME, T, TARGET, MC_LOGISTIC, 0, lg0) MC_PVAR(NAME, T, TARGET, MC_LOGISTIC, 1, lg1) \
 MC_PVAR(NAME, T, TARGET, MC_POISSON, 0, po0) MC_PVAR(NAME, T, TARGET, MC_POISSON, 1, po1) \
 MC_PVAR(NAME, T, TARGET, MC_HUBER, 0, hu0) MC_PVAR(NAME, T, TARGET, MC_HUBER, 1, hu1) \
+/* Multinomial on rows (C order or rows=), K ≤ W / 8 classes (the double lanes of a    \
+ * vector): a row's K predictions are the lanes of one vector, z = Σ_j x_j Θ_j (Θ's   \
+ * rows padded to VL lanes, in ex), so no shuffles; softmax on the lanes (padded lanes \
+ * e = 0); G_j += x_j r (G's rows in ex), two rows a step. */                        \
 /* the first W / 8 lanes of v, in double */                                          \
 TARGET MC_INLINE NAME##_vm_dv NAME##_lo(NAME##_v v)                                  \
 {                                                                                    \
@@ -752,9 +741,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     typedef NAME##_v V;                                                              \
     typedef NAME##_vm_dv DV;                                                         \
     typedef NAME##_vm_iv IV;                                                         \
-    const mc_src *s = &p->src;                                                       \
-    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
-    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
+    MC_GROUP_LOCALS(T);                                                              \
     const Py_ssize_t m = s->m, ld = s->ld, K = p->K, mp = p->mp;                     \
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                  \
     T *thv = ex, *pv = ex + VL * mp, *gv = ex + 2 * VL * mp;                         \
