@@ -1,4 +1,4 @@
-/* mcfast: fused row groups, the one-pass engine's path for dense rows with one output.
+/* mcfast: the fused paths of the one-pass engine: row groups, packed, F order, multinomial.
  *
  * The common case — X dense with contiguous rows (C order, strided rows, or rows= of
  * either), one output per row (squared, logistic, Poisson, Huber; gradient or Hessian
@@ -12,8 +12,14 @@
  * compute: the group is far shorter than the hardware's read-ahead, and a software
  * prefetch MC_PF_BYTES ahead (random rows with rows=: the next group's rows) keeps the
  * stream full. Walking a block twice (the products of mc_rows.h) left memory idle during
- * the second product: 1.3–1.6× the one-thread read floor, against 1.02–1.13× here
- * (bench/bench_losses.py --floor; the loss itself costs a few lane operations per row).
+ * the second product: 1.5–1.7× the one-thread read floor at m = 16 … 32, against
+ * 1.02–1.1× of a read of X and y here (bench/bench_losses.py --floor).
+ *
+ * The other paths of this file, each a function per loss and mode:
+ *   packed rows   narrow contiguous rows (m a power of two ≤ VL/2; GCC, AVX-512): several
+ *                 rows to a vector, a partial shuffle tree with masks made per call;
+ *   F order       sub-blocks of m column segments: z column by column, vectors of rows;
+ *   multinomial   K ≤ W/8 classes as the lanes of one vector (C rows, rows=).
  *
  * Lanes past the row's end (m not a multiple of VL) are masked to 0 after the load, or
  * loaded by memcpy where a full vector would pass the end of X, so inf and NaN beyond
