@@ -372,7 +372,7 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             /* random rows: fetch the next group's now (latency, not bandwidth) */   \
             for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)                       \
                 MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(T) + 63); \
-        } else {                                                                     \
+        } else if (s->n * rowbytes > MC_PF_BYTES) {  /* tiny X: nothing to fetch */  \
             /* every line of X MC_PF_BYTES on, at the group's start; y's and w's */ \
             const char *pf = (const char *)xb + MC_PF_BYTES;                         \
             for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += 64)                \
