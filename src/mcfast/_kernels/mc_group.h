@@ -587,6 +587,7 @@ TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     T gl[VL];                                                                        \
     double loss;                                                                     \
     Py_ssize_t i, j, l, h, t, L = 0, cnt, k;                                         \
+    const int far = s->n * m * (Py_ssize_t)sizeof(T) > MC_PF_BYTES;                  \
     while (((Py_ssize_t)1 << L) < m) L++;                                            \
     for (l = 0; l < VL; l++) {                                                       \
         th[l] = NEEDZ ? tt[l % m] : 0;                                               \
@@ -620,10 +621,12 @@ TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         for (l = 0; l < VL; l++) ex[j][l] = (IT)(j * P + l / m);                     \
     for (i = 0; i + VL <= nb; i += VL) {                                             \
         const T *xb = x + (i0 + i) * m;                                              \
-        const char *pf = (const char *)xb + MC_PF_BYTES;                             \
-        for (k = 0; k < m * W; k += 64) __builtin_prefetch(pf + k, 0, MC_PF_LOC);    \
-        if (y) __builtin_prefetch((const char *)(y + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC); \
-        if (w) __builtin_prefetch((const char *)(w + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC); \
+        if (far) {                                  /* tiny X: nothing to fetch */   \
+            const char *pf = (const char *)xb + MC_PF_BYTES;                         \
+            for (k = 0; k < m * W; k += 64) __builtin_prefetch(pf + k, 0, MC_PF_LOC); \
+            if (y) __builtin_prefetch((const char *)(y + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC); \
+            if (w) __builtin_prefetch((const char *)(w + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC); \
+        }                                                                            \
         for (j = 0; j < m; j++) {                                                    \
             const V xv = MC_LOAD(V, xb + j * VL);                                    \
             a[j] = xv * th;                                                          \
@@ -764,6 +767,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const IV live = lanes < (double)K;                   /* the K class lanes */     \
     const V b0 = p->intercept ? MC_LOAD(V, thv + m * VL) : (V){0};                   \
     const V bp = p->intercept && HESS ? MC_LOAD(V, pv + m * VL) : (V){0};            \
+    const int far = s->n * ld * (Py_ssize_t)sizeof(T) > MC_PF_BYTES;                 \
     /* two rows a step: G's rows read and written once for both */                   \
     for (i = 0; i < nb; i += 2) {                                                    \
         const Py_ssize_t two = nb - i >= 2 ? 2 : 1;                                  \
@@ -775,7 +779,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             if (ROWS) {                                                              \
                 if (i + u + MC_AHEAD < nb)                                           \
                     MC_PREFETCH_ROW(x + rows[i0 + i + u + MC_AHEAD] * ld, m * sizeof(T) + 63); \
-            } else {                                                                 \
+            } else if (far) {                       /* tiny X: nothing to fetch */   \
                 for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += 64)                  \
                     __builtin_prefetch((const char *)xr[u] + MC_PF_BYTES + k, 0, MC_PF_LOC); \
             }                                                                        \
