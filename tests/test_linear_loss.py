@@ -67,6 +67,29 @@ def _tol(expected, dtype, factor=1.0):
     return dict(rtol=rtol, atol=rtol * max(scale, 1.0))
 
 
+def _simd_levels():
+    """Set each instruction-set level the CPU has in turn; the level in use is restored
+    after (also when a check fails)."""
+    level, best, _ = _engine.simd_level()
+    try:
+        for lvl in range(best + 1):
+            _engine.set_simd_level(lvl)
+            yield lvl
+    finally:
+        _engine.set_simd_level(level)
+
+
+def _assert_objective_matches(obj, obj_ref, theta, p, rows, dtype):
+    """obj and obj_ref (LinearLoss) agree on the loss, gradient and Hessian product, over
+    all rows and over `rows`."""
+    for r in (None, rows):
+        (a, ga), (b, gb) = obj(theta, rows=r), obj_ref(theta, rows=r)
+        np.testing.assert_allclose(a, b, rtol=rtol_for(dtype))
+        np.testing.assert_allclose(ga, gb, **_tol(gb, dtype))
+        h, h_ref = obj.hessp(theta, p, rows=r), obj_ref.hessp(theta, p, rows=r)
+        np.testing.assert_allclose(h, h_ref, **_tol(h_ref, dtype))
+
+
 # --- against the reference ---------------------------------------------------------------
 
 @pytest.mark.parametrize("loss, k", LOSSES)
@@ -101,12 +124,7 @@ def test_linear_loss_object_and_hessp_match_reference(rng, loss, k, layout):
     rows = rng.integers(0, n, 77)
     kw = dict(loss=loss, sample_weight=w, l2=0.4, fit_intercept=True)
     obj, obj_ref = mc.LinearLoss(X, y, **kw), ref.LinearLoss(X, y, **kw)
-    for r in (None, rows):
-        (a, ga), (b, gb) = obj(theta, rows=r), obj_ref(theta, rows=r)
-        np.testing.assert_allclose(a, b, rtol=1e-11)
-        np.testing.assert_allclose(ga, gb, **_tol(gb, np.float64))
-        h, h_ref = obj.hessp(theta, p, rows=r), obj_ref.hessp(theta, p, rows=r)
-        np.testing.assert_allclose(h, h_ref, **_tol(h_ref, np.float64))
+    _assert_objective_matches(obj, obj_ref, theta, p, rows, np.float64)
     # flat θ and p, as scipy.optimize passes them
     h = obj.hessp(theta.ravel(), p.ravel())
     assert h.shape == (theta.size,)
@@ -117,29 +135,24 @@ def test_linear_loss_object_and_hessp_match_reference(rng, loss, k, layout):
 def test_every_simd_level_and_thread_count(rng, monkeypatch, loss, k):
     """C and F sources on every instruction-set path, widths around the vector lengths,
     1 to 3 threads; threaded results are bitwise reproducible."""
-    level, best, _ = _engine.simd_level()
     n = 30_011
-    try:
-        for m in (3, 8, 17, 33):
-            X = rng.standard_normal((n, m))
-            theta, y, w = _problem(rng, loss, k, n, m, True)
-            want = ref.linear_loss_grad(X, theta, y, loss=loss, sample_weight=w,
-                                        fit_intercept=True)
-            for lvl in range(best + 1):
-                _engine.set_simd_level(lvl)
-                for threads in (1, 3):
-                    monkeypatch.setattr(lstsq_mod, "_MAX_THREADS", threads)
-                    for Xl in (X, np.asfortranarray(X)):
-                        got = mc.linear_loss_grad(Xl, theta, y, loss=loss, sample_weight=w,
-                                                  fit_intercept=True)
-                        np.testing.assert_allclose(got[0], want[0], rtol=1e-10)
-                        np.testing.assert_allclose(got[1], want[1], **_tol(want[1], np.float64))
-                        again = mc.linear_loss_grad(Xl, theta, y, loss=loss, sample_weight=w,
-                                                    fit_intercept=True)
-                        assert again[0] == got[0]
-                        np.testing.assert_array_equal(again[1], got[1])
-    finally:
-        _engine.set_simd_level(level)
+    for m in (3, 8, 17, 33):
+        X = rng.standard_normal((n, m))
+        theta, y, w = _problem(rng, loss, k, n, m, True)
+        want = ref.linear_loss_grad(X, theta, y, loss=loss, sample_weight=w,
+                                    fit_intercept=True)
+        for _ in _simd_levels():
+            for threads in (1, 3):
+                monkeypatch.setattr(lstsq_mod, "_MAX_THREADS", threads)
+                for Xl in (X, np.asfortranarray(X)):
+                    got = mc.linear_loss_grad(Xl, theta, y, loss=loss, sample_weight=w,
+                                              fit_intercept=True)
+                    np.testing.assert_allclose(got[0], want[0], rtol=1e-10)
+                    np.testing.assert_allclose(got[1], want[1], **_tol(want[1], np.float64))
+                    again = mc.linear_loss_grad(Xl, theta, y, loss=loss, sample_weight=w,
+                                                fit_intercept=True)
+                    assert again[0] == got[0]
+                    np.testing.assert_array_equal(again[1], got[1])
 
 
 @pytest.mark.parametrize("loss", ["squared", "logistic", "poisson", "huber"])
@@ -151,36 +164,26 @@ def test_row_groups_never_read_past_a_row(rng, loss, dtype):
     (the fused row groups load whole vectors and mask what is past the row), short last
     groups, rows=, intercept, weights, Hessian products, every SIMD level: equal to the
     reference on the clean copy."""
-    level, best, _ = _engine.simd_level()
-    try:
-        for m in (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 40):
-            n = 203
-            B = np.full((n, m + 5), np.nan, dtype)
-            B[:, m + 1::2] = np.inf
-            B[:, :m] = rng.standard_normal((n, m))
-            # the same rows in F order, inside a taller column-major array
-            BF = np.asfortranarray(np.full((n + 9, m + 2), np.nan, dtype))
-            BF[n:, :] = np.inf
-            BF[:n, :m] = B[:, :m]
-            clean = B[:, :m].astype(np.float64)
-            theta, y, w = _problem(rng, loss, None, n, m, True, dtype)
-            p = rng.standard_normal(theta.shape).astype(dtype)
-            rows = rng.integers(0, n, 37)
-            kw = dict(loss=loss, sample_weight=w, l2=0.1, fit_intercept=True)
-            obj_ref = ref.LinearLoss(clean, y, **kw)
-            for X in (B[:, :m], BF[:n, :m], np.ascontiguousarray(B[:, :m])):
-                obj = mc.LinearLoss(X, y, **kw)
-                for lvl in range(best + 1):
-                    _engine.set_simd_level(lvl)
-                    for r in (None, rows):
-                        (a, ga), (b, gb) = obj(theta, rows=r), obj_ref(theta, rows=r)
-                        np.testing.assert_allclose(a, b, rtol=rtol_for(dtype))
-                        np.testing.assert_allclose(ga, gb, **_tol(gb, dtype))
-                        h, h_ref = obj.hessp(theta, p, rows=r), obj_ref.hessp(theta, p, rows=r)
-                        np.testing.assert_allclose(h, h_ref, **_tol(h_ref, dtype))
-            assert np.isnan(B[:, m]).all() and np.isinf(BF[n:]).all()   # inputs untouched
-    finally:
-        _engine.set_simd_level(level)
+    for m in (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 40):
+        n = 203
+        B = np.full((n, m + 5), np.nan, dtype)
+        B[:, m + 1::2] = np.inf
+        B[:, :m] = rng.standard_normal((n, m))
+        # the same rows in F order, inside a taller column-major array
+        BF = np.asfortranarray(np.full((n + 9, m + 2), np.nan, dtype))
+        BF[n:, :] = np.inf
+        BF[:n, :m] = B[:, :m]
+        clean = B[:, :m].astype(np.float64)
+        theta, y, w = _problem(rng, loss, None, n, m, True, dtype)
+        p = rng.standard_normal(theta.shape).astype(dtype)
+        rows = rng.integers(0, n, 37)
+        kw = dict(loss=loss, sample_weight=w, l2=0.1, fit_intercept=True)
+        obj_ref = ref.LinearLoss(clean, y, **kw)
+        for X in (B[:, :m], BF[:n, :m], np.ascontiguousarray(B[:, :m])):
+            obj = mc.LinearLoss(X, y, **kw)
+            for _ in _simd_levels():
+                _assert_objective_matches(obj, obj_ref, theta, p, rows, dtype)
+        assert np.isnan(B[:, m]).all() and np.isinf(BF[n:]).all()   # inputs untouched
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -188,28 +191,18 @@ def test_multinomial_classes_as_lanes(rng, dtype):
     """Multinomial with K below, at and above every vector length (K ≤ lanes: the classes
     are one vector's lanes; more: the block path), C rows with NaN past each row, rows=,
     intercept, weights, Hessian products, every SIMD level: equal to the reference."""
-    level, best, _ = _engine.simd_level()
-    try:
-        for K in (2, 3, 4, 8, 9, 16, 17):
-            n, m = 157, 13
-            B = np.full((n, m + 3), np.nan, dtype)
-            B[:, :m] = rng.standard_normal((n, m))
-            X, clean = B[:, :m], B[:, :m].astype(np.float64)
-            theta, y, w = _problem(rng, "multinomial", K, n, m, True, dtype)
-            p = rng.standard_normal(theta.shape).astype(dtype)
-            rows = rng.integers(0, n, 41)
-            kw = dict(loss="multinomial", sample_weight=w, l2=0.2, fit_intercept=True)
-            obj, obj_ref = mc.LinearLoss(X, y, **kw), ref.LinearLoss(clean, y, **kw)
-            for lvl in range(best + 1):
-                _engine.set_simd_level(lvl)
-                for r in (None, rows):
-                    (a, ga), (b, gb) = obj(theta, rows=r), obj_ref(theta, rows=r)
-                    np.testing.assert_allclose(a, b, rtol=rtol_for(dtype))
-                    np.testing.assert_allclose(ga, gb, **_tol(gb, dtype))
-                    h, h_ref = obj.hessp(theta, p, rows=r), obj_ref.hessp(theta, p, rows=r)
-                    np.testing.assert_allclose(h, h_ref, **_tol(h_ref, dtype))
-    finally:
-        _engine.set_simd_level(level)
+    for K in (2, 3, 4, 8, 9, 16, 17):
+        n, m = 157, 13
+        B = np.full((n, m + 3), np.nan, dtype)
+        B[:, :m] = rng.standard_normal((n, m))
+        X, clean = B[:, :m], B[:, :m].astype(np.float64)
+        theta, y, w = _problem(rng, "multinomial", K, n, m, True, dtype)
+        p = rng.standard_normal(theta.shape).astype(dtype)
+        rows = rng.integers(0, n, 41)
+        kw = dict(loss="multinomial", sample_weight=w, l2=0.2, fit_intercept=True)
+        obj, obj_ref = mc.LinearLoss(X, y, **kw), ref.LinearLoss(clean, y, **kw)
+        for _ in _simd_levels():
+            _assert_objective_matches(obj, obj_ref, theta, p, rows, dtype)
 
 
 def test_threaded_result_is_reproducible_under_load(rng, monkeypatch):

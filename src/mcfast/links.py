@@ -13,7 +13,21 @@ from ._plan import LinkInfo, kron_orders
 __all__ = ["Kronecker", "MatrixFree"]
 
 
-class Kronecker:
+class _Frozen:
+    """A link set up once by its constructor (``_init``): no attribute changes after."""
+
+    def _init(self, **fields: Any) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+class Kronecker(_Frozen):
     """The Jacobian ``np.kron(A, B)`` of ``X ↦ A X Bᵀ`` on C-order flattened X, never formed.
 
     ``Y = A X Bᵀ`` with X of shape (qa, qb) and Y of shape (pa, pb) has, with
@@ -83,21 +97,13 @@ class Kronecker:
         (pa, qa), (pb, qb) = a.shape, b.shape
         shape = (pa * pb, qa * qb)
         fshapes = ((pa, qa), (pb, qb))
-        setattr_ = object.__setattr__
-        setattr_(self, "_a", a)
-        setattr_(self, "_b", b)
-        setattr_(self, "_shape", shape)
         ax_first, xb_first = kron_orders(fshapes)
-        setattr_(self, "_info", LinkInfo("kron", shape[0], shape[1], min(ax_first, xb_first),
-                                         fshapes))
-        # which factor goes first: forward (A X) Bᵀ, adjoint (Aᵀ X) B (see kron_orders)
-        setattr_(self, "_a_first", (ax_first <= xb_first, xb_first <= ax_first))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
+        self._init(_a=a, _b=b, _shape=shape,
+                   _info=LinkInfo("kron", shape[0], shape[1], min(ax_first, xb_first),
+                                  fshapes),
+                   # which factor goes first: forward (A X) Bᵀ, adjoint (Aᵀ X) B
+                   # (see kron_orders)
+                   _a_first=(ax_first <= xb_first, xb_first <= ax_first))
 
     @property
     def A(self) -> NDArray[Any]:
@@ -149,7 +155,7 @@ class Kronecker:
         return f"{type(self).__name__}(A={self._a!r}, B={self._b!r})"
 
 
-class MatrixFree:
+class MatrixFree(_Frozen):
     """A matrix-free link: a linear map known by its products, with its cost for the planner.
 
     Wraps a ``scipy.sparse.linalg.LinearOperator`` (or anything ``aslinearoperator``
@@ -216,18 +222,8 @@ class MatrixFree:
         elif cost < 0:
             raise ValueError(f"{func}: cost must be >= 0; got {cost}")
         shape = (int(rows), int(cols))
-        setattr_ = object.__setattr__
-        setattr_(self, "_op", op)
-        setattr_(self, "_cost", int(cost))
-        setattr_(self, "_shape", shape)
-        setattr_(self, "_dtype", dtype)
-        setattr_(self, "_info", LinkInfo("op", rows, cols, int(cost)))
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
-
-    def __delattr__(self, name: str) -> None:
-        raise AttributeError(f"{type(self).__name__} is immutable")
+        self._init(_op=op, _cost=int(cost), _shape=shape, _dtype=dtype,
+                   _info=LinkInfo("op", rows, cols, int(cost)))
 
     @property
     def op(self) -> Any:

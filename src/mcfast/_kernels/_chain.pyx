@@ -1034,6 +1034,21 @@ cdef int _fast_plan(Py_ssize_t n, const Py_ssize_t* d, object order, Py_ssize_t*
     return reverse
 
 
+cdef inline int _fast_vector_args(object links, object vector) noexcept:
+    """The type number of `vector` when the fast vector entries take it: links a list or
+    tuple of 1 … FAST_MAXLINKS, vector a float32/float64 `_fast_ok` 1-D ndarray; else −1."""
+    cdef int typenum
+    if type(links) is not list and type(links) is not tuple:
+        return -1
+    if not 1 <= len(links) <= FAST_MAXLINKS or type(vector) is not cnp.ndarray:
+        return -1
+    typenum = cnp.PyArray_TYPE(<cnp.ndarray>vector)
+    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) \
+            or not _fast_ok(vector, typenum, 1):
+        return -1
+    return typenum
+
+
 def fast_chain_plan(tuple dims, str order):
     """(reverse, first, total) of fast_chain's plan for dims (d_0, ..., d_n), n = 2 or 3:
     reverse 1 for (J3 J2) J1; for tests, which hold it equal to mcfast.chain_plan."""
@@ -1161,15 +1176,10 @@ def fast_vector(object links, object vector, bint grad, type diagonal):
     cdef void* po
     cdef int typenum
     cdef cnp.npy_intp oshape[1]
-    if type(links) is not list and type(links) is not tuple:
+    typenum = _fast_vector_args(links, vector)
+    if typenum < 0:
         return None
     n = len(links)
-    if n < 1 or n > FAST_MAXLINKS or type(vector) is not cnp.ndarray:
-        return None
-    typenum = cnp.PyArray_TYPE(<cnp.ndarray>vector)
-    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) \
-            or not _fast_ok(vector, typenum, 1):
-        return None
     for k in range(n):
         a = links[k]
         if type(a) is diagonal:
@@ -1252,15 +1262,10 @@ def fast_kron_vector(object links, object vector, bint grad, type kronecker):
     cdef Py_ssize_t n, k, step, length, rows, cols
     cdef int typenum
     cdef cnp.ndarray x
-    if type(links) is not list and type(links) is not tuple:
+    typenum = _fast_vector_args(links, vector)
+    if typenum < 0:
         return None
     n = len(links)
-    if n < 1 or n > FAST_MAXLINKS or type(vector) is not cnp.ndarray:
-        return None
-    typenum = cnp.PyArray_TYPE(<cnp.ndarray>vector)
-    if (typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT) \
-            or not _fast_ok(vector, typenum, 1):
-        return None
     length = cnp.PyArray_DIMS(<cnp.ndarray>vector)[0]
     for step in range(n):
         link = links[n - 1 - step if grad else step]

@@ -116,7 +116,7 @@ cdef Py_ssize_t plan_block(int kind, Py_ssize_t m, Py_ssize_t K,
     cdef Py_ssize_t width = max(m, 1) * itemsize
     if kind == SRC_F:
         return max(256, min(BLOCK_BYTES_F // width, 16384))
-    if K == 1:
+    if K == 1 and kind == SRC_C:
         # one output: the fused row groups (mc_group.h) read each row once, so a block
         # only amortises its set-up (and bounds float32 sums): at least GROUP_ROWS rows
         return max(GROUP_ROWS, min(BLOCK_BYTES_C // width, 4096))

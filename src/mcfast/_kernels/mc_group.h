@@ -40,27 +40,27 @@
 #include "mc_loss.h"
 #include "mc_vmath.h"
 
-/* The software prefetch of contiguous rows: every cache line MC_PF_BYTES ahead of the
- * group, in a burst at the group's start (and y's and w's), non-temporal; spreading the
- * same prefetches over the dot loop, or unrolling their loop, was 5–20 % slower. Measured on a Zen 5 VM, one thread, 256 MB of X
- * (tools: -D these and time the engine): every line, 8 KiB ahead, was best; every other
- * line cost 1.3–2.3×, 4 KiB or 16 KiB ahead 5–20 %. */
 /* F order: bytes of X per sub-block (m column segments, read while the previous
  * sub-block's are in L1) and its most rows */
 #ifndef MC_F_BYTES
 #define MC_F_BYTES 16384
 #endif
 #define MC_F_ROWS 4096
-#ifndef MC_F_PF
-#define MC_F_PF 1
-#endif
 
+/* The software prefetch of contiguous rows: every cache line MC_PF_BYTES ahead of the
+ * group, in a burst at the group's start (and y's and w's), non-temporal; skipped when
+ * all of X is shorter than that (a prefetch past a tiny array costs a page walk).
+ * Measured on a Zen 5 VM, one thread, 256 MB of X (-D these and time the engine):
+ * every line 8 KiB ahead was best; every other line cost 1.3–2.3×, 4 or 16 KiB ahead
+ * 5–20 %, spreading the prefetches over the dot loop or unrolling their loop 5–20 %. */
 #ifndef MC_PF_LOC
 #define MC_PF_LOC 0
 #endif
 #ifndef MC_PF_BYTES
 #define MC_PF_BYTES 8192
 #endif
+/* prefetching pays: X's n rows of `rowbytes` reach past the prefetch distance */
+#define MC_PF_FAR(n, rowbytes) ((n) * (rowbytes) > MC_PF_BYTES)
 
 #if MC_VEC
 #if defined(__clang__)
@@ -372,7 +372,7 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             /* random rows: fetch the next group's now (latency, not bandwidth) */   \
             for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)                       \
                 MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(T) + 63); \
-        } else if (s->n * rowbytes > MC_PF_BYTES) {  /* tiny X: nothing to fetch */  \
+        } else if (MC_PF_FAR(s->n, rowbytes)) {    /* tiny X: nothing to fetch */  \
             /* every line of X MC_PF_BYTES on, at the group's start; y's and w's */ \
             const char *pf = (const char *)xb + MC_PF_BYTES;                         \
             for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += 64)                \
@@ -502,9 +502,8 @@ TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         for (j = 0; j < m; j++) {                                                    \
             const T *col = x + j * ld + r0;                                          \
             const T tj = NEEDZ ? tt[j] : 0, pj = HESS ? pt[j] : 0;                   \
-            if (MC_F_PF)                                                             \
-                for (k = 0; k < nxt * (Py_ssize_t)sizeof(T); k += 64)                \
-                    __builtin_prefetch((const char *)(col + n1) + k, 0, MC_PF_LOC);  \
+            for (k = 0; k < nxt * (Py_ssize_t)sizeof(T); k += 64)                    \
+                __builtin_prefetch((const char *)(col + n1) + k, 0, MC_PF_LOC);      \
             for (c = 0; c < nv * VL; c += VL) {                                      \
                 const V xv = MC_LOAD(V, col + c);                                    \
                 if (NEEDZ) { V zc = MC_LOAD(V, z + c) + tj * xv; MC_STORE(z + c, zc); } \
@@ -587,7 +586,7 @@ TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     T gl[VL];                                                                        \
     double loss;                                                                     \
     Py_ssize_t i, j, l, h, t, L = 0, cnt, k;                                         \
-    const int far = s->n * m * (Py_ssize_t)sizeof(T) > MC_PF_BYTES;                  \
+    const int far = MC_PF_FAR(s->n, m * (Py_ssize_t)sizeof(T));                      \
     while (((Py_ssize_t)1 << L) < m) L++;                                            \
     for (l = 0; l < VL; l++) {                                                       \
         th[l] = NEEDZ ? tt[l % m] : 0;                                               \
@@ -767,7 +766,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const IV live = lanes < (double)K;                   /* the K class lanes */     \
     const V b0 = p->intercept ? MC_LOAD(V, thv + m * VL) : (V){0};                   \
     const V bp = p->intercept && HESS ? MC_LOAD(V, pv + m * VL) : (V){0};            \
-    const int far = s->n * ld * (Py_ssize_t)sizeof(T) > MC_PF_BYTES;                 \
+    const int far = MC_PF_FAR(s->n, ld * (Py_ssize_t)sizeof(T));                     \
     /* two rows a step: G's rows read and written once for both */                   \
     for (i = 0; i < nb; i += 2) {                                                    \
         const Py_ssize_t two = nb - i >= 2 ? 2 : 1;                                  \
