@@ -163,8 +163,9 @@ def test_row_groups_never_read_past_a_row(rng, loss, dtype):
     several rows to a vector); widths around every vector length
     (the fused row groups load whole vectors and mask what is past the row), short last
     groups, rows=, intercept, weights, Hessian products, every SIMD level: equal to the
-    reference on the clean copy."""
-    for m in (1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 40):
+    reference on the clean copy. Every whole number of vectors up to four (m = 4 … 64:
+    the loops whose row offsets are constants) is among the widths."""
+    for m in (1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 31, 32, 33, 40, 48, 64):
         n = 203
         B = np.full((n, m + 5), np.nan, dtype)
         B[:, m + 1::2] = np.inf

@@ -21,18 +21,28 @@ def _loops_for(fn, target, clock=time.perf_counter):
         loops *= 2 if elapsed == 0 else max(2, min(10, int(target / elapsed) + 1))
 
 
-def interleaved_medians(fns, *, repeats=15, target=0.02, clock=time.perf_counter):
+def interleaved_medians(fns, *, repeats=15, target=0.02, clock=time.perf_counter,
+                        settle=True):
     """Median seconds per call of each callable, sampled in turn (A, B, A, B, ...).
 
     Interleaving makes slow drifts of a noisy machine hit every contender alike, so the
     ratios between the medians are stable even when absolute times move. `clock`:
     wall time by default; ``time.thread_time`` counts only this thread's CPU time (for
     single-threaded calls on a machine shared with other work).
+
+    `settle`: one untimed call of a contender before each of its samples. The previous
+    contender's thread pool (OpenMP, OpenBLAS) keeps spinning for up to milliseconds
+    after its call and slows whichever call comes next; that cost belongs to switching
+    between libraries (which ``_bench_cases.alternation`` measures on its own), not to
+    either contender, so each sample times a contender after a call of its own, as in a
+    user's loop.
     """
     loops = [_loops_for(fn, target, clock) for fn in fns]
     samples = [[] for _ in fns]
     for _ in range(repeats):
         for fn, n, s in zip(fns, loops, samples):
+            if settle:
+                fn()
             t0 = clock()
             for _ in range(n):
                 fn()

@@ -164,7 +164,7 @@
 TARGET __attribute__((noinline)) static double NAME##_##S(                          \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
-    return NAME##_gloop(p, i0, nb, g, KIND, HESS, ROWS, NCC);                        \
+    return NAME##_gloop(p, i0, nb, g, KIND, HESS, ROWS, NCC, 0);                     \
 }
 #define MC_GVARS(NAME, T, TARGET, KIND, HESS, S)                                     \
 MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, -1, S##_nx)                                  \
@@ -176,13 +176,23 @@ MC_GNARROW(NAME, T, TARGET, KIND, HESS, 3, S##_n3, S##_nx)                      
 MC_GNARROW(NAME, T, TARGET, KIND, HESS, 4, S##_n4, S##_nx)
 /* NCC chunks: a function of its own for gradients where the instantiation specialises
  * (SPECIALISE 1: the vector levels that matter for speed), else the any-width one (the
- * SSE2 baseline, Hessian products: a third of the code) */
+ * SSE2 baseline, Hessian products: a third of the code). Packed rows of exactly NCC
+ * chunks (ld = m = NCC·VL, the common C-ordered X) have one more, whose row offsets are
+ * constants: one pointer walks the group, where a stride known only at run time made
+ * the compiler keep a pointer per row (spilled to the stack, 2× the work a row). */
 #define MC_GNARROW(NAME, T, TARGET, KIND, HESS, NCC, S, ANY)                         \
+TARGET __attribute__((noinline)) static double NAME##_##S##c(                       \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
+{                                                                                    \
+    return NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC, NCC * NAME##_VL);          \
+}                                                                                    \
 TARGET __attribute__((noinline)) static double NAME##_##S(                          \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
-    return NAME##_SPEC && !HESS ? NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC)     \
-                       : NAME##_##ANY(p, i0, nb, g);                                 \
+    if (!NAME##_SPEC || HESS) return NAME##_##ANY(p, i0, nb, g);                     \
+    if (NCC > 0 && p->src.ld == NCC * NAME##_VL && p->src.m == NCC * NAME##_VL)      \
+        return NAME##_##S##c(p, i0, nb, g);                                          \
+    return NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC, 0);                        \
 }
 
 /* the problem's pointers, and its loss's constants, in every loop of an instantiation */
@@ -227,7 +237,8 @@ typedef T NAME##_v __attribute__((vector_size(W)));                             
 typedef IT NAME##_m __attribute__((vector_size(W)));                                 \
 typedef T NAME##_h16 __attribute__((vector_size(16)));                               \
 typedef T NAME##_h32 __attribute__((vector_size(32)));                               \
-enum { NAME##_SPEC = SPECIALISE != 0, NAME##_PACK = SPECIALISE == 2 && MC_PACKED_OK }; \
+enum { NAME##_SPEC = SPECIALISE != 0, NAME##_PACK = SPECIALISE == 2 && MC_PACKED_OK,   \
+       NAME##_VL = VL };                                                             \
 typedef T NAME##_hv __attribute__((vector_size(W * sizeof(T) / 8)));                \
 MC_DEFINE_VMATH(NAME##_vm, W / 8, TARGET)                                            \
 /* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */ \
@@ -338,13 +349,15 @@ TARGET MC_INLINE double NAME##_finish(const mc_prob *p, T *g, const int HESS,   
 }                                                                                    \
 TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
                                      T *MC_RESTRICT g, const int KIND, const int HESS, \
-                                     const int ROWS, const int NCC)                  \
+                                     const int ROWS, const int NCC, const int LDC)  \
 {                                                                                    \
     typedef NAME##_v V;                                                              \
     typedef NAME##_m M;                                                              \
     typedef NAME##_vm_dv DV;                                                         \
     MC_GROUP_LOCALS(T);                                                              \
-    const Py_ssize_t m = s->m, ld = s->ld, tail = m % VL, mt = m - tail;             \
+    /* LDC > 0: rows of exactly LDC entries, packed (ld = m = LDC, known here) */     \
+    const Py_ssize_t m = LDC ? LDC : s->m, ld = LDC ? LDC : s->ld;                   \
+    const Py_ssize_t tail = m % VL, mt = m - tail;                                   \
     const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */     \
     const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(T) : 1;  /* ld = 0: n = 1 */ \
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                 \
@@ -443,6 +456,18 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 for (r = 0; r < VL; r++)                                             \
                     for (k = 0; k < NCC; k++)                                        \
                         ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);                 \
+        } else if (ng == VL) {        /* a full group: r_r broadcast once, rows fixed */ \
+            V rb[VL];                                                                \
+            for (r = 0; r < VL; r++) rb[r] = (V){0} + rl[r];                         \
+            for (c = 0; c < mt; c += VL) {                                           \
+                V g0 = MC_LOAD(V, g + c), g1 = {0};                                  \
+                for (r = 0; r < VL; r += 2) {                                        \
+                    g0 += rb[r] * MC_LOAD(V, XR(r) + c);                             \
+                    g1 += rb[r + 1] * MC_LOAD(V, XR(r + 1) + c);                     \
+                }                                                                    \
+                g0 += g1;                                                            \
+                MC_STORE(g + c, g0);                                                 \
+            }                                                                        \
         } else {                                                                     \
             for (c = 0; c < mt; c += VL) {                                           \
                 V g0 = MC_LOAD(V, g + c), g1 = {0}, g2 = {0}, g3 = {0};              \
@@ -654,7 +679,7 @@ TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     for (l = 0; l < VL; l++) g[l % m] += gl[l];                                      \
     loss = NAME##_finish(p, g, HESS, lacc, iacc, lt, it);                            \
     if (i < nb)                                      /* the rows past the groups */  \
-        loss += NAME##_gloop(p, i0 + i, nb - i, g, KIND, HESS, 0, 0);                \
+        loss += NAME##_gloop(p, i0 + i, nb - i, g, KIND, HESS, 0, 0, 0);             \
     return HESS ? 0 : loss;                                                          \
 }                                                                                    \
 MC_PVAR(NAME, T, TARGET, MC_SQUARED, 0, sq0) MC_PVAR(NAME, T, TARGET, MC_SQUARED, 1, sq1) \
