@@ -187,6 +187,43 @@ def test_row_groups_never_read_past_a_row(rng, loss, dtype):
         assert np.isnan(B[:, m]).all() and np.isinf(BF[n:]).all()   # inputs untouched
 
 
+def _view_at(buf, lane, shape, ld):
+    """Rows of `shape` with leading dimension ld inside `buf`, starting `lane` elements
+    past a 64-byte boundary (NumPy's large arrays start 16 bytes past one)."""
+    start = (-(buf.ctypes.data // buf.itemsize) % (64 // buf.itemsize)) + lane
+    return np.lib.stride_tricks.as_strided(buf[start:], shape, (ld * buf.itemsize,
+                                                                  buf.itemsize))
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic", "poisson", "huber"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_rows_off_a_vector_boundary(rng, loss, dtype):
+    """Wide rows that all start the same number of lanes past a vector boundary (walked in
+    aligned vectors, the lanes outside the row masked), inside a buffer of NaN and inf:
+    every lane offset, packed rows and row slices, rows=, intercept, weights, Hessian
+    products, every SIMD level: equal to the reference on the clean copy, buffer
+    untouched. Also rows too wide for the aligned walk (its fallback)."""
+    per_vec = 64 // np.dtype(dtype).itemsize
+    n = 45
+    for m, ld in ((40, 40), (64, 64), (72, 80), (130, 144), (256, 256), (1100, 1104)):
+        clean = rng.standard_normal((n, m)).astype(dtype).astype(np.float64)
+        theta, y, w = _problem(rng, loss, None, n, m, True, dtype)
+        p = rng.standard_normal(theta.shape).astype(dtype)
+        rows = rng.integers(0, n, 19)
+        kw = dict(loss=loss, sample_weight=w, l2=0.1, fit_intercept=True)
+        obj_ref = ref.LinearLoss(clean, y, **kw)
+        for lane in range(per_vec) if m <= 72 else (0, 1, per_vec // 2, per_vec - 1):
+            buf = np.full(n * ld + 2 * per_vec + ld, np.inf, dtype)
+            buf[1::3] = np.nan
+            X = _view_at(buf, lane, (n, m), ld)
+            X[...] = clean
+            before = buf.copy()
+            obj = mc.LinearLoss(X, y, **kw)
+            for _ in _simd_levels():
+                _assert_objective_matches(obj, obj_ref, theta, p, rows, dtype)
+            np.testing.assert_array_equal(buf, before)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_multinomial_classes_as_lanes(rng, dtype):
     """Multinomial with K below, at and above every vector length (K ≤ lanes: the classes

@@ -47,6 +47,10 @@
 #endif
 #define MC_F_ROWS 4096
 
+/* the widest rows (elements) walked in aligned vectors when they start off a vector
+ * boundary: three shifted copies (Θ, P, G) of this many elements live on the stack */
+#define MC_AL_MAX 1024
+
 /* The software prefetch of contiguous rows: every cache line MC_PF_BYTES ahead of the
  * group, in a burst at the group's start (and y's and w's), non-temporal; skipped when
  * all of X is shorter than that (a prefetch past a tiny array costs a page walk).
@@ -164,16 +168,27 @@
 TARGET __attribute__((noinline)) static double NAME##_##S(                          \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
-    return NAME##_gloop(p, i0, nb, g, KIND, HESS, ROWS, NCC, 0);                     \
+    return NAME##_gloop(p, i0, nb, g, KIND, HESS, ROWS, NCC, 0, 0);                  \
 }
 #define MC_GVARS(NAME, T, TARGET, KIND, HESS, S)                                     \
 MC_GVAR(NAME, T, TARGET, KIND, HESS, 0, -1, S##_nx)                                  \
 MC_GVAR(NAME, T, TARGET, KIND, HESS, 1, -1, S##_rw)                                  \
+MC_GALIGN(NAME, T, TARGET, KIND, HESS, S##_na, S##_nx)                               \
 MC_GNARROW(NAME, T, TARGET, KIND, HESS, 0, S##_n0, S##_nx)                           \
 MC_GNARROW(NAME, T, TARGET, KIND, HESS, 1, S##_n1, S##_nx)                           \
 MC_GNARROW(NAME, T, TARGET, KIND, HESS, 2, S##_n2, S##_nx)                           \
 MC_GNARROW(NAME, T, TARGET, KIND, HESS, 3, S##_n3, S##_nx)                           \
 MC_GNARROW(NAME, T, TARGET, KIND, HESS, 4, S##_n4, S##_nx)
+/* wide rows, each starting the same number of lanes past a vector boundary (NumPy's
+ * large arrays start 16 bytes past a 64-byte line), walked in aligned vectors: for
+ * gradients where the instantiation specialises, else the any-width one */
+#define MC_GALIGN(NAME, T, TARGET, KIND, HESS, S, ANY)                               \
+TARGET __attribute__((noinline)) static double NAME##_##S(                          \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
+{                                                                                    \
+    return NAME##_SPEC && !HESS ? NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, -1, 0, 1) \
+                       : NAME##_##ANY(p, i0, nb, g);                                 \
+}
 /* NCC chunks: a function of its own for gradients where the instantiation specialises
  * (SPECIALISE 1: the vector levels that matter for speed), else the any-width one (the
  * SSE2 baseline, Hessian products: a third of the code). Packed rows of exactly NCC
@@ -184,7 +199,7 @@ MC_GNARROW(NAME, T, TARGET, KIND, HESS, 4, S##_n4, S##_nx)
 TARGET __attribute__((noinline)) static double NAME##_##S##c(                       \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
-    return NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC, NCC * NAME##_VL);          \
+    return NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC, NCC * NAME##_VL, 0);       \
 }                                                                                    \
 TARGET __attribute__((noinline)) static double NAME##_##S(                          \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
@@ -192,7 +207,7 @@ TARGET __attribute__((noinline)) static double NAME##_##S(                      
     if (!NAME##_SPEC || HESS) return NAME##_##ANY(p, i0, nb, g);                     \
     if (NCC > 0 && p->src.ld == NCC * NAME##_VL && p->src.m == NCC * NAME##_VL)      \
         return NAME##_##S##c(p, i0, nb, g);                                          \
-    return NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC, 0);                        \
+    return NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC, 0, 0);                     \
 }
 
 /* the problem's pointers, and its loss's constants, in every loop of an instantiation */
@@ -349,7 +364,8 @@ TARGET MC_INLINE double NAME##_finish(const mc_prob *p, T *g, const int HESS,   
 }                                                                                    \
 TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
                                      T *MC_RESTRICT g, const int KIND, const int HESS, \
-                                     const int ROWS, const int NCC, const int LDC)  \
+                                     const int ROWS, const int NCC, const int LDC,  \
+                                     const int AL)                                  \
 {                                                                                    \
     typedef NAME##_v V;                                                              \
     typedef NAME##_m M;                                                              \
@@ -357,7 +373,13 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     MC_GROUP_LOCALS(T);                                                              \
     /* LDC > 0: rows of exactly LDC entries, packed (ld = m = LDC, known here) */     \
     const Py_ssize_t m = LDC ? LDC : s->m, ld = LDC ? LDC : s->ld;                   \
-    const Py_ssize_t tail = m % VL, mt = m - tail;                                   \
+    /* AL: every row starts h lanes past a vector boundary; walked in whole aligned    \
+     * vectors from h lanes before the row (mw lanes a row) against copies of Θ, P     \
+     * and G shifted by h: the lanes outside the row are masked to 0 in the dot        \
+     * products; G's lanes outside it collect junk and are dropped at the end */       \
+    const Py_ssize_t h = AL ? (Py_ssize_t)(((uintptr_t)x % W) / sizeof(T)) : 0;       \
+    const Py_ssize_t mw = AL ? (h + m + VL - 1) / VL * VL : m;                        \
+    const Py_ssize_t tail = AL ? 0 : m % VL, mt = AL ? mw : m - tail;                \
     const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */     \
     const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(T) : 1;  /* ld = 0: n = 1 */ \
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;                                 \
@@ -369,12 +391,29 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const T *xr[VL];                                                                 \
     V a[VL], b[VL], zv, qv, yv, wv, rv;                                              \
     V ga[4] = {{0}}, gb[4] = {{0}};   /* G's chunks in registers (NCC = 1 … 4) */      \
-    M mask;                                                                          \
+    M mask, mh, me;                                                                  \
+    T ts[MC_AL_MAX] __attribute__((aligned(64)));  /* AL: shifted Θ, P and G */        \
+    T ps[MC_AL_MAX] __attribute__((aligned(64)));                                     \
+    T gs[MC_AL_MAX] __attribute__((aligned(64)));                                     \
+    T *const gout = g;                                                               \
     Py_ssize_t i, r, c, l, k;                                                        \
     for (l = 0; l < VL; l++) {                                                       \
         tht[l] = NEEDZ && l < tail ? tt[mt + l] : 0;                                 \
         ptt[l] = HESS && l < tail ? pt[mt + l] : 0;                                  \
         mask[l] = l < tail ? (IT)-1 : 0;                                             \
+        mh[l] = l >= h ? (IT)-1 : 0;                  /* AL: the row's first lanes */ \
+        me[l] = l < h + m - (mw - VL) ? (IT)-1 : 0;   /* and its last */              \
+    }                                                                                \
+    if (AL) {                                                                        \
+        for (l = 0; l < mw; l++) {                                                   \
+            ts[l] = NEEDZ && l >= h && l < h + m ? tt[l - h] : 0;                    \
+            ps[l] = HESS && l >= h && l < h + m ? pt[l - h] : 0;                     \
+            gs[l] = 0;                                                               \
+        }                                                                            \
+        x -= h;                                                                      \
+        tt = ts;                                                                     \
+        pt = ps;                                                                     \
+        g = gs;                                                                      \
     }                                                                                \
     for (i = 0; i < nb; i += VL) {                                                   \
         const Py_ssize_t ng = nb - i < VL ? nb - i : VL;                             \
@@ -401,7 +440,9 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 const V tv = NEEDZ ? MC_LOAD(V, tt + k * VL) : (V){0};               \
                 const V pv = HESS ? MC_LOAD(V, pt + k * VL) : (V){0};                \
                 for (r = 0; r < VL; r++) {                                           \
-                    const V xv = MC_LOAD(V, XR(r) + k * VL);                         \
+                    V xv = MC_LOAD(V, XR(r) + k * VL);                               \
+                    if (AL && k == 0) xv = (V)((M)xv & mh);                          \
+                    if (AL && k == nc - 1) xv = (V)((M)xv & me);                     \
                     if (NEEDZ) a[r] += xv * tv;                                      \
                     if (HESS) b[r] += xv * pv;                                       \
                 }                                                                    \
@@ -409,7 +450,9 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         } else {                                                                     \
             for (r = 0; r < ng; r++)                                                 \
                 for (c = 0; c < mt; c += VL) {                                       \
-                    const V xv = MC_LOAD(V, XR(r) + c);                              \
+                    V xv = MC_LOAD(V, XR(r) + c);                                    \
+                    if (AL && c == 0) xv = (V)((M)xv & mh);                          \
+                    if (AL && c == mt - VL) xv = (V)((M)xv & me);                    \
                     if (NEEDZ) a[r] += xv * MC_LOAD(V, tt + c);                      \
                     if (HESS) b[r] += xv * MC_LOAD(V, pt + c);                       \
                 }                                                                    \
@@ -495,7 +538,9 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         V gk = MC_LOAD(V, g + k * VL) + (ga[k] + gb[k]);                             \
         MC_STORE(g + k * VL, gk);                                                    \
     }                                                                                \
-    return NAME##_finish(p, g, HESS, lacc, iacc, lt, it);                            \
+    if (AL)                                                                          \
+        for (l = 0; l < m; l++) gout[l] += g[h + l];                                 \
+    return NAME##_finish(p, gout, HESS, lacc, iacc, lt, it);                         \
 }                                                                                    \
 /* Column-major rows (F order, no rows=): a block is cut into sub-blocks of about
  * MC_F_BYTES of X (at most MC_F_ROWS rows), each read in place as m column segments:
@@ -679,7 +724,7 @@ TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     for (l = 0; l < VL; l++) g[l % m] += gl[l];                                      \
     loss = NAME##_finish(p, g, HESS, lacc, iacc, lt, it);                            \
     if (i < nb)                                      /* the rows past the groups */  \
-        loss += NAME##_gloop(p, i0 + i, nb - i, g, KIND, HESS, 0, 0, 0);             \
+        loss += NAME##_gloop(p, i0 + i, nb - i, g, KIND, HESS, 0, 0, 0, 0);          \
     return HESS ? 0 : loss;                                                          \
 }                                                                                    \
 MC_PVAR(NAME, T, TARGET, MC_SQUARED, 0, sq0) MC_PVAR(NAME, T, TARGET, MC_SQUARED, 1, sq1) \
@@ -852,17 +897,21 @@ MC_GVARS(NAME, T, TARGET, MC_HUBER, 0, hu0)                                  \
 MC_GVARS(NAME, T, TARGET, MC_HUBER, 1, hu1)                                  \
 TARGET static double NAME(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)      \
 {                                                                                    \
-    static double (*const tab[4][2][7])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = { \
-        {{NAME##_sq0_n0, NAME##_sq0_n1, NAME##_sq0_n2, NAME##_sq0_n3, NAME##_sq0_n4, NAME##_sq0_nx, NAME##_sq0_rw}, {NAME##_sq1_n0, NAME##_sq1_n1, NAME##_sq1_n2, NAME##_sq1_n3, NAME##_sq1_n4, NAME##_sq1_nx, NAME##_sq1_rw}},                                   \
-        {{NAME##_lg0_n0, NAME##_lg0_n1, NAME##_lg0_n2, NAME##_lg0_n3, NAME##_lg0_n4, NAME##_lg0_nx, NAME##_lg0_rw}, {NAME##_lg1_n0, NAME##_lg1_n1, NAME##_lg1_n2, NAME##_lg1_n3, NAME##_lg1_n4, NAME##_lg1_nx, NAME##_lg1_rw}},                                   \
-        {{NAME##_po0_n0, NAME##_po0_n1, NAME##_po0_n2, NAME##_po0_n3, NAME##_po0_n4, NAME##_po0_nx, NAME##_po0_rw}, {NAME##_po1_n0, NAME##_po1_n1, NAME##_po1_n2, NAME##_po1_n3, NAME##_po1_n4, NAME##_po1_nx, NAME##_po1_rw}},                                   \
-        {{NAME##_hu0_n0, NAME##_hu0_n1, NAME##_hu0_n2, NAME##_hu0_n3, NAME##_hu0_n4, NAME##_hu0_nx, NAME##_hu0_rw}, {NAME##_hu1_n0, NAME##_hu1_n1, NAME##_hu1_n2, NAME##_hu1_n3, NAME##_hu1_n4, NAME##_hu1_nx, NAME##_hu1_rw}},                                   \
+    static double (*const tab[4][2][8])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = { \
+        {{NAME##_sq0_n0, NAME##_sq0_n1, NAME##_sq0_n2, NAME##_sq0_n3, NAME##_sq0_n4, NAME##_sq0_nx, NAME##_sq0_rw, NAME##_sq0_na}, {NAME##_sq1_n0, NAME##_sq1_n1, NAME##_sq1_n2, NAME##_sq1_n3, NAME##_sq1_n4, NAME##_sq1_nx, NAME##_sq1_rw, NAME##_sq1_na}},                                   \
+        {{NAME##_lg0_n0, NAME##_lg0_n1, NAME##_lg0_n2, NAME##_lg0_n3, NAME##_lg0_n4, NAME##_lg0_nx, NAME##_lg0_rw, NAME##_lg0_na}, {NAME##_lg1_n0, NAME##_lg1_n1, NAME##_lg1_n2, NAME##_lg1_n3, NAME##_lg1_n4, NAME##_lg1_nx, NAME##_lg1_rw, NAME##_lg1_na}},                                   \
+        {{NAME##_po0_n0, NAME##_po0_n1, NAME##_po0_n2, NAME##_po0_n3, NAME##_po0_n4, NAME##_po0_nx, NAME##_po0_rw, NAME##_po0_na}, {NAME##_po1_n0, NAME##_po1_n1, NAME##_po1_n2, NAME##_po1_n3, NAME##_po1_n4, NAME##_po1_nx, NAME##_po1_rw, NAME##_po1_na}},                                   \
+        {{NAME##_hu0_n0, NAME##_hu0_n1, NAME##_hu0_n2, NAME##_hu0_n3, NAME##_hu0_n4, NAME##_hu0_nx, NAME##_hu0_rw, NAME##_hu0_na}, {NAME##_hu1_n0, NAME##_hu1_n1, NAME##_hu1_n2, NAME##_hu1_n3, NAME##_hu1_n4, NAME##_hu1_nx, NAME##_hu1_rw, NAME##_hu1_na}},                                   \
     };                                                                               \
     static double (*const ptab[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = { \
         {NAME##_p_sq0, NAME##_p_sq1}, {NAME##_p_lg0, NAME##_p_lg1},                  \
         {NAME##_p_po0, NAME##_p_po1}, {NAME##_p_hu0, NAME##_p_hu1}};                 \
     const Py_ssize_t m = p->src.m, nc = m / VL;                                      \
-    const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : 5);                      \
+    const uintptr_t xa = (uintptr_t)p->src.x;                                        \
+    /* wide rows all starting the same lanes past a vector boundary: aligned walk */  \
+    const int al = xa % W != 0 && xa % sizeof(T) == 0                                \
+                   && (p->src.ld * (Py_ssize_t)sizeof(T)) % W == 0 && m + 2 * VL <= MC_AL_MAX; \
+    const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : (al ? 7 : 5));          \
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;      \
     if (NAME##_PACK && !p->src.rows && p->src.ld == m && 2 * m <= VL                  \
             && (m & (m - 1)) == 0 && nb >= VL)      /* whole narrow rows per vector */ \
