@@ -436,13 +436,23 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         /* the group's dot products, a vector per row (rows interleaved: VL chains) */ \
         for (r = 0; r < VL; r++) { a[r] = (V){0}; b[r] = (V){0}; }                   \
         if (ng == VL) {                                                              \
-            for (k = 0; k < nc; k++) {                                               \
+            /* (AL: the row's first and last chunks apart, masked; no test inside) */ \
+            for (k = AL; k < nc - AL; k++) {                                         \
                 const V tv = NEEDZ ? MC_LOAD(V, tt + k * VL) : (V){0};               \
                 const V pv = HESS ? MC_LOAD(V, pt + k * VL) : (V){0};                \
                 for (r = 0; r < VL; r++) {                                           \
-                    V xv = MC_LOAD(V, XR(r) + k * VL);                               \
-                    if (AL && k == 0) xv = (V)((M)xv & mh);                          \
-                    if (AL && k == nc - 1) xv = (V)((M)xv & me);                     \
+                    const V xv = MC_LOAD(V, XR(r) + k * VL);                         \
+                    if (NEEDZ) a[r] += xv * tv;                                      \
+                    if (HESS) b[r] += xv * pv;                                       \
+                }                                                                    \
+            }                                                                        \
+            for (c = 0; AL && c < (nc > 1 ? 2 : 1); c++) {                           \
+                const Py_ssize_t kk = c ? nc - 1 : 0;                                \
+                const M mk = c ? me : (nc > 1 ? mh : mh & me);                       \
+                const V tv = NEEDZ ? MC_LOAD(V, tt + kk * VL) : (V){0};              \
+                const V pv = HESS ? MC_LOAD(V, pt + kk * VL) : (V){0};               \
+                for (r = 0; r < VL; r++) {                                           \
+                    const V xv = (V)((M)MC_LOAD(V, XR(r) + kk * VL) & mk);           \
                     if (NEEDZ) a[r] += xv * tv;                                      \
                     if (HESS) b[r] += xv * pv;                                       \
                 }                                                                    \
