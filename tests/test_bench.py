@@ -4,6 +4,7 @@ import numpy as np
 
 import mcfast as mc
 from mcfast import _bench, _bench_cases
+from mcfast._timing import interleaved_medians
 
 
 def _tiny_case():
@@ -84,3 +85,17 @@ def test_bench_out_dir(tmp_path, monkeypatch):
     out = tmp_path / "a" / "b"
     assert main(["bench", "--quick", "--out", str(out)]) == 0
     assert "| grad_ax | 4×4 |" in (out / "RESULTS.md").read_text()
+
+
+def test_contenders_take_turns_each_after_a_call_of_its_own():
+    """interleaved_medians: every contender gets `repeats` samples, in turns of
+    `per_turn`, each turn opened by an untimed call of that contender (another library's
+    spinning threads are not charged to the next one)."""
+    log = []
+    fns = [lambda: log.append("A"), lambda: log.append("B")]
+    times = interleaved_medians(fns, repeats=5, target=0.0, settle=0.0, per_turn=2)
+    assert len(times) == 2 and all(t >= 0 for t in times)
+    calibrate = ["A", "A", "B", "B"]              # warm-up and one timed call each
+    turns = [3, 3, 3, 3, 2, 2]                    # a settling call, then 2, 2, 1 samples
+    expected = calibrate + [c for k, c in zip(turns, "ABABAB") for _ in range(k)]
+    assert log == expected

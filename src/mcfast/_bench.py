@@ -116,12 +116,14 @@ def run(quick=False, log=print, cases=None):
         case = build()
         names = list(case.fns)
         medians = interleaved_medians([case.fns[k] for k in names], repeats=5 if quick else 21,
-                                      target=0.005 if quick else 0.02)
+                                      target=0.005 if quick else 0.02,
+                                      settle=0.02 if quick else 0.15)
         times = dict(zip(names, medians))
         for name, group in case.limits.items():
             t_mc, t_limit = interleaved_medians([group["mcfast"], group[name]],
                                                 repeats=5 if quick else 21,
-                                                target=0.005 if quick else 0.02)
+                                                target=0.005 if quick else 0.02,
+                                                settle=0.02 if quick else 0.15)
             case.measures[f"{name} time"] = t_limit
             case.measures[f"mcfast / {name}"] = t_mc / t_limit
         rows.append((rule, label, size, times, case))

@@ -22,31 +22,36 @@ def _loops_for(fn, target, clock=time.perf_counter):
 
 
 def interleaved_medians(fns, *, repeats=15, target=0.02, clock=time.perf_counter,
-                        settle=True):
-    """Median seconds per call of each callable, sampled in turn (A, B, A, B, ...).
+                        settle=0.15, per_turn=3):
+    """Median seconds per call of each callable, the contenders taking turns (A, B, A, ...).
 
     Interleaving makes slow drifts of a noisy machine hit every contender alike, so the
     ratios between the medians are stable even when absolute times move. `clock`:
     wall time by default; ``time.thread_time`` counts only this thread's CPU time (for
     single-threaded calls on a machine shared with other work).
 
-    `settle`: one untimed call of a contender before each of its samples. The previous
-    contender's thread pool (OpenMP, OpenBLAS) keeps spinning for up to milliseconds
-    after its call and slows whichever call comes next; that cost belongs to switching
-    between libraries (which ``_bench_cases.alternation`` measures on its own), not to
-    either contender, so each sample times a contender after a call of its own, as in a
-    user's loop.
+    A turn is `settle` seconds of untimed calls of the contender (at least one), then
+    `per_turn` samples of about `target` seconds each; `repeats` samples in all. A
+    library's thread pool keeps spinning after its call (OpenMP for milliseconds,
+    OpenBLAS's workers for about 0.1 s) and slows whatever runs next: measured here, a
+    two-thread mcfast call right after scikit-learn's loss_gradient ran 1.3–1.7× slower
+    for about 0.1 s. That cost belongs to switching between libraries, which
+    ``_bench_cases.alternation`` measures on its own, not to either contender, so each
+    sample times a contender in its steady state, as in a user's loop of its calls.
     """
     loops = [_loops_for(fn, target, clock) for fn in fns]
     samples = [[] for _ in fns]
-    for _ in range(repeats):
+    while len(samples[0]) < repeats:
         for fn, n, s in zip(fns, loops, samples):
-            if settle:
+            t0 = time.perf_counter()
+            fn()
+            while time.perf_counter() - t0 < settle:
                 fn()
-            t0 = clock()
-            for _ in range(n):
-                fn()
-            s.append((clock() - t0) / n)
+            for _ in range(min(per_turn, repeats - len(s))):
+                t0 = clock()
+                for _ in range(n):
+                    fn()
+                s.append((clock() - t0) / n)
     return [float(np.median(s)) for s in samples]
 
 
