@@ -180,21 +180,22 @@ MC_GNARROW(NAME, T, TARGET, KIND, HESS, 2, S##_n2, S##_nx)                      
 MC_GNARROW(NAME, T, TARGET, KIND, HESS, 3, S##_n3, S##_nx)                           \
 MC_GNARROW(NAME, T, TARGET, KIND, HESS, 4, S##_n4, S##_nx)
 /* wide rows, each starting the same number of lanes past a vector boundary (NumPy's
- * large arrays start 16 bytes past a 64-byte line), walked in aligned vectors: for
- * gradients where the instantiation specialises, else the any-width one */
+ * large arrays start 16 bytes past a 64-byte line), walked in aligned vectors where the
+ * instantiation specialises, else the any-width one */
 #define MC_GALIGN(NAME, T, TARGET, KIND, HESS, S, ANY)                               \
 TARGET __attribute__((noinline)) static double NAME##_##S(                          \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
-    return NAME##_SPEC && !HESS ? NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, -1, 0, 1) \
+    return NAME##_SPEC ? NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, -1, 0, 1)          \
                        : NAME##_##ANY(p, i0, nb, g);                                 \
 }
 /* NCC chunks: a function of its own for gradients where the instantiation specialises
  * (SPECIALISE 1: the vector levels that matter for speed), else the any-width one (the
  * SSE2 baseline, Hessian products: a third of the code). Packed rows of exactly NCC
- * chunks (ld = m = NCC·VL, the common C-ordered X) have one more, whose row offsets are
- * constants: one pointer walks the group, where a stride known only at run time made
- * the compiler keep a pointer per row (spilled to the stack, 2× the work a row). */
+ * chunks (ld = m = NCC·VL, the common C-ordered X) have one more, Hessian products
+ * included, whose row offsets are constants: one pointer walks the group, where a stride
+ * known only at run time made the compiler keep a pointer per row (spilled to the
+ * stack, 2× the work a row). */
 #define MC_GNARROW(NAME, T, TARGET, KIND, HESS, NCC, S, ANY)                         \
 TARGET __attribute__((noinline)) static double NAME##_##S##c(                       \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
@@ -204,9 +205,10 @@ TARGET __attribute__((noinline)) static double NAME##_##S##c(                   
 TARGET __attribute__((noinline)) static double NAME##_##S(                          \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
-    if (!NAME##_SPEC || HESS) return NAME##_##ANY(p, i0, nb, g);                     \
+    if (!NAME##_SPEC) return NAME##_##ANY(p, i0, nb, g);                             \
     if (NCC > 0 && p->src.ld == NCC * NAME##_VL && p->src.m == NCC * NAME##_VL)      \
         return NAME##_##S##c(p, i0, nb, g);                                          \
+    if (HESS) return NAME##_##ANY(p, i0, nb, g);                                     \
     return NAME##_gloop(p, i0, nb, g, KIND, HESS, 0, NCC, 0, 0);                     \
 }
 
