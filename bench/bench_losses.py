@@ -8,7 +8,8 @@ Run from the repository root:
          and over a read of X and y (what the loss must read: y adds 1/m of X's bytes).
 --cases  the two-thread cases of `python -m mcfast bench` for the losses (squared,
          logistic, Poisson, F order, hessp, multinomial, CSR, rows=) against the
-         two-thread read floor and scikit-learn's LinearModelLoss.
+         two-thread read floor and scikit-learn's LinearModelLoss; then squared, logistic
+         and Poisson without intercept and l2 against the floor.
 Interleaved repeats, medians, ratios from one run (the machine may be shared: quote load).
 """
 
@@ -23,7 +24,7 @@ from mcfast import _bench, _bench_cases
 from mcfast._kernels import _engine
 from mcfast._timing import format_seconds, interleaved_medians
 
-__all__ = ["floor_sweep", "main"]
+__all__ = ["floor_sweep", "plain_sweep", "main"]
 
 
 def floor_sweep(mb=256, widths=(4, 8, 16, 32, 64, 256), repeats=11):
@@ -60,6 +61,25 @@ def floor_sweep(mb=256, widths=(4, 8, 16, 32, 64, 256), repeats=11):
     return rows
 
 
+def plain_sweep(n=2_000_000, m=32, repeats=21):
+    """Two threads: squared, logistic and Poisson without intercept and l2 (the --cases
+    rows have both) over the two-thread read floor, each timed with the floor in turns;
+    [(loss, mcfast seconds, floor seconds)]."""
+    rng = np.random.default_rng(14)
+    rows = []
+    for loss in ("squared", "logistic", "poisson"):
+        X, y, theta = _bench_cases._loss_data(rng, loss, n, m)
+        theta, out = theta[:m].copy(), np.empty(m)
+        t_mc, t_floor = interleaved_medians(
+            [lambda: mc.linear_loss_grad(X, theta, y, loss=loss, out=out),
+             lambda: _engine.row_sum(X, 2)], repeats=repeats)
+        rows.append((loss, t_mc, t_floor))
+        print(f"{loss:9s} {n:,}x{m}, no intercept, no l2: mcfast {format_seconds(t_mc)}, "
+              f"read floor {format_seconds(t_floor)}: {t_mc / t_floor:.2f}x", flush=True)
+        del X, y
+    return rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -78,6 +98,7 @@ def main(argv=None):
         for what, rule, size, against, value, bound, met in _bench.targets(rows):
             print(f"{'met   ' if met else 'MISSED'} {rule} {size}: {against} {value:.3g} "
                   f"(at most {bound}) - {what}")
+        plain_sweep()
 
 
 if __name__ == "__main__":
