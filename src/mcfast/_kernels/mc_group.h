@@ -15,6 +15,18 @@
  * the second product: 1.5–1.7× the one-thread read floor at m = 16 … 32, against
  * 1.02–1.1× of a read of X and y here (bench/bench_losses.py --floor).
  *
+ * Row walks of the groups (a function each, chosen per block by the entry at the end):
+ *   n1 … n4   rows of 1–4 whole vectors: G in registers; when the rows are packed
+ *             (ld = m = NCC·VL, a C-ordered X) the row offsets are constants (…c), so
+ *             one pointer walks the group (a run-time stride made the compiler keep a
+ *             pointer per row, spilled to the stack: twice the work a row);
+ *   na        wide rows that all start h lanes past a vector boundary (NumPy's large
+ *             arrays start 16 bytes past a 64-byte line): whole aligned vectors from h
+ *             lanes before each row, against copies of Θ, P and G shifted by h, the
+ *             lanes outside the row masked in the dot products (the first and last
+ *             chunks apart: a test inside the loop cost the memory stream 1.2×);
+ *   nx, rw    any width, and rows=.
+ *
  * The other paths of this file, each a function per loss and mode:
  *   packed rows   narrow contiguous rows (m a power of two ≤ VL/2; GCC, AVX-512): several
  *                 rows to a vector, a partial shuffle tree with masks made per call;
