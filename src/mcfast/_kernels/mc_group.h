@@ -244,11 +244,30 @@ TARGET __attribute__((noinline)) static double NAME##_m_##S(                    
 }
 
 /* the packed narrow-row function of one loss KIND and mode HESS */
+/* (gradients where rows are packed: a loop per width m = 1, 2, 4, 8 known at compile
+ * time, so the tree and the row loops unroll and the partial sums stay in registers) */
 #define MC_PVAR(NAME, T, TARGET, KIND, HESS, S)                                      \
+MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, 1) MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, 2) \
+MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, 4) MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, 8) \
 TARGET __attribute__((noinline)) static double NAME##_p_##S(                        \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
-    return NAME##_ploop(p, i0, nb, g, KIND, HESS);                                   \
+    if (NAME##_PACK && !HESS)                                                        \
+        switch (p->src.m) {                                                          \
+        case 1: return NAME##_p_##S##_1(p, i0, nb, g);                               \
+        case 2: return NAME##_p_##S##_2(p, i0, nb, g);                               \
+        case 4: return NAME##_p_##S##_4(p, i0, nb, g);                               \
+        case 8: if (NAME##_VL >= 16) return NAME##_p_##S##_8(p, i0, nb, g);          \
+        }                                                                            \
+    return NAME##_ploop(p, i0, nb, g, KIND, HESS, 0);                                \
+}
+#define MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, MW)                                \
+TARGET __attribute__((noinline)) static double NAME##_p_##S##_##MW(                 \
+        const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
+{                                                                                    \
+    /* (called by NAME_p_S only where this holds; elsewhere no code) */             \
+    return NAME##_PACK && !HESS && 2 * MW <= NAME##_VL                               \
+        ? NAME##_ploop(p, i0, nb, g, KIND, HESS, MW) : 0;                            \
 }
 
 /* the F-order function of one loss KIND and mode HESS */
@@ -664,13 +683,14 @@ TARGET static double NAME##_f(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T 
  * with r spread over each row's m lanes. The rows past the last whole group go to    \
  * the row-group loop. */                                                            \
 TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,  \
-                                     T *MC_RESTRICT g, const int KIND, const int HESS) \
+                                     T *MC_RESTRICT g, const int KIND, const int HESS,  \
+                                     const int MW)                                  \
 {                                                                                    \
     typedef NAME##_v V;                                                              \
     typedef NAME##_m M;                                                              \
     typedef NAME##_vm_dv DV;                                                         \
     MC_GROUP_LOCALS(T);                                                              \
-    const Py_ssize_t m = s->m, P = VL / m;                                           \
+    const Py_ssize_t m = MW ? MW : s->m, P = VL / m;   /* MW: m known here */     \
     MC_GROUP_COEFS(T, m);                                                            \
     M lo[4], hi[4], perm, ex[VL];                                                    \
     int rid[VL][VL] = {{0}}, nid[VL][VL];                                            \
