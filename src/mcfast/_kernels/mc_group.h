@@ -245,20 +245,25 @@ TARGET __attribute__((noinline)) static double NAME##_m_##S(                    
 
 /* the packed narrow-row function of one loss KIND and mode HESS */
 /* (gradients where rows are packed: a loop per width m = 1, 2, 4, 8 known at compile
- * time, so the tree and the row loops unroll and the partial sums stay in registers) */
+ * time, so the tree and the row loops unroll and the partial sums stay in registers;
+ * MC_PWIDTH_OK: the instantiations that have such a loop) */
+#define MC_PWIDTH_OK(NAME, HESS, MW) (NAME##_PACK && !(HESS) && 2 * (MW) <= NAME##_VL)
 #define MC_PVAR(NAME, T, TARGET, KIND, HESS, S)                                      \
 MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, 1) MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, 2) \
 MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, 4) MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, 8) \
 TARGET __attribute__((noinline)) static double NAME##_p_##S(                        \
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
-    if (NAME##_PACK && !HESS)                                                        \
-        switch (p->src.m) {                                                          \
-        case 1: return NAME##_p_##S##_1(p, i0, nb, g);                               \
-        case 2: return NAME##_p_##S##_2(p, i0, nb, g);                               \
-        case 4: return NAME##_p_##S##_4(p, i0, nb, g);                               \
-        case 8: if (NAME##_VL >= 16) return NAME##_p_##S##_8(p, i0, nb, g);          \
-        }                                                                            \
+    switch (p->src.m) {                                                              \
+    case 1: if (MC_PWIDTH_OK(NAME, HESS, 1)) return NAME##_p_##S##_1(p, i0, nb, g);  \
+            break;                                                                   \
+    case 2: if (MC_PWIDTH_OK(NAME, HESS, 2)) return NAME##_p_##S##_2(p, i0, nb, g);  \
+            break;                                                                   \
+    case 4: if (MC_PWIDTH_OK(NAME, HESS, 4)) return NAME##_p_##S##_4(p, i0, nb, g);  \
+            break;                                                                   \
+    case 8: if (MC_PWIDTH_OK(NAME, HESS, 8)) return NAME##_p_##S##_8(p, i0, nb, g);  \
+            break;                                                                   \
+    }                                                                                \
     return NAME##_ploop(p, i0, nb, g, KIND, HESS, 0);                                \
 }
 #define MC_PWIDTH(NAME, T, TARGET, KIND, HESS, S, MW)                                \
@@ -266,8 +271,7 @@ TARGET __attribute__((noinline)) static double NAME##_p_##S##_##MW(             
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)                        \
 {                                                                                    \
     /* (called by NAME_p_S only where this holds; elsewhere no code) */             \
-    return NAME##_PACK && !HESS && 2 * MW <= NAME##_VL                               \
-        ? NAME##_ploop(p, i0, nb, g, KIND, HESS, MW) : 0;                            \
+    return MC_PWIDTH_OK(NAME, HESS, MW) ? NAME##_ploop(p, i0, nb, g, KIND, HESS, MW) : 0; \
 }
 
 /* the F-order function of one loss KIND and mode HESS */
