@@ -9,6 +9,7 @@ interleaved loop with NumPy. Each peer is timed against mcfast in a group of its
 --one-thread runs everything on one thread (BLAS pools through threadpoolctl, XLA through
 XLA_FLAGS): the comparison of the work each library does, for a machine too busy for
 multi-threaded BLAS timings to mean anything.
+Each run is filed under bench/machines/ by CPU and date (--no-save: not).
 """
 
 import os
@@ -164,4 +165,7 @@ def main(argv=()):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    from _machine import recorded
+    args = sys.argv[1:]
+    with recorded("bench_chain", args):    # filed under bench/machines/ (--no-save: not)
+        main(args)

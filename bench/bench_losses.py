@@ -11,6 +11,8 @@ Run from the repository root:
          two-thread read floor and scikit-learn's LinearModelLoss; then squared, logistic
          and Poisson without intercept and l2 against the floor.
 Interleaved repeats, medians, ratios from one run (the machine may be shared: quote load).
+Each run is filed under bench/machines/ by CPU and date (--no-save: not); MCFAST_SIMD=avx2
+(or sse2) forces a lower instruction-set level than the CPU's best.
 """
 
 import argparse
@@ -102,4 +104,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    from _machine import recorded
+    args = sys.argv[1:]
+    with recorded("bench_losses", args):   # filed under bench/machines/ (--no-save: not)
+        main(args)

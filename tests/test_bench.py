@@ -99,3 +99,32 @@ def test_contenders_take_turns_each_after_a_call_of_its_own():
     turns = [3, 3, 3, 3, 2, 2]                    # a settling call, then 2, 2, 1 samples
     expected = calibrate + [c for k, c in zip(turns, "ABABAB") for _ in range(k)]
     assert log == expected
+
+
+def test_runs_are_filed_by_machine(tmp_path, monkeypatch, capsys):
+    """bench/_machine.py: a run's output lands in a file named by CPU, time and
+    benchmark, with the machine's facts above it, and the index lists it."""
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / "_machine.py"
+    spec = importlib.util.spec_from_file_location("_machine", path)
+    machine = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(machine)
+    monkeypatch.setattr(machine, "MACHINES", tmp_path)
+    argv = ["--quick"]
+    with machine.recorded("bench_x", argv) as filed:
+        print("squared 1.07x")
+    assert "squared 1.07x" in capsys.readouterr().out
+    facts = machine.cpu_facts()
+    tag = machine.machine_tag(facts)
+    assert filed.parent == tmp_path and filed.name.startswith(tag + "_")
+    assert filed.name.endswith("_bench_x.md") and "/" not in tag and "_" not in tag
+    text = filed.read_text()
+    assert "squared 1.07x" in text and "command: `python bench/bench_x.py --quick`" in text
+    assert f"best instruction set: {facts['best instruction set']}" in text
+    index = (tmp_path / "README.md").read_text()
+    assert f"| {tag} |" in index and f"(`{filed.name}`)" in index and "squared 1.07x" in index
+    argv = ["--no-save"]
+    with machine.recorded("bench_y", argv) as filed:
+        pass
+    assert filed is None and argv == [] and not list(tmp_path.glob("*bench_y*"))

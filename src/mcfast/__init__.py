@@ -1,6 +1,7 @@
 """mcfast: the chain rules of matrix/vector calculus as fast compiled kernels."""
 
 from ._version import __version__
+from . import _simd  # noqa: F401  (MCFAST_SIMD, read once here)
 from . import reference
 from .gradcheck import check_grad
 from ._config import show_config

@@ -49,7 +49,9 @@ def config() -> dict[str, Any]:
         ``threads``, what the OpenMP kernels would use if called now from this thread
         (``omp_get_max_threads()``, which ``threadpoolctl.threadpool_limits`` and
         ``OMP_NUM_THREADS`` set, capped by ``cpu_count``, the CPUs of this process's
-        affinity; 1 when ``forked_child``); ``"blas"``: the BLAS/OpenMP libraries loaded
+        affinity; 1 when ``forked_child``) and ``simd``, the engine's instruction-set
+        level in use, the best this CPU has and ``MCFAST_SIMD`` (which forces a lower
+        one; None when unset); ``"blas"``: the BLAS/OpenMP libraries loaded
         in the process (from ``threadpoolctl``, or a note when it is not installed).
 
     Examples
@@ -67,6 +69,7 @@ def config() -> dict[str, Any]:
     """
     from ._kernels._buildinfo import build_info
     from ._kernels._threads import thread_info
+    from ._simd import simd_info
     build = build_info()
     build["openmp_enabled"] = build["openmp"] > 0
     return {
@@ -76,7 +79,7 @@ def config() -> dict[str, Any]:
         "runtime": {"python": sys.version.split()[0], "platform": platform.platform(),
                     "machine": platform.machine(), "numpy": np.__version__,
                     "scipy": scipy.__version__, "kernel_blas": _kernel_blas(),
-                    "threads": thread_info()},
+                    "threads": thread_info(), "simd": simd_info()},
         "blas": _blas(),
     }
 
@@ -124,6 +127,10 @@ def show_config(json: bool = False) -> None:
                 val = (f"{val['effective_n_threads']} (OpenMP max {val['omp_max_threads']}, "
                        f"{val['cpu_count']} CPUs in the affinity mask"
                        f"{', forked child: serial' if val['forked_child'] else ''})")
+            elif k == "simd":
+                forced = val["MCFAST_SIMD"]
+                val = (f"{val['level']} (this CPU's best: {val['cpu_best']}"
+                       f"{f', MCFAST_SIMD={forced!r}' if forced is not None else ''})")
             print(f"  {k:20s} {val}")
     print("blas:")
     if isinstance(cfg["blas"], str):
