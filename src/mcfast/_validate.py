@@ -193,6 +193,10 @@ def _weights_and_l2(w, X_shape, l2, dtype, func):
             raise shape_error(func, "sample_weight.shape[0] must equal X.shape[0]",
                               X=X_shape, sample_weight=w.shape)
         w = convert(w, dtype)
+    # a real number: not a string ("1") nor a bool (True), which float() would take
+    if isinstance(l2, (str, bytes, bool, np.bool_)) or not np.isrealobj(l2) \
+            or np.ndim(l2) != 0:
+        raise TypeError(f"{func}: l2 must be a real number; got {l2!r}")
     try:
         l2 = float(l2)
     except (TypeError, ValueError):
@@ -483,7 +487,7 @@ def chain_vector_args(links, vector, name, func):
 # --- linear-model losses: linear_loss_grad, LinearLoss (fast path and reference) ---
 
 __all__ += ["linear_loss_data", "linear_loss_theta", "linear_loss_direction",
-            "linear_loss_rows"]
+            "linear_loss_rows", "NO_THETA"]
 
 
 def _sparse_X(X, func):
@@ -496,11 +500,15 @@ def _sparse_X(X, func):
         raise ValueError(f"{func}: X must be 2-D; got shape {X.shape}")
 
 
-def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=None,
+NO_THETA = object()     # linear_loss_data without θ (LinearLoss); theta=None is refused
+
+
+def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=NO_THETA,
                      rows=None):
     """Check a linear-model loss's data (and θ when given). -> a dict of the converted
     pieces: X (ndarray in its own layout, or scipy.sparse CSR), y, w, theta, l2,
-    fit_intercept, loss (a mcfast.losses.Loss), dtype, n, m.
+    fit_intercept, loss (a mcfast.losses.Loss), dtype, n, m. Without θ (the default,
+    `NO_THETA`) the dict has no "theta"; ``theta=None`` raises TypeError naming it.
 
     The working dtype comes from X, θ, y and sample_weight, except that integer class
     labels (loss="multinomial") do not make it float64. With `rows` (rows=, unchecked:
@@ -516,7 +524,7 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     n, m = X.shape
     rows = linear_loss_rows(rows, n, func)
     check_domain = rows is None
-    named = {} if theta is None else {"theta": theta}
+    named = {} if theta is NO_THETA else {"theta": theta}
     named["y"] = y
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
@@ -547,7 +555,7 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     labels = y if rows is None else y[rows]
     if loss.multiclass and labels.size:
         out["max_label"] = float(labels.max())
-    if theta is not None:
+    if theta is not NO_THETA:
         out["theta"] = linear_loss_theta(arr["theta"], out, "theta", func)
     return out
 
