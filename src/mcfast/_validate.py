@@ -7,7 +7,7 @@ import numpy as np
 
 __all__ = [
     "as_real_array", "working_dtype", "convert", "check_out", "overlaps",
-    "shape_error", "check_ndim",
+    "shape_error", "check_ndim", "sparse_structure",
 ]
 
 
@@ -125,12 +125,13 @@ def trace_chain_args(G, dY_dX, func="trace_chain"):
     return convert(G, dtype), convert(D, dtype), D.shape[G.ndim:]
 
 
-def _design(X, func):
-    """X as a real ndarray, or a scipy.sparse matrix checked for real data (kept sparse).
+def _design(X, func, once=False):
+    """X as a real ndarray, or a scipy.sparse matrix checked for real data and structure
+    (kept sparse; see `_sparse_X` for `once`).
     -> (X, an array of X's dtype for `working_dtype`)."""
     import scipy.sparse
     if scipy.sparse.issparse(X):
-        _sparse_X(X, func)
+        _sparse_X(X, func, once)
         return X, np.empty(0, X.dtype)
     X = as_real_array(X, "X", func)
     return X, X
@@ -169,7 +170,7 @@ def lstsq_args(X, theta, y, func="lstsq_grad"):
 
 def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
     """Check LeastSquares' data: X (n, m), y (n,) or (n, k), sample_weight (n,), l2 >= 0."""
-    X, Xd = _design(X, func)
+    X, Xd = _design(X, func, once=True)
     named = dict(y=y)
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
@@ -343,6 +344,7 @@ def _chain_links(links, func, shapes_ok):
             if link.ndim != 2:
                 raise ValueError(f"{func}: links[{k}] is a sparse array of shape "
                                  f"{link.shape}; expected a 2-D sparse Jacobian")
+            sparse_structure(link, f"links[{k}]", func)
             items.append(link), shapes.append(tuple(link.shape)), kinds.append(kind)
             continue
         elif shapes_ok and isinstance(link, tuple):
@@ -490,14 +492,70 @@ __all__ += ["linear_loss_data", "linear_loss_theta", "linear_loss_direction",
             "linear_loss_rows", "NO_THETA"]
 
 
-def _sparse_X(X, func):
-    """A scipy.sparse X's dtype, refusing complex and other non-real data (TypeError)."""
+def sparse_structure(S, name, func, indices=True):
+    """Refuse a scipy.sparse matrix whose index arrays do not describe its shape (ValueError
+    naming `name`), before anything reads them: SciPy's own products and conversions trust
+    them, and an index out of range reads or writes out of bounds.
+
+    CSR, CSC and BSR: indptr of one entry per row (column, block row) plus one, from 0,
+    never decreasing, ending within indices and data; every index in range (unless
+    `indices` is False: the one-pass engine counts those itself, in its pass). COO: row
+    and column indices in range, one per stored entry. Other formats hold no such arrays.
+    """
+    fmt = S.format
+    rows, cols = S.shape
+    if fmt in ("csr", "csc", "bsr"):
+        R, C = S.blocksize if fmt == "bsr" else (1, 1)
+        major, minor = ((rows, cols) if fmt != "csc" else (cols, rows))
+        if fmt == "bsr":
+            major, minor = rows // R, cols // C
+        ptr, ind = np.asarray(S.indptr), np.asarray(S.indices)
+        stored = min(ind.shape[0] if ind.ndim == 1 else -1, np.shape(S.data)[0])
+        what = None
+        if ptr.ndim != 1 or ind.ndim != 1 or ptr.shape[0] != major + 1:
+            what = (f"indptr must be 1-D of {major + 1} entries and indices 1-D; got "
+                    f"shapes {ptr.shape} and {ind.shape}")
+        elif ptr[0] != 0 or ptr[-1] > stored:
+            what = (f"indptr must run from 0 up to at most the {stored} stored entries; it "
+                    f"runs from {ptr[0]} to {ptr[-1]}")
+        elif major and np.any(ptr[1:] < ptr[:-1]):
+            k = int(np.argmax(ptr[1:] < ptr[:-1]))
+            what = (f"indptr must not decrease; indptr[{k + 1}] = {ptr[k + 1]} < "
+                    f"indptr[{k}] = {ptr[k]}")
+        elif indices and ptr[-1] and (ind[:ptr[-1]].min() < 0 or ind[:ptr[-1]].max() >= minor):
+            what = (f"indices must lie in 0 ... {minor - 1}; got {ind[:ptr[-1]].min()} to "
+                    f"{ind[:ptr[-1]].max()}")
+    elif fmt == "coo":
+        coords = [np.asarray(c) for c in (S.row, S.col)]
+        what = None
+        if any(c.shape != np.shape(S.data) for c in coords):
+            what = (f"row, col and data must have one entry per stored value; got shapes "
+                    f"{coords[0].shape}, {coords[1].shape}, {np.shape(S.data)}")
+        elif S.nnz and any(c.min() < 0 or c.max() >= size
+                           for c, size in zip(coords, (rows, cols))):
+            what = (f"row indices must lie in 0 ... {rows - 1} and column indices in "
+                    f"0 ... {cols - 1}")
+    else:
+        return S
+    if what is not None:
+        raise ValueError(f"{func}: {name} is a malformed scipy.sparse {fmt} matrix of shape "
+                         f"{S.shape}: {what}")
+    return S
+
+
+def _sparse_X(X, func, once=False):
+    """A scipy.sparse X's dtype, refusing complex and other non-real data (TypeError), and
+    a malformed structure (ValueError). `once`: X is checked once for many calls (an
+    objective's constructor), so its CSR column indices are checked here too."""
     kind = X.dtype.kind
     if kind not in "biuf" or (kind == "f" and X.dtype.itemsize > 8):
         raise TypeError(f"{func}: argument 'X' is sparse with dtype {X.dtype}; expected "
                         f"real floating (float32/float64), integer or boolean values")
     if X.ndim != 2:
         raise ValueError(f"{func}: X must be 2-D; got shape {X.shape}")
+    # a CSR X is read in place by the engine, which counts column indices out of range in
+    # its pass; any other format is converted by SciPy, which trusts all of its indices
+    sparse_structure(X, "X", func, indices=once or X.format != "csr")
 
 
 NO_THETA = object()     # linear_loss_data without θ (LinearLoss); theta=None is refused
@@ -519,7 +577,7 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     from .losses import get_loss
     loss = get_loss(loss, func)
     sparse = scipy.sparse.issparse(X)
-    X, Xd = _design(X, func)
+    X, Xd = _design(X, func, once=theta is NO_THETA)
     check_ndim(X, "X", func, (2,))
     n, m = X.shape
     rows = linear_loss_rows(rows, n, func)
