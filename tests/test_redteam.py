@@ -94,6 +94,15 @@ def test_malformed_sparse_X_is_refused(make):
         mc.linear_loss_grad(make(), np.zeros(3), np.ones(3))
 
 
+def test_decrease_far_into_a_long_indptr():
+    S = sp.csr_matrix(sp.eye(100_000, format="csr"))
+    S.indptr[70_001] = 0                     # past the first chunk the check compares
+    with pytest.raises(ValueError, match=r"indptr\[70001\] = 0 < indptr\[70000\]"):
+        mc.grad_chain([S], np.ones(100_000))
+    with pytest.raises(ValueError, match="X is a malformed"):
+        mc.linear_loss_grad(S, np.zeros(100_000), np.ones(100_000))
+
+
 def test_well_formed_sparse_with_spare_capacity_is_accepted():
     # indptr ending before the end of indices/data (spare capacity) is valid CSR
     S = sp.csr_matrix((np.array([1.0, 2.0, 99.0]), np.array([0, 1, 7]),

@@ -492,6 +492,17 @@ __all__ += ["linear_loss_data", "linear_loss_theta", "linear_loss_direction",
             "linear_loss_rows", "NO_THETA"]
 
 
+def _first_decrease(a, chunk=1 << 15):
+    """The first k with a[k + 1] < a[k], else -1; compared a chunk at a time, so that the
+    check of a per-call X allocates a few KiB, not a mask as long as X has rows."""
+    for start in range(0, a.shape[0] - 1, chunk):
+        part = a[start:start + chunk + 1]
+        down = part[1:] < part[:-1]
+        if down.any():
+            return start + int(np.argmax(down))
+    return -1
+
+
 def sparse_structure(S, name, func, indices=True):
     """Refuse a scipy.sparse matrix whose index arrays do not describe its shape (ValueError
     naming `name`), before anything reads them: SciPy's own products and conversions trust
@@ -518,8 +529,7 @@ def sparse_structure(S, name, func, indices=True):
         elif ptr[0] != 0 or ptr[-1] > stored:
             what = (f"indptr must run from 0 up to at most the {stored} stored entries; it "
                     f"runs from {ptr[0]} to {ptr[-1]}")
-        elif major and np.any(ptr[1:] < ptr[:-1]):
-            k = int(np.argmax(ptr[1:] < ptr[:-1]))
+        elif (k := _first_decrease(ptr)) >= 0:
             what = (f"indptr must not decrease; indptr[{k + 1}] = {ptr[k + 1]} < "
                     f"indptr[{k}] = {ptr[k]}")
         elif indices and ptr[-1] and (ind[:ptr[-1]].min() < 0 or ind[:ptr[-1]].max() >= minor):
