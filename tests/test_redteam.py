@@ -6,18 +6,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 import mcfast as mc
-from mcfast._kernels import _engine
-
-
-def _simd_levels():
-    """Each instruction-set level the CPU has in turn; the level in use restored after."""
-    level, best, _ = _engine.simd_level()
-    try:
-        for lvl in range(best + 1):
-            _engine.set_simd_level(lvl)
-            yield lvl
-    finally:
-        _engine.set_simd_level(level)
+from test_linear_loss import _simd_levels
 
 
 # --- 1. multinomial with K = 1 (the lanes path wrote scratch it was never given) --------
