@@ -2,6 +2,9 @@
 
 Environment:
   MCFAST_DEBUG=1   build with boundscheck, wraparound and initializedcheck on (and -O0 -g)
+  MCFAST_SANITIZE=1  build with AddressSanitizer and UndefinedBehaviorSanitizer
+                   (-fsanitize=address,undefined, -O1 -g): the C of the .h files checked
+                   as it runs; the interpreter must preload the runtimes (see .ci/run)
   MCFAST_NATIVE=1  add -march=native (off by default: the default build stays portable)
   MCFAST_ONLY=a,b  build only the named kernel modules (developer convenience)
   MCFAST_BLAS_INT_MAX=N  hand sizes above N to the shims' 64-bit loops instead of BLAS
@@ -23,6 +26,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).parent
 DEBUG = os.environ.get("MCFAST_DEBUG", "") not in ("", "0")
+SANITIZE = os.environ.get("MCFAST_SANITIZE", "") not in ("", "0")
 NATIVE = os.environ.get("MCFAST_NATIVE", "") not in ("", "0")
 ONLY = [s for s in os.environ.get("MCFAST_ONLY", "").split(",") if s]
 BLAS_INT_MAX = os.environ.get("MCFAST_BLAS_INT_MAX", "")
@@ -84,6 +88,12 @@ def extensions():
     # -g0: no debug info in a release build (3 of the 4 MB of _chain.so), as in NumPy's
     # and SciPy's wheels; it overrides the -g of Python's own CFLAGS
     cflags = ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
+    # the sanitizers: any out-of-bounds access or undefined behaviour aborts the process
+    sanitize = ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined",
+                "-fno-omit-frame-pointer"] if SANITIZE else []
+    if SANITIZE and not DEBUG:
+        cflags = ["-O1", "-g"]
+    cflags += sanitize
     if NATIVE:
         cflags.append("-march=native")
     macros = [("MCFAST_BLAS_INT_MAX", str(int(BLAS_INT_MAX)))] if BLAS_INT_MAX else []
@@ -100,6 +110,7 @@ def extensions():
                            ("MCFAST_CYTHON_VERSION", f'"{Cython.__version__}"'),
                            ("MCFAST_NUMPY_VERSION", f'"{numpy.__version__}"')] + macros,
             extra_compile_args=list(cflags),
+            extra_link_args=list(sanitize),
             # the C helpers each module includes: a changed header recompiles it
             depends=sorted(glob("src/mcfast/_kernels/*.h")),
         ))

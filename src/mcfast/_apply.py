@@ -9,6 +9,7 @@ batch entry of the block (the batch is folded into the block's columns or rows).
 """
 
 import math
+import sys
 
 import numpy as np
 
@@ -35,7 +36,8 @@ def link_info(kind, item, shape):
 def _fold_cols(X):
     """(..., q, r) -> (q, B·r) and the function that unfolds a (p, B·r) result."""
     batch, r = X.shape[:-2], X.shape[-1]
-    folded = np.moveaxis(X, -2, 0).reshape(X.shape[-2], -1)
+    # sizes spelled out: reshape's -1 is undefined when q is 0
+    folded = np.moveaxis(X, -2, 0).reshape(X.shape[-2], math.prod(batch) * r)
 
     def unfold(Y):
         return np.moveaxis(Y.reshape((Y.shape[0],) + batch + (r,)), 0, -2)
@@ -98,7 +100,46 @@ def _kron_adjoint_vec(K, x):
     return Y.reshape(-1)
 
 
-def vector_forward(kind, a, x, dtype):
+def _operator(a, X, adjoint, dtype, name):
+    """The operator link `a` applied to the block X: ``a.op.matmat(X)`` (p, r), or
+    ``a.op.rmatmat(X)`` (q, r) when `adjoint`; its result checked and in `dtype`.
+
+    An operator is the user's code: what it returns must be a real array of exactly that
+    shape (not None, a scalar, a transposed block or complex values), else TypeError or
+    ValueError naming the link (`name`, e.g. "grad_chain: links[2]"), as is an exception
+    from SciPy's wrapper about its result (a wrong size) or a missing adjoint.
+    """
+    method = "rmatmat" if adjoint else "matmat"
+    where = f"{name} (operator of shape {a.shape})"
+    if adjoint and not a.adjoint:
+        raise ValueError(f"{where} has no adjoint (rmatvec or rmatmat), which this "
+                         f"product needs")
+    want = (a.shape[1] if adjoint else a.shape[0], X.shape[1])
+    try:
+        Y = getattr(a.op, method)(X)
+    except NotImplementedError as exc:
+        raise ValueError(f"{where} has no adjoint (rmatvec or rmatmat), which this "
+                         f"product needs: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where}: {method} of a block of shape {X.shape} failed: "
+                        f"{exc}") from exc
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(Y):
+        Y = Y.toarray()
+    if Y is None:
+        raise TypeError(f"{where}: {method} returned None; expected a real array of "
+                        f"shape {want}")
+    Y = np.asarray(Y)
+    if Y.dtype.kind not in "biuf" or (Y.dtype.kind == "f" and Y.dtype.itemsize > 8):
+        raise TypeError(f"{where}: {method} returned an array of dtype {Y.dtype}; "
+                        f"expected real values (float32/float64, integer or boolean)")
+    if Y.shape != want:
+        raise ValueError(f"{where}: {method} of a block of shape {X.shape} returned "
+                         f"shape {Y.shape}; expected {want}")
+    return Y.astype(dtype, copy=False)
+
+
+def vector_forward(kind, a, x, dtype, name="an operator link"):
     """J @ x for one vector x (q,) of a 2-D link (tangent mode, one sample)."""
     if kind == "dense":
         return np.matmul(a, x)
@@ -106,10 +147,10 @@ def vector_forward(kind, a, x, dtype):
         return a * x
     if kind == "kron":
         return _kron_forward_vec(a, x)
-    return apply_forward(kind, a, x[:, None], dtype)[:, 0]
+    return apply_forward(kind, a, x[:, None], dtype, name)[:, 0]
 
 
-def vector_adjoint(kind, a, x, dtype):
+def vector_adjoint(kind, a, x, dtype, name="an operator link"):
     """x @ J for one vector x (p,) of a 2-D link (adjoint mode, one sample)."""
     if kind == "dense":
         return np.matmul(x, a)
@@ -117,11 +158,12 @@ def vector_adjoint(kind, a, x, dtype):
         return x * a
     if kind == "kron":
         return _kron_adjoint_vec(a, x)
-    return apply_adjoint(kind, a, x[None, :], dtype)[0]
+    return apply_adjoint(kind, a, x[None, :], dtype, name)[0]
 
 
-def apply_forward(kind, a, X, dtype):
-    """J @ X for a block X (..., q, r) (tangent mode)."""
+def apply_forward(kind, a, X, dtype, name="an operator link"):
+    """J @ X for a block X (..., q, r) (tangent mode); `name` names an operator link in
+    errors about its results."""
     if kind == "dense":
         return np.matmul(a, X)
     if kind == "diag":
@@ -130,14 +172,14 @@ def apply_forward(kind, a, X, dtype):
         return _kron_forward(a, X)
     folded, unfold = _fold_cols(X)
     if kind == "sparse":
-        Y = a @ folded
+        Y = np.asarray(a @ folded, dtype=dtype)
     else:
-        Y = a.op.matmat(folded)
-    return unfold(np.asarray(Y, dtype=dtype).reshape(a.shape[0], folded.shape[1]))
+        Y = _operator(a, folded, False, dtype, name)
+    return unfold(Y)
 
 
-def apply_adjoint(kind, a, X, dtype):
-    """X @ J for a block X (..., m, p) (adjoint mode)."""
+def apply_adjoint(kind, a, X, dtype, name="an operator link"):
+    """X @ J for a block X (..., m, p) (adjoint mode); `name` as in `apply_forward`."""
     if kind == "dense":
         return np.matmul(X, a)
     if kind == "diag":
@@ -145,7 +187,7 @@ def apply_adjoint(kind, a, X, dtype):
     if kind == "kron":
         return _kron_adjoint(a, X)
     lead, p = X.shape[:-1], X.shape[-1]
-    folded = X.reshape(-1, p)
+    folded = X.reshape(math.prod(lead), p)      # (not -1: undefined when p is 0)
     if kind == "sparse":
         # rows of X times the CSR matrix in one compiled pass (scipy's X @ S goes through
         # transposed copies, several times slower than S @ X for the same work)
@@ -159,13 +201,12 @@ def apply_adjoint(kind, a, X, dtype):
                              np.ascontiguousarray(a.data, dtype=dtype), Y,
                              effective_n_threads() if work >= _PARALLEL_MIN else 1)
         return Y.reshape(lead + (a.shape[1],))
-    else:
-        Y = np.asarray(a.op.rmatmat(folded.T)).T
-    return np.asarray(Y, dtype=dtype).reshape(lead + (a.shape[1],))
+    Y = _operator(a, folded.T, True, dtype, name).T
+    return Y.reshape(lead + (a.shape[1],))
 
 
-def to_dense(kind, a, dtype):
-    """The link (or a formed product) as a dense ndarray."""
+def to_dense(kind, a, dtype, name="an operator link"):
+    """The link (or a formed product) as a dense ndarray; `name` as in `apply_forward`."""
     if kind == "dense":
         return a
     if kind == "diag":
@@ -175,10 +216,9 @@ def to_dense(kind, a, dtype):
     if kind == "sparse":
         return a.toarray()
     rows, cols = a.shape
-    if cols <= rows:      # forward: cols applications; adjoint: rows
-        return np.asarray(a.op.matmat(np.eye(cols, dtype=dtype)), dtype=dtype)
-    return np.ascontiguousarray(np.asarray(a.op.rmatmat(np.eye(rows, dtype=dtype)),
-                                           dtype=dtype).T)
+    if cols <= rows or not a.adjoint:      # forward: cols applications; adjoint: rows
+        return _operator(a, np.eye(cols, dtype=dtype), False, dtype, name)
+    return np.ascontiguousarray(_operator(a, np.eye(rows, dtype=dtype), True, dtype, name).T)
 
 
 def kron_product(left, right):

@@ -15,14 +15,16 @@ The cost model (multiply-adds, exact Python ints whatever the sizes):
   its stored entries, Kronecker A⊗B the cheaper order of A·X·Bᵀ, matrix-free its
   ``cost`` (default rows·cols); the adjoint costs the same;
 * *forming* a segment as a matrix: a single link costs nothing except a matrix-free one
-  (min(cols·apply, rows·apply): applied to an identity) and a Kronecker taken dense
+  (min(cols·apply, rows·apply): applied to an identity; cols·apply without an adjoint)
+  and a Kronecker taken dense
   (rows·cols, what ``np.kron`` multiplies);
 * the product ``L @ R`` (L: p × q applied after R: q × r) costs
   - Diagonal·Diagonal: q (stays Diagonal),
   - Kronecker·Kronecker with matching factors: the two factor products (stays Kronecker),
   - sparse·sparse: ⌈nnz(L)·nnz(R)/q⌉, scipy's sparse product (stays sparse, with at most
     that many and at most p·r stored entries),
-  - otherwise min(tangent = r·apply(L) + form(R), adjoint = p·apply(R) + form(L)), dense.
+  - otherwise min(tangent = r·apply(L) + form(R), adjoint = p·apply(R) + form(L)), dense
+    (tangent when R is an operator without adjoint products).
     A dense·dense product is p·q·r either way; with a Diagonal it is p·r.
 
 Up to ``DP_MAX`` links the bracketing is the exact optimum of this model by the
@@ -40,20 +42,23 @@ n are links, id n + t is the result of step t; ``left`` is applied after ``right
 import heapq
 
 __all__ = ["LinkInfo", "Pair", "plan", "tree_of", "tree_str", "kron_orders", "kron_apply",
-           "DP_MAX", "MODES"]
+           "DP_MAX", "MODES", "FORWARD_ONLY"]
 
 DP_MAX = 64         # links up to which the bracketing is the exact optimum (the DP)
 BLOCK = 32          # links per block of the block DP beyond DP_MAX
 
 # how a product is computed
 MODES = ("dense", "diag", "kron", "sparse", "tangent", "adjoint")
+# the `factors` of an operator link without adjoint products: formed and applied forward
+FORWARD_ONLY = "forward only"
 
 
 class LinkInfo(tuple):
     """What the planner knows of a link: (kind, rows, cols, apply, factors).
 
     kind is "dense", "diag", "sparse", "kron" or "op"; apply the multiply-adds of one
-    application to a vector; factors ((pa, qa), (pb, qb)) for a Kronecker, else None.
+    application to a vector; factors ((pa, qa), (pb, qb)) for a Kronecker, FORWARD_ONLY
+    for an operator without adjoint products, else None.
     """
 
     __slots__ = ()
@@ -97,8 +102,8 @@ def kron_apply(factors):
 
 def _leaf(info):
     kind, rows, cols, apply, factors = info
-    if kind == "op":
-        form = min(cols * apply, rows * apply)
+    if kind == "op":        # applied to an identity, forward (cols) or adjoint (rows)
+        form = cols * apply if factors == FORWARD_ONLY else min(cols * apply, rows * apply)
     elif kind == "kron":
         form = rows * cols
     else:
@@ -135,7 +140,7 @@ def _merge(left, right):
     adjoint = p * rap + lform
     if lk in _PLAIN and rk in _PLAIN:       # a Diagonal scaling a dense matrix: p·r
         return min(tangent, adjoint), "dense", ("dense", p, r, p * r, 0, None)
-    if tangent <= adjoint:
+    if tangent <= adjoint or (rk == "op" and rf == FORWARD_ONLY):   # (no adjoint of R)
         return tangent, "tangent", ("dense", p, r, p * r, 0, None)
     return adjoint, "adjoint", ("dense", p, r, p * r, 0, None)
 

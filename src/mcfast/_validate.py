@@ -7,7 +7,7 @@ import numpy as np
 
 __all__ = [
     "as_real_array", "working_dtype", "convert", "check_out", "overlaps",
-    "shape_error", "check_ndim",
+    "shape_error", "check_ndim", "sparse_structure",
 ]
 
 
@@ -125,12 +125,13 @@ def trace_chain_args(G, dY_dX, func="trace_chain"):
     return convert(G, dtype), convert(D, dtype), D.shape[G.ndim:]
 
 
-def _design(X, func):
-    """X as a real ndarray, or a scipy.sparse matrix checked for real data (kept sparse).
+def _design(X, func, once=False):
+    """X as a real ndarray, or a scipy.sparse matrix checked for real data and structure
+    (kept sparse; see `_sparse_X` for `once`).
     -> (X, an array of X's dtype for `working_dtype`)."""
     import scipy.sparse
     if scipy.sparse.issparse(X):
-        _sparse_X(X, func)
+        _sparse_X(X, func, once)
         return X, np.empty(0, X.dtype)
     X = as_real_array(X, "X", func)
     return X, X
@@ -169,7 +170,7 @@ def lstsq_args(X, theta, y, func="lstsq_grad"):
 
 def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
     """Check LeastSquares' data: X (n, m), y (n,) or (n, k), sample_weight (n,), l2 >= 0."""
-    X, Xd = _design(X, func)
+    X, Xd = _design(X, func, once=True)
     named = dict(y=y)
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
@@ -193,6 +194,10 @@ def _weights_and_l2(w, X_shape, l2, dtype, func):
             raise shape_error(func, "sample_weight.shape[0] must equal X.shape[0]",
                               X=X_shape, sample_weight=w.shape)
         w = convert(w, dtype)
+    # a real number: not a string ("1") nor a bool (True), which float() would take
+    if isinstance(l2, (str, bytes, bool, np.bool_)) or not np.isrealobj(l2) \
+            or np.ndim(l2) != 0:
+        raise TypeError(f"{func}: l2 must be a real number; got {l2!r}")
     try:
         l2 = float(l2)
     except (TypeError, ValueError):
@@ -339,6 +344,7 @@ def _chain_links(links, func, shapes_ok):
             if link.ndim != 2:
                 raise ValueError(f"{func}: links[{k}] is a sparse array of shape "
                                  f"{link.shape}; expected a 2-D sparse Jacobian")
+            sparse_structure(link, f"links[{k}]", func)
             items.append(link), shapes.append(tuple(link.shape)), kinds.append(kind)
             continue
         elif shapes_ok and isinstance(link, tuple):
@@ -483,24 +489,94 @@ def chain_vector_args(links, vector, name, func):
 # --- linear-model losses: linear_loss_grad, LinearLoss (fast path and reference) ---
 
 __all__ += ["linear_loss_data", "linear_loss_theta", "linear_loss_direction",
-            "linear_loss_rows"]
+            "linear_loss_rows", "NO_THETA"]
 
 
-def _sparse_X(X, func):
-    """A scipy.sparse X's dtype, refusing complex and other non-real data (TypeError)."""
+def _first_decrease(a, chunk=1 << 15):
+    """The first k with a[k + 1] < a[k], else -1; compared a chunk at a time, so that the
+    check of a per-call X allocates a few KiB, not a mask as long as X has rows."""
+    for start in range(0, a.shape[0] - 1, chunk):
+        part = a[start:start + chunk + 1]
+        down = part[1:] < part[:-1]
+        if down.any():
+            return start + int(np.argmax(down))
+    return -1
+
+
+def sparse_structure(S, name, func, indices=True):
+    """Refuse a scipy.sparse matrix whose index arrays do not describe its shape (ValueError
+    naming `name`), before anything reads them: SciPy's own products and conversions trust
+    them, and an index out of range reads or writes out of bounds.
+
+    CSR, CSC and BSR: indptr of one entry per row (column, block row) plus one, from 0,
+    never decreasing, ending within indices and data; every index in range (unless
+    `indices` is False: the one-pass engine counts those itself, in its pass). COO: row
+    and column indices in range, one per stored entry. Other formats hold no such arrays.
+    """
+    fmt = S.format
+    rows, cols = S.shape
+    if fmt in ("csr", "csc", "bsr"):
+        R, C = S.blocksize if fmt == "bsr" else (1, 1)
+        major, minor = ((rows, cols) if fmt != "csc" else (cols, rows))
+        if fmt == "bsr":
+            major, minor = rows // R, cols // C
+        ptr, ind = np.asarray(S.indptr), np.asarray(S.indices)
+        stored = min(ind.shape[0] if ind.ndim == 1 else -1, np.shape(S.data)[0])
+        what = None
+        if ptr.ndim != 1 or ind.ndim != 1 or ptr.shape[0] != major + 1:
+            what = (f"indptr must be 1-D of {major + 1} entries and indices 1-D; got "
+                    f"shapes {ptr.shape} and {ind.shape}")
+        elif ptr[0] != 0 or ptr[-1] > stored:
+            what = (f"indptr must run from 0 up to at most the {stored} stored entries; it "
+                    f"runs from {ptr[0]} to {ptr[-1]}")
+        elif (k := _first_decrease(ptr)) >= 0:
+            what = (f"indptr must not decrease; indptr[{k + 1}] = {ptr[k + 1]} < "
+                    f"indptr[{k}] = {ptr[k]}")
+        elif indices and ptr[-1] and (ind[:ptr[-1]].min() < 0 or ind[:ptr[-1]].max() >= minor):
+            what = (f"indices must lie in 0 ... {minor - 1}; got {ind[:ptr[-1]].min()} to "
+                    f"{ind[:ptr[-1]].max()}")
+    elif fmt == "coo":
+        coords = [np.asarray(c) for c in (S.row, S.col)]
+        what = None
+        if any(c.shape != np.shape(S.data) for c in coords):
+            what = (f"row, col and data must have one entry per stored value; got shapes "
+                    f"{coords[0].shape}, {coords[1].shape}, {np.shape(S.data)}")
+        elif S.nnz and any(c.min() < 0 or c.max() >= size
+                           for c, size in zip(coords, (rows, cols))):
+            what = (f"row indices must lie in 0 ... {rows - 1} and column indices in "
+                    f"0 ... {cols - 1}")
+    else:
+        return S
+    if what is not None:
+        raise ValueError(f"{func}: {name} is a malformed scipy.sparse {fmt} matrix of shape "
+                         f"{S.shape}: {what}")
+    return S
+
+
+def _sparse_X(X, func, once=False):
+    """A scipy.sparse X's dtype, refusing complex and other non-real data (TypeError), and
+    a malformed structure (ValueError). `once`: X is checked once for many calls (an
+    objective's constructor), so its CSR column indices are checked here too."""
     kind = X.dtype.kind
     if kind not in "biuf" or (kind == "f" and X.dtype.itemsize > 8):
         raise TypeError(f"{func}: argument 'X' is sparse with dtype {X.dtype}; expected "
                         f"real floating (float32/float64), integer or boolean values")
     if X.ndim != 2:
         raise ValueError(f"{func}: X must be 2-D; got shape {X.shape}")
+    # a CSR X is read in place by the engine, which counts column indices out of range in
+    # its pass; any other format is converted by SciPy, which trusts all of its indices
+    sparse_structure(X, "X", func, indices=once or X.format != "csr")
 
 
-def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=None,
+NO_THETA = object()     # linear_loss_data without θ (LinearLoss); theta=None is refused
+
+
+def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=NO_THETA,
                      rows=None):
     """Check a linear-model loss's data (and θ when given). -> a dict of the converted
     pieces: X (ndarray in its own layout, or scipy.sparse CSR), y, w, theta, l2,
-    fit_intercept, loss (a mcfast.losses.Loss), dtype, n, m.
+    fit_intercept, loss (a mcfast.losses.Loss), dtype, n, m. Without θ (the default,
+    `NO_THETA`) the dict has no "theta"; ``theta=None`` raises TypeError naming it.
 
     The working dtype comes from X, θ, y and sample_weight, except that integer class
     labels (loss="multinomial") do not make it float64. With `rows` (rows=, unchecked:
@@ -511,12 +587,12 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     from .losses import get_loss
     loss = get_loss(loss, func)
     sparse = scipy.sparse.issparse(X)
-    X, Xd = _design(X, func)
+    X, Xd = _design(X, func, once=theta is NO_THETA)
     check_ndim(X, "X", func, (2,))
     n, m = X.shape
     rows = linear_loss_rows(rows, n, func)
     check_domain = rows is None
-    named = {} if theta is None else {"theta": theta}
+    named = {} if theta is NO_THETA else {"theta": theta}
     named["y"] = y
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
@@ -547,7 +623,7 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     labels = y if rows is None else y[rows]
     if loss.multiclass and labels.size:
         out["max_label"] = float(labels.max())
-    if theta is not None:
+    if theta is not NO_THETA:
         out["theta"] = linear_loss_theta(arr["theta"], out, "theta", func)
     return out
 

@@ -313,12 +313,12 @@ class ChainPlan:
     def _execute(self, arrays, batch, dtype, out, func):
         dims, root = self.dims, self._root
         if root == "kron":
-            K = self._run_general(arrays, dtype)
+            K = self._run_general(arrays, dtype, func)
             if len(arrays) == 1:                         # a single link: a copy
                 K = Kronecker(np.array(K.A), np.array(K.B))
             return _finish_kron(K, out, dtype, func)
         if root == "sparse":                             # every link sparse: CSR
-            S = self._run_general(arrays, dtype)
+            S = self._run_general(arrays, dtype, func)
             if any(S is a for a in arrays):              # a single link: a copy
                 S = S.copy()
             return _finish_sparse(S, out, dtype, func)
@@ -336,10 +336,11 @@ class ChainPlan:
         nsamples = math.prod(batch)
         if self._prog is None:
             res = None
-            if math.prod(shape):
-                value = self._run_general(arrays, dtype)
+            empty_sum = 0 in dims      # an inner size 0: every entry is an empty sum
+            if math.prod(shape) and not empty_sum:
+                value = self._run_general(arrays, dtype, func)
                 if root == "dense" and len(arrays) == 1:
-                    value = to_dense(self.kinds[0], value, dtype)
+                    value = to_dense(self.kinds[0], value, dtype, f"{func}: links[0]")
                 n = len(arrays)
                 if (out is None and n > 1 and isinstance(value, np.ndarray)
                         and not any(i < n and self.kinds[i] == "op" for i in self.steps[-1][:2])
@@ -350,7 +351,9 @@ class ChainPlan:
                     res = value         # the last product's own new array: no copy
             if res is None:
                 res = np.empty(shape, dtype=dtype) if out is None or dense_out else out
-                if res.size:
+                if res.size and empty_sum:
+                    res.fill(0)
+                elif res.size:
                     np.copyto(res, np.broadcast_to(value, shape))
         else:
             direct = out is not None and not dense_out and not v.overlaps(out, *arrays)
@@ -383,10 +386,11 @@ class ChainPlan:
             np.copyto(out, res)
         return Diagonal._wrap(out) if diag_res else out
 
-    def _run_general(self, arrays, dtype):
+    def _run_general(self, arrays, dtype, func):
         """The plan's steps in Python for chains with Kronecker, sparse or matrix-free links
         (and single links): every product through np.matmul or the link's methods."""
         n = len(arrays)
+        names = [f"{func}: links[{k}]" for k in range(n)]
         vals = list(arrays)
         kinds = list(self.kinds)
         for left, right, mode in self.steps:
@@ -399,9 +403,13 @@ class ChainPlan:
                 # scipy's sparse @ sparse: CSR (the product of CSR links is)
                 val, kind = (lv @ rv).tocsr(), "sparse"
             elif mode == "adjoint" or (mode == "dense" and rk == "diag"):
-                val, kind = apply_adjoint(rk, rv, to_dense(lk, lv, dtype), dtype), "dense"
+                val = apply_adjoint(rk, rv, to_dense(lk, lv, dtype, names[left % n]), dtype,
+                                    names[right % n])
+                kind = "dense"
             else:           # tangent, dense·dense, Diagonal · dense
-                val, kind = apply_forward(lk, lv, to_dense(rk, rv, dtype), dtype), "dense"
+                val = apply_forward(lk, lv, to_dense(rk, rv, dtype, names[right % n]), dtype,
+                                    names[left % n])
+                kind = "dense"
             vals.append(val)
             kinds.append(kind)
         return vals[-1] if n > 1 or kinds[0] in ("diag", "kron", "sparse", "dense") else vals[0]
@@ -647,6 +655,12 @@ def _vector_chain(links, vector, out, grad):
             return fast
     func, name = ("grad_chain", "grad") if grad else ("tangent_chain", "tangent")
     arrays, kinds, dims, batch, vec, dtype = v.chain_vector_args(links, vector, name, func)
+    names = [f"{func}: links[{k}]" for k in range(len(kinds))]
+    for k, kind in enumerate(kinds):
+        if grad and kind == "op" and not arrays[k].adjoint:
+            raise ValueError(f"{names[k]} (operator of shape {arrays[k].shape}) has no "
+                             f"adjoint (rmatvec or rmatmat): grad_chain applies the adjoint "
+                             f"of every link (tangent_chain and jacobian_chain do not need it)")
     shape = batch + ((dims[0],) if grad else (dims[-1],))
     if out is not None:
         v.check_out(out, shape, dtype, func)
@@ -658,10 +672,10 @@ def _vector_chain(links, vector, out, grad):
         x = vec
         if grad:
             for k in range(n - 1, -1, -1):
-                x = vector_adjoint(kinds[k], arrays[k], x, dtype)
+                x = vector_adjoint(kinds[k], arrays[k], x, dtype, names[k])
         else:
             for k in range(n):
-                x = vector_forward(kinds[k], arrays[k], x, dtype)
+                x = vector_forward(kinds[k], arrays[k], x, dtype, names[k])
         if (kinds[k] != "op" and x.dtype == dtype and x.flags.c_contiguous
                 and x.flags.writeable and not v.overlaps(
                     x, vec, *[a for a in arrays if isinstance(a, np.ndarray)])):
@@ -681,9 +695,11 @@ def _vector_chain(links, vector, out, grad):
         x = vec
         for k in (range(n - 1, -1, -1) if grad else range(n)):
             if grad:
-                x = apply_adjoint(kinds[k], arrays[k], x[..., None, :], dtype)[..., 0, :]
+                x = apply_adjoint(kinds[k], arrays[k], x[..., None, :], dtype,
+                                  names[k])[..., 0, :]
             else:
-                x = apply_forward(kinds[k], arrays[k], x[..., :, None], dtype)[..., 0]
+                x = apply_forward(kinds[k], arrays[k], x[..., :, None], dtype,
+                                  names[k])[..., 0]
         if (out is None and kinds[k] != "op" and x.shape == shape and x.dtype == dtype
                 and x.flags.c_contiguous and x.flags.writeable
                 and not v.overlaps(x, vec, *[a for a in arrays if isinstance(a, np.ndarray)])):

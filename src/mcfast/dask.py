@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Literal, overload
 
 import dask
@@ -32,8 +33,15 @@ __all__ = ["lstsq_loss_grad", "lstsq_grad", "grad_ax", "LeastSquares", "linear_l
 # --- checks: the in-memory ones, on stand-ins of the dask arrays ---
 
 def _stand_in(a, name, func):
-    """A zero-memory NumPy array with a dask array's shape and dtype; other inputs as given."""
+    """A zero-memory NumPy array with a dask array's shape and dtype; other inputs as given
+    (a scipy.sparse matrix is refused: its chunks would be read as a dense array)."""
     if not isinstance(a, da.Array):
+        sparse = sys.modules.get("scipy.sparse")
+        if sparse is not None and sparse.issparse(a):
+            hint = f" (mcfast.{func} takes a sparse X in memory)" if name == "X" else ""
+            raise TypeError(f"mcfast.dask.{func}: {name} is a scipy.sparse {a.format} "
+                            f"matrix of shape {a.shape}; mcfast.dask takes dense dask or "
+                            f"NumPy arrays{hint}")
         return a
     if any(np.isnan(s) for s in a.shape):
         raise ValueError(f"{func}: {name} has unknown chunk sizes (shape {a.shape}); call "
@@ -518,7 +526,8 @@ def _linear_checked(func, X, y, theta, sample_weight, loss, l2, fit_intercept):
     stand = {k: _stand_in(a, k, func) for k, a in named.items()}
     d = v.linear_loss_data(stand["X"], stand["y"], loss, stand.get("sample_weight"), l2,
                            fit_intercept, func,
-                           theta=None if theta is None else _stand_in(theta, "theta", func))
+                           theta=v.NO_THETA if theta is v.NO_THETA
+                           else _stand_in(theta, "theta", func))
     return d, d["dtype"]
 
 
@@ -627,7 +636,8 @@ class LinearLoss:
                  sample_weight: da.Array | ArrayLike | None = None, l2: float = 0.0,
                  fit_intercept: bool = False) -> None:
         func = "LinearLoss"
-        d, dtype = _linear_checked(func, X, y, None, sample_weight, loss, l2, fit_intercept)
+        d, dtype = _linear_checked(func, X, y, v.NO_THETA, sample_weight, loss, l2,
+                                   fit_intercept)
         X = _rows(X).astype(dtype)
         yd = _aligned(y, X.chunks[0])
         yd = yd if d["loss"].multiclass else yd.astype(dtype)

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import _validate as v
-from ._plan import LinkInfo, kron_orders
+from ._plan import FORWARD_ONLY, LinkInfo, kron_orders
 
 __all__ = ["Kronecker", "MatrixFree"]
 
@@ -166,7 +166,9 @@ class MatrixFree(_Frozen):
     Parameters
     ----------
     op : LinearOperator or array_like
-        The Jacobian (rows, cols) as an operator; its adjoint products must be defined.
+        The Jacobian (rows, cols) as an operator. Without adjoint products (a
+        LinearOperator made without ``rmatvec``/``rmatmat``) it is applied forward only:
+        chains plan around that, and ``grad_chain`` raises ValueError naming the link.
     cost : int, optional
         Multiply-adds of applying ``op`` (or its adjoint) to one vector, for the planner.
         Default rows·cols, the cost of a dense matrix-vector product.
@@ -178,6 +180,8 @@ class MatrixFree(_Frozen):
     cost : int
     dtype : numpy.dtype
         The operator's dtype (float64 when it declares none).
+    adjoint : bool
+        Whether ``op`` has adjoint products (``rmatvec``/``rmatmat``).
 
     Raises
     ------
@@ -198,7 +202,7 @@ class MatrixFree(_Frozen):
 
     _mcfast_matrix_free = True
     # immutable, checked once here (see Kronecker)
-    __slots__ = ("_op", "_cost", "_shape", "_dtype", "_info")
+    __slots__ = ("_op", "_cost", "_shape", "_dtype", "_info", "_adjoint")
 
     def __init__(self, op: Any, cost: int | None = None) -> None:
         func = type(self).__name__
@@ -222,8 +226,10 @@ class MatrixFree(_Frozen):
         elif cost < 0:
             raise ValueError(f"{func}: cost must be >= 0; got {cost}")
         shape = (int(rows), int(cols))
-        self._init(_op=op, _cost=int(cost), _shape=shape, _dtype=dtype,
-                   _info=LinkInfo("op", rows, cols, int(cost)))
+        adjoint = _has_adjoint(op)
+        self._init(_op=op, _cost=int(cost), _shape=shape, _dtype=dtype, _adjoint=adjoint,
+                   _info=LinkInfo("op", rows, cols, int(cost),
+                                  None if adjoint else FORWARD_ONLY))
 
     @property
     def op(self) -> Any:
@@ -250,6 +256,11 @@ class MatrixFree(_Frozen):
         """The operator's dtype (float64 when it declares none)."""
         return self._dtype
 
+    @property
+    def adjoint(self) -> bool:
+        """Whether the operator has adjoint products (rmatvec/rmatmat)."""
+        return self._adjoint
+
     def toarray(self) -> NDArray[Any]:
         """The dense Jacobian, by applying the operator to an identity (cols products).
 
@@ -264,3 +275,20 @@ class MatrixFree(_Frozen):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._op!r}, cost={self._cost})"
+
+
+def _has_adjoint(op: Any) -> bool:
+    """False for a LinearOperator known to lack adjoint products: made by
+    ``LinearOperator(shape, matvec=...)`` without ``rmatvec``/``rmatmat``, or a subclass
+    that defines none of ``_rmatvec``, ``_rmatmat`` and ``_adjoint``. (An operator built
+    from such ones, a sum or product, says so only when applied: see mcfast._apply.)"""
+    from scipy.sparse.linalg import LinearOperator
+    base = LinearOperator
+    impl = getattr(op, "_CustomLinearOperator__rmatvec_impl", base)
+    if impl is not base:        # scipy's _CustomLinearOperator: its own two adjoint slots
+        return not (impl is None
+                    and getattr(op, "_CustomLinearOperator__rmatmat_impl", None) is None)
+    kind = type(op)
+    return not (getattr(kind, "_rmatvec", None) is base._rmatvec
+                and getattr(kind, "_rmatmat", None) is base._rmatmat
+                and getattr(kind, "_adjoint", None) is base._adjoint)

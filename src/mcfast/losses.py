@@ -201,8 +201,9 @@ class Multinomial(Loss):
             raise ValueError(f"{func}: y must hold integer class labels for "
                              f"loss='multinomial'")
         if y.size and (y.min() < 0 or (n_classes is not None and y.max() >= n_classes)):
-            raise ValueError(f"{func}: y must hold labels in 0 ... {n_classes - 1} (theta "
-                             f"has {n_classes} columns); got labels from {y.min():g} to "
+            want = ("labels >= 0" if n_classes is None else
+                    f"labels in 0 ... {n_classes - 1} (theta has {n_classes} columns)")
+            raise ValueError(f"{func}: y must hold {want}; got labels from {y.min():g} to "
                              f"{y.max():g}")
 
     def _onehot(self, z, y):

@@ -64,8 +64,10 @@ static double mc_block_##SUF(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,    
     Py_ssize_t i, c, j;                                                              \
     double loss, s;                                                                  \
     if (MC_HAVE_GROUP && p->loss.kind == MC_MULTINOMIAL && p->src.kind == MC_SRC_C      \
-            && m > 0 && K <= MC_DISPATCH(mc_grp_##SUF, _vl, )) {                     \
-        /* multinomial rows, the classes as vector lanes (mc_group.h) */             \
+            && m > 0 && K > 1 && K <= MC_DISPATCH(mc_grp_##SUF, _vl, )) {            \
+        /* multinomial rows, the classes as vector lanes (mc_group.h); K > 1 only:   \
+           mc_scratch_items gives their 3·16·mp elements to K > 1 alone, and K = 1   \
+           (loss 0, ℓ′ = 0) is the general block's */                                \
         gt = DIRECT ? (T *)acc : g;                                                  \
         if (!DIRECT) memset(g, 0, (size_t)(K * mp) * sizeof(T));                     \
         loss = MC_DISPATCH(mc_grp_##SUF, _mn, p, i0, nb, gt, g + K * mp);            \

@@ -82,7 +82,10 @@ MC_INLINE double mc_exp(double x)
     k2 = (k2 + 1023) << 52;
     memcpy(&s1, &k1, 8);
     memcpy(&s2, &k2, 8);
-    return x != x ? x : p * s1 * s2;
+    /* above log(DBL_MAX) the result is ∞ by a select, not by the product's overflow: a
+     * caller's e − y·x would otherwise be contracted to fma(p·s1, s2, −y·x), whose exact
+     * product is finite, so eˣ − y·x at x = ∞ gave −∞ instead of ∞ − ∞ = NaN */
+    return x != x ? x : (x > 709.782712893384 ? (double)INFINITY : p * s1 * s2);
 }
 
 /* log(1 + e) for 0 ≤ e ≤ 1, branch-free: u = 1 + e = 2ʲ v with v in [√½, √2],
