@@ -28,6 +28,10 @@ typedef void (*mc_task_fn)(void* ctx, Py_ssize_t task, int tid);
  * workers' last tasks before it sleeps (nanoseconds; _threads.set_spin_ns for benchmarks) */
 static long mc_pool_spin_ns = 20000;
 
+/* 1: start the workers for each call and join them at its end instead (a candidate kept
+ * for bench_beside_numpy.py --mechanisms; _threads.set_per_call) */
+static int mc_pool_per_call = 0;
+
 static void mc_run_serial(mc_task_fn fn, void* ctx, Py_ssize_t ntasks)
 {
     Py_ssize_t q;
@@ -202,6 +206,43 @@ static int mc_pool_grow(mc_pool* P, int want)
     return P->nworkers;
 }
 
+typedef struct { mc_task_fn fn; void* ctx; Py_ssize_t ntasks; Py_ssize_t* next; int tid; } mc_own;
+
+static void* mc_own_thread(void* arg)
+{
+    mc_own* o = (mc_own*)arg;
+    Py_ssize_t q;
+    while ((q = __atomic_fetch_add(o->next, 1, __ATOMIC_RELAXED)) < o->ntasks)
+        o->fn(o->ctx, q, o->tid);
+    return NULL;
+}
+
+/* The per-call candidate: threads started for this call and joined before it returns. */
+static void mc_run_per_call(mc_task_fn fn, void* ctx, Py_ssize_t ntasks, int want)
+{
+    pthread_t th[MC_POOL_MAX];
+    mc_own own[MC_POOL_MAX + 1];
+    Py_ssize_t next = 0;
+    sigset_t all, old;
+    int t, started = 0;
+    if (want > MC_POOL_MAX + 1)
+        want = MC_POOL_MAX + 1;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (t = 0; t < want; t++) {
+        own[t].fn = fn; own[t].ctx = ctx; own[t].ntasks = ntasks; own[t].next = &next;
+        own[t].tid = t;
+        if (t > 0 && pthread_create(&th[t - 1], NULL, mc_own_thread, &own[t]) == 0)
+            started++;
+        else if (t > 0)
+            break;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    mc_own_thread(&own[0]);
+    for (t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+}
+
 /* Run the job; 1 if it ran serially, 0 if on the pool. */
 static int mc_pool_run(mc_task_fn fn, void* ctx, Py_ssize_t ntasks, int nthreads)
 {
@@ -212,6 +253,11 @@ static int mc_pool_run(mc_task_fn fn, void* ctx, Py_ssize_t ntasks, int nthreads
     if (want <= 1 || mc_forked_child || pthread_mutex_trylock(&P->submit) != 0) {
         mc_run_serial(fn, ctx, ntasks);
         return 1;
+    }
+    if (mc_pool_per_call) {
+        mc_run_per_call(fn, ctx, ntasks, want);
+        pthread_mutex_unlock(&P->submit);
+        return 0;
     }
     if (mc_pool_grow(P, want) < want - 1)
         want = P->nworkers + 1;

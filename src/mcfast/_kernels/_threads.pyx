@@ -39,6 +39,7 @@ cdef extern from "_pool.h":
     int mc_pool_run(mc_task_fn fn, void* ctx, Py_ssize_t ntasks, int nthreads) noexcept nogil
     int mc_pool_workers() noexcept nogil
     long mc_pool_spin_ns
+    int mc_pool_per_call
 
 
 cdef int openmp_effective_n_threads() noexcept nogil:
@@ -78,3 +79,13 @@ def effective_n_threads():
 
 if mc_register_at_fork() != 0:      # pragma: no cover - only when out of memory
     raise ImportError("mcfast._kernels._threads: pthread_atfork failed")
+
+
+def set_per_call(bint on):
+    """Start the workers for each call and join them at its end (on), or keep the pool
+    (off, the default); returns the previous setting. For bench_beside_numpy.py's
+    comparison of the candidates: not thread-safe against concurrent kernel calls."""
+    global mc_pool_per_call
+    cdef bint old = mc_pool_per_call
+    mc_pool_per_call = on
+    return old
