@@ -38,7 +38,10 @@ import mcfast as mc
 from mcfast._kernels import _engine, _chain, _lstsq   # every kernel module (and libgomp)
 if spin0:
     del os.environ["GOMP_SPINCOUNT"]
-from mcfast import _bench_cases as bc
+import importlib.util
+spec = importlib.util.spec_from_file_location("cases", os.environ["MCB_CASES"])
+bc = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bc)     # this tree's cases, run on whichever mcfast is imported
 from threadpoolctl import threadpool_limits
 mode, threads, variants = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
 limits = threadpool_limits(threads) if threads else None
@@ -76,7 +79,8 @@ POOL = ["pool 20", "pool 0", "pool 200", "per call"]
 
 
 def child(path, mode, threads, variants, gomp0=False):
-    env = dict(os.environ, PYTHONPATH=str(path), MCB_GOMP0="1" if gomp0 else "")
+    env = dict(os.environ, PYTHONPATH=str(path), MCB_GOMP0="1" if gomp0 else "",
+               MCB_CASES=str(SRC / "mcfast" / "_bench_cases.py"))
     env.pop("GOMP_SPINCOUNT", None)
     env.pop("OMP_WAIT_POLICY", None)
     p = subprocess.run([sys.executable, "-c", CHILD, mode, str(threads), json.dumps(variants)],
@@ -116,6 +120,7 @@ def main():
                         ("openmp GOMP_SPINCOUNT=0 at load",
                          child(a.baseline, "entries", a.threads, ["openmp"], True)),
                         ("pool", child(SRC, "entries", a.threads, POOL))):
+            print(name, json.dumps(r), file=sys.stderr, flush=True)
             for key, val in r.items():
                 v, entry = key.split("|")
                 v = name if name != "pool" else v
