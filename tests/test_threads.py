@@ -349,3 +349,58 @@ print(before, _threads.effective_n_threads(), _lstsq.plan(2_000_000, 32, 0, 8, 0
     before, after, lstsq_threads, chain_threads = map(int, proc.stdout.split())
     assert before == _cpus()
     assert after == lstsq_threads == chain_threads == 1
+
+
+# --- nothing left running after a call (issue 20) -------------------------------------------
+# A fresh interpreter calls each threaded entry, then sleeps: the CPU time its threads
+# use while it sleeps is what a NumPy product right after the call would have to share.
+_IDLE_SCRIPT = """
+import os, threading, time
+import numpy as np
+import mcfast as mc
+rng = np.random.default_rng(0)
+X = rng.standard_normal((200_000, 16)); theta = rng.standard_normal(16)
+y = rng.standard_normal(200_000); yb = (y > 0).astype(float)
+t1 = rng.standard_normal(17); p = rng.standard_normal(17)
+obj = mc.LinearLoss(X, yb, loss="logistic", fit_intercept=True)
+links = [rng.standard_normal((40_000, 6, 6)) for _ in range(3)]
+g = rng.standard_normal((40_000, 6))
+env = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+""" + CPU_NS + """
+calls = {"lstsq_loss_grad": lambda: mc.lstsq_loss_grad(X, theta, y),
+         "linear_loss_grad": lambda: mc.linear_loss_grad(X, t1, yb, loss="logistic",
+                                                         fit_intercept=True),
+         "hessp": lambda: obj.hessp(t1, p),
+         "jacobian_chain": lambda: mc.jacobian_chain(links),
+         "grad_chain": lambda: mc.grad_chain(links, g)}
+for name, f in calls.items():
+    worst = 0
+    for _ in range(5):
+        f()
+        a = cpu_ns()
+        time.sleep(0.05)
+        b = cpu_ns()
+        me = str(threading.get_native_id())
+        worst = max(worst, sum(b[t] - a.get(t, 0) for t in b if t != me))
+    print(name, worst / 1e6)
+print("env", env == {k: os.environ.get(k) for k in env}, os.environ.get("GOMP_SPINCOUNT"),
+      os.environ.get("OMP_WAIT_POLICY"))
+"""
+
+
+@needs_proc
+@pytest.mark.skipif(_cpus() < 2, reason="needs two CPUs")
+def test_no_thread_keeps_spinning_after_a_call():
+    """After each threaded entry returns, its threads sleep: within a 50 ms pause they use
+    under 2 ms of CPU in all (GNU OpenMP's workers used to spin for milliseconds), and no
+    environment variable was set to get there."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    proc = subprocess.run([sys.executable, "-c", _IDLE_SCRIPT], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.split("\n")
+    assert lines[-2] == "env True None None", lines[-2]
+    for line in lines[:-2]:
+        name, ms = line.split()
+        assert float(ms) < 2.0, f"{name}: other threads used {ms} ms of CPU in a 50 ms pause"

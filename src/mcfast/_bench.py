@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 import mcfast as mc
-from mcfast._bench_cases import CASES, PEERS, peer
+from mcfast._bench_cases import CASES, PEERS, THREADED_LABELS, peer
 from mcfast._timing import format_seconds, interleaved_medians
 
 __all__ = ["CASES", "TARGETS", "run", "targets", "results_markdown", "plot", "fresh_outdir",
@@ -74,7 +74,10 @@ TARGETS = [
      for label, theirs in (("grad_ax 128×128 and np.matmul in turn", "np.matmul"),
                            ("grad_ax 512×512 and np.matmul in turn", "np.matmul"),
                            ("lstsq_loss_grad 200,000×32 after np.matmul 512²", "np.matmul 512²"))
-     for who, other in (("mcfast", theirs), (theirs, "mcfast"))]
+     for who, other in (("mcfast", theirs), (theirs, "mcfast"))] + [
+    ("no mcfast thread spinning after its call (issue 20)", "beside NumPy",
+     f"np.matmul 512² after {name} {label}", "np.matmul 512² / alone, beside mcfast", 1.1)
+    for name, label in THREADED_LABELS.items()]
 
 # columns of the results table, in this order; other contenders go to the last column
 _COLUMNS = ["numpy", "jax", "torch", "autograd"]

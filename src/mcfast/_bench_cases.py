@@ -400,6 +400,40 @@ def case_beside_numpy_lstsq(n=200_000, m=32, k=512):
                              lambda: np.matmul(B, C, out=out2), f"np.matmul {k}²")
 
 
+def threaded_entries(n=200_000, m=32, batch=40_000, d=6):
+    """{name: call} for each threaded mcfast entry at a size that takes every thread:
+    n × m float64 for the losses, `batch` stacked chains of three d × d for the chains."""
+    rng = np.random.default_rng(13)
+    X, y, theta = _loss_data(rng, "logistic", n, m)
+    yr, p = rng.standard_normal(n), rng.standard_normal(theta.shape)
+    obj = mc.LinearLoss(X, y, loss="logistic", fit_intercept=True)
+    links = [rng.standard_normal((batch, d, d)) for _ in range(3)]
+    g = rng.standard_normal((batch, d))
+    grad = np.empty(m)
+    return {
+        "lstsq_loss_grad": lambda: mc.lstsq_loss_grad(X, theta[:m], yr, out=grad),
+        "linear_loss_grad": lambda: mc.linear_loss_grad(X, theta, y, loss="logistic",
+                                                        fit_intercept=True),
+        "LinearLoss.hessp": lambda: obj.hessp(theta, p),
+        "jacobian_chain": lambda: mc.jacobian_chain(links),
+        "grad_chain": lambda: mc.grad_chain(links, g),
+    }
+
+
+THREADED_LABELS = {"lstsq_loss_grad": "200,000×32", "linear_loss_grad": "logistic 200,000×32",
+                   "LinearLoss.hessp": "logistic 200,000×32",
+                   "jacobian_chain": "40,000 × three 6×6", "grad_chain": "40,000 × three 6×6"}
+
+
+def case_matmul_after(name, k=512):
+    """A k × k np.matmul right after the threaded entry `name` (threaded_entries), in one
+    loop, against the same product alone: no mcfast thread may still be spinning."""
+    rng = np.random.default_rng(14)
+    B, C, out2 = rng.standard_normal((k, k)), rng.standard_normal((k, k)), np.empty((k, k))
+    return _alternation_case(threaded_entries()[name], lambda: np.matmul(B, C, out=out2),
+                             f"np.matmul {k}²")
+
+
 SMALL_SIZES = range(2, 65)
 
 
@@ -681,6 +715,9 @@ CASES = [
      lambda: case_beside_numpy_grad_ax(512), True),
     ("beside NumPy", "lstsq_loss_grad 200,000×32 after np.matmul 512²", 200_000 * 32,
      case_beside_numpy_lstsq, True),
+    *[("beside NumPy", f"np.matmul 512² after {name} {label}", 512 ** 2,
+       (lambda name=name: case_matmul_after(name)), True)
+      for name, label in THREADED_LABELS.items()],
     ("grad_chain", "3 Kronecker maps, 64²", 3 * 64 ** 3, lambda: case_kron_grad(64, 3), True),
     ("grad_chain", "5 Kronecker maps, 64²", 5 * 64 ** 3, lambda: case_kron_grad(64, 5), False),
     ("grad_chain", "3 Kronecker maps, 256²", 3 * 256 ** 3, lambda: case_kron_grad(256, 3),

@@ -151,9 +151,10 @@ cdef inline void trace_chain(const floating[::1] G,         # IN  (Y.size,)  ∂
 # ======================================================================================
 
 cdef inline int effective_n_threads() noexcept nogil:
-    """Threads mcfast's OpenMP kernels may use now, to pass as `nthreads`:
-    omp_get_max_threads() (threadpoolctl, OMP_NUM_THREADS) capped by the CPU affinity, 1
-    without OpenMP and in a process made by fork (whose OpenMP pool would hang)."""
+    """Threads mcfast's kernels may use now, to pass as `nthreads`:
+    omp_get_max_threads() (threadpoolctl, OMP_NUM_THREADS) capped by the CPU affinity
+    (without OpenMP: OMP_NUM_THREADS, else those CPUs), 1 in a process made by fork (the
+    workers of mcfast's pool stay in the parent). Results do not depend on it."""
     return openmp_effective_n_threads()
 
 

@@ -8,7 +8,8 @@ Design. Three layers, as everywhere in mcfast:
                           It allocates the output and the scratch (one row per thread).
   def wrappers (below)    read the links' data addresses (their number varies, so they
                           travel as addresses next to memoryviews of the program), release
-                          the GIL and loop over the batch: `prange` over samples when every
+                          the GIL and loop over the batch: mcfast's parallel loop
+                          (_threads.parallel_for) over blocks of samples when every
                           step is small (each thread keeps its sample's intermediates in
                           its own scratch row, which stays in L1), a serial loop with BLAS
                           per sample otherwise (BLAS brings its own threads).
@@ -34,7 +35,7 @@ general path. `fast_kron_vector` is the same for one vector through Kronecker li
 products through NumPy's dot.
 """
 cimport cython
-from cython.parallel cimport prange, threadid
+from ._threads cimport parallel_for
 cimport numpy as cnp
 from ._blas cimport gemm, gemv, BlasTrans, NoTrans, Trans
 from ._ndarray cimport plain
@@ -849,6 +850,65 @@ cdef void vector_block(Py_ssize_t b0,               # IN  first sample of the bl
 
 
 # ---------------------------------------------------------------------------------------
+# the batch over threads: each sample's chain is computed whole by one thread, so the
+# results do not depend on the thread count
+
+ctypedef struct _Batch:
+    Py_ssize_t nsamples, nblocks, ntasks, nlinks, nb, nsteps, sample_scratch, out_size, maxd
+    bint grad
+    const Py_ssize_t* addr
+    const Py_ssize_t* meta
+    const Py_ssize_t* bshape
+    const Py_ssize_t* bstr
+    const Py_ssize_t* steps
+    const Py_ssize_t* dims
+    Py_ssize_t* offs        # (nthreads, offs_ld)
+    Py_ssize_t offs_ld
+    void* scratch           # (nthreads, scratch_ld) of the dtype
+    Py_ssize_t scratch_ld
+    void* out
+
+
+cdef inline void _batch_range(_Batch* c, Py_ssize_t q, int tid, bint vector,
+                              floating* tag) noexcept nogil:
+    """Blocks q·nblocks/ntasks .. of the batch (VBLOCK samples each), on thread tid."""
+    cdef Py_ssize_t b, b0 = q * c.nblocks // c.ntasks, b1 = (q + 1) * c.nblocks // c.ntasks
+    cdef Py_ssize_t* offs = c.offs + tid * c.offs_ld
+    cdef floating* scratch = <floating*>c.scratch + tid * c.scratch_ld
+    cdef floating* out = <floating*>c.out
+    for b in range(b0, b1):
+        if vector:
+            vector_block(b * VBLOCK, min(VBLOCK, c.nsamples - b * VBLOCK), c.grad, c.nlinks,
+                         c.addr, c.meta, c.nb, c.bshape, c.bstr, c.dims, c.maxd, offs,
+                         scratch, out + b * VBLOCK * c.out_size)
+        else:
+            chain_block(b * VBLOCK, min(VBLOCK, c.nsamples - b * VBLOCK), c.nlinks, c.addr,
+                        c.meta, c.nb, c.bshape, c.bstr, c.nsteps, c.steps, c.sample_scratch,
+                        c.out_size, offs, scratch, out + b * VBLOCK * c.out_size)
+
+
+cdef void _chain_task_d(void* c, Py_ssize_t q, int tid) noexcept nogil:
+    _batch_range(<_Batch*>c, q, tid, False, <double*>NULL)
+
+
+cdef void _chain_task_f(void* c, Py_ssize_t q, int tid) noexcept nogil:
+    _batch_range(<_Batch*>c, q, tid, False, <float*>NULL)
+
+
+cdef void _vector_task_d(void* c, Py_ssize_t q, int tid) noexcept nogil:
+    _batch_range(<_Batch*>c, q, tid, True, <double*>NULL)
+
+
+cdef void _vector_task_f(void* c, Py_ssize_t q, int tid) noexcept nogil:
+    _batch_range(<_Batch*>c, q, tid, True, <float*>NULL)
+
+
+cdef inline Py_ssize_t _batch_tasks(Py_ssize_t nblocks, int nthreads) noexcept nogil:
+    """Runs of blocks the threads take as they finish (8 a thread: load balance)."""
+    return max(1, min(nblocks, 8 * <Py_ssize_t>max(nthreads, 1)))
+
+
+# ---------------------------------------------------------------------------------------
 # def wrappers
 
 cdef Py_ssize_t[::1] _addresses(list arrays):
@@ -877,8 +937,9 @@ def chain_product(list arrays not None,                     # IN  nlinks arrays 
     one sample runs the whole program at a time (large steps, BLAS per sample).
     """
     cdef Py_ssize_t nlinks = len(arrays), nb = bshape.shape[0], nsteps = steps.shape[0]
-    cdef Py_ssize_t b, tid, nsamples = 1, nblocks
+    cdef Py_ssize_t b, nsamples = 1, nblocks
     cdef Py_ssize_t per = VBLOCK if blocked else 1
+    cdef _Batch c
     cdef Py_ssize_t[::1] addr = _addresses(arrays)
     cdef Py_ssize_t[:, ::1] offs = np.empty((max(nthreads, 1), per * max(nlinks, 1)),
                                             dtype=np.intp)
@@ -892,13 +953,15 @@ def chain_product(list arrays not None,                     # IN  nlinks arrays 
     nblocks = (nsamples + VBLOCK - 1) // VBLOCK
     with nogil:
         if blocked and nthreads > 1:
-            for b in prange(nblocks, num_threads=nthreads, schedule="guided"):
-                tid = threadid()
-                chain_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), nlinks, &addr[0],
-                            &meta[0, 0], nb, &bshape[0] if nb else NULL,
-                            &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0],
-                            sample_scratch, out_size, &offs[tid, 0], &scratch[tid, 0],
-                            &out[b * VBLOCK * out_size])
+            c.nsamples, c.nblocks, c.ntasks = nsamples, nblocks, _batch_tasks(nblocks, nthreads)
+            c.nlinks, c.nb, c.nsteps, c.sample_scratch = nlinks, nb, nsteps, sample_scratch
+            c.out_size, c.addr, c.meta, c.steps = out_size, &addr[0], &meta[0, 0], &steps[0, 0]
+            c.bshape = &bshape[0] if nb else NULL
+            c.bstr = &bstr[0, 0] if nb else NULL
+            c.offs, c.offs_ld = &offs[0, 0], offs.shape[1]
+            c.scratch, c.scratch_ld, c.out = &scratch[0, 0], scratch.shape[1], &out[0]
+            parallel_for(_chain_task_d if floating is double else _chain_task_f, &c, c.ntasks,
+                         nthreads)
         elif blocked:
             for b in range(nblocks):
                 chain_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), nlinks, &addr[0],
@@ -924,7 +987,8 @@ def vector_chain(list arrays not None,                      # IN  nlinks links, 
                  int nthreads):                             # IN  1: serial loop
     """J1ᵀ(⋯(Jnᵀ g)) (grad) or Jn(⋯(J1 t)) (tangent) for every sample of the batch."""
     cdef Py_ssize_t nops = len(arrays), nlinks = nops - 1, nb = bshape.shape[0]
-    cdef Py_ssize_t b, tid, nsamples = 1, maxd = 0, out_size, nblocks
+    cdef Py_ssize_t b, nsamples = 1, maxd = 0, out_size, nblocks
+    cdef _Batch c
     cdef Py_ssize_t[::1] addr = _addresses(arrays)
     cdef Py_ssize_t[:, ::1] offs = np.empty((max(nthreads, 1), VBLOCK * nops), dtype=np.intp)
     for b in range(nb):
@@ -941,12 +1005,15 @@ def vector_chain(list arrays not None,                      # IN  nlinks links, 
     nblocks = (nsamples + VBLOCK - 1) // VBLOCK
     with nogil:
         if nthreads > 1:
-            for b in prange(nblocks, num_threads=nthreads, schedule="guided"):
-                tid = threadid()
-                vector_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), grad, nlinks,
-                             &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
-                             &bstr[0, 0] if nb else NULL, &dims[0], maxd, &offs[tid, 0],
-                             &scratch[tid, 0], &out[b * VBLOCK * out_size])
+            c.nsamples, c.nblocks, c.ntasks = nsamples, nblocks, _batch_tasks(nblocks, nthreads)
+            c.nlinks, c.nb, c.grad, c.maxd = nlinks, nb, grad, maxd
+            c.out_size, c.addr, c.meta, c.dims = out_size, &addr[0], &meta[0, 0], &dims[0]
+            c.bshape = &bshape[0] if nb else NULL
+            c.bstr = &bstr[0, 0] if nb else NULL
+            c.offs, c.offs_ld = &offs[0, 0], offs.shape[1]
+            c.scratch, c.scratch_ld, c.out = &scratch[0, 0], scratch.shape[1], &out[0]
+            parallel_for(_vector_task_d if floating is double else _vector_task_f, &c,
+                         c.ntasks, nthreads)
         else:
             for b in range(nblocks):
                 vector_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), grad, nlinks,
@@ -1355,6 +1422,37 @@ cdef inline void dense_csr_rows(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t p, Py_s
         i += 1
 
 
+ctypedef struct _CsrRows:
+    Py_ssize_t m, p, q, chunk
+    const void* x
+    const void* indptr
+    const void* indices
+    const void* data
+    void* out
+    bint idx64, single
+
+
+cdef inline void _csr_range(_CsrRows* c, Py_ssize_t i, floating* ftag,
+                            sp_index* itag) noexcept nogil:
+    dense_csr_rows(i * c.chunk, min(c.m, (i + 1) * c.chunk), c.p, c.q, <const floating*>c.x,
+                   <const sp_index*>c.indptr, <const sp_index*>c.indices,
+                   <const floating*>c.data, <floating*>c.out)
+
+
+cdef void _csr_task(void* ctx, Py_ssize_t i, int tid) noexcept nogil:
+    """Rows of chunk i of out = X @ S (a task of parallel_for)."""
+    cdef _CsrRows* c = <_CsrRows*>ctx
+    if c.single:
+        if c.idx64:
+            _csr_range(c, i, <float*>NULL, <cnp.int64_t*>NULL)
+        else:
+            _csr_range(c, i, <float*>NULL, <cnp.int32_t*>NULL)
+    elif c.idx64:
+        _csr_range(c, i, <double*>NULL, <cnp.int64_t*>NULL)
+    else:
+        _csr_range(c, i, <double*>NULL, <cnp.int32_t*>NULL)
+
+
 def dense_csr_product(const floating[:, ::1] X not None,    # IN  (m, p)
                       const sp_index[::1] indptr not None,   # IN  (p + 1,)
                       const sp_index[::1] indices not None,  # IN  (nnz,)
@@ -1369,6 +1467,7 @@ def dense_csr_product(const floating[:, ::1] X not None,    # IN  (m, p)
     """
     cdef Py_ssize_t m = X.shape[0], p = X.shape[1], q = out.shape[1], k, t, nnz, i
     cdef Py_ssize_t chunk, nchunks
+    cdef _CsrRows c
     if indptr.shape[0] != p + 1 or out.shape[0] != m:
         raise ValueError("dense_csr_product: inconsistent shapes")
     nnz = indptr[p] if p >= 0 else 0
@@ -1386,10 +1485,11 @@ def dense_csr_product(const floating[:, ::1] X not None,    # IN  (m, p)
     chunk = ((m + nchunks - 1) // nchunks + 3) // 4 * 4       # whole blocks of four rows
     with nogil:
         if nchunks > 1:
-            for i in prange(nchunks, num_threads=nchunks, schedule="static"):
-                dense_csr_rows(i * chunk, min(m, (i + 1) * chunk), p, q, &X[0, 0] if p else NULL,
-                               &indptr[0], &indices[0] if nnz else NULL,
-                               &data[0] if nnz else NULL, &out[0, 0])
+            c.m, c.p, c.q, c.chunk, c.out = m, p, q, chunk, &out[0, 0]
+            c.x, c.indptr = (&X[0, 0] if p else NULL), &indptr[0]
+            c.indices, c.data = (&indices[0] if nnz else NULL), (&data[0] if nnz else NULL)
+            c.idx64, c.single = sp_index is cnp.int64_t, floating is float
+            parallel_for(_csr_task, &c, nchunks, nchunks)
         else:
             dense_csr_rows(0, m, p, q, &X[0, 0] if p else NULL, &indptr[0],
                            &indices[0] if nnz else NULL, &data[0] if nnz else NULL,

@@ -18,17 +18,18 @@ is in cache. Three concerns, three files:
                multinomial with the classes as a vector's lanes;
   mc_engine.h  one block: a fast path of mc_group.h where one applies, else source,
                hook, source (and the intercept, gathered y and w);
-  this file    the driver: blocks grouped into parts (PARTS_PER_THREAD per thread) that
-               threads take dynamically (`prange`, schedule="dynamic"); each part owns its
-               partial gradient (float64, own cache lines) and loss; the parts are summed
-               in their own order, so results are bitwise reproducible whatever thread did
-               which part. Then the ridge term, never added when l2 == 0 (IEEE: l2·θ
-               with θ = ±inf would turn a finite gradient into NaN).
+  this file    the driver: blocks grouped into parts, a number fixed by the shape (n, m,
+               K, dtype, source kind: `plan_parts`), never by the thread count; threads
+               of mcfast's pool (_threads.parallel_for) take parts as they finish; each
+               part owns its partial gradient (float64, own cache lines) and loss, and
+               the parts are summed in their own order, so results are bitwise the same
+               on 1, 2, 3 or 64 threads, or in a forked child (serial). Then the ridge
+               term, never added when l2 == 0 (IEEE: l2·θ with θ = ±inf would turn a
+               finite gradient into NaN).
 The Python layers (mcfast.linear_loss, mcfast.lstsq) validate and name arguments; the
 `def` entry here refuses only what would read or write out of bounds.
 """
 from cython cimport floating
-from cython.parallel cimport prange, threadid
 from libc.stdint cimport uintptr_t
 from libc.string cimport memset
 from libc.math cimport NAN
@@ -36,7 +37,7 @@ from libc.math cimport NAN
 cimport numpy as cnp
 import numpy as np
 
-from ._threads cimport openmp_effective_n_threads
+from ._threads cimport openmp_effective_n_threads, parallel_for
 
 cnp.import_array()
 
@@ -87,10 +88,17 @@ cdef extern from "mc_engine.h":
 cdef enum:
     LINE = 8           # doubles per 64-byte cache line
     STACK_WORK = 4096  # doubles of scratch on the C stack before a NumPy buffer is used
-    # Parts (runs of blocks, each with its own scratch region) per thread when threaded:
-    # threads take parts as they finish (a dynamic schedule), so a thread sharing its core
-    # with another program just takes fewer; parts are summed in their own order.
-    PARTS_PER_THREAD = 8
+    # Parts (runs of blocks, each with its own accumulator region): as many as fit in
+    # PART_BYTES of accumulators, within PARTS_MIN .. PARTS_MAX, and never more than the
+    # blocks. Threads take parts as they finish, so a thread sharing its core with
+    # another program just takes fewer (PARTS_MAX: 32 parts a thread on 2 cores, 4 on
+    # 16); the count depends on the shape only, so the sum does too.
+    PARTS_MIN = 16
+    PARTS_MAX = 64
+    PART_BYTES = 64 * 1024
+    # Elements of X per part of sum_rows at least, and its parts at most.
+    SUM_PART = 1 << 16
+    SUM_PARTS_MAX = 256
     # Bytes of X per block. C rows and CSR: the block is read again from L1/L2 by the
     # second product. F: each block is m column segments, long enough to stream.
     BLOCK_BYTES_C = 32 * 1024
@@ -138,10 +146,6 @@ cdef int plan_threads(Py_ssize_t elements, Py_ssize_t nblocks,
     return <int>max(t, 1)
 
 
-cdef inline Py_ssize_t _parts(int nthreads) noexcept nogil:
-    return 1 if nthreads <= 1 else <Py_ssize_t>PARTS_PER_THREAD * nthreads
-
-
 cdef inline Py_ssize_t _head(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t itemsize) noexcept nogil:
     """Doubles before the parts' regions: Θᵀ and Pᵀ in the working dtype."""
     return 2 * _lines(itemsize * K * mp)
@@ -158,12 +162,24 @@ cdef inline Py_ssize_t _scratch(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols,
     return _lines(itemsize * mc_scratch_items(K, mp, ycols, block))
 
 
+cdef inline Py_ssize_t _max_parts(Py_ssize_t mp, Py_ssize_t K) noexcept nogil:
+    """Parts a call on (mp, K) coefficients may have: a function of mp and K only."""
+    return max(<Py_ssize_t>PARTS_MIN, min(<Py_ssize_t>PARTS_MAX,
+                                          PART_BYTES // (8 * _region(mp, K))))
+
+
+cdef Py_ssize_t plan_parts(Py_ssize_t nblocks, Py_ssize_t mp, Py_ssize_t K) noexcept nogil:
+    """Parts of a call of nblocks blocks: one a block up to the cap of (mp, K). Part q
+    holds blocks q·nblocks/nparts .. (q+1)·nblocks/nparts - 1."""
+    return max(1, min(nblocks, _max_parts(mp, K)))
+
+
 cdef Py_ssize_t work_size(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols, Py_ssize_t block,
                           int nthreads, Py_ssize_t itemsize) noexcept nogil:
-    """Doubles of scratch for a call: Θᵀ and Pᵀ, one region per part, one block scratch
-    per thread, alignment slack."""
+    """Doubles of scratch for a call: Θᵀ and Pᵀ, one region per part (as many as the
+    most parts of (mp, K)), one block scratch per thread, alignment slack."""
     nthreads = max(nthreads, 1)
-    return (_head(mp, K, itemsize) + _parts(nthreads) * _region(mp, K)
+    return (_head(mp, K, itemsize) + _max_parts(mp, K) * _region(mp, K)
             + nthreads * _scratch(mp, K, ycols, block, itemsize) + LINE)
 
 
@@ -195,6 +211,26 @@ cdef void _part(const mc_prob* p, Py_ssize_t block, Py_ssize_t b0, Py_ssize_t b1
     region[la + 1] = <double>bad
 
 
+ctypedef struct _Parts:
+    const mc_prob* p
+    Py_ssize_t block, nblocks, nparts, region, la, scratch
+    double* parts
+    double* scr
+    bint single         # float32 data
+
+
+cdef void _part_task(void* ctx, Py_ssize_t q, int tid) noexcept nogil:
+    """Part q of a call (a task of parallel_for), in thread tid's block scratch."""
+    cdef _Parts* c = <_Parts*>ctx
+    cdef Py_ssize_t b0 = q * c.nblocks // c.nparts, b1 = (q + 1) * c.nblocks // c.nparts
+    cdef double* region = c.parts + q * c.region
+    cdef double* scr = c.scr + tid * c.scratch
+    if c.single:
+        _part(c.p, c.block, b0, b1, region, c.la, <float*>scr)
+    else:
+        _part(c.p, c.block, b0, b1, region, c.la, <double*>scr)
+
+
 cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double l2,
                  floating* grad, double* work, Py_ssize_t block, int nthreads,
                  Py_ssize_t* bad) noexcept nogil:
@@ -202,7 +238,7 @@ cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double
     grad (mp, K)); Θᵀ and Pᵀ are laid out here from theta and pdir (mp, K)."""
     cdef Py_ssize_t K = p.K, mp = p.mp, m = p.src.m, n = p.src.n, j, c, q
     cdef Py_ssize_t itemsize = sizeof(floating)
-    cdef Py_ssize_t nblocks = (n + block - 1) // block, per, b0, b1
+    cdef Py_ssize_t nblocks = (n + block - 1) // block
     cdef Py_ssize_t la = _lines(8 * K * mp)
     cdef Py_ssize_t region = _region(mp, K)
     cdef Py_ssize_t scratch = _scratch(mp, K, p.ycols, block, itemsize)
@@ -211,11 +247,12 @@ cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double
     cdef double* scr
     cdef floating* tt = <floating*>base
     cdef floating* pt = <floating*>(base + _lines(itemsize * K * mp))
-    cdef Py_ssize_t nparts = max(1, min(_parts(nthreads), nblocks))
+    cdef Py_ssize_t nparts = plan_parts(nblocks, mp, K)
     cdef double s, loss = 0
     cdef const floating* th
+    cdef _Parts ctx
     nthreads = <int>max(1, min(<Py_ssize_t>nthreads, nparts))
-    scr = parts + nparts * region        # the threads' block scratch
+    scr = parts + _max_parts(mp, K) * region        # the threads' block scratch
     # Θᵀ, Pᵀ (K, mp): each output's coefficients contiguous
     for j in range(mp):
         for c in range(K):
@@ -227,16 +264,10 @@ cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double
     p.hess = pdir != NULL
     for q in range(nparts):
         memset(parts + q * region, 0, region * sizeof(double))
-    if nparts == 1:
-        _part(p, block, 0, nblocks, parts, la, <floating*>scr)
-    else:
-        per = (nblocks + nparts - 1) // nparts
-        for q in prange(nparts, schedule="dynamic", chunksize=1, num_threads=nthreads):
-            b0 = q * per
-            b1 = min(b0 + per, nblocks)
-            if b0 < b1:
-                _part(p, block, b0, b1, parts + q * region, la,
-                      <floating*>(scr + threadid() * scratch))
+    ctx.p, ctx.block, ctx.nblocks, ctx.nparts = p, block, nblocks, nparts
+    ctx.region, ctx.la, ctx.scratch, ctx.parts, ctx.scr = region, la, scratch, parts, scr
+    ctx.single = floating is float
+    parallel_for(_part_task, &ctx, nparts, nthreads)
     # G = Σ_q acc_q (in part order) + 2 l2 θ (coefficients only, and only when l2 ≠ 0)
     th = pdir if pdir != NULL else theta
     for j in range(mp):
@@ -317,25 +348,39 @@ cdef double csr_loss_grad(const floating* data, const void* indices, const void*
     return _run(&prob, theta, p, l2, grad, work, block, nthreads, bad)
 
 
+ctypedef struct _Sum:
+    const void* x
+    Py_ssize_t n, m, nparts
+    double* part
+    bint single
+
+
+cdef void _sum_task(void* ctx, Py_ssize_t q, int tid) noexcept nogil:
+    """Σ of part q's rows (a task of parallel_for)."""
+    cdef _Sum* c = <_Sum*>ctx
+    cdef Py_ssize_t i0 = q * c.n // c.nparts, i1 = (q + 1) * c.n // c.nparts
+    if c.single:
+        c.part[q] = mc_sum_f(<const float*>c.x + i0 * c.m, (i1 - i0) * c.m)
+    else:
+        c.part[q] = mc_sum_d(<const double*>c.x + i0 * c.m, (i1 - i0) * c.m)
+
+
 cdef double sum_rows(const floating* X, Py_ssize_t n, Py_ssize_t m,
                      int nthreads) noexcept nogil:
-    """Σ X (C-contiguous), the rows split in one contiguous run per thread."""
-    cdef Py_ssize_t per, t, i0, i1
-    cdef double part[64 * LINE]
+    """Σ X (C-contiguous): parts of whole rows, SUM_PART elements or more each (at most
+    SUM_PARTS_MAX), fixed by (n, m), summed in their order whatever thread did which."""
+    cdef double part[SUM_PARTS_MAX]
     cdef double total = 0
+    cdef _Sum ctx
+    cdef Py_ssize_t q
     if n == 0 or m == 0:
         return 0
-    nthreads = max(1, min(nthreads, 64))
-    per = (n + nthreads - 1) // nthreads
-    for t in prange(nthreads, schedule="static", num_threads=nthreads):
-        i0 = t * per
-        i1 = min(i0 + per, n)
-        if floating is double:
-            part[t * LINE] = mc_sum_d(X + i0 * m, max(i1 - i0, 0) * m)
-        else:
-            part[t * LINE] = mc_sum_f(X + i0 * m, max(i1 - i0, 0) * m)
-    for t in range(nthreads):
-        total += part[t * LINE]
+    ctx.x, ctx.n, ctx.m, ctx.part = X, n, m, part
+    ctx.nparts = max(1, min(<Py_ssize_t>SUM_PARTS_MAX, min(n, n * m // SUM_PART)))
+    ctx.single = floating is float
+    parallel_for(_sum_task, &ctx, ctx.nparts, nthreads)
+    for q in range(ctx.nparts):
+        total += part[q]
     return total
 
 

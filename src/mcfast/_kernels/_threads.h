@@ -1,11 +1,11 @@
-/* Threads for mcfast's OpenMP kernels, decided at each call (used by _threads.pyx only).
+/* Threads for mcfast's kernels, decided at each call (used by _threads.pyx only).
  *
  * mc_effective_n_threads(): omp_get_max_threads() (so OMP_NUM_THREADS and
  * threadpoolctl.threadpool_limits hold) capped by the CPUs this process may run on
- * (its affinity mask), as scikit-learn's _openmp_effective_n_threads does; 1 without
- * OpenMP, and 1 in a process made by fork(): GNU OpenMP keeps its worker pool in the
- * parent, and a child that enters a parallel region waits for those workers forever.
- * The at-fork handler, registered once when _threads is imported, marks the child.
+ * (its affinity mask), as scikit-learn's _openmp_effective_n_threads does; without
+ * OpenMP, OMP_NUM_THREADS when set, else those CPUs; and 1 in a process made by fork():
+ * the workers of mcfast's pool (_pool.h) stay in the parent. The at-fork handler,
+ * registered once when _threads is imported, marks the child.
  */
 #ifndef MCFAST_THREADS_H
 #define MCFAST_THREADS_H
@@ -22,6 +22,7 @@
 #include <pthread.h>        /* pthread_atfork */
 #include <unistd.h>         /* sysconf */
 #endif
+#include <stdlib.h>         /* getenv, strtol */
 
 static volatile int mc_forked_child = 0;
 
@@ -71,7 +72,10 @@ static int mc_omp_max_threads(void)
 #if defined(_OPENMP)
     return omp_get_max_threads();
 #else
-    return 1;
+    /* no OpenMP runtime to ask (macOS clang): its variable, else every CPU */
+    const char* s = getenv("OMP_NUM_THREADS");
+    long n = s ? strtol(s, NULL, 10) : 0;
+    return n > 0 ? (n < 4096 ? (int)n : 4096) : mc_cpu_count();
 #endif
 }
 
