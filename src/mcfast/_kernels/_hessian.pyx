@@ -3,9 +3,10 @@
 
 Design. H = Σ_i (x_i x_iᵀ) ⊗ D_i with x_i ending in a 1 for the intercept and D_i the
 K × K Hessian of ℓ in the row's predictions z_i (times w_i). Per block of rows:
-  B = X_b (+ a column of ones), widened to double (float32 X: float64 arithmetic), row
-      major for C and CSR sources (CSR scattered into zeros), column major for F (its
-      column segments copied as they are);
+  B = X_b widened to double (float32 X: float64 arithmetic), row major for C and CSR
+      sources (CSR scattered into zeros), column major for F (its column segments copied
+      as they are); the intercept's column of ones is never stored: its row of H is
+      Bᵀd and Σ d (gemv), so the rank-k updates keep X's own width (32, not 33);
   z = B Θ (gemm), then the loss hooks of mc_loss.h: w ∘ ℓ′ and the loss (grad_hess:
       G += (w ∘ ℓ′)ᵀ B, gemm), and the Hessian factors d = w ∘ ℓ″ (one hook call with
       q = 1; multinomial: K calls with q = e_k give D's columns, w p_c (δ_ck − p_k));
@@ -27,7 +28,7 @@ from libc.math cimport sqrt, NAN
 cimport numpy as cnp
 import numpy as np
 
-from ._blas cimport gemm, syrk, NoTrans, Trans
+from ._blas cimport gemm, gemv, syrk, NoTrans, Trans
 from ._threads cimport openmp_effective_n_threads
 
 cnp.import_array()
@@ -159,9 +160,9 @@ cdef inline Py_ssize_t _idx(const void* a, Py_ssize_t k, bint is64) noexcept nog
 
 cdef Py_ssize_t _gather(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t nb,
                         double* B) noexcept nogil:
-    """B = [X_b, 1] in double: row-major nb × mp (C, CSR), column-major (F). Returns the
-    count of CSR column indices out of range (left out)."""
-    cdef Py_ssize_t i, j, k, r, col, bad = 0, m = p.m, mp = p.mp, ld = p.ld
+    """B = X_b in double: row-major nb × m (C, CSR), column-major (F). Returns the count
+    of CSR column indices out of range (left out)."""
+    cdef Py_ssize_t i, j, k, r, col, bad = 0, m = p.m, ld = p.ld
     cdef const floating* xr
     cdef double* bi
     if p.kind == 1:                      # F: column segments, B[j·nb + i]
@@ -174,48 +175,54 @@ cdef Py_ssize_t _gather(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssi
             else:
                 for i in range(nb):
                     bi[i] = xr[i0 + i]
-        if p.intercept:
-            for i in range(nb):
-                B[m * nb + i] = 1
-        return 0
-    if p.kind == 0:                      # C: rows, B[i·mp + j]
+    elif p.kind == 0:                    # C: rows, B[i·m + j]
         for i in range(nb):
             r = p.rows[i0 + i] if p.rows != NULL else i0 + i
             xr = x + r * ld
-            bi = B + i * mp
+            bi = B + i * m
             for j in range(m):
                 bi[j] = xr[j]
     else:                                # CSR scattered into zeros (duplicates add up)
-        memset(B, 0, nb * mp * sizeof(double))
+        memset(B, 0, nb * m * sizeof(double))
         for i in range(nb):
             r = p.rows[i0 + i] if p.rows != NULL else i0 + i
-            bi = B + i * mp
+            bi = B + i * m
             for k in range(_idx(p.indptr, r, p.idx64), _idx(p.indptr, r + 1, p.idx64)):
                 col = _idx(p.indices, k, p.idx64)
                 if col < 0 or col >= m:
                     bad += 1
                 else:
                     bi[col] += x[k]
-    if p.intercept:
-        for i in range(nb):
-            B[i * mp + m] = 1
     return bad
 
 
 cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, double* S,
                   bint last, double* H) noexcept nogil:
-    """H (mp × mp, upper) += Bᵀ diag(d) B: syrk of sqrt(d⁺) ∘ B, minus syrk of
-    sqrt(d⁻) ∘ B (a NaN in d counts as d⁺ and spreads), the scaled rows in S; B itself
-    is scaled in place when this is its `last` use and every d ≥ 0."""
-    cdef Py_ssize_t i, j, mp = p.mp, npos = 0, nneg = 0
+    """H (mp × mp, upper) += [B, 1]ᵀ diag(d) [B, 1]: the intercept's column Bᵀd and Σ d
+    (gemv), then syrk of sqrt(d⁺) ∘ B minus syrk of sqrt(d⁻) ∘ B (a NaN in d counts as
+    d⁺ and spreads), the scaled rows in S; B itself is scaled in place when this is its
+    `last` use and every d ≥ 0."""
+    cdef Py_ssize_t i, j, m = p.m, mp = p.mp, npos = 0, nneg = 0
     cdef bint cm = p.kind == 1
-    cdef double s
+    cdef double s, sd = 0
     cdef int sign
     for i in range(nb):
         if d[i] < 0:
             nneg += 1
         elif d[i] != 0:
             npos += 1
+    if npos == 0 and nneg == 0:
+        return
+    if p.intercept:
+        # H[:m, m] += Bᵀ d;  H[m, m] += Σ d
+        if m > 0:
+            gemv(NoTrans if cm else Trans, m if cm else nb, nb if cm else m, 1.0, B,
+                 nb if cm else m, d, 1, 1.0, H + m, mp)
+        for i in range(nb):
+            sd += d[i]
+        H[m * mp + m] += sd
+    if m == 0:
+        return
     if last and nneg == 0:
         S = B
     for sign in range(2):
@@ -226,23 +233,24 @@ cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, dou
             s = d[i] if sign == 0 else -d[i]
             s = sqrt(s) if not s < 0 else 0.0
             if cm:
-                for j in range(mp):
+                for j in range(m):
                     S[j * nb + i] = s * B[j * nb + i]
             else:
-                for j in range(mp):
-                    S[i * mp + j] = s * B[i * mp + j]
-        # H += ± Sᵀ S   (np.triu(H) += ± S.T @ S)
-        syrk(NoTrans if cm else Trans, mp, nb, 1.0 if sign == 0 else -1.0, S,
-             nb if cm else mp, 1.0, H, mp)
+                for j in range(m):
+                    S[i * m + j] = s * B[i * m + j]
+        # H[:m, :m] += ± Sᵀ S   (np.triu(H) += ± S.T @ S)
+        syrk(NoTrans if cm else Trans, m, nb, 1.0 if sign == 0 else -1.0, S,
+             nb if cm else m, 1.0, H, mp)
 
 
 cdef double _block(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t nb,
                    double* acc, double* gacc, double* scr, Py_ssize_t* bad) noexcept nogil:
     """The block's rank-k updates into acc (npairs triangles), with p.grad its gradient
     into gacc (K × mp) and its loss returned."""
-    cdef Py_ssize_t mp = p.mp, K = p.K, yc = p.ycols, npairs = p.npairs, i, c, k, r
+    cdef Py_ssize_t m = p.m, mp = p.mp, K = p.K, yc = p.ycols, npairs = p.npairs
+    cdef Py_ssize_t i, c, k, r
     cdef bint cm = p.kind == 1
-    cdef Py_ssize_t ldb = nb if cm else mp
+    cdef Py_ssize_t ldb = nb if cm else m
     cdef double* B = scr
     cdef double* S = B + nb * mp
     cdef double* z = S + nb * mp
@@ -257,12 +265,20 @@ cdef double _block(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t 
     cdef const double* wp = NULL
     cdef const floating* y = <const floating*>p.y
     cdef const floating* w = <const floating*>p.w
-    cdef double loss = 0
+    cdef double loss = 0, b
     bad[0] += _gather(p, x, i0, nb, B)
-    # z (K × nb) = Θᵀ Bᵀ   (z = (B @ theta).T)
+    # z (K × nb) = Θ[:m]ᵀ Bᵀ + b   (z = (B @ theta[:m] + theta[m]).T)
     if p.grad or p.loss.kind != MC_SQUARED:
-        gemm(Trans, NoTrans if cm else Trans, K, nb, mp, 1.0, p.theta, K, B, ldb, 0.0,
-             z, nb)
+        if m > 0:
+            gemm(Trans, NoTrans if cm else Trans, K, nb, m, 1.0, p.theta, K, B, ldb, 0.0,
+                 z, nb)
+        else:
+            memset(z, 0, K * nb * sizeof(double))
+        if p.intercept:
+            for c in range(K):
+                b = p.theta[m * K + c]
+                for i in range(nb):
+                    z[c * nb + i] += b
     if y != NULL:
         for i in range(nb):
             r = p.rows[i0 + i] if p.rows != NULL else i0 + i
@@ -274,10 +290,17 @@ cdef double _block(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t 
             wb[i] = w[p.rows[i0 + i] if p.rows != NULL else i0 + i]
         wp = wb
     if p.grad:
-        # rr = w ∘ ℓ′;  G (K × mp) += rrᵀ B   (G += (B.T @ rr.T).T)
+        # rr = w ∘ ℓ′;  G[:, :m] (K × mp) += rrᵀ B, G[:, m] += Σ rr
         loss = mc_hess_hook(&p.loss, 0, nb, K, z, q, yp, wp, rr, lv, tmp)
-        gemm(NoTrans, Trans if cm else NoTrans, K, mp, nb, 1.0, rr, nb, B, ldb, 1.0,
-             gacc, mp)
+        if m > 0:
+            gemm(NoTrans, Trans if cm else NoTrans, K, m, nb, 1.0, rr, nb, B, ldb, 1.0,
+                 gacc, mp)
+        if p.intercept:
+            for c in range(K):
+                b = 0
+                for i in range(nb):
+                    b += rr[c * nb + i]
+                gacc[c * mp + m] += b
     if p.loss.kind == MC_MULTINOMIAL and K > 1:
         # column k of each row's D: w p_c (δ_ck − p_k), kept for the pairs c ≤ k
         for k in range(K):
