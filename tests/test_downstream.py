@@ -441,6 +441,63 @@ def test_multinomial_kernel(gdfit, dtype):
     np.testing.assert_allclose(grad, want_grad, rtol=t, atol=t * np.abs(want_grad).max())
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("loss", list(LOSS_CODES))
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_hessian_kernels(gdfit, dtype, loss, fit_intercept):
+    """mk.linear_loss_hessian / linear_loss_grad_hess against the reference."""
+    rng = np.random.default_rng(9)
+    n, m = 300, 6
+    X = rng.standard_normal((n, m)).astype(dtype)
+    y = _targets(rng, loss, n, dtype)
+    w = rng.uniform(0.5, 2.0, n).astype(dtype)
+    theta = (0.3 * rng.standard_normal(m + fit_intercept)).astype(dtype)
+    obj = mc.reference.LinearLoss(X, y, loss=loss, sample_weight=w, l2=0.4,
+                                  fit_intercept=fit_intercept)
+    want_loss, want_grad = obj(theta)
+    want_h = obj.hessian(theta)
+    t = tol(dtype) * n ** 0.5
+    s = theta.size
+    for threads in (1, 2):
+        work = np.empty(gdfit.hessian_work_size(n, m, 0, LOSS_CODES[loss], fit_intercept,
+                                                threads))
+        H = np.full((s, s), np.nan, dtype)
+        gdfit.linear_loss_hessian(X, theta, y, w, True, LOSS_CODES[loss], 1.0,
+                                  fit_intercept, 0.4, threads, work, H)
+        np.testing.assert_allclose(H, want_h, rtol=t, atol=t * np.abs(want_h).max())
+        grad = np.full(theta.shape, np.nan, dtype)
+        H2 = np.full((s, s), np.nan, dtype)
+        got = gdfit.linear_loss_grad_hess(X, theta, y, w, True, LOSS_CODES[loss], 1.0,
+                                          fit_intercept, 0.4, threads, work, grad, H2)
+        np.testing.assert_allclose(got, want_loss, rtol=t)
+        np.testing.assert_allclose(grad, want_grad, rtol=t, atol=t * np.abs(want_grad).max())
+        np.testing.assert_array_equal(H2, H)
+    assert np.isnan(gdfit.linear_loss_grad_hess(X, theta, y, w, True, 0, 1.0, fit_intercept,
+                                                0.4, 1, work[:0], grad, H2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_multinomial_hessian_kernel(gdfit, dtype):
+    rng = np.random.default_rng(10)
+    n, m, K = 250, 5, 4
+    X = rng.standard_normal((n, m)).astype(dtype)
+    labels = rng.integers(0, K, n)
+    Theta = rng.standard_normal((m + 1, K)).astype(dtype)
+    obj = mc.reference.LinearLoss(X, labels, loss="multinomial", fit_intercept=True, l2=0.2)
+    want_loss, want_grad = obj(Theta)
+    want_h = obj.hessian(Theta)
+    work = np.empty(gdfit.hessian_work_size(n, m, K, 4, True, 2))
+    grad = np.full(Theta.shape, np.nan, dtype)
+    H = np.full((Theta.size, Theta.size), np.nan, dtype)
+    got = gdfit.multinomial_loss_grad_hess(X, Theta, labels.astype(dtype),
+                                           np.zeros(1, dtype), False, True, 0.2, 2, work,
+                                           grad, H)
+    t = tol(dtype) * n ** 0.5
+    np.testing.assert_allclose(got, want_loss, rtol=t)
+    np.testing.assert_allclose(grad, want_grad, rtol=t, atol=t * np.abs(want_grad).max())
+    np.testing.assert_allclose(H, want_h, rtol=t, atol=t * np.abs(want_h).max())
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_nogil_planner_agrees_with_chain_plan(gdfit, seed):
     # the cimport planner (C, dense and diagonal links) and mcfast.chain_plan (mcfast._plan)

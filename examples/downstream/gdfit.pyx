@@ -161,6 +161,43 @@ def multinomial_loss_grad(const floating[:, ::1] X, const floating[:, ::1] Theta
     return value
 
 
+def hessian_work_size(Py_ssize_t n, Py_ssize_t m, Py_ssize_t k, int loss,
+                      bint fit_intercept, int nthreads):
+    return mk.hessian_work_size(n, m, k, loss, fit_intercept, nthreads)
+
+
+def linear_loss_grad_hess(const floating[:, ::1] X, const floating[::1] theta,
+                          const floating[::1] y, const floating[::1] w, bint has_w,
+                          int loss, double delta, bint fit_intercept, double l2,
+                          int nthreads, double[::1] work, floating[::1] grad,
+                          floating[:, ::1] H):
+    cdef double value
+    with nogil:
+        value = mk.linear_loss_grad_hess(X, theta, y, w, has_w, loss, delta, fit_intercept,
+                                         l2, nthreads, work, grad, H)
+    return value
+
+
+def linear_loss_hessian(const floating[:, ::1] X, const floating[::1] theta,
+                        const floating[::1] y, const floating[::1] w, bint has_w, int loss,
+                        double delta, bint fit_intercept, double l2, int nthreads,
+                        double[::1] work, floating[:, ::1] H):
+    with nogil:
+        mk.linear_loss_hessian(X, theta, y, w, has_w, loss, delta, fit_intercept, l2,
+                               nthreads, work, H)
+
+
+def multinomial_loss_grad_hess(const floating[:, ::1] X, const floating[:, ::1] Theta,
+                               const floating[::1] labels, const floating[::1] w,
+                               bint has_w, bint fit_intercept, double l2, int nthreads,
+                               double[::1] work, floating[:, ::1] grad, floating[:, ::1] H):
+    cdef double value
+    with nogil:
+        value = mk.multinomial_loss_grad_hess(X, Theta, labels, w, has_w, fit_intercept, l2,
+                                              nthreads, work, grad, H)
+    return value
+
+
 def tangent_step(const floating[:, ::1] J, const floating[::1] t, floating[::1] out):
     with nogil:
         mk.tangent_step(J, t, out)

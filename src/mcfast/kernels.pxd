@@ -39,6 +39,8 @@ from mcfast._kernels._linear cimport at_g, at_g_vec, g_at, outer
 from mcfast._kernels._engine cimport (
     dense_loss_grad as _dense_loss_grad, work_size as _engine_work,
     plan_block as _plan_block, SRC_C as _SRC_C)
+from mcfast._kernels._hessian cimport (
+    dense_hessian as _dense_hessian, work_size as _hessian_work)
 from mcfast._kernels._chain cimport (
     chain_order as _chain_order, chain_steps as _chain_steps, small_gemm)
 from mcfast._kernels._threads cimport openmp_effective_n_threads
@@ -316,6 +318,92 @@ cdef inline double lstsq_loss_grad_multi(
     """k targets at once: returns ‖XΘ − Y‖²_F; grad = 2 Xᵀ(XΘ − Y) (one thread)."""
     return _linear(X, _ptr2(Theta), Theta.shape[1], False, _ptr2(Y), NULL, LOSS_SQUARED,
                    0.0, 0.0, NULL, <floating*>_ptr2(grad), 1, work)
+
+
+# the Hessian of a linear-model loss (mcfast._kernels._hessian)
+#
+#   H = X₁ᵀ diag(w ∘ ℓ″) X₁ + 2 l2 diag(1, …, 1, 0),   X₁ = [X, 1] with an intercept
+#
+# X is read once: per block of rows a rank-k update (BLAS syrk) of m × m triangles, no
+# n × m temporary, float32 X in float64 arithmetic. For a 2-D Θ (mp, K) H is
+# (mp·K) × (mp·K), the Hessian of Θ flattened in C order: H[j·K + c, l·K + k] =
+# ∂²L/∂Θ[j,c]∂Θ[l,k]. `work`: hessian_work_size(n, m, k, loss, fit_intercept, nthreads)
+# doubles; NaN is returned, nothing written, when it is too small. The result does not
+# depend on nthreads.
+# --------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t hessian_work_size(Py_ssize_t n, Py_ssize_t m, Py_ssize_t k,
+                                         int loss, bint fit_intercept,
+                                         int nthreads) noexcept nogil:
+    """Doubles of scratch for the Hessian on n rows, m columns, k outputs per row (0 or 1:
+    a vector θ; K classes for multinomial) and `nthreads` threads, float32 or float64."""
+    return _hessian_work(n, m, fit_intercept, max(k, 1), loss, max(nthreads, 1))
+
+
+cdef inline double _hess(const floating[:, ::1] X, const floating* theta, Py_ssize_t k,
+                         bint intercept, const floating* y, const floating* w, int loss,
+                         double delta, double l2, floating* grad, floating* H,
+                         int nthreads, double[::1] work) noexcept nogil:
+    """The Hessian kernel on a C-contiguous X, or NaN when `work` is too small."""
+    cdef Py_ssize_t m = X.shape[1]
+    nthreads = max(nthreads, 1)
+    if (work.shape[0] < hessian_work_size(X.shape[0], m, k, loss, intercept, nthreads)
+            or work.shape[0] == 0):
+        return NAN
+    return _dense_hessian(0, _ptr2(X), X.shape[0], m, m, NULL, 0, theta, max(k, 1),
+                          intercept, y, w, loss, delta, l2, grad, H, &work[0], nthreads)
+
+
+cdef inline double linear_loss_grad_hess(
+        const floating[:, ::1] X,      # IN  (n, m)
+        const floating[::1] theta,     # IN  (m,), or (m + 1,) with the intercept last
+        const floating[::1] y,         # IN  (n,)
+        const floating[::1] w,         # IN  (n,) sample weights, read when has_w
+        bint has_w,
+        int loss,                      # LOSS_SQUARED, LOSS_LOGISTIC, LOSS_POISSON, LOSS_HUBER
+        double delta,                  # huber's δ (> 0); ignored by the others
+        bint fit_intercept,
+        double l2,                     # ridge on θ[:m] (0 for none)
+        int nthreads,                  # OpenMP threads (1 inside your own parallel loop)
+        double[::1] work,              # SCRATCH hessian_work_size(n, m, 0, loss, ...)
+        floating[::1] grad,            # OUT theta's shape
+        floating[:, ::1] H,            # OUT (theta.size, theta.size), both triangles
+        ) noexcept nogil:
+    """Returns Σ w ℓ(Xθ + b, y) + l2‖θ[:m]‖²; grad as linear_loss_grad; H its Hessian."""
+    return _hess(X, _ptr1(theta), 1, fit_intercept, _ptr1(y), _ptr1(w) if has_w else NULL,
+                 loss, delta, l2, &grad[0] if grad.shape[0] else NULL,
+                 <floating*>_ptr2(H), nthreads, work)
+
+
+cdef inline void linear_loss_hessian(
+        const floating[:, ::1] X,      # IN  (n, m)
+        const floating[::1] theta,     # IN  (m,) or (m + 1,)
+        const floating[::1] y,         # IN  (n,)
+        const floating[::1] w,         # IN  (n,), read when has_w
+        bint has_w,
+        int loss, double delta, bint fit_intercept, double l2, int nthreads,
+        double[::1] work,              # SCRATCH hessian_work_size(n, m, 0, loss, ...)
+        floating[:, ::1] H,            # OUT (theta.size, theta.size)
+        ) noexcept nogil:
+    """H = X₁ᵀ diag(w ∘ ℓ″) X₁ + 2 l2 on the coefficients' diagonal, one pass over X."""
+    _hess(X, _ptr1(theta), 1, fit_intercept, _ptr1(y), _ptr1(w) if has_w else NULL, loss,
+          delta, l2, NULL, <floating*>_ptr2(H), nthreads, work)
+
+
+cdef inline double multinomial_loss_grad_hess(
+        const floating[:, ::1] X,      # IN  (n, m)
+        const floating[:, ::1] Theta,  # IN  (m, K), or (m + 1, K) with the intercepts last
+        const floating[::1] labels,    # IN  (n,) integer labels 0 … K−1 (as floats)
+        const floating[::1] w,         # IN  (n,), read when has_w
+        bint has_w, bint fit_intercept, double l2, int nthreads,
+        double[::1] work,              # SCRATCH hessian_work_size(n, m, K, LOSS_MULTINOMIAL, ...)
+        floating[:, ::1] grad,         # OUT Theta's shape
+        floating[:, ::1] H,            # OUT (Theta.size, Theta.size): Σ (x xᵀ) ⊗ w(diag p − p pᵀ)
+        ) noexcept nogil:
+    """Returns the multinomial loss (as multinomial_loss_grad), its gradient and Hessian."""
+    return _hess(X, _ptr2(Theta), Theta.shape[1], fit_intercept, _ptr1(labels),
+                 _ptr1(w) if has_w else NULL, LOSS_MULTINOMIAL, 0.0, l2,
+                 <floating*>_ptr2(grad), <floating*>_ptr2(H), nthreads, work)
 
 
 # ======================================================================================
