@@ -371,6 +371,7 @@ calls = {"lstsq_loss_grad": lambda: mc.lstsq_loss_grad(X, theta, y),
          "linear_loss_grad": lambda: mc.linear_loss_grad(X, t1, yb, loss="logistic",
                                                          fit_intercept=True),
          "hessp": lambda: obj.hessp(t1, p),
+         "hessian": lambda: obj.hessian(t1),
          "jacobian_chain": lambda: mc.jacobian_chain(links),
          "grad_chain": lambda: mc.grad_chain(links, g)}
 for name, f in calls.items():

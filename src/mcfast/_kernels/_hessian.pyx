@@ -20,7 +20,6 @@ any number of threads. The full (mp·K) × (mp·K) matrix of θ flattened in C o
 (index j·K + c) is then written from the triangles, mirrored.
 """
 from cython cimport floating
-from cython.parallel cimport prange, threadid
 from libc.stdint cimport uintptr_t
 from libc.string cimport memset, memcpy
 from libc.math cimport sqrt, NAN
@@ -29,7 +28,7 @@ cimport numpy as cnp
 import numpy as np
 
 from ._blas cimport gemm, gemv, syrk, NoTrans, Trans
-from ._threads cimport openmp_effective_n_threads
+from ._threads cimport openmp_effective_n_threads, parallel_for
 
 cnp.import_array()
 
@@ -332,6 +331,27 @@ cdef void _part(const hprob* p, const floating* x, Py_ssize_t b0, Py_ssize_t b1,
     region[la + p.K * p.mp + 1] = <double>bad
 
 
+ctypedef struct _Parts:
+    const hprob* p
+    const void* x
+    double* parts
+    double* scr
+    Py_ssize_t per, nblocks, region, scratch
+    bint single         # float32 data
+
+
+cdef void _part_task(void* ctx, Py_ssize_t q, int tid) noexcept nogil:
+    """Part q of a call (a task of parallel_for), in thread tid's block scratch."""
+    cdef _Parts* c = <_Parts*>ctx
+    cdef Py_ssize_t b0 = q * c.per, b1 = min(q * c.per + c.per, c.nblocks)
+    cdef double* region = c.parts + q * c.region
+    cdef double* scr = c.scr + tid * c.scratch
+    if c.single:
+        _part(c.p, <const float*>c.x, b0, b1, region, scr)
+    else:
+        _part(c.p, <const double*>c.x, b0, b1, region, scr)
+
+
 cdef double _run(hprob* p, const floating* x, const floating* theta, double l2,
                  floating* grad, floating* H, double* work, int nthreads,
                  Py_ssize_t* bad) noexcept nogil:
@@ -355,13 +375,11 @@ cdef double _run(hprob* p, const floating* x, const floating* theta, double l2,
     memset(parts, 0, nparts * region * sizeof(double))
     per = (nblocks + nparts - 1) // nparts if nblocks else 0
     nthreads = <int>max(1, min(<Py_ssize_t>nthreads, nparts))
-    if nthreads == 1:
-        for q in range(nparts):
-            _part(p, x, q * per, min(q * per + per, nblocks), parts + q * region, scr)
-    else:
-        for q in prange(nparts, schedule="dynamic", chunksize=1, num_threads=nthreads):
-            _part(p, x, q * per, min(q * per + per, nblocks), parts + q * region,
-                  scr + threadid() * scratch)
+    cdef _Parts ctx
+    ctx.p, ctx.x, ctx.parts, ctx.scr = p, x, parts, scr
+    ctx.per, ctx.nblocks, ctx.region, ctx.scratch = per, nblocks, region, scratch
+    ctx.single = floating is float
+    parallel_for(_part_task, &ctx, nparts, nthreads)
     # H[j·K + c, l·K + k] = Σ_q (part q's triangle of the pair (c, k))[j, l], mirrored
     memset(H, 0, s * s * sizeof(floating))
     for c in range(K):
