@@ -87,6 +87,8 @@ cdef extern from "mc_stage.h":
     ctypedef struct mc_stage:
         mc_prob p
         mc_src src
+        int xf32
+        int df32
         const void* y
         const void* w
         int yf32
@@ -96,10 +98,11 @@ cdef extern from "mc_stage.h":
     enum:
         MC_SRC_STAGED
         MC_STAGE_ENTRIES
-    Py_ssize_t mc_stage_rows(int kind, Py_ssize_t m, Py_ssize_t block) noexcept nogil
+    Py_ssize_t mc_stage_rows(int kind, Py_ssize_t m, Py_ssize_t size,
+                             Py_ssize_t block) noexcept nogil
     Py_ssize_t mc_stage_items(const mc_prob* p, Py_ssize_t block) noexcept nogil
-    double mc_stage_block_d(const mc_stage* s, Py_ssize_t i0, Py_ssize_t nb, double* scr,
-                            double* acc, Py_ssize_t* bad) noexcept nogil
+    double mc_stage_block(const mc_stage* s, Py_ssize_t i0, Py_ssize_t nb, double* scr,
+                          double* acc, Py_ssize_t* bad) noexcept nogil
 
 
 cdef enum:
@@ -195,9 +198,9 @@ cdef inline double* _aligned(double* work) noexcept nogil:
 
 cdef inline double _block(const mc_prob* p, Py_ssize_t i0, Py_ssize_t nb, floating* scr,
                           double* acc, Py_ssize_t* bad) noexcept nogil:
+    if p.src.kind == MC_SRC_STAGED:     # float32 X under double arithmetic, F order
+        return mc_stage_block(<const mc_stage*>p, i0, nb, <double*>scr, acc, bad)
     if floating is double:
-        if p.src.kind == MC_SRC_STAGED:      # float32 X, double arithmetic (mc_stage.h)
-            return mc_stage_block_d(<const mc_stage*>p, i0, nb, scr, acc, bad)
         return mc_block_d(p, i0, nb, scr, acc, bad)
     else:
         return mc_block_f(p, i0, nb, scr, acc, bad)
@@ -338,11 +341,12 @@ cdef double csr_loss_grad(const floating* data, const void* indices, const void*
     return _run(&prob, theta, p, l2, grad, work, block, nthreads, bad)
 
 
-cdef double staged_loss_grad(mc_stage* s, const double* theta, const double* p,
-                            double l2, double* grad, double* work, Py_ssize_t block,
+cdef double staged_loss_grad(mc_stage* s, const floating* theta, const floating* p,
+                            double l2, floating* grad, double* work, Py_ssize_t block,
                             int nthreads, Py_ssize_t* bad) noexcept nogil:
-    """Loss, and gradient (p NULL) or Hessian product along p, for a float32 X under
-    double arithmetic (`s` filled by the def entry; each block staged, mc_stage.h)."""
+    """Loss, and gradient (p NULL) or Hessian product along p, for a staged X (`s`
+    filled by the def entry: a float32 X under double arithmetic, or an F-ordered X;
+    each block staged into C-ordered rows, mc_stage.h)."""
     return _run(&s.p, theta, p, l2, grad, work, block, nthreads, bad)
 
 
@@ -509,8 +513,12 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
                   "type, indptr of n + 1 entries")
         if not _indptr_ok(indptr, min(ax.shape[0], indices.shape[0])):
             _fail("CSR indptr must be non-decreasing within the stored entries")
+    # staged (mc_stage.h): a float32 X under double arithmetic, and F order (transposed
+    # into C-ordered rows in L2, then the C path: against reading column runs in place,
+    # bench/bench_mixed.py)
+    cdef bint staged = mixed or (kind == SRC_F and m > 0)
     cdef mc_stage stage
-    if mixed:       # the staged problem (mc_stage.h): X as stored in stage.src
+    if staged:      # X as stored in stage.src
         _problem(&stage.p, n, m, rp, nrows, K, intercept, NULL, NULL, loss, delta)
         stage.src = stage.p.src
         stage.src.kind = kind
@@ -520,15 +528,17 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
         stage.src.indptr = _data(indptr)
         stage.src.idx64 = idx64
         stage.p.src.kind = MC_SRC_STAGED
+        stage.xf32 = xtype == cnp.NPY_FLOAT
+        stage.df32 = typenum == cnp.NPY_FLOAT
         stage.y = _data(y)
         stage.w = _data(w)
         stage.yf32 = y is not None and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_FLOAT
         stage.wf32 = w is not None and cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT
-        stage.sub = mc_stage_rows(kind, m, block)
+        stage.sub = mc_stage_rows(kind, m, itemsize, block)
         stage.ent = max(<Py_ssize_t>MC_STAGE_ENTRIES,
                         _longest_row(indptr) if kind == MC_SRC_CSR else 0)
     cdef Py_ssize_t need = (work_size(mp, K, ycols, block, nthreads, itemsize)
-                            + (nthreads * mc_stage_items(&stage.p, block) if mixed else 0))
+                            + (nthreads * mc_stage_items(&stage.p, block) if staged else 0))
     cdef double stack[STACK_WORK]
     cdef double* work = stack
     cdef double[::1] heap
@@ -546,9 +556,12 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
     cdef void* pw = _data(w)
     cdef void* pg = _data(grad)
     with nogil:
-        if mixed:
+        if staged and typenum == cnp.NPY_DOUBLE:
             out = staged_loss_grad(&stage, <const double*>pth, <const double*>pd, l2,
                                    <double*>pg, work, block, nthreads, &bad)
+        elif staged:
+            out = staged_loss_grad(&stage, <const float*>pth, <const float*>pd, l2,
+                                   <float*>pg, work, block, nthreads, &bad)
         elif kind == MC_SRC_CSR:
             if typenum == cnp.NPY_DOUBLE:
                 out = csr_loss_grad(<const double*>px, pi, pp, idx64, n, m, rp, nrows,

@@ -1,25 +1,27 @@
-/* mcfast: staged blocks — float32 X under float64 arithmetic, widened block by block.
+/* mcfast: staged blocks — float32 X under float64 arithmetic, and F-ordered X, through a
+ * per-thread C-ordered buffer.
  *
- * The block path (mc_engine.h, mc_group.h) reads X, θ, y and w in one element type. When
- * X is stored in float32 and the arithmetic is float64 (θ, the gradient and the loss in
- * double), X is neither copied nor read in float32: each block is cut into sub-blocks,
- * and each sub-block is staged into the thread's scratch in double —
- *   dense C     its rows widened into a C-ordered buffer (ld = m) of ≤ MC_STAGE_C_BYTES,
- *               which stays in L1 while the fused row groups read it;
- *   dense F     its m column segments widened into an F-ordered buffer (ld = rows) of
- *               ≤ MC_STAGE_F_BYTES: long column runs from memory, the fused F path on
- *               the buffer from L2;
- *   CSR         its stored entries widened, their column indices and rebased row starts
- *               beside them (int64), ≤ MC_STAGE_ENTRIES entries or one row;
- * with rows= the sub-block's rows are gathered the same way; y and w (float32 or double
- * each) are widened or gathered beside X. Then the double block path runs on the staged
- * sub-block as a rows-free source, exactly as it runs on a float64 X: the staged values
- * are X's values, exactly, so only the sub-block boundaries (fixed by the shape, never
- * by the thread count) can make a last-bit difference against a float64 copy of X.
+ * The block path (mc_engine.h, mc_group.h) is fastest on C-ordered rows of X in the
+ * arithmetic's element type. Two sources are not: a float32 X under float64 arithmetic
+ * (θ, the gradient and the loss in double: what scipy.optimize passes), and an F-ordered
+ * X (the loss needs all of a row before it can weight it). Neither is copied: each block
+ * is cut into sub-blocks, and each sub-block is staged into the thread's scratch —
+ *   dense (C or F, rows= or not)  its rows, as a C-ordered buffer (ld = m) of at most
+ *                 MC_STAGE_C_BYTES (C rows widened: the buffer stays in L1) or
+ *                 MC_STAGE_F_BYTES (F column runs transposed and widened: long runs from
+ *                 memory, the buffer in L2), rows= gathered;
+ *   CSR (float32 under float64 only)  its stored entries widened, their column indices
+ *                 and rebased row starts beside them (int64), ≤ `ent` entries (at least
+ *                 X's longest row);
+ * y and w (float32 or double each) are widened or gathered beside them. Then the block
+ * path runs on the staged sub-block as a rows-free C (or CSR) source, exactly as on a C
+ * copy of X in the arithmetic's type: the staged values are X's values, exactly, so only
+ * the sub-block boundaries (fixed by the shape, never by the thread count) can make a
+ * last-bit difference against the block path on such a copy.
  *
  * A staged problem is an mc_stage whose first member, the mc_prob the driver sees, has
- * src.kind MC_SRC_STAGED; the driver's per-thread scratch starts with
- * mc_stage_items() doubles of staging buffers, then the block scratch.
+ * src.kind MC_SRC_STAGED; the driver's per-thread scratch starts with mc_stage_items()
+ * doubles of staging buffers, followed by the block scratch of mc_engine.h.
  */
 #ifndef MCFAST_STAGE_H
 #define MCFAST_STAGE_H
@@ -29,14 +31,19 @@
 
 enum { MC_SRC_STAGED = 3 };
 
-/* bytes of staged X per sub-block (C rows: L1; F column runs: L2), CSR entries */
+/* bytes of staged X per dense sub-block: C rows (stays in L1), F order (long column runs
+ * from memory, the staged rows in L2); CSR entries per sub-block at least */
 #define MC_STAGE_C_BYTES (16 * 1024)
-#define MC_STAGE_F_BYTES (128 * 1024)
+#define MC_STAGE_F_BYTES (64 * 1024)
 #define MC_STAGE_ENTRIES 4096
+/* F order: rows transposed per tile (a column run read as one vector's worth) */
+#define MC_STAGE_TILE 8
 
 typedef struct {
     mc_prob p;               /* what the driver reads: p.src.kind = MC_SRC_STAGED */
-    mc_src src;              /* X as stored, float32 (kind C, F or CSR, rows=) */
+    mc_src src;              /* X as stored: kind C, F or CSR, rows= */
+    int xf32;                /* X stored in float32 (else double) */
+    int df32;                /* the arithmetic is float32 (then X is too: F order only) */
     const void *y, *w;       /* y and w as stored (NULL: none) */
     int yf32, wf32;          /* y / w stored in float32 (else double) */
     Py_ssize_t sub;          /* dense: rows per sub-block; CSR: the driver's block rows */
@@ -46,13 +53,15 @@ typedef struct {
 /* doubles rounded up to whole cache lines */
 static inline Py_ssize_t mc_stage_lines(Py_ssize_t n) { return (n + 7) / 8 * 8; }
 
-/* rows per dense sub-block for a block of `block` rows: MC_STAGE_*_BYTES of doubles,
- * a whole number of 8-row groups when there are that many, at least one row */
-static inline Py_ssize_t mc_stage_rows(int kind, Py_ssize_t m, Py_ssize_t block)
+/* rows per dense sub-block of a source of `kind`: MC_STAGE_*_BYTES of elements of `size`
+ * bytes, a whole number of 16-row groups when there are that many, at least one row, at
+ * most the driver's block */
+static inline Py_ssize_t mc_stage_rows(int kind, Py_ssize_t m, Py_ssize_t size,
+                                       Py_ssize_t block)
 {
     Py_ssize_t bytes = kind == MC_SRC_F ? MC_STAGE_F_BYTES : MC_STAGE_C_BYTES;
-    Py_ssize_t r = bytes / (8 * (m > 0 ? m : 1));
-    if (r >= 8) r = r / 8 * 8;
+    Py_ssize_t r = bytes / (size * (m > 0 ? m : 1));
+    if (r >= 16) r = r / 16 * 16;
     if (r < 1) r = 1;
     return r < block ? r : block;
 }
@@ -75,44 +84,57 @@ static inline Py_ssize_t mc_stage_items(const mc_prob *p, Py_ssize_t block)
 
 /* ---- the staging loops: written once, compiled per instruction set below ---- */
 
-/* X's source rows i0 … i0 + nb − 1 (dense) into xb: C (ld = m) or F (ld = nb) */
-MC_INLINE void mc_stage_dense(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
-                              double *MC_RESTRICT xb)
+/* Dense rows i0 … i0 + nb − 1 of a source of element type S into xb (C order, ld = m) of
+ * element type D (inside mc_stage_dense: s, i0, nb, xb in scope). F order: tiles of
+ * MC_STAGE_TILE rows, each column's run of the tile read once, written across rows. */
+#define MC_STAGE_DENSE(S, D) {                                                       \
+    const S *x = (const S *)s->x;                                                    \
+    D *MC_RESTRICT b = (D *)xb;                                                      \
+    const Py_ssize_t m = s->m, ld = s->ld;                                           \
+    const Py_ssize_t *rows = s->rows;                                                \
+    Py_ssize_t i, j, t;                                                              \
+    if (s->kind == MC_SRC_C) {                                                       \
+        for (i = 0; i < nb; i++) {                                                   \
+            const S *MC_RESTRICT xi = x + (rows ? rows[i0 + i] : i0 + i) * ld;       \
+            D *MC_RESTRICT bi = b + i * m;                                           \
+            for (j = 0; j < m; j++) bi[j] = (D)xi[j];                                \
+        }                                                                            \
+    } else if (rows) {                                                               \
+        for (i = 0; i < nb; i++) {                                                   \
+            const S *xi = x + rows[i0 + i];                                          \
+            D *MC_RESTRICT bi = b + i * m;                                           \
+            for (j = 0; j < m; j++) bi[j] = (D)xi[j * ld];                           \
+        }                                                                            \
+    } else {                                                                         \
+        const Py_ssize_t nt = nb - nb % MC_STAGE_TILE;                               \
+        for (i = 0; i < nt; i += MC_STAGE_TILE)                                      \
+            for (j = 0; j < m; j++) {                                                \
+                const S *MC_RESTRICT c = x + j * ld + i0 + i;                        \
+                D *MC_RESTRICT bj = b + i * m + j;                                   \
+                for (t = 0; t < MC_STAGE_TILE; t++) bj[t * m] = (D)c[t];             \
+            }                                                                        \
+        for (j = 0; j < m; j++)                                                      \
+            for (i = nt; i < nb; i++) b[i * m + j] = (D)x[j * ld + i0 + i];          \
+    } }
+
+MC_INLINE void mc_stage_dense(const mc_src *s, int xf32, int df32, Py_ssize_t i0,
+                              Py_ssize_t nb, void *xb)
 {
-    const float *x = (const float *)s->x;
-    const Py_ssize_t m = s->m, ld = s->ld;
-    const Py_ssize_t *rows = s->rows;
-    Py_ssize_t i, j;
-    if (s->kind == MC_SRC_C) {
-        for (i = 0; i < nb; i++) {
-            const float *MC_RESTRICT xi = x + (rows ? rows[i0 + i] : i0 + i) * ld;
-            double *MC_RESTRICT bi = xb + i * m;
-            for (j = 0; j < m; j++) bi[j] = (double)xi[j];
-        }
-    } else if (rows) {
-        for (j = 0; j < m; j++) {
-            const float *col = x + j * ld;
-            double *MC_RESTRICT bj = xb + j * nb;
-            for (i = 0; i < nb; i++) bj[i] = (double)col[rows[i0 + i]];
-        }
-    } else {
-        for (j = 0; j < m; j++) {
-            const float *MC_RESTRICT col = x + j * ld + i0;
-            double *MC_RESTRICT bj = xb + j * nb;
-            for (i = 0; i < nb; i++) bj[i] = (double)col[i];
-        }
-    }
+    if (df32) MC_STAGE_DENSE(float, float)
+    else if (xf32) MC_STAGE_DENSE(float, double)
+    else MC_STAGE_DENSE(double, double)
 }
 
-/* the entries of X's CSR source rows i0 … i0 + nb − 1 into xb (values), ib (column
+/* the entries of float32 CSR source rows i0 … i0 + nb − 1 into xb (values), ib (column
  * indices) and pb (nb + 1 row starts from 0), for one index type I */
-#define MC_STAGE_CSR_LOOP(I) {                                                       \
+#define MC_STAGE_CSR(I) {                                                            \
     const I *ind = (const I *)s->indices, *ptr = (const I *)s->indptr;               \
     for (i = 0; i < nb; i++) {                                                       \
         const Py_ssize_t r = MC_ROW(s, i0 + i), k0 = ptr[r], k1 = ptr[r + 1];        \
         for (k = k0; k < k1; k++, e++) { xb[e] = (double)x[k]; ib[e] = ind[k]; }     \
         pb[i + 1] = e;                                                               \
     } }
+
 MC_INLINE void mc_stage_csr(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
                             double *MC_RESTRICT xb, int64_t *MC_RESTRICT ib,
                             int64_t *MC_RESTRICT pb)
@@ -120,68 +142,54 @@ MC_INLINE void mc_stage_csr(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
     const float *x = (const float *)s->x;
     Py_ssize_t i, k, e = 0;
     pb[0] = 0;
-    if (s->idx64) MC_STAGE_CSR_LOOP(int64_t) else MC_STAGE_CSR_LOOP(int32_t)
+    if (s->idx64) MC_STAGE_CSR(int64_t) else MC_STAGE_CSR(int32_t)
 }
 
-/* y (ycols per row) and w of the source rows into yb and wb, widened or gathered */
-MC_INLINE void mc_stage_yw(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb,
-                           Py_ssize_t yc, double *MC_RESTRICT yb, double *MC_RESTRICT wb)
+/* entries j·stride + c (c < cols) of rows i0 … i0 + nb − 1 of a float or double array
+ * a (row r at a + r·cols) into b, as float (df32) or double */
+MC_INLINE void mc_stage_vec(const void *a, int af32, int df32, const Py_ssize_t *rows,
+                            Py_ssize_t i0, Py_ssize_t nb, Py_ssize_t cols, void *b)
 {
-    const Py_ssize_t *rows = s->src.rows;
     Py_ssize_t i, c;
-    if (s->y) {
-        if (s->yf32) {
-            const float *y = (const float *)s->y;
-            if (rows) {
-                for (i = 0; i < nb; i++)
-                    for (c = 0; c < yc; c++) yb[i * yc + c] = y[rows[i0 + i] * yc + c];
-            } else {
-                for (i = 0; i < nb * yc; i++) yb[i] = (double)y[i0 * yc + i];
-            }
-        } else {
-            const double *y = (const double *)s->y;
-            for (i = 0; i < nb; i++)
-                for (c = 0; c < yc; c++) yb[i * yc + c] = y[MC_ROW(&s->src, i0 + i) * yc + c];
-        }
-    }
-    if (s->w) {
-        if (s->wf32) {
-            const float *w = (const float *)s->w;
-            if (rows) for (i = 0; i < nb; i++) wb[i] = w[rows[i0 + i]];
-            else for (i = 0; i < nb; i++) wb[i] = (double)w[i0 + i];
-        } else {
-            const double *w = (const double *)s->w;
-            for (i = 0; i < nb; i++) wb[i] = w[MC_ROW(&s->src, i0 + i)];
+    for (i = 0; i < nb; i++) {
+        const Py_ssize_t r = rows ? rows[i0 + i] : i0 + i;
+        for (c = 0; c < cols; c++) {
+            if (df32)
+                ((float *)b)[i * cols + c] = ((const float *)a)[r * cols + c];
+            else if (af32)
+                ((double *)b)[i * cols + c] = ((const float *)a)[r * cols + c];
+            else
+                ((double *)b)[i * cols + c] = ((const double *)a)[r * cols + c];
         }
     }
 }
 
 /* one sub-block staged: X (dense or CSR), y and w */
-MC_INLINE void mc_stage_sub(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, double *xb,
-                            int64_t *ib, int64_t *pb, double *yb, double *wb)
+MC_INLINE void mc_stage_sub(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, void *xb,
+                            int64_t *ib, int64_t *pb, void *yb, void *wb)
 {
     if (s->src.kind == MC_SRC_CSR)
-        mc_stage_csr(&s->src, i0, nb, xb, ib, pb);
+        mc_stage_csr(&s->src, i0, nb, (double *)xb, ib, pb);
     else
-        mc_stage_dense(&s->src, i0, nb, xb);
-    mc_stage_yw(s, i0, nb, s->p.ycols, yb, wb);
+        mc_stage_dense(&s->src, s->xf32, s->df32, i0, nb, xb);
+    if (s->y) mc_stage_vec(s->y, s->yf32, s->df32, s->src.rows, i0, nb, s->p.ycols, yb);
+    if (s->w) mc_stage_vec(s->w, s->wf32, s->df32, s->src.rows, i0, nb, 1, wb);
 }
 
-static void mc_stage_base(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, double *xb,
-                          int64_t *ib, int64_t *pb, double *yb, double *wb)
+static void mc_stage_base(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, void *xb,
+                          int64_t *ib, int64_t *pb, void *yb, void *wb)
 {
     mc_stage_sub(s, i0, nb, xb, ib, pb, yb, wb);
 }
 #if MC_X86
 MC_T_AVX2 static void mc_stage_avx2(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb,
-                                    double *xb, int64_t *ib, int64_t *pb, double *yb,
-                                    double *wb)
+                                    void *xb, int64_t *ib, int64_t *pb, void *yb, void *wb)
 {
     mc_stage_sub(s, i0, nb, xb, ib, pb, yb, wb);
 }
 MC_T_AVX512 static void mc_stage_avx512(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb,
-                                        double *xb, int64_t *ib, int64_t *pb, double *yb,
-                                        double *wb)
+                                        void *xb, int64_t *ib, int64_t *pb, void *yb,
+                                        void *wb)
 {
     mc_stage_sub(s, i0, nb, xb, ib, pb, yb, wb);
 }
@@ -205,10 +213,11 @@ static Py_ssize_t mc_stage_csr_rows(const mc_src *s, Py_ssize_t i0, Py_ssize_t i
 }
 
 /* The block of source rows i0 … i0 + nb − 1 of a staged problem: each sub-block staged
- * into scr, then the double block path on it (scr: mc_stage_items doubles of staging
- * buffers, then the block scratch of mc_engine.h). Returns the block's Σ w ℓ. */
-static double mc_stage_block_d(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb,
-                               double *scr, double *acc, Py_ssize_t *bad)
+ * into scr, then the block path of the arithmetic's type on it (scr: mc_stage_items
+ * doubles of staging buffers, then the block scratch of mc_engine.h; `blk` set to the
+ * latter). Returns the block's Σ w ℓ; f32: the float32 block path, else the double. */
+static double mc_stage_block(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, double *scr,
+                             double *acc, Py_ssize_t *bad)
 {
     const int csr = s->src.kind == MC_SRC_CSR;
     const Py_ssize_t m = s->src.m, yc = s->p.ycols;
@@ -225,20 +234,23 @@ static double mc_stage_block_d(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb,
     q.src = s->src;
     q.src.rows = NULL;
     q.src.x = xb;
-    q.y = s->y ? yb : NULL;
-    q.w = s->w ? wb : NULL;
+    q.y = s->y ? (const void *)yb : NULL;
+    q.w = s->w ? (const void *)wb : NULL;
     if (csr) {
         q.src.indices = ib;
         q.src.indptr = pb;
         q.src.idx64 = 1;
+    } else {
+        q.src.kind = MC_SRC_C;
+        q.src.ld = m;
     }
     for (b = 0; b < nb; b += sn) {
         sn = csr ? mc_stage_csr_rows(&s->src, i0 + b, i0 + nb, s->ent)
                  : (nb - b < rows ? nb - b : rows);
         MC_DISPATCH(mc_stage, , s, i0 + b, sn, xb, ib, pb, yb, wb);
         q.src.n = q.src.nstore = sn;
-        q.src.ld = s->src.kind == MC_SRC_C ? m : (s->src.kind == MC_SRC_F ? sn : 0);
-        loss += mc_block_d(&q, 0, sn, blk, acc, bad);
+        loss += s->df32 ? mc_block_f(&q, 0, sn, (float *)blk, acc, bad)
+                        : mc_block_d(&q, 0, sn, blk, acc, bad);
     }
     return loss;
 }
