@@ -10,22 +10,12 @@ import scipy.sparse as sp
 
 import mcfast as mc
 import mcfast.lstsq as lstsq_mod
-from mcfast._kernels import _engine
+from test_linear_loss import _simd_levels
 
 ref = mc.reference
 
 LOSSES = [("squared", None), ("logistic", None), ("poisson", None), ("huber", None),
           ("multinomial", 3), ("squared", 2)]
-
-
-def _simd_levels():
-    level, best, _ = _engine.simd_level()
-    try:
-        for lvl in range(best + 1):
-            _engine.set_simd_level(lvl)
-            yield lvl
-    finally:
-        _engine.set_simd_level(level)
 
 
 def _targets(rng, loss, n, k):

@@ -484,7 +484,7 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
             rp = NULL
             n = 0
     cdef int kind = SRC_C
-    cdef Py_ssize_t ld = 0, s0, s1, xsize
+    cdef Py_ssize_t ld = 0, s0, s1, xsize, longest = 0
     cdef bint idx64 = False
     cdef int itype
     if indices is None:
@@ -511,12 +511,14 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
                 and indptr.shape[0] == shape[0] + 1):
             _fail("CSR indices and indptr must be C-contiguous 1-D int32 or int64 of one "
                   "type, indptr of n + 1 entries")
-        if not _indptr_ok(indptr, min(ax.shape[0], indices.shape[0])):
+        longest = _indptr_scan(indptr, min(ax.shape[0], indices.shape[0]))
+        if longest < 0:
             _fail("CSR indptr must be non-decreasing within the stored entries")
-    # staged (mc_stage.h): a float32 X under double arithmetic, and F order (transposed
-    # into C-ordered rows in L2, then the C path: against reading column runs in place,
-    # bench/bench_mixed.py)
-    cdef bint staged = mixed or (kind == SRC_F and m > 0)
+    # staged (mc_stage.h): a float32 X under double arithmetic. F order of one dtype
+    # stays on mc_group.h's column runs read in place: transposed into C rows (the
+    # staging with df32 / double) it took 2.8-3.4x the C floor against 1.9-2.0x
+    # (bench/bench_mixed.py, 2e6 x 32, two threads, Zen 4)
+    cdef bint staged = mixed
     cdef mc_stage stage
     if staged:      # X as stored in stage.src
         _problem(&stage.p, n, m, rp, nrows, K, intercept, NULL, NULL, loss, delta)
@@ -536,7 +538,7 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
         stage.wf32 = w is not None and cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT
         stage.sub = mc_stage_rows(kind, m, itemsize, block)
         stage.ent = max(<Py_ssize_t>MC_STAGE_ENTRIES,
-                        _longest_row(indptr) if kind == MC_SRC_CSR else 0)
+                        longest if kind == MC_SRC_CSR else 0)
     cdef Py_ssize_t need = (work_size(mp, K, ycols, block, nthreads, itemsize)
                             + (nthreads * mc_stage_items(&stage.p, block) if staged else 0))
     cdef double stack[STACK_WORK]
@@ -588,8 +590,9 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
     return out
 
 
-cdef Py_ssize_t _longest_row(cnp.ndarray indptr):
-    """The most stored entries of one row of a CSR matrix (indptr checked by _indptr_ok)."""
+cdef Py_ssize_t _indptr_scan(cnp.ndarray indptr, Py_ssize_t nnz):
+    """The most stored entries of one row of a CSR matrix, or -1 unless indptr starts at
+    >= 0, never decreases, and ends within the stored entries."""
     cdef Py_ssize_t i, n = indptr.shape[0], a, b, most = 0
     cdef const int* p32 = NULL
     cdef const long long* p64 = NULL
@@ -598,31 +601,15 @@ cdef Py_ssize_t _longest_row(cnp.ndarray indptr):
     else:
         p32 = <const int*>cnp.PyArray_DATA(indptr)
     a = p64[0] if p64 != NULL else p32[0]
-    for i in range(1, n):
-        b = p64[i] if p64 != NULL else p32[i]
-        most = max(most, b - a)
-        a = b
-    return most
-
-
-cdef bint _indptr_ok(cnp.ndarray indptr, Py_ssize_t nnz):
-    """indptr starts at >= 0, never decreases, and ends within the stored entries."""
-    cdef Py_ssize_t i, n = indptr.shape[0], a, b
-    cdef const int* p32 = NULL
-    cdef const long long* p64 = NULL
-    if cnp.PyArray_TYPE(indptr) == cnp.NPY_INT64:
-        p64 = <const long long*>cnp.PyArray_DATA(indptr)
-    else:
-        p32 = <const int*>cnp.PyArray_DATA(indptr)
-    a = p64[0] if p64 != NULL else p32[0]
     if a < 0:
-        return False
+        return -1
     for i in range(1, n):
         b = p64[i] if p64 != NULL else p32[i]
         if b < a:
-            return False
+            return -1
+        most = max(most, b - a)
         a = b
-    return a <= nnz
+    return most if a <= nnz else -1
 
 
 def row_sum(X, int nthreads):
