@@ -198,7 +198,7 @@ cdef inline double* _aligned(double* work) noexcept nogil:
 
 cdef inline double _block(const mc_prob* p, Py_ssize_t i0, Py_ssize_t nb, floating* scr,
                           double* acc, Py_ssize_t* bad) noexcept nogil:
-    if p.src.kind == MC_SRC_STAGED:     # float32 X under double arithmetic, F order
+    if p.src.kind == MC_SRC_STAGED:     # float32 X under double arithmetic (mc_stage.h)
         return mc_stage_block(<const mc_stage*>p, i0, nb, <double*>scr, acc, bad)
     if floating is double:
         return mc_block_d(p, i0, nb, scr, acc, bad)
