@@ -3,9 +3,9 @@
 from typing import Any, Union
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
-__all__ = ["ArrayLike", "FloatArray", "Link"]
+__all__ = ["ArrayLike", "DTypeLike", "FloatArray", "Link"]
 
 # What every rule returns: float32 when every input is float32, else float64.
 FloatArray = NDArray[Union[np.float32, np.float64]]

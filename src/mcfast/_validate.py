@@ -7,7 +7,7 @@ import numpy as np
 
 __all__ = [
     "as_real_array", "working_dtype", "convert", "check_out", "overlaps",
-    "shape_error", "check_ndim", "sparse_structure",
+    "shape_error", "check_ndim", "sparse_structure", "mixed", "stored", "arithmetic_dtype",
 ]
 
 
@@ -138,12 +138,47 @@ def _design(X, func, once=False):
 
 
 def _convert_design(X, dtype):
-    """`convert` for a dense or sparse X (sparse becomes CSR)."""
+    """`convert` for a dense or sparse X (sparse becomes CSR); a float32 X under float64
+    arithmetic is kept (`mixed`)."""
     import scipy.sparse
     if scipy.sparse.issparse(X):
         X = X.tocsr() if X.format != "csr" else X
-        return X if X.dtype == dtype else X.astype(dtype)
-    return convert(X, dtype)
+        return X if X.dtype == dtype or mixed(X, dtype) else X.astype(dtype)
+    return X if mixed(X, dtype) else convert(X, dtype)
+
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+def mixed(X, dtype):
+    """True when X (dense or sparse) is stored in native float32 and the arithmetic
+    `dtype` is float64: the one-pass engine then reads X in place and widens it block by
+    block, never copying it."""
+    return X.dtype == _F32 and np.dtype(dtype) == _F64
+
+
+def stored(a, dtype, keep32):
+    """`a` (y or the weights) as the one-pass engine reads it: a native float32 array is
+    kept when `keep32` (X itself is kept float32 under float64 arithmetic: the engine
+    widens a block's y and w beside X's); anything else is converted to `dtype`."""
+    if a is None or (keep32 and a.dtype == _F32):
+        return a
+    return convert(a, dtype)
+
+
+def arithmetic_dtype(dtype, func):
+    """The `dtype=` of LinearLoss and LeastSquares: None (the working dtype of the
+    inputs), float32 or float64, as a numpy.dtype (or None); else TypeError."""
+    if dtype is None:
+        return None
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (_F32, _F64):
+        raise TypeError(f"{func}: dtype must be None, numpy.float32 or numpy.float64; "
+                        f"got {dtype!r}")
+    return dt
 
 
 def lstsq_args(X, theta, y, func="lstsq_grad"):
@@ -165,35 +200,39 @@ def lstsq_args(X, theta, y, func="lstsq_grad"):
     if theta.shape[1:] != y.shape[1:]:
         raise shape_error(func, "theta and y must both be 1-D, or both 2-D with the same "
                           "number of columns", **shapes)
-    return _convert_design(X, dtype), convert(theta, dtype), convert(y, dtype)
+    X = _convert_design(X, dtype)
+    return X, convert(theta, dtype), stored(y, dtype, mixed(X, dtype))
 
 
-def least_squares_args(X, y, sample_weight, l2, func="LeastSquares"):
-    """Check LeastSquares' data: X (n, m), y (n,) or (n, k), sample_weight (n,), l2 >= 0."""
+def least_squares_args(X, y, sample_weight, l2, func="LeastSquares", dtype=None):
+    """Check LeastSquares' data: X (n, m), y (n,) or (n, k), sample_weight (n,), l2 >= 0;
+    `dtype`: the arithmetic (None: the working dtype of the inputs)."""
     X, Xd = _design(X, func, once=True)
     named = dict(y=y)
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
-    arr, dtype = _arrays(func, **named)
-    dtype = working_dtype(Xd, *arr.values())
+    arr, _ = _arrays(func, **named)
+    dtype = arithmetic_dtype(dtype, func) or working_dtype(Xd, *arr.values())
     y = arr["y"]
     check_ndim(X, "X", func, (2,))
     check_ndim(y, "y", func, (1, 2))
     if y.shape[0] != X.shape[0]:
         raise shape_error(func, "y.shape[0] must equal X.shape[0]", X=X.shape, y=y.shape)
-    w, l2 = _weights_and_l2(arr.get("sample_weight"), X.shape, l2, dtype, func)
-    return _convert_design(X, dtype), convert(y, dtype), w, l2, dtype
+    keep32 = mixed(X, dtype)
+    w, l2 = _weights_and_l2(arr.get("sample_weight"), X.shape, l2, dtype, func, keep32)
+    return _convert_design(X, dtype), stored(y, dtype, keep32), w, l2, dtype
 
 
-def _weights_and_l2(w, X_shape, l2, dtype, func):
-    """Check the sample weights (None or (n,), converted to `dtype`) and the ridge l2
-    (a real number >= 0) of an objective over X's rows. -> (w, float l2)."""
+def _weights_and_l2(w, X_shape, l2, dtype, func, keep32=False):
+    """Check the sample weights (None or (n,), converted to `dtype`; float32 kept when
+    `keep32`, see `stored`) and the ridge l2 (a real number >= 0) of an objective over
+    X's rows. -> (w, float l2)."""
     if w is not None:
         check_ndim(w, "sample_weight", func, (1,))
         if w.shape[0] != X_shape[0]:
             raise shape_error(func, "sample_weight.shape[0] must equal X.shape[0]",
                               X=X_shape, sample_weight=w.shape)
-        w = convert(w, dtype)
+        w = stored(w, dtype, keep32)
     # a real number: not a string ("1") nor a bool (True), which float() would take
     if isinstance(l2, (str, bytes, bool, np.bool_)) or not np.isrealobj(l2) \
             or np.ndim(l2) != 0:
@@ -572,14 +611,16 @@ NO_THETA = object()     # linear_loss_data without θ (LinearLoss); theta=None i
 
 
 def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=NO_THETA,
-                     rows=None):
+                     rows=None, dtype=None):
     """Check a linear-model loss's data (and θ when given). -> a dict of the converted
     pieces: X (ndarray in its own layout, or scipy.sparse CSR), y, w, theta, l2,
     fit_intercept, loss (a mcfast.losses.Loss), dtype, n, m. Without θ (the default,
     `NO_THETA`) the dict has no "theta"; ``theta=None`` raises TypeError naming it.
 
-    The working dtype comes from X, θ, y and sample_weight, except that integer class
-    labels (loss="multinomial") do not make it float64. With `rows` (rows=, unchecked:
+    dtype (the arithmetic: θ's, the gradient's) is `dtype` when given, else the working
+    dtype of X, θ, y and sample_weight, except that integer class labels
+    (loss="multinomial") do not make it float64. A float32 X under float64 arithmetic is
+    kept float32 (read in place by the engine), and so are float32 y and weights. With `rows` (rows=, unchecked:
     `linear_loss_rows` checks it here) y's domain is checked on y[rows] only, so a
     minibatch costs O(len(rows)), not O(n); the dict then holds the checked "rows".
     """
@@ -597,8 +638,9 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     if sample_weight is not None:
         named["sample_weight"] = sample_weight
     arr = {k: as_real_array(a, k, func) for k, a in named.items()}
-    dtype = working_dtype(Xd, *(a for k, a in arr.items()
-                                if not (k == "y" and loss.multiclass)))
+    dtype = arithmetic_dtype(dtype, func) or working_dtype(
+        Xd, *(a for k, a in arr.items() if not (k == "y" and loss.multiclass)))
+    keep32 = mixed(X, dtype)
     y = arr["y"]
     if loss.multiclass:
         check_ndim(y, "y", func, (1,))
@@ -608,12 +650,12 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
         check_ndim(y, "y", func, (1,))
     if y.shape[0] != n:
         raise shape_error(func, "y.shape[0] must equal X.shape[0]", X=X.shape, y=y.shape)
-    w, l2 = _weights_and_l2(arr.get("sample_weight"), X.shape, l2, dtype, func)
+    w, l2 = _weights_and_l2(arr.get("sample_weight"), X.shape, l2, dtype, func, keep32)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"{func}: fit_intercept must be True or False; got {fit_intercept!r}")
     if check_domain:
         loss.check_y(y, func)
-    y = convert(y, dtype)
+    y = stored(y, dtype, keep32)
     if rows is not None:
         loss.check_y(y[rows], func)
     X = _convert_design(X, dtype)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from ._typing import ArrayLike, FloatArray
+from ._typing import ArrayLike, DTypeLike, FloatArray
 from . import lstsq as _lstsq
 from ._onepass import Problem, native
 from . import _hess
@@ -34,7 +34,9 @@ def linear_loss_grad(X: Any, theta: ArrayLike, y: ArrayLike, *, loss: Any = "squ
     ----------
     X : array_like or scipy.sparse matrix, shape (n, m)
         Design matrix. Dense in any layout (C or F order read in place), or sparse
-        (CSR read in place, other formats converted to CSR).
+        (CSR read in place, other formats converted to CSR). A float32 X is never
+        copied: when θ (or y, the weights) makes the working dtype float64, X is read
+        in place and widened to float64 block by block.
     theta : array_like, shape (m,) or (m + 1,); (m(+1), k) for squared with Y (n, k);
         (m(+1), K) for multinomial
         Coefficients; with ``fit_intercept`` the last entry (row) is the intercept.
@@ -63,7 +65,9 @@ def linear_loss_grad(X: Any, theta: ArrayLike, y: ArrayLike, *, loss: Any = "squ
         The loss (including the ridge term).
     grad : ndarray, θ's shape
         Its gradient in the working dtype (float32 when X, θ, y and the weights all are;
-        integer labels of multinomial do not count); ``out`` itself when given.
+        integer labels of multinomial do not count), which is also the arithmetic's: a
+        float32 X with a float64 θ gives float64, equal to the result on a float64 copy
+        of X up to float64 rounding; ``out`` itself when given.
 
     Raises
     ------
@@ -123,7 +127,7 @@ class LinearLoss:
     the Hessian product Xᵀ(w ∘ ℓ″ ∘ Xp) + 2 l2 p (with the intercept's terms), also in
     one pass (Xθ and Xp are formed together, row block by row block). The data are
     checked and converted once, here: a sparse X becomes CSR once, dense X keeps its
-    C or F layout.
+    C or F layout, and a float32 X stays float32 under float64 arithmetic.
 
     Parameters
     ----------
@@ -140,13 +144,21 @@ class LinearLoss:
         Ridge penalty on the coefficients, >= 0 (default 0).
     fit_intercept : bool, optional
         Whether θ's last entry (row) is an intercept (default False).
+    dtype : None, numpy.float32 or numpy.float64, optional
+        The arithmetic: θ's, the gradient's and the loss's dtype. None (default): the
+        working dtype of X, y and the weights, as `linear_loss_grad` decides it.
+        float64 with a float32 X (dense C or F order, or CSR) reads X in place and widens
+        it block by block, never copying it (float32 y and weights are read in place
+        too): a fit in float64 on float32 storage, so that L-BFGS converges as far as in
+        float64, at about the memory traffic of float32. float32 with a float64 X
+        converts X (and y, the weights) to float32 once, here.
 
     Attributes
     ----------
     loss : mcfast.losses.Loss
         The pointwise loss.
     dtype : numpy.dtype
-        The working dtype.
+        The arithmetic (θ's and the gradient's dtype).
     n_features : int
         m, the columns of X (θ has m + 1 rows with an intercept).
 
@@ -166,8 +178,9 @@ class LinearLoss:
 
     def __init__(self, X: Any, y: ArrayLike, *, loss: Any = "squared",
                  sample_weight: ArrayLike | None = None, l2: float = 0.0,
-                 fit_intercept: bool = False) -> None:
-        d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, "LinearLoss")
+                 fit_intercept: bool = False, dtype: DTypeLike = None) -> None:
+        d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, "LinearLoss",
+                               dtype=dtype)
         self._d = d
         self._prep = Problem(d)
         self.loss = d["loss"]

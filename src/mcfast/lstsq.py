@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from ._typing import ArrayLike, FloatArray
+from ._typing import ArrayLike, DTypeLike, FloatArray
 from ._kernels import _lstsq as _k
 from ._onepass import Problem, native
 from .losses import Squared
@@ -25,20 +25,21 @@ def _plan(n, m, k, itemsize):
     return _k.plan(n, m, k, itemsize, _MAX_THREADS)
 
 
-def _problem(X, y, w, l2):
-    """The engine's view of a (weighted, ridge) least-squares problem; X dense in any
-    layout (C and F order read in place) or CSR."""
+def _problem(X, y, w, l2, dtype):
+    """The engine's view of a (weighted, ridge) least-squares problem in the arithmetic
+    `dtype`; X dense in any layout (C and F order read in place) or CSR, float32 X read
+    in place under float64 arithmetic."""
     import scipy.sparse
     n, m = X.shape
     return Problem(dict(X=X, y=y, w=w, l2=l2, fit_intercept=False, loss=_SQUARED,
-                        dtype=X.dtype, n=n, m=m, sparse=scipy.sparse.issparse(X)))
+                        dtype=np.dtype(dtype), n=n, m=m, sparse=scipy.sparse.issparse(X)))
 
 
 def _public(X, theta, y, out, func):
     """Shared body of lstsq_loss_grad and lstsq_grad: -> (loss, gradient)."""
     X, theta, y = v.lstsq_args(X, theta, y, func)
     theta = native(theta)
-    prob = _problem(X, y, None, 0.0)
+    prob = _problem(X, y, None, 0.0, theta.dtype)
     if out is None:
         grad = np.empty(theta.shape, theta.dtype)
         return prob.run(theta, None, None, grad, _MAX_THREADS), grad
@@ -190,15 +191,24 @@ class LeastSquares:
         Weights w_i of the rows (default: all ones).
     l2 : float, optional
         Ridge penalty, >= 0 (default 0).
+    dtype : None, numpy.float32 or numpy.float64, optional
+        The arithmetic: θ's, the gradient's and the loss's dtype. None (default): the
+        working dtype of X, y and the weights (float32 when every one is float16 or
+        float32, else float64). float64 with a float32 X (dense C or F order, or CSR)
+        reads X in place and widens it block by block, never copying it (float32 y and
+        weights are read in place too): a fit in float64 on float32 storage, as
+        ``scipy.optimize`` wants. float32 with a float64 X converts X to float32 once,
+        here.
 
     Attributes
     ----------
     X, y, sample_weight : ndarray
-        The converted data (``sample_weight`` is None when not given).
+        The data as the engine reads them (``sample_weight`` is None when not given):
+        converted to ``dtype``, except float32 X, y and weights under float64 arithmetic.
     l2 : float
         The ridge penalty.
     dtype : numpy.dtype
-        The working dtype: float32 when every input is float16 or float32, else float64.
+        The arithmetic.
 
     Raises
     ------
@@ -229,9 +239,9 @@ class LeastSquares:
     """
 
     def __init__(self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None,
-                 l2: float = 0.0) -> None:
-        X, y, w, l2, dtype = v.least_squares_args(X, y, sample_weight, l2)
-        self._prob = _problem(X, native(y), native(w), l2)
+                 l2: float = 0.0, dtype: DTypeLike = None) -> None:
+        X, y, w, l2, dtype = v.least_squares_args(X, y, sample_weight, l2, dtype=dtype)
+        self._prob = _problem(X, native(y), native(w), l2, dtype)
         self.X = self._prob.src[0] if self._prob.src[1] is None else X
         self.y = self._prob.y
         self.sample_weight = self._prob.w
@@ -272,10 +282,11 @@ class LeastSquares:
         >>> loss, grad
         (5.0, array([-2., -4.]))
         """
-        fast = _k.loss_grad_fast(self.X, theta, self.y, self.sample_weight, self.l2, None,
-                                 _MAX_THREADS)     # None unless y and θ are plain 1-D arrays
-        if fast is not None:
-            return fast
+        if self.X.dtype == self.dtype:    # (a float32 X under float64 arithmetic: staged)
+            fast = _k.loss_grad_fast(self.X, theta, self.y, self.sample_weight, self.l2,
+                                     None, _MAX_THREADS)  # None unless plain 1-D y and θ
+            if fast is not None:
+                return fast
         shape = np.shape(theta)
         t = self._theta(theta)
         grad = np.empty(t.shape, self.dtype)

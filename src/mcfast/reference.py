@@ -83,9 +83,9 @@ class LeastSquares:
     """
 
     def __init__(self, X: ArrayLike, y: ArrayLike, *, sample_weight: ArrayLike | None = None,
-                 l2: float = 0.0) -> None:
+                 l2: float = 0.0, dtype: DTypeLike = None) -> None:
         self.X, self.y, self.sample_weight, self.l2, self.dtype = v.least_squares_args(
-            X, y, sample_weight, l2)
+            X, y, sample_weight, l2, dtype=dtype)
 
     def _theta(self, theta, name="theta"):
         return v.least_squares_theta(theta, self.X.shape[1], self.y.shape, self.dtype, name)
@@ -441,9 +441,9 @@ class LinearLoss:
     """The objective of `linear_loss_grad` for ``scipy.optimize.minimize``, with hessp."""
 
     def __init__(self, X, y, *, loss="squared", sample_weight=None, l2=0.0,
-                 fit_intercept=False):
+                 fit_intercept=False, dtype=None):
         self._d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept,
-                                     "LinearLoss")
+                                     "LinearLoss", dtype=dtype)
         self.loss, self.dtype = self._d["loss"], self._d["dtype"]
 
     def _theta(self, theta, name="theta"):

@@ -84,6 +84,27 @@ cdef extern from "mc_engine.h":
     int mc_get_level() noexcept nogil
     int mc_cpu_level() noexcept nogil
 
+cdef extern from "mc_stage.h":
+    ctypedef struct mc_stage:
+        mc_prob p
+        mc_src src
+        int xf32
+        int df32
+        const void* y
+        const void* w
+        int yf32
+        int wf32
+        Py_ssize_t sub
+        Py_ssize_t ent
+    enum:
+        MC_SRC_STAGED
+        MC_STAGE_ENTRIES
+    Py_ssize_t mc_stage_rows(int kind, Py_ssize_t m, Py_ssize_t size,
+                             Py_ssize_t block) noexcept nogil
+    Py_ssize_t mc_stage_items(const mc_prob* p, Py_ssize_t block) noexcept nogil
+    double mc_stage_block(const mc_stage* s, Py_ssize_t i0, Py_ssize_t nb, double* scr,
+                          double* acc, Py_ssize_t* bad) noexcept nogil
+
 
 cdef enum:
     LINE = 8           # doubles per 64-byte cache line
@@ -193,6 +214,8 @@ cdef inline double* _aligned(double* work) noexcept nogil:
 
 cdef inline double _block(const mc_prob* p, Py_ssize_t i0, Py_ssize_t nb, floating* scr,
                           double* acc, Py_ssize_t* bad) noexcept nogil:
+    if p.src.kind == MC_SRC_STAGED:     # float32 X under double arithmetic (mc_stage.h)
+        return mc_stage_block(<const mc_stage*>p, i0, nb, <double*>scr, acc, bad)
     if floating is double:
         return mc_block_d(p, i0, nb, scr, acc, bad)
     else:
@@ -241,7 +264,8 @@ cdef double _run(mc_prob* p, const floating* theta, const floating* pdir, double
     cdef Py_ssize_t nblocks = (n + block - 1) // block
     cdef Py_ssize_t la = _lines(8 * K * mp)
     cdef Py_ssize_t region = _region(mp, K)
-    cdef Py_ssize_t scratch = _scratch(mp, K, p.ycols, block, itemsize)
+    cdef Py_ssize_t scratch = (_scratch(mp, K, p.ycols, block, itemsize)
+                               + mc_stage_items(p, block))   # 0 unless staged
     cdef double* base = _aligned(work)
     cdef double* parts = base + _head(mp, K, itemsize)
     cdef double* scr
@@ -348,6 +372,15 @@ cdef double csr_loss_grad(const floating* data, const void* indices, const void*
     return _run(&prob, theta, p, l2, grad, work, block, nthreads, bad)
 
 
+cdef double staged_loss_grad(mc_stage* s, const floating* theta, const floating* p,
+                            double l2, floating* grad, double* work, Py_ssize_t block,
+                            int nthreads, Py_ssize_t* bad) noexcept nogil:
+    """Loss, and gradient (p NULL) or Hessian product along p, for a staged X (`s`
+    filled by the def entry: a float32 X under double arithmetic, or an F-ordered X;
+    each block staged into C-ordered rows, mc_stage.h)."""
+    return _run(&s.p, theta, p, l2, grad, work, block, nthreads, bad)
+
+
 ctypedef struct _Sum:
     const void* x
     Py_ssize_t n, m, nparts
@@ -435,42 +468,53 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
     with `indices` and `indptr` (int32 or int64, C-contiguous), a CSR matrix's data.
     shape: (n, m) of X. rows: None or C-contiguous intp indices into 0 … n−1. theta,
     p, grad: C-contiguous (mp,) or (mp, K), mp = m + intercept; y: (n,), or (n, K) for
-    squared with a 2-D Θ; w: (n,); y and w may be None (y only for squared). All arrays
-    share X's float dtype. mcfast.linear_loss validates and names arguments first; this
-    refuses only what would read or write out of bounds.
+    squared with a 2-D Θ; w: (n,); y and w may be None (y only for squared). θ, p and
+    grad share one float dtype, the arithmetic's; X, y and w share it too, except that
+    under float64 arithmetic a float32 X is read in place and widened block by block
+    (mc_stage.h), and y and w may then each be float32 or float64. mcfast.linear_loss
+    validates and names arguments first; this refuses only what would read or write out
+    of bounds.
     """
     cdef cnp.ndarray ax = X
-    cdef int typenum = cnp.PyArray_TYPE(ax)
+    cdef int xtype = cnp.PyArray_TYPE(ax)
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>theta) if cnp.PyArray_Check(theta) else -1
+    cdef bint mixed = xtype == cnp.NPY_FLOAT and typenum == cnp.NPY_DOUBLE
     cdef Py_ssize_t itemsize = 0
     if typenum == cnp.NPY_DOUBLE:
         itemsize = 8
     elif typenum == cnp.NPY_FLOAT:
         itemsize = 4
     else:
-        _fail("X must be float32 or float64")
+        _fail("theta must be float32 or float64")
+    if xtype != typenum and not mixed:
+        _fail("X must have theta's dtype, or be float32 under float64 arithmetic")
     cdef Py_ssize_t n = shape[0], m = shape[1]
     if n < 0 or m < 0 or block < 1 or nthreads < 1:
         _fail("bad shape, block or nthreads")
     if not (_carray(theta, typenum) and _carray(grad, typenum)
             and cnp.PyArray_NDIM(<cnp.ndarray>theta) in (1, 2)
             and theta.shape == grad.shape and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>grad)):
-        _fail("theta and grad must be C-contiguous, of X's dtype and of one shape")
+        _fail("theta and grad must be C-contiguous, of one dtype and of one shape")
     cdef Py_ssize_t K = theta.shape[1] if theta.ndim == 2 else 1
     cdef Py_ssize_t mp = m + intercept
     if theta.shape[0] != mp:
         _fail("theta must have m (+ 1 with an intercept) rows")
     if p is not None and not (_carray(p, typenum) and p.shape == theta.shape):
-        _fail("p must be C-contiguous, of X's dtype and of theta's shape")
+        _fail("p must be C-contiguous, of theta's dtype and shape")
     if loss < 0 or loss > 4 or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
         _fail("unknown loss, or a 2-D theta for a single-output loss")
     cdef Py_ssize_t ycols = K if loss == MC_SQUARED else 1
     if y is None:
         if loss != MC_SQUARED:
             _fail("y is needed for this loss")
-    elif not (_carray(y, typenum) and y.size == n * ycols):
-        _fail("y must be C-contiguous, of X's dtype, with n (x K for squared) entries")
-    if w is not None and not (_carray(w, typenum) and w.size == n):
-        _fail("w must be C-contiguous, of X's dtype, with n entries")
+    elif not ((_carray(y, typenum) or (mixed and _carray(y, cnp.NPY_FLOAT)))
+              and y.size == n * ycols):
+        _fail("y must be C-contiguous, of theta's dtype (or float32 with a float32 X), "
+              "with n (x K for squared) entries")
+    if w is not None and not ((_carray(w, typenum) or (mixed and _carray(w, cnp.NPY_FLOAT)))
+                              and w.size == n):
+        _fail("w must be C-contiguous, of theta's dtype (or float32 with a float32 X), "
+              "with n entries")
     cdef Py_ssize_t nrows = 0, i
     cdef const Py_ssize_t* rp = NULL
     if rows is not None:
@@ -485,22 +529,23 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
             rp = NULL
             n = 0
     cdef int kind = SRC_C
-    cdef Py_ssize_t ld = 0, s0, s1
+    cdef Py_ssize_t ld = 0, s0, s1, xsize, longest = 0
     cdef bint idx64 = False
     cdef int itype
     if indices is None:
         if cnp.PyArray_NDIM(ax) != 2 or ax.shape[0] != shape[0] or ax.shape[1] != m:
             _fail("X must be 2-D of the given shape")
         s0, s1 = ax.strides[0], ax.strides[1]
-        if _unit(s1, m, itemsize) and _lead(s0, n, m, itemsize):
-            kind, ld = SRC_C, (s0 // itemsize if n > 1 else m)
-        elif _unit(s0, n, itemsize) and _lead(s1, m, n, itemsize):
-            kind, ld = SRC_F, (s1 // itemsize if m > 1 else n)
+        xsize = cnp.PyArray_ITEMSIZE(ax)
+        if _unit(s1, m, xsize) and _lead(s0, n, m, xsize):
+            kind, ld = SRC_C, (s0 // xsize if n > 1 else m)
+        elif _unit(s0, n, xsize) and _lead(s1, m, n, xsize):
+            kind, ld = SRC_F, (s1 // xsize if m > 1 else n)
         else:
             _fail("X must have unit stride along one axis")
     else:
         kind = MC_SRC_CSR
-        if not (_carray(X, typenum) and cnp.PyArray_NDIM(ax) == 1):
+        if not (_carray(X, xtype) and cnp.PyArray_NDIM(ax) == 1):
             _fail("CSR data must be C-contiguous 1-D")
         if not (cnp.PyArray_Check(indices) and cnp.PyArray_Check(indptr)):
             _fail("CSR indices and indptr must be ndarrays")
@@ -511,9 +556,36 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
                 and indptr.shape[0] == shape[0] + 1):
             _fail("CSR indices and indptr must be C-contiguous 1-D int32 or int64 of one "
                   "type, indptr of n + 1 entries")
-        if not _indptr_ok(indptr, min(ax.shape[0], indices.shape[0])):
+        longest = _indptr_scan(indptr, min(ax.shape[0], indices.shape[0]))
+        if longest < 0:
             _fail("CSR indptr must be non-decreasing within the stored entries")
-    cdef Py_ssize_t need = work_size(mp, K, ycols, block, nthreads, itemsize)
+    # staged (mc_stage.h): a float32 X under double arithmetic. F order of one dtype
+    # stays on mc_group.h's column runs read in place: transposed into C rows (the
+    # staging with df32 / double) it took 2.8-3.4x the C floor against 1.9-2.0x
+    # (bench/bench_mixed.py, 2e6 x 32, two threads, Zen 4)
+    cdef bint staged = mixed
+    cdef mc_stage stage
+    if staged:      # X as stored in stage.src
+        _problem(&stage.p, n, m, rp, nrows, K, intercept, NULL, NULL, loss, delta)
+        stage.src = stage.p.src
+        stage.src.kind = kind
+        stage.src.x = cnp.PyArray_DATA(ax)
+        stage.src.ld = ld
+        stage.src.indices = _data(indices)
+        stage.src.indptr = _data(indptr)
+        stage.src.idx64 = idx64
+        stage.p.src.kind = MC_SRC_STAGED
+        stage.xf32 = xtype == cnp.NPY_FLOAT
+        stage.df32 = typenum == cnp.NPY_FLOAT
+        stage.y = _data(y)
+        stage.w = _data(w)
+        stage.yf32 = y is not None and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_FLOAT
+        stage.wf32 = w is not None and cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT
+        stage.sub = mc_stage_rows(kind, m, itemsize, block)
+        stage.ent = max(<Py_ssize_t>MC_STAGE_ENTRIES,
+                        longest if kind == MC_SRC_CSR else 0)
+    cdef Py_ssize_t need = (work_size(mp, K, ycols, block, nthreads, itemsize)
+                            + (nthreads * mc_stage_items(&stage.p, block) if staged else 0))
     cdef double stack[STACK_WORK]
     cdef double* work = stack
     cdef double[::1] heap
@@ -531,7 +603,13 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
     cdef void* pw = _data(w)
     cdef void* pg = _data(grad)
     with nogil:
-        if kind == MC_SRC_CSR:
+        if staged and typenum == cnp.NPY_DOUBLE:
+            out = staged_loss_grad(&stage, <const double*>pth, <const double*>pd, l2,
+                                   <double*>pg, work, block, nthreads, &bad)
+        elif staged:
+            out = staged_loss_grad(&stage, <const float*>pth, <const float*>pd, l2,
+                                   <float*>pg, work, block, nthreads, &bad)
+        elif kind == MC_SRC_CSR:
             if typenum == cnp.NPY_DOUBLE:
                 out = csr_loss_grad(<const double*>px, pi, pp, idx64, n, m, rp, nrows,
                                     <const double*>pth, K, intercept, <const double*>py,
@@ -557,9 +635,10 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
     return out
 
 
-cdef bint _indptr_ok(cnp.ndarray indptr, Py_ssize_t nnz):
-    """indptr starts at >= 0, never decreases, and ends within the stored entries."""
-    cdef Py_ssize_t i, n = indptr.shape[0], a, b
+cdef Py_ssize_t _indptr_scan(cnp.ndarray indptr, Py_ssize_t nnz):
+    """The most stored entries of one row of a CSR matrix, or -1 unless indptr starts at
+    >= 0, never decreases, and ends within the stored entries."""
+    cdef Py_ssize_t i, n = indptr.shape[0], a, b, most = 0
     cdef const int* p32 = NULL
     cdef const long long* p64 = NULL
     if cnp.PyArray_TYPE(indptr) == cnp.NPY_INT64:
@@ -568,13 +647,14 @@ cdef bint _indptr_ok(cnp.ndarray indptr, Py_ssize_t nnz):
         p32 = <const int*>cnp.PyArray_DATA(indptr)
     a = p64[0] if p64 != NULL else p32[0]
     if a < 0:
-        return False
+        return -1
     for i in range(1, n):
         b = p64[i] if p64 != NULL else p32[i]
         if b < a:
-            return False
+            return -1
+        most = max(most, b - a)
         a = b
-    return a <= nnz
+    return most if a <= nnz else -1
 
 
 def row_sum(X, int nthreads):
