@@ -10,6 +10,7 @@ from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from . import lstsq as _lstsq
 from ._onepass import Problem, native
+from . import _hess
 
 __all__ = ["linear_loss_grad", "LinearLoss"]
 
@@ -227,6 +228,61 @@ class LinearLoss:
         hp = np.empty(t.shape, self.dtype)
         self._prep.run(t, q, rows, hp, _lstsq._MAX_THREADS)
         return hp.reshape(shape)
+
+    def hessian(self, theta: ArrayLike, rows: ArrayLike | None = None) -> FloatArray:
+        """The Hessian of the loss at θ, in one pass over X, no n × m temporary.
+
+        .. math:: H = X_1^\\top \\operatorname{diag}(w \\circ \\ell'') X_1
+                  + 2 l_2 \\operatorname{diag}(1, \\ldots, 1, 0)
+
+        with X₁ = [X, 1] when ``fit_intercept`` (the intercept's row and column; it is
+        not penalised). Per row block: z = X_b θ, ℓ″, then a rank-k update of an m × m
+        accumulator (BLAS ``syrk``), float32 X widened to float64 in the block.
+
+        Parameters
+        ----------
+        theta : array_like
+            Point of evaluation (θ's shape, or flat).
+        rows : array_like of int, optional
+            A minibatch of row indices.
+
+        Returns
+        -------
+        ndarray, shape (s, s)
+            The symmetric Hessian of the flattened θ (s = θ.size), full (both
+            triangles), in the working dtype. For a 2-D θ (mp, K) (multinomial, or squared
+            with k targets) entry ``[j*K + c, j2*K + k]`` is ∂²L/∂Θ[j, c]∂Θ[j2, k], the
+            C-order flattening of θ: H = Σ_i (x_i x_iᵀ) ⊗ D_i, with D_i the K × K Hessian
+            of ℓ in z_i (multinomial: w_i (diag(p_i) − p_i p_iᵀ), p_i the softmax).
+        """
+        t = self._theta(theta)
+        rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
+        return _hess.hessian(self._prep, t, rows, None, _lstsq._MAX_THREADS)[1]
+
+    def grad_hess(self, theta: ArrayLike,
+                  rows: ArrayLike | None = None) -> tuple[float, FloatArray, FloatArray]:
+        """Loss, gradient and Hessian at θ, in one pass over X.
+
+        Parameters
+        ----------
+        theta : array_like
+            Point of evaluation (θ's shape, or flat).
+        rows : array_like of int, optional
+            A minibatch of row indices.
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray, θ's shape
+        hessian : ndarray, shape (θ.size, θ.size)
+            As `hessian` returns it.
+        """
+        shape = np.shape(theta)
+        t = self._theta(theta)
+        rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
+        grad = np.empty(t.shape, self.dtype)
+        value, hess = _hess.hessian(self._prep, t, rows, grad, _lstsq._MAX_THREADS)
+        return value, grad.reshape(shape), hess
 
     def __repr__(self) -> str:
         d = self._d

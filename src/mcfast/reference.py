@@ -400,6 +400,32 @@ def _linear_loss_grad(d, theta, rows):
     return value, np.concatenate(parts).astype(d["dtype"]).reshape(theta.shape)
 
 
+def _linear_hessian(d, theta, rows):
+    """The Hessian of θ.ravel(): H[j·K + c, j'·K + k] = Σ_i w_i x_ij D_i[c, k] x_ij'
+    with x_i ending in a 1 for the intercept and D_i = ∂²ℓ/∂z_i² (K × K, column k from
+    the loss's Hessian product along e_k), + 2 l2 on the coefficients' diagonal."""
+    X, y, w, coef, b = _linear_parts(d, theta, rows)
+    z = np.asarray(X @ coef, dtype=np.float64) + b
+    n = z.shape[0]
+    Xa = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+    Xa = Xa.astype(np.float64)
+    if d["fit_intercept"]:
+        Xa = np.hstack([Xa, np.ones((n, 1))])
+    ww = np.ones(n) if w is None else w.astype(np.float64)
+    yy = y.astype(np.float64)
+    if z.ndim == 1:
+        D = (ww * d["loss"].hessp(z, yy, np.ones(n)))[:, None, None]
+    else:
+        eye = np.eye(z.shape[1])
+        D = np.stack([ww[:, None] * d["loss"].hessp(z, yy, np.broadcast_to(e, z.shape))
+                      for e in eye], axis=2)                     # D[i, c, k]
+    mp, K = Xa.shape[1], D.shape[1]
+    H = np.einsum("ij,ick,il->jclk", Xa, D, Xa).reshape(mp * K, mp * K)
+    H = np.triu(H) + np.triu(H, 1).T                 # exactly symmetric
+    H[np.arange(d["m"] * K), np.arange(d["m"] * K)] += 2 * d["l2"]
+    return H.astype(d["dtype"])
+
+
 def linear_loss_grad(X, theta, y, *, loss="squared", sample_weight=None, l2=0.0,
                      fit_intercept=False, rows=None, out=None):
     """Σ wᵢ ℓ(xᵢᵀθ + b, yᵢ) + l2‖θ[:m]‖² and its gradient, by the two-pass formula."""
@@ -429,6 +455,20 @@ class LinearLoss:
         rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
         value, grad = _linear_loss_grad(self._d, t, rows)
         return value, grad.reshape(shape)
+
+    def hessian(self, theta, rows=None):
+        """Xᵀ diag(w ∘ ℓ″) X + 2 l2 I (the intercept as a column of ones, not penalised);
+        multinomial and squared with k targets: the (mp·K) × (mp·K) matrix of θ.ravel()."""
+        return _linear_hessian(self._d, self._theta(theta),
+                               v.linear_loss_rows(rows, self._d["n"], "LinearLoss"))
+
+    def grad_hess(self, theta, rows=None):
+        """(loss, gradient, Hessian) at θ."""
+        shape = np.shape(theta)
+        t = self._theta(theta)
+        rows = v.linear_loss_rows(rows, self._d["n"], "LinearLoss")
+        value, grad = _linear_loss_grad(self._d, t, rows)
+        return value, grad.reshape(shape), _linear_hessian(self._d, t, rows)
 
     def hessp(self, theta, p, rows=None):
         """Xᵀ(w ∘ ℓ″ ∘ (Xp + p_b)) + 2 l2 p, with the intercept's row Σ w ℓ″ (Xp + p_b)."""

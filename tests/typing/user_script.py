@@ -64,6 +64,8 @@ lin = mc.LinearLoss(X, yb, loss=mc.losses.Huber(delta=2.0), l2=0.1, fit_intercep
 reveal_type(lin)  # T: LinearLoss
 reveal_type(lin(np.zeros(4), rows=np.arange(10)))  # T: tuple[float, ndarray[dtype[float32 | float64]]]
 reveal_type(lin.hessp(np.zeros(4), np.ones(4)))  # T: ndarray[dtype[float32 | float64]]
+reveal_type(lin.hessian(np.zeros(4)))  # T: ndarray[dtype[float32 | float64]]
+reveal_type(lin.grad_hess(np.zeros(4))[2])  # T: ndarray[dtype[float32 | float64]]
 reveal_type(mc.losses.Logistic())  # T: Logistic
 # links beyond dense and Diagonal: Kronecker factors, sparse and matrix-free
 from scipy.sparse.linalg import aslinearoperator

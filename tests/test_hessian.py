@@ -1,0 +1,190 @@
+"""LinearLoss.hessian and grad_hess: the NumPy formula, finite differences of the
+gradient, the reference, layouts, rows=, float32, thread counts, bad input."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import mcfast as mc
+import mcfast.lstsq as lstsq_mod
+from conftest import Snapshot, rtol_for
+from test_linear_loss import LOSSES, LAYOUTS, _design, _problem, _tol
+
+ref = mc.reference
+
+
+def _fd_hessian(obj, flat, eps=1e-6):
+    """Central differences of the gradient, one column per coordinate of flat θ."""
+    cols = [(obj(flat + eps * e)[1] - obj(flat - eps * e)[1]) / (2 * eps)
+            for e in np.eye(flat.size)]
+    return np.array(cols).T
+
+
+@pytest.mark.parametrize("loss, k", LOSSES)
+@pytest.mark.parametrize("sparse", [False, True])
+def test_hessian_by_finite_differences_of_the_gradient(rng, loss, k, sparse):
+    """Every loss, the multinomial (mK) × (mK) layout included: H[j*K + c, j2*K + k]
+    against differences of the C-order flattened gradient."""
+    n, m = 80, 5
+    X, _ = _design(rng, n, m, "csr" if sparse else "C", np.float64)
+    theta, y, w = _problem(rng, loss, k, n, m, True)
+    obj = mc.LinearLoss(X, y, loss=loss, sample_weight=w, l2=0.3, fit_intercept=True)
+    flat = theta.ravel()
+    H = obj.hessian(flat)
+    fd = _fd_hessian(obj, flat)
+    assert H.shape == (flat.size, flat.size)
+    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+    np.testing.assert_array_equal(H, H.T)
+    np.testing.assert_array_equal(obj.hessian(theta), H)
+
+
+@pytest.mark.parametrize("loss", ["squared", "logistic", "poisson", "huber"])
+@pytest.mark.parametrize("intercept", [False, True])
+def test_hessian_is_the_numpy_formula(rng, loss, intercept):
+    """Xᵀ diag(w ∘ ℓ″) X (+ the intercept's row and column) + 2 l2 on the coefficients."""
+    n, m = 300, 7
+    X = rng.standard_normal((n, m))
+    theta, y, w = _problem(rng, loss, None, n, m, intercept)
+    w[::7] = 0.0                                  # zero weights
+    l2 = 0.6
+    obj = mc.LinearLoss(X, y, loss=loss, sample_weight=w, l2=l2, fit_intercept=intercept)
+    z = X @ theta[:m] + (theta[m] if intercept else 0.0)
+    d2 = {"squared": lambda: np.full(n, 2.0),
+          "logistic": lambda: np.exp(-np.logaddexp(0, z) - np.logaddexp(0, -z)),
+          "poisson": lambda: np.exp(z),
+          "huber": lambda: (np.abs(z - y) <= 1.0).astype(float)}[loss]()
+    X1 = np.hstack([X, np.ones((n, 1))]) if intercept else X
+    want = X1.T @ ((w * d2)[:, None] * X1)
+    want[np.arange(m), np.arange(m)] += 2 * l2
+    np.testing.assert_allclose(obj.hessian(theta), want, rtol=1e-12,
+                               atol=1e-12 * np.abs(want).max())
+
+
+def test_multinomial_block_form(rng):
+    """H = Σ_i (x_i x_iᵀ) ⊗ w_i (diag(p_i) − p_i p_iᵀ) on θ flattened in C order."""
+    n, m, K = 200, 4, 3
+    X = rng.standard_normal((n, m))
+    theta, y, w = _problem(rng, "multinomial", K, n, m, False)
+    obj = mc.LinearLoss(X, y, loss="multinomial", sample_weight=w)
+    z = X @ theta
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    want = sum(np.kron(np.outer(x, x), wi * (np.diag(pi) - np.outer(pi, pi)))
+               for x, pi, wi in zip(X, p, w))
+    np.testing.assert_allclose(obj.hessian(theta), want, rtol=1e-12,
+                               atol=1e-12 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("loss, k", LOSSES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_matches_reference(rng, loss, k, dtype, layout):
+    """Every loss × dtype × layout, with and without intercept, weights, l2, rows=."""
+    n, m = 613, 11
+    X, _ = _design(rng, n, m, layout, dtype)
+    rows = rng.integers(-n, n, 200)
+    for intercept, weights, l2, r in [(False, False, 0.0, None), (True, True, 0.7, None),
+                                      (False, True, 0.0, rows), (True, False, 0.3, rows)]:
+        theta, y, w = _problem(rng, loss, k, n, m, intercept, dtype)
+        snap = Snapshot(theta, y, w, rows, *(() if layout == "csr" else (X,)))
+        kw = dict(loss=loss, sample_weight=w if weights else None, l2=l2,
+                  fit_intercept=intercept)
+        obj, obj_ref = mc.LinearLoss(X, y, **kw), ref.LinearLoss(X, y, **kw)
+        want = obj_ref.hessian(theta, rows=r)
+        got = obj.hessian(theta, rows=r)
+        assert got.dtype == dtype and got.shape == (theta.size, theta.size)
+        np.testing.assert_allclose(got, want, **_tol(want, dtype, 5))
+        value, grad, hess = obj.grad_hess(theta, rows=r)
+        want_value, want_grad = obj_ref(theta, rows=r)
+        assert type(value) is float and grad.shape == theta.shape and grad.dtype == dtype
+        np.testing.assert_allclose(value, want_value, rtol=rtol_for(dtype) * 5)
+        np.testing.assert_allclose(grad, want_grad, **_tol(want_grad, dtype, 5))
+        np.testing.assert_array_equal(hess, got)
+        snap.assert_unchanged()
+
+
+def test_float32_x_uses_float64_arithmetic(rng):
+    """float32 X, θ, y: the Hessian is the float64 Hessian of the float32 data, rounded."""
+    n, m = 5000, 6
+    X = rng.standard_normal((n, m)).astype(np.float32)
+    y = rng.integers(0, 2, n).astype(np.float32)
+    theta = (0.3 * rng.standard_normal(m)).astype(np.float32)
+    got = mc.LinearLoss(X, y, loss="logistic").hessian(theta)
+    want = mc.LinearLoss(X.astype(np.float64), y.astype(np.float64),
+                         loss="logistic").hessian(theta.astype(np.float64))
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want.astype(np.float32), rtol=2e-7,
+                               atol=2e-7 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("loss, k", LOSSES)
+def test_thread_count_does_not_change_the_result(rng, monkeypatch, loss, k):
+    """Bitwise the same Hessian on 1, 2 and 3 threads, C and F order, m around the
+    block widths."""
+    n = 20_011
+    for m in (3, 33):
+        X = rng.standard_normal((n, m))
+        theta, y, w = _problem(rng, loss, k, n, m, True)
+        want = ref.LinearLoss(X, y, loss=loss, sample_weight=w,
+                              fit_intercept=True).hessian(theta)
+        for Xl in (X, np.asfortranarray(X)):
+            obj = mc.LinearLoss(Xl, y, loss=loss, sample_weight=w, fit_intercept=True)
+            first = None
+            for threads in (1, 2, 3):
+                monkeypatch.setattr(lstsq_mod, "_MAX_THREADS", threads)
+                got = obj.grad_hess(theta)
+                np.testing.assert_allclose(got[2], want, **_tol(want, np.float64, 10))
+                if first is None:
+                    first = got
+                assert got[0] == first[0]
+                np.testing.assert_array_equal(got[1], first[1])
+                np.testing.assert_array_equal(got[2], first[2])
+
+
+def test_negative_and_zero_weights_and_empty_rows(rng):
+    n, m = 500, 4
+    X = rng.standard_normal((n, m))
+    theta, y, w = _problem(rng, "logistic", None, n, m, True)
+    w[::3] = -w[::3]
+    w[1::5] = 0
+    kw = dict(loss="logistic", sample_weight=w, l2=0.5, fit_intercept=True)
+    obj, obj_ref = mc.LinearLoss(X, y, **kw), ref.LinearLoss(X, y, **kw)
+    want = obj_ref.hessian(theta)
+    np.testing.assert_allclose(obj.hessian(theta), want, rtol=1e-12,
+                               atol=1e-12 * np.abs(want).max())
+    empty = obj.hessian(theta, rows=[])
+    np.testing.assert_array_equal(empty, np.diag([1.0, 1, 1, 1, 0]))
+    for shape in [(0, 3), (4, 0)]:
+        Xe = np.zeros(shape)
+        ye = np.zeros(shape[0])
+        o = mc.LinearLoss(Xe, ye, l2=0.5, fit_intercept=True)
+        np.testing.assert_array_equal(o.hessian(np.zeros(shape[1] + 1)),
+                                      ref.LinearLoss(Xe, ye, l2=0.5,
+                                                     fit_intercept=True).hessian(
+                                          np.zeros(shape[1] + 1)))
+
+
+def test_sparse_formats_and_wide_sparse(rng):
+    """CSC / COO converted once; a sparse X with more columns than a block holds."""
+    n, m = 300, 150
+    X = sp.random(n, m, density=0.05, random_state=1, format="csr")
+    y = rng.integers(0, 2, n).astype(float)
+    theta = 0.1 * rng.standard_normal(m + 1)
+    want = ref.LinearLoss(X, y, loss="logistic", fit_intercept=True).hessian(theta)
+    for Xs in (X, X.tocsc(), X.tocoo()):
+        got = mc.LinearLoss(Xs, y, loss="logistic", fit_intercept=True).hessian(theta)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+def test_bad_input_is_named():
+    X, y = np.ones((4, 3)), np.array([0.0, 1.0, 0.0, 1.0])
+    obj = mc.LinearLoss(X, y, loss="logistic", fit_intercept=True)
+    for f in (obj.hessian, lambda t, rows=None: obj.grad_hess(t, rows)):
+        with pytest.raises(ValueError, match="LinearLoss: theta has shape"):
+            f(np.zeros(3))
+        with pytest.raises(IndexError, match="LinearLoss: rows"):
+            f(np.zeros(4), rows=[9])
+        with pytest.raises(TypeError, match="LinearLoss: argument 'theta' is None"):
+            f(None)
+        with pytest.raises(TypeError, match="theta"):
+            f(np.zeros(4) * 1j)
