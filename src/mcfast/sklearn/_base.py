@@ -100,8 +100,6 @@ def fit_linear_loss(est, X, y, *, loss, sample_weight, scale, l2, theta0, max_it
     if est.solver == "lbfgs":
         theta, n_iter, ok = lbfgs(obj, theta0, scale=scale, tol=est.tol, max_iter=max_iter)
     else:
-        if not hasattr(obj, "grad_hess"):          # TEMP until the hessian branch lands
-            obj = _HessColumns(obj)
         fixed = fixed_indices(theta0.shape, est.fit_intercept, l2)
         theta, n_iter, ok = newton_cholesky(obj, theta0, scale=scale, tol=est.tol,
                                             max_iter=max_iter, fixed=fixed)
@@ -113,19 +111,3 @@ def fit_linear_loss(est, X, y, *, loss, sample_weight, scale, l2, theta0, max_it
                       "or scale the data", ConvergenceWarning, stacklevel=3)
     return theta
 
-
-class _HessColumns:
-    """TEMP: grad_hess from hessp on the unit vectors (until LinearLoss.grad_hess)."""
-
-    def __init__(self, obj):
-        self.obj = obj
-
-    def grad_hess(self, theta):
-        loss, grad = self.obj(theta)
-        p = theta.size
-        H = np.empty((p, p))
-        for i in range(p):
-            e = np.zeros(p)
-            e[i] = 1
-            H[:, i] = self.obj.hessp(theta, e.reshape(theta.shape)).ravel()
-        return loss, grad, H
