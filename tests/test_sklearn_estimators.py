@@ -113,15 +113,15 @@ def _synthetic(kind, seed=0):
         z = X @ rng.standard_normal(32) * 0.3
         return X, (rng.random(3000) < 1 / (1 + np.exp(-z))).astype(int)
     if kind == "sparse":
-        n, m, per_row = 3000, 400, 10
+        n, m, per_row = 2000, 150, 10
         cols = rng.integers(0, m, (n, per_row))
         X = sp.csr_matrix((rng.standard_normal(n * per_row), cols.ravel(),
                            np.arange(0, n * per_row + 1, per_row)), shape=(n, m))
         z = X @ rng.standard_normal(m)
         return X, (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     if kind == "multinomial":
-        X = rng.standard_normal((3000, 32))
-        Z = X @ rng.standard_normal((32, 8)) * 0.3
+        X = rng.standard_normal((1000, 16))
+        Z = X @ rng.standard_normal((16, 8)) * 0.3
         return X, np.argmax(Z + rng.gumbel(size=Z.shape), axis=1)
     if kind == "poisson":
         X = rng.standard_normal((3000, 32)) * 0.2
