@@ -2,17 +2,19 @@
 
 import numpy as np
 
+from ._kernels import _hessian as _h
+
 __all__ = ["hessian"]
 
 
 def hessian(prep, theta, rows, grad, max_threads):
     """(loss, Hessian of θ.ravel()) of the problem `prep` (a _onepass.Problem) at the
-    checked θ; with `grad` (θ's shape, the working dtype) the gradient is written there
-    and the loss returned, else the loss is None."""
-    from .reference import _linear_hessian, _linear_loss_grad
+    checked, native C-contiguous θ; with `grad` (θ's shape, the working dtype) the
+    gradient is written there and the loss returned, else the loss is None."""
     d = prep.d
-    value = None
-    if grad is not None:
-        value, g = _linear_loss_grad(d, theta, rows)
-        grad[...] = g
-    return value, _linear_hessian(d, theta, rows)
+    data, ind, ptr, kind = prep.src
+    H = np.empty((theta.size, theta.size), d["dtype"])
+    value = _h.hessian(data, ind, ptr, (d["n"], d["m"]), kind, rows, theta, prep.y,
+                       prep.w, d["loss"].code, d["loss"].delta, d["fit_intercept"],
+                       d["l2"], grad, H, max_threads)
+    return (value if grad is not None else None), H

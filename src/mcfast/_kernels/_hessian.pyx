@@ -1,0 +1,608 @@
+# cython: language_level=3
+"""The Hessian of a linear-model loss: per row block a rank-k update, X read once.
+
+Design. H = Σ_i (x_i x_iᵀ) ⊗ D_i with x_i ending in a 1 for the intercept and D_i the
+K × K Hessian of ℓ in the row's predictions z_i (times w_i). Per block of rows:
+  B = X_b (+ a column of ones), widened to double (float32 X: float64 arithmetic), row
+      major for C and CSR sources (CSR scattered into zeros), column major for F (its
+      column segments copied as they are);
+  z = B Θ (gemm), then the loss hooks of mc_loss.h: w ∘ ℓ′ and the loss (grad_hess:
+      G += (w ∘ ℓ′)ᵀ B, gemm), and the Hessian factors d = w ∘ ℓ″ (one hook call with
+      q = 1; multinomial: K calls with q = e_k give D's columns, w p_c (δ_ck − p_k));
+  per class pair (c ≤ k) with factors d: H_ck += Bᵀ diag(d) B as one or two rank-k
+      updates (syrk) of sqrt(d⁺) ∘ B and sqrt(d⁻) ∘ B (d = d⁺ − d⁻: all of these losses
+      have ℓ″ ≥ 0, negative weights or multinomial's off-diagonal classes give d⁻).
+No n × m temporary: the block scratch is tens of KiB. Blocks are grouped into parts fixed
+by the data's shape (never by the thread count); each part accumulates into its own
+upper triangles, summed in part order at the end, so the result is bitwise the same on
+any number of threads. The full (mp·K) × (mp·K) matrix of θ flattened in C order
+(index j·K + c) is then written from the triangles, mirrored.
+"""
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport uintptr_t
+from libc.string cimport memset, memcpy
+from libc.math cimport sqrt, NAN
+
+cimport numpy as cnp
+import numpy as np
+
+from ._blas cimport gemm, syrk, NoTrans, Trans
+from ._threads cimport openmp_effective_n_threads
+
+cnp.import_array()
+
+cdef extern from "mc_hess.h":
+    ctypedef struct mc_loss:
+        int kind
+        double delta
+    enum:
+        MC_SQUARED
+        MC_MULTINOMIAL
+    double mc_hess_hook(const mc_loss* L, int hess, Py_ssize_t nb, Py_ssize_t K,
+                        const double* z, const double* q, const double* y,
+                        const double* w, double* r, double* lv,
+                        double* tmp) noexcept nogil
+    int mc_hess_set_level(int level) noexcept nogil
+
+
+cdef enum:
+    LINE = 8                    # doubles per 64-byte cache line
+    # Bytes of the double block scratch B: it is read by two or three products (z, the
+    # gradient, the rank-k updates), so it should stay in L2.
+    BLOCK_BYTES = 64 * 1024
+    MIN_BLOCK = 64              # rows per block at least: the rank of each update
+    MAX_BLOCK = 4096
+    MAX_PARTS = 16
+    # multiply-adds a thread gets at least
+    WORK_PER_THREAD = 1 << 20
+
+
+cdef struct hprob:
+    int kind                    # SRC_C, SRC_F or SRC_CSR
+    const void* x               # dense values or CSR data
+    Py_ssize_t ld               # dense: elements from one row (C) / column (F) to the next
+    const void* indices
+    const void* indptr
+    bint idx64
+    const Py_ssize_t* rows      # NULL, or the storage row of each source row
+    Py_ssize_t n, m, mp, K, ycols, npairs, block
+    bint intercept
+    mc_loss loss
+    const void* y
+    const void* w
+    const double* theta         # Θ (mp, K) in double
+    bint grad                   # also the loss and gradient
+
+
+# --------------------------------------------------------------------------------------
+# planning and scratch
+# --------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _lines(Py_ssize_t ndoubles) noexcept nogil:
+    return (ndoubles + LINE - 1) // LINE * LINE
+
+
+cdef Py_ssize_t n_pairs(int loss, Py_ssize_t K) noexcept nogil:
+    """Class pairs with a Hessian block: 1 (K = 1), K (squared: D diagonal), K(K+1)/2."""
+    if K <= 1:
+        return 1
+    return K * (K + 1) // 2 if loss == MC_MULTINOMIAL else K
+
+
+cdef Py_ssize_t plan_block(Py_ssize_t n, Py_ssize_t mp) noexcept nogil:
+    """Rows per block: BLOCK_BYTES of doubles, MIN_BLOCK … MAX_BLOCK rows, at most n."""
+    cdef Py_ssize_t b = max(MIN_BLOCK, min(MAX_BLOCK, BLOCK_BYTES // (8 * max(mp, 1))))
+    return max(1, min(b, n))
+
+
+cdef Py_ssize_t plan_parts(Py_ssize_t n, Py_ssize_t mp, Py_ssize_t npairs,
+                           Py_ssize_t block) noexcept nogil:
+    """Parts of a call, from the shape only: at most MAX_PARTS, a block each, and their
+    accumulators (npairs·mp² doubles each) together at most 1/64 of n·mp."""
+    cdef Py_ssize_t nblocks = (n + block - 1) // block
+    cdef Py_ssize_t cap = n * mp // max(64 * npairs * mp * mp, 1)
+    return max(1, min(min(nblocks, <Py_ssize_t>MAX_PARTS), cap))
+
+
+cdef int plan_threads(Py_ssize_t n, Py_ssize_t mp, Py_ssize_t npairs, Py_ssize_t nparts,
+                      int max_threads) noexcept nogil:
+    """Threads: WORK_PER_THREAD multiply-adds each, a part each, at most `max_threads`
+    (0: what the process allows now)."""
+    cdef Py_ssize_t t = min(n * mp * (mp + 8) * npairs // WORK_PER_THREAD, nparts)
+    if t > 1:
+        t = min(t, <Py_ssize_t>(max_threads if max_threads > 0
+                                else openmp_effective_n_threads()))
+    return <int>max(t, 1)
+
+
+cdef inline Py_ssize_t _region(Py_ssize_t mp, Py_ssize_t K,
+                               Py_ssize_t npairs) noexcept nogil:
+    """Doubles of one part: the pairs' mp × mp triangles | gradient (K × mp) | loss, bad."""
+    return _lines(npairs * mp * mp + K * mp + 2)
+
+
+cdef inline Py_ssize_t _scratch(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols,
+                                Py_ssize_t npairs, Py_ssize_t block) noexcept nogil:
+    """Doubles of one thread's block scratch: B, S (nb·mp each) | z, q, r (K·nb each) |
+    d (npairs·nb) | y_b (ycols·nb) | w_b, lv (nb each) | tmp (2·nb)."""
+    return _lines(2 * block * mp
+                  + block * (3 * K + npairs + ycols + 4))
+
+
+cdef Py_ssize_t work_size(Py_ssize_t n, Py_ssize_t m, bint intercept, Py_ssize_t K,
+                          int loss, int nthreads) noexcept nogil:
+    """Doubles of scratch for a call on n rows, m columns, K outputs and `nthreads`."""
+    cdef Py_ssize_t mp = m + intercept, npairs = n_pairs(loss, K)
+    cdef Py_ssize_t block = plan_block(n, mp)
+    cdef Py_ssize_t ycols = K if loss == MC_SQUARED else 1
+    return (_lines(mp * K) + plan_parts(n, mp, npairs, block) * _region(mp, K, npairs)
+            + max(nthreads, 1) * _scratch(mp, K, ycols, npairs, block) + LINE)
+
+
+cdef inline double* _aligned(double* work) noexcept nogil:
+    return <double*>((<uintptr_t>work + 63) & ~(<uintptr_t>63))
+
+
+cdef inline Py_ssize_t _pair(Py_ssize_t c, Py_ssize_t k, Py_ssize_t K) noexcept nogil:
+    """Index of the class pair (c ≤ k) among the K(K+1)/2 of multinomial."""
+    return c * K - c * (c - 1) // 2 + (k - c)
+
+
+# --------------------------------------------------------------------------------------
+# one block
+# --------------------------------------------------------------------------------------
+
+cdef inline Py_ssize_t _idx(const void* a, Py_ssize_t k, bint is64) noexcept nogil:
+    return (<const long long*>a)[k] if is64 else (<const int*>a)[k]
+
+
+cdef Py_ssize_t _gather(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t nb,
+                        double* B) noexcept nogil:
+    """B = [X_b, 1] in double: row-major nb × mp (C, CSR), column-major (F). Returns the
+    count of CSR column indices out of range (left out)."""
+    cdef Py_ssize_t i, j, k, r, col, bad = 0, m = p.m, mp = p.mp, ld = p.ld
+    cdef const floating* xr
+    cdef double* bi
+    if p.kind == 1:                      # F: column segments, B[j·nb + i]
+        for j in range(m):
+            xr = x + j * ld
+            bi = B + j * nb
+            if p.rows != NULL:
+                for i in range(nb):
+                    bi[i] = xr[p.rows[i0 + i]]
+            else:
+                for i in range(nb):
+                    bi[i] = xr[i0 + i]
+        if p.intercept:
+            for i in range(nb):
+                B[m * nb + i] = 1
+        return 0
+    if p.kind == 0:                      # C: rows, B[i·mp + j]
+        for i in range(nb):
+            r = p.rows[i0 + i] if p.rows != NULL else i0 + i
+            xr = x + r * ld
+            bi = B + i * mp
+            for j in range(m):
+                bi[j] = xr[j]
+    else:                                # CSR scattered into zeros (duplicates add up)
+        memset(B, 0, nb * mp * sizeof(double))
+        for i in range(nb):
+            r = p.rows[i0 + i] if p.rows != NULL else i0 + i
+            bi = B + i * mp
+            for k in range(_idx(p.indptr, r, p.idx64), _idx(p.indptr, r + 1, p.idx64)):
+                col = _idx(p.indices, k, p.idx64)
+                if col < 0 or col >= m:
+                    bad += 1
+                else:
+                    bi[col] += x[k]
+    if p.intercept:
+        for i in range(nb):
+            B[i * mp + m] = 1
+    return bad
+
+
+cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, double* S,
+                  bint last, double* H) noexcept nogil:
+    """H (mp × mp, upper) += Bᵀ diag(d) B: syrk of sqrt(d⁺) ∘ B, minus syrk of
+    sqrt(d⁻) ∘ B (a NaN in d counts as d⁺ and spreads), the scaled rows in S; B itself
+    is scaled in place when this is its `last` use and every d ≥ 0."""
+    cdef Py_ssize_t i, j, mp = p.mp, npos = 0, nneg = 0
+    cdef bint cm = p.kind == 1
+    cdef double s
+    cdef int sign
+    for i in range(nb):
+        if d[i] < 0:
+            nneg += 1
+        elif d[i] != 0:
+            npos += 1
+    if last and nneg == 0:
+        S = B
+    for sign in range(2):
+        if (npos if sign == 0 else nneg) == 0:
+            continue
+        # S = sqrt(±d) ∘ B, rows of the other sign zero
+        for i in range(nb):
+            s = d[i] if sign == 0 else -d[i]
+            s = sqrt(s) if not s < 0 else 0.0
+            if cm:
+                for j in range(mp):
+                    S[j * nb + i] = s * B[j * nb + i]
+            else:
+                for j in range(mp):
+                    S[i * mp + j] = s * B[i * mp + j]
+        # H += ± Sᵀ S   (np.triu(H) += ± S.T @ S)
+        syrk(NoTrans if cm else Trans, mp, nb, 1.0 if sign == 0 else -1.0, S,
+             nb if cm else mp, 1.0, H, mp)
+
+
+cdef double _block(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t nb,
+                   double* acc, double* gacc, double* scr, Py_ssize_t* bad) noexcept nogil:
+    """The block's rank-k updates into acc (npairs triangles), with p.grad its gradient
+    into gacc (K × mp) and its loss returned."""
+    cdef Py_ssize_t mp = p.mp, K = p.K, yc = p.ycols, npairs = p.npairs, i, c, k, r
+    cdef bint cm = p.kind == 1
+    cdef Py_ssize_t ldb = nb if cm else mp
+    cdef double* B = scr
+    cdef double* S = B + nb * mp
+    cdef double* z = S + nb * mp
+    cdef double* q = z + K * nb
+    cdef double* rr = q + K * nb
+    cdef double* d = rr + K * nb
+    cdef double* yb = d + npairs * nb
+    cdef double* wb = yb + yc * nb
+    cdef double* lv = wb + nb
+    cdef double* tmp = lv + nb
+    cdef const double* yp = NULL
+    cdef const double* wp = NULL
+    cdef const floating* y = <const floating*>p.y
+    cdef const floating* w = <const floating*>p.w
+    cdef double loss = 0
+    bad[0] += _gather(p, x, i0, nb, B)
+    # z (K × nb) = Θᵀ Bᵀ   (z = (B @ theta).T)
+    if p.grad or p.loss.kind != MC_SQUARED:
+        gemm(Trans, NoTrans if cm else Trans, K, nb, mp, 1.0, p.theta, K, B, ldb, 0.0,
+             z, nb)
+    if y != NULL:
+        for i in range(nb):
+            r = p.rows[i0 + i] if p.rows != NULL else i0 + i
+            for c in range(yc):
+                yb[i * yc + c] = y[r * yc + c]
+        yp = yb
+    if w != NULL:
+        for i in range(nb):
+            wb[i] = w[p.rows[i0 + i] if p.rows != NULL else i0 + i]
+        wp = wb
+    if p.grad:
+        # rr = w ∘ ℓ′;  G (K × mp) += rrᵀ B   (G += (B.T @ rr.T).T)
+        loss = mc_hess_hook(&p.loss, 0, nb, K, z, q, yp, wp, rr, lv, tmp)
+        gemm(NoTrans, Trans if cm else NoTrans, K, mp, nb, 1.0, rr, nb, B, ldb, 1.0,
+             gacc, mp)
+    if p.loss.kind == MC_MULTINOMIAL and K > 1:
+        # column k of each row's D: w p_c (δ_ck − p_k), kept for the pairs c ≤ k
+        for k in range(K):
+            memset(q, 0, K * nb * sizeof(double))
+            for i in range(nb):
+                q[k * nb + i] = 1
+            mc_hess_hook(&p.loss, 1, nb, K, z, q, yp, wp, rr, lv, tmp)
+            for c in range(k + 1):
+                memcpy(d + _pair(c, k, K) * nb, rr + c * nb, nb * sizeof(double))
+    else:
+        # d_c = w ∘ ℓ″ (squared with K targets: D diagonal, 2 w each)
+        for i in range(K * nb):
+            q[i] = 1
+        mc_hess_hook(&p.loss, 1, nb, K, z, q, yp, wp, d, lv, tmp)
+    for c in range(npairs):
+        _rank_k(p, d + c * nb, nb, B, S, c == npairs - 1, acc + c * mp * mp)
+    return loss
+
+
+cdef void _part(const hprob* p, const floating* x, Py_ssize_t b0, Py_ssize_t b1,
+                double* region, double* scr) noexcept nogil:
+    """Blocks b0 … b1 − 1 into the part's region: triangles | gradient | loss, bad."""
+    cdef Py_ssize_t b, i0, bad = 0, la = p.npairs * p.mp * p.mp
+    cdef double loss = 0
+    for b in range(b0, b1):
+        i0 = b * p.block
+        loss += _block(p, x, i0, min(p.block, p.n - i0), region, region + la, scr, &bad)
+    region[la + p.K * p.mp] = loss
+    region[la + p.K * p.mp + 1] = <double>bad
+
+
+cdef double _run(hprob* p, const floating* x, const floating* theta, double l2,
+                 floating* grad, floating* H, double* work, int nthreads,
+                 Py_ssize_t* bad) noexcept nogil:
+    """The Hessian into H ((mp·K)², C order), with grad ≠ NULL the gradient into grad
+    and the loss returned (else 0)."""
+    cdef Py_ssize_t mp = p.mp, K = p.K, m = p.m, n = p.n, npairs = p.npairs
+    cdef Py_ssize_t s = mp * K, block = p.block, j, l, c, k, q, pr, la = npairs * mp * mp
+    cdef Py_ssize_t nblocks = (n + block - 1) // block if n > 0 else 0
+    cdef Py_ssize_t nparts = plan_parts(n, mp, npairs, block), per, b0, b1
+    cdef Py_ssize_t region = _region(mp, K, npairs)
+    cdef Py_ssize_t scratch = _scratch(mp, K, p.ycols, npairs, block)
+    cdef double* base = _aligned(work)
+    cdef double* th = base
+    cdef double* parts = base + _lines(mp * K)
+    cdef double* scr = parts + nparts * region
+    cdef double v, loss = 0
+    for j in range(mp * K):
+        th[j] = theta[j]
+    p.theta = th
+    p.grad = grad != NULL
+    memset(parts, 0, nparts * region * sizeof(double))
+    per = (nblocks + nparts - 1) // nparts if nblocks else 0
+    nthreads = <int>max(1, min(<Py_ssize_t>nthreads, nparts))
+    if nthreads == 1:
+        for q in range(nparts):
+            _part(p, x, q * per, min(q * per + per, nblocks), parts + q * region, scr)
+    else:
+        for q in prange(nparts, schedule="dynamic", chunksize=1, num_threads=nthreads):
+            _part(p, x, q * per, min(q * per + per, nblocks), parts + q * region,
+                  scr + threadid() * scratch)
+    # H[j·K + c, l·K + k] = Σ_q (part q's triangle of the pair (c, k))[j, l], mirrored
+    memset(H, 0, s * s * sizeof(floating))
+    for c in range(K):
+        for k in range(c, K):
+            if npairs == 1:
+                pr = 0
+            elif npairs == K:
+                if k != c:
+                    continue
+                pr = c
+            else:
+                pr = _pair(c, k, K)
+            for j in range(mp):
+                for l in range(j, mp):
+                    v = 0
+                    for q in range(nparts):
+                        v += parts[q * region + pr * mp * mp + j * mp + l]
+                    H[(j * K + c) * s + l * K + k] = <floating>v
+                    H[(l * K + c) * s + j * K + k] = <floating>v
+                    H[(l * K + k) * s + j * K + c] = <floating>v
+                    H[(j * K + k) * s + l * K + c] = <floating>v
+    if l2 != 0:
+        for j in range(m * K):
+            H[j * s + j] = <floating>(<double>H[j * s + j] + 2 * l2)
+    for q in range(nparts):
+        bad[0] += <Py_ssize_t>parts[q * region + la + K * mp + 1]
+    if grad == NULL:
+        return 0
+    # grad[j·K + c] = Σ_q G_q[c, j] + 2 l2 θ (coefficients, l2 ≠ 0 only)
+    for j in range(mp):
+        for c in range(K):
+            v = 0
+            for q in range(nparts):
+                v += parts[q * region + la + c * mp + j]
+            if l2 != 0 and j < m:
+                v += 2 * l2 * th[j * K + c]
+            grad[j * K + c] = <floating>v
+    for q in range(nparts):
+        loss += parts[q * region + la + K * mp]
+    if l2 != 0:
+        v = 0
+        for j in range(m * K):
+            v += th[j] * th[j]
+        loss += l2 * v
+    return NAN if bad[0] else loss
+
+
+cdef inline void _problem(hprob* p, Py_ssize_t n, Py_ssize_t m, const Py_ssize_t* rows,
+                          Py_ssize_t nrows, Py_ssize_t K, bint intercept, const void* y,
+                          const void* w, int loss, double delta) noexcept nogil:
+    p.rows = rows
+    p.n = nrows if rows != NULL else n
+    p.m = m
+    p.mp = m + intercept
+    p.K = K
+    p.intercept = intercept
+    p.loss.kind = loss
+    p.loss.delta = delta
+    p.ycols = K if loss == MC_SQUARED else 1
+    p.npairs = n_pairs(loss, K)
+    p.block = plan_block(p.n, p.mp)
+    p.y = y
+    p.w = w
+
+
+cdef double dense_hessian(int kind, const floating* X, Py_ssize_t n, Py_ssize_t m,
+                          Py_ssize_t ld, const Py_ssize_t* rows, Py_ssize_t nrows,
+                          const floating* theta, Py_ssize_t K, bint intercept,
+                          const floating* y, const floating* w, int loss, double delta,
+                          double l2, floating* grad, floating* H, double* work,
+                          int nthreads) noexcept nogil:
+    """The Hessian (and with grad ≠ NULL the loss and gradient) for a dense X."""
+    cdef hprob p
+    cdef Py_ssize_t bad = 0
+    _problem(&p, n, m, rows, nrows, K, intercept, y, w, loss, delta)
+    p.kind = kind
+    p.x = X
+    p.ld = ld
+    p.indices = NULL
+    p.indptr = NULL
+    p.idx64 = 0
+    return _run(&p, X, theta, l2, grad, H, work, nthreads, &bad)
+
+
+cdef double csr_hessian(const floating* data, const void* indices, const void* indptr,
+                        bint idx64, Py_ssize_t n, Py_ssize_t m,
+                        const Py_ssize_t* rows, Py_ssize_t nrows,
+                        const floating* theta, Py_ssize_t K, bint intercept,
+                        const floating* y, const floating* w, int loss, double delta,
+                        double l2, floating* grad, floating* H, double* work,
+                        int nthreads, Py_ssize_t* bad) noexcept nogil:
+    """The Hessian (and with grad ≠ NULL the loss and gradient) for a CSR X."""
+    cdef hprob p
+    _problem(&p, n, m, rows, nrows, K, intercept, y, w, loss, delta)
+    p.kind = 2
+    p.x = data
+    p.ld = 0
+    p.indices = indices
+    p.indptr = indptr
+    p.idx64 = idx64
+    return _run(&p, data, theta, l2, grad, H, work, nthreads, bad)
+
+
+# --------------------------------------------------------------------------------------
+# the def entry: ndarrays in, pointers out; checks that keep every access in bounds
+# --------------------------------------------------------------------------------------
+
+cdef inline bint _carray(object a, int typenum):
+    return (cnp.PyArray_Check(a) and cnp.PyArray_TYPE(<cnp.ndarray>a) == typenum
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a))
+
+
+cdef inline void* _data(object a):
+    return NULL if a is None else cnp.PyArray_DATA(<cnp.ndarray>a)
+
+
+def _fail(what):
+    raise ValueError(f"hessian: {what}")
+
+
+cdef bint _indptr_ok(cnp.ndarray indptr, Py_ssize_t nnz):
+    """indptr starts at >= 0, never decreases, and ends within the stored entries."""
+    cdef Py_ssize_t i, a, b
+    cdef bint is64 = cnp.PyArray_TYPE(indptr) == cnp.NPY_INT64
+    cdef const void* ptr = cnp.PyArray_DATA(indptr)
+    a = _idx(ptr, 0, is64)
+    if a < 0:
+        return False
+    for i in range(1, indptr.shape[0]):
+        b = _idx(ptr, i, is64)
+        if b < a:
+            return False
+        a = b
+    return a <= nnz
+
+
+def hessian(X, indices, indptr, tuple shape, int kind, rows, theta, y, w, int loss,
+            double delta, bint intercept, double l2, grad, H, int max_threads):
+    """The Hessian of Σ w ℓ(XΘ (+ b), y) + l2‖Θ[:m]‖² in θ flattened in C order, into H
+    ((θ.size, θ.size), X's dtype, C-contiguous); with `grad` (θ's shape) also the
+    gradient there, and the loss returned (else 0.0).
+
+    X: dense (n, m) read in place, kind 0 (unit stride along rows) or 1 (along
+    columns), or kind 2: CSR data with `indices` and `indptr` (int32 or int64 of one
+    type). rows: None or C-contiguous intp indices in 0 … n−1. y: (n,) or (n, K) for
+    squared; w: (n,) or None. `max_threads` 0: what the process allows now.
+    mcfast.linear_loss validates and names arguments first; this refuses only what
+    would read or write out of bounds.
+    """
+    cdef cnp.ndarray ax = X
+    cdef int typenum = cnp.PyArray_TYPE(ax)
+    if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
+        _fail("X must be float32 or float64")
+    cdef Py_ssize_t n = shape[0], m = shape[1], itemsize = 8 if typenum == cnp.NPY_DOUBLE else 4
+    if n < 0 or m < 0 or kind < 0 or kind > 2:
+        _fail("bad shape or kind")
+    if not (_carray(theta, typenum) and cnp.PyArray_NDIM(<cnp.ndarray>theta) in (1, 2)):
+        _fail("theta must be C-contiguous 1-D or 2-D of X's dtype")
+    cdef Py_ssize_t K = theta.shape[1] if theta.ndim == 2 else 1
+    cdef Py_ssize_t mp = m + intercept, s = theta.size
+    if theta.shape[0] != mp or K < 1:
+        _fail("theta must have m (+ 1 with an intercept) rows and >= 1 column")
+    if loss < 0 or loss > 4 or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
+        _fail("unknown loss, or a 2-D theta for a single-output loss")
+    if not (_carray(H, typenum) and H.shape == (s, s)
+            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>H)):
+        _fail("H must be C-contiguous, writeable, of X's dtype, (theta.size, theta.size)")
+    if grad is not None and not (_carray(grad, typenum) and grad.shape == theta.shape
+                                 and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>grad)):
+        _fail("grad must be C-contiguous, writeable, of X's dtype and theta's shape")
+    cdef Py_ssize_t ycols = K if loss == MC_SQUARED else 1
+    if y is None:
+        if loss != MC_SQUARED:
+            _fail("y is needed for this loss")
+    elif not (_carray(y, typenum) and y.size == n * ycols):
+        _fail("y must be C-contiguous, of X's dtype, with n (x K for squared) entries")
+    if w is not None and not (_carray(w, typenum) and w.size == n):
+        _fail("w must be C-contiguous, of X's dtype, with n entries")
+    cdef Py_ssize_t nrows = 0, i
+    cdef const Py_ssize_t* rp = NULL
+    if rows is not None:
+        if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(<cnp.ndarray>rows) == 1):
+            _fail("rows must be a C-contiguous 1-D intp array")
+        nrows = rows.shape[0]
+        rp = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>rows)
+        for i in range(nrows):
+            if rp[i] < 0 or rp[i] >= n:
+                _fail("rows out of range")
+        if nrows == 0:
+            rp = NULL
+            n = 0
+    cdef Py_ssize_t ld = 0, s0, s1
+    cdef bint idx64 = False
+    cdef int itype
+    if kind != 2:
+        if cnp.PyArray_NDIM(ax) != 2 or ax.shape[0] != shape[0] or ax.shape[1] != m:
+            _fail("X must be 2-D of the given shape")
+        s0, s1 = ax.strides[0], ax.strides[1]
+        if shape[0] == 0 or m == 0:
+            ld = 1                       # nothing is read
+        elif kind == 0 and (m <= 1 or s1 == itemsize) and s0 >= 0 and s0 % itemsize == 0 \
+                and (shape[0] <= 1 or s0 // itemsize >= m):
+            ld = s0 // itemsize if shape[0] > 1 else m
+        elif kind == 1 and (shape[0] <= 1 or s0 == itemsize) and s1 >= 0 \
+                and s1 % itemsize == 0 and (m <= 1 or s1 // itemsize >= shape[0]):
+            ld = s1 // itemsize if m > 1 else shape[0]
+        else:
+            _fail("X's strides do not fit its kind")
+    else:
+        if not (_carray(X, typenum) and cnp.PyArray_NDIM(ax) == 1):
+            _fail("CSR data must be C-contiguous 1-D")
+        if not (cnp.PyArray_Check(indices) and cnp.PyArray_Check(indptr)):
+            _fail("CSR indices and indptr must be ndarrays")
+        idx64 = cnp.PyArray_TYPE(<cnp.ndarray>indices) == cnp.NPY_INT64
+        itype = cnp.NPY_INT64 if idx64 else cnp.NPY_INT32
+        if not (_carray(indices, itype) and _carray(indptr, itype)
+                and indices.ndim == 1 and indptr.ndim == 1
+                and indptr.shape[0] == shape[0] + 1):
+            _fail("CSR indices and indptr must be C-contiguous 1-D int32 or int64 of one "
+                  "type, indptr of n + 1 entries")
+        if not _indptr_ok(indptr, min(ax.shape[0], indices.shape[0])):
+            _fail("CSR indptr must be non-decreasing within the stored entries")
+    cdef Py_ssize_t nused = nrows if rows is not None else n
+    cdef Py_ssize_t npairs = n_pairs(loss, K)
+    cdef int nthreads = plan_threads(nused, mp, npairs,
+                                     plan_parts(nused, mp, npairs, plan_block(nused, mp)),
+                                     max_threads)
+    cdef double[::1] work = np.empty(work_size(nused, m, intercept, K, loss, nthreads))
+    cdef double out
+    cdef Py_ssize_t bad = 0
+    cdef double* pwork = &work[0]
+    cdef void* px = cnp.PyArray_DATA(ax)
+    cdef void* pi = _data(indices)
+    cdef void* pp = _data(indptr)
+    cdef void* pth = _data(theta)
+    cdef void* py = _data(y)
+    cdef void* pw = _data(w)
+    cdef void* pg = _data(grad)
+    cdef void* ph = _data(H)
+    with nogil:
+        if kind == 2:
+            if typenum == cnp.NPY_DOUBLE:
+                out = csr_hessian(<const double*>px, pi, pp, idx64, n, m, rp, nrows,
+                                  <const double*>pth, K, intercept, <const double*>py,
+                                  <const double*>pw, loss, delta, l2, <double*>pg,
+                                  <double*>ph, pwork, nthreads, &bad)
+            else:
+                out = csr_hessian(<const float*>px, pi, pp, idx64, n, m, rp, nrows,
+                                  <const float*>pth, K, intercept, <const float*>py,
+                                  <const float*>pw, loss, delta, l2, <float*>pg,
+                                  <float*>ph, pwork, nthreads, &bad)
+        elif typenum == cnp.NPY_DOUBLE:
+            out = dense_hessian(kind, <const double*>px, n, m, ld, rp, nrows,
+                                <const double*>pth, K, intercept, <const double*>py,
+                                <const double*>pw, loss, delta, l2, <double*>pg,
+                                <double*>ph, pwork, nthreads)
+        else:
+            out = dense_hessian(kind, <const float*>px, n, m, ld, rp, nrows,
+                                <const float*>pth, K, intercept, <const float*>py,
+                                <const float*>pw, loss, delta, l2, <float*>pg,
+                                <float*>ph, pwork, nthreads)
+    if bad:
+        raise ValueError(f"X (CSR) has {bad} column indices outside 0 ... {m - 1}")
+    return out
+
+
+mc_hess_set_level(-1)   # the best instruction set this CPU has
