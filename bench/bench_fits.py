@@ -2,6 +2,7 @@
 
 Run from the repository root (timings under the exclusive lock on a shared machine):
     PYTHONPATH=src python bench/bench_fits.py [--small] [--case NAME ...] [--repeats R]
+                                              [--solvers TEXT ...]
 
 Each case: first every solver fits at a tight tolerance (1e-10) and the best objective
 of all, f*, is the target. Then each solver fits from scratch at tol = 1e-4, 1e-5, ...
@@ -10,7 +11,9 @@ loss plus its penalty; Poisson as the mean half deviance, so f* > 0); that fit i
 (median of R interleaved repeats, the rung 1e-10 reused from the first pass). A solver
 that never gets there is reported with the closest it got. Solvers that form the m × m
 Hessian (newton-cholesky, glum's irls-cd) are left out where m > 1,000; glum where it is
-not installed (and for the multinomial case, which it does not fit).
+not installed (and for the multinomial case, which it does not fit). ``--solvers``
+times a subset (a run per group keeps each run short); mcfast's most precise solver
+always joins the tight pass, so every run's f* is the same.
 
 Cases (full scale; --small divides the rows by 20):
   logistic      binary logistic, C=1, dense 1e6 × 32
@@ -158,15 +161,21 @@ def _timed(fit, X, y, tol):
     return time.perf_counter() - t, theta
 
 
-def run_case(name, scale=1.0, repeats=3, log=print):
-    """Rows (solver, tol, seconds, relative gap) of one case, and f*."""
+def run_case(name, scale=1.0, repeats=3, only=None, log=print):
+    """Rows (solver, tol, seconds, relative gap) of one case, and f*.
+
+    ``only``: substrings of the solvers to time (mcfast's most precise solver always
+    joins the tight pass that finds f*)."""
     X, y, family, reg = make_case(name, scale)
     n, m = X.shape
     f = objective(X, y, family, reg)
-    fits = solvers(family, m, reg, n)
+    every = solvers(family, m, reg, n)
+    reference = "mcfast newton-cholesky" if m <= HESSIAN_MAX_M else "mcfast lbfgs"
+    fits = {s: fit for s, fit in every.items()
+            if not only or any(o in s for o in only)}
     log(f"## {name}: {family}, X {'CSR ' if sp.issparse(X) else ''}{n:,} x {m:,}")
     tight = {}
-    for s, fit in fits.items():                      # pass 1: f* from tight fits
+    for s, fit in {reference: every[reference], **fits}.items():   # pass 1: f*
         sec, theta = _timed(fit, X, y, TIGHT)
         tight[s] = (sec, f(theta))
         log(f"   tight {s:28s} {sec:8.2f} s  f = {tight[s][1]:.12g}")
@@ -207,13 +216,16 @@ def main(argv=None):
     ap.add_argument("--small", action="store_true", help="rows / 20: a quick run")
     ap.add_argument("--case", nargs="*", choices=CASES, default=list(CASES))
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--solvers", nargs="*", default=None, metavar="TEXT",
+                    help="time only the solvers whose names contain one of these")
     args = ap.parse_args(argv)
     scale = 0.05 if args.small else 1.0
     lines = ["| case | solver | tol | time to f* | / fastest peer |",
              "|---|---|---|---|---|"]
     for name in args.case:
-        rows, _ = run_case(name, scale, args.repeats)
+        rows, fstar = run_case(name, scale, args.repeats, args.solvers)
         lines += table(name, rows)
+        print(f"   f* = {fstar:.15g}")
     cpu = platform.processor() or platform.machine()
     print(f"\n{os.cpu_count()} CPUs ({cpu}); time to the objective within {GAP:g} "
           f"relative of the best tight fit; median of {args.repeats}")
