@@ -103,7 +103,8 @@ def _api_page():
         blocks.append(f"{title}\n{'-' * len(title)}\n\n"
                       "scikit-learn's linear models on the one-pass engine (extra "
                       "``sklearn``).\n\n.. currentmodule:: mcfast.sklearn\n\n"
-                      f".. autosummary::\n   :toctree: generated\n\n{rows}\n")
+                      ".. autosummary::\n   :toctree: generated\n"
+                      f"   :template: autosummary/estimator.rst\n\n{rows}\n")
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api.rst")
     text = "\n".join(blocks)
     if not os.path.exists(path) or open(path).read() != text:

@@ -25,7 +25,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     (ℓ the binomial or multinomial log-loss, s the sample weights, b unpenalised): in
     mcfast's sum form ``LinearLoss(..., l2=1 / (2 C))``. The solvers work on that
     objective divided by C Σ sᵢ, scikit-learn's scaling, so ``tol`` means what it means
-    there: the bound on max |gradient| of the mean-scaled objective.
+    there: the bound on the largest absolute gradient entry of the mean-scaled objective.
 
     Parameters
     ----------
@@ -36,7 +36,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     l1_ratio : float, default=0.0
         Only 0 (or None) is supported: an L1 part is refused, never dropped.
     tol : float, default=1e-4
-        Stop when max |gradient| of the mean-scaled objective is <= tol (lbfgs: scipy's
+        Stop when the largest absolute gradient entry of the mean-scaled objective is <= tol (lbfgs: scipy's
         ``gtol``; newton-cholesky: also ½ of the Newton decrement <= tol).
     fit_intercept : bool, default=True
         Fit unpenalised intercepts.

@@ -25,7 +25,7 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
     (d the Poisson deviance, s the sample weights, b unpenalised). As ½ d(y, eᶻ) =
     eᶻ − y z + const, that is mcfast's sum form ``LinearLoss(..., loss="poisson",
     l2=α Σ sᵢ / 2)`` divided by Σ sᵢ; the solvers see it so divided, and ``tol`` bounds
-    its max |gradient|, as in scikit-learn.
+    its the largest absolute gradient entry, as in scikit-learn.
 
     Parameters
     ----------
@@ -38,7 +38,7 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
     max_iter : int, default=100
         Most iterations, >= 1.
     tol : float, default=1e-4
-        Stop when max |gradient| of the objective above is <= tol.
+        Stop when the largest absolute gradient entry of the objective above is <= tol.
     warm_start : bool, default=False
         Start from the previous fit's ``coef_`` and ``intercept_``.
 

@@ -21,8 +21,8 @@ class Ridge(RegressorMixin, BaseEstimator):
     .. math:: \\sum_i s_i (y_i - x_i^\\top w - b)^2 + \\alpha \\|w\\|^2
 
     (s the sample weights, b unpenalised): mcfast's ``LinearLoss(..., loss="squared",
-    l2=alpha)``. The solvers see it divided by Σ sᵢ, and ``tol`` bounds the max
-    |gradient| of that mean-scaled objective.
+    l2=alpha)``. The solvers see it divided by Σ sᵢ, and ``tol`` bounds the largest
+    absolute gradient entry of that mean-scaled objective.
 
     Parameters
     ----------
@@ -31,7 +31,7 @@ class Ridge(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Fit an unpenalised intercept.
     tol : float, default=1e-4
-        Stop when max |gradient| of the mean-scaled objective is <= tol.
+        Stop when the largest absolute gradient entry of the mean-scaled objective is <= tol.
     max_iter : int or None, default=None
         Most iterations (None: 15000 for lbfgs, 100 for newton-cholesky).
     solver : {"lbfgs", "newton-cholesky"}, default="lbfgs"
@@ -61,7 +61,7 @@ class Ridge(RegressorMixin, BaseEstimator):
     >>> y = np.array([0.0, 1.0, 2.0, 3.0])
     >>> reg = Ridge(alpha=0.5, solver="newton-cholesky").fit(X, y)
     >>> np.round(reg.coef_, 4), round(reg.intercept_, 4)
-    (array([0.9231, 0.8462]), 0.0769)
+    (array([0.9286, 0.6429]), 0.3214)
     """
 
     _n_iter_array = True
