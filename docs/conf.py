@@ -93,6 +93,18 @@ def _api_page():
                   "The same rules on dask arrays chunked by rows (extra ``dask``).\n\n"
                   ".. currentmodule:: mcfast.dask\n\n"
                   f".. autosummary::\n   :toctree: generated\n\n{rows}\n")
+    try:
+        import mcfast.sklearn as mcs
+    except ImportError:       # scikit-learn not installed: the page goes without them
+        mcs = None
+    if mcs is not None:
+        rows = "\n".join(f"   {n}" for n in mcs.__all__)
+        title = "scikit-learn estimators: ``mcfast.sklearn``"
+        blocks.append(f"{title}\n{'-' * len(title)}\n\n"
+                      "scikit-learn's linear models on the one-pass engine (extra "
+                      "``sklearn``).\n\n.. currentmodule:: mcfast.sklearn\n\n"
+                      ".. autosummary::\n   :toctree: generated\n"
+                      f"   :template: autosummary/estimator.rst\n\n{rows}\n")
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api.rst")
     text = "\n".join(blocks)
     if not os.path.exists(path) or open(path).read() != text:

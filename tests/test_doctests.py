@@ -16,7 +16,9 @@ import mcfast
 # every public module that exists in this build (lstsq, chain, dask land separately)
 CANDIDATES = ["mcfast", "mcfast.linear", "mcfast.lstsq", "mcfast.chain", "mcfast.gradcheck",
               "mcfast._config", "mcfast._include", "mcfast.reference", "mcfast.dask",
-              "mcfast.linear_loss", "mcfast.losses", "mcfast.links"]
+              "mcfast.linear_loss", "mcfast.losses", "mcfast.links",
+              "mcfast.sklearn", "mcfast.sklearn._logistic", "mcfast.sklearn._poisson",
+              "mcfast.sklearn._ridge"]
 
 
 def _present(name):
@@ -49,7 +51,7 @@ def test_doctests(name, capsys):
 
 def public_functions():
     """(name, object) of every public function/class exported by mcfast (and mcfast.dask)."""
-    for module in ("mcfast", "mcfast.dask"):
+    for module in ("mcfast", "mcfast.dask", "mcfast.sklearn"):
         if module not in MODULES:
             continue
         mod = importlib.import_module(module)

@@ -186,6 +186,33 @@ def tour_timing():
         say(f"      {_threads_line(n, m)}")
 
 
+def tour_estimators():
+    """mcfast.sklearn's LogisticRegression beside scikit-learn's on the same data and
+    tolerance: time to fit and the largest coefficient difference."""
+    say("4. mcfast.sklearn.LogisticRegression beside scikit-learn's, X 200,000 x 32, "
+        "tol=1e-8, medians of 3 fits")
+    try:
+        from sklearn.linear_model import LogisticRegression as SkLogistic
+        from mcfast.sklearn import LogisticRegression
+    except ImportError:
+        say("   (scikit-learn >= 1.6 not installed: pip install 'mcfast-kernels[sklearn]')")
+        return
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((200_000, 32))
+    y = (rng.random(200_000) < 1 / (1 + np.exp(-X @ (0.3 * rng.standard_normal(32)))))
+    for solver in ("lbfgs", "newton-cholesky"):
+        ours = LogisticRegression(solver=solver, tol=1e-8)
+        ref = SkLogistic(solver=solver, tol=1e-8)
+        t_mc, t_sk = interleaved_medians([lambda: ours.fit(X, y), lambda: ref.fit(X, y)],
+                                         repeats=3, target=0.0)
+        err = np.max(np.abs(ours.coef_ - ref.coef_)) / np.max(np.abs(ref.coef_))
+        say(f"   {solver:16s}: mcfast {format_seconds(t_mc):>8s}, scikit-learn "
+            f"{format_seconds(t_sk):>8s} ({t_sk / t_mc:.1f}x), max |coef difference| / "
+            f"max |coef| = {err:.0e}")
+    say("   more: bench/bench_fits.py, the time to the same optimum beside scikit-learn "
+        "and glum")
+
+
 def tour():
     say(f"mcfast {mc.__version__}: the chain rules of matrix calculus as compiled kernels\n")
     t0 = time.perf_counter()
@@ -194,6 +221,8 @@ def tour():
     tour_rules()
     say()
     tour_timing()
+    say()
+    tour_estimators()
     say(f"\nDone in {time.perf_counter() - t0:.1f} s. More: python -m mcfast info | bench")
 
 

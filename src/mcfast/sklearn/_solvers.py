@@ -1,0 +1,161 @@
+"""The two solvers behind mcfast.sklearn: L-BFGS-B and Newton with a Cholesky solve."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.linalg
+from scipy.optimize import minimize
+
+__all__ = ["lbfgs", "newton_cholesky", "fixed_indices"]
+
+# Armijo backtracking, as scikit-learn's NewtonSolver: halve the step until the
+# objective falls by at least SIGMA · t · gᵀs.
+_SIGMA, _MAX_HALVINGS = 2.0 ** -11, 40
+
+
+def lbfgs(obj, theta0, *, scale, tol, max_iter):
+    """Minimise ``obj(θ)[0] / scale`` with scipy's L-BFGS-B, as scikit-learn does.
+
+    Parameters
+    ----------
+    obj : mcfast.LinearLoss
+        The objective in mcfast's sum form: ``obj(θ)`` returns (loss, gradient).
+    theta0 : ndarray
+        Start, θ's shape ((m(+1),) or (m(+1), K)).
+    scale : float
+        The objective is divided by it (Σ wᵢ): scikit-learn's mean-scaled objective,
+        whose gradient ``tol`` bounds (scipy's ``gtol``: max |projected gradient|).
+    tol : float
+        ``gtol`` of L-BFGS-B. ``ftol`` (the relative decrease of the objective that
+        stops it too) is 64 ε, as in scikit-learn, or tol² when smaller, so that tight
+        tolerances are reached rather than cut short by the decrease test.
+    max_iter : int
+        Most iterations.
+
+    Returns
+    -------
+    theta : ndarray, θ0's shape
+    n_iter : int
+    converged : bool
+    """
+    shape = theta0.shape
+
+    def fun(theta):
+        loss, grad = obj(theta)
+        return loss / scale, grad.ravel() / scale
+
+    res = minimize(fun, np.ravel(theta0).astype(np.float64), jac=True, method="L-BFGS-B",
+                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol,
+                            "ftol": min(64 * np.finfo(float).eps, tol ** 2)})
+    return res.x.reshape(shape), int(res.nit), res.status == 0
+
+
+def fixed_indices(shape, fit_intercept, l2):
+    """Flat indices of θ held at 0 in Newton steps: multinomial's last class where a row
+    of Θ is unpenalised (the loss does not change when a constant is added to a row).
+
+    Parameters
+    ----------
+    shape : tuple
+        θ's shape: (m(+1),) or (m(+1), K).
+    fit_intercept : bool
+        Whether θ's last row is the (unpenalised) intercept.
+    l2 : float
+        The ridge penalty; with 0 every row is unpenalised.
+
+    Returns
+    -------
+    ndarray of intp
+        Indices into θ flattened in C order (empty for a 1-D θ).
+    """
+    if len(shape) == 1:
+        return np.zeros(0, np.intp)
+    rows, K = shape
+    unpenalised = range(rows) if l2 == 0 else ([rows - 1] if fit_intercept else [])
+    return np.array([j * K + K - 1 for j in unpenalised], np.intp)
+
+
+def _newton_step(H, g, fixed):
+    """Solve H s = −g on the free indices (s = 0 on ``fixed``): Cholesky, or least
+    squares when H is not positive definite there."""
+    free = np.setdiff1d(np.arange(g.size), fixed)
+    Hf, gf = H[np.ix_(free, free)], g[free]
+    step = np.zeros_like(g)
+    try:
+        step[free] = scipy.linalg.cho_solve(scipy.linalg.cho_factor(Hf), -gf)
+    except np.linalg.LinAlgError:
+        step[free] = scipy.linalg.lstsq(Hf, -gf, cond=None)[0]
+    if not np.all(np.isfinite(step)) or g @ step >= 0:   # no descent: a gradient step
+        step = -g
+        step[fixed] = 0
+    return step
+
+
+def newton_cholesky(obj, theta0, *, scale, tol, max_iter, fixed=()):
+    """Newton's method with the Hessian from ``obj.grad_hess`` (one pass over X per
+    iteration), Armijo backtracking and scikit-learn's convergence test.
+
+    Converged when max |∇| ≤ tol and half the Newton decrement ½ sᵀHs ≤ tol, both of
+    the objective divided by ``scale`` (as scikit-learn's NewtonCholeskySolver).
+
+    Parameters
+    ----------
+    obj : mcfast.LinearLoss
+        The objective; ``obj.grad_hess(θ)`` returns (loss, gradient, H) with H of
+        size θ.size² (C-order flattening of θ).
+    theta0 : ndarray
+        Start.
+    scale : float
+        Divisor of the objective (Σ wᵢ).
+    tol : float
+        Bound on max |gradient| and on ½ sᵀHs.
+    max_iter : int
+        Most Newton iterations.
+    fixed : array_like of int, optional
+        Flat indices kept at their start value (see `fixed_indices`).
+
+    Returns
+    -------
+    theta : ndarray, θ0's shape
+    n_iter : int
+    converged : bool
+    """
+    shape = theta0.shape
+    fixed = np.asarray(fixed, np.intp)
+    theta = np.ravel(theta0).astype(np.float64)
+
+    def evaluate(t):
+        loss, grad, H = obj.grad_hess(t.reshape(shape))
+        return loss / scale, np.ravel(grad) / scale, np.asarray(H).reshape(t.size, t.size) / scale
+
+    f, g, H = evaluate(theta)
+    g[fixed] = 0
+    for it in range(1, max_iter + 1):
+        if not np.isfinite(f):
+            raise ValueError("newton-cholesky: the objective is not finite; the data "
+                             "or the start overflow the loss")
+        step = _newton_step(H, g, fixed)
+        slope = g @ step
+        t = 1.0
+        for _ in range(_MAX_HALVINGS):
+            f_new, g_new, H_new = evaluate(theta + t * step)
+            g_new[fixed] = 0
+            if f_new <= f + _SIGMA * t * slope:
+                break
+            # at the precision of the objective: accept when the gradient shrinks
+            if (abs(f_new - f) <= 16 * np.finfo(float).eps * abs(f)
+                    and np.abs(g_new).sum() < np.abs(g).sum()):
+                break
+            t *= 0.5
+        else:
+            warnings.warn("newton-cholesky: the line search found no decrease; stopped "
+                          f"at iteration {it}", RuntimeWarning, stacklevel=3)
+            return theta.reshape(shape), it, False
+        theta = theta + t * step
+        decrement = -slope        # sᵀHs, as Hs = −g on the free indices
+        f, g, H = f_new, g_new, H_new
+        if np.max(np.abs(g), initial=0.0) <= tol and 0.5 * decrement <= tol:
+            return theta.reshape(shape), it, True
+    return theta.reshape(shape), max_iter, max_iter == 0 and np.max(np.abs(g), initial=0.0) <= tol
