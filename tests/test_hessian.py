@@ -187,3 +187,43 @@ def test_bad_input_is_named():
             f(None)
         with pytest.raises(TypeError, match="theta"):
             f(np.zeros(4) * 1j)
+
+
+@pytest.mark.parametrize("loss, k", LOSSES)
+@pytest.mark.parametrize("layout", ["C", "F", "csr"])
+def test_float32_x_under_float64_arithmetic(rng, loss, k, layout):
+    """LinearLoss(float32 X, dtype=float64): the float64 Hessian, gradient and loss of a
+    float64 copy of X (equal to float64 rounding), with float32 y and weights and rows=;
+    X is read in place (tracemalloc: far less than a copy of X is allocated)."""
+    import tracemalloc
+    n, m = 4000, 6
+    X, _ = _design(rng, n, m, layout, np.float32)
+    theta, y, w = _problem(rng, loss, k, n, m, True)
+    X64 = X.astype(np.float64)
+    rows = rng.integers(0, n, 700)
+    kw = dict(loss=loss, l2=0.2, fit_intercept=True)
+    mixed = mc.LinearLoss(X, y.astype(np.float32), sample_weight=w.astype(np.float32),
+                          dtype=np.float64, **kw)
+    full = mc.LinearLoss(X64, y.astype(np.float32).astype(np.float64),
+                         sample_weight=w.astype(np.float32).astype(np.float64), **kw)
+    for r in (None, rows):
+        value, grad, H = mixed.grad_hess(theta, rows=r)
+        want_value, want_grad, want_H = full.grad_hess(theta, rows=r)
+        assert H.dtype == grad.dtype == np.float64
+        np.testing.assert_allclose(H, want_H, rtol=1e-12, atol=1e-12 * np.abs(want_H).max())
+        np.testing.assert_allclose(grad, want_grad, rtol=1e-12,
+                                   atol=1e-12 * np.abs(want_grad).max())
+        np.testing.assert_allclose(value, want_value, rtol=1e-12)
+        np.testing.assert_array_equal(mixed.hessian(theta, rows=r), H)
+    nbig = 200_000
+    Xbig, _ = _design(rng, nbig, m, layout, np.float32)
+    _, ybig, _ = _problem(rng, loss, k, nbig, m, True)
+    big = mc.LinearLoss(Xbig, ybig.astype(np.float32), dtype=np.float64, **kw)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        big.hessian(theta)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.25 * nbig * m * 8, (peak, nbig * m * 8)

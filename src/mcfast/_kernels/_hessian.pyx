@@ -61,6 +61,7 @@ cdef enum:
 cdef struct hprob:
     int kind                    # SRC_C, SRC_F or SRC_CSR
     const void* x               # dense values or CSR data
+    bint xf32                   # x is float32 (else float64), widened as it is read
     Py_ssize_t ld               # dense: elements from one row (C) / column (F) to the next
     const void* indices
     const void* indptr
@@ -71,6 +72,7 @@ cdef struct hprob:
     mc_loss loss
     const void* y
     const void* w
+    bint yf32, wf32             # y, w float32 (else float64)
     const double* theta         # Θ (mp, K) in double
     bint grad                   # also the loss and gradient
 
@@ -157,8 +159,20 @@ cdef inline Py_ssize_t _idx(const void* a, Py_ssize_t k, bint is64) noexcept nog
     return (<const long long*>a)[k] if is64 else (<const int*>a)[k]
 
 
-cdef Py_ssize_t _gather(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t nb,
-                        double* B) noexcept nogil:
+cdef inline double _at(const void* a, bint f32, Py_ssize_t k) noexcept nogil:
+    return (<const float*>a)[k] if f32 else (<const double*>a)[k]
+
+
+cdef inline Py_ssize_t _gather(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
+                               double* B) noexcept nogil:
+    """`_gather_t` at X's stored dtype."""
+    if p.xf32:
+        return _gather_t(p, <const float*>p.x, i0, nb, B)
+    return _gather_t(p, <const double*>p.x, i0, nb, B)
+
+
+cdef Py_ssize_t _gather_t(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t nb,
+                          double* B) noexcept nogil:
     """B = X_b in double: row-major nb × m (C, CSR), column-major (F). Returns the count
     of CSR column indices out of range (left out)."""
     cdef Py_ssize_t i, j, k, r, col, bad = 0, m = p.m, ld = p.ld
@@ -242,7 +256,7 @@ cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, dou
              nb if cm else m, 1.0, H, mp)
 
 
-cdef double _block(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t nb,
+cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
                    double* acc, double* gacc, double* scr, Py_ssize_t* bad) noexcept nogil:
     """The block's rank-k updates into acc (npairs triangles), with p.grad its gradient
     into gacc (K × mp) and its loss returned."""
@@ -262,10 +276,10 @@ cdef double _block(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t 
     cdef double* tmp = lv + nb
     cdef const double* yp = NULL
     cdef const double* wp = NULL
-    cdef const floating* y = <const floating*>p.y
-    cdef const floating* w = <const floating*>p.w
+    cdef const void* y = p.y
+    cdef const void* w = p.w
     cdef double loss = 0, b
-    bad[0] += _gather(p, x, i0, nb, B)
+    bad[0] += _gather(p, i0, nb, B)
     # z (K × nb) = Θ[:m]ᵀ Bᵀ + b   (z = (B @ theta[:m] + theta[m]).T)
     if p.grad or p.loss.kind != MC_SQUARED:
         if m > 0:
@@ -282,11 +296,11 @@ cdef double _block(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t 
         for i in range(nb):
             r = p.rows[i0 + i] if p.rows != NULL else i0 + i
             for c in range(yc):
-                yb[i * yc + c] = y[r * yc + c]
+                yb[i * yc + c] = _at(y, p.yf32, r * yc + c)
         yp = yb
     if w != NULL:
         for i in range(nb):
-            wb[i] = w[p.rows[i0 + i] if p.rows != NULL else i0 + i]
+            wb[i] = _at(w, p.wf32, p.rows[i0 + i] if p.rows != NULL else i0 + i)
         wp = wb
     if p.grad:
         # rr = w ∘ ℓ′;  G[:, :m] (K × mp) += rrᵀ B, G[:, m] += Σ rr
@@ -319,25 +333,23 @@ cdef double _block(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t 
     return loss
 
 
-cdef void _part(const hprob* p, const floating* x, Py_ssize_t b0, Py_ssize_t b1,
+cdef void _part(const hprob* p, Py_ssize_t b0, Py_ssize_t b1,
                 double* region, double* scr) noexcept nogil:
     """Blocks b0 … b1 − 1 into the part's region: triangles | gradient | loss, bad."""
     cdef Py_ssize_t b, i0, bad = 0, la = p.npairs * p.mp * p.mp
     cdef double loss = 0
     for b in range(b0, b1):
         i0 = b * p.block
-        loss += _block(p, x, i0, min(p.block, p.n - i0), region, region + la, scr, &bad)
+        loss += _block(p, i0, min(p.block, p.n - i0), region, region + la, scr, &bad)
     region[la + p.K * p.mp] = loss
     region[la + p.K * p.mp + 1] = <double>bad
 
 
 ctypedef struct _Parts:
     const hprob* p
-    const void* x
     double* parts
     double* scr
     Py_ssize_t per, nblocks, region, scratch
-    bint single         # float32 data
 
 
 cdef void _part_task(void* ctx, Py_ssize_t q, int tid) noexcept nogil:
@@ -346,13 +358,10 @@ cdef void _part_task(void* ctx, Py_ssize_t q, int tid) noexcept nogil:
     cdef Py_ssize_t b0 = q * c.per, b1 = min(q * c.per + c.per, c.nblocks)
     cdef double* region = c.parts + q * c.region
     cdef double* scr = c.scr + tid * c.scratch
-    if c.single:
-        _part(c.p, <const float*>c.x, b0, b1, region, scr)
-    else:
-        _part(c.p, <const double*>c.x, b0, b1, region, scr)
+    _part(c.p, b0, b1, region, scr)
 
 
-cdef double _run(hprob* p, const floating* x, const floating* theta, double l2,
+cdef double _run(hprob* p, const floating* theta, double l2,
                  floating* grad, floating* H, double* work, int nthreads,
                  Py_ssize_t* bad) noexcept nogil:
     """The Hessian into H ((mp·K)², C order), with grad ≠ NULL the gradient into grad
@@ -376,9 +385,8 @@ cdef double _run(hprob* p, const floating* x, const floating* theta, double l2,
     per = (nblocks + nparts - 1) // nparts if nblocks else 0
     nthreads = <int>max(1, min(<Py_ssize_t>nthreads, nparts))
     cdef _Parts ctx
-    ctx.p, ctx.x, ctx.parts, ctx.scr = p, x, parts, scr
+    ctx.p, ctx.parts, ctx.scr = p, parts, scr
     ctx.per, ctx.nblocks, ctx.region, ctx.scratch = per, nblocks, region, scratch
-    ctx.single = floating is float
     parallel_for(_part_task, &ctx, nparts, nthreads)
     # H[j·K + c, l·K + k] = Σ_q (part q's triangle of the pair (c, k))[j, l], mirrored
     memset(H, 0, s * s * sizeof(floating))
@@ -443,6 +451,7 @@ cdef inline void _problem(hprob* p, Py_ssize_t n, Py_ssize_t m, const Py_ssize_t
     p.block = plan_block(p.n, p.mp)
     p.y = y
     p.w = w
+    p.yf32 = p.wf32 = p.xf32 = False
 
 
 cdef double dense_hessian(int kind, const floating* X, Py_ssize_t n, Py_ssize_t m,
@@ -457,11 +466,12 @@ cdef double dense_hessian(int kind, const floating* X, Py_ssize_t n, Py_ssize_t 
     _problem(&p, n, m, rows, nrows, K, intercept, y, w, loss, delta)
     p.kind = kind
     p.x = X
+    p.xf32 = p.yf32 = p.wf32 = floating is float
     p.ld = ld
     p.indices = NULL
     p.indptr = NULL
     p.idx64 = 0
-    return _run(&p, X, theta, l2, grad, H, work, nthreads, &bad)
+    return _run(&p, theta, l2, grad, H, work, nthreads, &bad)
 
 
 cdef double csr_hessian(const floating* data, const void* indices, const void* indptr,
@@ -476,11 +486,12 @@ cdef double csr_hessian(const floating* data, const void* indices, const void* i
     _problem(&p, n, m, rows, nrows, K, intercept, y, w, loss, delta)
     p.kind = 2
     p.x = data
+    p.xf32 = p.yf32 = p.wf32 = floating is float
     p.ld = 0
     p.indices = indices
     p.indptr = indptr
     p.idx64 = idx64
-    return _run(&p, data, theta, l2, grad, H, work, nthreads, bad)
+    return _run(&p, theta, l2, grad, H, work, nthreads, bad)
 
 
 # --------------------------------------------------------------------------------------
@@ -530,14 +541,19 @@ def hessian(X, indices, indptr, tuple shape, int kind, rows, theta, y, w, int lo
     would read or write out of bounds.
     """
     cdef cnp.ndarray ax = X
-    cdef int typenum = cnp.PyArray_TYPE(ax)
+    cdef int xtype = cnp.PyArray_TYPE(ax)
+    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>theta) if cnp.PyArray_Check(theta) else -1
     if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
-        _fail("X must be float32 or float64")
-    cdef Py_ssize_t n = shape[0], m = shape[1], itemsize = 8 if typenum == cnp.NPY_DOUBLE else 4
+        _fail("theta must be float32 or float64")
+    # a float32 X under float64 arithmetic is widened as it is read (no copy of X)
+    cdef bint mixed = xtype == cnp.NPY_FLOAT and typenum == cnp.NPY_DOUBLE
+    if xtype != typenum and not mixed:
+        _fail("X must have theta's dtype, or be float32 under float64 arithmetic")
+    cdef Py_ssize_t n = shape[0], m = shape[1], itemsize = 4 if xtype == cnp.NPY_FLOAT else 8
     if n < 0 or m < 0 or kind < 0 or kind > 2:
         _fail("bad shape or kind")
     if not (_carray(theta, typenum) and cnp.PyArray_NDIM(<cnp.ndarray>theta) in (1, 2)):
-        _fail("theta must be C-contiguous 1-D or 2-D of X's dtype")
+        _fail("theta must be C-contiguous 1-D or 2-D")
     cdef Py_ssize_t K = theta.shape[1] if theta.ndim == 2 else 1
     cdef Py_ssize_t mp = m + intercept, s = theta.size
     if theta.shape[0] != mp or K < 1:
@@ -546,18 +562,22 @@ def hessian(X, indices, indptr, tuple shape, int kind, rows, theta, y, w, int lo
         _fail("unknown loss, or a 2-D theta for a single-output loss")
     if not (_carray(H, typenum) and H.shape == (s, s)
             and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>H)):
-        _fail("H must be C-contiguous, writeable, of X's dtype, (theta.size, theta.size)")
+        _fail("H must be C-contiguous, writeable, of theta's dtype, (theta.size, theta.size)")
     if grad is not None and not (_carray(grad, typenum) and grad.shape == theta.shape
                                  and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>grad)):
-        _fail("grad must be C-contiguous, writeable, of X's dtype and theta's shape")
+        _fail("grad must be C-contiguous, writeable, of theta's dtype and shape")
     cdef Py_ssize_t ycols = K if loss == MC_SQUARED else 1
     if y is None:
         if loss != MC_SQUARED:
             _fail("y is needed for this loss")
-    elif not (_carray(y, typenum) and y.size == n * ycols):
-        _fail("y must be C-contiguous, of X's dtype, with n (x K for squared) entries")
-    if w is not None and not (_carray(w, typenum) and w.size == n):
-        _fail("w must be C-contiguous, of X's dtype, with n entries")
+    elif not ((_carray(y, typenum) or (mixed and _carray(y, cnp.NPY_FLOAT)))
+              and y.size == n * ycols):
+        _fail("y must be C-contiguous, of theta's dtype (or float32 with a float32 X), "
+              "with n (x K for squared) entries")
+    if w is not None and not ((_carray(w, typenum) or (mixed and _carray(w, cnp.NPY_FLOAT)))
+                              and w.size == n):
+        _fail("w must be C-contiguous, of theta's dtype (or float32 with a float32 X), "
+              "with n entries")
     cdef Py_ssize_t nrows = 0, i
     cdef const Py_ssize_t* rp = NULL
     if rows is not None:
@@ -589,7 +609,7 @@ def hessian(X, indices, indptr, tuple shape, int kind, rows, theta, y, w, int lo
         else:
             _fail("X's strides do not fit its kind")
     else:
-        if not (_carray(X, typenum) and cnp.PyArray_NDIM(ax) == 1):
+        if not (_carray(X, xtype) and cnp.PyArray_NDIM(ax) == 1):
             _fail("CSR data must be C-contiguous 1-D")
         if not (cnp.PyArray_Check(indices) and cnp.PyArray_Check(indptr)):
             _fail("CSR indices and indptr must be ndarrays")
@@ -619,28 +639,39 @@ def hessian(X, indices, indptr, tuple shape, int kind, rows, theta, y, w, int lo
     cdef void* pw = _data(w)
     cdef void* pg = _data(grad)
     cdef void* ph = _data(H)
-    with nogil:
-        if kind == 2:
-            if typenum == cnp.NPY_DOUBLE:
-                out = csr_hessian(<const double*>px, pi, pp, idx64, n, m, rp, nrows,
-                                  <const double*>pth, K, intercept, <const double*>py,
-                                  <const double*>pw, loss, delta, l2, <double*>pg,
-                                  <double*>ph, pwork, nthreads, &bad)
+    cdef hprob mp_
+    if mixed:
+        _problem(&mp_, n, m, rp, nrows, K, intercept, py, pw, loss, delta)
+        mp_.kind, mp_.x, mp_.ld, mp_.xf32 = kind, px, ld, True
+        mp_.indices, mp_.indptr, mp_.idx64 = pi, pp, idx64
+        mp_.yf32 = y is not None and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_FLOAT
+        mp_.wf32 = w is not None and cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT
+        with nogil:
+            out = _run(&mp_, <const double*>pth, l2, <double*>pg, <double*>ph, pwork,
+                       nthreads, &bad)
+    else:
+        with nogil:
+            if kind == 2:
+                if typenum == cnp.NPY_DOUBLE:
+                    out = csr_hessian(<const double*>px, pi, pp, idx64, n, m, rp, nrows,
+                                      <const double*>pth, K, intercept, <const double*>py,
+                                      <const double*>pw, loss, delta, l2, <double*>pg,
+                                      <double*>ph, pwork, nthreads, &bad)
+                else:
+                    out = csr_hessian(<const float*>px, pi, pp, idx64, n, m, rp, nrows,
+                                      <const float*>pth, K, intercept, <const float*>py,
+                                      <const float*>pw, loss, delta, l2, <float*>pg,
+                                      <float*>ph, pwork, nthreads, &bad)
+            elif typenum == cnp.NPY_DOUBLE:
+                out = dense_hessian(kind, <const double*>px, n, m, ld, rp, nrows,
+                                    <const double*>pth, K, intercept, <const double*>py,
+                                    <const double*>pw, loss, delta, l2, <double*>pg,
+                                    <double*>ph, pwork, nthreads)
             else:
-                out = csr_hessian(<const float*>px, pi, pp, idx64, n, m, rp, nrows,
-                                  <const float*>pth, K, intercept, <const float*>py,
-                                  <const float*>pw, loss, delta, l2, <float*>pg,
-                                  <float*>ph, pwork, nthreads, &bad)
-        elif typenum == cnp.NPY_DOUBLE:
-            out = dense_hessian(kind, <const double*>px, n, m, ld, rp, nrows,
-                                <const double*>pth, K, intercept, <const double*>py,
-                                <const double*>pw, loss, delta, l2, <double*>pg,
-                                <double*>ph, pwork, nthreads)
-        else:
-            out = dense_hessian(kind, <const float*>px, n, m, ld, rp, nrows,
-                                <const float*>pth, K, intercept, <const float*>py,
-                                <const float*>pw, loss, delta, l2, <float*>pg,
-                                <float*>ph, pwork, nthreads)
+                out = dense_hessian(kind, <const float*>px, n, m, ld, rp, nrows,
+                                    <const float*>pth, K, intercept, <const float*>py,
+                                    <const float*>pw, loss, delta, l2, <float*>pg,
+                                    <float*>ph, pwork, nthreads)
     if bad:
         raise ValueError(f"X (CSR) has {bad} column indices outside 0 ... {m - 1}")
     return out

@@ -68,16 +68,17 @@ def check_solver_params(est):
 
 
 def validate_fit_data(est, X, y, sample_weight, *, y_numeric):
-    """X as float64 (dense, or CSR), y 1-D, the weights (positive sum) and their sum.
+    """X as float64 or float32 (dense, or CSR), y 1-D, the weights (positive sum) and
+    their sum.
 
-    X in float32 is converted to float64 once here, as scikit-learn's own lbfgs fits do
-    for their arithmetic (mcfast's engine does not read float32 X with float64 sums yet).
+    X in float32 is kept: the fit reads it in place under float64 arithmetic
+    (``LinearLoss(..., dtype=np.float64)``), where scikit-learn copies it to float64.
 
     Returns
     -------
     X, y, sample_weight, sw_sum
     """
-    X, y = validate_data(est, X, y, accept_sparse="csr", dtype=np.float64,
+    X, y = validate_data(est, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
                          y_numeric=y_numeric, multi_output=False)
     if sp.issparse(X):
         X = X.tocsr()
@@ -96,7 +97,7 @@ def fit_linear_loss(est, X, y, *, loss, sample_weight, scale, l2, theta0, max_it
     theta : ndarray, θ0's shape
     """
     obj = LinearLoss(X, y, loss=loss, sample_weight=sample_weight, l2=l2,
-                     fit_intercept=est.fit_intercept)
+                     fit_intercept=est.fit_intercept, dtype=np.float64)
     if est.solver == "lbfgs":
         theta, n_iter, ok = lbfgs(obj, theta0, scale=scale, tol=est.tol, max_iter=max_iter)
     else:

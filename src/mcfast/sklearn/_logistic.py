@@ -66,7 +66,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    X in float32 is converted to float64 once per fit (the arithmetic is float64).
+    X in float32 is read in place under float64 arithmetic (no copy of X).
     Multinomial coefficients follow scikit-learn's symmetric convention: the
     intercepts, and without a penalty the coefficients too, are centred over classes.
 
@@ -117,7 +117,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix}, shape (n_samples, n_features)
-            Training data (dense or sparse; float32 is converted to float64 once).
+            Training data (dense or sparse; float32 is read in place, the arithmetic is float64).
         y : array-like, shape (n_samples,)
             Class labels.
         sample_weight : array-like, shape (n_samples,), optional

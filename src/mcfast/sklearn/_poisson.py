@@ -52,7 +52,7 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
 
     Notes
     -----
-    X in float32 is converted to float64 once per fit (the arithmetic is float64).
+    X in float32 is read in place under float64 arithmetic (no copy of X).
     ``score`` is D², the fraction of Poisson deviance explained (scikit-learn's).
 
     Examples
@@ -87,7 +87,7 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix}, shape (n_samples, n_features)
-            Training data (float32 is converted to float64 once).
+            Training data (float32 is read in place, the arithmetic is float64).
         y : array-like, shape (n_samples,)
             Counts or rates, >= 0.
         sample_weight : array-like, shape (n_samples,), optional

@@ -50,7 +50,7 @@ class Ridge(RegressorMixin, BaseEstimator):
 
     Notes
     -----
-    X in float32 is converted to float64 once per fit (the arithmetic is float64).
+    X in float32 is read in place under float64 arithmetic (no copy of X).
     Only 1-D y is supported; a 2-D y is refused.
 
     Examples
@@ -86,7 +86,7 @@ class Ridge(RegressorMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix}, shape (n_samples, n_features)
-            Training data (float32 is converted to float64 once).
+            Training data (float32 is read in place, the arithmetic is float64).
         y : array-like, shape (n_samples,)
             Targets.
         sample_weight : array-like, shape (n_samples,), optional
