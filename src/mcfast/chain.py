@@ -8,6 +8,7 @@ from typing import Any, Literal, Sequence, overload
 import numpy as np
 
 from . import _plan
+from . import _stacks
 from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from . import reference as _reference
@@ -359,6 +360,9 @@ class ChainPlan:
                 pass
             elif 0 in dims:
                 res.fill(0)                                 # an empty sum
+            elif _stacks.ENABLED and _stacks.product(arrays, self.diagonal, dims, batch, res,
+                                                     self.order):
+                pass                                        # a stack of small square chains
             else:
                 ops = [_operand(a, d, batch) for a, d in zip(arrays, self.diagonal)]
                 nthreads = _threads(nsamples, self.flops, self._small)
@@ -704,6 +708,8 @@ def _vector_chain(links, vector, out, grad):
                        for k, kind in enumerate(kinds2))
         flat = res.reshape(rows.shape[0], shape[-1])
         _cached_plan(dims2, kinds2, infos2, "reverse")._execute(links2, (), dtype, flat, func)
+    elif plain and _stacks.ENABLED and _stacks.vector(arrays, diag, dims, batch, vec, grad, res):
+        pass                                            # a stack of small square chains
     else:
         ops = [_operand(a, d, batch) for a, d in zip(arrays, diag)]
         work = sum(dims[k] * dims[k + 1] for k in range(len(diag)))
