@@ -46,38 +46,54 @@ static Py_ssize_t mc_stk_compact_max[2] = {8, 8};
 #define MC_STGT MC_T_AVX512
 #define MC_SLVL avx512
 #define MC_ST double
+#define MC_STI long long
 #define MC_STN d
 #define MC_SLANES 8
+#define MC_SIOTA {0, 1, 2, 3, 4, 5, 6, 7}
 #include "mc_stack_each.h"
 #undef MC_ST
+#undef MC_STI
 #undef MC_STN
 #undef MC_SLANES
+#undef MC_SIOTA
 #define MC_ST float
+#define MC_STI int
 #define MC_STN f
 #define MC_SLANES 16
+#define MC_SIOTA {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 #include "mc_stack_each.h"
 #undef MC_ST
+#undef MC_STI
 #undef MC_STN
 #undef MC_SLANES
+#undef MC_SIOTA
 #undef MC_STGT
 #undef MC_SLVL
 
 #define MC_STGT MC_T_AVX2
 #define MC_SLVL avx2
 #define MC_ST double
+#define MC_STI long long
 #define MC_STN d
 #define MC_SLANES 4
+#define MC_SIOTA {0, 1, 2, 3}
 #include "mc_stack_each.h"
 #undef MC_ST
+#undef MC_STI
 #undef MC_STN
 #undef MC_SLANES
+#undef MC_SIOTA
 #define MC_ST float
+#define MC_STI int
 #define MC_STN f
 #define MC_SLANES 8
+#define MC_SIOTA {0, 1, 2, 3, 4, 5, 6, 7}
 #include "mc_stack_each.h"
 #undef MC_ST
+#undef MC_STI
 #undef MC_STN
 #undef MC_SLANES
+#undef MC_SIOTA
 #undef MC_STGT
 #undef MC_SLVL
 #endif
@@ -85,19 +101,27 @@ static Py_ssize_t mc_stk_compact_max[2] = {8, 8};
 #define MC_STGT MC_T_BASE
 #define MC_SLVL base
 #define MC_ST double
+#define MC_STI long long
 #define MC_STN d
 #define MC_SLANES 2
+#define MC_SIOTA {0, 1}
 #include "mc_stack_each.h"
 #undef MC_ST
+#undef MC_STI
 #undef MC_STN
 #undef MC_SLANES
+#undef MC_SIOTA
 #define MC_ST float
+#define MC_STI int
 #define MC_STN f
 #define MC_SLANES 4
+#define MC_SIOTA {0, 1, 2, 3}
 #include "mc_stack_each.h"
 #undef MC_ST
+#undef MC_STI
 #undef MC_STN
 #undef MC_SLANES
+#undef MC_SIOTA
 #undef MC_STGT
 #undef MC_SLVL
 

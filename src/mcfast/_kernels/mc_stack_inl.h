@@ -63,6 +63,26 @@ MC_STGT static inline void MC_SFN(mm)(const MC_SE *MC_RESTRICT a,
     }
 }
 
+typedef MC_STI MC_SFN(m) __attribute__((vector_size(MC_SL * sizeof(MC_ST))));
+
+/* transpose the MC_SL × MC_SL block x[row][lane] in registers: at each h the off-diagonal
+ * h × h sub-blocks of every 2h × 2h block swap (log2 MC_SL two-source shuffles a row) */
+MC_STGT static inline void MC_SFN(tr)(MC_SE *x)
+{
+#pragma GCC unroll 8
+    for (int h = MC_SL / 2; h >= 1; h /= 2)
+#pragma GCC unroll 16
+        for (int r = 0; r < MC_SL; r++)
+            if (!(r & h)) {
+                /* lane m of the row pair: lo takes a[m] or b[m - h], hi b[m] or a[m + h] */
+                const MC_SFN(m) io = MC_SIOTA, up = ((io & h) != 0) & (MC_SL - h);
+                const MC_SFN(m) lo = io + up, hi = io + h + up;
+                MC_SE a = x[r], b = x[r + h];
+                x[r] = __builtin_shuffle(a, b, lo);
+                x[r + h] = __builtin_shuffle(a, b, hi);
+            }
+}
+
 /* the compact array of `size` elements per chain of chains c .. c + nc - 1 of an operand
  * (chain c at p + c * bs), in buf; lanes past nc are zero */
 MC_STGT static inline const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
@@ -70,6 +90,19 @@ MC_STGT static inline const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
                                                   MC_SE *MC_RESTRICT buf)
 {
     MC_ST *b = (MC_ST *)buf;
+    if (bs == size && nc == MC_SL && size % MC_SL == 0) {
+        /* MC_SL chains one after the other: MC_SL × MC_SL blocks transposed in registers */
+        const MC_ST *src = p + c * bs;
+        for (int q = 0; q < size; q += MC_SL) {
+            MC_SE x[MC_SL];
+            for (int l = 0; l < MC_SL; l++)
+                x[l] = MC_LOAD(MC_SE, src + l * size + q);
+            MC_SFN(tr)(x);
+            for (int l = 0; l < MC_SL; l++)
+                buf[q + l] = x[l];
+        }
+        return buf;
+    }
     if (bs == 0) {                                  /* shared by every chain */
         for (int e = 0; e < size; e++)
             buf[e] = p[e] - (MC_SE){0};
