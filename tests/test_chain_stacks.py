@@ -141,7 +141,7 @@ def test_stacks_plans_layouts_and_out():
 def test_stack_kernel_checks_its_arguments():
     a = np.ones((4, 2, 2))
     out = np.empty((4, 2))
-    flags, strides = np.zeros(1, np.uint8), np.array([4], np.intp)
+    flags, strides = (False,), (4,)
     assert _stack.stack_chain([a], flags, strides, np.ones((4, 2)), 2, out, 2, 4, _stack.GRAD)
     assert not _stack.stack_chain([a], flags, strides, np.ones((4, 2)), 2, out, 9, 4,
                                   _stack.GRAD)              # n = 9 is not served

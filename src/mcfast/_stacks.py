@@ -42,8 +42,7 @@ def _stack(arrays, diag, dims, batch, vec=None):
     vop = (None, 0) if vec is None else _operand(vec, True, n, batch, nchains)
     if vop is None:
         return None
-    return (links, np.array(diag, dtype=np.uint8), np.array(strides, dtype=np.intp),
-            vop[0], vop[1], n, nchains)
+    return links, tuple(diag), tuple(strides), vop[0], vop[1], n, nchains
 
 
 def vector(arrays, diag, dims, batch, vec, grad, res):

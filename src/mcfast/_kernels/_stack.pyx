@@ -77,8 +77,8 @@ def served(Py_ssize_t n):
 
 
 def stack_chain(list links not None,                        # IN  nlinks C-contiguous arrays
-                const unsigned char[::1] diag not None,     # IN  (nlinks,) 1: Diagonal
-                const Py_ssize_t[::1] bstride not None,     # IN  (nlinks,) elements per chain, 0: shared
+                tuple diag not None,                        # IN  (nlinks,) true: Diagonal
+                tuple bstride not None,                     # IN  (nlinks,) elements per chain, 0: shared
                 object vec,                                 # IN  vectors (grad/tangent) or None
                 Py_ssize_t vstride,                         # IN  elements per chain of vec, 0: shared
                 cnp.ndarray out not None,                   # OUT (nchains, n) or (nchains, n, n)
@@ -94,26 +94,30 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     cdef int nthreads, typenum = cnp.PyArray_TYPE(out)
     cdef bint dbl = typenum == cnp.NPY_DOUBLE
     cdef const void* ptrs[MAX_LINKS]
+    cdef unsigned char flags[MAX_LINKS]
+    cdef Py_ssize_t strides[MAX_LINKS]
     cdef mc_stk s
     cdef cnp.ndarray a
     if not mc_stk_served(n):
         return False
-    if (nlinks < 1 or nlinks > MAX_LINKS or diag.shape[0] != nlinks
-            or bstride.shape[0] != nlinks or mode < MC_STK_GRAD or mode > MC_STK_JAC_REVERSE
+    if (nlinks < 1 or nlinks > MAX_LINKS or len(diag) != nlinks
+            or len(bstride) != nlinks or mode < MC_STK_GRAD or mode > MC_STK_JAC_REVERSE
             or (mode <= MC_STK_TAN) != (vec is not None)
             or not (dbl or typenum == cnp.NPY_FLOAT) or not cnp.PyArray_IS_C_CONTIGUOUS(out)
             or cnp.PyArray_SIZE(out) != nchains * n * (1 if mode <= MC_STK_TAN else n)):
         raise ValueError("stack_chain: inconsistent arguments")
     for k in range(nlinks):
         a = <cnp.ndarray?>links[k]
-        per = n if diag[k] else n * n
+        flags[k] = 1 if diag[k] else 0
+        strides[k] = bstride[k]
+        per = n if flags[k] else n * n
         if (cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(a)
-                or (bstride[k] != 0 and bstride[k] != per)
-                or cnp.PyArray_SIZE(a) < (nchains if bstride[k] else 1) * per):
+                or (strides[k] != 0 and strides[k] != per)
+                or cnp.PyArray_SIZE(a) < (nchains if strides[k] else 1) * per):
             raise ValueError(f"stack_chain: link {k} does not fit")
         ptrs[k] = cnp.PyArray_DATA(a)
-        elems += per if bstride[k] else 0
-    s.n, s.nlinks, s.link, s.bstride, s.diag = n, nlinks, ptrs, &bstride[0], &diag[0]
+        elems += per if strides[k] else 0
+    s.n, s.nlinks, s.link, s.bstride, s.diag = n, nlinks, ptrs, strides, flags
     s.vec, s.vstride, s.out, s.mode = NULL, vstride, cnp.PyArray_DATA(out), mode
     if vec is not None:
         a = <cnp.ndarray?>vec
@@ -124,7 +128,7 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
         s.vec = cnp.PyArray_DATA(a)
     if mode >= MC_STK_JAC:
         for k in range(nlinks):
-            if not diag[k]:
+            if not flags[k]:
                 break
         else:
             raise ValueError("stack_chain: a chain of Diagonals only")
