@@ -181,31 +181,32 @@ MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
     }
 }
 
-/* c = a b, two rows of c at a time in registers: each row of b is loaded once per pair */
+/* c = a b, MC_SRB rows of c at a time in registers (enough independent FMA chains to hide
+ * their latency): each row of b is loaded once per MC_SRB rows */
+#define MC_SRB (MC_SNR <= 2 ? 4 : 2)
 MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
                                       const MC_ST *MC_RESTRICT b, MC_ST *MC_RESTRICT c)
 {
     int i = 0;
-    for (; i + 1 < MC_SN; i += 2) {
-        MC_SR acc0[MC_SNR], acc1[MC_SNR];
-        const MC_ST *a0 = a + i * MC_SN, *a1 = a0 + MC_SN;
+    for (; i + MC_SRB <= MC_SN; i += MC_SRB) {
+        MC_SR acc[MC_SRB][MC_SNR];
+        const MC_ST *ai = a + i * MC_SN;
         for (int r = 0; r < MC_SNR; r++) {
             MC_SR br = MC_SLD(b + r * MC_SRW);
-            acc0[r] = br * a0[0];
-            acc1[r] = br * a1[0];
+            for (int q = 0; q < MC_SRB; q++)
+                acc[q][r] = br * ai[q * MC_SN];
         }
         for (int k = 1; k < MC_SN; k++)
             for (int r = 0; r < MC_SNR; r++) {
                 MC_SR br = MC_SLD(b + k * MC_SN + r * MC_SRW);
-                acc0[r] += br * a0[k];
-                acc1[r] += br * a1[k];
+                for (int q = 0; q < MC_SRB; q++)
+                    acc[q][r] += br * ai[q * MC_SN + k];
             }
-        for (int r = 0; r < MC_SNR; r++) {
-            MC_STORE(c + i * MC_SN + r * MC_SRW, acc0[r]);
-            MC_STORE(c + (i + 1) * MC_SN + r * MC_SRW, acc1[r]);
-        }
+        for (int q = 0; q < MC_SRB; q++)
+            for (int r = 0; r < MC_SNR; r++)
+                MC_STORE(c + (i + q) * MC_SN + r * MC_SRW, acc[q][r]);
     }
-    if (i < MC_SN) {
+    for (; i < MC_SN; i++) {
         MC_SR acc[MC_SNR];
         const MC_ST *a0 = a + i * MC_SN;
         for (int r = 0; r < MC_SNR; r++)
@@ -217,6 +218,7 @@ MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
             MC_STORE(c + i * MC_SN + r * MC_SRW, acc[r]);
     }
 }
+#undef MC_SRB
 
 /* one chain's operand, in place */
 MC_STGT static inline const MC_ST *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
