@@ -140,7 +140,7 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     nthreads = <int>min(nthreads, nchunks)
     with nogil:
         if nthreads > 1:
-            for c in prange(nchunks, num_threads=nthreads, schedule="dynamic"):
+            for c in prange(nchunks, num_threads=nthreads, schedule="static"):
                 _run_chunk(&s, dbl, chunk, c, nchains)
         else:
             for c in range(nchunks):
