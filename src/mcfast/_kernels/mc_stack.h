@@ -41,89 +41,30 @@ static Py_ssize_t mc_stk_compact_max[2] = {8, 8};
 #define MC_SCAT5(a, b, c, d, e) MC_SCAT5_(a, b, c, d, e)
 #define MC_SFN(name) MC_SCAT5(mc_stk_##name, MC_STN, MC_SLVL, MC_SN, MC_SLN)
 
-/* the instances of each type × instruction set (MC_SLANES: lanes of its vectors) */
+/* lane numbers of a vector of 2, 4, 8, 16 lanes (the masks of the compact transpose) */
+#define MC_SIOTA_2 {0, 1}
+#define MC_SIOTA_4 {0, 1, 2, 3}
+#define MC_SIOTA_8 {0, 1, 2, 3, 4, 5, 6, 7}
+#define MC_SIOTA_16 {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+
+/* the instances of each instruction set (MC_SLANES_D: lanes of its vectors of double) */
 #if MC_X86
 #define MC_STGT MC_T_AVX512
 #define MC_SLVL avx512
-#define MC_ST double
-#define MC_STI long long
-#define MC_STN d
-#define MC_SLANES 8
-#define MC_SIOTA {0, 1, 2, 3, 4, 5, 6, 7}
-#include "mc_stack_each.h"
-#undef MC_ST
-#undef MC_STI
-#undef MC_STN
-#undef MC_SLANES
-#undef MC_SIOTA
-#define MC_ST float
-#define MC_STI int
-#define MC_STN f
-#define MC_SLANES 16
-#define MC_SIOTA {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
-#include "mc_stack_each.h"
-#undef MC_ST
-#undef MC_STI
-#undef MC_STN
-#undef MC_SLANES
-#undef MC_SIOTA
-#undef MC_STGT
-#undef MC_SLVL
-
+#define MC_SLANES_D 8
+#define MC_SLANES_F 16
+#include "mc_stack_level.h"
 #define MC_STGT MC_T_AVX2
 #define MC_SLVL avx2
-#define MC_ST double
-#define MC_STI long long
-#define MC_STN d
-#define MC_SLANES 4
-#define MC_SIOTA {0, 1, 2, 3}
-#include "mc_stack_each.h"
-#undef MC_ST
-#undef MC_STI
-#undef MC_STN
-#undef MC_SLANES
-#undef MC_SIOTA
-#define MC_ST float
-#define MC_STI int
-#define MC_STN f
-#define MC_SLANES 8
-#define MC_SIOTA {0, 1, 2, 3, 4, 5, 6, 7}
-#include "mc_stack_each.h"
-#undef MC_ST
-#undef MC_STI
-#undef MC_STN
-#undef MC_SLANES
-#undef MC_SIOTA
-#undef MC_STGT
-#undef MC_SLVL
+#define MC_SLANES_D 4
+#define MC_SLANES_F 8
+#include "mc_stack_level.h"
 #endif
-
 #define MC_STGT MC_T_BASE
 #define MC_SLVL base
-#define MC_ST double
-#define MC_STI long long
-#define MC_STN d
-#define MC_SLANES 2
-#define MC_SIOTA {0, 1}
-#include "mc_stack_each.h"
-#undef MC_ST
-#undef MC_STI
-#undef MC_STN
-#undef MC_SLANES
-#undef MC_SIOTA
-#define MC_ST float
-#define MC_STI int
-#define MC_STN f
-#define MC_SLANES 4
-#define MC_SIOTA {0, 1, 2, 3}
-#include "mc_stack_each.h"
-#undef MC_ST
-#undef MC_STI
-#undef MC_STN
-#undef MC_SLANES
-#undef MC_SIOTA
-#undef MC_STGT
-#undef MC_SLVL
+#define MC_SLANES_D 2
+#define MC_SLANES_F 4
+#include "mc_stack_level.h"
 
 /* chains c0 .. c1 - 1 of s at the instruction set in use; 0 when n is not served */
 static int mc_stk_run_d(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)

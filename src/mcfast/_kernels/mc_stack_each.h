@@ -5,75 +5,18 @@
  * n ≤ 16, in the compact layout (MC_SL = MC_SLANES chains across a vector).
  */
 
+#define MC_SIOTA MC_SCAT2(MC_SIOTA, MC_SLANES)
 #define MC_SL 1
 #define MC_SLN s
-#define MC_SN 2
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 3
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 4
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 5
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 6
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 7
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 8
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 12
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 16
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 24
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 32
-#include "mc_stack_inl.h"
-#undef MC_SN
+#include "mc_stack_sizes.h"
 #undef MC_SL
 #undef MC_SLN
-
 #define MC_SL MC_SLANES
 #define MC_SLN c
-#define MC_SN 2
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 3
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 4
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 5
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 6
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 7
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 8
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 12
-#include "mc_stack_inl.h"
-#undef MC_SN
-#define MC_SN 16
-#include "mc_stack_inl.h"
-#undef MC_SN
+#include "mc_stack_sizes.h"
 #undef MC_SL
 #undef MC_SLN
+#undef MC_SIOTA
 
 /* one n: its compact instance when n ≤ the measured limit, else its one-chain instance */
 #define MC_STK_CASE(N, LN)                                                           \
