@@ -103,6 +103,13 @@ MC_STGT static inline const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
         }
         return buf;
     }
+    if (bs == size && nc == MC_SL) {                /* a whole block, other sizes */
+        const MC_ST *src = p + c * bs;
+        for (int l = 0; l < MC_SL; l++)
+            for (int e = 0; e < size; e++)
+                b[e * MC_SL + l] = src[l * size + e];
+        return buf;
+    }
     if (bs == 0) {                                  /* shared by every chain */
         for (int e = 0; e < size; e++)
             buf[e] = p[e] - (MC_SE){0};
