@@ -26,7 +26,7 @@ _SMALL_MV = 1024        # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
 # OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
 _PARALLEL_MIN = 1 << 23
-_VBLOCK = 32             # samples per block of a batched chain (VBLOCK in _chain.pxd)
+_VBLOCK = _k.BATCH_BLOCK  # samples per block of a batched chain
 _PLAN_CACHE = {}         # (dims, link infos, order) -> ChainPlan, for jacobian_chain
 _PLAN_CACHE_MAX = 256
 
