@@ -154,3 +154,19 @@ def test_stack_kernel_checks_its_arguments():
     with pytest.raises(ValueError):                          # dtypes differ
         _stack.stack_chain([a.astype(np.float32)], flags, strides, np.ones((4, 2)), 2, out,
                            2, 4, _stack.GRAD)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stacks_threaded_bitwise(dtype):
+    """Stacks large enough for two threads give the one-thread result bit for bit."""
+    rng = np.random.default_rng(11)
+    for n in SIZES:
+        nchains = (1 << 16) // (3 * n * n) + 37
+        links, dense = _links(rng, n, ("dense", "diag", "dense", "dense"), (nchains,),
+                              ("full",), dtype)
+        g = rng.standard_normal((nchains, n)).astype(dtype)
+        got = _runs(lambda: mc.grad_chain(links, g))
+        _close(got[-1], ref.grad_chain(dense, g), dtype)
+        _runs(lambda: mc.tangent_chain(links, g))
+        got = _runs(lambda: mc.jacobian_chain(links))
+        _close(got[-1], ref.jacobian_chain(dense), dtype)
