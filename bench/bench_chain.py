@@ -1,11 +1,18 @@
 """Benchmark of the Jacobian chains against NumPy and JAX: interleaved medians and ratios, float64.
 
 Run from the repository root:  PYTHONPATH=src python bench/bench_chain.py [--quick] [--links]
+                                [--stacks [--level=avx2|avx512] [--n=2,4,...] [--old]]
 
 --links runs only the cases of structured and matrix-free links (issue 13): Kronecker
 chains, a banded sparse link between dense layers, the middle-bottleneck chain, the
 interleaved loop with NumPy. Each peer is timed against mcfast in a group of its own
 (interleaved pairs), so no third library's spinning threads sit between the two.
+--stacks times stacks of three-link n × n chains (issue 21), two threads, float64 and
+float32, at the SIMD level given (default: the best there is): grad_chain and
+tangent_chain on B = 10,000 chains against jax.jit of the same batched expression and,
+with >= 64 MB of links, against a two-thread read of as many bytes (_engine.row_sum);
+jacobian_chain against jax.jit(W3 @ W2 @ W1) and as a share of the two-thread FMA peak
+(a compiled FMA loop, _stack.fma_peak); and one 4 × 4 chain against multi_dot.
 --one-thread runs everything on one thread (BLAS pools through threadpoolctl, XLA through
 XLA_FLAGS): the comparison of the work each library does, for a machine too busy for
 multi-threaded BLAS timings to mean anything.
@@ -103,6 +110,73 @@ def links_cases(quick):
         print(f"  {name:<28s} {ratio:5.2f}  {'ok' if ratio <= 0.5 else 'MISSED'}")
 
 
+def _stack_pair(fa, fb):
+    ta, tb = interleaved_medians([fa, fb], repeats=5, target=0.01, settle=0.05)
+    return ta, tb
+
+
+def stacks_cases(argv):
+    """The table of issue 21: n × {grad, tangent, jacobian} × {float64, float32}."""
+    from mcfast._kernels import _engine, _stack
+    level = {"avx2": 1, "avx512": 2}.get(next((a.split("=")[1] for a in argv
+                                               if a.startswith("--level=")), ""), -1)
+    sizes = next((tuple(int(x) for x in a.split("=")[1].split(",")) for a in argv
+                  if a.startswith("--n=")), (2, 3, 4, 6, 8, 12, 16, 24, 32))
+    if "--old" in argv:                 # the general batched path, for comparison
+        from mcfast import _stacks
+        _stacks.ENABLED = False
+    _stack.set_simd_level(level)
+    _engine.set_simd_level(level)
+    jax = cases.peer("jax")
+    import jax.numpy as jnp
+    ready = cases._ready
+    nthreads = 2
+    peak = max(_stack.fma_peak(nthreads) for _ in range(5))
+    print(f"stacks of three n × n links, {nthreads} threads, SIMD level "
+          f"{_stack.simd_level()[2]}; FMA peak {peak / 1e9:.1f} GFlop/s (float64)")
+    print("  in cache: B = 10,000 chains, against jax.jit; from memory: >= 64 MB of links, "
+          "against a two-thread read of as many bytes")
+    print(f"  {'dtype':7s} {'n':>3s} | {'grad/JAX':>8s} {'grad/read':>9s} | {'tan/JAX':>8s} "
+          f"{'tan/read':>8s} | {'jac/JAX':>8s} {'jac %peak':>9s}")
+    rng = np.random.default_rng(21)
+    grad_j = jax.jit(lambda A, B, C, g: jnp.einsum("bi,bij->bj", jnp.einsum(
+        "bi,bij->bj", jnp.einsum("bi,bij->bj", g, C), B), A))
+    tan_j = jax.jit(lambda A, B, C, t: jnp.einsum("bij,bj->bi", C, jnp.einsum(
+        "bij,bj->bi", B, jnp.einsum("bij,bj->bi", A, t))))
+    jac_j = jax.jit(lambda A, B, C: C @ B @ A)
+    for dtype in (np.float64, np.float32):
+        for n in sizes:
+            item = np.dtype(dtype).itemsize
+            row = [f"  {np.dtype(dtype).name:7s} {n:3d} |"]
+            A, B, C = (rng.standard_normal((10_000, n, n)).astype(dtype) for _ in range(3))
+            v = rng.standard_normal((10_000, n)).astype(dtype)
+            jA, jB, jC, jv = (jnp.asarray(x) for x in (A, B, C, v))
+            big = -(-(64 << 20) // (3 * n * n * item))
+            M = [rng.standard_normal((big, n, n)).astype(dtype) for _ in range(3)]
+            vm = rng.standard_normal((big, n)).astype(dtype)
+            X = np.ones((3 * big, n * n), dtype=dtype)
+            for fn, jf in ((mc.grad_chain, grad_j), (mc.tangent_chain, tan_j)):
+                got = fn([A, B, C], v)
+                assert np.allclose(got, np.asarray(jf(jA, jB, jC, jv)), rtol=1e-3, atol=1e-3)
+                t_mc, t_j = _stack_pair(lambda: fn([A, B, C], v),
+                                        lambda: ready(jf(jA, jB, jC, jv)))
+                t_mm, t_read = _stack_pair(lambda: fn(M, vm),
+                                           lambda: _engine.row_sum(X, nthreads))
+                row.append(f" {t_mc / t_j:8.2f} {t_mm / t_read:9.2f} |")
+            t_mc, t_j = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
+                                    lambda: ready(jac_j(jA, jB, jC)))
+            flops = 2 * 2 * n ** 3 * 10_000
+            share = flops / t_mc / (peak * (8 // item))
+            row.append(f" {t_mc / t_j:8.2f} {100 * share:8.0f}%")
+            print("".join(row), flush=True)
+            del M, vm, X
+    A, B, C = (rng.standard_normal((4, 4)) for _ in range(3))
+    t_mc, t_np = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
+                             lambda: np.linalg.multi_dot([C, B, A]))
+    print(f"  one 4 × 4 chain: jacobian_chain {format_seconds(t_mc)}, multi_dot "
+          f"{format_seconds(t_np)}, ratio {t_mc / t_np:.2f} (target <= 0.25 and <= 1 µs)")
+
+
 def main(argv=()):
     """Run the three speed cases of issue 3 (and a few more) and print the ratios."""
     quick = "--quick" in argv
@@ -114,6 +188,8 @@ def main(argv=()):
             return main([a for a in argv if a != "--one-thread"])
     if "--links" in argv:
         return links_cases(quick)
+    if "--stacks" in argv:
+        return stacks_cases(argv)
     repeats = 7 if quick else 15
     rng = np.random.default_rng(0)
     checks = []

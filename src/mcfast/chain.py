@@ -8,6 +8,7 @@ from typing import Any, Literal, Sequence, overload
 import numpy as np
 
 from . import _plan
+from . import _stacks
 from . import _validate as v
 from ._typing import ArrayLike, FloatArray
 from . import reference as _reference
@@ -25,7 +26,7 @@ _SMALL_MV = 1024        # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
 # OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
 _PARALLEL_MIN = 1 << 23
-_VBLOCK = 32             # samples per block of a batched chain (VBLOCK in _chain.pxd)
+_VBLOCK = _k.BATCH_BLOCK  # samples per block of a batched chain
 _PLAN_CACHE = {}         # (dims, link infos, order) -> ChainPlan, for jacobian_chain
 _PLAN_CACHE_MAX = 256
 
@@ -362,6 +363,9 @@ class ChainPlan:
                 pass
             elif 0 in dims:
                 res.fill(0)                                 # an empty sum
+            elif _stacks.ENABLED and _stacks.product(arrays, self.diagonal, dims, batch, res,
+                                                     self.order):
+                pass                                        # a stack of small square chains
             else:
                 ops = [_operand(a, d, batch) for a, d in zip(arrays, self.diagonal)]
                 nthreads = _threads(nsamples, self.flops, self._small)
@@ -720,6 +724,8 @@ def _vector_chain(links, vector, out, grad):
                        for k, kind in enumerate(kinds2))
         flat = res.reshape(rows.shape[0], shape[-1])
         _cached_plan(dims2, kinds2, infos2, "reverse")._execute(links2, (), dtype, flat, func)
+    elif plain and _stacks.ENABLED and _stacks.vector(arrays, diag, dims, batch, vec, grad, res):
+        pass                                            # a stack of small square chains
     else:
         ops = [_operand(a, d, batch) for a, d in zip(arrays, diag)]
         work = sum(dims[k] * dims[k + 1] for k in range(len(diag)))

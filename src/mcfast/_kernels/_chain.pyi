@@ -8,6 +8,8 @@ from numpy.typing import NDArray
 __all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
            "fast_kron_vector", "dense_csr_product"]
 
+BATCH_BLOCK: int
+
 def chain_product(
     arrays: list[NDArray[np.floating[Any]]],
     meta: NDArray[np.intp],        # const Py_ssize_t[:, ::1]

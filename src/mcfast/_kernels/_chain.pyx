@@ -61,6 +61,7 @@ cnp.import_array()
 
 DP_MAX = PLAN_DP_MAX        # for tests: equal to mcfast._plan.DP_MAX and BLOCK
 BLOCK = PLAN_BLOCK
+BATCH_BLOCK = VBLOCK        # samples per block of a batched chain (mcfast.chain sizes scratch by it)
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX

@@ -1,0 +1,188 @@
+# cython: language_level=3
+"""Batched kernels for stacks of small square chains: jacobian, grad and tangent over (B, n, n) links.
+
+The C is in mc_stack.h (instances in mc_stack_inl.h): this module checks the arrays,
+splits the chains into chunks (whole chains, a multiple of MC_STK_CHUNK_ALIGN each, so
+results do not depend on the thread count), releases the GIL and runs the chunks over
+the threads it may use now (_threads.pxd).
+"""
+from cython.parallel cimport prange
+cimport numpy as cnp
+from ._threads cimport openmp_effective_n_threads
+
+import numpy as np
+
+__all__ = ["stack_chain", "served", "set_simd_level", "simd_level", "set_compact_max",
+           "fma_peak",
+           "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
+
+cnp.import_array()
+
+cdef extern from "mc_stack.h":
+    ctypedef struct mc_stk:
+        Py_ssize_t n
+        Py_ssize_t nlinks
+        const void* const* link
+        const Py_ssize_t* bstride
+        const unsigned char* diag
+        const void* vec
+        Py_ssize_t vstride
+        void* out
+        int mode
+    enum:
+        MC_STK_GRAD
+        MC_STK_TAN
+        MC_STK_JAC
+        MC_STK_JAC_REVERSE
+        MC_STK_CHUNK_ALIGN
+    Py_ssize_t mc_stk_compact_max[2]
+    int mc_stk_run_d(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
+    int mc_stk_run_f(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
+    int mc_stk_served(Py_ssize_t n) noexcept nogil
+    int mc_set_level(int level) noexcept nogil
+    int mc_get_level() noexcept nogil
+    int mc_cpu_level() noexcept nogil
+
+cdef extern from "mc_peak.h":
+    int mc_fma_lanes() noexcept nogil
+    double mc_fma_loop(Py_ssize_t iters, double m, double a) noexcept nogil
+
+GRAD = MC_STK_GRAD
+TANGENT = MC_STK_TAN
+JACOBIAN = MC_STK_JAC
+JACOBIAN_REVERSE = MC_STK_JAC_REVERSE
+CHUNK_ALIGN = MC_STK_CHUNK_ALIGN
+
+cdef enum:
+    CHUNK_BYTES = 32 * 1024     # links read per chunk, about
+    PARALLEL_MIN = 1 << 16      # link elements of a call below which one thread runs it
+    MAX_LINKS = 64              # links of a chain on this path
+
+_LEVEL_NAMES = ("baseline", "avx2", "avx512")
+
+
+cdef void _run_chunk(const mc_stk* s, bint dbl, Py_ssize_t chunk, Py_ssize_t c,
+                     Py_ssize_t nchains) noexcept nogil:
+    """Chains c * chunk .. of the stack, whole, at the instruction set in use."""
+    cdef Py_ssize_t c0 = c * chunk, c1 = min(c0 + chunk, nchains)
+    if dbl:
+        mc_stk_run_d(s, c0, c1)
+    else:
+        mc_stk_run_f(s, c0, c1)
+
+
+def served(Py_ssize_t n):
+    """True when stacks of n × n links run here."""
+    return bool(mc_stk_served(n))
+
+
+def stack_chain(list links not None,                        # IN  nlinks C-contiguous arrays
+                tuple diag not None,                        # IN  (nlinks,) true: Diagonal
+                tuple bstride not None,                     # IN  (nlinks,) elements per chain, 0: shared
+                object vec,                                 # IN  vectors (grad/tangent) or None
+                Py_ssize_t vstride,                         # IN  elements per chain of vec, 0: shared
+                cnp.ndarray out not None,                   # OUT (nchains, n) or (nchains, n, n)
+                Py_ssize_t n,                               # IN  the matrix size
+                Py_ssize_t nchains,
+                int mode):                                  # IN  GRAD, TANGENT, JACOBIAN[_REVERSE]
+    """Run one of the stack kernels over every chain; the arrays share out's dtype.
+
+    Returns False (and does nothing) when n is not served. Raises ValueError on
+    arguments that do not fit together (the caller, mcfast.chain, checks the shapes).
+    """
+    cdef Py_ssize_t nlinks = len(links), k, nchunks, chunk, per, c, elems = 0
+    cdef int nthreads, typenum = cnp.PyArray_TYPE(out)
+    cdef bint dbl = typenum == cnp.NPY_DOUBLE
+    cdef const void* ptrs[MAX_LINKS]
+    cdef unsigned char flags[MAX_LINKS]
+    cdef Py_ssize_t strides[MAX_LINKS]
+    cdef mc_stk s
+    cdef cnp.ndarray a
+    if not mc_stk_served(n):
+        return False
+    if (nlinks < 1 or nlinks > MAX_LINKS or len(diag) != nlinks
+            or len(bstride) != nlinks or mode < MC_STK_GRAD or mode > MC_STK_JAC_REVERSE
+            or (mode <= MC_STK_TAN) != (vec is not None)
+            or not (dbl or typenum == cnp.NPY_FLOAT) or not cnp.PyArray_IS_C_CONTIGUOUS(out)
+            or cnp.PyArray_SIZE(out) != nchains * n * (1 if mode <= MC_STK_TAN else n)):
+        raise ValueError("stack_chain: inconsistent arguments")
+    for k in range(nlinks):
+        a = <cnp.ndarray?>links[k]
+        flags[k] = 1 if diag[k] else 0
+        strides[k] = bstride[k]
+        per = n if flags[k] else n * n
+        if (cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+                or (strides[k] != 0 and strides[k] != per)
+                or cnp.PyArray_SIZE(a) < (nchains if strides[k] else 1) * per):
+            raise ValueError(f"stack_chain: link {k} does not fit")
+        ptrs[k] = cnp.PyArray_DATA(a)
+        elems += per if strides[k] else 0
+    s.n, s.nlinks, s.link, s.bstride, s.diag = n, nlinks, ptrs, strides, flags
+    s.vec, s.vstride, s.out, s.mode = NULL, vstride, cnp.PyArray_DATA(out), mode
+    if vec is not None:
+        a = <cnp.ndarray?>vec
+        if (cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+                or (vstride != 0 and vstride != n)
+                or cnp.PyArray_SIZE(a) < (nchains if vstride else 1) * n):
+            raise ValueError("stack_chain: the vectors do not fit")
+        s.vec = cnp.PyArray_DATA(a)
+    if mode >= MC_STK_JAC:
+        for k in range(nlinks):
+            if not flags[k]:
+                break
+        else:
+            raise ValueError("stack_chain: a chain of Diagonals only")
+    # chunks of whole chains, about CHUNK_BYTES of links each
+    chunk = CHUNK_BYTES // max(elems * cnp.PyArray_ITEMSIZE(out), 1)
+    chunk = max(chunk // MC_STK_CHUNK_ALIGN, 1) * MC_STK_CHUNK_ALIGN
+    nchunks = (nchains + chunk - 1) // chunk
+    nthreads = openmp_effective_n_threads() if nchains * elems >= PARALLEL_MIN else 1
+    nthreads = <int>min(nthreads, nchunks)
+    with nogil:
+        if nthreads > 1:
+            for c in prange(nchunks, num_threads=nthreads, schedule="static"):
+                _run_chunk(&s, dbl, chunk, c, nchains)
+        else:
+            for c in range(nchunks):
+                _run_chunk(&s, dbl, chunk, c, nchains)
+    return True
+
+
+mc_set_level(-1)   # the best instruction set this CPU has
+
+
+def set_simd_level(int level):
+    """Use SIMD level `level` in the stack kernels (0 baseline, 1 AVX2+FMA, 2 AVX-512; -1
+    the best there is), clipped to what the CPU has. Returns the previous level. For tests
+    and benchmarks: not thread-safe against concurrent kernel calls."""
+    return mc_set_level(level)
+
+
+def simd_level():
+    """(level in use, best level of this CPU, name of the level in use)."""
+    cdef int level = mc_get_level()
+    return level, mc_cpu_level(), _LEVEL_NAMES[level]
+
+
+def set_compact_max(Py_ssize_t vec, Py_ssize_t jac):
+    """The largest n run in the compact layout (grad/tangent, jacobian); returns the old
+    pair. For benchmarks choosing the layouts."""
+    old = (mc_stk_compact_max[0], mc_stk_compact_max[1])
+    mc_stk_compact_max[0], mc_stk_compact_max[1] = vec, jac
+    return old
+
+
+def fma_peak(int nthreads, Py_ssize_t iters=1 << 22):
+    """Float64 flops per second of a compiled FMA loop on `nthreads` threads at the level in
+    use (single precision: twice that); 0.0 below AVX2. For benchmarks."""
+    import time
+    cdef int lanes = mc_fma_lanes(), t
+    cdef double sink = 0
+    if lanes == 0:
+        return 0.0
+    t0 = time.perf_counter()
+    with nogil:
+        for t in prange(nthreads, num_threads=nthreads, schedule="static"):
+            sink += mc_fma_loop(iters, 0.999999, 1e-7)
+    dt = time.perf_counter() - t0
+    return 2.0 * 12 * lanes * iters * nthreads / dt if sink == sink else 0.0

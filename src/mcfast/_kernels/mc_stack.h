@@ -1,0 +1,91 @@
+/* mcfast: batched kernels for stacks of small square chains (jacobian, grad, tangent).
+ *
+ * A stack is nchains chains of nlinks links, each link an (n × n) matrix or a Diagonal
+ * (n): link k of chain c at link[k] + c * bstride[k] (bstride 0: one link shared by every
+ * chain), C-contiguous, read in place. The driver (_stack.pyx) splits the chains into
+ * chunks of MC_STK_CHUNK_ALIGN-multiples, one thread per chunk, so each chain is
+ * computed whole by one thread and the results do not depend on the thread count.
+ *
+ * Instances (mc_stack_inl.h) per element type × instruction set × n × layout: compact
+ * (the vector's lanes hold that many chains) or one chain at a time (rows as vectors).
+ * Which layout serves an n is a measured choice, mc_stk_compact_max below
+ * (bench/bench_chain.py --stacks); n outside MC_STK_SIZES is not served here.
+ */
+#ifndef MCFAST_STACK_H
+#define MCFAST_STACK_H
+
+#include "mc_simd.h"
+
+enum { MC_STK_GRAD = 0, MC_STK_TAN = 1, MC_STK_JAC = 2, MC_STK_JAC_REVERSE = 3 };
+/* chunk starts are multiples of this (the most lanes of any instance: 16 floats) */
+enum { MC_STK_CHUNK_ALIGN = 16 };
+
+typedef struct {
+    Py_ssize_t n;                  /* the matrix size */
+    Py_ssize_t nlinks;
+    const void *const *link;       /* data of link k */
+    const Py_ssize_t *bstride;     /* elements from one chain's link k to the next's; 0: shared */
+    const unsigned char *diag;     /* 1: link k is a Diagonal (n elements per chain) */
+    const void *vec;               /* grad/tangent: the vectors (n per chain) */
+    Py_ssize_t vstride;            /* elements from one chain's vector to the next's; 0: shared */
+    void *out;                     /* (nchains, n) or (nchains, n, n), C-contiguous */
+    int mode;                      /* MC_STK_* */
+} mc_stk;
+
+/* the largest n served by the compact layout: [0] grad/tangent, [1] jacobian */
+static Py_ssize_t mc_stk_compact_max[2] = {8, 8};
+
+#define MC_SCAT2_(a, b) a##_##b
+#define MC_SCAT2(a, b) MC_SCAT2_(a, b)
+#define MC_SCAT5_(a, b, c, d, e) a##_##b##_##c##_##d##_##e
+#define MC_SCAT5(a, b, c, d, e) MC_SCAT5_(a, b, c, d, e)
+#define MC_SFN(name) MC_SCAT5(mc_stk_##name, MC_STN, MC_SLVL, MC_SN, MC_SLN)
+
+/* lane numbers of a vector of 2, 4, 8, 16 lanes (the masks of the compact transpose) */
+#define MC_SIOTA_2 {0, 1}
+#define MC_SIOTA_4 {0, 1, 2, 3}
+#define MC_SIOTA_8 {0, 1, 2, 3, 4, 5, 6, 7}
+#define MC_SIOTA_16 {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
+
+/* the instances of each instruction set (MC_SLANES_D: lanes of its vectors of double) */
+#if MC_X86
+#define MC_STGT MC_T_AVX512
+#define MC_SLVL avx512
+#define MC_SLANES_D 8
+#define MC_SLANES_F 16
+#include "mc_stack_level.h"
+#define MC_STGT MC_T_AVX2
+#define MC_SLVL avx2
+#define MC_SLANES_D 4
+#define MC_SLANES_F 8
+#include "mc_stack_level.h"
+#endif
+#define MC_STGT MC_T_BASE
+#define MC_SLVL base
+#define MC_SLANES_D 2
+#define MC_SLANES_F 4
+#include "mc_stack_level.h"
+
+/* chains c0 .. c1 - 1 of s at the instruction set in use; 0 when n is not served */
+static int mc_stk_run_d(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
+{
+    return MC_DISPATCH(mc_stk_run_d, , s, c0, c1);
+}
+
+static int mc_stk_run_f(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
+{
+    return MC_DISPATCH(mc_stk_run_f, , s, c0, c1);
+}
+
+/* 1 when n is served (the same at every instruction set) */
+static int mc_stk_served(Py_ssize_t n)
+{
+    switch (n) {
+    case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 12: case 16: case 24:
+    case 32:
+        return 1;
+    }
+    return 0;
+}
+
+#endif /* MCFAST_STACK_H */

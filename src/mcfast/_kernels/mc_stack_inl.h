@@ -1,0 +1,335 @@
+/* mcfast: the kernels of one stack instance — element type MC_ST, matrix size MC_SN, layout MC_SL.
+ *
+ * Re-included by mc_stack_each.h once per (type, instruction set, n, layout); the includer
+ * defines MC_ST, MC_SN, MC_SL, MC_SLANES (lanes of the instruction set's vectors),
+ * MC_STGT (the target attribute) and MC_SFN(name) (the instance's names).
+ *
+ * Layouts. MC_SL > 1, compact: a vector holds element e of MC_SL chains (MKL's "compact"
+ * format), so every product runs on whole vectors whatever n is; a block of chains is
+ * transposed into that layout on the thread's stack (L1-sized) link by link, and the
+ * result transposed back. MC_SL = 1, one chain at a time, read in place: rows as vectors
+ * of MC_SRW lanes, the largest power of two ≤ MC_SLANES that divides n.
+ * Elements of the arrays the drivers pass around: MC_SE (a vector of MC_SL chains, or a
+ * scalar).
+ */
+
+#define MC_SNN (MC_SN * MC_SN)
+
+#if MC_SL > 1
+/* ------------------------------------------------------------------ compact layout */
+typedef MC_ST MC_SFN(v) __attribute__((vector_size(MC_SL * sizeof(MC_ST))));
+#define MC_SE MC_SFN(v)
+
+/* y = Aᵀ x (grad): y_j = Σ_i A_ij x_i */
+MC_STGT static inline void MC_SFN(grad)(const MC_SE *MC_RESTRICT a,
+                                        const MC_SE *MC_RESTRICT x, MC_SE *MC_RESTRICT y)
+{
+    MC_SE acc[MC_SN];
+    for (int j = 0; j < MC_SN; j++)
+        acc[j] = a[j] * x[0];
+    for (int i = 1; i < MC_SN; i++)
+        for (int j = 0; j < MC_SN; j++)
+            acc[j] += a[i * MC_SN + j] * x[i];
+    for (int j = 0; j < MC_SN; j++)
+        y[j] = acc[j];
+}
+
+/* y = A x (tangent): y_i = Σ_j A_ij x_j */
+MC_STGT static inline void MC_SFN(tan)(const MC_SE *MC_RESTRICT a,
+                                       const MC_SE *MC_RESTRICT x, MC_SE *MC_RESTRICT y)
+{
+    for (int i = 0; i < MC_SN; i++) {
+        MC_SE acc = a[i * MC_SN] * x[0];
+        for (int j = 1; j < MC_SN; j++)
+            acc += a[i * MC_SN + j] * x[j];
+        y[i] = acc;
+    }
+}
+
+/* c = a b, a row of c in registers */
+MC_STGT static inline void MC_SFN(mm)(const MC_SE *MC_RESTRICT a,
+                                      const MC_SE *MC_RESTRICT b, MC_SE *MC_RESTRICT c)
+{
+    for (int i = 0; i < MC_SN; i++) {
+        MC_SE acc[MC_SN];
+        const MC_SE *ai = a + i * MC_SN;
+        for (int j = 0; j < MC_SN; j++)
+            acc[j] = ai[0] * b[j];
+        for (int k = 1; k < MC_SN; k++)
+            for (int j = 0; j < MC_SN; j++)
+                acc[j] += ai[k] * b[k * MC_SN + j];
+        for (int j = 0; j < MC_SN; j++)
+            c[i * MC_SN + j] = acc[j];
+    }
+}
+
+typedef MC_STI MC_SFN(m) __attribute__((vector_size(MC_SL * sizeof(MC_ST))));
+
+/* transpose the MC_SL × MC_SL block x[row][lane] in registers: at each h the off-diagonal
+ * h × h sub-blocks of every 2h × 2h block swap (log2 MC_SL two-source shuffles a row) */
+MC_STGT static inline void MC_SFN(tr)(MC_SE *x)
+{
+#pragma GCC unroll 8
+    for (int h = MC_SL / 2; h >= 1; h /= 2)
+#pragma GCC unroll 16
+        for (int r = 0; r < MC_SL; r++)
+            if (!(r & h)) {
+                /* lane m of the row pair: lo takes a[m] or b[m - h], hi b[m] or a[m + h] */
+                const MC_SFN(m) io = MC_SIOTA, up = ((io & h) != 0) & (MC_SL - h);
+                const MC_SFN(m) lo = io + up, hi = io + h + up;
+                MC_SE a = x[r], b = x[r + h];
+                x[r] = __builtin_shuffle(a, b, lo);
+                x[r + h] = __builtin_shuffle(a, b, hi);
+            }
+}
+
+/* the compact array of `size` elements per chain of chains c .. c + nc - 1 of an operand
+ * (chain c at p + c * bs), in buf; lanes past nc are zero */
+MC_STGT static inline const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
+                                                  Py_ssize_t c, Py_ssize_t nc, int size,
+                                                  MC_SE *MC_RESTRICT buf)
+{
+    MC_ST *b = (MC_ST *)buf;
+    if (bs == size && nc == MC_SL && size % MC_SL == 0) {
+        /* MC_SL chains one after the other: MC_SL × MC_SL blocks transposed in registers */
+        const MC_ST *src = p + c * bs;
+        for (int q = 0; q < size; q += MC_SL) {
+            MC_SE x[MC_SL];
+            for (int l = 0; l < MC_SL; l++)
+                x[l] = MC_LOAD(MC_SE, src + l * size + q);
+            MC_SFN(tr)(x);
+            for (int l = 0; l < MC_SL; l++)
+                buf[q + l] = x[l];
+        }
+        return buf;
+    }
+    if (bs == size && nc == MC_SL) {                /* a whole block, other sizes */
+        const MC_ST *src = p + c * bs;
+        for (int l = 0; l < MC_SL; l++)
+            for (int e = 0; e < size; e++)
+                b[e * MC_SL + l] = src[l * size + e];
+        return buf;
+    }
+    if (bs == 0) {                                  /* shared by every chain */
+        for (int e = 0; e < size; e++)
+            buf[e] = p[e] - (MC_SE){0};
+        return buf;
+    }
+    for (int l = 0; l < MC_SL; l++) {
+        const MC_ST *src = p + (c + (l < nc ? l : 0)) * bs;
+        for (int e = 0; e < size; e++)
+            b[e * MC_SL + l] = l < nc ? src[e] : 0;
+    }
+    return buf;
+}
+
+/* the rows of chains c .. c + nc - 1 (at out) from a compact array */
+MC_STGT static inline void MC_SFN(scatter)(const MC_SE *MC_RESTRICT buf, Py_ssize_t nc,
+                                           int size, MC_ST *MC_RESTRICT out)
+{
+    const MC_ST *b = (const MC_ST *)buf;
+    for (Py_ssize_t l = 0; l < nc; l++)
+        for (int e = 0; e < size; e++)
+            out[l * size + e] = b[e * MC_SL + l];
+}
+
+#else
+/* ------------------------------------------------------------ one chain, rows as vectors */
+#if MC_SN % MC_SLANES == 0
+#  define MC_SRW MC_SLANES
+#elif MC_SN % (MC_SLANES / 2) == 0
+#  define MC_SRW (MC_SLANES / 2)
+#elif MC_SLANES >= 4 && MC_SN % (MC_SLANES / 4) == 0
+#  define MC_SRW (MC_SLANES / 4)
+#elif MC_SLANES >= 8 && MC_SN % (MC_SLANES / 8) == 0
+#  define MC_SRW (MC_SLANES / 8)
+#else
+#  define MC_SRW 1
+#endif
+#define MC_SNR (MC_SN / MC_SRW)           /* vectors per row */
+#define MC_SE MC_ST
+typedef MC_ST MC_SFN(r) __attribute__((vector_size(MC_SRW * sizeof(MC_ST))));
+#define MC_SR MC_SFN(r)
+#define MC_SLD(p) MC_LOAD(MC_SR, p)
+
+/* y = Aᵀ x = Σ_i x_i A_i: (even, odd) i apart for two FMA chains */
+MC_STGT static inline void MC_SFN(grad)(const MC_ST *MC_RESTRICT a,
+                                        const MC_ST *MC_RESTRICT x, MC_ST *MC_RESTRICT y)
+{
+    MC_SR acc[2][MC_SNR];
+    for (int r = 0; r < MC_SNR; r++) {
+        acc[0][r] = MC_SLD(a + r * MC_SRW) * x[0];
+        acc[1][r] = (MC_SR){0};
+    }
+    for (int i = 1; i < MC_SN; i++)
+        for (int r = 0; r < MC_SNR; r++)
+            acc[i & 1][r] += MC_SLD(a + i * MC_SN + r * MC_SRW) * x[i];
+    for (int r = 0; r < MC_SNR; r++) {
+        MC_SR s = acc[0][r] + acc[1][r];
+        MC_STORE(y + r * MC_SRW, s);
+    }
+}
+
+/* y = A x: each row's products summed over its vectors, then over the lanes */
+MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
+                                       const MC_ST *MC_RESTRICT x, MC_ST *MC_RESTRICT y)
+{
+    MC_SR xv[MC_SNR];
+    for (int r = 0; r < MC_SNR; r++)
+        xv[r] = MC_SLD(x + r * MC_SRW);
+    for (int i = 0; i < MC_SN; i++) {
+        MC_SR acc = MC_SLD(a + i * MC_SN) * xv[0];
+        for (int r = 1; r < MC_SNR; r++)
+            acc += MC_SLD(a + i * MC_SN + r * MC_SRW) * xv[r];
+        MC_ST s = 0;
+        for (int l = 0; l < MC_SRW; l++)
+            s += acc[l];
+        y[i] = s;
+    }
+}
+
+/* c = a b, MC_SRB rows of c at a time in registers (enough independent FMA chains to hide
+ * their latency): each row of b is loaded once per MC_SRB rows */
+#define MC_SRB (MC_SNR <= 2 ? 4 : 2)
+MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
+                                      const MC_ST *MC_RESTRICT b, MC_ST *MC_RESTRICT c)
+{
+    int i = 0;
+    for (; i + MC_SRB <= MC_SN; i += MC_SRB) {
+        MC_SR acc[MC_SRB][MC_SNR];
+        const MC_ST *ai = a + i * MC_SN;
+        for (int r = 0; r < MC_SNR; r++) {
+            MC_SR br = MC_SLD(b + r * MC_SRW);
+            for (int q = 0; q < MC_SRB; q++)
+                acc[q][r] = br * ai[q * MC_SN];
+        }
+        for (int k = 1; k < MC_SN; k++)
+            for (int r = 0; r < MC_SNR; r++) {
+                MC_SR br = MC_SLD(b + k * MC_SN + r * MC_SRW);
+                for (int q = 0; q < MC_SRB; q++)
+                    acc[q][r] += br * ai[q * MC_SN + k];
+            }
+        for (int q = 0; q < MC_SRB; q++)
+            for (int r = 0; r < MC_SNR; r++)
+                MC_STORE(c + (i + q) * MC_SN + r * MC_SRW, acc[q][r]);
+    }
+    for (; i < MC_SN; i++) {
+        MC_SR acc[MC_SNR];
+        const MC_ST *a0 = a + i * MC_SN;
+        for (int r = 0; r < MC_SNR; r++)
+            acc[r] = MC_SLD(b + r * MC_SRW) * a0[0];
+        for (int k = 1; k < MC_SN; k++)
+            for (int r = 0; r < MC_SNR; r++)
+                acc[r] += MC_SLD(b + k * MC_SN + r * MC_SRW) * a0[k];
+        for (int r = 0; r < MC_SNR; r++)
+            MC_STORE(c + i * MC_SN + r * MC_SRW, acc[r]);
+    }
+}
+#undef MC_SRB
+
+/* one chain's operand, in place */
+MC_STGT static inline const MC_ST *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
+                                                  Py_ssize_t c, Py_ssize_t nc, int size,
+                                                  MC_ST *buf)
+{
+    (void)nc; (void)size; (void)buf;
+    return p + c * bs;
+}
+#endif
+
+/* c = diag(d) b (left) or b diag(d) (right) */
+MC_STGT static inline void MC_SFN(scale)(int left, const MC_SE *MC_RESTRICT d,
+                                         const MC_SE *MC_RESTRICT b, MC_SE *MC_RESTRICT c)
+{
+    for (int i = 0; i < MC_SN; i++)
+        for (int j = 0; j < MC_SN; j++)
+            c[i * MC_SN + j] = b[i * MC_SN + j] * d[left ? i : j];
+}
+
+/* grad_chain / tangent_chain of chains c0 .. c1 - 1 (c0 a multiple of MC_SL) */
+MC_STGT static void MC_SFN(vec)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
+{
+    MC_SE xa[2][MC_SN] __attribute__((aligned(64)));
+    MC_SE ta[MC_SNN] __attribute__((aligned(64)));
+    MC_ST *out = (MC_ST *)s->out;
+    for (Py_ssize_t c = c0; c < c1; c += MC_SL) {
+        Py_ssize_t nc = c1 - c < MC_SL ? c1 - c : MC_SL;
+        const MC_SE *x = MC_SFN(gather)((const MC_ST *)s->vec, s->vstride, c, nc, MC_SN,
+                                        xa[0]);
+        int turn = 1;
+        for (Py_ssize_t step = 0; step < s->nlinks; step++) {
+            Py_ssize_t k = s->mode == MC_STK_GRAD ? s->nlinks - 1 - step : step;
+            MC_SE *y = (MC_SL == 1 && step == s->nlinks - 1) ? (MC_SE *)(out + c * MC_SN)
+                                                               : xa[turn];
+            const MC_SE *a = MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c,
+                                            nc, s->diag[k] ? MC_SN : MC_SNN, ta);
+            if (s->diag[k])
+                for (int e = 0; e < MC_SN; e++)
+                    y[e] = a[e] * x[e];
+            else if (s->mode == MC_STK_GRAD)
+                MC_SFN(grad)(a, x, y);
+            else
+                MC_SFN(tan)(a, x, y);
+            x = y;
+            turn = 1 - turn;
+        }
+#if MC_SL > 1
+        MC_SFN(scatter)(x, nc, MC_SN, out + c * MC_SN);
+#endif
+    }
+}
+
+/* jacobian_chain of chains c0 .. c1 - 1: forward Jn(⋯(J2 J1)) or reverse ((Jn Jn-1)⋯)J1;
+ * at least one link is dense */
+MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
+{
+    MC_SE pa[2][MC_SNN] __attribute__((aligned(64)));
+    MC_SE ta[2][MC_SNN] __attribute__((aligned(64)));
+    MC_ST *out = (MC_ST *)s->out;
+    const int fwd = s->mode == MC_STK_JAC;
+    const Py_ssize_t n = s->nlinks;
+    for (Py_ssize_t c = c0; c < c1; c += MC_SL) {
+        Py_ssize_t nc = c1 - c < MC_SL ? c1 - c : MC_SL;
+        Py_ssize_t k0 = fwd ? 0 : n - 1;
+        int pdiag = s->diag[k0], turn = 0;
+        const MC_SE *p = MC_SFN(gather)((const MC_ST *)s->link[k0], s->bstride[k0], c, nc,
+                                        pdiag ? MC_SN : MC_SNN, ta[0]);
+        for (Py_ssize_t step = 1; step < n; step++) {
+            Py_ssize_t k = fwd ? step : n - 1 - step;
+            int adiag = s->diag[k];
+            const MC_SE *a = MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc,
+                                            adiag ? MC_SN : MC_SNN, ta[1]);
+            MC_SE *y = (MC_SL == 1 && step == n - 1) ? (MC_SE *)(out + c * MC_SNN)
+                                                      : pa[turn];
+            if (pdiag && adiag)         /* a Diagonal product so far */
+                for (int e = 0; e < MC_SN; e++)
+                    y[e] = a[e] * p[e];
+            else if (adiag)
+                MC_SFN(scale)(fwd, a, p, y);
+            else if (pdiag)
+                MC_SFN(scale)(!fwd, p, a, y);
+            else if (fwd)
+                MC_SFN(mm)(a, p, y);
+            else
+                MC_SFN(mm)(p, a, y);
+            pdiag = pdiag && adiag;
+            p = y;
+            turn = 1 - turn;
+        }
+#if MC_SL > 1
+        MC_SFN(scatter)(p, nc, MC_SNN, out + c * MC_SNN);
+#else
+        if (n == 1)
+            memcpy(out + c * MC_SNN, p, sizeof(MC_ST) * MC_SNN);
+#endif
+    }
+}
+
+#undef MC_SNN
+#undef MC_SE
+#ifdef MC_SR
+#  undef MC_SR
+#  undef MC_SLD
+#  undef MC_SRW
+#  undef MC_SNR
+#endif

@@ -1,0 +1,172 @@
+"""Stacks of small square chains (issue 21): the batched kernels against the reference and the general path."""
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import mcfast as mc
+from mcfast import _stacks
+from mcfast import reference as ref
+from mcfast._kernels import _stack
+
+SIZES = [2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32]
+MIXES = [("dense", "dense", "dense"), ("diag", "dense", "diag"), ("dense", "diag", "dense"),
+         ("diag", "diag", "dense"), ("dense",), ("dense", "diag")]
+# batch of the chain; each link's batch: "full" (the chain's), "shared" (none), "ones"
+BATCHES = [((37,), ("full", "full", "full")), ((37,), ("shared", "full", "full")),
+           ((3, 5), ("full", "ones", "full")), ((1, 20), ("full", "full", "shared"))]
+TOL = {np.float64: 1e-11, np.float32: 2e-4}
+
+
+def _links(rng, n, mix, batch, kinds, dtype):
+    links, dense = [], []
+    for k, kind in enumerate(mix):
+        how = kinds[k % len(kinds)]
+        b = batch if how == "full" else () if how == "shared" else (1,) * len(batch)
+        core = (n,) if kind == "diag" else (n, n)
+        a = rng.standard_normal(b + core).astype(dtype)
+        links.append(mc.Diagonal(a) if kind == "diag" else a)
+        dense.append(ref.Diagonal(a) if kind == "diag" else a)
+    return links, dense
+
+
+def _levels():
+    return range(_stack.simd_level()[1] + 1)
+
+
+def _runs(fn):
+    """fn() at every SIMD level and at 1 and 2 threads; the results at each level must be
+    bitwise equal across thread counts. -> the results per level."""
+    level = _stack.simd_level()[0]
+    out = []
+    try:
+        for lvl in _levels():
+            _stack.set_simd_level(lvl)
+            with threadpool_limits(1):
+                one = np.asarray(fn())
+            with threadpool_limits(2):
+                two = np.asarray(fn())
+            np.testing.assert_array_equal(one, two)
+            out.append(one)
+    finally:
+        _stack.set_simd_level(level)
+    return out
+
+
+def _close(got, want, dtype):
+    want = np.asarray(want, dtype=np.float64)
+    scale = max(np.abs(want).max(), 1.0)
+    assert got.dtype == dtype
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= TOL[dtype] * scale * 10
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", SIZES)
+def test_stacks_against_reference(n, dtype):
+    rng = np.random.default_rng(n)
+    for mix in MIXES:
+        for batch, kinds in BATCHES:
+            links, dense = _links(rng, n, mix, batch, kinds, dtype)
+            raw = [np.asarray(a.diagonal) if m == "diag" else a for a, m in zip(links, mix)]
+            assert _stacks._stack(raw, [m == "diag" for m in mix], (n,) * (len(mix) + 1),
+                                  batch) is not None        # the stack kernels run it
+            g = rng.standard_normal(batch + (n,)).astype(dtype)
+            for fn, rfn in ((mc.grad_chain, ref.grad_chain),
+                            (mc.tangent_chain, ref.tangent_chain)):
+                want = rfn(dense, g)
+                for got in _runs(lambda: fn(links, g)):
+                    _close(got, want, dtype)
+            if all(m == "diag" for m in mix) or len(mix) < 2:
+                continue
+            for order in ("optimal", "forward", "reverse"):
+                want = ref.jacobian_chain(dense, order=order)
+                for got in _runs(lambda: mc.jacobian_chain(links, order=order)):
+                    _close(got, want, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stacks_both_layouts_and_general_path(dtype):
+    """The compact and the one-chain layout at every n they serve, and the general batched
+    path, agree."""
+    rng = np.random.default_rng(5)
+    old = _stack.set_compact_max(8, 8)
+    try:
+        for n in [2, 3, 5, 8, 12, 16]:
+            links, _ = _links(rng, n, ("dense", "diag", "dense", "dense"), (70,),
+                              ("full", "full", "shared"), dtype)
+            g = rng.standard_normal((70, n)).astype(dtype)
+            calls = [lambda: mc.grad_chain(links, g), lambda: mc.tangent_chain(links, g),
+                     lambda: mc.jacobian_chain(links, order="forward")]
+            for call in calls:
+                results = []
+                for lim in [(0, 0), (16, 16)]:
+                    _stack.set_compact_max(*lim)
+                    results += _runs(call)
+                _stacks.ENABLED = False
+                try:
+                    general = np.asarray(call())
+                finally:
+                    _stacks.ENABLED = True
+                for got in results:
+                    _close(got, general, dtype)
+    finally:
+        _stack.set_compact_max(*old)
+
+
+def test_stacks_plans_layouts_and_out():
+    rng = np.random.default_rng(7)
+    A, B, C = (rng.standard_normal((50, 4, 4)) for _ in range(3))
+    plan = mc.chain_plan([A, B, C])
+    want = C @ B @ A
+    np.testing.assert_allclose(plan([A, B, C]), want, rtol=1e-12)
+    # a stack that is not C-contiguous is copied, a broadcast batch goes the general way
+    At = np.ascontiguousarray(A.transpose(0, 2, 1)).transpose(0, 2, 1)
+    np.testing.assert_allclose(mc.jacobian_chain([At, B, C]), want, rtol=1e-12)
+    Ab = rng.standard_normal((5, 1, 4, 4))
+    Bb = rng.standard_normal((1, 6, 4, 4))
+    np.testing.assert_allclose(mc.jacobian_chain([Ab, Bb]), Bb @ Ab, rtol=1e-12)
+    out = np.empty((50, 4, 4))
+    assert mc.jacobian_chain([A, B, C], out=out) is out
+    np.testing.assert_allclose(out, want, rtol=1e-12)
+    g = rng.standard_normal((50, 4))
+    out = np.empty((50, 4))
+    assert mc.grad_chain([A, B, C], g, out=out) is out
+    np.testing.assert_allclose(out, ref.grad_chain([A, B, C], g), rtol=1e-12)
+    # a vector shared by every chain
+    np.testing.assert_allclose(mc.tangent_chain([A, B, C], g[0]),
+                               ref.tangent_chain([A, B, C], g[0]), rtol=1e-12)
+
+
+def test_stack_kernel_checks_its_arguments():
+    a = np.ones((4, 2, 2))
+    out = np.empty((4, 2))
+    flags, strides = (False,), (4,)
+    assert _stack.stack_chain([a], flags, strides, np.ones((4, 2)), 2, out, 2, 4, _stack.GRAD)
+    assert not _stack.stack_chain([a], flags, strides, np.ones((4, 2)), 2, out, 9, 4,
+                                  _stack.GRAD)              # n = 9 is not served
+    with pytest.raises(ValueError):                          # too few chains in the link
+        _stack.stack_chain([a], flags, strides, np.ones((5, 2)), 2, np.empty((5, 2)), 2, 5,
+                           _stack.GRAD)
+    with pytest.raises(ValueError):                          # a vector with the jacobian
+        _stack.stack_chain([a], flags, strides, np.ones((4, 2)), 2, np.empty((4, 2, 2)), 2,
+                           4, _stack.JACOBIAN)
+    with pytest.raises(ValueError):                          # dtypes differ
+        _stack.stack_chain([a.astype(np.float32)], flags, strides, np.ones((4, 2)), 2, out,
+                           2, 4, _stack.GRAD)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stacks_threaded_bitwise(dtype):
+    """Stacks large enough for two threads give the one-thread result bit for bit."""
+    rng = np.random.default_rng(11)
+    for n in SIZES:
+        nchains = (1 << 16) // (3 * n * n) + 37
+        links, dense = _links(rng, n, ("dense", "diag", "dense", "dense"), (nchains,),
+                              ("full",), dtype)
+        g = rng.standard_normal((nchains, n)).astype(dtype)
+        got = _runs(lambda: mc.grad_chain(links, g))
+        _close(got[-1], ref.grad_chain(dense, g), dtype)
+        _runs(lambda: mc.tangent_chain(links, g))
+        got = _runs(lambda: mc.jacobian_chain(links))
+        _close(got[-1], ref.jacobian_chain(dense), dtype)
