@@ -21,8 +21,10 @@ def _run(code, value):
                           text=True, timeout=120)
 
 
-_LEVEL = ("import json, warnings, mcfast; from mcfast._kernels import _engine; "
+_LEVEL = ("import json, warnings, mcfast; "
+          "from mcfast._kernels import _engine, _hessian, _stack; "
           "from mcfast._config import config; "
+          "assert _engine.simd_level()[0] == _stack.simd_level()[0] == _hessian.simd_level(); "
           "print(json.dumps([_engine.simd_level()[0], config()['runtime']['simd']]))")
 
 

@@ -14,7 +14,7 @@ import os
 import platform
 import warnings
 
-from ._kernels import _engine
+from ._kernels import _engine, _hessian, _stack
 
 __all__ = ["LEVEL_NAMES", "level_from_env", "simd_info"]
 
@@ -56,7 +56,8 @@ def level_from_env(value: str | None) -> int:
 def _apply(value: str | None) -> None:
     """Set the engine's level from a value of MCFAST_SIMD (see the module docstring)."""
     want = level_from_env(value)
-    _engine.set_simd_level(want)
+    for kernels in (_engine, _hessian, _stack):     # every extension with levels
+        kernels.set_simd_level(want)
     got, best, _ = _engine.simd_level()
     if want > best:
         warnings.warn(f"{ENV}={value!r}: this CPU has no {_X86[want]} "

@@ -44,6 +44,7 @@ cdef extern from "mc_hess.h":
                         const double* w, double* r, double* lv,
                         double* tmp) noexcept nogil
     int mc_hess_set_level(int level) noexcept nogil
+    int mc_get_level() noexcept nogil
 
 
 cdef enum:
@@ -678,3 +679,15 @@ def hessian(X, indices, indptr, tuple shape, int kind, rows, theta, y, w, int lo
 
 
 mc_hess_set_level(-1)   # the best instruction set this CPU has
+
+
+def set_simd_level(int level):
+    """Use SIMD level `level` in the loss hooks of the Hessian (0 baseline, 1 AVX2+FMA,
+    2 AVX-512; -1 the best there is), clipped to what the CPU has. Returns the previous
+    level. For tests and benchmarks: not thread-safe against concurrent kernel calls."""
+    return mc_hess_set_level(level)
+
+
+def simd_level():
+    """The SIMD level in use in the Hessian's loss hooks (0, 1 or 2)."""
+    return mc_get_level()

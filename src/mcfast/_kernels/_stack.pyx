@@ -6,9 +6,8 @@ splits the chains into chunks (whole chains, a multiple of MC_STK_CHUNK_ALIGN ea
 results do not depend on the thread count), releases the GIL and runs the chunks over
 the threads it may use now (_threads.pxd).
 """
-from cython.parallel cimport prange
 cimport numpy as cnp
-from ._threads cimport openmp_effective_n_threads
+from ._threads cimport openmp_effective_n_threads, parallel_for
 
 import numpy as np
 
@@ -61,14 +60,21 @@ cdef enum:
 _LEVEL_NAMES = ("baseline", "avx2", "avx512")
 
 
-cdef void _run_chunk(const mc_stk* s, bint dbl, Py_ssize_t chunk, Py_ssize_t c,
-                     Py_ssize_t nchains) noexcept nogil:
-    """Chains c * chunk .. of the stack, whole, at the instruction set in use."""
-    cdef Py_ssize_t c0 = c * chunk, c1 = min(c0 + chunk, nchains)
-    if dbl:
-        mc_stk_run_d(s, c0, c1)
+ctypedef struct _Chunks:
+    const mc_stk* s
+    Py_ssize_t chunk, nchains
+    bint dbl
+
+
+cdef void _run_chunk(void* ctx, Py_ssize_t c, int tid) noexcept nogil:
+    """Chains c * chunk .. of the stack, whole, at the instruction set in use (a task of
+    parallel_for: any thread, the same bits)."""
+    cdef _Chunks* k = <_Chunks*>ctx
+    cdef Py_ssize_t c0 = c * k.chunk, c1 = min(c0 + k.chunk, k.nchains)
+    if k.dbl:
+        mc_stk_run_d(k.s, c0, c1)
     else:
-        mc_stk_run_f(s, c0, c1)
+        mc_stk_run_f(k.s, c0, c1)
 
 
 def served(Py_ssize_t n):
@@ -138,13 +144,10 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     nchunks = (nchains + chunk - 1) // chunk
     nthreads = openmp_effective_n_threads() if nchains * elems >= PARALLEL_MIN else 1
     nthreads = <int>min(nthreads, nchunks)
+    cdef _Chunks ctx
+    ctx.s, ctx.chunk, ctx.nchains, ctx.dbl = &s, chunk, nchains, dbl
     with nogil:
-        if nthreads > 1:
-            for c in prange(nchunks, num_threads=nthreads, schedule="static"):
-                _run_chunk(&s, dbl, chunk, c, nchains)
-        else:
-            for c in range(nchunks):
-                _run_chunk(&s, dbl, chunk, c, nchains)
+        parallel_for(_run_chunk, &ctx, nchunks, nthreads)
     return True
 
 
@@ -172,17 +175,31 @@ def set_compact_max(Py_ssize_t vec, Py_ssize_t jac):
     return old
 
 
+ctypedef struct _Fma:
+    Py_ssize_t iters
+    double* sink
+
+
+cdef void _fma_task(void* ctx, Py_ssize_t t, int tid) noexcept nogil:
+    cdef _Fma* f = <_Fma*>ctx
+    f.sink[t] = mc_fma_loop(f.iters, 0.999999, 1e-7)
+
+
 def fma_peak(int nthreads, Py_ssize_t iters=1 << 22):
     """Float64 flops per second of a compiled FMA loop on `nthreads` threads at the level in
     use (single precision: twice that); 0.0 below AVX2. For benchmarks."""
     import time
     cdef int lanes = mc_fma_lanes(), t
     cdef double sink = 0
+    cdef double[::1] sinks = np.zeros(max(nthreads, 1))
+    cdef _Fma ctx
     if lanes == 0:
         return 0.0
+    ctx.iters, ctx.sink = iters, &sinks[0]
     t0 = time.perf_counter()
     with nogil:
-        for t in prange(nthreads, num_threads=nthreads, schedule="static"):
-            sink += mc_fma_loop(iters, 0.999999, 1e-7)
+        parallel_for(_fma_task, &ctx, nthreads, nthreads)
     dt = time.perf_counter() - t0
+    for t in range(nthreads):
+        sink += sinks[t]
     return 2.0 * 12 * lanes * iters * nthreads / dt if sink == sink else 0.0
