@@ -45,3 +45,21 @@ cdef double csr_loss_grad(const floating* data, const void* indices, const void*
 # Σ X for a C-contiguous (n, m) X, each of nthreads threads reading its own rows once
 cdef double sum_rows(const floating* X, Py_ssize_t n, Py_ssize_t m,
                      int nthreads) noexcept nogil
+
+
+# the checked arguments of a def entry over a linear-model problem (check_entry)
+ctypedef struct entry_args:
+    int xtype, typenum          # X's and θ's NumPy type numbers
+    bint mixed                  # float32 X under float64 arithmetic
+    Py_ssize_t itemsize         # θ's (the arithmetic's) bytes per entry
+    Py_ssize_t n, m, K, mp, ycols
+    const Py_ssize_t* rows      # NULL, or the nrows storage rows used (none: n is 0)
+    Py_ssize_t nrows
+    int kind                    # SRC_C, SRC_F or 2 (CSR)
+    Py_ssize_t ld               # dense: elements between rows (C) / columns (F)
+    bint idx64                  # CSR: int64 indices
+    Py_ssize_t longest          # CSR: the most stored entries of one row
+
+# dtypes, θ, y, w, rows= and X's layout checked for any def entry; ValueError "func: ..."
+cdef int check_entry(str func, X, indices, indptr, tuple shape, rows, theta, y, w,
+                     int loss, bint intercept, entry_args* a) except -1

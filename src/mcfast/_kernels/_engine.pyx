@@ -447,6 +447,100 @@ def _fail(what):
     raise ValueError(f"engine.loss_grad: {what}")
 
 
+def _fail_in(func, what):
+    raise ValueError(f"{func}: {what}")
+
+
+cdef int check_entry(str func, X, indices, indptr, tuple shape, rows, theta, y, w,
+                     int loss, bint intercept, entry_args* a) except -1:
+    """The checks every def entry over a linear-model problem shares (the engine's
+    loss_grad, the Hessian's hessian): dtypes, θ's shape, y, w, rows=, and X's layout
+    (C or F from its strides; CSR with `indices`), filling `a`. Raises ValueError
+    ("func: what") on anything that would read or write out of bounds."""
+    cdef cnp.ndarray ax = X
+    a.xtype = cnp.PyArray_TYPE(ax)
+    a.typenum = cnp.PyArray_TYPE(<cnp.ndarray>theta) if cnp.PyArray_Check(theta) else -1
+    # a float32 X under float64 arithmetic is read in place, widened as it is read
+    a.mixed = a.xtype == cnp.NPY_FLOAT and a.typenum == cnp.NPY_DOUBLE
+    cdef int typenum = a.typenum
+    if typenum == cnp.NPY_DOUBLE:
+        a.itemsize = 8
+    elif typenum == cnp.NPY_FLOAT:
+        a.itemsize = 4
+    else:
+        _fail_in(func, "theta must be float32 or float64")
+    if a.xtype != typenum and not a.mixed:
+        _fail_in(func, "X must have theta's dtype, or be float32 under float64 arithmetic")
+    cdef Py_ssize_t n = shape[0], m = shape[1]
+    if n < 0 or m < 0:
+        _fail_in(func, "bad shape")
+    if not (_carray(theta, typenum) and cnp.PyArray_NDIM(<cnp.ndarray>theta) in (1, 2)):
+        _fail_in(func, "theta must be C-contiguous, 1-D or 2-D")
+    cdef Py_ssize_t K = theta.shape[1] if theta.ndim == 2 else 1
+    a.K, a.m, a.mp = K, m, m + intercept
+    if theta.shape[0] != a.mp:
+        _fail_in(func, "theta must have m (+ 1 with an intercept) rows")
+    if loss < 0 or loss > 4 or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
+        _fail_in(func, "unknown loss, or a 2-D theta for a single-output loss")
+    a.ycols = K if loss == MC_SQUARED else 1
+    if y is None:
+        if loss != MC_SQUARED:
+            _fail_in(func, "y is needed for this loss")
+    elif not ((_carray(y, typenum) or (a.mixed and _carray(y, cnp.NPY_FLOAT)))
+              and y.size == n * a.ycols):
+        _fail_in(func, "y must be C-contiguous, of theta's dtype (or float32 with a float32 "
+                 "X), with n (x K for squared) entries")
+    if w is not None and not ((_carray(w, typenum) or (a.mixed and _carray(w, cnp.NPY_FLOAT)))
+                              and w.size == n):
+        _fail_in(func, "w must be C-contiguous, of theta's dtype (or float32 with a float32 "
+                 "X), with n entries")
+    cdef Py_ssize_t i
+    a.nrows, a.rows = 0, NULL
+    if rows is not None:
+        if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(<cnp.ndarray>rows) == 1):
+            _fail_in(func, "rows must be a C-contiguous 1-D intp array")
+        a.nrows = rows.shape[0]
+        a.rows = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>rows)
+        for i in range(a.nrows):
+            if a.rows[i] < 0 or a.rows[i] >= n:
+                _fail_in(func, "rows out of range")
+        if a.nrows == 0:
+            a.rows = NULL
+            n = 0
+    a.n = n
+    a.kind, a.ld, a.longest, a.idx64 = SRC_C, 0, 0, False
+    cdef Py_ssize_t s0, s1, xsize
+    cdef int itype
+    if indices is None:
+        if cnp.PyArray_NDIM(ax) != 2 or ax.shape[0] != shape[0] or ax.shape[1] != m:
+            _fail_in(func, "X must be 2-D of the given shape")
+        s0, s1 = ax.strides[0], ax.strides[1]
+        xsize = cnp.PyArray_ITEMSIZE(ax)
+        if _unit(s1, m, xsize) and _lead(s0, n, m, xsize):
+            a.kind, a.ld = SRC_C, (s0 // xsize if n > 1 else m)
+        elif _unit(s0, n, xsize) and _lead(s1, m, n, xsize):
+            a.kind, a.ld = SRC_F, (s1 // xsize if m > 1 else n)
+        else:
+            _fail_in(func, "X must have unit stride along one axis")
+    else:
+        a.kind = MC_SRC_CSR
+        if not (_carray(X, a.xtype) and cnp.PyArray_NDIM(ax) == 1):
+            _fail_in(func, "CSR data must be C-contiguous 1-D")
+        if not (cnp.PyArray_Check(indices) and cnp.PyArray_Check(indptr)):
+            _fail_in(func, "CSR indices and indptr must be ndarrays")
+        a.idx64 = cnp.PyArray_TYPE(<cnp.ndarray>indices) == cnp.NPY_INT64
+        itype = cnp.NPY_INT64 if a.idx64 else cnp.NPY_INT32
+        if not (_carray(indices, itype) and _carray(indptr, itype)
+                and indices.ndim == 1 and indptr.ndim == 1
+                and indptr.shape[0] == shape[0] + 1):
+            _fail_in(func, "CSR indices and indptr must be C-contiguous 1-D int32 or int64 "
+                     "of one type, indptr of n + 1 entries")
+        a.longest = _indptr_scan(indptr, min(ax.shape[0], indices.shape[0]))
+        if a.longest < 0:
+            _fail_in(func, "CSR indptr must be non-decreasing within the stored entries")
+    return 0
+
+
 def plan(int kind, Py_ssize_t n, Py_ssize_t m, Py_ssize_t K, Py_ssize_t itemsize,
          Py_ssize_t elements, int max_threads):
     """(rows per block, threads) for a source of `kind` (0 C, 1 F, 2 CSR) of n rows,
@@ -475,90 +569,22 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
     validates and names arguments first; this refuses only what would read or write out
     of bounds.
     """
+    cdef entry_args a
+    check_entry("engine.loss_grad", X, indices, indptr, shape, rows, theta, y, w, loss,
+                intercept, &a)
     cdef cnp.ndarray ax = X
-    cdef int xtype = cnp.PyArray_TYPE(ax)
-    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>theta) if cnp.PyArray_Check(theta) else -1
-    cdef bint mixed = xtype == cnp.NPY_FLOAT and typenum == cnp.NPY_DOUBLE
-    cdef Py_ssize_t itemsize = 0
-    if typenum == cnp.NPY_DOUBLE:
-        itemsize = 8
-    elif typenum == cnp.NPY_FLOAT:
-        itemsize = 4
-    else:
-        _fail("theta must be float32 or float64")
-    if xtype != typenum and not mixed:
-        _fail("X must have theta's dtype, or be float32 under float64 arithmetic")
-    cdef Py_ssize_t n = shape[0], m = shape[1]
-    if n < 0 or m < 0 or block < 1 or nthreads < 1:
-        _fail("bad shape, block or nthreads")
-    if not (_carray(theta, typenum) and _carray(grad, typenum)
-            and cnp.PyArray_NDIM(<cnp.ndarray>theta) in (1, 2)
-            and theta.shape == grad.shape and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>grad)):
-        _fail("theta and grad must be C-contiguous, of one dtype and of one shape")
-    cdef Py_ssize_t K = theta.shape[1] if theta.ndim == 2 else 1
-    cdef Py_ssize_t mp = m + intercept
-    if theta.shape[0] != mp:
-        _fail("theta must have m (+ 1 with an intercept) rows")
+    cdef int xtype = a.xtype, typenum = a.typenum, kind = a.kind
+    cdef bint mixed = a.mixed, idx64 = a.idx64
+    cdef Py_ssize_t n = a.n, m = a.m, K = a.K, mp = a.mp, ycols = a.ycols
+    cdef Py_ssize_t nrows = a.nrows, ld = a.ld, longest = a.longest, itemsize = a.itemsize
+    cdef const Py_ssize_t* rp = a.rows
+    if block < 1 or nthreads < 1:
+        _fail("bad block or nthreads")
+    if not (_carray(grad, typenum) and grad.shape == theta.shape
+            and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>grad)):
+        _fail("grad must be C-contiguous, writeable, of theta's dtype and shape")
     if p is not None and not (_carray(p, typenum) and p.shape == theta.shape):
         _fail("p must be C-contiguous, of theta's dtype and shape")
-    if loss < 0 or loss > 4 or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
-        _fail("unknown loss, or a 2-D theta for a single-output loss")
-    cdef Py_ssize_t ycols = K if loss == MC_SQUARED else 1
-    if y is None:
-        if loss != MC_SQUARED:
-            _fail("y is needed for this loss")
-    elif not ((_carray(y, typenum) or (mixed and _carray(y, cnp.NPY_FLOAT)))
-              and y.size == n * ycols):
-        _fail("y must be C-contiguous, of theta's dtype (or float32 with a float32 X), "
-              "with n (x K for squared) entries")
-    if w is not None and not ((_carray(w, typenum) or (mixed and _carray(w, cnp.NPY_FLOAT)))
-                              and w.size == n):
-        _fail("w must be C-contiguous, of theta's dtype (or float32 with a float32 X), "
-              "with n entries")
-    cdef Py_ssize_t nrows = 0, i
-    cdef const Py_ssize_t* rp = NULL
-    if rows is not None:
-        if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(<cnp.ndarray>rows) == 1):
-            _fail("rows must be a C-contiguous 1-D intp array")
-        nrows = rows.shape[0]
-        rp = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>rows)
-        for i in range(nrows):
-            if rp[i] < 0 or rp[i] >= n:
-                _fail("rows out of range")
-        if nrows == 0:
-            rp = NULL
-            n = 0
-    cdef int kind = SRC_C
-    cdef Py_ssize_t ld = 0, s0, s1, xsize, longest = 0
-    cdef bint idx64 = False
-    cdef int itype
-    if indices is None:
-        if cnp.PyArray_NDIM(ax) != 2 or ax.shape[0] != shape[0] or ax.shape[1] != m:
-            _fail("X must be 2-D of the given shape")
-        s0, s1 = ax.strides[0], ax.strides[1]
-        xsize = cnp.PyArray_ITEMSIZE(ax)
-        if _unit(s1, m, xsize) and _lead(s0, n, m, xsize):
-            kind, ld = SRC_C, (s0 // xsize if n > 1 else m)
-        elif _unit(s0, n, xsize) and _lead(s1, m, n, xsize):
-            kind, ld = SRC_F, (s1 // xsize if m > 1 else n)
-        else:
-            _fail("X must have unit stride along one axis")
-    else:
-        kind = MC_SRC_CSR
-        if not (_carray(X, xtype) and cnp.PyArray_NDIM(ax) == 1):
-            _fail("CSR data must be C-contiguous 1-D")
-        if not (cnp.PyArray_Check(indices) and cnp.PyArray_Check(indptr)):
-            _fail("CSR indices and indptr must be ndarrays")
-        idx64 = cnp.PyArray_TYPE(<cnp.ndarray>indices) == cnp.NPY_INT64
-        itype = cnp.NPY_INT64 if idx64 else cnp.NPY_INT32
-        if not (_carray(indices, itype) and _carray(indptr, itype)
-                and indices.ndim == 1 and indptr.ndim == 1
-                and indptr.shape[0] == shape[0] + 1):
-            _fail("CSR indices and indptr must be C-contiguous 1-D int32 or int64 of one "
-                  "type, indptr of n + 1 entries")
-        longest = _indptr_scan(indptr, min(ax.shape[0], indices.shape[0]))
-        if longest < 0:
-            _fail("CSR indptr must be non-decreasing within the stored entries")
     # staged (mc_stage.h): a float32 X under double arithmetic. F order of one dtype
     # stays on mc_group.h's column runs read in place: transposed into C rows (the
     # staging with df32 / double) it took 2.8-3.4x the C floor against 1.9-2.0x

@@ -10,7 +10,6 @@ def hessian(
     indices: npt.NDArray[np.integer] | None,
     indptr: npt.NDArray[np.integer] | None,
     shape: tuple[int, int],
-    kind: int,                              # int: 0 C, 1 F, 2 CSR
     rows: npt.NDArray[np.intp] | None,
     theta: npt.NDArray[_Float],             # (mp,) or (mp, K)
     y: npt.NDArray[_Float] | None,

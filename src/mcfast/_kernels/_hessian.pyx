@@ -29,6 +29,7 @@ import numpy as np
 
 from ._blas cimport gemm, gemv, syrk, NoTrans, Trans
 from ._threads cimport openmp_effective_n_threads, parallel_for
+from ._engine cimport check_entry, entry_args
 
 cnp.import_array()
 
@@ -512,117 +513,38 @@ def _fail(what):
     raise ValueError(f"hessian: {what}")
 
 
-cdef bint _indptr_ok(cnp.ndarray indptr, Py_ssize_t nnz):
-    """indptr starts at >= 0, never decreases, and ends within the stored entries."""
-    cdef Py_ssize_t i, a, b
-    cdef bint is64 = cnp.PyArray_TYPE(indptr) == cnp.NPY_INT64
-    cdef const void* ptr = cnp.PyArray_DATA(indptr)
-    a = _idx(ptr, 0, is64)
-    if a < 0:
-        return False
-    for i in range(1, indptr.shape[0]):
-        b = _idx(ptr, i, is64)
-        if b < a:
-            return False
-        a = b
-    return a <= nnz
-
-
-def hessian(X, indices, indptr, tuple shape, int kind, rows, theta, y, w, int loss,
+def hessian(X, indices, indptr, tuple shape, rows, theta, y, w, int loss,
             double delta, bint intercept, double l2, grad, H, int max_threads):
     """The Hessian of Σ w ℓ(XΘ (+ b), y) + l2‖Θ[:m]‖² in θ flattened in C order, into H
     ((θ.size, θ.size), X's dtype, C-contiguous); with `grad` (θ's shape) also the
     gradient there, and the loss returned (else 0.0).
 
-    X: dense (n, m) read in place, kind 0 (unit stride along rows) or 1 (along
-    columns), or kind 2: CSR data with `indices` and `indptr` (int32 or int64 of one
-    type). rows: None or C-contiguous intp indices in 0 … n−1. y: (n,) or (n, K) for
+    X: dense (n, m) read in place, with unit stride along one axis (C or F order), or
+    CSR data with `indices` and `indptr` (int32 or int64 of one type). θ, grad and H
+    share one float dtype, the arithmetic's; X, y and w share it too, except that under
+    float64 arithmetic a float32 X is widened as it is read, and y and w may then each
+    be float32. Arguments are checked as the engine's (`_engine.check_entry`). rows: None or C-contiguous intp indices in 0 … n−1. y: (n,) or (n, K) for
     squared; w: (n,) or None. `max_threads` 0: what the process allows now.
     mcfast.linear_loss validates and names arguments first; this refuses only what
     would read or write out of bounds.
     """
+    cdef entry_args a
+    check_entry("hessian", X, indices, indptr, shape, rows, theta, y, w, loss, intercept,
+                &a)
     cdef cnp.ndarray ax = X
-    cdef int xtype = cnp.PyArray_TYPE(ax)
-    cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>theta) if cnp.PyArray_Check(theta) else -1
-    if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
-        _fail("theta must be float32 or float64")
-    # a float32 X under float64 arithmetic is widened as it is read (no copy of X)
-    cdef bint mixed = xtype == cnp.NPY_FLOAT and typenum == cnp.NPY_DOUBLE
-    if xtype != typenum and not mixed:
-        _fail("X must have theta's dtype, or be float32 under float64 arithmetic")
-    cdef Py_ssize_t n = shape[0], m = shape[1], itemsize = 4 if xtype == cnp.NPY_FLOAT else 8
-    if n < 0 or m < 0 or kind < 0 or kind > 2:
-        _fail("bad shape or kind")
-    if not (_carray(theta, typenum) and cnp.PyArray_NDIM(<cnp.ndarray>theta) in (1, 2)):
-        _fail("theta must be C-contiguous 1-D or 2-D")
-    cdef Py_ssize_t K = theta.shape[1] if theta.ndim == 2 else 1
-    cdef Py_ssize_t mp = m + intercept, s = theta.size
-    if theta.shape[0] != mp or K < 1:
-        _fail("theta must have m (+ 1 with an intercept) rows and >= 1 column")
-    if loss < 0 or loss > 4 or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
-        _fail("unknown loss, or a 2-D theta for a single-output loss")
+    cdef int typenum = a.typenum, kind = a.kind
+    cdef bint mixed = a.mixed, idx64 = a.idx64
+    cdef Py_ssize_t n = a.n, m = a.m, K = a.K, mp = a.mp, nrows = a.nrows, ld = a.ld
+    cdef Py_ssize_t s = theta.size
+    cdef const Py_ssize_t* rp = a.rows
+    if K < 1:
+        _fail("theta must have >= 1 column")
     if not (_carray(H, typenum) and H.shape == (s, s)
             and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>H)):
         _fail("H must be C-contiguous, writeable, of theta's dtype, (theta.size, theta.size)")
     if grad is not None and not (_carray(grad, typenum) and grad.shape == theta.shape
                                  and cnp.PyArray_ISWRITEABLE(<cnp.ndarray>grad)):
         _fail("grad must be C-contiguous, writeable, of theta's dtype and shape")
-    cdef Py_ssize_t ycols = K if loss == MC_SQUARED else 1
-    if y is None:
-        if loss != MC_SQUARED:
-            _fail("y is needed for this loss")
-    elif not ((_carray(y, typenum) or (mixed and _carray(y, cnp.NPY_FLOAT)))
-              and y.size == n * ycols):
-        _fail("y must be C-contiguous, of theta's dtype (or float32 with a float32 X), "
-              "with n (x K for squared) entries")
-    if w is not None and not ((_carray(w, typenum) or (mixed and _carray(w, cnp.NPY_FLOAT)))
-                              and w.size == n):
-        _fail("w must be C-contiguous, of theta's dtype (or float32 with a float32 X), "
-              "with n entries")
-    cdef Py_ssize_t nrows = 0, i
-    cdef const Py_ssize_t* rp = NULL
-    if rows is not None:
-        if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(<cnp.ndarray>rows) == 1):
-            _fail("rows must be a C-contiguous 1-D intp array")
-        nrows = rows.shape[0]
-        rp = <const Py_ssize_t*>cnp.PyArray_DATA(<cnp.ndarray>rows)
-        for i in range(nrows):
-            if rp[i] < 0 or rp[i] >= n:
-                _fail("rows out of range")
-        if nrows == 0:
-            rp = NULL
-            n = 0
-    cdef Py_ssize_t ld = 0, s0, s1
-    cdef bint idx64 = False
-    cdef int itype
-    if kind != 2:
-        if cnp.PyArray_NDIM(ax) != 2 or ax.shape[0] != shape[0] or ax.shape[1] != m:
-            _fail("X must be 2-D of the given shape")
-        s0, s1 = ax.strides[0], ax.strides[1]
-        if shape[0] == 0 or m == 0:
-            ld = 1                       # nothing is read
-        elif kind == 0 and (m <= 1 or s1 == itemsize) and s0 >= 0 and s0 % itemsize == 0 \
-                and (shape[0] <= 1 or s0 // itemsize >= m):
-            ld = s0 // itemsize if shape[0] > 1 else m
-        elif kind == 1 and (shape[0] <= 1 or s0 == itemsize) and s1 >= 0 \
-                and s1 % itemsize == 0 and (m <= 1 or s1 // itemsize >= shape[0]):
-            ld = s1 // itemsize if m > 1 else shape[0]
-        else:
-            _fail("X's strides do not fit its kind")
-    else:
-        if not (_carray(X, xtype) and cnp.PyArray_NDIM(ax) == 1):
-            _fail("CSR data must be C-contiguous 1-D")
-        if not (cnp.PyArray_Check(indices) and cnp.PyArray_Check(indptr)):
-            _fail("CSR indices and indptr must be ndarrays")
-        idx64 = cnp.PyArray_TYPE(<cnp.ndarray>indices) == cnp.NPY_INT64
-        itype = cnp.NPY_INT64 if idx64 else cnp.NPY_INT32
-        if not (_carray(indices, itype) and _carray(indptr, itype)
-                and indices.ndim == 1 and indptr.ndim == 1
-                and indptr.shape[0] == shape[0] + 1):
-            _fail("CSR indices and indptr must be C-contiguous 1-D int32 or int64 of one "
-                  "type, indptr of n + 1 entries")
-        if not _indptr_ok(indptr, min(ax.shape[0], indices.shape[0])):
-            _fail("CSR indptr must be non-decreasing within the stored entries")
     cdef Py_ssize_t nused = nrows if rows is not None else n
     cdef Py_ssize_t npairs = n_pairs(loss, K)
     cdef int nthreads = plan_threads(nused, mp, npairs,
