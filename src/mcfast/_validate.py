@@ -234,8 +234,10 @@ def _weights_and_l2(w, X_shape, l2, dtype, func, keep32=False):
                               X=X_shape, sample_weight=w.shape)
         w = stored(w, dtype, keep32)
     # a real number: not a string ("1") nor a bool (True), which float() would take
-    if isinstance(l2, (str, bytes, bool, np.bool_)) or not np.isrealobj(l2) \
-            or np.ndim(l2) != 0:
+    # (a Python float or int, the usual l2, passes on its type alone: this runs per call)
+    if type(l2) not in (float, int) and (
+            isinstance(l2, (str, bytes, bool, np.bool_)) or not np.isrealobj(l2)
+            or np.ndim(l2) != 0):
         raise TypeError(f"{func}: l2 must be a real number; got {l2!r}")
     try:
         l2 = float(l2)
