@@ -5,7 +5,9 @@ Environment:
   MCFAST_SANITIZE=1  build with AddressSanitizer and UndefinedBehaviorSanitizer
                    (-fsanitize=address,undefined, -O1 -g): the C of the .h files checked
                    as it runs; the interpreter must preload the runtimes (see .ci/run)
-  MCFAST_NATIVE=1  add -march=native (off by default: the default build stays portable)
+  MCFAST_NATIVE=1  tune for this CPU: -march=native on x86-64, -mcpu=native on ARM and
+                   POWER, where compilers reject -march=native (off by default: the default
+                   build stays portable)
   MCFAST_ONLY=a,b  build only the named kernel modules (developer convenience)
   MCFAST_BLAS_INT_MAX=N  hand sizes above N to the shims' 64-bit loops instead of BLAS
                    (default 2**31 - 1, BLAS's int; a small N makes tests reach those loops)
@@ -13,6 +15,7 @@ Environment:
                    use; `build_ext -j N` on the command line takes precedence)
 """
 import os
+import platform
 import sys
 import tempfile
 from glob import glob
@@ -42,18 +45,45 @@ def build_jobs():
         return os.cpu_count() or 1
 
 
-def compiler_accepts(compiler, flags):
-    """True when `compiler` compiles and links a tiny OpenMP program with `flags`."""
+def native_flag(machine=None):
+    """The compiler flag that tunes for this CPU: ARM and POWER spell it -mcpu=native (clang
+    for aarch64 and Apple's clang reject -march=native), x86-64 -march=native."""
+    machine = (machine or platform.machine()).lower()
+    if machine.startswith(("arm", "aarch64", "ppc", "powerpc")):
+        return "-mcpu=native"
+    return "-march=native"
+
+
+def compiler_accepts(compiler, cflags, ldflags=None):
+    """True when `compiler` compiles (with `cflags`) and links (with `ldflags`, default
+    `cflags`) a tiny OpenMP program."""
+    ldflags = cflags if ldflags is None else ldflags
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "probe.c")
         with open(src, "w") as f:
             f.write("#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n")
         try:
-            objs = compiler.compile([src], output_dir=tmp, extra_postargs=flags)
-            compiler.link_executable(objs, os.path.join(tmp, "probe"), extra_postargs=flags)
+            objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+            compiler.link_executable(objs, os.path.join(tmp, "probe"), extra_postargs=ldflags)
         except Exception:
             return False
     return True
+
+
+# OpenMP's flags, tried in order: GCC and LLVM clang; then Apple's clang, whose driver
+# takes OpenMP only through the preprocessor and needs libomp (e.g. Homebrew's) linked
+OPENMP_FLAGS = [(["-fopenmp"], ["-fopenmp"]),
+                (["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
+
+
+def openmp_flags(compiler):
+    """(compile flags, link flags) that give `compiler` OpenMP, or None without it."""
+    if compiler.compiler_type == "msvc":
+        return None
+    for cflags, ldflags in OPENMP_FLAGS:
+        if compiler_accepts(compiler, cflags, ldflags):
+            return cflags, ldflags
+    return None
 
 
 class BuildExt(build_ext):
@@ -71,14 +101,21 @@ class BuildExt(build_ext):
             self.parallel = build_jobs()
 
     def build_extensions(self):
-        openmp = self.compiler.compiler_type != "msvc" and compiler_accepts(
-            self.compiler, ["-fopenmp"])
-        if not openmp:
-            print("mcfast: compiler has no OpenMP; building the serial kernels", file=sys.stderr)
+        openmp = openmp_flags(self.compiler)
+        if openmp:
+            print(f"mcfast: OpenMP with {' '.join(openmp[0])} (link: {' '.join(openmp[1])})",
+                  file=sys.stderr)
+        else:
+            # the kernels stay threaded (mcfast's own pool, POSIX threads); the count comes
+            # from OMP_NUM_THREADS and the CPUs, as threadpoolctl cannot reach it
+            print("mcfast: the compiler has no OpenMP (tried: "
+                  + "; ".join(" ".join(c) for c, _ in OPENMP_FLAGS) + "); threads are counted "
+                  "from OMP_NUM_THREADS and the CPUs, threadpoolctl cannot limit them",
+                  file=sys.stderr)
         for ext in self.extensions:
             if openmp:
-                ext.extra_compile_args.append("-fopenmp")
-                ext.extra_link_args.append("-fopenmp")
+                ext.extra_compile_args.extend(openmp[0])
+                ext.extra_link_args.extend(openmp[1])
             ext.define_macros.append(("MCFAST_OPENMP", "1" if openmp else "0"))
         super().build_extensions()
 
@@ -95,7 +132,7 @@ def extensions():
         cflags = ["-O1", "-g"]
     cflags += sanitize
     if NATIVE:
-        cflags.append("-march=native")
+        cflags.append(native_flag())
     macros = [("MCFAST_BLAS_INT_MAX", str(int(BLAS_INT_MAX)))] if BLAS_INT_MAX else []
     exts = []
     for pyx in sorted(glob("src/mcfast/_kernels/*.pyx")):

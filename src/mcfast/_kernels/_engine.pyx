@@ -41,6 +41,11 @@ from ._threads cimport openmp_effective_n_threads, parallel_for
 
 cnp.import_array()
 
+cdef extern from "mc_simd.h":
+    enum:
+        MC_LINE_BYTES          # bytes of a cache line (128 on Apple M, else 64)
+        LINE "MC_LINE_DOUBLES"  # the same in doubles
+
 cdef extern from "mc_engine.h":
     ctypedef struct mc_src:
         int kind
@@ -107,7 +112,6 @@ cdef extern from "mc_stage.h":
 
 
 cdef enum:
-    LINE = 8           # doubles per 64-byte cache line
     STACK_WORK = 4096  # doubles of scratch on the C stack before a NumPy buffer is used
     # Parts (runs of blocks, each with its own accumulator region): as many as fit in
     # PART_BYTES of accumulators, within PARTS_MIN .. PARTS_MAX, and never more than the
@@ -205,7 +209,8 @@ cdef Py_ssize_t work_size(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols, Py_ssiz
 
 
 cdef inline double* _aligned(double* work) noexcept nogil:
-    return <double*>((<uintptr_t>work + 63) & ~(<uintptr_t>63))
+    return <double*>((<uintptr_t>work + MC_LINE_BYTES - 1)
+                      & ~(<uintptr_t>(MC_LINE_BYTES - 1)))
 
 
 # --------------------------------------------------------------------------------------

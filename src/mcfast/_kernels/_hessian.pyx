@@ -33,6 +33,11 @@ from ._engine cimport check_entry, entry_args
 
 cnp.import_array()
 
+cdef extern from "mc_simd.h":
+    enum:
+        MC_LINE_BYTES          # bytes of a cache line (128 on Apple M, else 64)
+        LINE "MC_LINE_DOUBLES"  # the same in doubles
+
 cdef extern from "mc_hess.h":
     ctypedef struct mc_loss:
         int kind
@@ -49,7 +54,6 @@ cdef extern from "mc_hess.h":
 
 
 cdef enum:
-    LINE = 8                    # doubles per 64-byte cache line
     # Bytes of the double block scratch B: it is read by two or three products (z, the
     # gradient, the rank-k updates), so it should stay in L2.
     BLOCK_BYTES = 64 * 1024
@@ -145,7 +149,8 @@ cdef Py_ssize_t work_size(Py_ssize_t n, Py_ssize_t m, bint intercept, Py_ssize_t
 
 
 cdef inline double* _aligned(double* work) noexcept nogil:
-    return <double*>((<uintptr_t>work + 63) & ~(<uintptr_t>63))
+    return <double*>((<uintptr_t>work + MC_LINE_BYTES - 1)
+                      & ~(<uintptr_t>(MC_LINE_BYTES - 1)))
 
 
 cdef inline Py_ssize_t _pair(Py_ssize_t c, Py_ssize_t k, Py_ssize_t K) noexcept nogil:

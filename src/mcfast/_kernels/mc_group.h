@@ -464,7 +464,7 @@ TARGET MC_INLINE double NAME##_gloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         } else if (MC_PF_FAR(s->n, rowbytes)) {    /* tiny X: nothing to fetch */  \
             /* every line of X MC_PF_BYTES on, at the group's start; y's and w's */ \
             const char *pf = (const char *)xb + MC_PF_BYTES;                         \
-            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += 64)                \
+            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)                \
                 __builtin_prefetch(pf + k, 0, MC_PF_LOC);                            \
             const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / rowbytes;                \
             if (y) __builtin_prefetch(y + ahead, 0, MC_PF_LOC);                      \
@@ -619,7 +619,7 @@ TARGET MC_INLINE double NAME##_floop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         for (j = 0; j < m; j++) {                                                    \
             const T *col = x + j * ld + r0;                                          \
             const T tj = NEEDZ ? tt[j] : 0, pj = HESS ? pt[j] : 0;                   \
-            for (k = 0; k < nxt * (Py_ssize_t)sizeof(T); k += 64)                    \
+            for (k = 0; k < nxt * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)                    \
                 __builtin_prefetch((const char *)(col + n1) + k, 0, MC_PF_LOC);      \
             for (c = 0; c < nv * VL; c += VL) {                                      \
                 const V xv = MC_LOAD(V, col + c);                                    \
@@ -740,7 +740,7 @@ TARGET MC_INLINE double NAME##_ploop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         const T *xb = x + (i0 + i) * m;                                              \
         if (far) {                                  /* tiny X: nothing to fetch */   \
             const char *pf = (const char *)xb + MC_PF_BYTES;                         \
-            for (k = 0; k < m * W; k += 64) __builtin_prefetch(pf + k, 0, MC_PF_LOC); \
+            for (k = 0; k < m * W; k += MC_LINE_BYTES) __builtin_prefetch(pf + k, 0, MC_PF_LOC); \
             if (y) __builtin_prefetch((const char *)(y + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC); \
             if (w) __builtin_prefetch((const char *)(w + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC); \
         }                                                                            \
@@ -897,7 +897,7 @@ TARGET MC_INLINE double NAME##_mloop(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 if (i + u + MC_AHEAD < nb)                                           \
                     MC_PREFETCH_ROW(x + rows[i0 + i + u + MC_AHEAD] * ld, m * sizeof(T) + 63); \
             } else if (far) {                       /* tiny X: nothing to fetch */   \
-                for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += 64)                  \
+                for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)                  \
                     __builtin_prefetch((const char *)xr[u] + MC_PF_BYTES + k, 0, MC_PF_LOC); \
             }                                                                        \
             rv[u] = NAME##_mrow(xr[u], m, K, thv, pv, b0, bp,                        \

@@ -34,6 +34,16 @@
 #endif
 #define MC_T_BASE
 
+/* The cache line the kernels step their prefetches by and pad per-thread accumulators to
+ * (so two threads never write one line): 128 bytes on Apple's M-series cores, 64 on the
+ * x86-64 and other aarch64 cores. MC_LINE_DOUBLES: the same in doubles, for the drivers. */
+#if defined(__APPLE__) && defined(__aarch64__)
+#  define MC_LINE_BYTES 128
+#else
+#  define MC_LINE_BYTES 64
+#endif
+#define MC_LINE_DOUBLES (MC_LINE_BYTES / 8)
+
 #if MC_VEC
 /* unaligned vector load / store */
 #define MC_LOAD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
