@@ -37,7 +37,15 @@
  * loaded by memcpy where a full vector would pass the end of X, so inf and NaN beyond
  * the row never reach a sum; lanes of a short last group carry z = 0 and weight 0.
  * Per-lane losses and intercept sums are kept in double lanes and summed in a fixed
- * order, so a block's result depends only on the instruction set in use.
+ * order, so a block's result depends only on the instruction set in use and on how the
+ * compiler contracted a·b + c into FMAs. The contraction rule: the build keeps GCC's and
+ * clang's default contraction (FMA where the target has it; one rounding less, and
+ * faster), so results are bitwise the same across thread counts, forks and runs on one
+ * machine at one level, but not across levels or architectures (aarch64 agrees bitwise
+ * with the x86-64 baseline on about half the outputs, all of them with
+ * -ffp-contract=off; both are equal to rounding). Code whose IEEE class must not depend
+ * on contraction is written immune to it: eˣ is ∞ above log(DBL_MAX) by a select
+ * (mc_loss.h), so eᶻ − y·z at z = ∞ is NaN with or without an FMA.
  *
  * Included by mc_engine.h after mc_prob (the problem a block belongs to).
  */
