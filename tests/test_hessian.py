@@ -277,3 +277,35 @@ def test_the_def_entries_share_one_check(rng, case):
         else:
             with pytest.raises(ValueError, match=f"^{name}: .*{want}"):
                 call()
+
+
+@pytest.mark.parametrize("loss, k", LOSSES)
+def test_very_sparse_csr_takes_rank_one_updates(rng, loss, k):
+    """A CSR X with few stored entries a row (one-hot designs) takes rank-one updates over
+    each row's entries instead of syrk of the scattered block: the dense Hessian, with
+    duplicate and unsorted column indices, negative weights, rows= and float32 X."""
+    n, m = 1500, 120
+    X = sp.random(n, m, density=0.03, format="csr", random_state=3)
+    data, indices, indptr = X.data.copy(), X.indices.copy(), X.indptr.copy()
+    # row 0 gets its entries reversed and a duplicate of its first column
+    lo, hi = indptr[0], indptr[1]
+    indices[lo:hi], data[lo:hi] = indices[lo:hi][::-1].copy(), data[lo:hi][::-1].copy()
+    extra = indices[lo] if hi > lo else 0
+    indices = np.insert(indices, hi, extra)
+    data = np.insert(data, hi, 0.7)
+    indptr[1:] += 1
+    X = sp.csr_matrix((data, indices, indptr), shape=(n, m))
+    theta, y, w = _problem(rng, loss, k, n, m, True)
+    w[::5] *= -1.0
+    rows = rng.integers(0, n, 400)
+    kw = dict(loss=loss, sample_weight=w, l2=0.2, fit_intercept=True)
+    dense = mc.LinearLoss(X.toarray(), y, **kw)
+    for XX, dt in ((X, None), (X.astype(np.float32), np.float64)):
+        got = mc.LinearLoss(XX, y, dtype=dt, **kw)
+        want_obj = dense if dt is None else mc.LinearLoss(XX.toarray(), y, dtype=dt, **kw)
+        for r in (None, rows):
+            want = want_obj.hessian(theta, rows=r)
+            np.testing.assert_allclose(got.hessian(theta, rows=r), want, rtol=1e-12,
+                                       atol=1e-12 * np.abs(want).max())
+            value, grad, H = got.grad_hess(theta, rows=r)
+            np.testing.assert_array_equal(H, got.hessian(theta, rows=r))

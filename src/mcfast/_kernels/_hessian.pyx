@@ -60,6 +60,9 @@ cdef enum:
     MIN_BLOCK = 64              # rows per block at least: the rank of each update
     MAX_BLOCK = 4096
     MAX_PARTS = 16
+    # CSR rows with fewer than m / SPARSE_RANK_RATIO stored entries (on average) take
+    # rank-one updates over their entries instead of syrk of the scattered block
+    SPARSE_RANK_RATIO = 8
     # multiply-adds a thread gets at least
     WORK_PER_THREAD = 1 << 20
 
@@ -81,6 +84,7 @@ cdef struct hprob:
     bint yf32, wf32             # y, w float32 (else float64)
     const double* theta         # Θ (mp, K) in double
     bint grad                   # also the loss and gradient
+    bint sparse_rank            # CSR: rank-one updates over each row's stored entries
 
 
 # --------------------------------------------------------------------------------------
@@ -263,6 +267,50 @@ cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, dou
              nb if cm else m, 1.0, H, mp)
 
 
+cdef void _rank_k_csr(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, const double* d,
+                      const double* B, double* H) noexcept nogil:
+    """H (mp × mp, upper) += [X_b, 1]ᵀ diag(d) [X_b, 1] for a sparse CSR block: the
+    intercept's column and corner as in `_rank_k` (B: the block scattered row-major), the
+    coefficients' triangle by a rank-one update over each row's stored entries (nnz² per
+    row instead of m², duplicates adding up as in the scatter). Column indices out of
+    range are left out (counted by `_gather`)."""
+    cdef Py_ssize_t i, a, b, r, ja, jb, k0, k1, m = p.m, mp = p.mp
+    cdef double di, va, sd = 0
+    if p.intercept:
+        if m > 0:
+            gemv(Trans, nb, m, 1.0, B, m, d, 1, 1.0, H + m, mp)
+        for i in range(nb):
+            sd += d[i]
+        H[m * mp + m] += sd
+    for i in range(nb):
+        di = d[i]
+        if di == 0:
+            continue
+        r = p.rows[i0 + i] if p.rows != NULL else i0 + i
+        k0 = _idx(p.indptr, r, p.idx64)
+        k1 = _idx(p.indptr, r + 1, p.idx64)
+        for a in range(k0, k1):
+            ja = _idx(p.indices, a, p.idx64)
+            if ja < 0 or ja >= m:
+                continue
+            va = di * _at(p.x, p.xf32, a)
+            for b in range(k0, k1):
+                jb = _idx(p.indices, b, p.idx64)
+                if jb >= ja and jb < m:
+                    H[ja * mp + jb] += va * _at(p.x, p.xf32, b)
+
+
+cdef bint _use_sparse_rank(const void* indptr, bint idx64, Py_ssize_t nstore,
+                           Py_ssize_t m) noexcept nogil:
+    """A CSR X sparse enough that rank-one updates over its stored entries (nnz² a row,
+    scalar) beat the dense syrk of the scattered block (m² a row, at BLAS's rate): fewer
+    than m / SPARSE_RANK_RATIO stored entries a row on average."""
+    if nstore <= 0 or m <= 0:
+        return False
+    cdef double avg = <double>(_idx(indptr, nstore, idx64) - _idx(indptr, 0, idx64)) / nstore
+    return avg * SPARSE_RANK_RATIO < m
+
+
 cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
                    double* acc, double* gacc, double* scr, Py_ssize_t* bad) noexcept nogil:
     """The block's rank-k updates into acc (npairs triangles), with p.grad its gradient
@@ -336,7 +384,10 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
             q[i] = 1
         mc_hess_hook(&p.loss, 1, nb, K, z, q, yp, wp, d, lv, tmp)
     for c in range(npairs):
-        _rank_k(p, d + c * nb, nb, B, S, c == npairs - 1, acc + c * mp * mp)
+        if p.sparse_rank:
+            _rank_k_csr(p, i0, nb, d + c * nb, B, acc + c * mp * mp)
+        else:
+            _rank_k(p, d + c * nb, nb, B, S, c == npairs - 1, acc + c * mp * mp)
     return loss
 
 
@@ -459,6 +510,7 @@ cdef inline void _problem(hprob* p, Py_ssize_t n, Py_ssize_t m, const Py_ssize_t
     p.y = y
     p.w = w
     p.yf32 = p.wf32 = p.xf32 = False
+    p.sparse_rank = False
 
 
 cdef double dense_hessian(int kind, const floating* X, Py_ssize_t n, Py_ssize_t m,
@@ -492,6 +544,7 @@ cdef double csr_hessian(const floating* data, const void* indices, const void* i
     cdef hprob p
     _problem(&p, n, m, rows, nrows, K, intercept, y, w, loss, delta)
     p.kind = 2
+    p.sparse_rank = _use_sparse_rank(indptr, idx64, n, m)
     p.x = data
     p.xf32 = p.yf32 = p.wf32 = floating is float
     p.ld = 0
@@ -572,6 +625,7 @@ def hessian(X, indices, indptr, tuple shape, rows, theta, y, w, int loss,
         _problem(&mp_, n, m, rp, nrows, K, intercept, py, pw, loss, delta)
         mp_.kind, mp_.x, mp_.ld, mp_.xf32 = kind, px, ld, True
         mp_.indices, mp_.indptr, mp_.idx64 = pi, pp, idx64
+        mp_.sparse_rank = kind == 2 and _use_sparse_rank(pp, idx64, shape[0], m)
         mp_.yf32 = y is not None and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_FLOAT
         mp_.wf32 = w is not None and cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT
         with nogil:
