@@ -11,7 +11,7 @@ is in cache. Three concerns, three files:
                AVX2+FMA and SSE2, one runtime dispatch (mc_simd.h);
   mc_loss.h    the pointwise loss hooks (squared, logistic, Poisson, Huber, multinomial),
                in double, stable for large |z|;
-  mc_vmath.h   eˣ and log(1 + e) on vectors of doubles (the same polynomials);
+  mc_vmath_body.h  eˣ and log(1 + e) on vectors of doubles (the same polynomials);
   mc_group.h   the fast paths of the common cases, each reading X once in one stream:
                dense rows with one output in groups of one vector's lanes of rows (C
                order, row slices, rows=), F order in sub-blocks of column segments,

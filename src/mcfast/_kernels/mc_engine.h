@@ -51,90 +51,20 @@ static inline Py_ssize_t mc_scratch_items(Py_ssize_t K, Py_ssize_t mp, Py_ssize_
     return 6 * nb + 3 * K * nb + ycols * nb + nb + K * mp + (K > 1 ? 3 * 16 * mp : 0);
 }
 
-#define MC_DEFINE_BLOCK(T, SUF, DIRECT)                                              \
-static double mc_block_##SUF(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,         \
-                             T *scr, double *acc, Py_ssize_t *bad)                   \
-{                                                                                    \
-    const Py_ssize_t K = p->K, mp = p->mp, m = p->src.m, yc = p->ycols;              \
-    double *lv = (double *)scr;                                                      \
-    T *z = scr + 6 * nb, *q = z + K * nb, *r = q + K * nb, *yb = r + K * nb;         \
-    T *wb = yb + yc * nb, *g = wb + nb, *gt;                                         \
-    const T *tt = (const T *)p->tt, *pt = (const T *)p->pt;                          \
-    const T *y = (const T *)p->y, *w = (const T *)p->w;                              \
-    Py_ssize_t i, c, j;                                                              \
-    double loss, s;                                                                  \
-    if (MC_HAVE_GROUP && p->loss.kind == MC_MULTINOMIAL && p->src.kind == MC_SRC_C      \
-            && m > 0 && K > 1 && K <= MC_DISPATCH(mc_grp_##SUF, _vl, )) {            \
-        /* multinomial rows, the classes as vector lanes (mc_group.h); K > 1 only:   \
-           mc_scratch_items gives their 3·16·mp elements to K > 1 alone, and K = 1   \
-           (loss 0, ℓ′ = 0) is the general block's */                                \
-        gt = DIRECT ? (T *)acc : g;                                                  \
-        if (!DIRECT) memset(g, 0, (size_t)(K * mp) * sizeof(T));                     \
-        loss = MC_DISPATCH(mc_grp_##SUF, _mn, p, i0, nb, gt, g + K * mp);            \
-        if (!DIRECT)                                                                 \
-            for (j = 0; j < K * mp; j++) acc[j] += g[j];                             \
-        return loss;                                                                 \
-    }                                                                                \
-    if (MC_HAVE_GROUP && K == 1 && m > 0 && p->loss.kind != MC_MULTINOMIAL            \
-            && (p->src.kind == MC_SRC_C || (p->src.kind == MC_SRC_F && !p->src.rows))) { \
-        /* dense, one output: fused row groups, or F-order sub-blocks (mc_group.h) */ \
-        gt = DIRECT ? (T *)acc : g;                                                  \
-        if (!DIRECT) memset(g, 0, (size_t)mp * sizeof(T));                           \
-        loss = p->src.kind == MC_SRC_C ? MC_DISPATCH(mc_grp_##SUF, , p, i0, nb, gt)  \
-                                       : MC_DISPATCH(mc_grp_##SUF, _f, p, i0, nb, gt); \
-        if (!DIRECT)                                                                 \
-            for (j = 0; j < mp; j++) acc[j] += g[j];                                 \
-        return loss;                                                                 \
-    }                                                                                \
-    /* z = X_b Θ + b (not needed for the Hessian of the squared loss) */             \
-    if (!(p->hess && p->loss.kind == MC_SQUARED)) {                                  \
-        *bad += MC_DISPATCH(mc_rows_##SUF, _mv, &p->src, i0, nb, tt, mp, K, z);      \
-        if (p->intercept)                                                            \
-            for (c = 0; c < K; c++)                                                  \
-                for (i = 0; i < nb; i++) z[c * nb + i] += tt[c * mp + m];            \
-    }                                                                                \
-    /* q = X_b P + b_p */                                                            \
-    if (p->hess) {                                                                   \
-        *bad += MC_DISPATCH(mc_rows_##SUF, _mv, &p->src, i0, nb, pt, mp, K, q);      \
-        if (p->intercept)                                                            \
-            for (c = 0; c < K; c++)                                                  \
-                for (i = 0; i < nb; i++) q[c * nb + i] += pt[c * mp + m];            \
-    }                                                                                \
-    /* the block's y and w: gathered with rows=, else slices */                      \
-    if (p->src.rows) {                                                               \
-        const Py_ssize_t *rows = p->src.rows + i0;                                   \
-        if (y) {                                                                     \
-            for (i = 0; i < nb; i++)                                                 \
-                for (c = 0; c < yc; c++) yb[i * yc + c] = y[rows[i] * yc + c];       \
-            y = yb;                                                                  \
-        }                                                                            \
-        if (w) {                                                                     \
-            for (i = 0; i < nb; i++) wb[i] = w[rows[i]];                             \
-            w = wb;                                                                  \
-        }                                                                            \
-    } else {                                                                         \
-        if (y) y += i0 * yc;                                                         \
-        if (w) w += i0;                                                              \
-    }                                                                                \
-    /* r = w ∘ ℓ′(z, y)  (or w ∘ ℓ″ q) */                                             \
-    loss = MC_DISPATCH(mc_hook_##SUF, , &p->loss, p->hess, nb, K, z, q, y, w, r, lv,  \
-                       lv + nb);                                                     \
-    /* Gᵀ += R_bᵀ X_b; the intercept's gradient is Σ_i r_i */                        \
-    gt = DIRECT ? (T *)acc : g;                                                      \
-    if (!DIRECT) memset(g, 0, (size_t)(K * mp) * sizeof(T));                         \
-    if (p->intercept)                                                                \
-        for (c = 0; c < K; c++) {                                                    \
-            s = 0;                                                                   \
-            for (i = 0; i < nb; i++) s += r[c * nb + i];                             \
-            gt[c * mp + m] += (T)s;                                                  \
-        }                                                                            \
-    MC_DISPATCH(mc_rows_##SUF, _rmv, &p->src, i0, nb, r, K, gt, mp);                 \
-    if (!DIRECT)                                                                     \
-        for (j = 0; j < K * mp; j++) acc[j] += g[j];                                 \
-    return loss;                                                                     \
-}
-
-MC_DEFINE_BLOCK(double, d, 1)
-MC_DEFINE_BLOCK(float, f, 0)
+/* the blocks of float64 and float32 (mc_block_body.h) */
+#define MC_T double
+#define MC_TN d
+#define MC_DIRECT 1
+#include "mc_block_body.h"
+#undef MC_T
+#undef MC_TN
+#undef MC_DIRECT
+#define MC_T float
+#define MC_TN f
+#define MC_DIRECT 0
+#include "mc_block_body.h"
+#undef MC_T
+#undef MC_TN
+#undef MC_DIRECT
 
 #endif /* MCFAST_ENGINE_H */

@@ -42,7 +42,7 @@ typedef struct {
     double delta;    /* huber's δ */
 } mc_loss;
 
-/* The two polynomials of the losses, for a scalar or vector type TY (mc_vmath.h uses them
+/* The two polynomials of the losses, for a scalar or vector type TY (mc_vmath_body.h uses them
  * on vectors), in Estrin's form: a tree of depth 4–5 multiply-adds instead of Horner's
  * chain of 12–13, so the lanes' latency stays below the time their rows take to read.
  *   MC_EXP_POLY(TY, r)    Σ_{k ≤ 13} rᵏ / k!       (eʳ for |r| ≤ ln2/2, truncation < 2⁻⁵⁷)
@@ -128,124 +128,9 @@ static inline double mc_sum4(const double *lv, Py_ssize_t n)
     }                                                                                \
     l_; })
 
-/* a hook for one instantiation; lv: nb doubles of scratch, tmp: 2·nb more */
-#define MC_DEFINE_HOOK(T, NAME, TARGET)                                              \
-TARGET static double NAME(const mc_loss *L, int hess, Py_ssize_t nb, Py_ssize_t K,   \
-                          const T *MC_RESTRICT z, const T *MC_RESTRICT q,            \
-                          const T *MC_RESTRICT y, const T *MC_RESTRICT w,            \
-                          T *MC_RESTRICT r, double *MC_RESTRICT lv,                  \
-                          double *MC_RESTRICT tmp)                                   \
-{                                                                                    \
-    Py_ssize_t i, c;                                                                 \
-    const double delta = L->delta;                                                   \
-    double loss = 0;                                                                 \
-    switch (L->kind) {                                                               \
-    case MC_SQUARED:                                                                 \
-        for (c = 0; c < K; c++) {                                                    \
-            const T *zc = z + c * nb, *qc = q + c * nb;                              \
-            T *rc = r + c * nb;                                                      \
-            if (hess) {                                                              \
-                for (i = 0; i < nb; i++) lv[i] = 2 * (double)qc[i];                  \
-            } else if (y && K == 1) {                                                \
-                for (i = 0; i < nb; i++) tmp[i] = (double)zc[i] - (double)y[i];      \
-                for (i = 0; i < nb; i++) { lv[i] = 2 * tmp[i]; tmp[i] *= tmp[i]; }   \
-            } else if (y) {                                                          \
-                for (i = 0; i < nb; i++) tmp[i] = (double)zc[i] - (double)y[i * K + c]; \
-                for (i = 0; i < nb; i++) { lv[i] = 2 * tmp[i]; tmp[i] *= tmp[i]; }   \
-            } else {                                                                 \
-                for (i = 0; i < nb; i++) { tmp[i] = zc[i]; lv[i] = 2 * tmp[i]; tmp[i] *= tmp[i]; } \
-            }                                                                        \
-            loss += MC_FINISH(T, rc);                                                   \
-        }                                                                            \
-        return loss;                                                                 \
-    case MC_LOGISTIC:                                                                \
-        if (hess)                                                                    \
-            for (i = 0; i < nb; i++) {                                               \
-                double zi = z[i], e = mc_exp(-fabs(zi)), inv = 1 / (1 + e);          \
-                lv[i] = e * inv * inv * (double)q[i];                                \
-            }                                                                        \
-        else                                                                         \
-            for (i = 0; i < nb; i++) {                                               \
-                double zi = z[i], yi = y[i], e = mc_exp(-fabs(zi)), inv = 1 / (1 + e); \
-                lv[i] = (zi >= 0 ? inv : e * inv) - yi;                              \
-                tmp[i] = (zi > 0 ? zi : 0.0) + mc_log1p01(e, inv) - yi * zi;              \
-            }                                                                        \
-        return MC_FINISH(T, r);                                                         \
-    case MC_POISSON:                                                                 \
-        if (hess)                                                                    \
-            for (i = 0; i < nb; i++) lv[i] = mc_exp((double)z[i]) * (double)q[i];   \
-        else                                                                         \
-            for (i = 0; i < nb; i++) {                                               \
-                double zi = z[i], yi = y[i], e = mc_exp(zi);                         \
-                lv[i] = e - yi;                                                      \
-                tmp[i] = e - yi * zi;                                                \
-            }                                                                        \
-        return MC_FINISH(T, r);                                                         \
-    case MC_HUBER:                                                                   \
-        for (i = 0; i < nb; i++) {                                                   \
-            double e = (double)z[i] - (double)y[i], a = fabs(e);                     \
-            int in = a <= delta;                                                     \
-            double g = in ? e : (e > 0 ? delta : (e < 0 ? -delta : e));              \
-            lv[i] = hess ? (in ? (double)q[i] : 0.0) : g;                            \
-            tmp[i] = in ? 0.5 * e * e : delta * (a - 0.5 * delta);                   \
-        }                                                                            \
-        return MC_FINISH(T, r);                                                         \
-    case MC_MULTINOMIAL: {                                                           \
-        /* per row: zmax, s = Σ_c e^(z_c − zmax); p_c = e^(z_c − zmax) / s; vectorised \
-           across rows, one class at a time */                                       \
-        double *zmax = tmp, *sum = tmp + nb;                                         \
-        for (i = 0; i < nb; i++) { zmax[i] = -INFINITY; sum[i] = 0; lv[i] = 0; }     \
-        for (c = 0; c < K; c++)                                                      \
-            for (i = 0; i < nb; i++) {                                               \
-                double zc = z[c * nb + i];                                           \
-                zmax[i] = zc > zmax[i] ? zc : (zc != zc ? zc : zmax[i]);             \
-            }                                                                        \
-        for (i = 0; i < nb; i++)                                                     \
-            if (!(zmax[i] > -INFINITY && zmax[i] < INFINITY) && zmax[i] == zmax[i])  \
-                zmax[i] = 0;                       /* all −inf, or an inf */        \
-        for (c = 0; c < K; c++)                                                      \
-            for (i = 0; i < nb; i++) sum[i] += mc_exp((double)z[c * nb + i] - zmax[i]); \
-        if (hess) {                                                                  \
-            for (c = 0; c < K; c++)                                                  \
-                for (i = 0; i < nb; i++)                                             \
-                    lv[i] += mc_exp((double)z[c * nb + i] - zmax[i]) / sum[i]        \
-                             * q[c * nb + i];                                        \
-            for (c = 0; c < K; c++)                                                  \
-                for (i = 0; i < nb; i++) {                                           \
-                    double p = mc_exp((double)z[c * nb + i] - zmax[i]) / sum[i];     \
-                    r[c * nb + i] = (T)(MC_WI(i) * p * (q[c * nb + i] - lv[i]));     \
-                }                                                                    \
-            return 0;                                                                \
-        }                                                                            \
-        for (c = 0; c < K; c++)                                                      \
-            for (i = 0; i < nb; i++) {                                               \
-                double yi = y[i], p = mc_exp((double)z[c * nb + i] - zmax[i]) / sum[i]; \
-                int hit = yi == (double)c;                                           \
-                r[c * nb + i] = (T)(MC_WI(i) * (p - hit));                           \
-                lv[i] += hit ? (double)z[c * nb + i] : 0.0;                          \
-            }                                                                        \
-        for (i = 0; i < nb; i++) {                                                   \
-            double yi = y[i];                                                        \
-            int ok = yi >= 0 && yi < (double)K && yi == floor(yi);                   \
-            /* loss_i = logsumexp(z_i) − z_i,y_i; a bad label: NaN */                \
-            lv[i] = ok ? MC_WI(i) * (zmax[i] + log(sum[i]) - lv[i]) : NAN;           \
-            if (!ok) for (c = 0; c < K; c++) r[c * nb + i] = (T)NAN;                 \
-        }                                                                            \
-        return mc_sum4(lv, nb);                                                      \
-    }                                                                                \
-    default:                                                                         \
-        for (i = 0; i < K * nb; i++) r[i] = (T)NAN;                                  \
-        return NAN;                                                                  \
-    }                                                                                \
-}
-
-MC_DEFINE_HOOK(double, mc_hook_d_base, MC_T_BASE)
-MC_DEFINE_HOOK(float, mc_hook_f_base, MC_T_BASE)
-#if MC_X86
-MC_DEFINE_HOOK(double, mc_hook_d_avx2, MC_T_AVX2)
-MC_DEFINE_HOOK(float, mc_hook_f_avx2, MC_T_AVX2)
-MC_DEFINE_HOOK(double, mc_hook_d_avx512, MC_T_AVX512)
-MC_DEFINE_HOOK(float, mc_hook_f_avx512, MC_T_AVX512)
-#endif
+/* the hooks of every instantiation: mc_hook_<dtype>_<level> (mc_hook_body.h) */
+#define MC_BODY "mc_hook_body.h"
+#include "mc_levels.h"
+#undef MC_BODY
 
 #endif /* MCFAST_LOSS_H */

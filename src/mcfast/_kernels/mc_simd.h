@@ -1,9 +1,9 @@
 /* mcfast: portable vector helpers and the one runtime SIMD dispatch of the engine.
  *
- * Loops are written once, as macros over the element type T and the vector width W
- * in bytes (GCC/Clang vector extensions: the compiler emits exactly that width), and
- * instantiated per instruction set: on x86-64 for AVX-512, AVX2+FMA and the SSE2
- * baseline. The level in use is chosen at import from the running CPU (runtime
+ * Loops are written once, as functions over the element type T and the vector width W
+ * in bytes (GCC/Clang vector extensions: the compiler emits exactly that width), in body
+ * headers re-included per instantiation from the one list of mc_levels.h: on x86-64
+ * for AVX-512, AVX2+FMA and the SSE2 baseline. The level in use is chosen at import from the running CPU (runtime
  * dispatch, so the default build stays portable; MCFAST_NO_DISPATCH turns it off).
  * Compilers without vector extensions get plain C loops (MC_VEC 0).
  */
@@ -34,6 +34,11 @@
 #endif
 #define MC_T_BASE
 
+/* token pasting after expansion (the names of the instantiations, mc_levels.h) */
+#define MC_CAT_(a, b) a##b
+#define MC_CAT(a, b) MC_CAT_(a, b)
+#define MC_CAT3(a, b, c) MC_CAT(MC_CAT(a, b), c)
+
 /* The cache line the kernels step their prefetches by and pad per-thread accumulators to
  * (so two threads never write one line): 128 bytes on Apple's M-series cores, 64 on the
  * x86-64 and other aarch64 cores. MC_LINE_DOUBLES: the same in doubles, for the drivers. */
@@ -49,24 +54,24 @@
 #define MC_LOAD(V, p) ({ V v_; memcpy(&v_, (p), sizeof v_); v_; })
 #define MC_STORE(p, v) memcpy((p), &(v), sizeof(v))
 /* Σ of the lanes of a W-byte vector v: halve in vector registers down to 16 bytes,
- * then add those 2 (double) or 4 (float) lanes pairwise. NAME##_h16/_h32 are the
- * 16- and 32-byte vector types of the instantiation. */
+ * then add those 2 (double) or 4 (float) lanes pairwise. H16 and H32 are the 16- and
+ * 32-byte vector types of T of the instantiation. */
 #define MC_SUM16(T, q) ({                                                            \
     T a_[16 / sizeof(T)]; Py_ssize_t h_, l_;                                         \
     memcpy(a_, &(q), 16);                                                            \
     for (h_ = 8 / sizeof(T); h_ >= 1; h_ /= 2)                                       \
         for (l_ = 0; l_ < h_; l_++) a_[l_] += a_[l_ + h_];                           \
     a_[0]; })
-#define MC_HSUM_16(T, NAME, v) MC_SUM16(T, v)
-#define MC_HSUM_32(T, NAME, v) ({                                                    \
-    NAME##_h16 lo_, hi_;                                                             \
+#define MC_HSUM_16(T, H16, H32, v) MC_SUM16(T, v)
+#define MC_HSUM_32(T, H16, H32, v) ({                                                \
+    H16 lo_, hi_;                                                                    \
     memcpy(&lo_, &(v), 16); memcpy(&hi_, (const char *)&(v) + 16, 16);               \
     lo_ += hi_; MC_SUM16(T, lo_); })
-#define MC_HSUM_64(T, NAME, v) ({                                                    \
-    NAME##_h32 lo2_, hi2_;                                                           \
+#define MC_HSUM_64(T, H16, H32, v) ({                                                \
+    H32 lo2_, hi2_;                                                                  \
     memcpy(&lo2_, &(v), 32); memcpy(&hi2_, (const char *)&(v) + 32, 32);             \
-    lo2_ += hi2_; MC_HSUM_32(T, NAME, lo2_); })
-#define MC_HSUM(T, NAME, W, v) MC_HSUM_##W(T, NAME, v)
+    lo2_ += hi2_; MC_HSUM_32(T, H16, H32, lo2_); })
+#define MC_HSUM(T, H16, H32, W, v) MC_CAT(MC_HSUM_, W)(T, H16, H32, v)
 #endif
 
 /* instruction set in use: 0 baseline, 1 AVX2+FMA, 2 AVX-512 (set once at import) */
@@ -104,5 +109,8 @@ static int mc_set_level(int level)
 #else
 #  define MC_DISPATCH(PREFIX, FN, ...) PREFIX##_base##FN(__VA_ARGS__)
 #endif
+
+/* MC_DISPATCH with PREFIX expanded first (a name built by MC_CAT) */
+#define MC_DISPATCH_X(...) MC_DISPATCH(__VA_ARGS__)
 
 #endif /* MCFAST_SIMD_H */

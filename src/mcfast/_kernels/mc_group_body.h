@@ -1,0 +1,746 @@
+/* mcfast: the fused paths of one (dtype, instruction set) instantiation (mc_group.h).
+ *
+ * Re-included by mc_levels.h for each (dtype, level) it lists, with MC_T (element),
+ * MC_IT (its integer lane type), MC_W (vector bytes), MC_VL (lanes), MC_TARGET (the
+ * instruction set's attribute), MC_SPEC (0: the baseline, 1: specialised, 2: also the
+ * packed narrow rows) and MC_G(x) (this instantiation's name + x) defined; no include
+ * guard. The generic bodies are always_inline functions taking the loss kind, the mode
+ * and the row walk as compile-time constants; mc_group_kind.h (re-included once per loss
+ * and mode) makes the named noinline functions of them, and the entries at the end pick
+ * one per block. See mc_group.h for what each path does.
+ */
+#define T MC_T
+#define IT MC_IT
+#define W MC_W
+#define VL MC_VL
+#define TARGET MC_TARGET
+#define SPECIALISE MC_SPEC
+typedef T MC_G(_v) __attribute__((vector_size(W)));
+typedef IT MC_G(_m) __attribute__((vector_size(W)));
+typedef T MC_G(_h16) __attribute__((vector_size(16)));
+typedef T MC_G(_h32) __attribute__((vector_size(32)));
+enum { MC_G(_SPEC) = SPECIALISE != 0, MC_G(_PACK) = SPECIALISE == 2 && MC_PACKED_OK,
+       MC_G(_VL) = VL };
+typedef T MC_G(_hv) __attribute__((vector_size(W * sizeof(T) / 8)));
+/* eˣ and log(1 + e) on W / 8 double lanes: MC_G(_vm_dv), MC_G(_vm_exp), ... */
+#define MC_VM(x) MC_G(MC_CAT(_vm, x))
+#define MC_VML (W / 8)
+#include "mc_vmath_body.h"
+#undef MC_VM
+#undef MC_VML
+/* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */
+TARGET MC_INLINE MC_G(_v) MC_G(_tail)(const T *p, const T *xend, Py_ssize_t tail,
+                                      MC_G(_m) mask)
+{
+    MC_G(_v) v = {0};
+    if (p + VL <= xend) {
+        v = MC_LOAD(MC_G(_v), p);
+        return (MC_G(_v))((MC_G(_m))v & mask);
+    }
+    memcpy(&v, p, (size_t)tail * sizeof(T));
+    return v;
+}
+/* the loss of kind KIND (a literal at every call: one loop per loss) on the lanes, in
+   double: returns ℓ′(z, y) and sets *l = ℓ(z, y), or for a Hessian returns ℓ″(z, y) q
+   (the formulas of mc_loss.h's hooks) */
+TARGET MC_INLINE MC_G(_vm_dv) MC_G(_lanes)(const int KIND, const int HESS,
+                                           MC_G(_vm_dv) z, MC_G(_vm_dv) q,
+                                           MC_G(_vm_dv) y, double delta,
+                                           MC_G(_vm_dv) *l)
+{
+    typedef MC_G(_vm_dv) DV;
+    const DV zero = {0};
+    DV e, inv, a;
+    MC_G(_vm_iv) in;
+    switch (KIND) {
+    case MC_SQUARED:
+        e = z - y;
+        *l = e * e;
+        return HESS ? 2 * q : 2 * e;
+    case MC_LOGISTIC:
+        e = MC_G(_vm_exp)(-MC_G(_vm_abs)(z));
+        inv = 1 / (1 + e);
+        if (HESS) return e * inv * inv * q;
+        *l = MC_G(_vm_sel)(z > 0, z, zero) + MC_G(_vm_log1p01)(e, inv) - y * z;
+        return MC_G(_vm_sel)(z >= 0, inv, e * inv) - y;
+    case MC_POISSON:
+        e = MC_G(_vm_exp)(z);
+        *l = e - y * z;
+        return HESS ? e * q : e - y;
+    default:
+        e = z - y;
+        a = MC_G(_vm_abs)(e);
+        in = a <= delta;
+        *l = MC_G(_vm_sel)(in, 0.5 * e * e, delta * (a - 0.5 * delta));
+        if (HESS) return MC_G(_vm_sel)(in, q, zero);
+        return MC_G(_vm_sel)(in, e, MC_G(_vm_sel)(e > 0, zero + delta,
+                                                  MC_G(_vm_sel)(e < 0, zero - delta, e)));
+    }
+}
+/* r = w ∘ ℓ′(z, y) on a vector of rows (Hessian: w ∘ ℓ″ q), in double: a vector of
+   W / 8 doubles at a time (float: each half of the vector); adds w ℓ to *lacc and r
+   to *iacc, lanes of doubles (squared: in T, to *lacc_t and *iacc_t) */
+TARGET MC_INLINE MC_G(_v) MC_G(_rlanes)(const int KIND, const int HESS, MC_G(_v) zv,
+                                        MC_G(_v) qv, MC_G(_v) yv, MC_G(_v) wv,
+                                        double delta, MC_G(_vm_dv) *lacc,
+                                        MC_G(_vm_dv) *iacc, MC_G(_v) *lacc_t,
+                                        MC_G(_v) *iacc_t)
+{
+    typedef MC_G(_vm_dv) DV;
+    typedef MC_G(_hv) HV;
+    enum { H = 8 / sizeof(T), HB = W / H };
+    MC_G(_v) rv, e;
+    int h;
+    if (KIND == MC_SQUARED) {          /* in T: no conversions (float: sums per block) */
+        e = zv - yv;
+        rv = wv * (HESS ? qv + qv : e + e);
+        if (!HESS) *lacc_t += wv * e * e;
+        *iacc_t += rv;
+        return rv;
+    }
+    for (h = 0; h < H; h++) {
+        HV zh, qh, yh, wh, rh;
+        DV wd, l_, d;
+        memcpy(&zh, (const char *)&zv + h * HB, HB);
+        memcpy(&qh, (const char *)&qv + h * HB, HB);
+        memcpy(&yh, (const char *)&yv + h * HB, HB);
+        memcpy(&wh, (const char *)&wv + h * HB, HB);
+        wd = __builtin_convertvector(wh, DV);
+        d = MC_G(_lanes)(KIND, HESS, __builtin_convertvector(zh, DV),
+                         __builtin_convertvector(qh, DV),
+                         __builtin_convertvector(yh, DV), delta, &l_);
+        rh = __builtin_convertvector(wd * d, HV);
+        if (!HESS) *lacc += wd * l_;
+        *iacc += __builtin_convertvector(rh, DV);
+        memcpy((char *)&rv + h * HB, &rh, HB);
+    }
+    return rv;
+}
+/* a loop's end: the intercept's Σ r into g[m] and the loss, from the lanes' sums in a
+   fixed order (0 for a Hessian product) */
+TARGET MC_INLINE double MC_G(_finish)(const mc_prob *p, T *g, const int HESS,
+                                      MC_G(_vm_dv) lacc, MC_G(_vm_dv) iacc,
+                                      MC_G(_v) lt, MC_G(_v) it)
+{
+    double loss = 0, isum = 0;
+    int l;
+    if (p->intercept) {
+        for (l = 0; l < W / 8; l++) isum += iacc[l];
+        for (l = 0; l < VL; l++) isum += it[l];
+        g[p->src.m] += (T)isum;
+    }
+    if (HESS) return 0;
+    for (l = 0; l < W / 8; l++) loss += lacc[l];
+    for (l = 0; l < VL; l++) loss += lt[l];
+    return loss;
+}
+TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,
+                                     T *MC_RESTRICT g, const int KIND, const int HESS,
+                                     const int ROWS, const int NCC, const int LDC,
+                                     const int AL)
+{
+    typedef MC_G(_v) V;
+    typedef MC_G(_m) M;
+    typedef MC_G(_vm_dv) DV;
+    MC_GROUP_LOCALS(T);
+    /* LDC > 0: rows of exactly LDC entries, packed (ld = m = LDC, known here) */
+    const Py_ssize_t m = LDC ? LDC : s->m, ld = LDC ? LDC : s->ld;
+    /* AL: every row starts h lanes past a vector boundary; walked in whole aligned
+     * vectors from h lanes before the row (mw lanes a row) against copies of Θ, P
+     * and G shifted by h: the lanes outside the row are masked to 0 in the dot
+     * products; G's lanes outside it collect junk and are dropped at the end */
+    const Py_ssize_t h = AL ? (Py_ssize_t)(((uintptr_t)x % W) / sizeof(T)) : 0;
+    const Py_ssize_t mw = AL ? (h + m + VL - 1) / VL * VL : m;
+    const Py_ssize_t tail = AL ? 0 : m % VL, mt = AL ? mw : m - tail;
+    const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */
+    const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(T) : 1;  /* ld = 0: n = 1 */
+    const Py_ssize_t *rows = ROWS ? s->rows : NULL;
+    const T *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */
+    MC_GROUP_COEFS(T, m);
+    T tht[VL], ptt[VL], zl[VL], ql[VL], rl[VL], yl[VL], wl[VL];
+    DV lacc = {0}, iacc = {0};                    /* per-lane loss and intercept sums */
+    V lt = {0}, it = {0};                         /* the same in T (squared loss) */
+    const T *xr[VL];
+    V a[VL], b[VL], zv, qv, yv, wv, rv;
+    V ga[4] = {{0}}, gb[4] = {{0}};   /* G's chunks in registers (NCC = 1 … 4) */
+    M mask, mh, me;
+    T ts[MC_AL_MAX] __attribute__((aligned(64)));  /* AL: shifted Θ, P and G */
+    T ps[MC_AL_MAX] __attribute__((aligned(64)));
+    T gs[MC_AL_MAX] __attribute__((aligned(64)));
+    T *const gout = g;
+    Py_ssize_t i, r, c, l, k;
+    for (l = 0; l < VL; l++) {
+        tht[l] = NEEDZ && l < tail ? tt[mt + l] : 0;
+        ptt[l] = HESS && l < tail ? pt[mt + l] : 0;
+        mask[l] = l < tail ? (IT)-1 : 0;
+        mh[l] = l >= h ? (IT)-1 : 0;                  /* AL: the row's first lanes */
+        me[l] = l < h + m - (mw - VL) ? (IT)-1 : 0;   /* and its last */
+    }
+    if (AL) {
+        for (l = 0; l < mw; l++) {
+            ts[l] = NEEDZ && l >= h && l < h + m ? tt[l - h] : 0;
+            ps[l] = HESS && l >= h && l < h + m ? pt[l - h] : 0;
+            gs[l] = 0;
+        }
+        x -= h;
+        tt = ts;
+        pt = ps;
+        g = gs;
+    }
+    for (i = 0; i < nb; i += VL) {
+        const Py_ssize_t ng = nb - i < VL ? nb - i : VL;
+        const T *xb = x + (i0 + i) * ld;                  /* the group's rows: */
+        for (r = 0; r < ng; r++)
+            if (ROWS) xr[r] = x + rows[i0 + i + r] * ld;
+        if (ROWS) {
+            /* random rows: fetch the next group's now (latency, not bandwidth) */
+            for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)
+                MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(T) + 63);
+        } else if (MC_PF_FAR(s->n, rowbytes)) {    /* tiny X: nothing to fetch */
+            /* every line of X MC_PF_BYTES on, at the group's start; y's and w's */
+            const char *pf = (const char *)xb + MC_PF_BYTES;
+            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)
+                __builtin_prefetch(pf + k, 0, MC_PF_LOC);
+            const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / rowbytes;
+            if (y) __builtin_prefetch(y + ahead, 0, MC_PF_LOC);
+            if (w) __builtin_prefetch(w + ahead, 0, MC_PF_LOC);
+        }
+        /* the group's dot products, a vector per row (rows interleaved: VL chains) */
+        for (r = 0; r < VL; r++) { a[r] = (V){0}; b[r] = (V){0}; }
+        if (ng == VL) {
+            /* (AL: the row's first and last chunks apart, masked; no test inside) */
+            for (k = AL; k < nc - AL; k++) {
+                const V tv = NEEDZ ? MC_LOAD(V, tt + k * VL) : (V){0};
+                const V pv = HESS ? MC_LOAD(V, pt + k * VL) : (V){0};
+                for (r = 0; r < VL; r++) {
+                    const V xv = MC_LOAD(V, XR(r) + k * VL);
+                    if (NEEDZ) a[r] += xv * tv;
+                    if (HESS) b[r] += xv * pv;
+                }
+            }
+            for (c = 0; AL && c < (nc > 1 ? 2 : 1); c++) {
+                const Py_ssize_t kk = c ? nc - 1 : 0;
+                const M mk = c ? me : (nc > 1 ? mh : mh & me);
+                const V tv = NEEDZ ? MC_LOAD(V, tt + kk * VL) : (V){0};
+                const V pv = HESS ? MC_LOAD(V, pt + kk * VL) : (V){0};
+                for (r = 0; r < VL; r++) {
+                    const V xv = (V)((M)MC_LOAD(V, XR(r) + kk * VL) & mk);
+                    if (NEEDZ) a[r] += xv * tv;
+                    if (HESS) b[r] += xv * pv;
+                }
+            }
+        } else {
+            for (r = 0; r < ng; r++)
+                for (c = 0; c < mt; c += VL) {
+                    V xv = MC_LOAD(V, XR(r) + c);
+                    if (AL && c == 0) xv = (V)((M)xv & mh);
+                    if (AL && c == mt - VL) xv = (V)((M)xv & me);
+                    if (NEEDZ) a[r] += xv * MC_LOAD(V, tt + c);
+                    if (HESS) b[r] += xv * MC_LOAD(V, pt + c);
+                }
+        }
+        if (tail)
+            for (r = 0; r < ng; r++) {
+                const V xv = MC_G(_tail)(XR(r) + mt, xend, tail, mask);
+                if (NEEDZ) a[r] += xv * MC_LOAD(V, tht);
+                if (HESS) b[r] += xv * MC_LOAD(V, ptt);
+            }
+        zv = (NEEDZ ? MC_REDV(M, a) : (V){0}) + b0;
+        qv = (HESS ? MC_REDV(M, b) : (V){0}) + bp;
+        /* the lanes' targets and weights: slices, or gathered (rows=, short group) */
+        if (ROWS || ng < VL) {
+            MC_STORE(zl, zv);
+            MC_STORE(ql, qv);
+            for (l = 0; l < VL; l++) {
+                Py_ssize_t row = l < ng ? (ROWS ? rows[i0 + i + l] : i0 + i + l) : 0;
+                yl[l] = y && l < ng ? y[row] : 0;
+                wl[l] = l < ng ? (w ? w[row] : 1) : 0;
+                if (l >= ng) { zl[l] = 0; ql[l] = 0; }
+            }
+            zv = MC_LOAD(V, zl);
+            qv = MC_LOAD(V, ql);
+            yv = MC_LOAD(V, yl);
+            wv = MC_LOAD(V, wl);
+        } else {
+            yv = y ? MC_LOAD(V, y + i0 + i) : (V){0};
+            wv = w ? MC_LOAD(V, w + i0 + i) : (V){0} + 1;
+        }
+        rv = MC_G(_rlanes)(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it);
+        MC_STORE(rl, rv);
+        /* G += Σ_r r_r x_r, the rows from L1: for a narrow row (NCC chunks) in
+           registers over the block, even and odd rows apart; else four accumulators
+           a chunk against latency */
+        if (NCC > 0 && ng == VL) {
+            if (NCC <= 2)                       /* few chunks: two chains each */
+                for (r = 0; r < VL; r += 2)
+                    for (k = 0; k < NCC; k++) {
+                        ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);
+                        gb[k] += rl[r + 1] * MC_LOAD(V, XR(r + 1) + k * VL);
+                    }
+            else
+                for (r = 0; r < VL; r++)
+                    for (k = 0; k < NCC; k++)
+                        ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);
+        } else if (ng == VL) {        /* a full group: r_r broadcast once, rows fixed */
+            V rb[VL];
+            for (r = 0; r < VL; r++) rb[r] = (V){0} + rl[r];
+            for (c = 0; c < mt; c += VL) {
+                V g0 = MC_LOAD(V, g + c), g1 = {0};
+                for (r = 0; r < VL; r += 2) {
+                    g0 += rb[r] * MC_LOAD(V, XR(r) + c);
+                    g1 += rb[r + 1] * MC_LOAD(V, XR(r + 1) + c);
+                }
+                g0 += g1;
+                MC_STORE(g + c, g0);
+            }
+        } else {
+            for (c = 0; c < mt; c += VL) {
+                V g0 = MC_LOAD(V, g + c), g1 = {0}, g2 = {0}, g3 = {0};
+                for (r = 0; r + 4 <= ng; r += 4) {
+                    g0 += rl[r] * MC_LOAD(V, XR(r) + c);
+                    g1 += rl[r + 1] * MC_LOAD(V, XR(r + 1) + c);
+                    g2 += rl[r + 2] * MC_LOAD(V, XR(r + 2) + c);
+                    g3 += rl[r + 3] * MC_LOAD(V, XR(r + 3) + c);
+                }
+                for (; r < ng; r++) g0 += rl[r] * MC_LOAD(V, XR(r) + c);
+                g0 = (g0 + g1) + (g2 + g3);
+                MC_STORE(g + c, g0);
+            }
+        }
+        if (tail) {
+            V g0 = {0};
+            T gl[VL];
+            for (r = 0; r < ng; r++)
+                g0 += rl[r] * MC_G(_tail)(XR(r) + mt, xend, tail, mask);
+            MC_STORE(gl, g0);
+            for (l = 0; l < tail; l++) g[mt + l] += gl[l];
+        }
+    }
+    for (k = 0; k < NCC; k++) {
+        V gk = MC_LOAD(V, g + k * VL) + (ga[k] + gb[k]);
+        MC_STORE(g + k * VL, gk);
+    }
+    if (AL)
+        for (l = 0; l < m; l++) gout[l] += g[h + l];
+    return MC_G(_finish)(p, gout, HESS, lacc, iacc, lt, it);
+}
+/* Column-major rows (F order, no rows=): a block is cut into sub-blocks of about
+ * MC_F_BYTES of X (at most MC_F_ROWS rows), each read in place as m column segments:
+ *   z = Σ_j θ_j X[:, j]         column by column (vectors across rows: no shuffles),
+ *                               the next sub-block's segments fetched meanwhile;
+ *   r = w ∘ ℓ′(z, y)            the loss on vectors of rows;
+ *   G_j += X[:, j] · r          from L1.                                           */
+TARGET MC_INLINE double MC_G(_floop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,
+                                     T *MC_RESTRICT g, const int KIND, const int HESS)
+{
+    typedef MC_G(_v) V;
+    typedef MC_G(_vm_dv) DV;
+    MC_GROUP_LOCALS(T);
+    const Py_ssize_t m = s->m, ld = s->ld;
+    MC_GROUP_COEFS(T, m);
+    Py_ssize_t sb = MC_F_BYTES / (m * (Py_ssize_t)sizeof(T)) / VL * VL;
+    T z[MC_F_ROWS] __attribute__((aligned(64)));
+    T q[MC_F_ROWS] __attribute__((aligned(64)));
+    T r[MC_F_ROWS] __attribute__((aligned(64)));
+    T zl[VL], ql[VL], yl[VL], wl[VL], rl[VL];
+    DV lacc = {0}, iacc = {0};
+    V lt = {0}, it = {0};
+    Py_ssize_t b, c, j, i, l, k;
+    sb = sb < VL ? VL : (sb > MC_F_ROWS ? MC_F_ROWS : sb);
+    for (b = 0; b < nb; b += sb) {
+        const Py_ssize_t n1 = nb - b < sb ? nb - b : sb, nv = n1 / VL, r0 = i0 + b;
+        const Py_ssize_t nxt = nb - b - n1 < sb ? nb - b - n1 : sb;  /* next's rows */
+        for (i = 0; i < n1; i++) { z[i] = b0; q[i] = bp; }
+        for (j = 0; j < m; j++) {
+            const T *col = x + j * ld + r0;
+            const T tj = NEEDZ ? tt[j] : 0, pj = HESS ? pt[j] : 0;
+            for (k = 0; k < nxt * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)
+                __builtin_prefetch((const char *)(col + n1) + k, 0, MC_PF_LOC);
+            for (c = 0; c < nv * VL; c += VL) {
+                const V xv = MC_LOAD(V, col + c);
+                if (NEEDZ) { V zc = MC_LOAD(V, z + c) + tj * xv; MC_STORE(z + c, zc); }
+                if (HESS) { V qc = MC_LOAD(V, q + c) + pj * xv; MC_STORE(q + c, qc); }
+            }
+            for (i = nv * VL; i < n1; i++) { z[i] += tj * col[i]; q[i] += pj * col[i]; }
+        }
+        for (c = 0; c < n1; c += VL) {
+            V zv, qv, yv, wv, rv;
+            if (c + VL <= n1) {
+                zv = MC_LOAD(V, z + c);
+                qv = MC_LOAD(V, q + c);
+                yv = y ? MC_LOAD(V, y + r0 + c) : (V){0};
+                wv = w ? MC_LOAD(V, w + r0 + c) : (V){0} + 1;
+            } else {                             /* the short last vector of rows */
+                for (l = 0; l < VL; l++) {
+                    int in = c + l < n1;
+                    zl[l] = in ? z[c + l] : 0;
+                    ql[l] = in ? q[c + l] : 0;
+                    yl[l] = in && y ? y[r0 + c + l] : 0;
+                    wl[l] = in ? (w ? w[r0 + c + l] : 1) : 0;
+                }
+                zv = MC_LOAD(V, zl); qv = MC_LOAD(V, ql);
+                yv = MC_LOAD(V, yl); wv = MC_LOAD(V, wl);
+            }
+            rv = MC_G(_rlanes)(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it);
+            MC_STORE(rl, rv);
+            for (l = 0; l < VL && c + l < n1; l++) r[c + l] = rl[l];
+        }
+        for (j = 0; j < m; j++) {
+            const T *col = x + j * ld + r0;
+            V a0 = {0}, a1 = {0};
+            T sj;
+            for (c = 0; c + 2 * VL <= nv * VL; c += 2 * VL) {
+                a0 += MC_LOAD(V, col + c) * MC_LOAD(V, r + c);
+                a1 += MC_LOAD(V, col + c + VL) * MC_LOAD(V, r + c + VL);
+            }
+            if (c < nv * VL) a0 += MC_LOAD(V, col + c) * MC_LOAD(V, r + c);
+            a0 += a1;
+            sj = MC_HSUM(T, MC_G(_h16), MC_G(_h32), W, a0);
+            for (i = nv * VL; i < n1; i++) sj += col[i] * r[i];
+            g[j] += sj;
+        }
+    }
+    return MC_G(_finish)(p, g, HESS, lacc, iacc, lt, it);
+}
+/* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, AVX-512): one vector
+ * holds P = VL / m whole rows, a group of VL rows is m vectors. Products with θ
+ * repeated P times, then log2(m) levels of the shuffle tree sum each row's m lanes
+ * (runtime masks, set up per call), a permutation puts the rows in order; G += X r
+ * with r spread over each row's m lanes. The rows past the last whole group go to
+ * the row-group loop. */
+TARGET MC_INLINE double MC_G(_ploop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,
+                                     T *MC_RESTRICT g, const int KIND, const int HESS,
+                                     const int MW)
+{
+    typedef MC_G(_v) V;
+    typedef MC_G(_m) M;
+    typedef MC_G(_vm_dv) DV;
+    MC_GROUP_LOCALS(T);
+    const Py_ssize_t m = MW ? MW : s->m, P = VL / m;   /* MW: m known here */
+    MC_GROUP_COEFS(T, m);
+    M lo[4], hi[4], perm, ex[VL];
+    int rid[VL][VL] = {{0}}, nid[VL][VL];
+    V th = {0}, ph = {0}, a[VL], b[VL], acc0 = {0}, acc1 = {0}, zv, qv, yv, wv, rv;
+    DV lacc = {0}, iacc = {0};
+    V lt = {0}, it = {0};
+    T gl[VL];
+    double loss;
+    Py_ssize_t i, j, l, h, t, L = 0, cnt, k;
+    const int far = MC_PF_FAR(s->n, m * (Py_ssize_t)sizeof(T));
+    while (((Py_ssize_t)1 << L) < m) L++;
+    for (l = 0; l < VL; l++) {
+        th[l] = NEEDZ ? tt[l % m] : 0;
+        ph[l] = HESS ? pt[l % m] : 0;
+    }
+    /* the tree's masks, level h pairing blocks of 2^h lanes (as MC_RED<VL>) */
+    for (h = 0; h < L; h++) {
+        const Py_ssize_t blk = (Py_ssize_t)1 << h;
+        Py_ssize_t q = 0, base, u;
+        for (base = 0; base < VL; base += 2 * blk) {
+            for (u = 0; u < 2 * blk; u++, q++) {
+                lo[h][q] = (IT)(u < blk ? base + u : VL + base + u - blk);
+                hi[h][q] = (IT)(u < blk ? base + blk + u : VL + base + u);
+            }
+        }
+    }
+    /* which row each lane holds after the tree: follow the row ids */
+    for (j = 0; j < m; j++)
+        for (l = 0; l < VL; l++) rid[j][l] = (int)(j * P + l / m);
+    for (h = 0, cnt = m; h < L; h++, cnt /= 2) {
+        for (t = 0; t < cnt / 2; t++)
+            for (l = 0; l < VL; l++) {
+                Py_ssize_t li = lo[h][l];
+                nid[t][l] = li < VL ? rid[2 * t][li] : rid[2 * t + 1][li - VL];
+            }
+        for (t = 0; t < cnt / 2; t++)
+            for (l = 0; l < VL; l++) rid[t][l] = nid[t][l];
+    }
+    for (l = 0; l < VL; l++) perm[rid[0][l]] = (IT)l;
+    for (j = 0; j < m; j++)
+        for (l = 0; l < VL; l++) ex[j][l] = (IT)(j * P + l / m);
+    for (i = 0; i + VL <= nb; i += VL) {
+        const T *xb = x + (i0 + i) * m;
+        if (far) {                                  /* tiny X: nothing to fetch */
+            const char *pf = (const char *)xb + MC_PF_BYTES;
+            for (k = 0; k < m * W; k += MC_LINE_BYTES) __builtin_prefetch(pf + k, 0, MC_PF_LOC);
+            if (y) __builtin_prefetch((const char *)(y + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC);
+            if (w) __builtin_prefetch((const char *)(w + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC);
+        }
+        for (j = 0; j < m; j++) {
+            const V xv = MC_LOAD(V, xb + j * VL);
+            a[j] = xv * th;
+            b[j] = xv * ph;
+        }
+        for (h = 0, cnt = m; h < L; h++, cnt /= 2)
+            for (t = 0; t < cnt / 2; t++) {
+                if (NEEDZ) a[t] = MC_VSHUF2(a[2 * t], a[2 * t + 1], lo[h])
+                                  + MC_VSHUF2(a[2 * t], a[2 * t + 1], hi[h]);
+                if (HESS) b[t] = MC_VSHUF2(b[2 * t], b[2 * t + 1], lo[h])
+                                 + MC_VSHUF2(b[2 * t], b[2 * t + 1], hi[h]);
+            }
+        zv = MC_VSHUF1(a[0], perm) + b0;
+        qv = MC_VSHUF1(b[0], perm) + bp;
+        yv = y ? MC_LOAD(V, y + i0 + i) : (V){0};
+        wv = w ? MC_LOAD(V, w + i0 + i) : (V){0} + 1;
+        rv = MC_G(_rlanes)(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it);
+        for (j = 0; j < m; j += 2) {
+            acc0 += MC_LOAD(V, xb + j * VL) * MC_VSHUF1(rv, ex[j]);
+            if (j + 1 < m)
+                acc1 += MC_LOAD(V, xb + (j + 1) * VL) * MC_VSHUF1(rv, ex[j + 1]);
+        }
+    }
+    acc0 += acc1;
+    MC_STORE(gl, acc0);
+    for (l = 0; l < VL; l++) g[l % m] += gl[l];
+    loss = MC_G(_finish)(p, g, HESS, lacc, iacc, lt, it);
+    if (i < nb)                                      /* the rows past the groups */
+        loss += MC_G(_gloop)(p, i0 + i, nb - i, g, KIND, HESS, 0, 0, 0, 0);
+    return HESS ? 0 : loss;
+}
+/* Multinomial on rows (C order or rows=), K ≤ W / 8 classes (the double lanes of a
+ * vector): a row's K predictions are the lanes of one vector, z = Σ_j x_j Θ_j (Θ's
+ * rows padded to VL lanes, in ex), so no shuffles; softmax on the lanes (padded lanes
+ * e = 0); G_j += x_j r (G's rows in ex), two rows a step. */
+/* the first W / 8 lanes of v, in double */
+TARGET MC_INLINE MC_G(_vm_dv) MC_G(_lo)(MC_G(_v) v)
+{
+    MC_G(_hv) h;
+    memcpy(&h, &v, sizeof h);
+    return __builtin_convertvector(h, MC_G(_vm_dv));
+}
+/* one multinomial row: z = Σ_j x_j Θ_j + b on the lanes, softmax over the K lanes
+   (padded lanes e = 0), returns r = w (p − e_y) (Hessian: w p ∘ (q − pᵀq)) and adds
+   the row's loss to *loss */
+TARGET MC_INLINE MC_G(_v) MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m,
+                                      Py_ssize_t K, const T *MC_RESTRICT thv,
+                                      const T *MC_RESTRICT pv, MC_G(_v) b0,
+                                      MC_G(_v) bp, double yi, double wi,
+                                      MC_G(_vm_dv) lanes, MC_G(_vm_iv) live,
+                                      const int HESS, double *loss)
+{
+    typedef MC_G(_v) V;
+    typedef MC_G(_vm_dv) DV;
+    typedef MC_G(_vm_iv) IV;
+    V z0 = b0, z1 = {0}, z2 = {0}, z3 = {0}, q0 = bp, q1 = {0}, rv;
+    DV e, pd, rd;
+    T zl[VL];
+    double zmax = -INFINITY, sum = 0;
+    Py_ssize_t j, c;
+    for (j = 0; j + 4 <= m; j += 4) {
+        z0 += xi[j] * MC_LOAD(V, thv + j * VL);
+        z1 += xi[j + 1] * MC_LOAD(V, thv + (j + 1) * VL);
+        z2 += xi[j + 2] * MC_LOAD(V, thv + (j + 2) * VL);
+        z3 += xi[j + 3] * MC_LOAD(V, thv + (j + 3) * VL);
+        if (HESS) {
+            q0 += xi[j] * MC_LOAD(V, pv + j * VL) + xi[j + 2] * MC_LOAD(V, pv + (j + 2) * VL);
+            q1 += xi[j + 1] * MC_LOAD(V, pv + (j + 1) * VL)
+                  + xi[j + 3] * MC_LOAD(V, pv + (j + 3) * VL);
+        }
+    }
+    for (; j < m; j++) {
+        z0 += xi[j] * MC_LOAD(V, thv + j * VL);
+        if (HESS) q0 += xi[j] * MC_LOAD(V, pv + j * VL);
+    }
+    z0 = (z0 + z1) + (z2 + z3);
+    MC_STORE(zl, z0);
+    /* softmax over the K lanes: e^(z − max) (all −inf, or an inf: max = 0) */
+    for (c = 0; c < K; c++) {
+        double zc = zl[c];
+        zmax = zc > zmax ? zc : (zc != zc ? zc : zmax);
+    }
+    if (!(zmax > -INFINITY && zmax < INFINITY) && zmax == zmax) zmax = 0;
+    e = MC_G(_vm_exp)(MC_G(_lo)(z0) - zmax);
+    e = MC_G(_vm_sel)(live, e, (DV){0});
+    for (c = 0; c < K; c++) sum += e[c];
+    pd = e / sum;
+    if (HESS) {
+        DV qd;
+        double pq = 0;
+        q0 += q1;
+        qd = MC_G(_lo)(q0);
+        for (c = 0; c < K; c++) pq += pd[c] * qd[c];
+        rd = wi * pd * (qd - pq);
+    } else {
+        const int ok = yi >= 0 && yi < (double)K && yi == floor(yi);
+        const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi));
+        rd = wi * (pd - hit);
+        if (ok)
+            *loss += wi * (zmax + log(sum) - (double)zl[(Py_ssize_t)yi]);
+        else {
+            *loss += NAN;
+            rd = (DV){0} + NAN;
+        }
+    }
+    {                                        /* r in the first W / 8 lanes */
+        MC_G(_hv) rh = __builtin_convertvector(rd, MC_G(_hv));
+        rv = (V){0};
+        memcpy(&rv, &rh, sizeof rh);
+    }
+    return rv;
+}
+TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,
+                                     T *MC_RESTRICT g, T *MC_RESTRICT ex,
+                                     const int HESS, const int ROWS)
+{
+    typedef MC_G(_v) V;
+    typedef MC_G(_vm_dv) DV;
+    typedef MC_G(_vm_iv) IV;
+    MC_GROUP_LOCALS(T);
+    const Py_ssize_t m = s->m, ld = s->ld, K = p->K, mp = p->mp;
+    const Py_ssize_t *rows = ROWS ? s->rows : NULL;
+    T *thv = ex, *pv = ex + VL * mp, *gv = ex + 2 * VL * mp;
+    double iota[W / 8], loss = 0;
+    Py_ssize_t i, j, c, l, k, u;
+    for (j = 0; j < mp; j++)
+        for (l = 0; l < VL; l++) {
+            thv[j * VL + l] = l < K ? tt[l * mp + j] : 0;
+            pv[j * VL + l] = HESS && l < K ? pt[l * mp + j] : 0;
+            gv[j * VL + l] = 0;
+        }
+    for (l = 0; l < W / 8; l++) iota[l] = (double)l;
+    const DV lanes = MC_LOAD(DV, iota);
+    const IV live = lanes < (double)K;                   /* the K class lanes */
+    const V b0 = p->intercept ? MC_LOAD(V, thv + m * VL) : (V){0};
+    const V bp = p->intercept && HESS ? MC_LOAD(V, pv + m * VL) : (V){0};
+    const int far = MC_PF_FAR(s->n, ld * (Py_ssize_t)sizeof(T));
+    /* two rows a step: G's rows read and written once for both */
+    for (i = 0; i < nb; i += 2) {
+        const Py_ssize_t two = nb - i >= 2 ? 2 : 1;
+        const T *xr[2];
+        V rv[2] = {{0}, {0}};
+        for (u = 0; u < two; u++) {
+            const Py_ssize_t row = ROWS ? rows[i0 + i + u] : i0 + i + u;
+            xr[u] = x + row * ld;
+            if (ROWS) {
+                if (i + u + MC_AHEAD < nb)
+                    MC_PREFETCH_ROW(x + rows[i0 + i + u + MC_AHEAD] * ld, m * sizeof(T) + 63);
+            } else if (far) {                       /* tiny X: nothing to fetch */
+                for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)
+                    __builtin_prefetch((const char *)xr[u] + MC_PF_BYTES + k, 0, MC_PF_LOC);
+            }
+            rv[u] = MC_G(_mrow)(xr[u], m, K, thv, pv, b0, bp,
+                                HESS ? 0.0 : (double)y[row], w ? (double)w[row] : 1.0,
+                                lanes, live, HESS, &loss);
+        }
+        if (two == 2)
+            for (j = 0; j < m; j++) {
+                V gj = MC_LOAD(V, gv + j * VL) + xr[0][j] * rv[0] + xr[1][j] * rv[1];
+                MC_STORE(gv + j * VL, gj);
+            }
+        else
+            for (j = 0; j < m; j++) {
+                V gj = MC_LOAD(V, gv + j * VL) + xr[0][j] * rv[0];
+                MC_STORE(gv + j * VL, gj);
+            }
+        if (p->intercept) {
+            V gj = MC_LOAD(V, gv + m * VL) + (rv[0] + rv[1]);
+            MC_STORE(gv + m * VL, gj);
+        }
+    }
+    for (j = 0; j < mp; j++)
+        for (c = 0; c < K; c++) g[c * mp + j] += gv[j * VL + c];
+    return HESS ? 0 : loss;
+}
+
+/* the named functions of each loss kind and mode (suffix MC_KS): row groups, F order,
+ * packed rows (mc_group_kind.h) */
+#define MC_KIND MC_SQUARED
+#define MC_HESS 0
+#define MC_KS sq0
+#include "mc_group_kind.h"
+#define MC_KIND MC_SQUARED
+#define MC_HESS 1
+#define MC_KS sq1
+#include "mc_group_kind.h"
+#define MC_KIND MC_LOGISTIC
+#define MC_HESS 0
+#define MC_KS lg0
+#include "mc_group_kind.h"
+#define MC_KIND MC_LOGISTIC
+#define MC_HESS 1
+#define MC_KS lg1
+#include "mc_group_kind.h"
+#define MC_KIND MC_POISSON
+#define MC_HESS 0
+#define MC_KS po0
+#include "mc_group_kind.h"
+#define MC_KIND MC_POISSON
+#define MC_HESS 1
+#define MC_KS po1
+#include "mc_group_kind.h"
+#define MC_KIND MC_HUBER
+#define MC_HESS 0
+#define MC_KS hu0
+#include "mc_group_kind.h"
+#define MC_KIND MC_HUBER
+#define MC_HESS 1
+#define MC_KS hu1
+#include "mc_group_kind.h"
+/* the multinomial function of each mode (MC_HESS) and row walk (MC_ROWS), suffix MC_MS */
+#define MC_HESS 0
+#define MC_ROWS 0
+#define MC_MS g0
+#include "mc_group_mrows.h"
+#define MC_HESS 1
+#define MC_ROWS 0
+#define MC_MS h0
+#include "mc_group_mrows.h"
+#define MC_HESS 0
+#define MC_ROWS 1
+#define MC_MS g1
+#include "mc_group_mrows.h"
+#define MC_HESS 1
+#define MC_ROWS 1
+#define MC_MS h1
+#include "mc_group_mrows.h"
+
+/* the F-order entry: X column-major, K = 1, no rows= */
+TARGET static double MC_G(_f)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)
+{
+    static double (*const tab[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = {
+        {MC_G(_f_sq0), MC_G(_f_sq1)}, {MC_G(_f_lg0), MC_G(_f_lg1)},
+        {MC_G(_f_po0), MC_G(_f_po1)}, {MC_G(_f_hu0), MC_G(_f_hu1)}};
+    const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;
+    return tab[kind][p->hess != 0](p, i0, nb, g);
+}
+/* the multinomial entry (K ≤ MC_G(_vl)()), ex: 3·16·mp elements of scratch */
+TARGET static double MC_G(_mn)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g,
+                               T *ex)
+{
+    if (p->src.rows)
+        return p->hess ? MC_G(_m_h1)(p, i0, nb, g, ex) : MC_G(_m_g1)(p, i0, nb, g, ex);
+    return p->hess ? MC_G(_m_h0)(p, i0, nb, g, ex) : MC_G(_m_g0)(p, i0, nb, g, ex);
+}
+TARGET static Py_ssize_t MC_G(_vl)(void) { return W / 8; }   /* classes as lanes */
+/* one function per loss, mode and row walk (each its own registers) */
+TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)
+{
+    static double (*const tab[4][2][8])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = {
+        {{MC_G(_sq0_n0), MC_G(_sq0_n1), MC_G(_sq0_n2), MC_G(_sq0_n3), MC_G(_sq0_n4), MC_G(_sq0_nx), MC_G(_sq0_rw), MC_G(_sq0_na)}, {MC_G(_sq1_n0), MC_G(_sq1_n1), MC_G(_sq1_n2), MC_G(_sq1_n3), MC_G(_sq1_n4), MC_G(_sq1_nx), MC_G(_sq1_rw), MC_G(_sq1_na)}},
+        {{MC_G(_lg0_n0), MC_G(_lg0_n1), MC_G(_lg0_n2), MC_G(_lg0_n3), MC_G(_lg0_n4), MC_G(_lg0_nx), MC_G(_lg0_rw), MC_G(_lg0_na)}, {MC_G(_lg1_n0), MC_G(_lg1_n1), MC_G(_lg1_n2), MC_G(_lg1_n3), MC_G(_lg1_n4), MC_G(_lg1_nx), MC_G(_lg1_rw), MC_G(_lg1_na)}},
+        {{MC_G(_po0_n0), MC_G(_po0_n1), MC_G(_po0_n2), MC_G(_po0_n3), MC_G(_po0_n4), MC_G(_po0_nx), MC_G(_po0_rw), MC_G(_po0_na)}, {MC_G(_po1_n0), MC_G(_po1_n1), MC_G(_po1_n2), MC_G(_po1_n3), MC_G(_po1_n4), MC_G(_po1_nx), MC_G(_po1_rw), MC_G(_po1_na)}},
+        {{MC_G(_hu0_n0), MC_G(_hu0_n1), MC_G(_hu0_n2), MC_G(_hu0_n3), MC_G(_hu0_n4), MC_G(_hu0_nx), MC_G(_hu0_rw), MC_G(_hu0_na)}, {MC_G(_hu1_n0), MC_G(_hu1_n1), MC_G(_hu1_n2), MC_G(_hu1_n3), MC_G(_hu1_n4), MC_G(_hu1_nx), MC_G(_hu1_rw), MC_G(_hu1_na)}},
+    };
+    static double (*const ptab[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = {
+        {MC_G(_p_sq0), MC_G(_p_sq1)}, {MC_G(_p_lg0), MC_G(_p_lg1)},
+        {MC_G(_p_po0), MC_G(_p_po1)}, {MC_G(_p_hu0), MC_G(_p_hu1)}};
+    const Py_ssize_t m = p->src.m, nc = m / VL;
+    const uintptr_t xa = (uintptr_t)p->src.x;
+    /* wide rows all starting the same lanes past a vector boundary: aligned walk */
+    const int al = xa % W != 0 && xa % sizeof(T) == 0
+                   && (p->src.ld * (Py_ssize_t)sizeof(T)) % W == 0 && m + 2 * VL <= MC_AL_MAX;
+    const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : (al ? 7 : 5));
+    const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;
+    if (MC_G(_PACK) && !p->src.rows && p->src.ld == m && 2 * m <= VL
+            && (m & (m - 1)) == 0 && nb >= VL)      /* whole narrow rows per vector */
+        return ptab[kind][p->hess != 0](p, i0, nb, g);
+    return tab[kind][p->hess != 0][walk](p, i0, nb, g);
+}
+
+
+#undef T
+#undef IT
+#undef W
+#undef VL
+#undef TARGET
+#undef SPECIALISE

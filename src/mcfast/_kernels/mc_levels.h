@@ -1,0 +1,129 @@
+/* mcfast: every (dtype, instruction set) instantiation of the engine's kernels, listed once.
+ *
+ * Re-included (no include guard) with MC_BODY naming a body header: the row products
+ * (mc_rows_body.h), the loss hooks (mc_hook_body.h), the fused paths (mc_group_body.h).
+ * For each instantiation it defines, includes MC_BODY, and undefines:
+ *   MC_T        the element type: double or float;
+ *   MC_IT       the integer type of a lane (masks): int64_t or int32_t;
+ *   MC_TN       the dtype's suffix: d or f;
+ *   MC_SFX      the names' suffix: <d|f>_<base|avx2|avx512> (mc_grp_d_avx2, ...);
+ *   MC_W        vector bytes (16 at the SSE2 baseline, 32 AVX2, 64 AVX-512);
+ *   MC_VL       lanes of T in a vector (MC_W / sizeof(MC_T), a literal);
+ *   MC_TARGET   the instruction set's function attribute (mc_simd.h);
+ *   MC_SPEC     0 at the baseline (one row walk for every width: a third of the code),
+ *               1 where speed matters (a function per row width), 2 also the packed
+ *               narrow rows (AVX-512).
+ * The level in use is picked at run time (mc_simd.h's mc_level; MCFAST_SIMD forces one);
+ * without x86-64 dispatch only the baseline exists.
+ */
+
+#define MC_T double
+#define MC_TN d
+#define MC_IT int64_t
+#define MC_SFX d_base
+#define MC_W 16
+#define MC_VL 2
+#define MC_TARGET MC_T_BASE
+#define MC_SPEC 0
+#include MC_BODY
+#undef MC_T
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+
+#define MC_T float
+#define MC_TN f
+#define MC_IT int32_t
+#define MC_SFX f_base
+#define MC_W 16
+#define MC_VL 4
+#define MC_TARGET MC_T_BASE
+#define MC_SPEC 0
+#include MC_BODY
+#undef MC_T
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+
+#if MC_X86
+
+#define MC_T double
+#define MC_TN d
+#define MC_IT int64_t
+#define MC_SFX d_avx2
+#define MC_W 32
+#define MC_VL 4
+#define MC_TARGET MC_T_AVX2
+#define MC_SPEC 1
+#include MC_BODY
+#undef MC_T
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+
+#define MC_T float
+#define MC_TN f
+#define MC_IT int32_t
+#define MC_SFX f_avx2
+#define MC_W 32
+#define MC_VL 8
+#define MC_TARGET MC_T_AVX2
+#define MC_SPEC 1
+#include MC_BODY
+#undef MC_T
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+
+#define MC_T double
+#define MC_TN d
+#define MC_IT int64_t
+#define MC_SFX d_avx512
+#define MC_W 64
+#define MC_VL 8
+#define MC_TARGET MC_T_AVX512
+#define MC_SPEC 2
+#include MC_BODY
+#undef MC_T
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+
+#define MC_T float
+#define MC_TN f
+#define MC_IT int32_t
+#define MC_SFX f_avx512
+#define MC_W 64
+#define MC_VL 16
+#define MC_TARGET MC_T_AVX512
+#define MC_SPEC 2
+#include MC_BODY
+#undef MC_T
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+#endif /* MC_X86 */
