@@ -3,7 +3,8 @@
  * Included by mc_engine.h with MC_T (double or float), MC_TN (d or f: the names'
  * suffix) and MC_DIRECT (1: the block adds straight into the part's double accumulator;
  * 0: into the block's own T sums, folded into it after) defined; no include guard.
- * Defines mc_block_<d|f>, which calls the level in use of each kernel.
+ * Defines mc_block_<d|f>, which calls each kernel of the level in use through the
+ * dispatch table (mc_kern.h).
  */
 #define T MC_T
 
@@ -16,16 +17,17 @@ static double MC_CAT(mc_block_, MC_TN)(const mc_prob *p, Py_ssize_t i0, Py_ssize
     T *wb = yb + yc * nb, *g = wb + nb, *gt;
     const T *tt = (const T *)p->tt, *pt = (const T *)p->pt;
     const T *y = (const T *)p->y, *w = (const T *)p->w;
+    const MC_CAT(mc_kern_, MC_TN) *kern = MC_KERN(MC_TN);   /* the level in use */
     Py_ssize_t i, c, j;
     double loss, s;
     if (MC_HAVE_GROUP && p->loss.kind == MC_MULTINOMIAL && p->src.kind == MC_SRC_C
-            && m > 0 && K > 1 && K <= MC_DISPATCH_X(MC_CAT(mc_grp_, MC_TN), _vl, )) {
+            && m > 0 && K > 1 && K <= kern->classes) {
         /* multinomial rows, the classes as vector lanes (mc_group.h); K > 1 only:
            mc_scratch_items gives their 3·16·mp elements to K > 1 alone, and K = 1
            (loss 0, ℓ′ = 0) is the general block's */
         gt = MC_DIRECT ? (T *)acc : g;
         if (!MC_DIRECT) memset(g, 0, (size_t)(K * mp) * sizeof(T));
-        loss = MC_DISPATCH_X(MC_CAT(mc_grp_, MC_TN), _mn, p, i0, nb, gt, g + K * mp);
+        loss = kern->multinomial(p, i0, nb, gt, g + K * mp);
         if (!MC_DIRECT)
             for (j = 0; j < K * mp; j++) acc[j] += g[j];
         return loss;
@@ -35,22 +37,22 @@ static double MC_CAT(mc_block_, MC_TN)(const mc_prob *p, Py_ssize_t i0, Py_ssize
         /* dense, one output: fused row groups, or F-order sub-blocks (mc_group.h) */
         gt = MC_DIRECT ? (T *)acc : g;
         if (!MC_DIRECT) memset(g, 0, (size_t)mp * sizeof(T));
-        loss = p->src.kind == MC_SRC_C ? MC_DISPATCH_X(MC_CAT(mc_grp_, MC_TN), , p, i0, nb, gt)
-                                       : MC_DISPATCH_X(MC_CAT(mc_grp_, MC_TN), _f, p, i0, nb, gt);
+        loss = p->src.kind == MC_SRC_C ? kern->group(p, i0, nb, gt)
+                                       : kern->group_f(p, i0, nb, gt);
         if (!MC_DIRECT)
             for (j = 0; j < mp; j++) acc[j] += g[j];
         return loss;
     }
     /* z = X_b Θ + b (not needed for the Hessian of the squared loss) */
     if (!(p->hess && p->loss.kind == MC_SQUARED)) {
-        *bad += MC_DISPATCH_X(MC_CAT(mc_rows_, MC_TN), _mv, &p->src, i0, nb, tt, mp, K, z);
+        *bad += kern->mv(&p->src, i0, nb, tt, mp, K, z);
         if (p->intercept)
             for (c = 0; c < K; c++)
                 for (i = 0; i < nb; i++) z[c * nb + i] += tt[c * mp + m];
     }
     /* q = X_b P + b_p */
     if (p->hess) {
-        *bad += MC_DISPATCH_X(MC_CAT(mc_rows_, MC_TN), _mv, &p->src, i0, nb, pt, mp, K, q);
+        *bad += kern->mv(&p->src, i0, nb, pt, mp, K, q);
         if (p->intercept)
             for (c = 0; c < K; c++)
                 for (i = 0; i < nb; i++) q[c * nb + i] += pt[c * mp + m];
@@ -72,8 +74,7 @@ static double MC_CAT(mc_block_, MC_TN)(const mc_prob *p, Py_ssize_t i0, Py_ssize
         if (w) w += i0;
     }
     /* r = w ∘ ℓ′(z, y)  (or w ∘ ℓ″ q) */
-    loss = MC_DISPATCH_X(MC_CAT(mc_hook_, MC_TN), , &p->loss, p->hess, nb, K, z, q, y, w, r,
-                         lv, lv + nb);
+    loss = kern->hook(&p->loss, p->hess, nb, K, z, q, y, w, r, lv, lv + nb);
     /* Gᵀ += R_bᵀ X_b; the intercept's gradient is Σ_i r_i */
     gt = MC_DIRECT ? (T *)acc : g;
     if (!MC_DIRECT) memset(g, 0, (size_t)(K * mp) * sizeof(T));
@@ -83,7 +84,7 @@ static double MC_CAT(mc_block_, MC_TN)(const mc_prob *p, Py_ssize_t i0, Py_ssize
             for (i = 0; i < nb; i++) s += r[c * nb + i];
             gt[c * mp + m] += (T)s;
         }
-    MC_DISPATCH_X(MC_CAT(mc_rows_, MC_TN), _rmv, &p->src, i0, nb, r, K, gt, mp);
+    kern->rmv(&p->src, i0, nb, r, K, gt, mp);
     if (!MC_DIRECT)
         for (j = 0; j < K * mp; j++) acc[j] += g[j];
     return loss;

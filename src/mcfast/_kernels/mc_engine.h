@@ -40,7 +40,7 @@ typedef struct {
     const void *w;       /* sample weights (storage rows), NULL for w = 1 */
 } mc_prob;
 
-#include "mc_group.h"
+#include "mc_kern.h"
 
 /* elements of T of one part's scratch */
 static inline Py_ssize_t mc_scratch_items(Py_ssize_t K, Py_ssize_t mp, Py_ssize_t ycols,

@@ -15,7 +15,8 @@
  * the second product: 1.5–1.7× the one-thread read floor at m = 16 … 32, against
  * 1.02–1.1× of a read of X and y here (bench/bench_losses.py --floor).
  *
- * Row walks of the groups (a function each, chosen per block by the entry at the end):
+ * Row walks of the groups (a function each, chosen per block by the entry at the end of
+ * mc_group_body.h):
  *   n1 … n4   rows of 1–4 whole vectors: G in registers; when the rows are packed
  *             (ld = m = NCC·VL, a C-ordered X) the row offsets are constants (…c), so
  *             one pointer walks the group (a run-time stride made the compiler keep a
@@ -226,8 +227,6 @@ static double mc_grp_d_base_mn(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, d
 static double mc_grp_f_base_mn(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, float *g,
                                float *ex)
 { (void)p; (void)i0; (void)nb; (void)g; (void)ex; return 0; } /* never called */
-static Py_ssize_t mc_grp_d_base_vl(void) { return 0; }
-static Py_ssize_t mc_grp_f_base_vl(void) { return 0; }
 #endif /* MC_VEC */
 
 #endif /* MCFAST_GROUP_H */

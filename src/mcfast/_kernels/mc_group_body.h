@@ -703,7 +703,8 @@ TARGET static double MC_G(_f)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T 
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;
     return tab[kind][p->hess != 0](p, i0, nb, g);
 }
-/* the multinomial entry (K ≤ MC_G(_vl)()), ex: 3·16·mp elements of scratch */
+/* the multinomial entry (K ≤ W / 8: the classes as the double lanes of a vector), ex:
+   3·16·mp elements of scratch */
 TARGET static double MC_G(_mn)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g,
                                T *ex)
 {
@@ -711,8 +712,7 @@ TARGET static double MC_G(_mn)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T
         return p->hess ? MC_G(_m_h1)(p, i0, nb, g, ex) : MC_G(_m_g1)(p, i0, nb, g, ex);
     return p->hess ? MC_G(_m_h0)(p, i0, nb, g, ex) : MC_G(_m_g0)(p, i0, nb, g, ex);
 }
-TARGET static Py_ssize_t MC_G(_vl)(void) { return W / 8; }   /* classes as lanes */
-/* one function per loss, mode and row walk (each its own registers) */
+/* the row-group entry: the named function of the block's loss, mode and row walk */
 TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)
 {
     static double (*const tab[4][2][8])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = {

@@ -1,7 +1,8 @@
 /* mcfast: every (dtype, instruction set) instantiation of the engine's kernels, listed once.
  *
  * Re-included (no include guard) with MC_BODY naming a body header: the row products
- * (mc_rows_body.h), the loss hooks (mc_hook_body.h), the fused paths (mc_group_body.h).
+ * (mc_rows_body.h), the loss hooks (mc_hook_body.h), the fused paths (mc_group_body.h),
+ * the dispatch table's entries (mc_kern_body.h).
  * For each instantiation it defines, includes MC_BODY, and undefines:
  *   MC_T        the element type: double or float;
  *   MC_IT       the integer type of a lane (masks): int64_t or int32_t;

@@ -86,8 +86,4 @@ typedef struct {
 #undef MC_BODY
 #undef MC_R
 
-/* Σ x[0:n] at the level in use: the memory read floor of the benchmarks */
-static double mc_sum_d(const double *x, Py_ssize_t n) { return MC_DISPATCH(mc_rows_d, _sum, x, n); }
-static double mc_sum_f(const float *x, Py_ssize_t n) { return MC_DISPATCH(mc_rows_f, _sum, x, n); }
-
 #endif /* MCFAST_ROWS_H */

@@ -110,7 +110,4 @@ static int mc_set_level(int level)
 #  define MC_DISPATCH(PREFIX, FN, ...) PREFIX##_base##FN(__VA_ARGS__)
 #endif
 
-/* MC_DISPATCH with PREFIX expanded first (a name built by MC_CAT) */
-#define MC_DISPATCH_X(...) MC_DISPATCH(__VA_ARGS__)
-
 #endif /* MCFAST_SIMD_H */
