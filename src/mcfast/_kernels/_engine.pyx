@@ -3,21 +3,28 @@
 
 Design. z = f(Y), Y = XΘ ⇒ ∂z/∂Θ = Xᵀ ∂z/∂Y, with f a sum of pointwise losses: per
 block of rows, z_b = X_b Θ, then r_b = w ∘ ℓ′(z_b, y_b), then G += X_bᵀ r_b while X_b
-is in cache. Three concerns, three files:
+is in cache. The files, one concern each:
+  mc_levels.h  the one list of instantiations, (float64, float32) × (SSE2 baseline,
+               AVX2+FMA, AVX-512): re-included with MC_BODY naming a body header
+               (mc_*_body.h), each a plain C function body over the element type and
+               the vector width, with no function bodies inside #define;
   mc_rows.h    the row sources: dense C, dense F read in place (a row block of an F
                array is m contiguous column segments), CSR, each optionally through
-               `rows` (minibatches without copying X); the two block products, written
-               once over the element type and the vector width and compiled for AVX-512,
-               AVX2+FMA and SSE2, one runtime dispatch (mc_simd.h);
+               `rows` (minibatches without copying X); the two block products
+               (mc_rows_body.h);
   mc_loss.h    the pointwise loss hooks (squared, logistic, Poisson, Huber, multinomial),
-               in double, stable for large |z|;
-  mc_vmath_body.h  eˣ and log(1 + e) on vectors of doubles (the same polynomials);
+               in double, stable for large |z| (mc_hook_body.h); each loss's ℓ, ℓ′, ℓ″
+               once in mc_loss_lanes.h and eˣ, log(1 + e) once in mc_vmath_body.h, on a
+               lane type (mc_lane_vec.h: vector lanes; mc_lane_one.h: one double);
   mc_group.h   the fast paths of the common cases, each reading X once in one stream:
                dense rows with one output in groups of one vector's lanes of rows (C
                order, row slices, rows=), F order in sub-blocks of column segments,
-               multinomial with the classes as a vector's lanes;
+               multinomial with the classes as a vector's lanes (mc_group_body.h; its
+               named variants from mc_group_kind.h, _narrow.h, _pwidth.h, _mrows.h);
+  mc_kern.h    the one dispatch table: the kernels of each (dtype, level) by name,
+               MC_KERN(d|f) the level in use (mc_simd.h's mc_level, MCFAST_SIMD);
   mc_engine.h  one block: a fast path of mc_group.h where one applies, else source,
-               hook, source (and the intercept, gathered y and w);
+               hook, source (and the intercept, gathered y and w; mc_block_body.h);
   this file    the driver: blocks grouped into parts, a number fixed by the shape (n, m,
                K, dtype, source kind: `plan_parts`), never by the thread count; threads
                of mcfast's pool (_threads.parallel_for) take parts as they finish; each

@@ -46,7 +46,7 @@
  * with the x86-64 baseline on about half the outputs, all of them with
  * -ffp-contract=off; both are equal to rounding). Code whose IEEE class must not depend
  * on contraction is written immune to it: eˣ is ∞ above log(DBL_MAX) by a select
- * (mc_loss.h), so eᶻ − y·z at z = ∞ is NaN with or without an FMA.
+ * (mc_vmath_body.h), so eᶻ − y·z at z = ∞ is NaN with or without an FMA.
  *
  * Included by mc_engine.h after mc_prob (the problem a block belongs to).
  */

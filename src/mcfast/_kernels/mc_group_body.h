@@ -22,10 +22,13 @@ typedef T MC_G(_h32) __attribute__((vector_size(32)));
 enum { MC_G(_SPEC) = SPECIALISE != 0, MC_G(_PACK) = SPECIALISE == 2 && MC_PACKED_OK,
        MC_G(_VL) = VL };
 typedef T MC_G(_hv) __attribute__((vector_size(W * sizeof(T) / 8)));
-/* eˣ and log(1 + e) on W / 8 double lanes: MC_G(_vm_dv), MC_G(_vm_exp), ... */
+/* eˣ, log(1 + e) and the losses on W / 8 double lanes: MC_G(_vm_dv), MC_G(_vm_exp),
+   MC_G(_vm_loss), ... */
 #define MC_VM(x) MC_G(MC_CAT(_vm, x))
 #define MC_VML (W / 8)
+#include "mc_lane_vec.h"
 #include "mc_vmath_body.h"
+#include "mc_loss_lanes.h"
 #undef MC_VM
 #undef MC_VML
 /* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */
@@ -39,43 +42,6 @@ TARGET MC_INLINE MC_G(_v) MC_G(_tail)(const T *p, const T *xend, Py_ssize_t tail
     }
     memcpy(&v, p, (size_t)tail * sizeof(T));
     return v;
-}
-/* the loss of kind KIND (a literal at every call: one loop per loss) on the lanes, in
-   double: returns ℓ′(z, y) and sets *l = ℓ(z, y), or for a Hessian returns ℓ″(z, y) q
-   (the formulas of mc_loss.h's hooks) */
-TARGET MC_INLINE MC_G(_vm_dv) MC_G(_lanes)(const int KIND, const int HESS,
-                                           MC_G(_vm_dv) z, MC_G(_vm_dv) q,
-                                           MC_G(_vm_dv) y, double delta,
-                                           MC_G(_vm_dv) *l)
-{
-    typedef MC_G(_vm_dv) DV;
-    const DV zero = {0};
-    DV e, inv, a;
-    MC_G(_vm_iv) in;
-    switch (KIND) {
-    case MC_SQUARED:
-        e = z - y;
-        *l = e * e;
-        return HESS ? 2 * q : 2 * e;
-    case MC_LOGISTIC:
-        e = MC_G(_vm_exp)(-MC_G(_vm_abs)(z));
-        inv = 1 / (1 + e);
-        if (HESS) return e * inv * inv * q;
-        *l = MC_G(_vm_sel)(z > 0, z, zero) + MC_G(_vm_log1p01)(e, inv) - y * z;
-        return MC_G(_vm_sel)(z >= 0, inv, e * inv) - y;
-    case MC_POISSON:
-        e = MC_G(_vm_exp)(z);
-        *l = e - y * z;
-        return HESS ? e * q : e - y;
-    default:
-        e = z - y;
-        a = MC_G(_vm_abs)(e);
-        in = a <= delta;
-        *l = MC_G(_vm_sel)(in, 0.5 * e * e, delta * (a - 0.5 * delta));
-        if (HESS) return MC_G(_vm_sel)(in, q, zero);
-        return MC_G(_vm_sel)(in, e, MC_G(_vm_sel)(e > 0, zero + delta,
-                                                  MC_G(_vm_sel)(e < 0, zero - delta, e)));
-    }
 }
 /* r = w ∘ ℓ′(z, y) on a vector of rows (Hessian: w ∘ ℓ″ q), in double: a vector of
    W / 8 doubles at a time (float: each half of the vector); adds w ℓ to *lacc and r
@@ -93,8 +59,8 @@ TARGET MC_INLINE MC_G(_v) MC_G(_rlanes)(const int KIND, const int HESS, MC_G(_v)
     int h;
     if (KIND == MC_SQUARED) {          /* in T: no conversions (float: sums per block) */
         e = zv - yv;
-        rv = wv * (HESS ? qv + qv : e + e);
-        if (!HESS) *lacc_t += wv * e * e;
+        rv = wv * (HESS ? MC_SQ_HESSP(qv) : MC_SQ_GRAD(e));
+        if (!HESS) *lacc_t += wv * MC_SQ_LOSS(e);
         *iacc_t += rv;
         return rv;
     }
@@ -106,7 +72,7 @@ TARGET MC_INLINE MC_G(_v) MC_G(_rlanes)(const int KIND, const int HESS, MC_G(_v)
         memcpy(&yh, (const char *)&yv + h * HB, HB);
         memcpy(&wh, (const char *)&wv + h * HB, HB);
         wd = __builtin_convertvector(wh, DV);
-        d = MC_G(_lanes)(KIND, HESS, __builtin_convertvector(zh, DV),
+        d = MC_G(_vm_loss)(KIND, HESS, __builtin_convertvector(zh, DV),
                          __builtin_convertvector(qh, DV),
                          __builtin_convertvector(yh, DV), delta, &l_);
         rh = __builtin_convertvector(wd * d, HV);
@@ -546,9 +512,9 @@ TARGET MC_INLINE MC_G(_v) MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m,
     /* softmax over the K lanes: e^(z − max) (all −inf, or an inf: max = 0) */
     for (c = 0; c < K; c++) {
         double zc = zl[c];
-        zmax = zc > zmax ? zc : (zc != zc ? zc : zmax);
+        zmax = mc_mn_max(zmax, zc);
     }
-    if (!(zmax > -INFINITY && zmax < INFINITY) && zmax == zmax) zmax = 0;
+    zmax = mc_mn_shift(zmax);
     e = MC_G(_vm_exp)(MC_G(_lo)(z0) - zmax);
     e = MC_G(_vm_sel)(live, e, (DV){0});
     for (c = 0; c < K; c++) sum += e[c];
@@ -561,11 +527,11 @@ TARGET MC_INLINE MC_G(_v) MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m,
         for (c = 0; c < K; c++) pq += pd[c] * qd[c];
         rd = wi * pd * (qd - pq);
     } else {
-        const int ok = yi >= 0 && yi < (double)K && yi == floor(yi);
+        const int ok = mc_mn_label_ok(yi, K);
         const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi));
         rd = wi * (pd - hit);
         if (ok)
-            *loss += wi * (zmax + log(sum) - (double)zl[(Py_ssize_t)yi]);
+            *loss += wi * mc_mn_loss(zmax, sum, (double)zl[(Py_ssize_t)yi]);
         else {
             *loss += NAN;
             rd = (DV){0} + NAN;

@@ -21,9 +21,11 @@
  * layer refuses them first) gives a NaN loss, never an out-of-bounds read.
  *
  * Speed. The hooks run between two reads of X from cache, so eᶻ must cost about what
- * reading a row does: mc_exp and mc_log1p01 below are branch-free (ternaries, bit
- * operations), so the compiler vectorises each hook loop at the instantiation's width
- * (the hooks are compiled per SIMD level, like the row sources). Per-row losses go to a
+ * reading a row does: mc_one_exp and mc_one_log1p01 (mc_vmath_body.h on one double)
+ * are branch-free (ternaries, bit operations), so the compiler may vectorise each hook
+ * loop at the instantiation's width (the hooks are compiled per SIMD level, like the
+ * row sources). Each loss's ℓ, ℓ′, ℓ″ is written once, in mc_loss_lanes.h, and serves
+ * the hooks here (one double) and the fused paths of mc_group.h (vector lanes). Per-row losses go to a
  * scratch array and are summed after the loop on four accumulators in a fixed order,
  * so results do not depend on the vector width chosen.
  */
@@ -62,45 +64,6 @@ typedef struct {
     TY f2_ = (1 / 17. + (t) * (1 / 19.)) + (1 / 21. + (t) * (1 / 23.)) * t2_;        \
     (f0_ + f1_ * t4_) + f2_ * t8_; })
 
-/* eˣ within 1-2 ulp over the whole double range (inf above 709.78, subnormals and 0
- * below −708), branch-free: x = k ln2 + r, |r| ≤ ln2/2; eʳ by MC_EXP_POLY; 2ᵏ as two
- * normal factors 2^k1 · 2^k2. */
-MC_INLINE double mc_exp(double x)
-{
-    const double shift = 6755399441055744.0;          /* 1.5 · 2⁵², rounds to an integer */
-    double xc = x > 709.8 ? 709.8 : (x < -745.2 ? -745.2 : x);
-    double kd = xc * 1.4426950408889634 + shift, r, p, s1, s2;
-    int64_t bits, k, k1, k2;
-    memcpy(&bits, &kd, 8);
-    kd -= shift;
-    r = (xc - kd * 0.693147180369123816490) - kd * 1.90821492927058770002e-10;
-    p = MC_EXP_POLY(double, r);
-    k = (int64_t)(int32_t)bits;                       /* the low bits of kd hold k */
-    k1 = ((k + 2048) >> 1) - 1024;
-    k2 = k - k1;
-    k1 = (k1 + 1023) << 52;
-    k2 = (k2 + 1023) << 52;
-    memcpy(&s1, &k1, 8);
-    memcpy(&s2, &k2, 8);
-    /* above log(DBL_MAX) the result is ∞ by a select, not by the product's overflow: a
-     * caller's e − y·x would otherwise be contracted to fma(p·s1, s2, −y·x), whose exact
-     * product is finite, so eˣ − y·x at x = ∞ gave −∞ instead of ∞ − ∞ = NaN */
-    return x != x ? x : (x > 709.782712893384 ? (double)INFINITY : p * s1 * s2);
-}
-
-/* log(1 + e) for 0 ≤ e ≤ 1, branch-free: u = 1 + e = 2ʲ v with v in [√½, √2],
- * log v = 2 atanh(s), s = (v − 1)/(v + 1) ≤ 0.172, by MC_LOG_SERIES, plus the
- * rounding error of 1 + e, (e − (u − 1)) / u, with inv = 1 / u given (the caller has it). */
-MC_INLINE double mc_log1p01(double e, double inv)
-{
-    double u = 1 + e;
-    int big = u > 1.4142135623730951;
-    double v = big ? 0.5 * u : u;
-    double s = (v - 1) / (v + 1), t = s * s;
-    double lg = 2 * s * MC_LOG_SERIES(double, t);
-    return lg + (big ? 0.6931471805599453 : 0.0) + (e - (u - 1)) * inv;
-}
-
 /* Σ lv[0:n] on four accumulators, in a fixed order */
 static inline double mc_sum4(const double *lv, Py_ssize_t n)
 {
@@ -114,19 +77,42 @@ static inline double mc_sum4(const double *lv, Py_ssize_t n)
 /* weight of row i */
 #define MC_WI(i) (w ? (double)w[i] : 1.0)
 
-/* A hook's last step for one output: r = w ∘ lv (cast to T), and, in gradient mode,
- * the loss Σ w ∘ tmp (per-row losses in tmp). Each loop is simple enough to vectorise. */
-#define MC_FINISH(T, R) ({                                                              \
-    T *R_ = (R); double l_ = 0;                                                      \
-    if (w) {                                                                         \
-        for (i = 0; i < nb; i++) R_[i] = (T)((double)w[i] * lv[i]);                  \
-        if (!hess) { for (i = 0; i < nb; i++) tmp[i] *= (double)w[i];                \
-                     l_ = mc_sum4(tmp, nb); }                                        \
-    } else {                                                                         \
-        for (i = 0; i < nb; i++) R_[i] = (T)lv[i];                                   \
-        if (!hess) l_ = mc_sum4(tmp, nb);                                            \
-    }                                                                                \
-    l_; })
+/* the squared loss of e = z − y (Hessian: in the direction q), on any arithmetic type:
+ * mc_loss_lanes.h's on double lanes, and the fused paths' on the lanes of T */
+#define MC_SQ_LOSS(e) ((e) * (e))
+#define MC_SQ_GRAD(e) ((e) + (e))
+#define MC_SQ_HESSP(q) ((q) + (q))
+
+/* the multinomial softmax's scalar steps, shared by the hooks (any K) and the fused rows
+ * (the classes as lanes): the running maximum (NaN sticks), the shift taken out (0 when
+ * the row is all −∞ or holds an ∞), the label check, and the row's loss
+ * logsumexp(z) − z_y = zmax + log Σ e^(z − zmax) − z_y */
+static inline double mc_mn_max(double zmax, double zc)
+{
+    return zc > zmax ? zc : (zc != zc ? zc : zmax);
+}
+static inline double mc_mn_shift(double zmax)
+{
+    return !(zmax > -INFINITY && zmax < INFINITY) && zmax == zmax ? 0 : zmax;
+}
+static inline int mc_mn_label_ok(double y, Py_ssize_t K)
+{
+    return y >= 0 && y < (double)K && y == floor(y);
+}
+static inline double mc_mn_loss(double zmax, double sum, double zy)
+{
+    return zmax + log(sum) - zy;
+}
+
+/* eˣ, log(1 + e) and each loss's ℓ, ℓ′, ℓ″ on one double, for the hooks' loops:
+ * mc_one_exp, mc_one_log1p01, mc_one_loss (the same bodies as the fused paths' lanes) */
+#define MC_VM(x) MC_CAT(mc_one, x)
+#define TARGET
+#include "mc_lane_one.h"
+#include "mc_vmath_body.h"
+#include "mc_loss_lanes.h"
+#undef MC_VM
+#undef TARGET
 
 /* the hooks of every instantiation: mc_hook_<dtype>_<level> (mc_hook_body.h) */
 #define MC_BODY "mc_hook_body.h"

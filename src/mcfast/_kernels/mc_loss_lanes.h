@@ -1,0 +1,49 @@
+/* mcfast: each loss's ℓ, ℓ′ and ℓ″, written once, on lanes of doubles.
+ *
+ * Re-included after mc_vmath_body.h on the same lane type (mc_lane_vec.h: the lanes of
+ * the fused paths; mc_lane_one.h: one double, for the hooks' loops), with MC_VM(x) and
+ * TARGET defined. MC_VM(_loss)(KIND, HESS, z, q, y, δ, &l), KIND and HESS literals at
+ * every call (one loop per loss and mode):
+ *   gradient (HESS 0):  returns ℓ′(z, y) and sets l = ℓ(z, y);
+ *   Hessian (HESS 1):   returns ℓ″(z, y) q (l untouched).
+ * squared    ℓ = (z − y)²                         ℓ′ = 2(z − y)       ℓ″ = 2
+ * logistic   ℓ = log(1 + eᶻ) − y z                ℓ′ = σ(z) − y       ℓ″ = σ(z)(1 − σ(z))
+ * Poisson    ℓ = eᶻ − y z                         ℓ′ = eᶻ − y         ℓ″ = eᶻ
+ * Huber      ℓ = ½e² (|e| ≤ δ), δ(|e| − ½δ)       ℓ′ = clip(e, ±δ)    ℓ″ = [|e| ≤ δ]
+ * (logistic stable for large |z|: e = e^−|z| ≤ 1, log(1 + eᶻ) = max(z, 0) + log(1 + e)).
+ * The multinomial loss couples a row's classes: mc_hook_body.h (any K) and mc_group_body.h
+ * (the classes as lanes) apply its softmax on these lanes' eˣ.
+ */
+TARGET MC_INLINE MC_VM(_dv) MC_VM(_loss)(const int KIND, const int HESS, MC_VM(_dv) z,
+                                         MC_VM(_dv) q, MC_VM(_dv) y, double delta,
+                                         MC_VM(_dv) *l)
+{
+    typedef MC_VM(_dv) DV;
+    const DV zero = {0};
+    DV e, inv, a;
+    MC_VM(_iv) in;
+    switch (KIND) {
+    case MC_SQUARED:
+        e = z - y;
+        *l = MC_SQ_LOSS(e);
+        return HESS ? MC_SQ_HESSP(q) : MC_SQ_GRAD(e);
+    case MC_LOGISTIC:
+        e = MC_VM(_exp)(-MC_VM(_abs)(z));
+        inv = 1 / (1 + e);
+        if (HESS) return e * inv * inv * q;
+        *l = MC_VM(_sel)(z > 0, z, zero) + MC_VM(_log1p01)(e, inv) - y * z;
+        return MC_VM(_sel)(z >= 0, inv, e * inv) - y;
+    case MC_POISSON:
+        e = MC_VM(_exp)(z);
+        *l = e - y * z;
+        return HESS ? e * q : e - y;
+    default:                                                  /* MC_HUBER */
+        e = z - y;
+        a = MC_VM(_abs)(e);
+        in = a <= delta;
+        *l = MC_VM(_sel)(in, 0.5 * e * e, delta * (a - 0.5 * delta));
+        if (HESS) return MC_VM(_sel)(in, q, zero);
+        return MC_VM(_sel)(in, e, MC_VM(_sel)(e > 0, zero + delta,
+                                              MC_VM(_sel)(e < 0, zero - delta, e)));
+    }
+}
