@@ -41,11 +41,13 @@ n are links, id n + t is the result of step t; ``left`` is applied after ``right
 
 import heapq
 
+from ._kernels._chain import BLOCK, DP_MAX   # defined once, by the nogil planner
+
 __all__ = ["LinkInfo", "Pair", "plan", "tree_of", "tree_str", "kron_orders", "kron_apply",
            "DP_MAX", "MODES", "FORWARD_ONLY"]
 
-DP_MAX = 64         # links up to which the bracketing is the exact optimum (the DP)
-BLOCK = 32          # links per block of the block DP beyond DP_MAX
+# DP_MAX: links up to which the bracketing is the exact optimum (the DP); BLOCK: links per
+# block of the block DP beyond DP_MAX
 
 # how a product is computed
 MODES = ("dense", "diag", "kron", "sparse", "tangent", "adjoint")

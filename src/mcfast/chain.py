@@ -21,8 +21,8 @@ from .links import Kronecker, MatrixFree
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
            "Diagonal", "Kronecker", "MatrixFree"]
 
-_SMALL_MM = 4096        # a product of at most this many multiply-adds is a hand loop, not BLAS
-_SMALL_MV = 1024        # the same for a matrix-vector product
+_SMALL_MM = _k.SMALL_MM  # a product of at most this many multiply-adds is a hand loop, not BLAS
+_SMALL_MV = _k.SMALL_MV  # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
 # OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
 _PARALLEL_MIN = 1 << 23
@@ -94,7 +94,8 @@ class Diagonal(_reference.Diagonal):
 
 def _compile(steps, dims, diag):
     """Turn the steps of a dense/Diagonal plan into a program for the compiled kernels:
-    (rows of NSTEPCOL Python ints, one per step; scratch size per sample).
+    (rows of STEP_COLUMNS Python ints, one per step, read by the STEP_* column names;
+    scratch size per sample).
 
     Steps come in post-order; each product gets a scratch block for its result (the last
     writes to the output); a block is reused once its product has been consumed, and a
@@ -127,8 +128,12 @@ def _compile(steps, dims, diag):
         for op in (left, right):
             if op[3] and op is not reuse:
                 free.append(op[3])
-        prog.append((li, ri, m, k, nn, int(left[2]), int(right[2]),
-                     int(m * k * nn <= _SMALL_MM), dst))
+        row = [0] * _k.STEP_COLUMNS
+        row[_k.STEP_LEFT], row[_k.STEP_RIGHT], row[_k.STEP_DST] = li, ri, dst
+        row[_k.STEP_M], row[_k.STEP_K], row[_k.STEP_N] = m, k, nn
+        row[_k.STEP_LDIAG], row[_k.STEP_RDIAG] = int(left[2]), int(right[2])
+        row[_k.STEP_SMALL] = int(m * k * nn <= _SMALL_MM)
+        prog.append(row)
         ops.append((m, nn, is_diag, None if t == last else (dst, size)))
     return prog, top
 
@@ -232,9 +237,9 @@ class ChainPlan:
         self._prog, self._scratch, self._small = None, 0, True
         if len(self.kinds) > 1 and set(self.kinds) <= {"dense", "diag"}:
             prog, scratch = _compile(self.steps, self.dims, self.diagonal)
-            small = all(st[7] for st in prog)
-            if small or all(st[5] or st[6] for st in prog):
-                self._prog = np.array(prog, dtype=np.intp).reshape(-1, 9)
+            small = all(st[_k.STEP_SMALL] for st in prog)
+            if small or all(st[_k.STEP_LDIAG] or st[_k.STEP_RDIAG] for st in prog):
+                self._prog = np.array(prog, dtype=np.intp).reshape(-1, _k.STEP_COLUMNS)
                 self._scratch, self._small = scratch, small
 
     @property
@@ -455,7 +460,8 @@ def _threads(nsamples, flops, small):
 
 
 def _operand(a, is_diag, batch):
-    """A link as the kernels take it: (array, [rs, cs, diag, 0], batch strides) in elements.
+    """A link as the kernels take it: (array, its meta row, batch strides) in elements; the
+    meta row holds the META_* columns: row and column strides, diagonal, small (0 here).
 
     A dense matrix needs a unit stride along its rows or its columns with a leading
     dimension BLAS accepts; anything else is copied once to C order. Strides of size-1
@@ -484,7 +490,9 @@ def _operand(a, is_diag, batch):
     bstr = [0] * (len(batch) - lead)
     for k in range(lead):
         bstr.append(strides[k] // item if shape[k] > 1 else 0)
-    return a, [rs, cs, int(is_diag), 0], bstr
+    meta = [0] * _k.META_COLUMNS
+    meta[_k.META_RS], meta[_k.META_CS], meta[_k.META_DIAG] = rs, cs, int(is_diag)
+    return a, meta, bstr
 
 
 def _cached_plan(dims, kinds, infos, order):
@@ -731,8 +739,8 @@ def _vector_chain(links, vector, out, grad):
         work = sum(dims[k] * dims[k + 1] for k in range(len(diag)))
         small = True
         for k, o in enumerate(ops):
-            o[1][3] = int(dims[k] * dims[k + 1] <= _SMALL_MV)
-            small = small and bool(o[1][3])
+            o[1][_k.META_SMALL] = int(dims[k] * dims[k + 1] <= _SMALL_MV)
+            small = small and bool(o[1][_k.META_SMALL])
         if vec.strides[-1] % vec.itemsize or (vec.strides[-1] < vec.itemsize
                                               and vec.shape[-1] > 1):
             vec = np.ascontiguousarray(vec)                 # BLAS wants a positive stride

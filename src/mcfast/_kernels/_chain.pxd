@@ -33,6 +33,11 @@ cdef enum:
 cdef enum:
     VBLOCK = 32
 
+# thresholds of the hand loops (exported to mcfast.chain as SMALL_MM / SMALL_MV)
+cdef enum:
+    SMALL_MM_WORK = 4096    # a product of at most this many multiply-adds: hand loop, not BLAS
+    SMALL_MV_WORK = 1024    # a matrix-vector product of at most this many: hand loop, not gemv
+
 
 cdef void chain_order(Py_ssize_t n, const Py_ssize_t* dims, const unsigned char* diag,
                       Py_ssize_t* prefix, Py_ssize_t* cost,

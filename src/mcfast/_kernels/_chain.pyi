@@ -9,6 +9,25 @@ __all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fa
            "fast_kron_vector", "dense_csr_product"]
 
 BATCH_BLOCK: int
+DP_MAX: int
+BLOCK: int
+SMALL_MM: int
+SMALL_MV: int
+STEP_LEFT: int
+STEP_RIGHT: int
+STEP_M: int
+STEP_K: int
+STEP_N: int
+STEP_LDIAG: int
+STEP_RDIAG: int
+STEP_SMALL: int
+STEP_DST: int
+STEP_COLUMNS: int
+META_RS: int
+META_CS: int
+META_DIAG: int
+META_SMALL: int
+META_COLUMNS: int
 
 def chain_product(
     arrays: list[NDArray[np.floating[Any]]],

@@ -62,6 +62,13 @@ cnp.import_array()
 DP_MAX = PLAN_DP_MAX        # for tests: equal to mcfast._plan.DP_MAX and BLOCK
 BLOCK = PLAN_BLOCK
 BATCH_BLOCK = VBLOCK        # samples per block of a batched chain (mcfast.chain sizes scratch by it)
+SMALL_MM = SMALL_MM_WORK    # multiply-adds of a product done by a hand loop (S_SMALL)
+SMALL_MV = SMALL_MV_WORK    # multiply-adds of a matrix-vector product done by a hand loop (M_SMALL)
+# the columns of a program's step rows (S_*) and of an operand's meta row (M_*), by name
+STEP_LEFT, STEP_RIGHT, STEP_M, STEP_K, STEP_N = S_LEFT, S_RIGHT, S_M, S_K, S_N
+STEP_LDIAG, STEP_RDIAG, STEP_SMALL, STEP_DST = S_LDIAG, S_RDIAG, S_SMALL, S_DST
+STEP_COLUMNS = NSTEPCOL
+META_RS, META_CS, META_DIAG, META_SMALL, META_COLUMNS = M_RS, M_CS, M_DIAG, M_SMALL, NMETACOL
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -1030,9 +1037,9 @@ cdef enum:
     FAST_STACK = 512        # elements of the on-stack scratch of the fast paths
     FAST_MAXLINKS = 32      # links of a vector chain on the fast path
     FAST_MAXDIM = 4096      # sizes of the fast chain path: no overflow in its cost formula
-    FAST_SMALLMM = 4096     # multiply-adds of one product on the fast chain path: hand loops
-    FAST_MAXWORK = 2 * 4096 # multiply-adds of the fast chain path
-    FAST_MAXLINK = 1024     # entries of a link on the fast vector path (a hand loop)
+    FAST_SMALLMM = SMALL_MM_WORK        # multiply-adds of one product on the fast chain path
+    FAST_MAXWORK = 2 * SMALL_MM_WORK    # multiply-adds of the fast chain path
+    FAST_MAXLINK = SMALL_MV_WORK        # entries of a link on the fast vector path
     NOGIL_WORK = 32768      # multiply-adds from which the fast paths release the GIL
 
 
@@ -1051,7 +1058,7 @@ cdef inline bint _fast_ok(object a, int typenum, int ndim) noexcept:
 cdef inline void _mm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
                      const floating* b, floating* c) noexcept nogil:
     """C (m, n) = A (m, k) @ B (k, n), all C-contiguous: a hand loop when small, else BLAS."""
-    if m * n * k <= 4096:
+    if m * n * k <= SMALL_MM_WORK:
         small_gemm(m, n, k, a, k, 1, b, n, 1, c, n)
     else:
         blas_gemm(m, n, k, a, k, 1, b, n, 1, c, n)
@@ -1222,7 +1229,7 @@ cdef void _fast_vector_run(Py_ssize_t n, bint grad, const Py_ssize_t* rows,
         k = n - 1 - step if grad else step
         y = out if step == n - 1 else scratch + turn * maxd
         turn = 1 - turn
-        vector_one(grad, rows[k], cols[k], diag[k], rows[k] * cols[k] <= 1024,
+        vector_one(grad, rows[k], cols[k], diag[k], rows[k] * cols[k] <= SMALL_MV_WORK,
                    <const floating*>ptr[k], cols[k], 1, x, 1, y)
         x = y
 
