@@ -336,29 +336,22 @@ def _long_chain(seed, n, sizes, p_diag):
     return dims, [int(f) for f in diag], links
 
 
-def test_nogil_planner_agrees_past_the_dp(gdfit):
-    # past DP_MAX links both planners take the cheapest of pure forward, pure reverse, the
-    # greedy pairing and the block DP: the same flops and the same steps, whichever wins
+def test_nogil_planner_is_the_python_planner_past_the_dp(gdfit):
+    # one planner for dense and Diagonal links: mk.chain_order/chain_steps give
+    # mcfast.chain_plan's flops and steps past DP_MAX too, whichever of pure forward, pure
+    # reverse, the greedy pairing and the block DP wins (tests/test_chain_plan.py holds
+    # that planner against the brute-force optimum)
     from mcfast import _plan
-    from mcfast._kernels import _chain
-    assert (_chain.DP_MAX, _chain.BLOCK) == (_plan.DP_MAX, _plan.BLOCK)
-    won = set()
-    cases = [(seed, n, sizes) for seed in range(8) for n in (_plan.DP_MAX + 1, 100, 257)
+    cases = [(seed, n, sizes) for seed in range(4) for n in (_plan.DP_MAX + 1, 257)
              for sizes in ([2, 5, 60, 300], [1, 3, 4], [50, 1, 400, 7])]
     cases += [(0, 100, [3]), (1, 1000, [2, 5, 60, 300])]
     for seed, n, sizes in cases:
         dims, diag, links = _long_chain(seed, n, sizes, 0.2)
-        leaves = [_plan._leaf(_plan.LinkInfo("diag" if f else "dense", dims[k + 1], dims[k]))
-                  for k, f in enumerate(diag)]
-        costs = [_plan._deep(leaves, True)[0], _plan._deep(leaves, False)[0],
-                 _plan._greedy(leaves)[0], _plan._blocks(leaves)[0]]
-        won.add(costs.index(min(costs)))
         _nogil_plan_matches(gdfit, dims, diag, links)
     # decreasing sizes: pure forward; increasing: pure reverse
     for dims in (list(range(300, 200, -1)), list(range(2, 102))):
         _nogil_plan_matches(gdfit, dims, [0] * (len(dims) - 1),
                             [(dims[k + 1], dims[k]) for k in range(len(dims) - 1)])
-    assert won == {0, 1, 2, 3}          # every one of the four plans was checked
 
 
 def test_nogil_planner_saturates(gdfit):

@@ -28,6 +28,7 @@ cdef enum:
 cdef enum:
     PLAN_DP_MAX = 64
     PLAN_BLOCK = 32
+    PLAN_TABLE_LINKS = 4096     # the def entry plan_dense takes chains up to this length
 
 # samples per block of a batched chain (vector chains and products of small steps)
 cdef enum:

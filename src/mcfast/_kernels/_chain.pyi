@@ -6,9 +6,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
-           "fast_kron_vector", "dense_csr_product"]
+           "fast_kron_vector", "dense_csr_product", "plan_dense"]
 
 BATCH_BLOCK: int
+PLAN_MAX_LINKS: int
 DP_MAX: int
 BLOCK: int
 SMALL_MM: int
@@ -73,3 +74,8 @@ def dense_csr_product(
     out: NDArray[np.floating[Any]],      # floating[:, ::1]
     nthreads: int,                       # int
 ) -> None: ...
+def plan_dense(
+    dims: NDArray[np.intp],        # const Py_ssize_t[::1]
+    diag: NDArray[np.uint8],       # const unsigned char[::1]
+    order: str,
+) -> tuple[int, NDArray[np.intp]] | None: ...

@@ -43,7 +43,7 @@ from ._ndarray cimport plain
 import numpy as np
 
 __all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
-           "fast_kron_vector", "dense_csr_product"]
+           "fast_kron_vector", "dense_csr_product", "plan_dense"]
 
 cnp.import_array()
 
@@ -333,6 +333,65 @@ cdef Py_ssize_t chain_steps(Py_ssize_t n,             # IN  number of links
             stack[3 * top + 6], stack[3 * top + 7], stack[3 * top + 8] = i, s, 0
             top += 3
     return nsteps
+
+
+cdef Py_ssize_t _fixed_order(Py_ssize_t n, const Py_ssize_t* dims, const unsigned char* diag,
+                             Py_ssize_t* prefix, Py_ssize_t* split,
+                             bint reverse) noexcept nogil:
+    """The pure forward ((J2 J1) J3 ...) or reverse (J_n (J_{n-1} (...))) bracketing in
+    split (along its tree, for chain_steps) and its cost, saturating."""
+    cdef Py_ssize_t i, k, total = 0
+    prefix[0] = 0
+    for i in range(n):
+        prefix[i + 1] = prefix[i] + diag[i]
+        split[i * n + i] = i
+    if reverse:
+        for k in range(n - 2, -1, -1):
+            split[k * n + n - 1] = k
+            total = _sat_add(total, _pair_cost(dims, prefix, k, k, n - 1))
+    else:
+        for k in range(1, n):
+            split[k] = k - 1                         # split[0, k]
+            total = _sat_add(total, _pair_cost(dims, prefix, 0, k - 1, k))
+    return total
+
+
+PLAN_MAX_LINKS = PLAN_TABLE_LINKS   # longest chain plan_dense takes (its (n, n) tables)
+
+
+def plan_dense(const Py_ssize_t[::1] dims not None,         # IN  (n + 1,) d_0 .. d_n
+               const unsigned char[::1] diag not None,      # IN  (n,) 1 for a Diagonal
+               str order not None):                         # IN  optimal, forward, reverse
+    """The plan of a chain of dense and Diagonal links, by the nogil planner (the one
+    mcfast.kernels.chain_order runs): (multiply-adds, steps (n - 1, 2) of (left, right)
+    operand ids in post-order), or None when a cost passes PY_SSIZE_T_MAX (held there: the
+    caller plans in exact integers instead), n < 2 or n > PLAN_MAX_LINKS."""
+    cdef Py_ssize_t n = diag.shape[0], total
+    cdef int which
+    if dims.shape[0] != n + 1:
+        raise ValueError("plan_dense: dims must have one entry more than diag")
+    which = 0 if order == "optimal" else 1 if order == "forward" else 2 \
+        if order == "reverse" else -1
+    if which < 0:
+        raise ValueError(f"plan_dense: unknown order {order!r}")
+    if n < 2 or n > PLAN_TABLE_LINKS:
+        return None
+    cdef Py_ssize_t[::1] prefix = np.empty(n + 1, dtype=np.intp)
+    cdef Py_ssize_t[::1] cost = np.empty(n * n, dtype=np.intp)
+    cdef Py_ssize_t[::1] split = np.empty(n * n, dtype=np.intp)
+    cdef Py_ssize_t[::1] stack = np.empty(8 * n, dtype=np.intp)
+    steps = np.empty((n - 1, 2), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] st = steps
+    with nogil:
+        if which == 0:
+            chain_order(n, &dims[0], &diag[0], &prefix[0], &cost[0], &split[0])
+            total = cost[n - 1]
+        else:
+            total = _fixed_order(n, &dims[0], &diag[0], &prefix[0], &split[0], which == 2)
+        chain_steps(n, &split[0], &stack[0], &st[0, 0])
+    if total == PY_SSIZE_T_MAX:
+        return None
+    return total, steps
 
 
 # ---------------------------------------------------------------------------------------
