@@ -322,6 +322,50 @@ def test_packed_chain_in_the_planners_order(gdfit, dtype, dims, diag):
                                               out) == -1
 
 
+BITWISE_CHAINS = [
+    ([3, 5, 4, 2], [0, 0, 0]),                        # the fast 3-link entry
+    ([6, 6, 4, 4, 7], [1, 0, 1, 0]),
+    ([5, 5, 5, 5], [1, 1, 1]),                        # a Diagonal product, made dense
+    ([4, 9, 2, 8, 3, 7, 7, 5], [0, 0, 0, 0, 0, 1, 0]),  # reuse of scratch blocks
+    ([16, 16, 16, 16, 16], [0, 0, 0, 0]),             # products of exactly 4096 multiply-adds
+    ([300, 300, 300, 50], [1, 1, 0]),                 # large, but every product a scaling
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("dims,diag", BITWISE_CHAINS)
+def test_nogil_api_and_python_api_agree_bitwise(gdfit, dtype, dims, diag):
+    # one planner, one scratch layout, one executor: mk.jacobian_chain_steps on the plan's
+    # steps gives mcfast.jacobian_chain / ChainPlan's product bit for bit, and mk.grad_chain
+    # / tangent_chain give mcfast.grad_chain / tangent_chain's
+    links, packed = packed_chain(dims, diag, dtype)
+    n = len(diag)
+    d, f, steps = _nogil_plan_matches(gdfit, dims, diag, links)
+    iwork = np.empty(5 * n, np.intp)
+    work = np.empty(max(gdfit.chain_steps_work_size(d, f, steps, iwork), 1), dtype)
+    out = np.full((dims[-1], dims[0]), np.nan, dtype)
+    assert gdfit.jacobian_chain_steps(packed, d, f, steps, iwork, work, out) == 0
+    plan = mc.chain_plan(links)
+    for got in (mc.jacobian_chain(links), plan(links)):
+        got = dense(got)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(out, got)
+    full = np.eye(dims[0])
+    for link in links:
+        full = dense(link).astype(float) @ full
+    np.testing.assert_allclose(out, full, rtol=tol(dtype), atol=tol(dtype))
+    rng = np.random.default_rng(5)
+    g = rng.standard_normal(dims[-1]).astype(dtype)
+    t = rng.standard_normal(dims[0]).astype(dtype)
+    work = np.empty(gdfit.chain_sizes(d, f)[1], dtype)
+    res = np.empty(dims[0], dtype)
+    assert gdfit.grad_chain(packed, d, f, g, work, res) == 0
+    np.testing.assert_array_equal(res, mc.grad_chain(links, g))
+    res = np.empty(dims[-1], dtype)
+    assert gdfit.tangent_chain(packed, d, f, t, work, res) == 0
+    np.testing.assert_array_equal(res, mc.tangent_chain(links, t))
+
+
 def _long_chain(seed, n, sizes, p_diag):
     """Random dims (from `sizes`) and Diagonal flags of n links, and the links for chain_plan
     (shape tuples and Diagonals)."""

@@ -21,7 +21,6 @@ from .links import Kronecker, MatrixFree
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
            "Diagonal", "Kronecker", "MatrixFree"]
 
-_SMALL_MM = _k.SMALL_MM  # a product of at most this many multiply-adds is a hand loop, not BLAS
 _SMALL_MV = _k.SMALL_MV  # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
 # OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
@@ -90,53 +89,7 @@ class Diagonal(_reference.Diagonal):
 
 
 # ---------------------------------------------------------------------------------------
-# planning: mcfast._plan holds the cost model; here a plan becomes a compiled program
-
-def _compile(steps, dims, diag):
-    """Turn the steps of a dense/Diagonal plan into a program for the compiled kernels:
-    (rows of STEP_COLUMNS Python ints, one per step, read by the STEP_* column names;
-    scratch size per sample).
-
-    Steps come in post-order; each product gets a scratch block for its result (the last
-    writes to the output); a block is reused once its product has been consumed, and a
-    scaling by a Diagonal of an intermediate works in place.
-    """
-    n = len(diag)
-    free, top, prog = [], 0, []
-    # operand id -> (rows, cols, is_diagonal, (scratch offset, size) or None)
-    ops = [(dims[k + 1], dims[k], diag[k], None) for k in range(n)]
-    last = len(steps) - 1
-    for t, (li, ri, _) in enumerate(steps):
-        left, right = ops[li], ops[ri]
-        m, k, nn = left[0], left[1], right[1]
-        is_diag = left[2] and right[2]
-        size = m if is_diag else m * nn
-        reuse, dst = None, -1
-        if t != last:
-            if left[2] or right[2]:      # elementwise: an equal-sized intermediate can be dst
-                reuse = next((op for op in (right, left) if op[3] and op[3][1] == size), None)
-            if reuse:
-                dst = reuse[3][0]
-            else:
-                for i, (off, sz) in enumerate(free):
-                    if sz >= size:
-                        del free[i]
-                        dst = off
-                        break
-                else:
-                    dst, top = top, top + size
-        for op in (left, right):
-            if op[3] and op is not reuse:
-                free.append(op[3])
-        row = [0] * _k.STEP_COLUMNS
-        row[_k.STEP_LEFT], row[_k.STEP_RIGHT], row[_k.STEP_DST] = li, ri, dst
-        row[_k.STEP_M], row[_k.STEP_K], row[_k.STEP_N] = m, k, nn
-        row[_k.STEP_LDIAG], row[_k.STEP_RDIAG] = int(left[2]), int(right[2])
-        row[_k.STEP_SMALL] = int(m * k * nn <= _SMALL_MM)
-        prog.append(row)
-        ops.append((m, nn, is_diag, None if t == last else (dst, size)))
-    return prog, top
-
+# planning: mcfast._plan holds the cost model; _k.chain_program turns a plan into a program
 
 def _plan_key(links, func, shapes_ok=False):
     """Check links -> (arrays, kinds, dims, batch, dtype, infos) for planning."""
@@ -236,10 +189,13 @@ class ChainPlan:
         # np.matmul, NumPy's BLAS, so a loop mixing mcfast and NumPy uses one BLAS pool
         self._prog, self._scratch, self._small = None, 0, True
         if len(self.kinds) > 1 and set(self.kinds) <= {"dense", "diag"}:
-            prog, scratch = _compile(self.steps, self.dims, self.diagonal)
-            small = all(st[_k.STEP_SMALL] for st in prog)
-            if small or all(st[_k.STEP_LDIAG] or st[_k.STEP_RDIAG] for st in prog):
-                self._prog = np.array(prog, dtype=np.intp).reshape(-1, _k.STEP_COLUMNS)
+            # the steps and their scratch layout, the program mk.jacobian_chain_steps runs
+            steps = np.array([st[:2] for st in self.steps], dtype=np.intp)
+            dims = np.array(self.dims, dtype=np.intp)
+            layout, scratch, small, scaled = _k.chain_program(
+                dims, np.array(self.diagonal, dtype=np.uint8), steps)
+            if small or scaled:
+                self._prog = (dims, steps, layout)
                 self._scratch, self._small = scratch, small
 
     @property
@@ -382,7 +338,7 @@ class ChainPlan:
                     np.array(batch, dtype=np.intp),
                     np.array([o[2] for o in ops], dtype=np.intp).reshape(len(ops),
                                                                          len(batch)),
-                    self._prog, per, blocked, np.empty((nthreads, width), dtype=dtype),
+                    *self._prog, per, blocked, np.empty((nthreads, width), dtype=dtype),
                     res.reshape(-1), math.prod(tail), nthreads)
         if out is None:
             return Diagonal._wrap(res) if diag_res else res

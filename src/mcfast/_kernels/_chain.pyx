@@ -2,10 +2,12 @@
 """Kernels of the Jacobian chain: chain products, vector chains, dense × CSR, the nogil planner.
 
 Design. Three layers, as everywhere in mcfast:
-  mcfast.chain (Python)   validates once, plans, and compiles a plan into a *program*: one
-                          row per product (post-order over the bracketing tree; columns
-                          S_* in _chain.pxd) with the scratch offset of each intermediate.
-                          It allocates the output and the scratch (one row per thread).
+  mcfast.chain (Python)   validates once, plans, and turns a plan into a *program*
+                          (chain_program): its steps (left, right), post-order over the
+                          bracketing tree, and one layout row per product (columns L_* in
+                          _chain.pxd: shape, diagonal, scratch offset; chain_layout, the
+                          layout mcfast.kernels.jacobian_chain_steps uses too). It
+                          allocates the output and the scratch (one row per thread).
   def wrappers (below)    read the links' data addresses (their number varies, so they
                           travel as addresses next to memoryviews of the program), release
                           the GIL and loop over the batch: mcfast's parallel loop
@@ -22,8 +24,10 @@ row stride is the row-major storage of its transpose. Intermediates are C-contig
 Batch offsets: sample b of the broadcast batch is unravelled over `bshape`, and link k sits
 at Σ_a index_a · bstr[k, a] (stride 0 along broadcast axes).
 
-Planning happens in Python (mcfast._plan, the one cost model); `chain_order`/`chain_steps`
-below are its dense/Diagonal part without the GIL, for the cimport API (kernels.pxd).
+Chains of dense and Diagonal links are planned here (`chain_order`/`chain_steps`, for
+mcfast._plan through `plan_dense` and for the cimport API kernels.pxd); mcfast._plan
+plans the other link kinds. The executor (`chain_sample`, `chain_block`) is the one both
+mcfast.chain and kernels.pxd run.
 `dense_csr_product` is the adjoint mode of a sparse link (rows of a block times a CSR
 matrix), used by mcfast._apply.
 
@@ -42,7 +46,7 @@ from ._ndarray cimport plain
 
 import numpy as np
 
-__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
+__all__ = ["chain_program", "chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
            "fast_kron_vector", "dense_csr_product", "plan_dense"]
 
 cnp.import_array()
@@ -62,12 +66,11 @@ cnp.import_array()
 DP_MAX = PLAN_DP_MAX        # for tests: equal to mcfast._plan.DP_MAX and BLOCK
 BLOCK = PLAN_BLOCK
 BATCH_BLOCK = VBLOCK        # samples per block of a batched chain (mcfast.chain sizes scratch by it)
-SMALL_MM = SMALL_MM_WORK    # multiply-adds of a product done by a hand loop (S_SMALL)
+SMALL_MM = SMALL_MM_WORK    # multiply-adds of a product done by a hand loop
 SMALL_MV = SMALL_MV_WORK    # multiply-adds of a matrix-vector product done by a hand loop (M_SMALL)
-# the columns of a program's step rows (S_*) and of an operand's meta row (M_*), by name
-STEP_LEFT, STEP_RIGHT, STEP_M, STEP_K, STEP_N = S_LEFT, S_RIGHT, S_M, S_K, S_N
-STEP_LDIAG, STEP_RDIAG, STEP_SMALL, STEP_DST = S_LDIAG, S_RDIAG, S_SMALL, S_DST
-STEP_COLUMNS = NSTEPCOL
+# the columns of a program's layout rows (L_*) and of an operand's meta row (M_*), by name
+LAYOUT_ROWS, LAYOUT_COLS, LAYOUT_FLAGS, LAYOUT_DST = L_ROWS, L_COLS, L_FLAGS, L_DST
+LAYOUT_COLUMNS, LAYOUT_DIAG = NLAYOUTCOL, L_DIAG
 META_RS, META_CS, META_DIAG, META_SMALL, META_COLUMNS = M_RS, M_CS, M_DIAG, M_SMALL, NMETACOL
 
 cdef extern from "Python.h":
@@ -608,6 +611,82 @@ cdef inline void scale_cols(Py_ssize_t m, Py_ssize_t n,
 # ---------------------------------------------------------------------------------------
 # one sample of a chain
 
+cdef Py_ssize_t chain_layout(Py_ssize_t n,              # IN  number of links
+                             const Py_ssize_t* dims,    # IN  (n + 1,) d_0 .. d_n
+                             const unsigned char* diag, # IN  (n,) 1 for a Diagonal link
+                             const Py_ssize_t* steps,   # IN  (n - 1, 2) (left, right) ids
+                             Py_ssize_t* layout,        # OUT (n - 1, NLAYOUTCOL)
+                             ) noexcept nogil:
+    """The scratch layout of a plan's steps: each product's shape, whether it is diagonal,
+    and the offset of its block in one sample's scratch (-1: the last, into the output).
+
+    Steps come in post-order; each product gets a block for its result; a block is reused
+    once its product has been consumed (first fit, in step order), and a scaling by a
+    Diagonal of an intermediate of the result's size works in place. Returns the scratch
+    entries of one sample, or -1 when the steps are not a bracketing of the chain (an id
+    not yet made, an operand used twice, shapes that do not meet, a last product that is
+    not d_n × d_0)."""
+    cdef Py_ssize_t t, u, side, ident, m, k, nn, size, dst, reuse, top = 0, r, c
+    cdef Py_ssize_t ids[2]
+    cdef Py_ssize_t rows[2]
+    cdef Py_ssize_t cols[2]
+    cdef bint isdiag[2]
+    cdef Py_ssize_t* row
+    for t in range(n - 1):
+        ids[0], ids[1] = steps[2 * t], steps[2 * t + 1]
+        for side in range(2):
+            ident = ids[side]
+            if ident < 0 or ident >= n + t or ids[0] == ids[1]:
+                return -1
+            if ident < n:
+                rows[side], cols[side], isdiag[side] = dims[ident + 1], dims[ident], diag[ident]
+            else:
+                row = layout + (ident - n) * NLAYOUTCOL
+                if row[L_FLAGS] & L_USED:
+                    return -1                   # an intermediate consumed twice
+                rows[side], cols[side] = row[L_ROWS], row[L_COLS]
+                isdiag[side] = row[L_FLAGS] & L_DIAG
+        if rows[1] != cols[0]:
+            return -1
+        m, k, nn = rows[0], cols[0], cols[1]
+        size = m if isdiag[0] and isdiag[1] else m * nn
+        reuse, dst = -1, -1
+        if t != n - 2:
+            if isdiag[0] or isdiag[1]:
+                # elementwise: an intermediate operand of the result's size can be dst
+                for side in range(1, -1, -1):
+                    ident = ids[side]
+                    if ident >= n and reuse < 0:
+                        row = layout + (ident - n) * NLAYOUTCOL
+                        r, c = row[L_ROWS], row[L_COLS]
+                        if (r if row[L_FLAGS] & L_DIAG else r * c) == size:
+                            reuse, dst = ident, row[L_DST]
+            if reuse < 0:
+                for u in range(t):
+                    row = layout + u * NLAYOUTCOL
+                    r, c = row[L_ROWS], row[L_COLS]
+                    if row[L_FLAGS] & L_FREE and (r if row[L_FLAGS] & L_DIAG
+                                                  else r * c) >= size:
+                        row[L_FLAGS] &= ~L_FREE     # taken: step t owns the block now
+                        dst = row[L_DST]
+                        break
+                else:
+                    dst, top = top, top + size
+        for side in range(2):
+            ident = ids[side]
+            if ident >= n:
+                row = layout + (ident - n) * NLAYOUTCOL
+                row[L_FLAGS] |= L_USED if ident == reuse else L_USED | L_FREE
+        row = layout + t * NLAYOUTCOL
+        row[L_ROWS], row[L_COLS], row[L_DST] = m, nn, dst
+        row[L_FLAGS] = L_DIAG if isdiag[0] and isdiag[1] else 0
+    if n > 1:
+        row = layout + (n - 2) * NLAYOUTCOL
+        if row[L_ROWS] != dims[n] or row[L_COLS] != dims[0]:
+            return -1
+    return top
+
+
 cdef inline void batch_offsets(Py_ssize_t b, Py_ssize_t nops, Py_ssize_t nb,
                                const Py_ssize_t* bshape, const Py_ssize_t* bstr,
                                Py_ssize_t* offs) noexcept nogil:
@@ -627,23 +706,54 @@ cdef inline void batch_offsets(Py_ssize_t b, Py_ssize_t nops, Py_ssize_t nb,
             offs[k] += i * bstr[k * nb + a]
 
 
-cdef inline void run_step(const Py_ssize_t* st,
+ctypedef struct _Operand:
+    Py_ssize_t rows, cols, rs, cs   # shape and element strides
+    Py_ssize_t off                  # offset from base: a link's in its array, an
+                                    # intermediate's in one sample's scratch
+    bint diag
+    bint link                       # a link of the chain (else an intermediate)
+    const void* base                # a link's data address (NULL for an intermediate)
+
+
+cdef inline void _operand(Py_ssize_t ident, const _Program* p, const Py_ssize_t* offs,
+                          _Operand* o) noexcept nogil:
+    """Where operand `ident` of a program is and what it is; offs: the sample's batch
+    offsets of the links (NULL: none)."""
+    cdef const Py_ssize_t* row
+    if ident < p.nlinks:
+        o.link, o.base = True, <const void*>p.addr[ident]
+        o.rows, o.cols = p.dims[ident + 1], p.dims[ident]
+        o.off = offs[ident] if offs != NULL else 0
+        if p.meta != NULL:
+            o.rs, o.cs = p.meta[ident * NMETACOL + M_RS], p.meta[ident * NMETACOL + M_CS]
+            o.diag = p.meta[ident * NMETACOL + M_DIAG]
+        else:           # packed links: C-contiguous
+            o.rs, o.cs, o.diag = o.cols, 1, p.diag[ident]
+    else:               # an intermediate: C-contiguous in scratch
+        row = p.layout + (ident - p.nlinks) * NLAYOUTCOL
+        o.link, o.base = False, NULL
+        o.rows, o.cols, o.off = row[L_ROWS], row[L_COLS], row[L_DST]
+        o.rs, o.cs, o.diag = o.cols, 1, row[L_FLAGS] & L_DIAG
+
+
+cdef void run_step(Py_ssize_t m, Py_ssize_t k, Py_ssize_t n, bint ldiag, bint rdiag,
                           const floating* lp, Py_ssize_t lrs, Py_ssize_t lcs,    # IN  left
                           const floating* rp, Py_ssize_t rrs, Py_ssize_t rcs,    # IN  right
                           floating* dp) noexcept nogil:                          # OUT (m, n)
-    """One product of a chain program (step row `st`) for one sample."""
-    cdef Py_ssize_t i, m = st[S_M], k = st[S_K], n = st[S_N]
-    if st[S_LDIAG] and st[S_RDIAG]:
+    """One product of a chain program for one sample: (m × k) @ (k × n), either side
+    diagonal; a dense product of at most SMALL_MM_WORK multiply-adds by a hand loop."""
+    cdef Py_ssize_t i
+    if ldiag and rdiag:
         # dst = l * r
         for i in range(n):
             dp[i] = lp[i * lcs] * rp[i * rcs]
-    elif st[S_LDIAG]:
+    elif ldiag:
         # dst = l[:, None] * R
         scale_rows(m, n, lp, lcs, rp, rrs, rcs, dp, n)
-    elif st[S_RDIAG]:
+    elif rdiag:
         # dst = L * r[None, :]
         scale_cols(m, n, lp, lrs, lcs, rp, rcs, dp, n)
-    elif st[S_SMALL]:
+    elif m * k * n <= SMALL_MM_WORK:
         # dst = L @ R
         small_gemm(m, n, k, lp, lrs, lcs, rp, rrs, rcs, dp, n)
     else:
@@ -651,52 +761,30 @@ cdef inline void run_step(const Py_ssize_t* st,
 
 
 cdef void chain_sample(Py_ssize_t b,                # IN  sample (flat batch index)
-                       Py_ssize_t nlinks,
-                       const Py_ssize_t* addr,      # IN  (nlinks,) data addresses
-                       const Py_ssize_t* meta,      # IN  (nlinks, NMETACOL) strides, structure
-                       Py_ssize_t nb,
-                       const Py_ssize_t* bshape,    # IN  (nb,) batch shape
-                       const Py_ssize_t* bstr,      # IN  (nlinks, nb) batch strides
-                       Py_ssize_t nsteps,
-                       const Py_ssize_t* steps,     # IN  (nsteps, NSTEPCOL) the program
-                       Py_ssize_t* offs,            # OUT (nlinks,) scratch: batch offsets
+                       const _Program* p,           # IN  the program and its links
+                       Py_ssize_t* offs,            # OUT (nlinks,) scratch (NULL: nb == 0)
                        floating* scratch,           # OUT this sample's intermediates
                        floating* out,               # OUT this sample's product
                        ) noexcept nogil:
     """Run the program of a chain product on sample b."""
-    cdef Py_ssize_t s, idl, idr, lrs, lcs, rrs, rcs
-    cdef const Py_ssize_t* st
-    cdef const floating* lp
-    cdef const floating* rp
-    batch_offsets(b, nlinks, nb, bshape, bstr, offs)
-    for s in range(nsteps):
-        st = steps + s * NSTEPCOL
-        idl, idr = st[S_LEFT], st[S_RIGHT]
-        if idl < nlinks:
-            lp = (<const floating*>addr[idl]) + offs[idl]
-            lrs, lcs = meta[idl * NMETACOL + M_RS], meta[idl * NMETACOL + M_CS]
-        else:           # an intermediate: C-contiguous in scratch
-            lp = scratch + steps[(idl - nlinks) * NSTEPCOL + S_DST]
-            lrs, lcs = st[S_K], 1
-        if idr < nlinks:
-            rp = (<const floating*>addr[idr]) + offs[idr]
-            rrs, rcs = meta[idr * NMETACOL + M_RS], meta[idr * NMETACOL + M_CS]
-        else:
-            rp = scratch + steps[(idr - nlinks) * NSTEPCOL + S_DST]
-            rrs, rcs = st[S_N], 1
-        run_step(st, lp, lrs, lcs, rp, rrs, rcs, out if st[S_DST] < 0 else scratch + st[S_DST])
+    cdef Py_ssize_t t
+    cdef _Operand lo, ro
+    cdef const Py_ssize_t* row
+    if offs != NULL:
+        batch_offsets(b, p.nlinks, p.nb, p.bshape, p.bstr, offs)
+    for t in range(p.nlinks - 1):
+        _operand(p.steps[2 * t], p, offs, &lo)
+        _operand(p.steps[2 * t + 1], p, offs, &ro)
+        row = p.layout + t * NLAYOUTCOL
+        run_step(lo.rows, lo.cols, ro.cols, lo.diag, ro.diag,
+                 (<const floating*>lo.base if lo.link else scratch) + lo.off, lo.rs, lo.cs,
+                 (<const floating*>ro.base if ro.link else scratch) + ro.off, ro.rs, ro.cs,
+                 out if row[L_DST] < 0 else scratch + row[L_DST])
 
 
 cdef void chain_block(Py_ssize_t b0,                # IN  first sample of the block
                       Py_ssize_t ns,                # IN  samples in the block (<= VBLOCK)
-                      Py_ssize_t nlinks,
-                      const Py_ssize_t* addr,       # IN  (nlinks,) data addresses
-                      const Py_ssize_t* meta,       # IN  (nlinks, NMETACOL)
-                      Py_ssize_t nb,
-                      const Py_ssize_t* bshape,     # IN  (nb,)
-                      const Py_ssize_t* bstr,       # IN  (nlinks, nb)
-                      Py_ssize_t nsteps,
-                      const Py_ssize_t* steps,      # IN  (nsteps, NSTEPCOL)
+                      const _Program* p,            # IN  the program and its links
                       Py_ssize_t sample_scratch,    # IN  scratch elements of one sample
                       Py_ssize_t out_size,          # IN  elements of one sample's result
                       Py_ssize_t* offs,             # OUT (VBLOCK, nlinks) scratch
@@ -705,46 +793,48 @@ cdef void chain_block(Py_ssize_t b0,                # IN  first sample of the bl
                       ) noexcept nogil:
     """A block of samples of a chain program, one step at a time for the whole block: a
     small dense product runs the block through one fixed-width kernel."""
-    cdef Py_ssize_t s, t, idl, idr, lrs, lcs, rrs, rcs, lld, rld, dld
-    cdef const Py_ssize_t* st
+    cdef Py_ssize_t s, t, nlinks = p.nlinks, lld, rld, dld
+    cdef _Operand lo, ro
     cdef const Py_ssize_t* loff
     cdef const Py_ssize_t* roff
+    cdef const Py_ssize_t* row
     cdef const floating* lp
     cdef const floating* rp
     cdef floating* dp
     for s in range(ns):
-        batch_offsets(b0 + s, nlinks, nb, bshape, bstr, offs + s * nlinks)
-    for t in range(nsteps):
-        st = steps + t * NSTEPCOL
-        idl, idr = st[S_LEFT], st[S_RIGHT]
-        if idl < nlinks:
-            lp, loff, lld = <const floating*>addr[idl], offs + idl, 0
-            lrs, lcs = meta[idl * NMETACOL + M_RS], meta[idl * NMETACOL + M_CS]
+        batch_offsets(b0 + s, nlinks, p.nb, p.bshape, p.bstr, offs + s * nlinks)
+    for t in range(nlinks - 1):
+        _operand(p.steps[2 * t], p, NULL, &lo)
+        _operand(p.steps[2 * t + 1], p, NULL, &ro)
+        # a link's sample s is at its base + offs[s, id]; an intermediate's at
+        # scratch + off + s * sample_scratch
+        if lo.link:
+            lp, loff, lld = <const floating*>lo.base, offs + p.steps[2 * t], 0
         else:
-            lp = scratch + steps[(idl - nlinks) * NSTEPCOL + S_DST]
-            loff, lld, lrs, lcs = NULL, sample_scratch, st[S_K], 1
-        if idr < nlinks:
-            rp, roff, rld = <const floating*>addr[idr], offs + idr, 0
-            rrs, rcs = meta[idr * NMETACOL + M_RS], meta[idr * NMETACOL + M_CS]
+            lp, loff, lld = scratch + lo.off, NULL, sample_scratch
+        if ro.link:
+            rp, roff, rld = <const floating*>ro.base, offs + p.steps[2 * t + 1], 0
         else:
-            rp = scratch + steps[(idr - nlinks) * NSTEPCOL + S_DST]
-            roff, rld, rrs, rcs = NULL, sample_scratch, st[S_N], 1
-        if st[S_DST] < 0:
+            rp, roff, rld = scratch + ro.off, NULL, sample_scratch
+        row = p.layout + t * NLAYOUTCOL
+        if row[L_DST] < 0:
             dp, dld = out, out_size
         else:
-            dp, dld = scratch + st[S_DST], sample_scratch
-        if st[S_SMALL] and not st[S_LDIAG] and not st[S_RDIAG] and rcs == 1:
+            dp, dld = scratch + row[L_DST], sample_scratch
+        if (not lo.diag and not ro.diag and ro.cs == 1
+                and lo.rows * lo.cols * ro.cols <= SMALL_MM_WORK):
             # dst_s = L_s @ R_s for every sample s of the block
             if floating is double:
-                mc_gemm_block_double(ns, st[S_M], st[S_N], st[S_K], lp, loff, lld, lrs, lcs,
-                                     rp, roff, rld, rrs, nlinks, dp, dld, st[S_N])
+                mc_gemm_block_double(ns, lo.rows, ro.cols, lo.cols, lp, loff, lld, lo.rs,
+                                     lo.cs, rp, roff, rld, ro.rs, nlinks, dp, dld, ro.cols)
             else:
-                mc_gemm_block_float(ns, st[S_M], st[S_N], st[S_K], lp, loff, lld, lrs, lcs,
-                                    rp, roff, rld, rrs, nlinks, dp, dld, st[S_N])
+                mc_gemm_block_float(ns, lo.rows, ro.cols, lo.cols, lp, loff, lld, lo.rs,
+                                    lo.cs, rp, roff, rld, ro.rs, nlinks, dp, dld, ro.cols)
         else:
             for s in range(ns):
-                run_step(st, lp + (loff[s * nlinks] if loff != NULL else s * lld), lrs, lcs,
-                         rp + (roff[s * nlinks] if roff != NULL else s * rld), rrs, rcs,
+                run_step(lo.rows, lo.cols, ro.cols, lo.diag, ro.diag,
+                         lp + (loff[s * nlinks] if loff != NULL else s * lld), lo.rs, lo.cs,
+                         rp + (roff[s * nlinks] if roff != NULL else s * rld), ro.rs, ro.cs,
                          dp + s * dld)
 
 
@@ -833,7 +923,7 @@ cdef extern from *:
                            Py_ssize_t yld) noexcept nogil
 
 
-cdef inline void vector_one(bint grad, Py_ssize_t rows, Py_ssize_t cols, bint diag,
+cdef void vector_one(bint grad, Py_ssize_t rows, Py_ssize_t cols, bint diag,
                             bint small, const floating* a, Py_ssize_t rs, Py_ssize_t cs,
                             const floating* x, Py_ssize_t xs, floating* y) noexcept nogil:
     """One sample, one link: y = Aᵀ x (grad) or A x (tangent); y = a * x for a Diagonal."""
@@ -921,13 +1011,13 @@ cdef void vector_block(Py_ssize_t b0,               # IN  first sample of the bl
 # results do not depend on the thread count
 
 ctypedef struct _Batch:
-    Py_ssize_t nsamples, nblocks, ntasks, nlinks, nb, nsteps, sample_scratch, out_size, maxd
+    Py_ssize_t nsamples, nblocks, ntasks, nlinks, nb, sample_scratch, out_size, maxd
     bint grad
+    _Program prog           # chain products (the vector chains read the fields below)
     const Py_ssize_t* addr
     const Py_ssize_t* meta
     const Py_ssize_t* bshape
     const Py_ssize_t* bstr
-    const Py_ssize_t* steps
     const Py_ssize_t* dims
     Py_ssize_t* offs        # (nthreads, offs_ld)
     Py_ssize_t offs_ld
@@ -949,9 +1039,9 @@ cdef inline void _batch_range(_Batch* c, Py_ssize_t q, int tid, bint vector,
                          c.addr, c.meta, c.nb, c.bshape, c.bstr, c.dims, c.maxd, offs,
                          scratch, out + b * VBLOCK * c.out_size)
         else:
-            chain_block(b * VBLOCK, min(VBLOCK, c.nsamples - b * VBLOCK), c.nlinks, c.addr,
-                        c.meta, c.nb, c.bshape, c.bstr, c.nsteps, c.steps, c.sample_scratch,
-                        c.out_size, offs, scratch, out + b * VBLOCK * c.out_size)
+            chain_block(b * VBLOCK, min(VBLOCK, c.nsamples - b * VBLOCK), &c.prog,
+                        c.sample_scratch, c.out_size, offs, scratch,
+                        out + b * VBLOCK * c.out_size)
 
 
 cdef void _chain_task_d(void* c, Py_ssize_t q, int tid) noexcept nogil:
@@ -987,18 +1077,49 @@ cdef Py_ssize_t[::1] _addresses(list arrays):
     return addr
 
 
+def chain_program(const Py_ssize_t[::1] dims not None,      # IN  (n + 1,) d_0 .. d_n
+                  const unsigned char[::1] diag not None,   # IN  (n,) 1 for a Diagonal
+                  const Py_ssize_t[:, ::1] steps not None): # IN  (n - 1, 2) (left, right)
+    """The program of a plan's steps (chain_layout, the layout mk.jacobian_chain_steps
+    uses): (layout (n - 1, NLAYOUTCOL), scratch entries of one sample, every dense product
+    small (at most SMALL_MM multiply-adds), every product with a Diagonal side)."""
+    cdef Py_ssize_t n = diag.shape[0], t, top
+    cdef bint small = True, scaled = True
+    if n < 2 or dims.shape[0] != n + 1 or steps.shape[0] != n - 1 or steps.shape[1] != 2:
+        raise ValueError("chain_program: dims, diag and steps do not fit")
+    layout = np.empty((n - 1, NLAYOUTCOL), dtype=np.intp)
+    cdef Py_ssize_t[:, ::1] lay = layout
+    cdef Py_ssize_t left, right, k
+    cdef bint ld, rd
+    with nogil:
+        top = chain_layout(n, &dims[0], &diag[0], &steps[0, 0], &lay[0, 0])
+        for t in range(n - 1 if top >= 0 else 0):
+            left, right = steps[t, 0], steps[t, 1]
+            ld = diag[left] if left < n else lay[left - n, L_FLAGS] & L_DIAG
+            rd = diag[right] if right < n else lay[right - n, L_FLAGS] & L_DIAG
+            k = dims[left] if left < n else lay[left - n, L_COLS]
+            scaled = scaled and (ld or rd)
+            small = small and (ld or rd or lay[t, L_ROWS] * k * lay[t, L_COLS] <= SMALL_MM_WORK)
+    if top < 0:
+        raise ValueError("chain_program: the steps are not a bracketing of the chain")
+    return layout, top, small, scaled
+
+
 def chain_product(list arrays not None,                     # IN  nlinks arrays of the dtype
                   const Py_ssize_t[:, ::1] meta not None,   # IN  (nlinks, NMETACOL)
                   const Py_ssize_t[::1] bshape not None,    # IN  (nb,) batch shape
                   const Py_ssize_t[:, ::1] bstr not None,   # IN  (nlinks, nb) batch strides
-                  const Py_ssize_t[:, ::1] steps not None,  # IN  (nsteps, NSTEPCOL)
+                  const Py_ssize_t[::1] dims not None,      # IN  (nlinks + 1,) d_0 .. d_n
+                  const Py_ssize_t[:, ::1] steps not None,  # IN  (nlinks - 1, 2) the plan
+                  const Py_ssize_t[:, ::1] layout not None, # IN  (nlinks - 1, NLAYOUTCOL)
                   Py_ssize_t sample_scratch,                # IN  scratch elements per sample
                   bint blocked,                             # IN  VBLOCK samples at a time
                   floating[:, ::1] scratch not None,        # OUT (nthreads, [VBLOCK] * per-sample)
                   floating[::1] out not None,               # OUT (nsamples * out_size,)
                   Py_ssize_t out_size,                      # IN  elements of one sample's result
                   int nthreads):                            # IN  1: serial loop
-    """Run a chain program over every sample of the batch (nsamples = prod(bshape)).
+    """Run a chain program (steps and their chain_program layout) over every sample of the
+    batch (nsamples = prod(bshape)).
 
     `blocked` (for programs of small steps) runs VBLOCK samples one step at a time; else
     one sample runs the whole program at a time (large steps, BLAS per sample).
@@ -1013,34 +1134,35 @@ def chain_product(list arrays not None,                     # IN  nlinks arrays 
     for b in range(nb):
         nsamples *= bshape[b]
     if (meta.shape[0] != nlinks or bstr.shape[0] != nlinks or bstr.shape[1] != nb
-            or steps.shape[1] != NSTEPCOL or meta.shape[1] != NMETACOL or nsteps < 1
+            or dims.shape[0] != nlinks + 1 or nsteps != nlinks - 1 or nsteps < 1
+            or steps.shape[1] != 2 or layout.shape[0] != nsteps
+            or layout.shape[1] != NLAYOUTCOL or meta.shape[1] != NMETACOL
             or scratch.shape[0] < max(nthreads, 1)
             or scratch.shape[1] < per * sample_scratch or out.shape[0] < nsamples * out_size):
         raise ValueError("chain_product: inconsistent program or buffer shapes")
     nblocks = (nsamples + VBLOCK - 1) // VBLOCK
+    c.prog.nlinks, c.prog.dims, c.prog.diag, c.prog.addr = nlinks, &dims[0], NULL, &addr[0]
+    c.prog.meta, c.prog.nb = &meta[0, 0], nb
+    c.prog.bshape = &bshape[0] if nb else NULL
+    c.prog.bstr = &bstr[0, 0] if nb else NULL
+    c.prog.steps, c.prog.layout = &steps[0, 0], &layout[0, 0]
     with nogil:
         if blocked and nthreads > 1:
             c.nsamples, c.nblocks, c.ntasks = nsamples, nblocks, _batch_tasks(nblocks, nthreads)
-            c.nlinks, c.nb, c.nsteps, c.sample_scratch = nlinks, nb, nsteps, sample_scratch
-            c.out_size, c.addr, c.meta, c.steps = out_size, &addr[0], &meta[0, 0], &steps[0, 0]
-            c.bshape = &bshape[0] if nb else NULL
-            c.bstr = &bstr[0, 0] if nb else NULL
+            c.sample_scratch, c.out_size = sample_scratch, out_size
             c.offs, c.offs_ld = &offs[0, 0], offs.shape[1]
             c.scratch, c.scratch_ld, c.out = &scratch[0, 0], scratch.shape[1], &out[0]
             parallel_for(_chain_task_d if floating is double else _chain_task_f, &c, c.ntasks,
                          nthreads)
         elif blocked:
             for b in range(nblocks):
-                chain_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), nlinks, &addr[0],
-                            &meta[0, 0], nb, &bshape[0] if nb else NULL,
-                            &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0],
+                chain_block(b * VBLOCK, min(VBLOCK, nsamples - b * VBLOCK), &c.prog,
                             sample_scratch, out_size, &offs[0, 0], &scratch[0, 0],
                             &out[b * VBLOCK * out_size])
         else:
             for b in range(nsamples):
-                chain_sample(b, nlinks, &addr[0], &meta[0, 0], nb, &bshape[0] if nb else NULL,
-                             &bstr[0, 0] if nb else NULL, nsteps, &steps[0, 0], &offs[0, 0],
-                             &scratch[0, 0], &out[b * out_size])
+                chain_sample(b, &c.prog, &offs[0, 0] if nb else NULL, &scratch[0, 0],
+                             &out[b * out_size])
 
 
 def vector_chain(list arrays not None,                      # IN  nlinks links, then the vector
