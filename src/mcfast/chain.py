@@ -191,12 +191,11 @@ class ChainPlan:
         if len(self.kinds) > 1 and set(self.kinds) <= {"dense", "diag"}:
             # the steps and their scratch layout, the program mk.jacobian_chain_steps runs
             steps = np.array([st[:2] for st in self.steps], dtype=np.intp)
-            dims = np.array(self.dims, dtype=np.intp)
-            layout, scratch, small, scaled = _k.chain_program(
-                dims, np.array(self.diagonal, dtype=np.uint8), steps)
+            prog, scratch, small, scaled = _k.chain_program(
+                np.array(self.dims, dtype=np.intp), np.array(self.diagonal, dtype=np.uint8),
+                steps)
             if small or scaled:
-                self._prog = (dims, steps, layout)
-                self._scratch, self._small = scratch, small
+                self._prog, self._scratch, self._small = prog, scratch, small
 
     @property
     def diagonal(self) -> tuple[bool, ...]:
@@ -338,7 +337,7 @@ class ChainPlan:
                     np.array(batch, dtype=np.intp),
                     np.array([o[2] for o in ops], dtype=np.intp).reshape(len(ops),
                                                                          len(batch)),
-                    *self._prog, per, blocked, np.empty((nthreads, width), dtype=dtype),
+                    self._prog, per, blocked, np.empty((nthreads, width), dtype=dtype),
                     res.reshape(-1), math.prod(tail), nthreads)
         if out is None:
             return Diagonal._wrap(res) if diag_res else res

@@ -36,9 +36,7 @@ def chain_product(
     meta: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
     bshape: NDArray[np.intp],      # const Py_ssize_t[::1]
     bstr: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
-    dims: NDArray[np.intp],        # const Py_ssize_t[::1]
-    steps: NDArray[np.intp],       # const Py_ssize_t[:, ::1]
-    layout: NDArray[np.intp],      # const Py_ssize_t[:, ::1]
+    program: NDArray[np.intp],     # const Py_ssize_t[::1]
     sample_scratch: int,           # Py_ssize_t
     blocked: bool,                 # bint
     scratch: NDArray[np.floating[Any]],  # floating[:, ::1]
