@@ -315,7 +315,7 @@ def test_kronecker_object():
         with pytest.raises(AttributeError):
             setattr(K, name, np.eye(2, dtype=complex))
     with pytest.raises(AttributeError):
-        del K._a
+        del K.A
     assert K.shape == (4, 6) and K.ndim == 2 and K.dtype == np.float64
     assert not K.A.flags.writeable
     np.testing.assert_array_equal(np.asarray(K), np.kron(A, B))
@@ -630,7 +630,7 @@ def test_kronecker_vector_entry(dtype, grad, rng):
     A3, B3 = rng.standard_normal((20, 3)), rng.standard_normal((1, 5))      # 20 x 15
     links = [mc.Kronecker(*(f.astype(dtype) for f in pair))
              for pair in ((A1, B1), (A2, B2), (A3, B3))]
-    assert {K._a_first[1 if grad else 0] for K in links} == {True, False}
+    assert {K.a_first[1 if grad else 0] for K in links} == {True, False}
     want = _product(links).astype(np.float64)
     v = rng.standard_normal(20 if grad else 24).astype(dtype)
     before = v.copy()

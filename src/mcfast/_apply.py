@@ -52,7 +52,7 @@ def _kron_forward(K, X):
     if r == 1 and math.prod(lead) == 1:
         return _kron_forward_vec(K, X.reshape(-1)).reshape(lead + (pa * pb, 1))
     X3 = X.reshape(lead + (qa, qb, r))
-    if K._a_first[0]:
+    if K.a_first[0]:
         # T = A @ X over qa, then B over qb
         T = np.matmul(A, X3.reshape(lead + (qa, qb * r))).reshape(lead + (pa, qb, r))
         Y = np.matmul(B, T)
@@ -70,7 +70,7 @@ def _kron_adjoint(K, X):
     if math.prod(lead) == 1:
         return _kron_adjoint_vec(K, X.reshape(-1)).reshape(lead + (qa * qb,))
     X3 = X.reshape(lead + (pa, pb))
-    if K._a_first[1]:
+    if K.a_first[1]:
         Y = np.matmul(np.matmul(A.T, X3), B)
     else:
         Y = np.matmul(A.T, np.matmul(X3, B))
@@ -80,9 +80,9 @@ def _kron_adjoint(K, X):
 def _kron_forward_vec(K, x):
     """(A ⊗ B) x = vec(A X Bᵀ) for one vector x (qa·qb,): two 2-D products (2-D matmul
     takes the transposed factor in place), in the cheaper order."""
-    A, B = K._a, K._b
+    A, B = K.A, K.B
     X = x.reshape(A.shape[1], B.shape[1])
-    if K._a_first[0]:
+    if K.a_first[0]:
         Y = np.matmul(np.matmul(A, X), B.T)
     else:
         Y = np.matmul(A, np.matmul(X, B.T))
@@ -91,9 +91,9 @@ def _kron_forward_vec(K, x):
 
 def _kron_adjoint_vec(K, x):
     """xᵀ (A ⊗ B) = vec(Aᵀ X B) for one vector x (pa·pb,), in the cheaper order."""
-    A, B = K._a, K._b
+    A, B = K.A, K.B
     X = x.reshape(A.shape[0], B.shape[0])
-    if K._a_first[1]:
+    if K.a_first[1]:
         Y = np.matmul(np.matmul(A.T, X), B)
     else:
         Y = np.matmul(A.T, np.matmul(X, B))

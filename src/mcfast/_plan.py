@@ -37,15 +37,25 @@ Never worse than either pure mode; within a small factor of the optimum on rando
 
 A plan is a list of *steps* ``(left, right, mode)`` in execution order: operand ids below
 n are links, id n + t is the result of step t; ``left`` is applied after ``right``.
+
+A chain of dense and Diagonal links only is planned by the compiled nogil planner
+(``mcfast._kernels._chain.plan_dense``, the planner the cimport API ``mcfast.kernels``
+runs), the same rule in saturating machine integers; where a cost would pass
+PY_SSIZE_T_MAX, or past PLAN_MAX_LINKS links, the planner here does it in exact integers.
 """
 
 import heapq
 
+import numpy as np
+
+from ._kernels import _chain as _k
+from ._kernels._chain import BLOCK, DP_MAX   # defined once, by the nogil planner
+
 __all__ = ["LinkInfo", "Pair", "plan", "tree_of", "tree_str", "kron_orders", "kron_apply",
            "DP_MAX", "MODES", "FORWARD_ONLY"]
 
-DP_MAX = 64         # links up to which the bracketing is the exact optimum (the DP)
-BLOCK = 32          # links per block of the block DP beyond DP_MAX
+# DP_MAX: links up to which the bracketing is the exact optimum (the DP); BLOCK: links per
+# block of the block DP beyond DP_MAX
 
 # how a product is computed
 MODES = ("dense", "diag", "kron", "sparse", "tangent", "adjoint")
@@ -164,26 +174,12 @@ def _dp(leaves, ids=None, first=None):
     mode = [[None] * n for _ in range(n)]
     for i in range(n):
         seg[i][i] = leaves[i]
-    if all(leaf[0] == "dense" for leaf in leaves):
-        # every link dense: _merge is p·q·r and every segment dense; the same model inlined
-        d = [leaf[2] for leaf in leaves] + [leaves[-1][1]]
-        for length in range(2, n + 1):
-            for i in range(n - length + 1):
-                j = i + length - 1
-                ci, di, dj = cost[i], d[i], d[j + 1] * d[i]
-                best, bs = None, i
-                for s in range(i, j):
-                    c = ci[s] + cost[s + 1][j] + dj * d[s + 1]
-                    if best is None or c < best:
-                        best, bs = c, s
-                cost[i][j], split[i][j], mode[i][j] = best, bs, "dense"
-                seg[i][j] = ("dense", d[j + 1], di, d[j + 1] * di, 0, None)
     # adjoint[i][j]: products of segment i..j in adjoint mode. Between bracketings of equal
     # cost the one with fewer adjoint products wins: applying a CSR matrix or an operator
     # forward (S @ block, matmat) is faster than its adjoint (block @ S, rmatmat) at equal
     # multiply-adds (a banded 10^4 sparse link between dense layers: 4 ms against 10-14 ms)
     adjoint = [[0] * n for _ in range(n)]
-    for length in range(2, n + 1) if seg[0][n - 1] is None else ():
+    for length in range(2, n + 1):
         for i in range(n - length + 1):
             j = i + length - 1
             best = None
@@ -304,6 +300,10 @@ def plan(infos, order="optimal"):
     link counts its forming), steps as in the module docstring, root kind the kind of the
     result: "diag", "kron", "sparse" or "dense".
     """
+    if len(infos) > 1 and all(info[0] in _PLAIN for info in infos):
+        best = _plain_plan(infos, order)
+        if best is not None:
+            return best
     leaves = [_leaf(info) for info in infos]
     n = len(leaves)
     if n == 1:
@@ -323,6 +323,33 @@ def plan(infos, order="optimal"):
         best = (best[0], _postorder(n, best[1]), best[2])
     flops, steps, root = best
     return flops, steps, root[0]
+
+
+def _plain_plan(infos, order):
+    """`plan` for a chain of dense and Diagonal links: the nogil planner of the compiled
+    kernels (the one mcfast.kernels.chain_order runs), or None where its costs would pass
+    PY_SSIZE_T_MAX or the chain is longer than its tables (then the planner here, exact)."""
+    n = len(infos)
+    dims = np.empty(n + 1, dtype=np.intp)
+    diag = np.empty(n, dtype=np.uint8)
+    try:
+        dims[0] = infos[0][2]
+        for k, info in enumerate(infos):
+            dims[k + 1] = info[1]
+            diag[k] = info[0] == "diag"
+    except OverflowError:           # a size past PY_SSIZE_T_MAX
+        return None
+    res = _k.plan_dense(dims, diag, order)
+    if res is None:
+        return None
+    total, pairs = res
+    isdiag = [bool(f) for f in diag]
+    steps = []
+    for left, right in pairs.tolist():
+        both = isdiag[left] and isdiag[right]
+        steps.append((left, right, "diag" if both else "dense"))
+        isdiag.append(both)
+    return total, steps, "diag" if isdiag[-1] else "dense"
 
 
 def _postorder(n, steps):

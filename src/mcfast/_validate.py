@@ -421,7 +421,7 @@ def _chain_dtype(items, kinds, extra=()):
         if a is None:
             continue
         if kind == "kron":
-            dtypes += [a._a.dtype, a._b.dtype]
+            dtypes += [a.A.dtype, a.B.dtype]
         else:
             dtypes.append(a.dtype)
     if not dtypes:

@@ -21,8 +21,7 @@ from .links import Kronecker, MatrixFree
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
            "Diagonal", "Kronecker", "MatrixFree"]
 
-_SMALL_MM = 4096        # a product of at most this many multiply-adds is a hand loop, not BLAS
-_SMALL_MV = 1024        # the same for a matrix-vector product
+_SMALL_MV = _k.SMALL_MV  # the same for a matrix-vector product
 # total multiply-adds of a batch below which one thread does it all: high, because waking
 # OpenMP workers next to OpenBLAS's spinning threads can cost milliseconds on a busy machine
 _PARALLEL_MIN = 1 << 23
@@ -90,48 +89,7 @@ class Diagonal(_reference.Diagonal):
 
 
 # ---------------------------------------------------------------------------------------
-# planning: mcfast._plan holds the cost model; here a plan becomes a compiled program
-
-def _compile(steps, dims, diag):
-    """Turn the steps of a dense/Diagonal plan into a program for the compiled kernels:
-    (rows of NSTEPCOL Python ints, one per step; scratch size per sample).
-
-    Steps come in post-order; each product gets a scratch block for its result (the last
-    writes to the output); a block is reused once its product has been consumed, and a
-    scaling by a Diagonal of an intermediate works in place.
-    """
-    n = len(diag)
-    free, top, prog = [], 0, []
-    # operand id -> (rows, cols, is_diagonal, (scratch offset, size) or None)
-    ops = [(dims[k + 1], dims[k], diag[k], None) for k in range(n)]
-    last = len(steps) - 1
-    for t, (li, ri, _) in enumerate(steps):
-        left, right = ops[li], ops[ri]
-        m, k, nn = left[0], left[1], right[1]
-        is_diag = left[2] and right[2]
-        size = m if is_diag else m * nn
-        reuse, dst = None, -1
-        if t != last:
-            if left[2] or right[2]:      # elementwise: an equal-sized intermediate can be dst
-                reuse = next((op for op in (right, left) if op[3] and op[3][1] == size), None)
-            if reuse:
-                dst = reuse[3][0]
-            else:
-                for i, (off, sz) in enumerate(free):
-                    if sz >= size:
-                        del free[i]
-                        dst = off
-                        break
-                else:
-                    dst, top = top, top + size
-        for op in (left, right):
-            if op[3] and op is not reuse:
-                free.append(op[3])
-        prog.append((li, ri, m, k, nn, int(left[2]), int(right[2]),
-                     int(m * k * nn <= _SMALL_MM), dst))
-        ops.append((m, nn, is_diag, None if t == last else (dst, size)))
-    return prog, top
-
+# planning: mcfast._plan holds the cost model; _k.chain_program turns a plan into a program
 
 def _plan_key(links, func, shapes_ok=False):
     """Check links -> (arrays, kinds, dims, batch, dtype, infos) for planning."""
@@ -231,11 +189,13 @@ class ChainPlan:
         # np.matmul, NumPy's BLAS, so a loop mixing mcfast and NumPy uses one BLAS pool
         self._prog, self._scratch, self._small = None, 0, True
         if len(self.kinds) > 1 and set(self.kinds) <= {"dense", "diag"}:
-            prog, scratch = _compile(self.steps, self.dims, self.diagonal)
-            small = all(st[7] for st in prog)
-            if small or all(st[5] or st[6] for st in prog):
-                self._prog = np.array(prog, dtype=np.intp).reshape(-1, 9)
-                self._scratch, self._small = scratch, small
+            # the steps and their scratch layout, the program mk.jacobian_chain_steps runs
+            steps = np.array([st[:2] for st in self.steps], dtype=np.intp)
+            prog, scratch, small, scaled = _k.chain_program(
+                np.array(self.dims, dtype=np.intp), np.array(self.diagonal, dtype=np.uint8),
+                steps)
+            if small or scaled:
+                self._prog, self._scratch, self._small = prog, scratch, small
 
     @property
     def diagonal(self) -> tuple[bool, ...]:
@@ -455,7 +415,8 @@ def _threads(nsamples, flops, small):
 
 
 def _operand(a, is_diag, batch):
-    """A link as the kernels take it: (array, [rs, cs, diag, 0], batch strides) in elements.
+    """A link as the kernels take it: (array, its meta row, batch strides) in elements; the
+    meta row holds the META_* columns: row and column strides, diagonal, small (0 here).
 
     A dense matrix needs a unit stride along its rows or its columns with a leading
     dimension BLAS accepts; anything else is copied once to C order. Strides of size-1
@@ -484,7 +445,9 @@ def _operand(a, is_diag, batch):
     bstr = [0] * (len(batch) - lead)
     for k in range(lead):
         bstr.append(strides[k] // item if shape[k] > 1 else 0)
-    return a, [rs, cs, int(is_diag), 0], bstr
+    meta = [0] * _k.META_COLUMNS
+    meta[_k.META_RS], meta[_k.META_CS], meta[_k.META_DIAG] = rs, cs, int(is_diag)
+    return a, meta, bstr
 
 
 def _cached_plan(dims, kinds, infos, order):
@@ -731,8 +694,8 @@ def _vector_chain(links, vector, out, grad):
         work = sum(dims[k] * dims[k + 1] for k in range(len(diag)))
         small = True
         for k, o in enumerate(ops):
-            o[1][3] = int(dims[k] * dims[k + 1] <= _SMALL_MV)
-            small = small and bool(o[1][3])
+            o[1][_k.META_SMALL] = int(dims[k] * dims[k + 1] <= _SMALL_MV)
+            small = small and bool(o[1][_k.META_SMALL])
         if vec.strides[-1] % vec.itemsize or (vec.strides[-1] < vec.itemsize
                                               and vec.shape[-1] > 1):
             vec = np.ascontiguousarray(vec)                 # BLAS wants a positive stride

@@ -42,7 +42,9 @@ from mcfast._kernels._engine cimport (
 from mcfast._kernels._hessian cimport (
     dense_hessian as _dense_hessian, work_size as _hessian_work)
 from mcfast._kernels._chain cimport (
-    chain_order as _chain_order, chain_steps as _chain_steps, small_gemm)
+    chain_order as _chain_order, chain_steps as _chain_steps, small_gemm,
+    chain_layout as _chain_layout, chain_sample as _chain_sample, _Program, NLAYOUTCOL,
+    L_FLAGS, L_DIAG, run_step as _run_step, vector_one as _vector_one, SMALL_MV_WORK)
 from mcfast._kernels._threads cimport openmp_effective_n_threads
 
 # products with every size at most SMALL go through a hand loop that stays in L1
@@ -532,17 +534,10 @@ cdef inline Py_ssize_t chain_work_size(const Py_ssize_t[::1] dims) noexcept nogi
 
 cdef inline void _matvec(bint transposed, bint is_diag, Py_ssize_t rows, Py_ssize_t cols,
                          const floating* J, const floating* v, floating* dst) noexcept nogil:
-    """dst = J v (or Jᵀ v when transposed) for J (rows, cols) dense or diag(J)."""
-    cdef Py_ssize_t i, nout = cols if transposed else rows
-    if is_diag:
-        for i in range(rows):
-            dst[i] = J[i] * v[i]
-    elif rows == 0 or cols == 0:
-        for i in range(nout):
-            dst[i] = 0
-    else:
-        gemv(Trans if transposed else NoTrans, rows, cols, <floating>1, J, cols, v, 1,
-             <floating>0, dst, 1)
+    """dst = J v (or Jᵀ v when transposed) for J (rows, cols) dense or diag(J): one link of
+    mcfast's vector chains (a hand loop up to SMALL_MV_WORK entries, else gemv)."""
+    _vector_one(transposed, rows, cols, is_diag, rows * cols <= SMALL_MV_WORK, J, cols, 1,
+                v, 1, dst)
 
 
 cdef inline int _check_chain(const floating[::1] links, const Py_ssize_t[::1] dims,
@@ -610,36 +605,16 @@ cdef inline int tangent_chain(const floating[::1] links,       # IN  packed J1 �
 
 cdef inline void _apply_left(bint is_diag, Py_ssize_t p, Py_ssize_t k, Py_ssize_t m,
                              const floating* J, const floating* P, floating* dst) noexcept nogil:
-    """dst (p, m) = J (p, k) @ P (k, m), J dense or diag(J) (p == k)."""
-    cdef Py_ssize_t i, j
-    if is_diag:
-        for i in range(p):
-            for j in range(m):
-                dst[i * m + j] = J[i] * P[i * m + j]
-    elif k == 0:
-        for i in range(p * m):
-            dst[i] = 0
-    elif p <= SMALL and k <= SMALL and m <= SMALL:
-        small_gemm(p, m, k, J, k, 1, P, m, 1, dst, m)
-    elif p > 0 and m > 0:
-        gemm(NoTrans, NoTrans, p, m, k, <floating>1, J, k, P, m, <floating>0, dst, m)
+    """dst (p, m) = J (p, k) @ P (k, m), J dense or diag(J) (p == k): one product of
+    mcfast's chain executor."""
+    _run_step(p, k, m, is_diag, False, J, k, 1, P, m, 1, dst)
 
 
 cdef inline void _apply_right(bint is_diag, Py_ssize_t p, Py_ssize_t k, Py_ssize_t m,
                               const floating* P, const floating* J, floating* dst) noexcept nogil:
-    """dst (p, m) = P (p, k) @ J (k, m), J dense or diag(J) (k == m)."""
-    cdef Py_ssize_t i, j
-    if is_diag:
-        for i in range(p):
-            for j in range(m):
-                dst[i * m + j] = P[i * m + j] * J[j]
-    elif k == 0:
-        for i in range(p * m):
-            dst[i] = 0
-    elif p <= SMALL and k <= SMALL and m <= SMALL:
-        small_gemm(p, m, k, P, k, 1, J, m, 1, dst, m)
-    elif p > 0 and m > 0:
-        gemm(NoTrans, NoTrans, p, m, k, <floating>1, P, k, J, m, <floating>0, dst, m)
+    """dst (p, m) = P (p, k) @ J (k, m), J dense or diag(J) (k == m): one product of
+    mcfast's chain executor."""
+    _run_step(p, k, m, False, is_diag, P, k, 1, J, m, 1, dst)
 
 
 cdef inline int jacobian_chain(const floating[::1] links,       # IN  packed J1 … Jn
@@ -760,57 +735,22 @@ cdef inline Py_ssize_t chain_steps(const Py_ssize_t[:, ::1] split,   # IN  (n, n
     return _chain_steps(n, &split[0, 0], &stack[0], &steps[0, 0])
 
 
-cdef inline Py_ssize_t _steps_layout(const Py_ssize_t[::1] dims, const unsigned char[::1] diag,
-                                     const Py_ssize_t[:, ::1] steps,
-                                     Py_ssize_t* iwork) noexcept nogil:
-    """Check steps against dims/diag and lay out the operands in iwork: link offsets in
-    the packed buffer (n), then per step rows, cols, diagonal, scratch offset (4 each).
-    Returns the scratch entries the intermediates need, or -1."""
-    cdef Py_ssize_t n = diag.shape[0], k, t, left, right, off = 0, woff = 0, rows, cols
-    cdef Py_ssize_t* meta = iwork + n
-    cdef bint ld, rd
-    if steps.shape[0] != n - 1 or (n > 1 and steps.shape[1] != 2):
-        return -1
-    for k in range(n):
-        iwork[k] = off
-        off += dims[k + 1] if diag[k] else dims[k + 1] * dims[k]
-    for t in range(n - 1):
-        left, right = steps[t, 0], steps[t, 1]
-        if left < 0 or right < 0 or left >= n + t or right >= n + t or left == right:
-            return -1
-        # left operand: rows, cols, diagonal
-        if left < n:
-            rows, k, ld = dims[left + 1], dims[left], diag[left]
-        else:
-            rows, k, ld = meta[4 * (left - n)], meta[4 * (left - n) + 1], \
-                meta[4 * (left - n) + 2]
-        if right < n:
-            cols, rd = dims[right], diag[right]
-            if dims[right + 1] != k:
-                return -1
-        else:
-            cols, rd = meta[4 * (right - n) + 1], meta[4 * (right - n) + 2]
-            if meta[4 * (right - n)] != k:
-                return -1
-        meta[4 * t], meta[4 * t + 1], meta[4 * t + 2], meta[4 * t + 3] = rows, cols, \
-            ld and rd, woff
-        if t < n - 2:
-            woff += rows if (ld and rd) else rows * cols
-    if n > 1 and (meta[4 * (n - 2)] != dims[n] or meta[4 * (n - 2) + 1] != dims[0]):
-        return -1
-    return woff
-
-
 cdef inline Py_ssize_t chain_steps_work_size(const Py_ssize_t[::1] dims,      # IN  (n+1,)
                                              const unsigned char[::1] diag,   # IN  (n,)
                                              const Py_ssize_t[:, ::1] steps,  # IN  (n-1, 2)
                                              Py_ssize_t[::1] iwork,           # SCRATCH (5 n,)
                                              ) noexcept nogil:
-    """Scratch entries jacobian_chain_steps needs for these steps (the sum of the
-    intermediates' sizes), or -1 when the steps do not fit dims/diag."""
-    if chain_packed_size(dims, diag) < 0 or iwork.shape[0] < 5 * diag.shape[0]:
+    """Scratch entries jacobian_chain_steps needs for these steps (the scratch layout of
+    mcfast.ChainPlan: intermediates' blocks, reused once consumed), or -1 when the steps
+    do not fit dims/diag."""
+    cdef Py_ssize_t n = diag.shape[0]
+    if chain_packed_size(dims, diag) < 0 or iwork.shape[0] < 5 * n:
         return -1
-    return _steps_layout(dims, diag, steps, &iwork[0])
+    if steps.shape[0] != n - 1 or (n > 1 and steps.shape[1] != 2):
+        return -1
+    if n == 1:
+        return 0
+    return _chain_layout(n, &dims[0], &diag[0], &steps[0, 0], &iwork[0] + n)
 
 
 cdef inline int jacobian_chain_steps(const floating[::1] links,       # IN  packed J1 … Jn
@@ -826,27 +766,26 @@ cdef inline int jacobian_chain_steps(const floating[::1] links,       # IN  pack
 
     Dense (dn, d0) even when every link is diagonal. work needs
     chain_steps_work_size(dims, diag, steps, iwork) entries (at least 1). Returns 0, or
-    -1 (nothing written) when the sizes or the steps do not fit.
+    -1 (nothing written) when the sizes or the steps do not fit. The same program, scratch
+    layout and executor as ``mcfast.ChainPlan`` (bitwise the same product where it runs
+    compiled: every dense product at most 4096 multiply-adds or every one a scaling).
     """
-    cdef Py_ssize_t n = diag.shape[0], t, i, j, m, k, nn, need, ids[2]
-    cdef Py_ssize_t* meta
-    cdef const floating* ptr[2]
-    cdef Py_ssize_t rows[2]
-    cdef Py_ssize_t cols[2]
-    cdef bint isdiag[2]
-    cdef floating* dst
-    cdef int side
+    cdef Py_ssize_t n = diag.shape[0], k, i, j, off, need, dn
+    cdef _Program p
     need = chain_packed_size(dims, diag)
     if need < 0 or links.shape[0] < need or iwork.shape[0] < 5 * n:
         return -1
     if out.shape[0] != dims[n] or out.shape[1] != dims[0]:
         return -1
-    need = _steps_layout(dims, diag, steps, &iwork[0])
+    need = chain_steps_work_size(dims, diag, steps, iwork)
     if need < 0 or work.shape[0] < max(need, 1):
         return -1
     if dims[n] == 0 or dims[0] == 0:
         return 0
-    meta = &iwork[0] + n
+    for k in range(1, n):
+        if dims[k] == 0:                    # an empty sum
+            _fill2(out, <floating>0)
+            return 0
     if n == 1:
         _fill2(out, <floating>0)
         for i in range(dims[1]):
@@ -857,45 +796,22 @@ cdef inline int jacobian_chain_steps(const floating[::1] links,       # IN  pack
                 else:
                     out[i, j] = links[i * dims[0] + j]
         return 0
-    for t in range(n - 1):
-        ids[0], ids[1] = steps[t, 0], steps[t, 1]
-        for side in range(2):
-            if ids[side] < n:
-                ptr[side] = &links[0] + iwork[ids[side]]
-                rows[side], cols[side] = dims[ids[side] + 1], dims[ids[side]]
-                isdiag[side] = diag[ids[side]]
-            else:
-                ptr[side] = &work[0] + meta[4 * (ids[side] - n) + 3]
-                rows[side], cols[side] = meta[4 * (ids[side] - n)], meta[4 * (ids[side] - n) + 1]
-                isdiag[side] = meta[4 * (ids[side] - n) + 2]
-        m, k, nn = rows[0], cols[0], cols[1]
-        if t == n - 2 and isdiag[0] and isdiag[1]:
-            # the last product of diagonals: a dense result with zeros off the diagonal
-            _fill2(out, <floating>0)
-            for i in range(m):
-                out[i, i] = ptr[0][i] * ptr[1][i]
-            return 0
-        dst = &out[0, 0] if t == n - 2 else &work[0] + meta[4 * t + 3]
-        if isdiag[0] and isdiag[1]:
-            for i in range(m):
-                dst[i] = ptr[0][i] * ptr[1][i]
-        elif isdiag[0]:
-            # dst = diag(l) @ R
-            for i in range(m):
-                for j in range(nn):
-                    dst[i * nn + j] = ptr[0][i] * ptr[1][i * nn + j]
-        elif isdiag[1]:
-            # dst = L @ diag(r)
-            for i in range(m):
-                for j in range(nn):
-                    dst[i * nn + j] = ptr[0][i * nn + j] * ptr[1][j]
-        elif k == 0:
-            for i in range(m * nn):
-                dst[i] = 0
-        elif m <= SMALL and k <= SMALL and nn <= SMALL:
-            small_gemm(m, nn, k, ptr[0], k, 1, ptr[1], nn, 1, dst, nn)
-        elif m > 0 and nn > 0:
-            # dst = L @ R
-            gemm(NoTrans, NoTrans, m, nn, k, <floating>1, ptr[0], k, ptr[1], nn,
-                 <floating>0, dst, nn)
+    # iwork: the links' addresses (n), then the layout chain_steps_work_size wrote
+    off = 0
+    for k in range(n):
+        iwork[k] = <Py_ssize_t>(&links[0] + off)
+        off += dims[k + 1] if diag[k] else dims[k + 1] * dims[k]
+    p.nlinks, p.dims, p.diag, p.addr, p.meta = n, &dims[0], &diag[0], &iwork[0], NULL
+    p.nb, p.bshape, p.bstr = 0, NULL, NULL
+    p.steps, p.layout = &steps[0, 0], &iwork[0] + n
+    _chain_sample(0, &p, NULL, &work[0], &out[0, 0])
+    if iwork[n + (n - 2) * NLAYOUTCOL + L_FLAGS] & L_DIAG:
+        # a product of diagonals: its diagonal came first in out; spread it, zeros off it
+        dn = dims[n]
+        for i in range(dn - 1, -1, -1):
+            out[i, i] = (&out[0, 0])[i]
+        for i in range(dn):
+            for j in range(dn):
+                if i != j:
+                    out[i, j] = 0
     return 0

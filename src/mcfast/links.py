@@ -46,6 +46,9 @@ class Kronecker(_Frozen):
     ----------
     A, B : ndarray
         The factors (read-only views, no copy).
+    a_first : tuple of bool
+        ``(forward, adjoint)``: whether A is applied first in ``A X Bᵀ`` (``(A X) Bᵀ``) and
+        in ``Aᵀ X B`` (``(Aᵀ X) B``), the cheaper order of each, chosen once here.
     shape : tuple
         ``(pa·pb, qa·qb)``.
     ndim, dtype
@@ -81,7 +84,17 @@ class Kronecker(_Frozen):
     _mcfast_kronecker = True
     # immutable, checked once here: a chain reads the shape and the planner's LinkInfo
     # without checking the factors again at every call
-    __slots__ = ("_a", "_b", "_shape", "_info", "_a_first")
+    # A, B and a_first are plain slots (read-only through _Frozen): the compiled chain
+    # kernels read them as cheaply as a private attribute
+    __slots__ = {
+        "A": "The left factor A, shape (pa, qa) (read-only).",
+        "B": "The right factor B, shape (pb, qb) (read-only).",
+        "a_first": "(forward, adjoint): whether A is applied first, ``(A X) Bᵀ`` and "
+                   "``(Aᵀ X) B``.",
+        "_shape": None, "_info": None}
+    A: NDArray[Any]
+    B: NDArray[Any]
+    a_first: tuple[bool, bool]
 
     def __init__(self, A: ArrayLike, B: ArrayLike) -> None:
         func = type(self).__name__
@@ -98,22 +111,12 @@ class Kronecker(_Frozen):
         shape = (pa * pb, qa * qb)
         fshapes = ((pa, qa), (pb, qb))
         ax_first, xb_first = kron_orders(fshapes)
-        self._init(_a=a, _b=b, _shape=shape,
+        self._init(A=a, B=b, _shape=shape,
                    _info=LinkInfo("kron", shape[0], shape[1], min(ax_first, xb_first),
                                   fshapes),
                    # which factor goes first: forward (A X) Bᵀ, adjoint (Aᵀ X) B
                    # (see kron_orders)
-                   _a_first=(ax_first <= xb_first, xb_first <= ax_first))
-
-    @property
-    def A(self) -> NDArray[Any]:
-        """The left factor A, shape (pa, qa) (read-only)."""
-        return self._a
-
-    @property
-    def B(self) -> NDArray[Any]:
-        """The right factor B, shape (pb, qb) (read-only)."""
-        return self._b
+                   a_first=(ax_first <= xb_first, xb_first <= ax_first))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -128,12 +131,12 @@ class Kronecker(_Frozen):
     @property
     def dtype(self) -> np.dtype[Any]:
         """The result dtype of the factors."""
-        return np.result_type(self._a, self._b)
+        return np.result_type(self.A, self.B)
 
     @property
     def T(self) -> Kronecker:
         """The transpose Aᵀ ⊗ Bᵀ."""
-        return type(self)(self._a.T, self._b.T)
+        return type(self)(self.A.T, self.B.T)
 
     def toarray(self) -> NDArray[Any]:
         """The dense Jacobian ``np.kron(A, B)``.
@@ -142,17 +145,17 @@ class Kronecker(_Frozen):
         -------
         ndarray, shape (pa·pb, qa·qb)
         """
-        return np.kron(self._a, self._b)
+        return np.kron(self.A, self.B)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> NDArray[Any]:
         a = self.toarray()
         return a if dtype is None else a.astype(dtype)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (np.array(self._a), np.array(self._b)))
+        return (type(self), (np.array(self.A), np.array(self.B)))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(A={self._a!r}, B={self._b!r})"
+        return f"{type(self).__name__}(A={self.A!r}, B={self.B!r})"
 
 
 class MatrixFree(_Frozen):

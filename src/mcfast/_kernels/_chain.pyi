@@ -5,17 +5,38 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
-           "fast_kron_vector", "dense_csr_product"]
+__all__ = ["chain_program", "chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
+           "fast_kron_vector", "dense_csr_product", "plan_dense"]
 
 BATCH_BLOCK: int
+PLAN_MAX_LINKS: int
+DP_MAX: int
+BLOCK: int
+SMALL_MM: int
+SMALL_MV: int
+LAYOUT_ROWS: int
+LAYOUT_COLS: int
+LAYOUT_FLAGS: int
+LAYOUT_DST: int
+LAYOUT_COLUMNS: int
+LAYOUT_DIAG: int
+META_RS: int
+META_CS: int
+META_DIAG: int
+META_SMALL: int
+META_COLUMNS: int
 
+def chain_program(
+    dims: NDArray[np.intp],        # const Py_ssize_t[::1]
+    diag: NDArray[np.uint8],       # const unsigned char[::1]
+    steps: NDArray[np.intp],       # const Py_ssize_t[:, ::1]
+) -> tuple[NDArray[np.intp], int, bool, bool]: ...
 def chain_product(
     arrays: list[NDArray[np.floating[Any]]],
     meta: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
     bshape: NDArray[np.intp],      # const Py_ssize_t[::1]
     bstr: NDArray[np.intp],        # const Py_ssize_t[:, ::1]
-    steps: NDArray[np.intp],       # const Py_ssize_t[:, ::1]
+    program: NDArray[np.intp],     # const Py_ssize_t[::1]
     sample_scratch: int,           # Py_ssize_t
     blocked: bool,                 # bint
     scratch: NDArray[np.floating[Any]],  # floating[:, ::1]
@@ -54,3 +75,8 @@ def dense_csr_product(
     out: NDArray[np.floating[Any]],      # floating[:, ::1]
     nthreads: int,                       # int
 ) -> None: ...
+def plan_dense(
+    dims: NDArray[np.intp],        # const Py_ssize_t[::1]
+    diag: NDArray[np.uint8],       # const unsigned char[::1]
+    order: str,
+) -> tuple[int, NDArray[np.intp]] | None: ...
