@@ -1,12 +1,17 @@
 """Benchmark of the Jacobian chains against NumPy and JAX: interleaved medians and ratios, float64.
 
 Run from the repository root:  PYTHONPATH=src python bench/bench_chain.py [--quick] [--links]
+                                [--operators] [--mlp]
                                 [--stacks [--level=avx2|avx512] [--n=2,4,...] [--old]]
 
 --links runs only the cases of structured and matrix-free links (issue 13): Kronecker
 chains, a banded sparse link between dense layers, the middle-bottleneck chain, the
 interleaved loop with NumPy. Each peer is timed against mcfast in a group of its own
 (interleaved pairs), so no third library's spinning threads sit between the two.
+--operators (issue 21, restated) times the banded-sparse and middle-bottleneck chains
+(jacobian_chain and grad_chain) and the Kronecker maps against what a JAX user writes:
+jax.jit of jax.jacrev and of jax.jacfwd of the composed function, or of jax.grad of
+g · f(x); targets <= 0.5 of the faster JAX, and <= 1.0 of the best peer for Kronecker.
 --stacks times stacks of three-link n × n chains (issue 21), two threads, float64 and
 float32, at the SIMD level given (default: the best there is): grad_chain and
 tangent_chain on B = 10,000 chains against jax.jit of the same batched expression and,
@@ -41,19 +46,7 @@ def _report(title, names, fns, target, repeats):
 
 def _pairs(title, case, repeats, target, goal=0.5):
     """mcfast against each contender of a case, one interleaved pair at a time."""
-    fns = case.fns
-    ref = np.asarray(fns["mcfast"]())
-    print(f"\n{title}")
-    ratios = {}
-    for name, fn in fns.items():
-        if name == "mcfast":
-            continue
-        got = np.asarray(fn()).reshape(ref.shape)
-        assert np.allclose(got, ref, rtol=1e-8, atol=1e-8 * np.abs(ref).max()), name
-        t_mc, t_peer = interleaved_medians([fns["mcfast"], fn], repeats=repeats, target=target)
-        ratios[name] = t_mc / t_peer
-        print(f"  mcfast {format_seconds(t_mc):>10s}   {name:<10s} {format_seconds(t_peer):>10s}"
-              f"   mcfast/{name} {t_mc / t_peer:5.2f}")
+    ratios = _ratios(title, case, repeats, target)
     for name, why in case.skipped.items():
         print(f"  ({name}: {why})")
     fastest = max(ratios, key=ratios.get)          # the peer mcfast is slowest against
@@ -108,6 +101,57 @@ def links_cases(quick):
     print("\nmcfast over the best peer (target <= 0.5)")
     for name, ratio in checks:
         print(f"  {name:<28s} {ratio:5.2f}  {'ok' if ratio <= 0.5 else 'MISSED'}")
+
+
+def operators_cases(quick):
+    """Issue 21, restated: the operator chains against JAX as a user writes them, jax.jit of
+    jax.jacrev / jax.jacfwd of the composed function (jacobian_chain) or of jax.grad of
+    g · f(x) (grad_chain), beside NumPy. Targets: the banded-sparse and middle-bottleneck
+    chains <= 0.5 of the faster JAX, the Kronecker maps <= 1.0 of the best peer."""
+    repeats = 5 if quick else 9
+    rows = []
+
+    def jax_best(ratios):
+        return max((k for k in ratios if k.startswith("jax")), key=ratios.get)
+    for title, case, target, who in (
+            ("jacobian_chain: banded sparse 10⁴ between dense (64 in, 64 out)",
+             cases.case_sparse_chain(), 0.5, "jax"),
+            ("grad_chain: banded sparse 10⁴ between dense", cases.case_sparse_grad(), 0.5,
+             "jax"),
+            ("jacobian_chain: middle bottleneck, 1000² matrix-free operators",
+             cases.case_bottleneck(), 0.5, "jax"),
+            ("grad_chain: middle bottleneck, 1000² matrix-free operators",
+             cases.case_bottleneck_grad(), 0.5, "jax"),
+            *[(f"grad_chain: {k} matrix maps Y = A X B, {n}² (Kronecker links)",
+               cases.case_kron_grad(n, k), 1.0, "best")
+              for n in (64, 256) for k in (3, 5) if not (quick and n == 64 and k == 5)]):
+        ratios = _ratios(title, case, repeats, 0.2 if "Kronecker" not in title else 0.1)
+        against = jax_best(ratios) if who == "jax" else max(ratios, key=ratios.get)
+        rows.append((title.split(": ", 1)[0], title.split(": ", 1)[1].split(" (")[0],
+                     against, ratios[against], target))
+    print("\n| chain | rule | against | mcfast / it | target | |")
+    print("|---|---|---|---|---|---|")
+    for rule, chain, against, ratio, target in rows:
+        print(f"| {chain} | {rule} | {against} | {ratio:.2f} | <= {target} | "
+              f"{'met' if ratio <= target else 'MISSED'} |")
+
+
+def _ratios(title, case, repeats, target):
+    """mcfast over each contender of a case, one interleaved pair at a time ({name: ratio})."""
+    fns = case.fns
+    ref = np.asarray(fns["mcfast"]())
+    print(f"\n{title}")
+    ratios = {}
+    for name, fn in fns.items():
+        if name == "mcfast":
+            continue
+        got = np.asarray(fn()).reshape(ref.shape)
+        assert np.allclose(got, ref, rtol=1e-8, atol=1e-8 * np.abs(ref).max()), name
+        t_mc, t_peer = interleaved_medians([fns["mcfast"], fn], repeats=repeats, target=target)
+        ratios[name] = t_mc / t_peer
+        print(f"  mcfast {format_seconds(t_mc):>10s}   {name:<10s} {format_seconds(t_peer):>10s}"
+              f"   mcfast/{name} {t_mc / t_peer:5.2f}", flush=True)
+    return ratios
 
 
 def _stack_pair(fa, fb):
@@ -188,6 +232,8 @@ def main(argv=()):
             return main([a for a in argv if a != "--one-thread"])
     if "--links" in argv:
         return links_cases(quick)
+    if "--operators" in argv:
+        return operators_cases(quick)
     if "--stacks" in argv:
         return stacks_cases(argv)
     repeats = 7 if quick else 15

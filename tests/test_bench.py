@@ -58,6 +58,29 @@ def test_beside_numpy_cases_build_at_small_sizes():
         assert list(case.fns) == ["mcfast"]
 
 
+def test_operator_cases_agree_with_mcfast_at_small_sizes():
+    """Every contender of the operator-chain cases (NumPy, and JAX's jit of jacrev, jacfwd
+    or grad of the composed function when installed) computes mcfast's result."""
+    import pytest
+    builders = [lambda: _bench_cases.case_sparse_chain(n=60, m=5),
+                lambda: _bench_cases.case_sparse_grad(n=60, m=5),
+                lambda: _bench_cases.case_bottleneck(n=20),
+                lambda: _bench_cases.case_bottleneck_grad(n=20),
+                lambda: _bench_cases.case_kron_grad(6, 3)]
+    jax = _bench_cases.peer("jax")
+    for build in builders:
+        case = build()
+        want = np.asarray(case.fns["mcfast"]())
+        assert set(case.fns) >= {"mcfast", "numpy"}
+        if jax is not None:
+            assert "jax" in case.fns
+        for name, fn in case.fns.items():
+            got = np.asarray(fn()).reshape(want.shape)
+            assert got == pytest.approx(want, rel=1e-10, abs=1e-10 * abs(want).max()), name
+    if jax is not None:
+        assert {"jax", "jax jacfwd"} <= set(_bench_cases.case_bottleneck(n=20).fns)
+
+
 def _tiny_run(monkeypatch):
     """Make the suite one tiny case, so main() can be tested for where it writes."""
     real = _bench.run
