@@ -12,6 +12,8 @@ interleaved loop with NumPy. Each peer is timed against mcfast in a group of its
 (jacobian_chain and grad_chain) and the Kronecker maps against what a JAX user writes:
 jax.jit of jax.jacrev and of jax.jacfwd of the composed function, or of jax.grad of
 g · f(x); targets <= 0.5 of the faster JAX, and <= 1.0 of the best peer for Kronecker.
+--mlp times the MLP chain (n = 1024, two Diagonals) against jax.jit(jax.jacrev) step by
+step: mcfast's plan, JAX's optimized HLO, and one GEMM of each library.
 --stacks times stacks of three-link n × n chains (issue 21), two threads, float64 and
 float32, at the SIMD level given (default: the best there is): grad_chain and
 tangent_chain on B = 10,000 chains against jax.jit of the same batched expression and,
@@ -154,6 +156,41 @@ def _ratios(title, case, repeats, target):
     return ratios
 
 
+def mlp_case():
+    """Issue 21: the MLP chain (n = 1024, W1, D1, W2, D2, W3) against jax.jit(jax.jacrev),
+    and each step of both: mcfast's plan (two scalings, two GEMMs through NumPy's BLAS)
+    and JAX's optimized HLO (its dots and scalings), with one GEMM of each library."""
+    jax = cases.peer("jax")
+    import jax.numpy as jnp
+    case = cases.case_mlp()
+    n = 1024
+    rng = np.random.default_rng(7)
+    W1, W2, W3 = (rng.standard_normal((n, n)) / np.sqrt(n) for _ in range(3))
+    d1, d2 = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
+    links = [W1, mc.Diagonal(d1), W2, mc.Diagonal(d2), W3]
+    plan = mc.chain_plan(links)
+    print(f"mcfast's plan: {plan}, {plan.flops:,} multiply-adds, steps {plan.steps}")
+    args = [jnp.asarray(a) for a in (np.zeros(n), W1, d1, W2, d2, W3)]
+    net = lambda x, W1, d1, W2, d2, W3: W3 @ (d2 * (W2 @ (d1 * (W1 @ x))))  # noqa: E731
+    hlo = jax.jit(jax.jacrev(net)).lower(*args).compile().as_text()
+    ops = [line.split("=", 1)[1].split("(")[0].strip() for line in hlo.splitlines()
+           if "ROOT" not in line and " fusion(" in line and "ENTRY" not in line]
+    print(f"JAX's optimized HLO (entry): {len(ops)} fusions; dots (1024³ each): "
+          f"{hlo.count(' dot(')}, scalings: {hlo.count('multiply(')}, "
+          f"identity built: {'iota' in hlo}")
+    T1, T3 = W3 * d2, (W3 * d2 @ W2) * d1
+    mm = jax.jit(lambda a, b: a @ b)
+    jW2, jW3 = jnp.asarray(W2), jnp.asarray(W3)
+    eye = jnp.eye(n)
+    names = ["mcfast jacobian_chain", "jax.jit(jacrev)", "step 1: W3 * d2 (scaling)",
+             "step 2: (W3 D2) @ W2 (np.matmul, OpenBLAS)", "step 4: (...) @ W1 (np.matmul)",
+             "jax.jit(a @ b), 1024³", "jax.jit(I @ W3), 1024³"]
+    fns = [case.fns["mcfast"], case.fns["jax"], lambda: W3 * d2, lambda: T1 @ W2,
+           lambda: T3 @ W1, lambda: cases._ready(mm(jW3, jW2)),
+           lambda: cases._ready(mm(eye, jW3))]
+    _report("MLP chain n = 1024, and the steps of each library", names, fns, 0.2, 7)
+
+
 def _stack_pair(fa, fb):
     ta, tb = interleaved_medians([fa, fb], repeats=5, target=0.01, settle=0.05)
     return ta, tb
@@ -232,6 +269,8 @@ def main(argv=()):
             return main([a for a in argv if a != "--one-thread"])
     if "--links" in argv:
         return links_cases(quick)
+    if "--mlp" in argv:
+        return mlp_case()
     if "--operators" in argv:
         return operators_cases(quick)
     if "--stacks" in argv:
