@@ -58,6 +58,29 @@ def test_beside_numpy_cases_build_at_small_sizes():
         assert list(case.fns) == ["mcfast"]
 
 
+def test_operator_cases_agree_with_mcfast_at_small_sizes():
+    """Every contender of the operator-chain cases (NumPy, and JAX's jit of jacrev, jacfwd
+    or grad of the composed function when installed) computes mcfast's result."""
+    import pytest
+    builders = [lambda: _bench_cases.case_sparse_chain(n=60, m=5),
+                lambda: _bench_cases.case_sparse_grad(n=60, m=5),
+                lambda: _bench_cases.case_bottleneck(n=20),
+                lambda: _bench_cases.case_bottleneck_grad(n=20),
+                lambda: _bench_cases.case_kron_grad(6, 3)]
+    jax = _bench_cases.peer("jax")
+    for build in builders:
+        case = build()
+        want = np.asarray(case.fns["mcfast"]())
+        assert set(case.fns) >= {"mcfast", "numpy"}
+        if jax is not None:
+            assert "jax" in case.fns
+        for name, fn in case.fns.items():
+            got = np.asarray(fn()).reshape(want.shape)
+            assert got == pytest.approx(want, rel=1e-10, abs=1e-10 * abs(want).max()), name
+    if jax is not None:
+        assert {"jax", "jax jacfwd"} <= set(_bench_cases.case_bottleneck(n=20).fns)
+
+
 def _tiny_run(monkeypatch):
     """Make the suite one tiny case, so main() can be tested for where it writes."""
     real = _bench.run
@@ -128,3 +151,33 @@ def test_runs_are_filed_by_machine(tmp_path, monkeypatch, capsys):
     with machine.recorded("bench_y", argv) as filed:
         pass
     assert filed is None and argv == [] and not list(tmp_path.glob("*bench_y*"))
+
+
+def _bench_module(name):
+    import importlib.util
+    import pathlib
+    path = pathlib.Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_planner_never_worse_than_a_pure_mode_on_random_structured_chains(capsys):
+    """bench/bench_planner.py: on its 200 random chains of dense, Diagonal, Kronecker,
+    sparse and matrix-free links (lengths up to 100, past DP_MAX), the planner's flops are
+    at most those of the pure bracketings and of the strict all-tangent / all-adjoint
+    modes; and the counts are the planner's model on a chain worked by hand."""
+    from mcfast import _plan
+    bp = _bench_module("bench_planner")
+    hand = bp.flops([_plan.LinkInfo("dense", 3, 2), _plan.LinkInfo("diag", 3, 3),
+                     _plan.LinkInfo("dense", 4, 3)])
+    # J3 (J2 J1): 3·2 + 4·3·2; strict: the identity (2, resp. 4 wide) through every link
+    assert hand == {"planner": 30, "forward": 30, "reverse": 4 * 3 + 4 * 3 * 2,
+                    "all tangent": 2 * (6 + 3 + 12), "all adjoint": 4 * (6 + 3 + 12)}
+    rows = bp.main(["--chains=200"])
+    assert len(rows) == 200 and max(r[0] for r in rows) > _plan.DP_MAX
+    kinds = {i.kind for r in rows for i in r[4]}
+    assert kinds == {"dense", "diag", "kron", "sparse", "op"}
+    assert all(0 < r[1] <= 1 and 0 < r[2] <= 1 for r in rows)
+    assert "| all | 200 |" in capsys.readouterr().out

@@ -534,43 +534,110 @@ def _banded(n, half, seed):
     return sp.diags([rng.standard_normal(n - abs(o)) for o in offsets], offsets, format="csr")
 
 
-def case_sparse_chain(n=10_000, m=64, half=2):
-    """The Jacobian of x (m) -> W1 (n × m) -> S (banded n × n sparse) -> W2 (m × n) against
-    W2 @ (S @ W1) (NumPy + scipy.sparse) and jax.jit(jax.jacrev) with a BCOO S."""
+def _composed_peers(fns, f, x0, args, grad=None):
+    """JAX as its users write it, on the composed function ``f(x, *args)``: the Jacobian by
+    jax.jit(jax.jacrev) ("jax") and jax.jit(jax.jacfwd) ("jax jacfwd"), or, with `grad`
+    (∂z/∂f), the gradient of z = grad · f(x) by jax.jit(jax.grad) ("jax")."""
+    jax = peer("jax")
+    if not jax:
+        return fns
+    import jax.numpy as jnp
+    ja = (jnp.asarray(x0),) + tuple(args)
+    if grad is not None:
+        g = jnp.asarray(grad)
+        z = jax.jit(jax.grad(lambda x, g, *a: g @ f(x, *a)))
+        fns["jax"] = lambda: _ready(z(ja[0], g, *ja[1:]))
+        return fns
+    rev, fwd = jax.jit(jax.jacrev(f)), jax.jit(jax.jacfwd(f))
+    fns["jax"] = lambda: _ready(rev(*ja))
+    fns["jax jacfwd"] = lambda: _ready(fwd(*ja))
+    return fns
+
+
+def _sparse_chain_links(n, m, half):
     rng = np.random.default_rng(9)
     W1, W2 = rng.standard_normal((n, m)) / np.sqrt(m), rng.standard_normal((m, n)) / np.sqrt(n)
-    S = _banded(n, half, 10)
+    return W1, _banded(n, half, 10), W2, rng
+
+
+def _sparse_chain_jax(W1, S, W2):
+    jax = peer("jax")
+    if not jax:
+        return ()
+    import jax.numpy as jnp
+    from jax.experimental import sparse as jsp
+    return (jnp.asarray(W1), jsp.BCOO.from_scipy_sparse(S), jnp.asarray(W2))
+
+
+def _sparse_net(x, W1, S, W2):
+    return W2 @ (S @ (W1 @ x))
+
+
+def case_sparse_chain(n=10_000, m=64, half=2):
+    """The Jacobian of x (m) -> W1 (n × m) -> S (banded n × n sparse) -> W2 (m × n) against
+    W2 @ (S @ W1) (NumPy + scipy.sparse) and jax.jit(jax.jacrev / jax.jacfwd) of the
+    composed function with a BCOO S."""
+    W1, S, W2, _ = _sparse_chain_links(n, m, half)
     links = [W1, S, W2]
     fns = {"mcfast": lambda: mc.jacobian_chain(links), "numpy": lambda: W2 @ (S @ W1)}
-    jax = peer("jax")
-    if jax:
-        import jax.numpy as jnp
-        from jax.experimental import sparse as jsp
-        jS = jsp.BCOO.from_scipy_sparse(S)
-        jac = jax.jit(jax.jacrev(lambda x, W1, S, W2: W2 @ (S @ (W1 @ x))))
-        ja = (jnp.zeros(m), jnp.asarray(W1), jS, jnp.asarray(W2))
-        fns["jax"] = lambda: _ready(jac(*ja))
+    _composed_peers(fns, _sparse_net, np.zeros(m), _sparse_chain_jax(W1, S, W2))
     return Case(fns, skipped={"torch": "left out (sparse autograd)",
                               "autograd": "no sparse matrices"})
+
+
+def case_sparse_grad(n=10_000, m=64, half=2):
+    """grad_chain through the chain of `case_sparse_chain` against W1ᵀ(Sᵀ(W2ᵀ g)) and
+    jax.jit(jax.grad) of g · f(x), f the composed function."""
+    W1, S, W2, rng = _sparse_chain_links(n, m, half)
+    g = rng.standard_normal(m)
+    links = [W1, S, W2]
+    fns = {"mcfast": lambda: mc.grad_chain(links, g), "numpy": lambda: W1.T @ (S.T @ (W2.T @ g))}
+    _composed_peers(fns, _sparse_net, np.zeros(m), _sparse_chain_jax(W1, S, W2), grad=g)
+    return Case(fns, skipped={"torch": "left out (sparse autograd)",
+                              "autograd": "no sparse matrices"})
+
+
+def _bottleneck_links(n):
+    from scipy.sparse.linalg import aslinearoperator
+    rng = np.random.default_rng(11)
+    M1, M2 = rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal((n, n)) / np.sqrt(n)
+    W, V = rng.standard_normal((3, n)), rng.standard_normal((n, 3))
+    return [aslinearoperator(M1), W, V, aslinearoperator(M2)], (M1, W, V, M2), rng
+
+
+def _bottleneck_jax(dense):
+    jax = peer("jax")
+    if not jax:
+        return ()
+    import jax.numpy as jnp
+    return tuple(jnp.asarray(a) for a in dense)
+
+
+def _bottleneck_net(x, M1, W, V, M2):
+    return M2 @ (V @ (W @ (M1 @ x)))
 
 
 def case_bottleneck(n=1000):
     """A bottleneck in the middle: x (n) -> Op1 (n × n, matrix-free) -> W (3 × n) -> V (n × 3)
     -> Op2 (n × n, matrix-free). mcfast applies each operator to 3 vectors; against
-    multi_dot of the dense matrices (NumPy) and jax.jit(jax.jacrev)."""
-    from scipy.sparse.linalg import aslinearoperator
-    rng = np.random.default_rng(11)
-    M1, M2 = rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal((n, n)) / np.sqrt(n)
-    W, V = rng.standard_normal((3, n)), rng.standard_normal((n, 3))
-    links = [aslinearoperator(M1), W, V, aslinearoperator(M2)]
+    multi_dot of the dense matrices (NumPy) and jax.jit(jax.jacrev / jax.jacfwd) of the
+    composed function."""
+    links, (M1, W, V, M2), _ = _bottleneck_links(n)
     fns = {"mcfast": lambda: mc.jacobian_chain(links),
            "numpy": lambda: np.linalg.multi_dot([M2, V, W, M1])}
-    jax = peer("jax")
-    if jax:
-        import jax.numpy as jnp
-        jac = jax.jit(jax.jacrev(lambda x, M1, W, V, M2: M2 @ (V @ (W @ (M1 @ x)))))
-        ja = (jnp.zeros(n),) + tuple(jnp.asarray(a) for a in (M1, W, V, M2))
-        fns["jax"] = lambda: _ready(jac(*ja))
+    _composed_peers(fns, _bottleneck_net, np.zeros(n), _bottleneck_jax((M1, W, V, M2)))
+    return Case(fns, skipped={"torch": "left out", "autograd": "left out"})
+
+
+def case_bottleneck_grad(n=1000):
+    """grad_chain through the chain of `case_bottleneck` against M1ᵀ(Wᵀ(Vᵀ(M2ᵀ g))) and
+    jax.jit(jax.grad) of g · f(x), f the composed function."""
+    links, (M1, W, V, M2), rng = _bottleneck_links(n)
+    g = rng.standard_normal(n)
+    fns = {"mcfast": lambda: mc.grad_chain(links, g),
+           "numpy": lambda: M1.T @ (W.T @ (V.T @ (M2.T @ g)))}
+    _composed_peers(fns, _bottleneck_net, np.zeros(n), _bottleneck_jax((M1, W, V, M2)),
+                    grad=g)
     return Case(fns, skipped={"torch": "left out", "autograd": "left out"})
 # --- linear-model losses (one pass over X) against scikit-learn's LinearModelLoss ------------
 
@@ -728,6 +795,9 @@ CASES = [
      case_sparse_chain, True),
     ("jacobian_chain", "middle bottleneck, 1000² operators", 3 * 1000 ** 2, case_bottleneck,
      True),
+    ("grad_chain", "banded sparse 10⁴ between dense", 2 * 64 * 10_000, case_sparse_grad, False),
+    ("grad_chain", "middle bottleneck, 1000² operators", 2 * 1000 ** 2, case_bottleneck_grad,
+     False),
     ("linear_loss_grad squared", "2,000,000×32", 64_000_000,
      lambda: case_linear_loss("squared"), False),
     ("linear_loss_grad logistic", "2,000,000×32", 64_000_000,
