@@ -278,3 +278,29 @@ def test_float32_x_is_not_copied(solver):
         tracemalloc.stop()
     assert est.coef_.dtype == np.float64
     assert peak < 0.25 * X.size * 8, (peak, X.size * 8)
+
+
+def test_newton_solve_holds_blas_to_one_thread_and_restores_it(monkeypatch):
+    """newton-cholesky factorises small systems on one BLAS thread (a multi-threaded
+    321² Cholesky took 300-500 ms beside a busy core) and gives the count back."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import scipy.linalg
+
+    from mcfast.sklearn import _solvers
+    if not threadpoolctl.threadpool_info():
+        pytest.skip("threadpoolctl sees no BLAS")
+    seen = []
+    factor = scipy.linalg.cho_factor
+
+    def spy(*args, **kwargs):
+        seen.append(max(i["num_threads"] for i in threadpoolctl.threadpool_info()
+                        if i["user_api"] == "blas"))
+        return factor(*args, **kwargs)
+
+    monkeypatch.setattr(_solvers.scipy.linalg, "cho_factor", spy)
+    before = threadpoolctl.threadpool_info()
+    X, y = _breast_cancer()
+    ours = LogisticRegression(solver="newton-cholesky", **TIGHT).fit(X, y)
+    assert seen and set(seen) == {1}
+    assert threadpoolctl.threadpool_info() == before
+    assert_same_model(ours, sk_reference(lm.LogisticRegression).fit(X, y))
