@@ -50,7 +50,7 @@ def test_tour_times_medians_beside_numpy_and_says_the_threads(tour):
 def test_info_json_describes_the_build():
     cfg = json.loads(run("info", "--json"))
     assert cfg["mcfast"] == mc.__version__
-    assert set(cfg["build"]) >= {"compiler", "cflags", "openmp", "cython", "numpy"}
+    assert set(cfg["build"]) >= {"compiler", "cflags", "openmp", "cython", "numpy", "blas_int_max"}
     assert cfg["runtime"]["numpy"]
 
 

@@ -8,5 +8,6 @@ class _BuildInfo(TypedDict):
     openmp: int              # _OPENMP (yyyymm), 0 when built without OpenMP
     cython: str              # Cython.__version__ at build time
     numpy: str               # numpy.__version__ at build time
+    blas_int_max: int        # sizes past it take the BLAS shims' loops (MCFAST_BLAS_INT_MAX)
 
 def build_info() -> _BuildInfo: ...

@@ -1,5 +1,6 @@
 # cython: language_level=3
 """How the kernels were compiled, read from the compiler's own macros at build time."""
+from mcfast._kernels._blas cimport BLAS_INT_MAX
 
 cdef extern from *:
     """
@@ -41,7 +42,8 @@ cdef extern from *:
 
 
 def build_info():
-    """A dict: compiler, flags, OpenMP version (0 when off), Cython and NumPy.
+    """A dict: compiler, flags, OpenMP version (0 when off), Cython, NumPy, and the BLAS
+    size limit past which the shims loop (2**31 - 1, or MCFAST_BLAS_INT_MAX's test value).
 
     The threads the kernels use are a run-time fact: mcfast._kernels._threads.thread_info.
     """
@@ -51,4 +53,5 @@ def build_info():
         "openmp": mcfast_openmp_version(),
         "cython": MCFAST_CYTHON_VERSION.decode(),
         "numpy": MCFAST_NUMPY_VERSION.decode(),
+        "blas_int_max": BLAS_INT_MAX,
     }
