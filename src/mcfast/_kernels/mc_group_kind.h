@@ -44,6 +44,7 @@ TARGET __attribute__((noinline)) static double MC_GK(_na)(
 #define MC_NCC 4
 #include "mc_group_narrow.h"
 
+#if !MC_MIXED   /* F order and packed rows: X in T only (mc_group_body.h) */
 /* the F-order function */
 TARGET __attribute__((noinline)) static double MC_G(MC_CAT(_f_, MC_KS))(
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)
@@ -82,6 +83,7 @@ TARGET __attribute__((noinline)) static double MC_GP()(
 }
 #undef MC_GP
 #undef MC_PWIDTH_OK
+#endif
 
 #undef MC_GK
 #undef MC_KIND

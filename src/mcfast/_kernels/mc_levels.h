@@ -6,7 +6,8 @@
  * For each instantiation it defines, includes MC_BODY, and undefines:
  *   MC_T        the element type: double or float;
  *   MC_IT       the integer type of a lane (masks): int64_t or int32_t;
- *   MC_TN       the dtype's suffix: d or f;
+ *   MC_TN       the dtype's suffix: d or f (x: mixed);
+ *   MC_S        (mixed only) the element type X is stored in: float under double MC_T;
  *   MC_SFX      the names' suffix: <d|f>_<base|avx2|avx512> (mc_grp_d_avx2, ...);
  *   MC_W        vector bytes (16 at the SSE2 baseline, 32 AVX2, 64 AVX-512);
  *   MC_VL       lanes of T in a vector (MC_W / sizeof(MC_T), a literal);
@@ -14,6 +15,9 @@
  *   MC_SPEC     0 at the baseline (one row walk for every width: a third of the code),
  *               1 where speed matters (a function per row width), 2 also the packed
  *               narrow rows (AVX-512).
+ * With MC_LEVELS_MIXED defined (mc_group.h alone) the list also has the mixed
+ * instantiations x_<level>: X stored in float32, the arithmetic in double, at the same
+ * widths and targets as d_<level>.
  * The level in use is picked at run time (mc_simd.h's mc_level; MCFAST_SIMD forces one);
  * without x86-64 dispatch only the baseline exists.
  */
@@ -53,6 +57,28 @@
 #undef MC_VL
 #undef MC_TARGET
 #undef MC_SPEC
+
+#ifdef MC_LEVELS_MIXED
+#define MC_T double
+#define MC_S float
+#define MC_TN x
+#define MC_IT int64_t
+#define MC_SFX x_base
+#define MC_W 16
+#define MC_VL 2
+#define MC_TARGET MC_T_BASE
+#define MC_SPEC 0
+#include MC_BODY
+#undef MC_T
+#undef MC_S
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+#endif
 
 #if MC_X86
 
@@ -127,4 +153,45 @@
 #undef MC_VL
 #undef MC_TARGET
 #undef MC_SPEC
+#ifdef MC_LEVELS_MIXED
+#define MC_T double
+#define MC_S float
+#define MC_TN x
+#define MC_IT int64_t
+#define MC_SFX x_avx2
+#define MC_W 32
+#define MC_VL 4
+#define MC_TARGET MC_T_AVX2
+#define MC_SPEC 1
+#include MC_BODY
+#undef MC_T
+#undef MC_S
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+
+#define MC_T double
+#define MC_S float
+#define MC_TN x
+#define MC_IT int64_t
+#define MC_SFX x_avx512
+#define MC_W 64
+#define MC_VL 8
+#define MC_TARGET MC_T_AVX512
+#define MC_SPEC 2
+#include MC_BODY
+#undef MC_T
+#undef MC_S
+#undef MC_TN
+#undef MC_IT
+#undef MC_SFX
+#undef MC_W
+#undef MC_VL
+#undef MC_TARGET
+#undef MC_SPEC
+#endif
 #endif /* MC_X86 */
