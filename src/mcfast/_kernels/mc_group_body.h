@@ -178,7 +178,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     V lt = {0}, it = {0};                         /* the same in T (squared loss) */
     const S *xr[VL];
     V a[VL], b[VL], zv, qv, yv, wv, rv;
-    V ga[4] = {{0}}, gb[4] = {{0}};   /* G's chunks in registers (NCC = 1 … 4) */
+    V ga[8] = {{0}}, gb[8] = {{0}};   /* G's chunks in registers (NCC = 1 … 4, 8) */
     M mask, mh, me;
     T ts[MC_AL_MAX] __attribute__((aligned(64)));  /* AL: shifted Θ, P and G */
     T ps[MC_AL_MAX] __attribute__((aligned(64)));
@@ -758,7 +758,14 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
                    && m + 2 * VL <= MC_AL_MAX;
     const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : (al ? 7 : 5));
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;
-#if !MC_MIXED
+#if MC_MIXED
+    /* rows of 8 whole vectors (m = 32 under AVX2): G in registers, as float32's 4 */
+    static double (*const tab8[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = {
+        {MC_G(_sq0_n8), MC_G(_sq1_n8)}, {MC_G(_lg0_n8), MC_G(_lg1_n8)},
+        {MC_G(_po0_n8), MC_G(_po1_n8)}, {MC_G(_hu0_n8), MC_G(_hu1_n8)}};
+    if (!p->src.rows && nc == 8)
+        return tab8[kind][p->hess != 0](p, i0, nb, g);
+#else
     if (MC_G(_PACK) && !p->src.rows && p->src.ld == m && 2 * m <= VL
             && (m & (m - 1)) == 0 && nb >= VL)      /* whole narrow rows per vector */
         return ptab[kind][p->hess != 0](p, i0, nb, g);
