@@ -16,8 +16,8 @@
  *               1 where speed matters (a function per row width), 2 also the packed
  *               narrow rows (AVX-512).
  * With MC_LEVELS_MIXED defined (mc_group.h alone) the list also has the mixed
- * instantiations x_<level>: X stored in float32, the arithmetic in double, at the same
- * widths and targets as d_<level>.
+ * instantiations x_<level>, right after each d_<level>: X stored in float32 (MC_S), the
+ * arithmetic in double, at d_<level>'s widths and target.
  * The level in use is picked at run time (mc_simd.h's mc_level; MCFAST_SIMD forces one);
  * without x86-64 dispatch only the baseline exists.
  */
@@ -31,6 +31,15 @@
 #define MC_TARGET MC_T_BASE
 #define MC_SPEC 0
 #include MC_BODY
+#ifdef MC_LEVELS_MIXED
+#undef MC_TN
+#undef MC_SFX
+#define MC_S float
+#define MC_TN x
+#define MC_SFX x_base
+#include MC_BODY
+#undef MC_S
+#endif
 #undef MC_T
 #undef MC_TN
 #undef MC_IT
@@ -58,28 +67,6 @@
 #undef MC_TARGET
 #undef MC_SPEC
 
-#ifdef MC_LEVELS_MIXED
-#define MC_T double
-#define MC_S float
-#define MC_TN x
-#define MC_IT int64_t
-#define MC_SFX x_base
-#define MC_W 16
-#define MC_VL 2
-#define MC_TARGET MC_T_BASE
-#define MC_SPEC 0
-#include MC_BODY
-#undef MC_T
-#undef MC_S
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
-#endif
-
 #if MC_X86
 
 #define MC_T double
@@ -91,6 +78,15 @@
 #define MC_TARGET MC_T_AVX2
 #define MC_SPEC 1
 #include MC_BODY
+#ifdef MC_LEVELS_MIXED
+#undef MC_TN
+#undef MC_SFX
+#define MC_S float
+#define MC_TN x
+#define MC_SFX x_avx2
+#include MC_BODY
+#undef MC_S
+#endif
 #undef MC_T
 #undef MC_TN
 #undef MC_IT
@@ -127,6 +123,15 @@
 #define MC_TARGET MC_T_AVX512
 #define MC_SPEC 2
 #include MC_BODY
+#ifdef MC_LEVELS_MIXED
+#undef MC_TN
+#undef MC_SFX
+#define MC_S float
+#define MC_TN x
+#define MC_SFX x_avx512
+#include MC_BODY
+#undef MC_S
+#endif
 #undef MC_T
 #undef MC_TN
 #undef MC_IT
@@ -153,45 +158,4 @@
 #undef MC_VL
 #undef MC_TARGET
 #undef MC_SPEC
-#ifdef MC_LEVELS_MIXED
-#define MC_T double
-#define MC_S float
-#define MC_TN x
-#define MC_IT int64_t
-#define MC_SFX x_avx2
-#define MC_W 32
-#define MC_VL 4
-#define MC_TARGET MC_T_AVX2
-#define MC_SPEC 1
-#include MC_BODY
-#undef MC_T
-#undef MC_S
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
-
-#define MC_T double
-#define MC_S float
-#define MC_TN x
-#define MC_IT int64_t
-#define MC_SFX x_avx512
-#define MC_W 64
-#define MC_VL 8
-#define MC_TARGET MC_T_AVX512
-#define MC_SPEC 2
-#include MC_BODY
-#undef MC_T
-#undef MC_S
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
-#endif
 #endif /* MC_X86 */
