@@ -2,7 +2,7 @@
 
     PYTHONPATH=src flock -x /tmp/bench.lock python bench/bench_mixed.py [--quick]
 
-Two threads, 2e6 × 32 (squared, logistic, Poisson, intercept, no l2):
+Two threads, 2e6 × 32 (squared, logistic, Poisson, with and without intercept, no l2):
   mixed / f32   linear_loss_grad(X32, θ64, y) over linear_loss_grad(X32, θ32, y32);
   F / floor     linear_loss_grad(F-ordered X, θ, y) over two threads reading the C-ordered
                 X once (`_engine.row_sum`), float64 and float32;
@@ -48,20 +48,25 @@ def peak_extra(n=1_000_000, m=32):
 
 
 def mixed_vs_f32(n=2_000_000, m=32, repeats=15):
-    """[(loss, mixed / all-float32)] at two threads."""
+    """[(loss, intercept, mixed / all-float32)] at two threads."""
     rng = np.random.default_rng(2)
     rows = []
     for loss in ("squared", "logistic", "poisson"):
         X, y, theta = _data(rng, loss, n, m)
-        t32 = theta.astype(np.float32)
-        o64, o32 = np.empty(m + 1), np.empty(m + 1, np.float32)
-        t_mix, t_32 = interleaved_medians(
-            [lambda: mc.linear_loss_grad(X, theta, y, loss=loss, fit_intercept=True, out=o64),
-             lambda: mc.linear_loss_grad(X, t32, y, loss=loss, fit_intercept=True, out=o32)],
-            repeats=repeats)
-        rows.append((loss, t_mix / t_32))
-        print(f"{loss:9s} {n:,}x{m} float32 X: θ64 {format_seconds(t_mix)}, all-float32 "
-              f"{format_seconds(t_32)}: {t_mix / t_32:.3f}x", flush=True)
+        for icpt in (True, False):
+            th = theta if icpt else theta[:m]
+            t32 = th.astype(np.float32)
+            o64, o32 = np.empty(th.size), np.empty(th.size, np.float32)
+            t_mix, t_32 = interleaved_medians(
+                [lambda: mc.linear_loss_grad(X, th, y, loss=loss, fit_intercept=icpt,
+                                             out=o64),
+                 lambda: mc.linear_loss_grad(X, t32, y, loss=loss, fit_intercept=icpt,
+                                             out=o32)],
+                repeats=repeats)
+            rows.append((loss, icpt, t_mix / t_32))
+            print(f"{loss:9s} {'intercept' if icpt else 'no intercept':12s} {n:,}x{m} "
+                  f"float32 X: θ64 {format_seconds(t_mix)}, all-float32 "
+                  f"{format_seconds(t_32)}: {t_mix / t_32:.3f}x", flush=True)
         del X, y
     return rows
 

@@ -154,6 +154,33 @@ def test_F_order_every_lane_offset(rng, dtype):
                 np.testing.assert_allclose(got[1], want[1], rtol=tol, atol=tol * 100)
 
 
+@pytest.mark.parametrize("m", [5, 32, 40, 48, 64, 100])
+def test_mixed_C_rows_every_lane_offset(rng, m):
+    """C rows read in place by the mixed row groups (widened in registers) at every float
+    offset of a vector: each row walk (narrow, 8 vectors, aligned, any width, rows=),
+    gradient and Hessian product, against the float64 path on a float64 copy."""
+    n = 301
+    buf = rng.standard_normal(n * m + 16).astype(np.float32)
+    y = (rng.random(n) < 0.5).astype(np.float32)
+    w = rng.uniform(0.5, 2.0, n)
+    theta = 0.1 * rng.standard_normal(m + 1)
+    p = rng.standard_normal(m + 1)
+    rows = rng.integers(0, n, 200)
+    for off in range(8):
+        X = buf[off:off + n * m].reshape(n, m)
+        X64 = X.astype(np.float64)
+        for loss, r in (("logistic", None), ("poisson", rows), ("squared", None)):
+            kw = dict(loss=loss, sample_weight=w, fit_intercept=True)
+            want = mc.linear_loss_grad(X64, theta, y, rows=r, **kw)
+            want_h = mc.LinearLoss(X64, y, **kw).hessp(theta, p, rows=r)
+            obj = mc.LinearLoss(X, y, dtype=np.float64, **kw)
+            for _ in _simd_levels():
+                got = mc.linear_loss_grad(X, theta, y, rows=r, **kw)
+                _close(got[0], want[0])
+                _close(got[1], want[1])
+                _close(obj.hessp(theta, p, rows=r), want_h)
+
+
 def test_dtype_argument(rng):
     n, m = 200, 5
     X = rng.standard_normal((n, m)).astype(np.float32)

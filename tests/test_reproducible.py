@@ -64,12 +64,15 @@ def _data(loss, source, dtype=np.float64):
     return X, y, theta, p
 
 
-def _all(loss, source, dtype=np.float64):
-    """Every result of one problem: loss and gradient, Hessian product, least squares."""
+def _all(loss, source, dtype=np.float64, mixed=False):
+    """Every result of one problem: loss and gradient, Hessian product, least squares
+    (mixed: X and y in `dtype`, θ, P and the arithmetic float64)."""
     X, y, theta, p = _data(loss, source, dtype)
+    if mixed:
+        theta, p = theta.astype(np.float64), p.astype(np.float64)
     kw = dict(loss=loss, fit_intercept=True, l2=0.25)
     out = list(mc.linear_loss_grad(X, theta, y, **kw))
-    out.append(mc.LinearLoss(X, y, **kw).hessp(theta, p))
+    out.append(mc.LinearLoss(X, y, dtype=theta.dtype, **kw).hessp(theta, p))
     if loss == "squared":
         m = X.shape[1]
         out += list(mc.lstsq_loss_grad(X, theta[:m], y))
@@ -104,6 +107,17 @@ def test_float32_thread_count_does_not_change_a_bit(monkeypatch, loss):
     one = _pinned(monkeypatch, 1, lambda: _all(loss, "C", np.float32))
     for threads in (2, 3, 64):
         _same(_pinned(monkeypatch, threads, lambda: _all(loss, "C", np.float32)), one)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_mixed_thread_count_does_not_change_a_bit(monkeypatch, loss, source):
+    """Float32 X under float64 arithmetic (C rows read in place by the mixed row groups,
+    F and CSR staged: mc_stage.h): 1, 2, 3 and 64 threads bitwise equal."""
+    one = _pinned(monkeypatch, 1, lambda: _all(loss, source, np.float32, True))
+    assert one[1].dtype == np.float64
+    for threads in (2, 3, 64):
+        _same(_pinned(monkeypatch, threads, lambda: _all(loss, source, np.float32, True)), one)
 
 
 @pytest.mark.skipif(threadpool_limits is None, reason="needs threadpoolctl")

@@ -1,6 +1,7 @@
 /* The one-pass engine's blocks in C, against a scalar reference written from the definitions.
  *
- * Every loss × row source (C, F, CSR with int32 and int64 indices) × dtype × rows= ×
+ * Every loss × row source (C, F, CSR with int32 and int64 indices) × dtype (float64,
+ * float32, and float32 X under float64 arithmetic with y and w in either: mc_stage.h) × rows= ×
  * intercept × weights × gradient / Hessian product × widths × SIMD level this CPU has,
  * the blocks driven as _engine.pyx drives them (Θᵀ laid out K × mp, one accumulator).
  * Built without Python (Py_ssize_t is ptrdiff_t here), so that CI can compile it with the
@@ -19,7 +20,7 @@ typedef ptrdiff_t Py_ssize_t;
 #include <stdlib.h>
 #include <string.h>
 
-#include "mc_engine.h"
+#include "mc_stage.h"
 
 /* ---- deterministic random numbers ---------------------------------------------- */
 
@@ -81,7 +82,9 @@ static double ref_row(int kind, double delta, Py_ssize_t K, const double *z, con
 /* ---- one problem ----------------------------------------------------------------- */
 
 typedef struct {
-    int kind, src, is_float, idx64, intercept, weighted, hess, use_rows;
+    /* is_float: 0 float64, 1 float32, 2 float32 X under float64 arithmetic (y and w
+     * float32 where yw32, else float64) */
+    int kind, src, is_float, yw32, idx64, intercept, weighted, hess, use_rows;
     Py_ssize_t n, m, K, nrows, xoff;
 } spec;
 
@@ -112,7 +115,10 @@ static int run_case(const spec *s, int level, Py_ssize_t block)
     const Py_ssize_t n = s->n, m = s->m, K = s->K, mp = m + s->intercept;
     const Py_ssize_t ycols = s->kind == MC_SQUARED ? K : 1;
     const Py_ssize_t nsrc = s->use_rows ? s->nrows : n;
-    const size_t T = s->is_float ? sizeof(float) : sizeof(double);
+    const int f32 = s->is_float == 1, mixed = s->is_float == 2;   /* arithmetic float32 */
+    const int yw32 = f32 || (mixed && s->yw32);                    /* y, w stored float32 */
+    const size_t T = s->is_float ? sizeof(float) : sizeof(double);  /* X's element */
+    const size_t TA = f32 ? sizeof(float) : sizeof(double);        /* θ's, y's, w's */
     double *xd = malloc(sizeof(double) * (size_t)(n * m + 1));     /* X's values, row-major */
     double *yd = malloc(sizeof(double) * (size_t)(n * ycols + 1));
     double *wd = malloc(sizeof(double) * (size_t)(n + 1));
@@ -145,12 +151,15 @@ static int run_case(const spec *s, int level, Py_ssize_t block)
     }
     for (i = 0; i < nsrc; i++)
         rows[i] = s->use_rows ? (Py_ssize_t)(uniform() * (double)n) : i;
-    if (s->is_float) {  /* the reference reads the values the engine reads */
+    /* the reference reads the values the engine reads */
+    if (s->is_float)
         for (i = 0; i < n * m; i++) xd[i] = (float)xd[i];
+    if (yw32) {
         for (i = 0; i < n * ycols; i++) yd[i] = (float)yd[i];
         for (i = 0; i < n; i++) wd[i] = (float)wd[i];
-        for (i = 0; i < mp * K; i++) { th[i] = (float)th[i]; pd[i] = (float)pd[i]; }
     }
+    if (f32)
+        for (i = 0; i < mp * K; i++) { th[i] = (float)th[i]; pd[i] = (float)pd[i]; }
 
     /* the reference */
     for (i = 0; i < nsrc; i++) {
@@ -184,14 +193,15 @@ static int run_case(const spec *s, int level, Py_ssize_t block)
     /* the engine's storage of X, y, w in the dtype */
     {
         mc_prob p;
-        void *xs, *ys = aligned(T * (size_t)(n * ycols + 1)), *ws = aligned(T * (size_t)(n + 1));
-        void *tt = aligned(T * (size_t)(K * mp)), *pt = aligned(T * (size_t)(K * mp));
+        void *xs, *ys = aligned(TA * (size_t)(n * ycols + 1)), *ws = aligned(TA * (size_t)(n + 1));
+        void *tt = aligned(TA * (size_t)(K * mp)), *pt = aligned(TA * (size_t)(K * mp));
+        mc_stage st;
         void *ind = NULL, *ptr = NULL, *scr;
         double *acc = aligned(sizeof(double) * (size_t)(K * mp)), *tmp;
         Py_ssize_t bad = 0, i0, items;
         memset(&p, 0, sizeof p);
-        store(ys, yd, n * ycols, s->is_float);
-        store(ws, wd, n, s->is_float);
+        store(ys, yd, n * ycols, yw32);
+        store(ws, wd, n, yw32);
         if (s->src == MC_SRC_CSR) {
             for (i = 0; i < n * m; i++) nnz += xd[i] != 0;
             xs = aligned(T * (size_t)(nnz + 1));
@@ -228,7 +238,7 @@ static int run_case(const spec *s, int level, Py_ssize_t block)
         /* Θᵀ, Pᵀ: K × mp */
         for (j = 0; j < mp; j++)
             for (c = 0; c < K; c++) {
-                if (s->is_float) {
+                if (f32) {
                     ((float *)tt)[c * mp + j] = (float)th[j * K + c];
                     ((float *)pt)[c * mp + j] = (float)pd[j * K + c];
                 } else {
@@ -257,22 +267,35 @@ static int run_case(const spec *s, int level, Py_ssize_t block)
         p.y = yzero ? NULL : ys;
         p.ycols = ycols;
         p.w = s->weighted ? ws : NULL;
-        items = mc_scratch_items(K, mp, ycols, block);
-        scr = aligned(T * (size_t)items + 64);
+        if (mixed) {        /* a staged problem, as _engine.pyx fills one */
+            memset(&st, 0, sizeof st);
+            st.p = p;
+            st.src = p.src;
+            st.p.src.kind = MC_SRC_STAGED;
+            st.xf32 = 1;
+            st.y = p.y;
+            st.w = p.w;
+            st.yf32 = st.wf32 = yw32;
+            st.sub = mc_stage_rows(s->src, m, (Py_ssize_t)sizeof(float), block);
+            st.ent = MC_STAGE_ENTRIES > m ? MC_STAGE_ENTRIES : m;
+        }
+        items = mc_scratch_items(K, mp, ycols, block) + (mixed ? mc_stage_items(&st.p, block) : 0);
+        scr = aligned(TA * (size_t)items + 64);
         mc_set_level(level);
         if (getenv("ENGINE_CASES_VERBOSE"))   /* which case is running, before a crash */
             fprintf(stderr, "%s %s %s n=%ld m=%ld K=%ld flags=%d%d%d%d level=%d\n",
-                    LOSS_NAMES[s->kind], SRC_NAMES[s->src], s->is_float ? "f4" : "f8",
+                    LOSS_NAMES[s->kind], SRC_NAMES[s->src], f32 ? "f4" : mixed ? "x4" : "f8",
                     (long)n, (long)m, (long)K, s->use_rows, s->intercept, s->weighted,
                     s->hess, level);
         loss = 0;
         for (i0 = 0; i0 < nsrc; i0 += block) {
             Py_ssize_t nb = nsrc - i0 < block ? nsrc - i0 : block;
-            loss += s->is_float ? mc_block_f(&p, i0, nb, (float *)scr, acc, &bad)
-                                : mc_block_d(&p, i0, nb, (double *)scr, acc, &bad);
+            loss += mixed ? mc_stage_block(&st, i0, nb, (double *)scr, acc, &bad)
+                  : f32 ? mc_block_f(&p, i0, nb, (float *)scr, acc, &bad)
+                        : mc_block_d(&p, i0, nb, (double *)scr, acc, &bad);
         }
         {
-            const double tol = s->is_float ? 2e-4 : 1e-11;
+            const double tol = f32 ? 2e-4 : 1e-11;
             if (bad) fail = 1;
             if (!s->hess && !(fabs(loss - loss_ref) <= tol * (loss_abs + 1))) fail = 1;
             for (j = 0; j < mp && !fail; j++)
@@ -289,7 +312,7 @@ static int run_case(const spec *s, int level, Py_ssize_t block)
                 fprintf(stderr, "FAILED %s %s %s%s idx64=%d n=%ld m=%ld K=%ld rows=%d "
                         "intercept=%d weights=%d %s level=%d block=%ld xoff=%ld: loss %.17g "
                         "(reference %.17g)\n", LOSS_NAMES[s->kind], SRC_NAMES[s->src],
-                        s->is_float ? "float32" : "float64", "", s->idx64, (long)n, (long)m,
+                        f32 ? "float32" : "float64", mixed ? (yw32 ? " X32 y32" : " X32") : "", s->idx64, (long)n, (long)m,
                         (long)K, s->use_rows, s->intercept, s->weighted,
                         s->hess ? "hessp" : "grad", level, (long)block, (long)s->xoff,
                         loss, loss_ref);
@@ -310,13 +333,14 @@ int main(void)
     size_t wi, hi;
     for (kind = MC_SQUARED; kind <= MC_MULTINOMIAL; kind++)
         for (src = MC_SRC_C; src <= MC_SRC_CSR; src++)
-            for (is_float = 0; is_float <= 1; is_float++)
+            for (is_float = 0; is_float <= 2; is_float++)
                 for (wi = 0; wi < sizeof widths / sizeof *widths; wi++)
                     for (hi = 0; hi < sizeof heights / sizeof *heights; hi++)
                         for (flags = 0; flags < 16; flags++) {
                             spec s;
                             memset(&s, 0, sizeof s);
                             s.kind = kind; s.src = src; s.is_float = is_float;
+                            s.yw32 = (int)((wi + hi) % 2);
                             s.n = heights[hi]; s.m = widths[wi];
                             s.intercept = flags & 1; s.weighted = (flags >> 1) & 1;
                             s.hess = (flags >> 2) & 1; s.use_rows = (flags >> 3) & 1;

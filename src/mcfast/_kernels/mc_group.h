@@ -59,6 +59,9 @@
 #include "mc_simd.h"
 #include "mc_rows.h"
 #include "mc_loss.h"
+#if MC_X86
+#include <immintrin.h>      /* the mixed instantiations' widening loads */
+#endif
 
 
 /* F order: bytes of X per sub-block (m column segments, read while the previous
@@ -187,10 +190,12 @@
  * mc_group_narrow.h, mc_group_pwidth.h, mc_group_mrows.h), each noinline so that every
  * loop gets the whole register file. */
 
-/* the problem's pointers, and its loss's constants, in every loop of an instantiation */
-#define MC_GROUP_LOCALS(T)                                                           \
+/* the problem's pointers (X stored as S), and its loss's constants, in every loop of an
+ * instantiation */
+#define MC_GROUP_LOCALS(S, T)                                                        \
     const mc_src *s = &p->src;                                                       \
-    const T *x = (const T *)s->x, *tt = (const T *)p->tt, *pt = (const T *)p->pt;     \
+    const S *x = (const S *)s->x;                                                    \
+    const T *tt = (const T *)p->tt, *pt = (const T *)p->pt;                          \
     const T *y = (const T *)p->y, *w = (const T *)p->w
 #define MC_GROUP_COEFS(T, m)                                                         \
     const int NEEDZ = !(HESS && KIND == MC_SQUARED);   /* ℓ″ of squared is 2 */      \
@@ -204,10 +209,22 @@
 /* the shuffle tree of the instantiation's VL lanes */
 #define MC_REDV(M, a) MC_CAT(MC_RED, MC_VL)(M, a)
 
-/* the instantiations: mc_grp_<dtype>_<level> and its helpers */
+/* The problem of the mixed instantiations (mc_grp_x_<level>: X stored in float32, the
+ * arithmetic, θ and the gradient in double; mc_stage.h calls them): the problem, and
+ * whether y and w are stored in float32 (else double). Their row groups widen each
+ * vector of X as it is loaded, so a float32 X is read in place at the float32 speed. */
+typedef struct {
+    mc_prob p;
+    int yf32, wf32;
+} mc_xprob;
+
+/* the instantiations: mc_grp_<dtype>_<level> and its helpers; mc_grp_x_<level>, the
+ * row groups alone (C rows, rows=, K = 1), for float32 X under double arithmetic */
 #define MC_G(x) MC_CAT3(mc_grp_, MC_SFX, x)
 #define MC_BODY "mc_group_body.h"
+#define MC_LEVELS_MIXED
 #include "mc_levels.h"
+#undef MC_LEVELS_MIXED
 #undef MC_BODY
 #undef MC_G
 #define MC_HAVE_GROUP 1

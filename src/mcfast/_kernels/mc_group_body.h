@@ -3,7 +3,9 @@
  * Re-included by mc_levels.h for each (dtype, level) it lists, with MC_T (element),
  * MC_IT (its integer lane type), MC_W (vector bytes), MC_VL (lanes), MC_TARGET (the
  * instruction set's attribute), MC_SPEC (0: the baseline, 1: specialised, 2: also the
- * packed narrow rows) and MC_G(x) (this instantiation's name + x) defined; no include
+ * packed narrow rows) and MC_G(x) (this instantiation's name + x) defined, and MC_S (the
+ * element type X is stored in) for the mixed instantiations: float32 X under double
+ * arithmetic, the row groups alone (no F order, packed rows or multinomial); no include
  * guard. The generic bodies are always_inline functions taking the loss kind, the mode
  * and the row walk as compile-time constants; mc_group_kind.h (re-included once per loss
  * and mode) makes the named noinline functions of them, and the entries at the end pick
@@ -15,12 +17,23 @@
 #define VL MC_VL
 #define TARGET MC_TARGET
 #define SPECIALISE MC_SPEC
+/* S: the element type X is stored in (MC_S where the list gives one: float32 X under
+ * double arithmetic, mc_group.h's mixed instantiations), else T */
+#ifdef MC_S
+#define S MC_S
+#define MC_MIXED 1
+#else
+#define S MC_T
+#define MC_MIXED 0
+#endif
 typedef T MC_G(_v) __attribute__((vector_size(W)));
 typedef IT MC_G(_m) __attribute__((vector_size(W)));
+typedef float MC_G(_fv) __attribute__((vector_size(VL * sizeof(float))));
 typedef T MC_G(_h16) __attribute__((vector_size(16)));
 typedef T MC_G(_h32) __attribute__((vector_size(32)));
-enum { MC_G(_SPEC) = SPECIALISE != 0, MC_G(_PACK) = SPECIALISE == 2 && MC_PACKED_OK,
-       MC_G(_VL) = VL };
+enum { MC_G(_SPEC) = SPECIALISE != 0,
+       MC_G(_PACK) = SPECIALISE == 2 && MC_PACKED_OK && !MC_MIXED,
+       MC_G(_VL) = VL, MC_G(_XW) = VL * sizeof(S) };   /* XW: bytes of VL stored X */
 typedef T MC_G(_hv) __attribute__((vector_size(W * sizeof(T) / 8)));
 /* eˣ, log(1 + e) and the losses on W / 8 double lanes: MC_G(_vm_dv), MC_G(_vm_exp),
    MC_G(_vm_loss), ... */
@@ -31,17 +44,53 @@ typedef T MC_G(_hv) __attribute__((vector_size(W * sizeof(T) / 8)));
 #include "mc_loss_lanes.h"
 #undef MC_VM
 #undef MC_VML
+/* VL float32 entries from p as T lanes: widened in registers by one conversion from
+ * memory on x86-64 (GCC lowers __builtin_convertvector's widening to two half-width
+ * conversions and an insert: 1.4× the time of the whole mixed walk) */
+TARGET MC_INLINE MC_G(_v) MC_G(_widen)(const float *p)
+{
+#if MC_MIXED && MC_X86
+#if W == 64
+    const __m512d d = _mm512_cvtps_pd(_mm256_loadu_ps(p));
+#elif W == 32
+    const __m256d d = _mm256_cvtps_pd(_mm_loadu_ps(p));
+#else
+    const __m128d d = _mm_cvtps_pd(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p)));
+#endif
+    MC_G(_v) v;
+    memcpy(&v, &d, sizeof v);
+    return v;
+#else
+    return __builtin_convertvector(MC_LOAD(MC_G(_fv), p), MC_G(_v));
+#endif
+}
+/* VL entries of X from p, as T lanes (a float32 X widened lane by lane in registers) */
+TARGET MC_INLINE MC_G(_v) MC_G(_ldx)(const S *p)
+{
+#if MC_MIXED
+    return MC_G(_widen)(p);
+#else
+    return MC_LOAD(MC_G(_v), p);
+#endif
+}
+/* entry i of y or w (a), or VL entries from i, as T: stored float32 (f32) or in T */
+TARGET MC_INLINE T MC_G(_one)(const void *a, int f32, Py_ssize_t i)
+{
+    return f32 ? (T)((const float *)a)[i] : ((const T *)a)[i];
+}
+TARGET MC_INLINE MC_G(_v) MC_G(_vec)(const void *a, int f32, Py_ssize_t i)
+{
+    return f32 ? MC_G(_widen)((const float *)a + i) : MC_LOAD(MC_G(_v), (const T *)a + i);
+}
 /* the last m mod VL entries of a row at p: a masked full load, or memcpy near xend */
-TARGET MC_INLINE MC_G(_v) MC_G(_tail)(const T *p, const T *xend, Py_ssize_t tail,
+TARGET MC_INLINE MC_G(_v) MC_G(_tail)(const S *p, const S *xend, Py_ssize_t tail,
                                       MC_G(_m) mask)
 {
-    MC_G(_v) v = {0};
-    if (p + VL <= xend) {
-        v = MC_LOAD(MC_G(_v), p);
-        return (MC_G(_v))((MC_G(_m))v & mask);
-    }
-    memcpy(&v, p, (size_t)tail * sizeof(T));
-    return v;
+    S v[VL] = {0};
+    if (p + VL <= xend)
+        return (MC_G(_v))((MC_G(_m))MC_G(_ldx)(p) & mask);
+    memcpy(v, p, (size_t)tail * sizeof(S));
+    return MC_G(_ldx)(v);
 }
 /* r = w ∘ ℓ′(z, y) on a vector of rows (Hessian: w ∘ ℓ″ q), in double: a vector of
    W / 8 doubles at a time (float: each half of the vector); adds w ℓ to *lacc and r
@@ -108,27 +157,30 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     typedef MC_G(_v) V;
     typedef MC_G(_m) M;
     typedef MC_G(_vm_dv) DV;
-    MC_GROUP_LOCALS(T);
+    MC_GROUP_LOCALS(S, T);
+    /* y and w stored in float32 under double arithmetic (the mixed instantiations) */
+    const int yf = MC_MIXED && ((const mc_xprob *)p)->yf32;
+    const int wf = MC_MIXED && ((const mc_xprob *)p)->wf32;
     /* LDC > 0: rows of exactly LDC entries, packed (ld = m = LDC, known here) */
     const Py_ssize_t m = LDC ? LDC : s->m, ld = LDC ? LDC : s->ld;
     /* AL: every row starts h lanes past a vector boundary; walked in whole aligned
      * vectors from h lanes before the row (mw lanes a row) against copies of Θ, P
      * and G shifted by h: the lanes outside the row are masked to 0 in the dot
      * products; G's lanes outside it collect junk and are dropped at the end */
-    const Py_ssize_t h = AL ? (Py_ssize_t)(((uintptr_t)x % W) / sizeof(T)) : 0;
+    const Py_ssize_t h = AL ? (Py_ssize_t)(((uintptr_t)x % MC_G(_XW)) / sizeof(S)) : 0;
     const Py_ssize_t mw = AL ? (h + m + VL - 1) / VL * VL : m;
     const Py_ssize_t tail = AL ? 0 : m % VL, mt = AL ? mw : m - tail;
     const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */
-    const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(T) : 1;  /* ld = 0: n = 1 */
+    const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(S) : 1;  /* ld = 0: n = 1 */
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;
-    const T *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */
+    const S *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */
     MC_GROUP_COEFS(T, m);
     T tht[VL], ptt[VL], zl[VL], ql[VL], rl[VL], yl[VL], wl[VL];
     DV lacc = {0}, iacc = {0};                    /* per-lane loss and intercept sums */
     V lt = {0}, it = {0};                         /* the same in T (squared loss) */
-    const T *xr[VL];
+    const S *xr[VL];
     V a[VL], b[VL], zv, qv, yv, wv, rv;
-    V ga[4] = {{0}}, gb[4] = {{0}};   /* G's chunks in registers (NCC = 1 … 4) */
+    V ga[8] = {{0}}, gb[8] = {{0}};   /* G's chunks in registers (NCC = 1 … 4, 8) */
     M mask, mh, me;
     T ts[MC_AL_MAX] __attribute__((aligned(64)));  /* AL: shifted Θ, P and G */
     T ps[MC_AL_MAX] __attribute__((aligned(64)));
@@ -155,21 +207,23 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     }
     for (i = 0; i < nb; i += VL) {
         const Py_ssize_t ng = nb - i < VL ? nb - i : VL;
-        const T *xb = x + (i0 + i) * ld;                  /* the group's rows: */
+        const S *xb = x + (i0 + i) * ld;                  /* the group's rows: */
         for (r = 0; r < ng; r++)
             if (ROWS) xr[r] = x + rows[i0 + i + r] * ld;
         if (ROWS) {
             /* random rows: fetch the next group's now (latency, not bandwidth) */
             for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)
-                MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(T) + 63);
+                MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(S) + 63);
         } else if (MC_PF_FAR(s->n, rowbytes)) {    /* tiny X: nothing to fetch */
             /* every line of X MC_PF_BYTES on, at the group's start; y's and w's */
             const char *pf = (const char *)xb + MC_PF_BYTES;
-            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)
+            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(S); k += MC_LINE_BYTES)
                 __builtin_prefetch(pf + k, 0, MC_PF_LOC);
             const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / rowbytes;
-            if (y) __builtin_prefetch(y + ahead, 0, MC_PF_LOC);
-            if (w) __builtin_prefetch(w + ahead, 0, MC_PF_LOC);
+            if (y) __builtin_prefetch((const char *)y + ahead * (yf ? 4 : sizeof(T)), 0,
+                                      MC_PF_LOC);
+            if (w) __builtin_prefetch((const char *)w + ahead * (wf ? 4 : sizeof(T)), 0,
+                                      MC_PF_LOC);
         }
         /* the group's dot products, a vector per row (rows interleaved: VL chains) */
         for (r = 0; r < VL; r++) { a[r] = (V){0}; b[r] = (V){0}; }
@@ -179,7 +233,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 const V tv = NEEDZ ? MC_LOAD(V, tt + k * VL) : (V){0};
                 const V pv = HESS ? MC_LOAD(V, pt + k * VL) : (V){0};
                 for (r = 0; r < VL; r++) {
-                    const V xv = MC_LOAD(V, XR(r) + k * VL);
+                    const V xv = MC_G(_ldx)(XR(r) + k * VL);
                     if (NEEDZ) a[r] += xv * tv;
                     if (HESS) b[r] += xv * pv;
                 }
@@ -190,7 +244,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 const V tv = NEEDZ ? MC_LOAD(V, tt + kk * VL) : (V){0};
                 const V pv = HESS ? MC_LOAD(V, pt + kk * VL) : (V){0};
                 for (r = 0; r < VL; r++) {
-                    const V xv = (V)((M)MC_LOAD(V, XR(r) + kk * VL) & mk);
+                    const V xv = (V)((M)MC_G(_ldx)(XR(r) + kk * VL) & mk);
                     if (NEEDZ) a[r] += xv * tv;
                     if (HESS) b[r] += xv * pv;
                 }
@@ -198,7 +252,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         } else {
             for (r = 0; r < ng; r++)
                 for (c = 0; c < mt; c += VL) {
-                    V xv = MC_LOAD(V, XR(r) + c);
+                    V xv = MC_G(_ldx)(XR(r) + c);
                     if (AL && c == 0) xv = (V)((M)xv & mh);
                     if (AL && c == mt - VL) xv = (V)((M)xv & me);
                     if (NEEDZ) a[r] += xv * MC_LOAD(V, tt + c);
@@ -219,8 +273,8 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             MC_STORE(ql, qv);
             for (l = 0; l < VL; l++) {
                 Py_ssize_t row = l < ng ? (ROWS ? rows[i0 + i + l] : i0 + i + l) : 0;
-                yl[l] = y && l < ng ? y[row] : 0;
-                wl[l] = l < ng ? (w ? w[row] : 1) : 0;
+                yl[l] = y && l < ng ? MC_G(_one)(y, yf, row) : 0;
+                wl[l] = l < ng ? (w ? MC_G(_one)(w, wf, row) : 1) : 0;
                 if (l >= ng) { zl[l] = 0; ql[l] = 0; }
             }
             zv = MC_LOAD(V, zl);
@@ -228,8 +282,8 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             yv = MC_LOAD(V, yl);
             wv = MC_LOAD(V, wl);
         } else {
-            yv = y ? MC_LOAD(V, y + i0 + i) : (V){0};
-            wv = w ? MC_LOAD(V, w + i0 + i) : (V){0} + 1;
+            yv = y ? MC_G(_vec)(y, yf, i0 + i) : (V){0};
+            wv = w ? MC_G(_vec)(w, wf, i0 + i) : (V){0} + 1;
         }
         rv = MC_G(_rlanes)(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it);
         MC_STORE(rl, rv);
@@ -240,21 +294,21 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             if (NCC <= 2)                       /* few chunks: two chains each */
                 for (r = 0; r < VL; r += 2)
                     for (k = 0; k < NCC; k++) {
-                        ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);
-                        gb[k] += rl[r + 1] * MC_LOAD(V, XR(r + 1) + k * VL);
+                        ga[k] += rl[r] * MC_G(_ldx)(XR(r) + k * VL);
+                        gb[k] += rl[r + 1] * MC_G(_ldx)(XR(r + 1) + k * VL);
                     }
             else
                 for (r = 0; r < VL; r++)
                     for (k = 0; k < NCC; k++)
-                        ga[k] += rl[r] * MC_LOAD(V, XR(r) + k * VL);
+                        ga[k] += rl[r] * MC_G(_ldx)(XR(r) + k * VL);
         } else if (ng == VL) {        /* a full group: r_r broadcast once, rows fixed */
             V rb[VL];
             for (r = 0; r < VL; r++) rb[r] = (V){0} + rl[r];
             for (c = 0; c < mt; c += VL) {
                 V g0 = MC_LOAD(V, g + c), g1 = {0};
                 for (r = 0; r < VL; r += 2) {
-                    g0 += rb[r] * MC_LOAD(V, XR(r) + c);
-                    g1 += rb[r + 1] * MC_LOAD(V, XR(r + 1) + c);
+                    g0 += rb[r] * MC_G(_ldx)(XR(r) + c);
+                    g1 += rb[r + 1] * MC_G(_ldx)(XR(r + 1) + c);
                 }
                 g0 += g1;
                 MC_STORE(g + c, g0);
@@ -263,12 +317,12 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             for (c = 0; c < mt; c += VL) {
                 V g0 = MC_LOAD(V, g + c), g1 = {0}, g2 = {0}, g3 = {0};
                 for (r = 0; r + 4 <= ng; r += 4) {
-                    g0 += rl[r] * MC_LOAD(V, XR(r) + c);
-                    g1 += rl[r + 1] * MC_LOAD(V, XR(r + 1) + c);
-                    g2 += rl[r + 2] * MC_LOAD(V, XR(r + 2) + c);
-                    g3 += rl[r + 3] * MC_LOAD(V, XR(r + 3) + c);
+                    g0 += rl[r] * MC_G(_ldx)(XR(r) + c);
+                    g1 += rl[r + 1] * MC_G(_ldx)(XR(r + 1) + c);
+                    g2 += rl[r + 2] * MC_G(_ldx)(XR(r + 2) + c);
+                    g3 += rl[r + 3] * MC_G(_ldx)(XR(r + 3) + c);
                 }
-                for (; r < ng; r++) g0 += rl[r] * MC_LOAD(V, XR(r) + c);
+                for (; r < ng; r++) g0 += rl[r] * MC_G(_ldx)(XR(r) + c);
                 g0 = (g0 + g1) + (g2 + g3);
                 MC_STORE(g + c, g0);
             }
@@ -290,6 +344,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         for (l = 0; l < m; l++) gout[l] += g[h + l];
     return MC_G(_finish)(p, gout, HESS, lacc, iacc, lt, it);
 }
+#if !MC_MIXED   /* F order, packed rows, multinomial: X in T only */
 /* Column-major rows (F order, no rows=): a block is cut into sub-blocks of about
  * MC_F_BYTES of X (at most MC_F_ROWS rows), each read in place as m column segments:
  *   z = Σ_j θ_j X[:, j]         column by column (vectors across rows: no shuffles),
@@ -301,7 +356,7 @@ TARGET MC_INLINE double MC_G(_floop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
 {
     typedef MC_G(_v) V;
     typedef MC_G(_vm_dv) DV;
-    MC_GROUP_LOCALS(T);
+    MC_GROUP_LOCALS(T, T);
     const Py_ssize_t m = s->m, ld = s->ld;
     MC_GROUP_COEFS(T, m);
     Py_ssize_t sb = MC_F_BYTES / (m * (Py_ssize_t)sizeof(T)) / VL * VL;
@@ -381,7 +436,7 @@ TARGET MC_INLINE double MC_G(_ploop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     typedef MC_G(_v) V;
     typedef MC_G(_m) M;
     typedef MC_G(_vm_dv) DV;
-    MC_GROUP_LOCALS(T);
+    MC_GROUP_LOCALS(T, T);
     const Py_ssize_t m = MW ? MW : s->m, P = VL / m;   /* MW: m known here */
     MC_GROUP_COEFS(T, m);
     M lo[4], hi[4], perm, ex[VL];
@@ -551,7 +606,7 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     typedef MC_G(_v) V;
     typedef MC_G(_vm_dv) DV;
     typedef MC_G(_vm_iv) IV;
-    MC_GROUP_LOCALS(T);
+    MC_GROUP_LOCALS(T, T);
     const Py_ssize_t m = s->m, ld = s->ld, K = p->K, mp = p->mp;
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;
     T *thv = ex, *pv = ex + VL * mp, *gv = ex + 2 * VL * mp;
@@ -608,6 +663,8 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     return HESS ? 0 : loss;
 }
 
+#endif /* !MC_MIXED */
+
 /* the named functions of each loss kind and mode (suffix MC_KS): row groups, F order,
  * packed rows (mc_group_kind.h) */
 #define MC_KIND MC_SQUARED
@@ -642,6 +699,7 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
 #define MC_HESS 1
 #define MC_KS hu1
 #include "mc_group_kind.h"
+#if !MC_MIXED
 /* the multinomial function of each mode (MC_HESS) and row walk (MC_ROWS), suffix MC_MS */
 #define MC_HESS 0
 #define MC_ROWS 0
@@ -678,6 +736,8 @@ TARGET static double MC_G(_mn)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T
         return p->hess ? MC_G(_m_h1)(p, i0, nb, g, ex) : MC_G(_m_g1)(p, i0, nb, g, ex);
     return p->hess ? MC_G(_m_h0)(p, i0, nb, g, ex) : MC_G(_m_g0)(p, i0, nb, g, ex);
 }
+#endif /* !MC_MIXED */
+
 /* the row-group entry: the named function of the block's loss, mode and row walk */
 TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)
 {
@@ -687,19 +747,31 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
         {{MC_G(_po0_n0), MC_G(_po0_n1), MC_G(_po0_n2), MC_G(_po0_n3), MC_G(_po0_n4), MC_G(_po0_nx), MC_G(_po0_rw), MC_G(_po0_na)}, {MC_G(_po1_n0), MC_G(_po1_n1), MC_G(_po1_n2), MC_G(_po1_n3), MC_G(_po1_n4), MC_G(_po1_nx), MC_G(_po1_rw), MC_G(_po1_na)}},
         {{MC_G(_hu0_n0), MC_G(_hu0_n1), MC_G(_hu0_n2), MC_G(_hu0_n3), MC_G(_hu0_n4), MC_G(_hu0_nx), MC_G(_hu0_rw), MC_G(_hu0_na)}, {MC_G(_hu1_n0), MC_G(_hu1_n1), MC_G(_hu1_n2), MC_G(_hu1_n3), MC_G(_hu1_n4), MC_G(_hu1_nx), MC_G(_hu1_rw), MC_G(_hu1_na)}},
     };
+#if !MC_MIXED
     static double (*const ptab[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = {
         {MC_G(_p_sq0), MC_G(_p_sq1)}, {MC_G(_p_lg0), MC_G(_p_lg1)},
         {MC_G(_p_po0), MC_G(_p_po1)}, {MC_G(_p_hu0), MC_G(_p_hu1)}};
+#endif
     const Py_ssize_t m = p->src.m, nc = m / VL;
     const uintptr_t xa = (uintptr_t)p->src.x;
     /* wide rows all starting the same lanes past a vector boundary: aligned walk */
-    const int al = xa % W != 0 && xa % sizeof(T) == 0
-                   && (p->src.ld * (Py_ssize_t)sizeof(T)) % W == 0 && m + 2 * VL <= MC_AL_MAX;
+    const int al = xa % MC_G(_XW) != 0 && xa % sizeof(S) == 0
+                   && (p->src.ld * (Py_ssize_t)sizeof(S)) % MC_G(_XW) == 0
+                   && m + 2 * VL <= MC_AL_MAX;
     const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : (al ? 7 : 5));
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;
+#if MC_MIXED
+    /* rows of 8 whole vectors (m = 32 under AVX2): G in registers, as float32's 4 */
+    static double (*const tab8[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = {
+        {MC_G(_sq0_n8), MC_G(_sq1_n8)}, {MC_G(_lg0_n8), MC_G(_lg1_n8)},
+        {MC_G(_po0_n8), MC_G(_po1_n8)}, {MC_G(_hu0_n8), MC_G(_hu1_n8)}};
+    if (!p->src.rows && nc == 8)
+        return tab8[kind][p->hess != 0](p, i0, nb, g);
+#else
     if (MC_G(_PACK) && !p->src.rows && p->src.ld == m && 2 * m <= VL
             && (m & (m - 1)) == 0 && nb >= VL)      /* whole narrow rows per vector */
         return ptab[kind][p->hess != 0](p, i0, nb, g);
+#endif
     return tab[kind][p->hess != 0][walk](p, i0, nb, g);
 }
 
@@ -710,3 +782,5 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
 #undef VL
 #undef TARGET
 #undef SPECIALISE
+#undef S
+#undef MC_MIXED

@@ -6,7 +6,7 @@
  * mc_group_body.h with the kind, the mode and the row walk as constants:
  *   _nx, _rw        row groups of any width; rows= (random rows);
  *   _na             wide rows all starting h lanes past a vector boundary;
- *   _n0 … _n4 (+c)  rows of NCC whole vectors (mc_group_narrow.h);
+ *   _n0 … _n4 (+c)  rows of NCC whole vectors (mc_group_narrow.h); mixed: _n8 too;
  *   _f_             F order;
  *   _p_ (+_1 … _8)  packed narrow rows (mc_group_pwidth.h).
  */
@@ -43,7 +43,12 @@ TARGET __attribute__((noinline)) static double MC_GK(_na)(
 #include "mc_group_narrow.h"
 #define MC_NCC 4
 #include "mc_group_narrow.h"
+#if MC_MIXED     /* and 8: m = 32 under AVX2, where float32's rows are 4 vectors */
+#define MC_NCC 8
+#include "mc_group_narrow.h"
+#endif
 
+#if !MC_MIXED   /* F order and packed rows: X in T only (mc_group_body.h) */
 /* the F-order function */
 TARGET __attribute__((noinline)) static double MC_G(MC_CAT(_f_, MC_KS))(
         const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)
@@ -82,6 +87,7 @@ TARGET __attribute__((noinline)) static double MC_GP()(
 }
 #undef MC_GP
 #undef MC_PWIDTH_OK
+#endif
 
 #undef MC_GK
 #undef MC_KIND

@@ -6,7 +6,8 @@
  * For each instantiation it defines, includes MC_BODY, and undefines:
  *   MC_T        the element type: double or float;
  *   MC_IT       the integer type of a lane (masks): int64_t or int32_t;
- *   MC_TN       the dtype's suffix: d or f;
+ *   MC_TN       the dtype's suffix: d or f (x: mixed);
+ *   MC_S        (mixed only) the element type X is stored in: float under double MC_T;
  *   MC_SFX      the names' suffix: <d|f>_<base|avx2|avx512> (mc_grp_d_avx2, ...);
  *   MC_W        vector bytes (16 at the SSE2 baseline, 32 AVX2, 64 AVX-512);
  *   MC_VL       lanes of T in a vector (MC_W / sizeof(MC_T), a literal);
@@ -14,6 +15,9 @@
  *   MC_SPEC     0 at the baseline (one row walk for every width: a third of the code),
  *               1 where speed matters (a function per row width), 2 also the packed
  *               narrow rows (AVX-512).
+ * With MC_LEVELS_MIXED defined (mc_group.h alone) the list also has the mixed
+ * instantiations x_<level>, right after each d_<level>: X stored in float32 (MC_S), the
+ * arithmetic in double, at d_<level>'s widths and target.
  * The level in use is picked at run time (mc_simd.h's mc_level; MCFAST_SIMD forces one);
  * without x86-64 dispatch only the baseline exists.
  */
@@ -27,6 +31,15 @@
 #define MC_TARGET MC_T_BASE
 #define MC_SPEC 0
 #include MC_BODY
+#ifdef MC_LEVELS_MIXED
+#undef MC_TN
+#undef MC_SFX
+#define MC_S float
+#define MC_TN x
+#define MC_SFX x_base
+#include MC_BODY
+#undef MC_S
+#endif
 #undef MC_T
 #undef MC_TN
 #undef MC_IT
@@ -65,6 +78,15 @@
 #define MC_TARGET MC_T_AVX2
 #define MC_SPEC 1
 #include MC_BODY
+#ifdef MC_LEVELS_MIXED
+#undef MC_TN
+#undef MC_SFX
+#define MC_S float
+#define MC_TN x
+#define MC_SFX x_avx2
+#include MC_BODY
+#undef MC_S
+#endif
 #undef MC_T
 #undef MC_TN
 #undef MC_IT
@@ -101,6 +123,15 @@
 #define MC_TARGET MC_T_AVX512
 #define MC_SPEC 2
 #include MC_BODY
+#ifdef MC_LEVELS_MIXED
+#undef MC_TN
+#undef MC_SFX
+#define MC_S float
+#define MC_TN x
+#define MC_SFX x_avx512
+#include MC_BODY
+#undef MC_S
+#endif
 #undef MC_T
 #undef MC_TN
 #undef MC_IT

@@ -1,17 +1,22 @@
-/* mcfast: staged blocks — float32 X under float64 arithmetic, through a per-thread
- * C-ordered buffer.
+/* mcfast: float32 X under float64 arithmetic — read in place by the mixed row groups, or
+ * staged block by block through a per-thread C-ordered buffer.
+ *
+ * The common case, a float32 X in C rows (strided or rows= too) with one output per row
+ * (squared, logistic, Poisson, Huber; gradient or Hessian product), is not staged: the
+ * mixed row groups of mc_group.h (mc_grp_x_<level>) read X, y and w in place and widen
+ * each vector to double lanes in registers as they load it (mc_stage_direct), so X is
+ * read once, at the float32 speed. What follows is the staging of the other sources.
  *
  * (The staging also serves an F-ordered X of one dtype, df32 for float32; the driver does
  * not use that today: transposing measured slower there than mc_group.h's column runs
  * read in place, 2.8–3.4× the C floor against 1.9–2.0×, bench/bench_mixed.py.)
  *
  * The block path (mc_engine.h, mc_group.h) is fastest on C-ordered rows of X in the
- * arithmetic's element type. Two sources are not: a float32 X under float64 arithmetic
- * (θ, the gradient and the loss in double: what scipy.optimize passes), and an F-ordered
- * X (the loss needs all of a row before it can weight it). Neither is copied: each block
- * is cut into sub-blocks, and each sub-block is staged into the thread's scratch —
- *   dense (C or F, rows= or not)  its rows, as a C-ordered buffer (ld = m) of at most
- *                 MC_STAGE_C_BYTES (C rows widened: the buffer stays in L1) or
+ * arithmetic's element type. Sources the mixed row groups do not take — F order, CSR,
+ * K > 1 (multinomial, squared with k targets) — are not copied either: each block is
+ * cut into sub-blocks, and each sub-block is staged into the thread's scratch —
+ *   dense (F, rows= or not; C for K > 1)  its rows, as a C-ordered buffer (ld = m) of at
+ *                 most MC_STAGE_C_BYTES (C rows widened: the buffer stays in L1) or
  *                 MC_STAGE_F_BYTES (F column runs transposed and widened: long runs from
  *                 memory, the buffer in L2), rows= gathered;
  *   CSR (float32 under float64 only)  its stored entries widened, their column indices
@@ -21,7 +26,10 @@
  * path runs on the staged sub-block as a rows-free C (or CSR) source, exactly as on a C
  * copy of X in the arithmetic's type: the staged values are X's values, exactly, so only
  * the sub-block boundaries (fixed by the shape, never by the thread count) can make a
- * last-bit difference against the block path on such a copy.
+ * last-bit difference against the block path on such a copy. The mixed row groups do
+ * the double row groups' arithmetic on the same values, so they agree with the double
+ * path on a float64 copy of X bitwise, except where that copy takes another row walk
+ * (its rows start at other vector offsets: the aligned walk, mc_group.h).
  *
  * A staged problem is an mc_stage whose first member, the mc_prob the driver sees, has
  * src.kind MC_SRC_STAGED; the driver's per-thread scratch starts with mc_stage_items()
@@ -70,12 +78,21 @@ static inline Py_ssize_t mc_stage_rows(int kind, Py_ssize_t m, Py_ssize_t size,
     return r < block ? r : block;
 }
 
+/* the block is not staged: the mixed row groups read it in place (float32 X in C rows,
+ * strided or rows=, under double arithmetic, one output: mc_group.h's mc_grp_x_<level>,
+ * which widen each vector of X in registers as they load it) */
+static inline int mc_stage_direct(const mc_stage *s)
+{
+    return MC_HAVE_GROUP && s->xf32 && !s->df32 && s->src.kind == MC_SRC_C
+           && s->p.K == 1 && s->src.m > 0 && s->p.loss.kind != MC_MULTINOMIAL;
+}
+
 /* doubles of staging buffers one thread needs (0 for a problem that is not staged) */
 static inline Py_ssize_t mc_stage_items(const mc_prob *p, Py_ssize_t block)
 {
     const mc_stage *s = (const mc_stage *)p;
     Py_ssize_t rows, x;
-    if (p->src.kind != MC_SRC_STAGED) return 0;
+    if (p->src.kind != MC_SRC_STAGED || mc_stage_direct(s)) return 0;
     if (s->src.kind == MC_SRC_CSR) {
         rows = block;
         x = 2 * mc_stage_lines(s->ent) + mc_stage_lines(rows + 1);  /* data, indices, indptr */
@@ -88,65 +105,53 @@ static inline Py_ssize_t mc_stage_items(const mc_prob *p, Py_ssize_t block)
 
 /* ---- the staging loops: written once, compiled per instruction set below ---- */
 
-/* Dense rows i0 … i0 + nb − 1 of a source of element type S into xb (C order, ld = m) of
- * element type D (inside mc_stage_dense: s, i0, nb, xb in scope). F order: tiles of
- * MC_STAGE_TILE rows, each column's run of the tile read once, written across rows. */
-#define MC_STAGE_DENSE(S, D) {                                                       \
-    const S *x = (const S *)s->x;                                                    \
-    D *MC_RESTRICT b = (D *)xb;                                                      \
-    const Py_ssize_t m = s->m, ld = s->ld;                                           \
-    const Py_ssize_t *rows = s->rows;                                                \
-    Py_ssize_t i, j, t;                                                              \
-    if (s->kind == MC_SRC_C) {                                                       \
-        for (i = 0; i < nb; i++) {                                                   \
-            const S *MC_RESTRICT xi = x + (rows ? rows[i0 + i] : i0 + i) * ld;       \
-            D *MC_RESTRICT bi = b + i * m;                                           \
-            for (j = 0; j < m; j++) bi[j] = (D)xi[j];                                \
-        }                                                                            \
-    } else if (rows) {                                                               \
-        for (i = 0; i < nb; i++) {                                                   \
-            const S *xi = x + rows[i0 + i];                                          \
-            D *MC_RESTRICT bi = b + i * m;                                           \
-            for (j = 0; j < m; j++) bi[j] = (D)xi[j * ld];                           \
-        }                                                                            \
-    } else {                                                                         \
-        const Py_ssize_t nt = nb - nb % MC_STAGE_TILE;                               \
-        for (i = 0; i < nt; i += MC_STAGE_TILE)                                      \
-            for (j = 0; j < m; j++) {                                                \
-                const S *MC_RESTRICT c = x + j * ld + i0 + i;                        \
-                D *MC_RESTRICT bj = b + i * m + j;                                   \
-                for (t = 0; t < MC_STAGE_TILE; t++) bj[t * m] = (D)c[t];             \
-            }                                                                        \
-        for (j = 0; j < m; j++)                                                      \
-            for (i = nt; i < nb; i++) b[i * m + j] = (D)x[j * ld + i0 + i];          \
-    } }
+/* dense rows of a source into a C-ordered buffer, per (stored, staged) element type:
+ * mc_stage_dense_ff (float32 F order under float32), _fd (float32 under double), _dd */
+#define MC_SS float
+#define MC_SD float
+#define MC_SN ff
+#include "mc_stage_copy.h"
+#define MC_SS float
+#define MC_SD double
+#define MC_SN fd
+#include "mc_stage_copy.h"
+#define MC_SS double
+#define MC_SD double
+#define MC_SN dd
+#include "mc_stage_copy.h"
 
 MC_INLINE void mc_stage_dense(const mc_src *s, int xf32, int df32, Py_ssize_t i0,
                               Py_ssize_t nb, void *xb)
 {
-    if (df32) MC_STAGE_DENSE(float, float)
-    else if (xf32) MC_STAGE_DENSE(float, double)
-    else MC_STAGE_DENSE(double, double)
+    if (df32) mc_stage_dense_ff(s, i0, nb, xb);
+    else if (xf32) mc_stage_dense_fd(s, i0, nb, xb);
+    else mc_stage_dense_dd(s, i0, nb, xb);
 }
 
 /* the entries of float32 CSR source rows i0 … i0 + nb − 1 into xb (values), ib (column
- * indices) and pb (nb + 1 row starts from 0), for one index type I */
-#define MC_STAGE_CSR(I) {                                                            \
-    const I *ind = (const I *)s->indices, *ptr = (const I *)s->indptr;               \
-    for (i = 0; i < nb; i++) {                                                       \
-        const Py_ssize_t r = MC_ROW(s, i0 + i), k0 = ptr[r], k1 = ptr[r + 1];        \
-        for (k = k0; k < k1; k++, e++) { xb[e] = (double)x[k]; ib[e] = ind[k]; }     \
-        pb[i + 1] = e;                                                               \
-    } }
-
+ * indices) and pb (nb + 1 row starts from 0); a row's entries are a loop of their own
+ * per index width */
 MC_INLINE void mc_stage_csr(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
                             double *MC_RESTRICT xb, int64_t *MC_RESTRICT ib,
                             int64_t *MC_RESTRICT pb)
 {
     const float *x = (const float *)s->x;
+    const int32_t *i32 = (const int32_t *)s->indices;
+    const int64_t *i64 = (const int64_t *)s->indices;
     Py_ssize_t i, k, e = 0;
     pb[0] = 0;
-    if (s->idx64) MC_STAGE_CSR(int64_t) else MC_STAGE_CSR(int32_t)
+    for (i = 0; i < nb; i++) {
+        const Py_ssize_t r = MC_ROW(s, i0 + i);
+        const Py_ssize_t k0 = MC_IDX(s->indptr, r, s->idx64);
+        const Py_ssize_t k1 = MC_IDX(s->indptr, r + 1, s->idx64);
+        for (k = k0; k < k1; k++) xb[e + k - k0] = (double)x[k];
+        if (s->idx64)
+            for (k = k0; k < k1; k++) ib[e + k - k0] = i64[k];
+        else
+            for (k = k0; k < k1; k++) ib[e + k - k0] = i32[k];
+        e += k1 - k0;
+        pb[i + 1] = e;
+    }
 }
 
 /* entries j·stride + c (c < cols) of rows i0 … i0 + nb − 1 of a float or double array
@@ -216,6 +221,26 @@ static Py_ssize_t mc_stage_csr_rows(const mc_src *s, Py_ssize_t i0, Py_ssize_t i
     return i - i0;
 }
 
+/* the block of source rows i0 … i0 + nb − 1 through the mixed row groups of the level in
+ * use, X, y and w read in place; adds the gradient (or Hessian product) to acc and
+ * returns the block's Σ w ℓ */
+static double mc_stage_lanes(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, double *acc)
+{
+#if MC_HAVE_GROUP
+    mc_xprob xp;
+    xp.p = s->p;
+    xp.p.src = s->src;
+    xp.p.y = s->y;
+    xp.p.w = s->w;
+    xp.yf32 = s->yf32;
+    xp.wf32 = s->wf32;
+    return MC_DISPATCH(mc_grp_x, , &xp.p, i0, nb, acc);
+#else
+    (void)s; (void)i0; (void)nb; (void)acc;
+    return 0;                                   /* never called: mc_stage_direct */
+#endif
+}
+
 /* The block of source rows i0 … i0 + nb − 1 of a staged problem: each sub-block staged
  * into scr, then the block path of the arithmetic's type on it (scr: mc_stage_items
  * doubles of staging buffers, then the block scratch of mc_engine.h; `blk` set to the
@@ -235,6 +260,7 @@ static double mc_stage_block(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, do
     mc_prob q = s->p;
     double loss = 0;
     Py_ssize_t b, sn;
+    if (mc_stage_direct(s)) return mc_stage_lanes(s, i0, nb, acc);
     q.src = s->src;
     q.src.rows = NULL;
     q.src.x = xb;
