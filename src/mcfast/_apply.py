@@ -21,6 +21,7 @@ __all__ = ["link_info", "apply_forward", "apply_adjoint", "vector_forward", "vec
            "to_dense", "kron_product"]
 
 _PARALLEL_MIN = 1 << 20     # multiply-adds of a sparse adjoint product from which it threads
+_MV_PARALLEL_MIN = 1 << 16  # multiply-adds of one vector through a dense link from which it threads
 
 
 def link_info(kind, item, shape):
@@ -102,19 +103,21 @@ def _kron_adjoint_vec(K, x):
 
 def _operator(a, X, adjoint, dtype, name):
     """The operator link `a` applied to the block X: ``a.op.matmat(X)`` (p, r), or
-    ``a.op.rmatmat(X)`` (q, r) when `adjoint`; its result checked and in `dtype`.
+    ``a.op.rmatmat(X)`` (q, r) when `adjoint`; its result checked and in `dtype`. A 1-D X
+    is one vector: ``matvec``/``rmatvec``, a result of shape (p,) or (q,).
 
     An operator is the user's code: what it returns must be a real array of exactly that
     shape (not None, a scalar, a transposed block or complex values), else TypeError or
     ValueError naming the link (`name`, e.g. "grad_chain: links[2]"), as is an exception
     from SciPy's wrapper about its result (a wrong size) or a missing adjoint.
     """
-    method = "rmatmat" if adjoint else "matmat"
+    one = X.ndim == 1
+    method = ("rmat" if adjoint else "mat") + ("vec" if one else "mat")
     where = f"{name} (operator of shape {a.shape})"
     if adjoint and not a.adjoint:
         raise ValueError(f"{where} has no adjoint (rmatvec or rmatmat), which this "
                          f"product needs")
-    want = (a.shape[1] if adjoint else a.shape[0], X.shape[1])
+    want = (a.shape[1] if adjoint else a.shape[0],) + (() if one else (X.shape[1],))
     try:
         Y = getattr(a.op, method)(X)
     except NotImplementedError as exc:
@@ -139,25 +142,40 @@ def _operator(a, X, adjoint, dtype, name):
     return Y.astype(dtype, copy=False)
 
 
+def _dense_vector(a, x, grad):
+    """x @ A (grad) or A @ x for one vector: mcfast's compiled product on its own threads
+    when both are plain arrays of one float dtype (no BLAS pool to wake or wait for), else
+    np.matmul."""
+    y = _k.vector_link(a, x, grad, effective_n_threads()
+                       if a.shape[-2] * a.shape[-1] >= _MV_PARALLEL_MIN else 1)
+    if y is not None:
+        return y
+    return np.matmul(x, a) if grad else np.matmul(a, x)
+
+
 def vector_forward(kind, a, x, dtype, name="an operator link"):
     """J @ x for one vector x (q,) of a 2-D link (tangent mode, one sample)."""
     if kind == "dense":
-        return np.matmul(a, x)
+        return _dense_vector(a, x, False)
     if kind == "diag":
         return a * x
     if kind == "kron":
         return _kron_forward_vec(a, x)
+    if kind == "op":
+        return _operator(a, x, False, dtype, name)
     return apply_forward(kind, a, x[:, None], dtype, name)[:, 0]
 
 
 def vector_adjoint(kind, a, x, dtype, name="an operator link"):
     """x @ J for one vector x (p,) of a 2-D link (adjoint mode, one sample)."""
     if kind == "dense":
-        return np.matmul(x, a)
+        return _dense_vector(a, x, True)
     if kind == "diag":
         return x * a
     if kind == "kron":
         return _kron_adjoint_vec(a, x)
+    if kind == "op":
+        return _operator(a, x, True, dtype, name)
     return apply_adjoint(kind, a, x[None, :], dtype, name)[0]
 
 
