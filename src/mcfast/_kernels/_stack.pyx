@@ -34,9 +34,11 @@ cdef extern from "mc_stack.h":
         MC_STK_JAC
         MC_STK_JAC_REVERSE
         MC_STK_CHUNK_ALIGN
+    ctypedef struct mc_stk_kern:
+        int (*run_d)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
+        int (*run_f)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
     Py_ssize_t mc_stk_compact_max[2]
-    int mc_stk_run_d(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
-    int mc_stk_run_f(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
+    const mc_stk_kern* mc_stk_kern_now() noexcept nogil
     int mc_stk_served(Py_ssize_t n) noexcept nogil
     int mc_set_level(int level) noexcept nogil
     int mc_get_level() noexcept nogil
@@ -62,6 +64,7 @@ _LEVEL_NAMES = ("baseline", "avx2", "avx512")
 
 ctypedef struct _Chunks:
     const mc_stk* s
+    const mc_stk_kern* kern     # the instruction set's table, picked once per call
     Py_ssize_t chunk, nchains
     bint dbl
 
@@ -72,9 +75,9 @@ cdef void _run_chunk(void* ctx, Py_ssize_t c, int tid) noexcept nogil:
     cdef _Chunks* k = <_Chunks*>ctx
     cdef Py_ssize_t c0 = c * k.chunk, c1 = min(c0 + k.chunk, k.nchains)
     if k.dbl:
-        mc_stk_run_d(k.s, c0, c1)
+        k.kern.run_d(k.s, c0, c1)
     else:
-        mc_stk_run_f(k.s, c0, c1)
+        k.kern.run_f(k.s, c0, c1)
 
 
 def served(Py_ssize_t n):
@@ -146,6 +149,7 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     nthreads = <int>min(nthreads, nchunks)
     cdef _Chunks ctx
     ctx.s, ctx.chunk, ctx.nchains, ctx.dbl = &s, chunk, nchains, dbl
+    ctx.kern = mc_stk_kern_now()
     with nogil:
         parallel_for(_run_chunk, &ctx, nchunks, nthreads)
     return True

@@ -66,16 +66,30 @@ static Py_ssize_t mc_stk_compact_max[2] = {8, 8};
 #define MC_SLANES_F 4
 #include "mc_stack_level.h"
 
-/* chains c0 .. c1 - 1 of s at the instruction set in use; 0 when n is not served */
-static int mc_stk_run_d(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
-{
-    return MC_DISPATCH(mc_stk_run_d, , s, c0, c1);
-}
+/* The stacks' dispatch table, as the engine's (mc_kern.h): the run functions of one
+   instruction set by name; mc_stk_kerns[level] lists them by mc_level's values (0 the
+   baseline, 1 AVX2+FMA, 2 AVX-512), and a driver picks its table once per call
+   (mc_stk_kern_now) before its parallel loop. */
+typedef struct {
+    /* chains c0 .. c1 - 1 of s, whole; 0 when n is not served (double, float) */
+    int (*run_d)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1);
+    int (*run_f)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1);
+} mc_stk_kern;
 
-static int mc_stk_run_f(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
-{
-    return MC_DISPATCH(mc_stk_run_f, , s, c0, c1);
-}
+static const mc_stk_kern mc_stk_kern_base = {mc_stk_run_d_base, mc_stk_run_f_base};
+#if MC_X86
+static const mc_stk_kern mc_stk_kern_avx2 = {mc_stk_run_d_avx2, mc_stk_run_f_avx2};
+static const mc_stk_kern mc_stk_kern_avx512 = {mc_stk_run_d_avx512, mc_stk_run_f_avx512};
+#endif
+static const mc_stk_kern *const mc_stk_kerns[] = {
+    &mc_stk_kern_base,
+#if MC_X86
+    &mc_stk_kern_avx2, &mc_stk_kern_avx512,
+#endif
+};
+
+/* the table of the level in use */
+static const mc_stk_kern *mc_stk_kern_now(void) { return mc_stk_kerns[mc_level]; }
 
 /* 1 when n is served (the same at every instruction set) */
 static int mc_stk_served(Py_ssize_t n)
