@@ -37,7 +37,7 @@ cdef extern from "mc_stack.h":
     ctypedef struct mc_stk_kern:
         int (*run_d)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
         int (*run_f)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
-    Py_ssize_t mc_stk_compact_max[2]
+    Py_ssize_t mc_stk_compact_max[2][2]
     const mc_stk_kern* mc_stk_kern_now() noexcept nogil
     int mc_stk_served(Py_ssize_t n) noexcept nogil
     int mc_set_level(int level) noexcept nogil
@@ -171,11 +171,17 @@ def simd_level():
     return level, mc_cpu_level(), _LEVEL_NAMES[level]
 
 
-def set_compact_max(Py_ssize_t vec, Py_ssize_t jac):
-    """The largest n run in the compact layout (grad/tangent, jacobian); returns the old
-    pair. For benchmarks choosing the layouts."""
-    old = (mc_stk_compact_max[0], mc_stk_compact_max[1])
-    mc_stk_compact_max[0], mc_stk_compact_max[1] = vec, jac
+def set_compact_max(object vec, object jac):
+    """The largest n run in the compact layout (grad/tangent, jacobian), each an int (both
+    dtypes) or a pair (float64, float32); returns the old ((float64, float32) for
+    grad/tangent, the same for jacobian), which this takes back. For benchmarks choosing
+    the layouts, and tests."""
+    cdef int t, mode
+    old = tuple((mc_stk_compact_max[0][mode], mc_stk_compact_max[1][mode]) for mode in range(2))
+    for mode, lim in enumerate((vec, jac)):
+        pair = (lim, lim) if isinstance(lim, int) else tuple(lim)
+        for t in range(2):
+            mc_stk_compact_max[t][mode] = pair[t]
     return old
 
 
