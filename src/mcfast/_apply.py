@@ -103,21 +103,19 @@ def _kron_adjoint_vec(K, x):
 
 def _operator(a, X, adjoint, dtype, name):
     """The operator link `a` applied to the block X: ``a.op.matmat(X)`` (p, r), or
-    ``a.op.rmatmat(X)`` (q, r) when `adjoint`; its result checked and in `dtype`. A 1-D X
-    is one vector: ``matvec``/``rmatvec``, a result of shape (p,) or (q,).
+    ``a.op.rmatmat(X)`` (q, r) when `adjoint`; its result checked and in `dtype`.
 
     An operator is the user's code: what it returns must be a real array of exactly that
     shape (not None, a scalar, a transposed block or complex values), else TypeError or
     ValueError naming the link (`name`, e.g. "grad_chain: links[2]"), as is an exception
     from SciPy's wrapper about its result (a wrong size) or a missing adjoint.
     """
-    one = X.ndim == 1
-    method = ("rmat" if adjoint else "mat") + ("vec" if one else "mat")
+    method = "rmatmat" if adjoint else "matmat"
     where = f"{name} (operator of shape {a.shape})"
     if adjoint and not a.adjoint:
         raise ValueError(f"{where} has no adjoint (rmatvec or rmatmat), which this "
                          f"product needs")
-    want = (a.shape[1] if adjoint else a.shape[0],) + (() if one else (X.shape[1],))
+    want = (a.shape[1] if adjoint else a.shape[0], X.shape[1])
     try:
         Y = getattr(a.op, method)(X)
     except NotImplementedError as exc:
@@ -161,8 +159,6 @@ def vector_forward(kind, a, x, dtype, name="an operator link"):
         return a * x
     if kind == "kron":
         return _kron_forward_vec(a, x)
-    if kind == "op":
-        return _operator(a, x, False, dtype, name)
     return apply_forward(kind, a, x[:, None], dtype, name)[:, 0]
 
 
@@ -174,8 +170,6 @@ def vector_adjoint(kind, a, x, dtype, name="an operator link"):
         return x * a
     if kind == "kron":
         return _kron_adjoint_vec(a, x)
-    if kind == "op":
-        return _operator(a, x, True, dtype, name)
     return apply_adjoint(kind, a, x[None, :], dtype, name)[0]
 
 
