@@ -20,6 +20,9 @@ tangent_chain on B = 10,000 chains against jax.jit of the same batched expressio
 with >= 64 MB of links, against a two-thread read of as many bytes (_engine.row_sum);
 jacobian_chain against jax.jit(W3 @ W2 @ W1) and as a share of the two-thread FMA peak
 (a compiled FMA loop, _stack.fma_peak); and one 4 × 4 chain against multi_dot.
+--layouts [--level=...] [--n=...] times grad_chain and tangent_chain in the one-chain
+layout against the compact one (the choice of _stack's compact limits), in cache and from
+memory.
 --one-thread runs everything on one thread (BLAS pools through threadpoolctl, XLA through
 XLA_FLAGS): the comparison of the work each library does, for a machine too busy for
 multi-threaded BLAS timings to mean anything.
@@ -258,6 +261,39 @@ def stacks_cases(argv):
           f"{format_seconds(t_np)}, ratio {t_mc / t_np:.2f} (target <= 0.25 and <= 1 µs)")
 
 
+def layouts_cases(argv):
+    """grad/tangent: the one-chain layout's time over the compact layout's, per n and dtype."""
+    from mcfast._kernels import _stack
+    level = {"avx2": 1, "avx512": 2}.get(next((a.split("=")[1] for a in argv
+                                               if a.startswith("--level=")), ""), -1)
+    sizes = next((tuple(int(x) for x in a.split("=")[1].split(",")) for a in argv
+                  if a.startswith("--n=")), (2, 3, 4, 5, 6, 7, 8))
+    _stack.set_simd_level(level)
+    print(f"one-chain / compact layout, SIMD level {_stack.simd_level()[2]}, 2 threads")
+    rng = np.random.default_rng(21)
+    for dtype in (np.float64, np.float32):
+        for n in sizes:
+            for where in ("cache", "memory"):
+                item = np.dtype(dtype).itemsize
+                b = 10_000 if where == "cache" else -(-(64 << 20) // (3 * n * n * item))
+                M = [rng.standard_normal((b, n, n)).astype(dtype) for _ in range(3)]
+                vm = rng.standard_normal((b, n)).astype(dtype)
+
+                def run(fn, lim):
+                    def call():
+                        old = _stack.set_compact_max(lim, 16)
+                        try:
+                            return fn(M, vm)
+                        finally:
+                            _stack.set_compact_max(*old)
+                    return call
+                ts = interleaved_medians([run(mc.grad_chain, 16), run(mc.grad_chain, 0),
+                                          run(mc.tangent_chain, 16),
+                                          run(mc.tangent_chain, 0)], repeats=7, target=0.01)
+                print(f"  {np.dtype(dtype).name:7s} n={n:2d} {where:6s}  grad {ts[1] / ts[0]:5.2f}"
+                      f"  tangent {ts[3] / ts[2]:5.2f}", flush=True)
+
+
 def main(argv=()):
     """Run the three speed cases of issue 3 (and a few more) and print the ratios."""
     quick = "--quick" in argv
@@ -275,6 +311,8 @@ def main(argv=()):
         return operators_cases(quick)
     if "--stacks" in argv:
         return stacks_cases(argv)
+    if "--layouts" in argv:
+        return layouts_cases(argv)
     repeats = 7 if quick else 15
     rng = np.random.default_rng(0)
     checks = []

@@ -387,6 +387,47 @@ def test_results_never_alias_an_operators_buffer():
     np.testing.assert_array_equal(second, 10.0)
 
 
+@pytest.mark.parametrize("shape", [(1000, 64), (64, 1000), (3, 1), (1, 700), (517, 33),
+                                   (0, 5), (5, 0)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("grad", [True, False], ids=["grad", "tangent"])
+def test_one_vector_dense_link_kernel(shape, dtype, grad, rng):
+    # the compiled xᵀA / A x of the one-vector path: against NumPy, the same bits on 1, 2
+    # and 3 threads, and None (the NumPy path) for what it does not take
+    from mcfast._kernels import _chain as kern
+    A = rng.standard_normal(shape).astype(dtype)
+    x = rng.standard_normal(shape[0] if grad else shape[1]).astype(dtype)
+    want = x @ A if grad else A @ x
+    got = [kern.vector_link(A, x, grad, nt) for nt in (1, 2, 3)]
+    np.testing.assert_allclose(got[0], want, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                               atol=1e-4 if dtype == np.float32 else 1e-12)
+    assert got[0].dtype == dtype
+    for other in got[1:]:
+        np.testing.assert_array_equal(other, got[0])
+    assert kern.vector_link(A.astype(np.float64 if dtype == np.float32 else np.float32), x,
+                            grad, 1) is None
+    assert kern.vector_link(np.asfortranarray(A) if min(shape) > 1 else A[:, None], x, grad,
+                            1) is None
+    assert kern.vector_link(A, x[:-1] if len(x) else np.ones(1, dtype), grad, 1) is None
+
+
+def test_one_vector_chain_threads_bitwise(rng):
+    # grad_chain/tangent_chain of one vector through large dense links beside a sparse one:
+    # the same bits whatever the thread count
+    from threadpoolctl import threadpool_limits
+    W1, W2 = rng.standard_normal((3000, 40)), rng.standard_normal((40, 3000))
+    S = sp.random(3000, 3000, density=0.001, format="csr", random_state=4)
+    g, t = rng.standard_normal(40), rng.standard_normal(40)
+    res = {}
+    for nt in (1, 2):
+        with threadpool_limits(nt):
+            res[nt] = (mc.grad_chain([W1, S, W2], g), mc.tangent_chain([W1, S, W2], t))
+    np.testing.assert_allclose(res[1][0], W1.T @ (S.T @ (W2.T @ g)), rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(res[1][1], W2 @ (S @ (W1 @ t)), rtol=1e-11, atol=1e-11)
+    for a, b in zip(res[1], res[2]):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("index", [np.int32, np.int64])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_dense_times_csr_kernel(index, dtype, rng):

@@ -21,6 +21,7 @@ __all__ = ["link_info", "apply_forward", "apply_adjoint", "vector_forward", "vec
            "to_dense", "kron_product"]
 
 _PARALLEL_MIN = 1 << 20     # multiply-adds of a sparse adjoint product from which it threads
+_MV_PARALLEL_MIN = 1 << 16  # multiply-adds of one vector through a dense link from which it threads
 
 
 def link_info(kind, item, shape):
@@ -139,10 +140,21 @@ def _operator(a, X, adjoint, dtype, name):
     return Y.astype(dtype, copy=False)
 
 
+def _dense_vector(a, x, grad):
+    """x @ A (grad) or A @ x for one vector: mcfast's compiled product on its own threads
+    when both are plain arrays of one float dtype (no BLAS pool to wake or wait for), else
+    np.matmul."""
+    y = _k.vector_link(a, x, grad, effective_n_threads()
+                       if a.shape[-2] * a.shape[-1] >= _MV_PARALLEL_MIN else 1)
+    if y is not None:
+        return y
+    return np.matmul(x, a) if grad else np.matmul(a, x)
+
+
 def vector_forward(kind, a, x, dtype, name="an operator link"):
     """J @ x for one vector x (q,) of a 2-D link (tangent mode, one sample)."""
     if kind == "dense":
-        return np.matmul(a, x)
+        return _dense_vector(a, x, False)
     if kind == "diag":
         return a * x
     if kind == "kron":
@@ -153,7 +165,7 @@ def vector_forward(kind, a, x, dtype, name="an operator link"):
 def vector_adjoint(kind, a, x, dtype, name="an operator link"):
     """x @ J for one vector x (p,) of a 2-D link (adjoint mode, one sample)."""
     if kind == "dense":
-        return np.matmul(x, a)
+        return _dense_vector(a, x, True)
     if kind == "diag":
         return x * a
     if kind == "kron":

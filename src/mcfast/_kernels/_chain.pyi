@@ -6,7 +6,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = ["chain_program", "chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
-           "fast_kron_vector", "dense_csr_product", "plan_dense"]
+           "fast_kron_vector", "dense_csr_product", "plan_dense",
+           "vector_link"]
 
 BATCH_BLOCK: int
 PLAN_MAX_LINKS: int
@@ -80,3 +81,6 @@ def plan_dense(
     diag: NDArray[np.uint8],       # const unsigned char[::1]
     order: str,
 ) -> tuple[int, NDArray[np.intp]] | None: ...
+def vector_link(
+    a: object, x: object, grad: bool, nthreads: int,
+) -> NDArray[np.floating[Any]] | None: ...

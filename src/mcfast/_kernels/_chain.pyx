@@ -49,6 +49,8 @@ Files, by concern (included here, one extension module; the cimport API in _chai
   _chain_fast.pxi    the cheap unbatched entries: fast_chain, fast_vector
   _chain_kron.pxi    fast_kron_vector (Kronecker links through their public A, B, a_first)
   _chain_sparse.pxi  dense_csr_product
+  _chain_mv.pxi      vector_link: one vector through one large dense link (mc_chain_mv.h),
+                     on mcfast's threads (the one-vector path of operator chains)
 """
 cimport cython
 from ._threads cimport parallel_for
@@ -59,7 +61,8 @@ from ._ndarray cimport plain
 import numpy as np
 
 __all__ = ["chain_program", "chain_product", "vector_chain", "fast_chain", "fast_chain_plan",
-           "fast_vector", "fast_kron_vector", "dense_csr_product", "plan_dense"]
+           "fast_vector", "fast_kron_vector", "dense_csr_product", "plan_dense",
+           "vector_link"]
 
 cnp.import_array()
 
@@ -80,3 +83,4 @@ include "_chain_batch.pxi"
 include "_chain_fast.pxi"
 include "_chain_kron.pxi"
 include "_chain_sparse.pxi"
+include "_chain_mv.pxi"

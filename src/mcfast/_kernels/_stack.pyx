@@ -34,9 +34,11 @@ cdef extern from "mc_stack.h":
         MC_STK_JAC
         MC_STK_JAC_REVERSE
         MC_STK_CHUNK_ALIGN
-    Py_ssize_t mc_stk_compact_max[2]
-    int mc_stk_run_d(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
-    int mc_stk_run_f(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
+    ctypedef struct mc_stk_kern:
+        int (*run_d)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
+        int (*run_f)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
+    Py_ssize_t mc_stk_compact_max[2][2]
+    const mc_stk_kern* mc_stk_kern_now() noexcept nogil
     int mc_stk_served(Py_ssize_t n) noexcept nogil
     int mc_set_level(int level) noexcept nogil
     int mc_get_level() noexcept nogil
@@ -62,6 +64,7 @@ _LEVEL_NAMES = ("baseline", "avx2", "avx512")
 
 ctypedef struct _Chunks:
     const mc_stk* s
+    const mc_stk_kern* kern     # the instruction set's table, picked once per call
     Py_ssize_t chunk, nchains
     bint dbl
 
@@ -72,9 +75,9 @@ cdef void _run_chunk(void* ctx, Py_ssize_t c, int tid) noexcept nogil:
     cdef _Chunks* k = <_Chunks*>ctx
     cdef Py_ssize_t c0 = c * k.chunk, c1 = min(c0 + k.chunk, k.nchains)
     if k.dbl:
-        mc_stk_run_d(k.s, c0, c1)
+        k.kern.run_d(k.s, c0, c1)
     else:
-        mc_stk_run_f(k.s, c0, c1)
+        k.kern.run_f(k.s, c0, c1)
 
 
 def served(Py_ssize_t n):
@@ -146,6 +149,7 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     nthreads = <int>min(nthreads, nchunks)
     cdef _Chunks ctx
     ctx.s, ctx.chunk, ctx.nchains, ctx.dbl = &s, chunk, nchains, dbl
+    ctx.kern = mc_stk_kern_now()
     with nogil:
         parallel_for(_run_chunk, &ctx, nchunks, nthreads)
     return True
@@ -167,11 +171,17 @@ def simd_level():
     return level, mc_cpu_level(), _LEVEL_NAMES[level]
 
 
-def set_compact_max(Py_ssize_t vec, Py_ssize_t jac):
-    """The largest n run in the compact layout (grad/tangent, jacobian); returns the old
-    pair. For benchmarks choosing the layouts."""
-    old = (mc_stk_compact_max[0], mc_stk_compact_max[1])
-    mc_stk_compact_max[0], mc_stk_compact_max[1] = vec, jac
+def set_compact_max(object vec, object jac):
+    """The largest n run in the compact layout (grad/tangent, jacobian), each an int (both
+    dtypes) or a pair (float64, float32); returns the old ((float64, float32) for
+    grad/tangent, the same for jacobian), which this takes back. For benchmarks choosing
+    the layouts, and tests."""
+    cdef int t, mode
+    old = tuple((mc_stk_compact_max[0][mode], mc_stk_compact_max[1][mode]) for mode in range(2))
+    for mode, lim in enumerate((vec, jac)):
+        pair = (lim, lim) if isinstance(lim, int) else tuple(lim)
+        for t in range(2):
+            mc_stk_compact_max[t][mode] = pair[t]
     return old
 
 

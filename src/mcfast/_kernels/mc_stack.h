@@ -32,8 +32,13 @@ typedef struct {
     int mode;                      /* MC_STK_* */
 } mc_stk;
 
-/* the largest n served by the compact layout: [0] grad/tangent, [1] jacobian */
-static Py_ssize_t mc_stk_compact_max[2] = {8, 8};
+/* the largest n served by the compact layout, [dtype: 0 double, 1 float][0 grad/tangent,
+   1 jacobian]. grad/tangent by `bench_chain.py --layouts` (Zen 4, AVX2 and AVX-512,
+   B = 10,000 chains and 64 MB of links, interleaved medians): the one-chain layout
+   took 0.26-0.97 of the compact one's time for float64 at n = 2..8 and for float32 at
+   n = 5..8 (from memory, float32 n = 8: 0.22), the compact one is ahead for float32 at
+   n = 3, 4 (up to 1.5x) */
+static Py_ssize_t mc_stk_compact_max[2][2] = {{1, 8}, {4, 8}};
 
 #define MC_SCAT2_(a, b) a##_##b
 #define MC_SCAT2(a, b) MC_SCAT2_(a, b)
@@ -66,16 +71,30 @@ static Py_ssize_t mc_stk_compact_max[2] = {8, 8};
 #define MC_SLANES_F 4
 #include "mc_stack_level.h"
 
-/* chains c0 .. c1 - 1 of s at the instruction set in use; 0 when n is not served */
-static int mc_stk_run_d(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
-{
-    return MC_DISPATCH(mc_stk_run_d, , s, c0, c1);
-}
+/* The stacks' dispatch table, as the engine's (mc_kern.h): the run functions of one
+   instruction set by name; mc_stk_kerns[level] lists them by mc_level's values (0 the
+   baseline, 1 AVX2+FMA, 2 AVX-512), and a driver picks its table once per call
+   (mc_stk_kern_now) before its parallel loop. */
+typedef struct {
+    /* chains c0 .. c1 - 1 of s, whole; 0 when n is not served (double, float) */
+    int (*run_d)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1);
+    int (*run_f)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1);
+} mc_stk_kern;
 
-static int mc_stk_run_f(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
-{
-    return MC_DISPATCH(mc_stk_run_f, , s, c0, c1);
-}
+static const mc_stk_kern mc_stk_kern_base = {mc_stk_run_d_base, mc_stk_run_f_base};
+#if MC_X86
+static const mc_stk_kern mc_stk_kern_avx2 = {mc_stk_run_d_avx2, mc_stk_run_f_avx2};
+static const mc_stk_kern mc_stk_kern_avx512 = {mc_stk_run_d_avx512, mc_stk_run_f_avx512};
+#endif
+static const mc_stk_kern *const mc_stk_kerns[] = {
+    &mc_stk_kern_base,
+#if MC_X86
+    &mc_stk_kern_avx2, &mc_stk_kern_avx512,
+#endif
+};
+
+/* the table of the level in use */
+static const mc_stk_kern *mc_stk_kern_now(void) { return mc_stk_kerns[mc_level]; }
 
 /* 1 when n is served (the same at every instruction set) */
 static int mc_stk_served(Py_ssize_t n)
