@@ -54,31 +54,6 @@ typedef struct {
 #define MC_IDX(p, k, is64) ((is64) ? (Py_ssize_t)((const int64_t *)(p))[k]          \
                                    : (Py_ssize_t)((const int32_t *)(p))[k])
 
-/* CSR with one output, for one index type I (inside mv / rmv: x, s, i0, nb, m, tt or
- * gt, z or r, bad in scope); column indices outside 0 … m−1 are counted, never used */
-#define MC_CSR_MV(I) {                                                               \
-    const I *ind_ = (const I *)s->indices, *ptr_ = (const I *)s->indptr;             \
-    for (i = 0; i < nb; i++) {                                                       \
-        Py_ssize_t r_ = MC_ROW(s, i0 + i), k_;                                       \
-        double a_ = 0;                                                               \
-        for (k_ = ptr_[r_]; k_ < ptr_[r_ + 1]; k_++) {                               \
-            Py_ssize_t col_ = ind_[k_];                                              \
-            if ((size_t)col_ >= (size_t)m) { bad++; continue; }                      \
-            a_ += x[k_] * tt[col_];                                                  \
-        }                                                                            \
-        z[i] = a_;                                                                   \
-    } }
-#define MC_CSR_RMV(I) {                                                              \
-    const I *ind_ = (const I *)s->indices, *ptr_ = (const I *)s->indptr;             \
-    for (i = 0; i < nb; i++) {                                                       \
-        Py_ssize_t r_ = MC_ROW(s, i0 + i), k_;                                       \
-        const double ri_ = r[i];                                                     \
-        for (k_ = ptr_[r_]; k_ < ptr_[r_ + 1]; k_++) {                               \
-            Py_ssize_t col_ = ind_[k_];                                              \
-            if ((size_t)col_ < (size_t)m) gt[col_] += ri_ * x[k_];                   \
-        }                                                                            \
-    } }
-
 /* the instantiations: mc_rows_<dtype>_<level>_dot, _axpy, _sum, _mv, _rmv */
 #define MC_R(x) MC_CAT3(mc_rows_, MC_SFX, x)
 #define MC_BODY "mc_rows_body.h"
