@@ -6,7 +6,7 @@ from ._kernels import _engine as _e
 
 __all__ = ["Problem", "native"]
 
-_SRC_C, _SRC_F, _SRC_CSR = 0, 1, 2
+_SRC_C, _SRC_F, _SRC_CSR = (_e.SOURCE_KINDS[k] for k in ("C", "F", "CSR"))
 
 
 def _source(X, sparse):

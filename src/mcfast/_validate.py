@@ -646,7 +646,7 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     y = arr["y"]
     if loss.multiclass:
         check_ndim(y, "y", func, (1,))
-    elif loss.code == 0:
+    elif loss.name == "squared":
         check_ndim(y, "y", func, (1, 2))
     else:
         check_ndim(y, "y", func, (1,))

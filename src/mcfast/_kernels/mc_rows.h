@@ -22,8 +22,7 @@
 
 #include <stdint.h>
 #include "mc_simd.h"
-
-enum { MC_SRC_C = 0, MC_SRC_F = 1, MC_SRC_CSR = 2 };
+#include "mc_codes.h"    /* MC_SRC_C, MC_SRC_F, MC_SRC_CSR */
 
 typedef struct {
     int kind;                  /* MC_SRC_C, MC_SRC_F or MC_SRC_CSR */
