@@ -11,10 +11,8 @@ def hessian(prep, theta, rows, grad, max_threads):
     """(loss, Hessian of θ.ravel()) of the problem `prep` (a _onepass.Problem) at the
     checked, native C-contiguous θ; with `grad` (θ's shape, the working dtype) the
     gradient is written there and the loss returned, else the loss is None."""
-    d = prep.d
-    data, ind, ptr, _ = prep.src
-    H = np.empty((theta.size, theta.size), d["dtype"])
-    value = _h.hessian(data, ind, ptr, (d["n"], d["m"]), rows, theta, prep.y,
-                       prep.w, d["loss"].code, d["loss"].delta, d["fit_intercept"],
-                       d["l2"], grad, H, max_threads)
+    H = np.empty((theta.size, theta.size), prep.dtype)
+    value = _h.hessian(prep.data, prep.indices, prep.indptr, prep.shape, rows, theta,
+                       prep.y, prep.w, prep.loss.code, prep.loss.delta, prep.fit_intercept, prep.l2,
+                       grad, H, max_threads)
     return (value if grad is not None else None), H

@@ -5,6 +5,8 @@ import sys
 
 import numpy as np
 
+from .losses import get_loss
+
 __all__ = [
     "as_real_array", "working_dtype", "convert", "check_out", "overlaps",
     "shape_error", "check_ndim", "sparse_structure", "mixed", "stored", "arithmetic_dtype",
@@ -627,7 +629,6 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     minibatch costs O(len(rows)), not O(n); the dict then holds the checked "rows".
     """
     import scipy.sparse
-    from .losses import get_loss
     loss = get_loss(loss, func)
     sparse = scipy.sparse.issparse(X)
     X, Xd = _design(X, func, once=theta is NO_THETA)
@@ -646,7 +647,7 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     y = arr["y"]
     if loss.multiclass:
         check_ndim(y, "y", func, (1,))
-    elif loss.code == 0:
+    elif loss.name == "squared":
         check_ndim(y, "y", func, (1, 2))
     else:
         check_ndim(y, "y", func, (1,))

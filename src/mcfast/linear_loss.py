@@ -103,12 +103,12 @@ def linear_loss_grad(X: Any, theta: ArrayLike, y: ArrayLike, *, loss: Any = "squ
                            rows=rows)
     rows = d["rows"]
     theta = native(d["theta"])
-    prep = Problem(d)
+    prep = Problem.from_data(d)
     if out is None:
         grad = np.empty(theta.shape, d["dtype"])
         return prep.run(theta, None, rows, grad, _lstsq._MAX_THREADS), grad
     v.check_out(out, theta.shape, d["dtype"], func)
-    if v.overlaps(out, theta, *(a for a in (prep.y, prep.w, prep.src[0], rows)
+    if v.overlaps(out, theta, *(a for a in (prep.y, prep.w, prep.data, rows)
                                 if a is not None)):
         grad = np.empty(theta.shape, d["dtype"])
         loss_value = prep.run(theta, None, rows, grad, _lstsq._MAX_THREADS)
@@ -182,7 +182,7 @@ class LinearLoss:
         d = v.linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, "LinearLoss",
                                dtype=dtype)
         self._d = d
-        self._prep = Problem(d)
+        self._prep = Problem.from_data(d)
         self.loss = d["loss"]
         self.dtype = d["dtype"]
         self.l2 = d["l2"]

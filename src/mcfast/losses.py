@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
+from ._kernels._engine import LOSS_CODES
+
 __all__ = ["Loss", "Squared", "Logistic", "Poisson", "Huber", "Multinomial", "get_loss"]
 
 
@@ -25,7 +27,7 @@ class Loss:
     """
 
     name = ""
-    code = -1          # the engine's loss code (mc_loss.h)
+    code = -1          # the engine's loss code (mc_loss.h, as _engine.LOSS_CODES)
     multiclass = False
     delta = 0.0
 
@@ -64,7 +66,8 @@ class Squared(Loss):
     (4.0, 4.0)
     """
 
-    name, code = "squared", 0
+    name = "squared"
+    code = LOSS_CODES[name]
 
     def loss(self, z, y):
         return (z - y) ** 2
@@ -89,7 +92,8 @@ class Logistic(Loss):
     0.0
     """
 
-    name, code = "logistic", 1
+    name = "logistic"
+    code = LOSS_CODES[name]
 
     def check_y(self, y, func, n_classes=None):
         if y.size and (y.min() < 0 or y.max() > 1):      # (NaN passes: it propagates)
@@ -117,7 +121,8 @@ class Poisson(Loss):
     (1.0, -1.0)
     """
 
-    name, code = "poisson", 2
+    name = "poisson"
+    code = LOSS_CODES[name]
 
     def check_y(self, y, func, n_classes=None):
         if y.size and y.min() < 0:
@@ -149,7 +154,8 @@ class Huber(Loss):
     (2.5, 1.0)
     """
 
-    name, code = "huber", 3
+    name = "huber"
+    code = LOSS_CODES[name]
 
     def __init__(self, delta: float = 1.0) -> None:
         try:
@@ -191,7 +197,8 @@ class Multinomial(Loss):
     array([[ 0.5, -0.5]])
     """
 
-    name, code, multiclass = "multinomial", 4, True
+    name, multiclass = "multinomial", True
+    code = LOSS_CODES[name]
 
     def check_y(self, y, func, n_classes=None):
         if y.ndim != 1:

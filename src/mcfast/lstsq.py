@@ -31,7 +31,7 @@ def _problem(X, y, w, l2, dtype):
     in place under float64 arithmetic."""
     import scipy.sparse
     n, m = X.shape
-    return Problem(dict(X=X, y=y, w=w, l2=l2, fit_intercept=False, loss=_SQUARED,
+    return Problem.from_data(dict(X=X, y=y, w=w, l2=l2, fit_intercept=False, loss=_SQUARED,
                         dtype=np.dtype(dtype), n=n, m=m, sparse=scipy.sparse.issparse(X)))
 
 
@@ -44,7 +44,7 @@ def _public(X, theta, y, out, func):
         grad = np.empty(theta.shape, theta.dtype)
         return prob.run(theta, None, None, grad, _MAX_THREADS), grad
     v.check_out(out, theta.shape, theta.dtype, func)
-    if v.overlaps(out, theta, prob.y, prob.src[0]):
+    if v.overlaps(out, theta, prob.y, prob.data):
         grad = np.empty(theta.shape, theta.dtype)
         loss = prob.run(theta, None, None, grad, _MAX_THREADS)
         out[...] = grad
@@ -242,7 +242,7 @@ class LeastSquares:
                  l2: float = 0.0, dtype: DTypeLike = None) -> None:
         X, y, w, l2, dtype = v.least_squares_args(X, y, sample_weight, l2, dtype=dtype)
         self._prob = _problem(X, native(y), native(w), l2, dtype)
-        self.X = self._prob.src[0] if self._prob.src[1] is None else X
+        self.X = self._prob.data if self._prob.indices is None else X
         self.y = self._prob.y
         self.sample_weight = self._prob.w
         self.l2 = l2

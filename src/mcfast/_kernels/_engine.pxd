@@ -6,11 +6,14 @@ owned by the caller; `block` rows per block (≥ 1, see `plan_block`), `nthreads
 Θ, the direction P and the gradient are (mp, K) row-major (mp = m + 1 with an intercept,
 its last row); y is (n,) or, for squared with K targets, (n, K); y and w may be NULL.
 `rows` (NULL or nrows storage rows, in range) selects the rows used. Loss codes: see
-`mc_loss.h` (0 squared, 1 logistic, 2 poisson, 3 huber, 4 multinomial). The functions
+`mc_loss.h` (0 squared, 1 logistic, 2 poisson, 3 huber, 4 multinomial; in Python
+`LOSS_CODES`). The functions
 return the loss (NaN for a bad CSR column index, counted in bad[0]).
 """
 from cython cimport floating
 
+# source kinds for cimporters (mc_rows.h's MC_SRC_C, MC_SRC_F, whose values _engine.pyx
+# checks at import; its Python dict SOURCE_KINDS holds the C values)
 cdef enum:
     SRC_C = 0      # dense, row-major: ld elements from one row to the next
     SRC_F = 1      # dense, column-major: ld elements from one column to the next

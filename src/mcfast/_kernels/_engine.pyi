@@ -5,6 +5,9 @@ import numpy.typing as npt
 
 _Float = np.float32 | np.float64
 
+LOSS_CODES: dict[str, int]     # loss name -> the engine's code (mc_loss.h)
+SOURCE_KINDS: dict[str, int]   # "C", "F", "CSR" -> plan()'s kind (mc_rows.h)
+
 def plan(
     kind: int,        # int: 0 C, 1 F, 2 CSR
     n: int,           # Py_ssize_t

@@ -81,8 +81,13 @@ cdef extern from "mc_engine.h":
         Py_ssize_t ycols
         const void* w
     enum:
+        MC_SRC_C
+        MC_SRC_F
         MC_SRC_CSR
         MC_SQUARED
+        MC_LOGISTIC
+        MC_POISSON
+        MC_HUBER
         MC_MULTINOMIAL
     Py_ssize_t mc_scratch_items(Py_ssize_t K, Py_ssize_t mp, Py_ssize_t ycols,
                                 Py_ssize_t nb) noexcept nogil
@@ -492,7 +497,7 @@ cdef int check_entry(str func, X, indices, indptr, tuple shape, rows, theta, y, 
     a.K, a.m, a.mp = K, m, m + intercept
     if theta.shape[0] != a.mp:
         _fail_in(func, "theta must have m (+ 1 with an intercept) rows")
-    if loss < 0 or loss > 4 or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
+    if loss < MC_SQUARED or loss > MC_MULTINOMIAL or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
         _fail_in(func, "unknown loss, or a 2-D theta for a single-output loss")
     a.ycols = K if loss == MC_SQUARED else 1
     if y is None:
@@ -715,6 +720,13 @@ def row_sum(X, int nthreads):
 
 
 mc_set_level(-1)   # the best instruction set this CPU has
+
+# the C headers' codes (mc_loss.h, mc_rows.h), defined there once, for the Python side
+LOSS_CODES = {"squared": MC_SQUARED, "logistic": MC_LOGISTIC, "poisson": MC_POISSON,
+              "huber": MC_HUBER, "multinomial": MC_MULTINOMIAL}
+SOURCE_KINDS = {"C": MC_SRC_C, "F": MC_SRC_F, "CSR": MC_SRC_CSR}   # plan()'s kind
+if <int>SRC_C != <int>MC_SRC_C or <int>SRC_F != <int>MC_SRC_F:   # _engine.pxd's copies
+    raise ImportError("mcfast._kernels._engine: _engine.pxd's SRC_C/SRC_F differ from mc_rows.h")
 
 _LEVEL_NAMES = ("baseline", "avx2", "avx512")
 

@@ -38,6 +38,12 @@ cdef extern from "mc_simd.h":
         MC_LINE_BYTES          # bytes of a cache line (128 on Apple M, else 64)
         LINE "MC_LINE_DOUBLES"  # the same in doubles
 
+cdef extern from "mc_codes.h":
+    enum:
+        MC_SRC_C
+        MC_SRC_F
+        MC_SRC_CSR
+
 cdef extern from "mc_hess.h":
     ctypedef struct mc_loss:
         int kind
@@ -189,7 +195,7 @@ cdef Py_ssize_t _gather_t(const hprob* p, const floating* x, Py_ssize_t i0, Py_s
     cdef Py_ssize_t i, j, k, r, col, bad = 0, m = p.m, ld = p.ld
     cdef const floating* xr
     cdef double* bi
-    if p.kind == 1:                      # F: column segments, B[j·nb + i]
+    if p.kind == MC_SRC_F:               # F: column segments, B[j·nb + i]
         for j in range(m):
             xr = x + j * ld
             bi = B + j * nb
@@ -199,7 +205,7 @@ cdef Py_ssize_t _gather_t(const hprob* p, const floating* x, Py_ssize_t i0, Py_s
             else:
                 for i in range(nb):
                     bi[i] = xr[i0 + i]
-    elif p.kind == 0:                    # C: rows, B[i·m + j]
+    elif p.kind == MC_SRC_C:             # C: rows, B[i·m + j]
         for i in range(nb):
             r = p.rows[i0 + i] if p.rows != NULL else i0 + i
             xr = x + r * ld
@@ -227,7 +233,7 @@ cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, dou
     d⁺ and spreads), the scaled rows in S; B itself is scaled in place when this is its
     `last` use and every d ≥ 0."""
     cdef Py_ssize_t i, j, m = p.m, mp = p.mp, npos = 0, nneg = 0
-    cdef bint cm = p.kind == 1
+    cdef bint cm = p.kind == MC_SRC_F
     cdef double s, sd = 0
     cdef int sign
     for i in range(nb):
@@ -317,7 +323,7 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
     into gacc (K × mp) and its loss returned."""
     cdef Py_ssize_t m = p.m, mp = p.mp, K = p.K, yc = p.ycols, npairs = p.npairs
     cdef Py_ssize_t i, c, k, r
-    cdef bint cm = p.kind == 1
+    cdef bint cm = p.kind == MC_SRC_F
     cdef Py_ssize_t ldb = nb if cm else m
     cdef double* B = scr
     cdef double* S = B + nb * mp
@@ -543,7 +549,7 @@ cdef double csr_hessian(const floating* data, const void* indices, const void* i
     """The Hessian (and with grad ≠ NULL the loss and gradient) for a CSR X."""
     cdef hprob p
     _problem(&p, n, m, rows, nrows, K, intercept, y, w, loss, delta)
-    p.kind = 2
+    p.kind = MC_SRC_CSR
     p.sparse_rank = _use_sparse_rank(indptr, idx64, n, m)
     p.x = data
     p.xf32 = p.yf32 = p.wf32 = floating is float
@@ -625,7 +631,7 @@ def hessian(X, indices, indptr, tuple shape, rows, theta, y, w, int loss,
         _problem(&mp_, n, m, rp, nrows, K, intercept, py, pw, loss, delta)
         mp_.kind, mp_.x, mp_.ld, mp_.xf32 = kind, px, ld, True
         mp_.indices, mp_.indptr, mp_.idx64 = pi, pp, idx64
-        mp_.sparse_rank = kind == 2 and _use_sparse_rank(pp, idx64, shape[0], m)
+        mp_.sparse_rank = kind == MC_SRC_CSR and _use_sparse_rank(pp, idx64, shape[0], m)
         mp_.yf32 = y is not None and cnp.PyArray_TYPE(<cnp.ndarray>y) == cnp.NPY_FLOAT
         mp_.wf32 = w is not None and cnp.PyArray_TYPE(<cnp.ndarray>w) == cnp.NPY_FLOAT
         with nogil:
@@ -633,7 +639,7 @@ def hessian(X, indices, indptr, tuple shape, rows, theta, y, w, int loss,
                        nthreads, &bad)
     else:
         with nogil:
-            if kind == 2:
+            if kind == MC_SRC_CSR:
                 if typenum == cnp.NPY_DOUBLE:
                     out = csr_hessian(<const double*>px, pi, pp, idx64, n, m, rp, nrows,
                                       <const double*>pth, K, intercept, <const double*>py,

@@ -564,13 +564,13 @@ TARGET MC_INLINE MC_G(_v) MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m,
     }
     z0 = (z0 + z1) + (z2 + z3);
     MC_STORE(zl, z0);
-    /* softmax over the K lanes: e^(z − max) (all −inf, or an inf: max = 0) */
+    /* the softmax of mc_loss_lanes.h over the K lanes: e^(z − zmax) (padded lanes 0) */
     for (c = 0; c < K; c++) {
         double zc = zl[c];
         zmax = mc_mn_max(zmax, zc);
     }
     zmax = mc_mn_shift(zmax);
-    e = MC_G(_vm_exp)(MC_G(_lo)(z0) - zmax);
+    e = MC_G(_vm_mn_e)(MC_G(_lo)(z0), (DV){0} + zmax);
     e = MC_G(_vm_sel)(live, e, (DV){0});
     for (c = 0; c < K; c++) sum += e[c];
     pd = e / sum;
@@ -580,11 +580,11 @@ TARGET MC_INLINE MC_G(_v) MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m,
         q0 += q1;
         qd = MC_G(_lo)(q0);
         for (c = 0; c < K; c++) pq += pd[c] * qd[c];
-        rd = wi * pd * (qd - pq);
+        rd = MC_G(_vm_mn_r)(1, pd, qd, (DV){0} + pq, (DV){0}, (DV){0} + wi);
     } else {
         const int ok = mc_mn_label_ok(yi, K);
         const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi));
-        rd = wi * (pd - hit);
+        rd = MC_G(_vm_mn_r)(0, pd, (DV){0}, (DV){0}, hit, (DV){0} + wi);
         if (ok)
             *loss += wi * mc_mn_loss(zmax, sum, (double)zl[(Py_ssize_t)yi]);
         else {

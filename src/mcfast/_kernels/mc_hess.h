@@ -9,11 +9,24 @@
 
 #include "mc_loss.h"
 
+/* the double hooks by level, a sibling of mc_kern.h's table (that one would bring every
+   fused path into the Hessian kernel, which needs only these): 0 the baseline, 1
+   AVX2+FMA, 2 AVX-512 (mc_level's values, the one switch) */
+typedef double (*mc_hess_hook_fn)(const mc_loss *L, int hess, Py_ssize_t nb, Py_ssize_t K,
+                                  const double *z, const double *q, const double *y,
+                                  const double *w, double *r, double *lv, double *tmp);
+static const mc_hess_hook_fn mc_hess_hooks[] = {
+    mc_hook_d_base,
+#if MC_X86
+    mc_hook_d_avx2, mc_hook_d_avx512,
+#endif
+};
+
 static double mc_hess_hook(const mc_loss *L, int hess, Py_ssize_t nb, Py_ssize_t K,
                            const double *z, const double *q, const double *y,
                            const double *w, double *r, double *lv, double *tmp)
 {
-    return MC_DISPATCH(mc_hook_d, , L, hess, nb, K, z, q, y, w, r, lv, tmp);
+    return mc_hess_hooks[mc_level](L, hess, nb, K, z, q, y, w, r, lv, tmp);
 }
 
 static int mc_hess_set_level(int level) { return mc_set_level(level); }

@@ -4,7 +4,8 @@
  * MC_SFX defined; no include guard. Defines mc_hook_<dtype>_<level>: r = w ∘ ℓ′(z, y)
  * (Hessian: w ∘ ℓ″ q) for a block of nb rows and K outputs, returning Σ w ℓ; lv: nb
  * doubles of scratch, tmp: 2·nb more. The pointwise losses are mc_loss_lanes.h's, on one
- * double at a time (mc_one_loss); the multinomial's softmax uses the same eˣ.
+ * double at a time (mc_one_loss), and the multinomial's softmax steps (mc_one_mn_e,
+ * mc_one_mn_r).
  */
 #define T MC_T
 #define TARGET MC_TARGET
@@ -80,32 +81,33 @@ TARGET static double MC_HK()(
         MC_HK(_modes)(MC_HUBER, hess, nb, z, q, y, 1, delta, lv, tmp);
         return MC_HK(_finish)(hess, nb, w, lv, tmp, r);
     case MC_MULTINOMIAL: {
-        /* per row: zmax, s = Σ_c e^(z_c − zmax); p_c = e^(z_c − zmax) / s; vectorised
-           across rows, one class at a time */
+        /* the softmax of mc_loss_lanes.h, one class of a row at a time: per row zmax,
+           s = Σ_c e_c, then p_c = e_c / s (e recomputed: no room for K × nb of them);
+           vectorised across rows, one class at a time */
         double *zmax = tmp, *sum = tmp + nb;
         for (i = 0; i < nb; i++) { zmax[i] = -INFINITY; sum[i] = 0; lv[i] = 0; }
         for (c = 0; c < K; c++)
             for (i = 0; i < nb; i++) zmax[i] = mc_mn_max(zmax[i], (double)z[c * nb + i]);
         for (i = 0; i < nb; i++) zmax[i] = mc_mn_shift(zmax[i]);
         for (c = 0; c < K; c++)
-            for (i = 0; i < nb; i++) sum[i] += mc_one_exp((double)z[c * nb + i] - zmax[i]);
+            for (i = 0; i < nb; i++) sum[i] += mc_one_mn_e((double)z[c * nb + i], zmax[i]);
         if (hess) {
-            for (c = 0; c < K; c++)
+            for (c = 0; c < K; c++)             /* lv = pᵀq */
                 for (i = 0; i < nb; i++)
-                    lv[i] += mc_one_exp((double)z[c * nb + i] - zmax[i]) / sum[i]
+                    lv[i] += mc_one_mn_e((double)z[c * nb + i], zmax[i]) / sum[i]
                              * q[c * nb + i];
             for (c = 0; c < K; c++)
                 for (i = 0; i < nb; i++) {
-                    double p = mc_one_exp((double)z[c * nb + i] - zmax[i]) / sum[i];
-                    r[c * nb + i] = (T)(MC_WI(i) * p * (q[c * nb + i] - lv[i]));
+                    double p = mc_one_mn_e((double)z[c * nb + i], zmax[i]) / sum[i];
+                    r[c * nb + i] = (T)mc_one_mn_r(1, p, q[c * nb + i], lv[i], 0, MC_WI(i));
                 }
             return 0;
         }
         for (c = 0; c < K; c++)
             for (i = 0; i < nb; i++) {
-                double yi = y[i], p = mc_one_exp((double)z[c * nb + i] - zmax[i]) / sum[i];
-                int hit = yi == (double)c;
-                r[c * nb + i] = (T)(MC_WI(i) * (p - hit));
+                double p = mc_one_mn_e((double)z[c * nb + i], zmax[i]) / sum[i];
+                int hit = y[i] == (double)c;
+                r[c * nb + i] = (T)mc_one_mn_r(0, p, 0, 0, hit, MC_WI(i));
                 lv[i] += hit ? (double)z[c * nb + i] : 0.0;
             }
         for (i = 0; i < nb; i++) {

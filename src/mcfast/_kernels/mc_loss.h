@@ -36,8 +36,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "mc_simd.h"
-
-enum { MC_SQUARED = 0, MC_LOGISTIC = 1, MC_POISSON = 2, MC_HUBER = 3, MC_MULTINOMIAL = 4 };
+#include "mc_codes.h"    /* MC_SQUARED ... MC_MULTINOMIAL */
 
 typedef struct {
     int kind;        /* MC_SQUARED ... MC_MULTINOMIAL */

@@ -11,8 +11,14 @@
  * Poisson    ℓ = eᶻ − y z                         ℓ′ = eᶻ − y         ℓ″ = eᶻ
  * Huber      ℓ = ½e² (|e| ≤ δ), δ(|e| − ½δ)       ℓ′ = clip(e, ±δ)    ℓ″ = [|e| ≤ δ]
  * (logistic stable for large |z|: e = e^−|z| ≤ 1, log(1 + eᶻ) = max(z, 0) + log(1 + e)).
- * The multinomial loss couples a row's classes: mc_hook_body.h (any K) and mc_group_body.h
- * (the classes as lanes) apply its softmax on these lanes' eˣ.
+ * The multinomial loss couples a row's classes; its softmax is written once, as the
+ * scalar steps of mc_loss.h (mc_mn_max, mc_mn_shift, mc_mn_label_ok, mc_mn_loss) and
+ * the two lane steps below, which mc_hook_body.h (lanes: one class of a row, any K) and
+ * mc_group_body.h (lanes: a row's classes, K ≤ W / 8) compose on their layouts:
+ *   MC_VM(_mn_e)(z, zmax)                  e = e^(z − zmax), zmax the row's shift;
+ *   MC_VM(_mn_r)(HESS, p, q, pq, hit, w)   with p = e / Σ_c e_c:
+ *       gradient (HESS 0):  r = w (p − hit), hit = [c = y];
+ *       Hessian (HESS 1):   r = w p (q − pq), pq = pᵀq.
  */
 TARGET MC_INLINE MC_VM(_dv) MC_VM(_loss)(const int KIND, const int HESS, MC_VM(_dv) z,
                                          MC_VM(_dv) q, MC_VM(_dv) y, double delta,
@@ -46,4 +52,15 @@ TARGET MC_INLINE MC_VM(_dv) MC_VM(_loss)(const int KIND, const int HESS, MC_VM(_
         return MC_VM(_sel)(in, e, MC_VM(_sel)(e > 0, zero + delta,
                                               MC_VM(_sel)(e < 0, zero - delta, e)));
     }
+}
+
+/* the multinomial's lane steps (above) */
+TARGET MC_INLINE MC_VM(_dv) MC_VM(_mn_e)(MC_VM(_dv) z, MC_VM(_dv) zmax)
+{
+    return MC_VM(_exp)(z - zmax);
+}
+TARGET MC_INLINE MC_VM(_dv) MC_VM(_mn_r)(const int HESS, MC_VM(_dv) p, MC_VM(_dv) q,
+                                         MC_VM(_dv) pq, MC_VM(_dv) hit, MC_VM(_dv) w)
+{
+    return HESS ? w * p * (q - pq) : w * (p - hit);
 }

@@ -22,8 +22,7 @@
 
 #include <stdint.h>
 #include "mc_simd.h"
-
-enum { MC_SRC_C = 0, MC_SRC_F = 1, MC_SRC_CSR = 2 };
+#include "mc_codes.h"    /* MC_SRC_C, MC_SRC_F, MC_SRC_CSR */
 
 typedef struct {
     int kind;                  /* MC_SRC_C, MC_SRC_F or MC_SRC_CSR */
@@ -53,31 +52,6 @@ typedef struct {
 /* entry k of a CSR index array of either width */
 #define MC_IDX(p, k, is64) ((is64) ? (Py_ssize_t)((const int64_t *)(p))[k]          \
                                    : (Py_ssize_t)((const int32_t *)(p))[k])
-
-/* CSR with one output, for one index type I (inside mv / rmv: x, s, i0, nb, m, tt or
- * gt, z or r, bad in scope); column indices outside 0 … m−1 are counted, never used */
-#define MC_CSR_MV(I) {                                                               \
-    const I *ind_ = (const I *)s->indices, *ptr_ = (const I *)s->indptr;             \
-    for (i = 0; i < nb; i++) {                                                       \
-        Py_ssize_t r_ = MC_ROW(s, i0 + i), k_;                                       \
-        double a_ = 0;                                                               \
-        for (k_ = ptr_[r_]; k_ < ptr_[r_ + 1]; k_++) {                               \
-            Py_ssize_t col_ = ind_[k_];                                              \
-            if ((size_t)col_ >= (size_t)m) { bad++; continue; }                      \
-            a_ += x[k_] * tt[col_];                                                  \
-        }                                                                            \
-        z[i] = a_;                                                                   \
-    } }
-#define MC_CSR_RMV(I) {                                                              \
-    const I *ind_ = (const I *)s->indices, *ptr_ = (const I *)s->indptr;             \
-    for (i = 0; i < nb; i++) {                                                       \
-        Py_ssize_t r_ = MC_ROW(s, i0 + i), k_;                                       \
-        const double ri_ = r[i];                                                     \
-        for (k_ = ptr_[r_]; k_ < ptr_[r_ + 1]; k_++) {                               \
-            Py_ssize_t col_ = ind_[k_];                                              \
-            if ((size_t)col_ < (size_t)m) gt[col_] += ri_ * x[k_];                   \
-        }                                                                            \
-    } }
 
 /* the instantiations: mc_rows_<dtype>_<level>_dot, _axpy, _sum, _mv, _rmv */
 #define MC_R(x) MC_CAT3(mc_rows_, MC_SFX, x)

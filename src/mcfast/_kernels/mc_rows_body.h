@@ -85,6 +85,18 @@ static double MC_R(_sum)(const T *x, Py_ssize_t n)
 }
 #endif
 
+/* CSR with one output, per index type: _csr_mv32, _csr_mv64, _csr_rmv32, _csr_rmv64 */
+#define MC_I int32_t
+#define MC_IS 32
+#include "mc_csr_body.h"
+#undef MC_I
+#undef MC_IS
+#define MC_I int64_t
+#define MC_IS 64
+#include "mc_csr_body.h"
+#undef MC_I
+#undef MC_IS
+
 /* z = Θᵀ-products of the block (K × nb); returns the count of bad CSR indices */
 TARGET static Py_ssize_t MC_R(_mv)(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
                                    const T *MC_RESTRICT tt, Py_ssize_t mp,
@@ -119,7 +131,7 @@ TARGET static Py_ssize_t MC_R(_mv)(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb
         }
     } else if (K == 1) {
         /* CSR, one output: z_i = Σ_k data_k θ[col_k], the index width hoisted */
-        if (s->idx64) MC_CSR_MV(int64_t) else MC_CSR_MV(int32_t)
+        bad = s->idx64 ? MC_R(_csr_mv64)(s, i0, nb, tt, z) : MC_R(_csr_mv32)(s, i0, nb, tt, z);
     } else {
         for (i = 0; i < nb; i++) {
             Py_ssize_t r = MC_ROW(s, i0 + i);
@@ -168,7 +180,8 @@ TARGET static void MC_R(_rmv)(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
             }
         }
     } else if (K == 1) {
-        if (s->idx64) MC_CSR_RMV(int64_t) else MC_CSR_RMV(int32_t)
+        if (s->idx64) MC_R(_csr_rmv64)(s, i0, nb, r, gt);
+        else MC_R(_csr_rmv32)(s, i0, nb, r, gt);
     } else {
         for (i = 0; i < nb; i++) {
             Py_ssize_t row = MC_ROW(s, i0 + i);
