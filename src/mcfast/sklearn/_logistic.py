@@ -14,6 +14,17 @@ from ._base import check_param, check_solver_params, fit_linear_loss, validate_f
 __all__ = ["LogisticRegression"]
 
 
+def _intercept_start(labels, w, K):
+    """The intercept-only optimum without penalty, as glum starts: the logit of the
+    weighted share of class 1 (binary) or the centred log shares of the K classes,
+    each share kept in [1e-10, 1 − 1e-10]."""
+    share = np.bincount(labels, weights=w, minlength=K)
+    share = np.clip(share / share.sum(), 1e-10, 1 - 1e-10)
+    if K == 2:
+        return np.log(share[1] / share[0])
+    return np.log(share) - np.log(share).mean()
+
+
 class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression (binary, or multinomial for 3 or more classes) with an L2
     penalty, fitted by mcfast's one-pass loss engine; scikit-learn's parameters.
@@ -145,6 +156,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             old = np.vstack([self.coef_.T, self.intercept_[None, :]])[:rows]
             if old.size == theta0.size:
                 theta0 = old.reshape(shape).astype(np.float64)
+        elif self.fit_intercept:
+            theta0[m] = _intercept_start(labels, w, K)
         # C Σ s ℓ + ½‖w‖² = C (Σ s ℓ + l2‖w‖²): the solvers see it divided by C Σ s
         theta = fit_linear_loss(self, X, labels.astype(np.float64),
                                 loss="logistic" if K == 2 else "multinomial",
