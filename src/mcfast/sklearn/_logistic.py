@@ -47,12 +47,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     l1_ratio : float, default=0.0
         Only 0 (or None) is supported: an L1 part is refused, never dropped.
     tol : float, default=1e-4
-        Stop when the largest absolute gradient entry of the mean-scaled objective is <= tol (lbfgs: scipy's
+        Stop when the largest absolute gradient entry of the mean-scaled objective is <= tol (lbfgs: L-BFGS-B's
         ``gtol``; newton-cholesky: also ½ of the Newton decrement <= tol).
     fit_intercept : bool, default=True
         Fit unpenalised intercepts.
     solver : {"lbfgs", "newton-cholesky"}, default="lbfgs"
-        L-BFGS-B on (loss, gradient) in one pass over X per evaluation, or Newton's
+        L-BFGS (L-BFGS-B's tests) on (loss, gradient) in one pass over X per
+        evaluation, started at the intercept-only optimum, or Newton's
         method on the Hessian formed in one pass (memory (m K)², for m up to a few
         thousand).
     max_iter : int, default=100
