@@ -273,25 +273,58 @@ cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, dou
              nb if cm else m, 1.0, H, mp)
 
 
+cdef Py_ssize_t _csr_z(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, double* z,
+                      bint need_z) noexcept nogil:
+    """z (K × nb) = Θ[:m]ᵀ X_bᵀ over the block's stored entries (with ``need_z``; the
+    intercept is added by the caller); returns the count of column indices out of range
+    (left out)."""
+    cdef Py_ssize_t i, k, c, r, col, bad = 0, m = p.m, K = p.K
+    cdef double v
+    if need_z:
+        memset(z, 0, K * nb * sizeof(double))
+    for i in range(nb):
+        r = p.rows[i0 + i] if p.rows != NULL else i0 + i
+        for k in range(_idx(p.indptr, r, p.idx64), _idx(p.indptr, r + 1, p.idx64)):
+            col = _idx(p.indices, k, p.idx64)
+            if col < 0 or col >= m:
+                bad += 1
+            elif need_z:
+                v = _at(p.x, p.xf32, k)
+                for c in range(K):
+                    z[c * nb + i] += v * p.theta[col * K + c]
+    return bad
+
+
+cdef void _csr_grad(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, const double* rr,
+                    double* gacc) noexcept nogil:
+    """G[:, :m] (K × mp) += rrᵀ X_b over the block's stored entries."""
+    cdef Py_ssize_t i, k, c, r, col, m = p.m, mp = p.mp, K = p.K
+    cdef double v
+    for i in range(nb):
+        r = p.rows[i0 + i] if p.rows != NULL else i0 + i
+        for k in range(_idx(p.indptr, r, p.idx64), _idx(p.indptr, r + 1, p.idx64)):
+            col = _idx(p.indices, k, p.idx64)
+            if col >= 0 and col < m:
+                v = _at(p.x, p.xf32, k)
+                for c in range(K):
+                    gacc[c * mp + col] += rr[c * nb + i] * v
+
+
 cdef void _rank_k_csr(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, const double* d,
-                      const double* B, double* H) noexcept nogil:
-    """H (mp × mp, upper) += [X_b, 1]ᵀ diag(d) [X_b, 1] for a sparse CSR block: the
-    intercept's column and corner as in `_rank_k` (B: the block scattered row-major), the
-    coefficients' triangle by a rank-one update over each row's stored entries (nnz² per
-    row instead of m², duplicates adding up as in the scatter). Column indices out of
-    range are left out (counted by `_gather`)."""
+                      double* H) noexcept nogil:
+    """H (mp × mp, upper) += [X_b, 1]ᵀ diag(d) [X_b, 1] for a sparse CSR block, over each
+    row's stored entries: the intercept's column and corner, and the coefficients'
+    triangle by a rank-one update over the pairs of stored entries a ≤ b (nnz(nnz+1)/2
+    a row; duplicates add up as in a scatter: a pair of two entries of one column
+    counts twice on the diagonal). Column indices out of range are left out (counted
+    by `_csr_z`)."""
     cdef Py_ssize_t i, a, b, r, ja, jb, k0, k1, m = p.m, mp = p.mp
-    cdef double di, va, sd = 0
-    if p.intercept:
-        if m > 0:
-            gemv(Trans, nb, m, 1.0, B, m, d, 1, 1.0, H + m, mp)
-        for i in range(nb):
-            sd += d[i]
-        H[m * mp + m] += sd
+    cdef double di, va, v, sd = 0
     for i in range(nb):
         di = d[i]
         if di == 0:
             continue
+        sd += di
         r = p.rows[i0 + i] if p.rows != NULL else i0 + i
         k0 = _idx(p.indptr, r, p.idx64)
         k1 = _idx(p.indptr, r + 1, p.idx64)
@@ -300,10 +333,22 @@ cdef void _rank_k_csr(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, const double
             if ja < 0 or ja >= m:
                 continue
             va = di * _at(p.x, p.xf32, a)
-            for b in range(k0, k1):
+            if p.intercept:
+                H[ja * mp + m] += va
+            H[ja * mp + ja] += va * _at(p.x, p.xf32, a)
+            for b in range(a + 1, k1):
                 jb = _idx(p.indices, b, p.idx64)
-                if jb >= ja and jb < m:
-                    H[ja * mp + jb] += va * _at(p.x, p.xf32, b)
+                if jb < 0 or jb >= m:
+                    continue
+                v = va * _at(p.x, p.xf32, b)
+                if jb > ja:
+                    H[ja * mp + jb] += v
+                elif jb < ja:
+                    H[jb * mp + ja] += v
+                else:
+                    H[ja * mp + ja] += 2 * v
+    if p.intercept:
+        H[m * mp + m] += sd
 
 
 cdef bint _use_sparse_rank(const void* indptr, bint idx64, Py_ssize_t nstore,
@@ -340,10 +385,16 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
     cdef const void* y = p.y
     cdef const void* w = p.w
     cdef double loss = 0, b
-    bad[0] += _gather(p, i0, nb, B)
+    cdef bint need_z = p.grad or p.loss.kind != MC_SQUARED
+    if p.sparse_rank:        # CSR read in place: z here, no scattered block B
+        bad[0] += _csr_z(p, i0, nb, z, need_z)
+    else:
+        bad[0] += _gather(p, i0, nb, B)
     # z (K × nb) = Θ[:m]ᵀ Bᵀ + b   (z = (B @ theta[:m] + theta[m]).T)
-    if p.grad or p.loss.kind != MC_SQUARED:
-        if m > 0:
+    if need_z:
+        if p.sparse_rank:
+            pass
+        elif m > 0:
             gemm(Trans, NoTrans if cm else Trans, K, nb, m, 1.0, p.theta, K, B, ldb, 0.0,
                  z, nb)
         else:
@@ -366,7 +417,9 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
     if p.grad:
         # rr = w ∘ ℓ′;  G[:, :m] (K × mp) += rrᵀ B, G[:, m] += Σ rr
         loss = mc_hess_hook(&p.loss, 0, nb, K, z, q, yp, wp, rr, lv, tmp)
-        if m > 0:
+        if p.sparse_rank:
+            _csr_grad(p, i0, nb, rr, gacc)
+        elif m > 0:
             gemm(NoTrans, Trans if cm else NoTrans, K, m, nb, 1.0, rr, nb, B, ldb, 1.0,
                  gacc, mp)
         if p.intercept:
@@ -391,7 +444,7 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
         mc_hess_hook(&p.loss, 1, nb, K, z, q, yp, wp, d, lv, tmp)
     for c in range(npairs):
         if p.sparse_rank:
-            _rank_k_csr(p, i0, nb, d + c * nb, B, acc + c * mp * mp)
+            _rank_k_csr(p, i0, nb, d + c * nb, acc + c * mp * mp)
         else:
             _rank_k(p, d + c * nb, nb, B, S, c == npairs - 1, acc + c * mp * mp)
     return loss

@@ -14,6 +14,17 @@ from ._base import check_param, check_solver_params, fit_linear_loss, validate_f
 __all__ = ["LogisticRegression"]
 
 
+def _intercept_start(labels, w, K):
+    """The intercept-only optimum without penalty, as glum starts: the logit of the
+    weighted share of class 1 (binary) or the centred log shares of the K classes,
+    each share kept in [1e-10, 1 − 1e-10]."""
+    share = np.bincount(labels, weights=w, minlength=K)
+    share = np.clip(share / share.sum(), 1e-10, 1 - 1e-10)
+    if K == 2:
+        return np.log(share[1] / share[0])
+    return np.log(share) - np.log(share).mean()
+
+
 class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression (binary, or multinomial for 3 or more classes) with an L2
     penalty, fitted by mcfast's one-pass loss engine; scikit-learn's parameters.
@@ -36,12 +47,13 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
     l1_ratio : float, default=0.0
         Only 0 (or None) is supported: an L1 part is refused, never dropped.
     tol : float, default=1e-4
-        Stop when the largest absolute gradient entry of the mean-scaled objective is <= tol (lbfgs: scipy's
+        Stop when the largest absolute gradient entry of the mean-scaled objective is <= tol (lbfgs: L-BFGS-B's
         ``gtol``; newton-cholesky: also ½ of the Newton decrement <= tol).
     fit_intercept : bool, default=True
         Fit unpenalised intercepts.
     solver : {"lbfgs", "newton-cholesky"}, default="lbfgs"
-        L-BFGS-B on (loss, gradient) in one pass over X per evaluation, or Newton's
+        L-BFGS (L-BFGS-B's tests) on (loss, gradient) in one pass over X per
+        evaluation, started at the intercept-only optimum, or Newton's
         method on the Hessian formed in one pass (memory (m K)², for m up to a few
         thousand).
     max_iter : int, default=100
@@ -145,6 +157,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
             old = np.vstack([self.coef_.T, self.intercept_[None, :]])[:rows]
             if old.size == theta0.size:
                 theta0 = old.reshape(shape).astype(np.float64)
+        elif self.fit_intercept:
+            theta0[m] = _intercept_start(labels, w, K)
         # C Σ s ℓ + ½‖w‖² = C (Σ s ℓ + l2‖w‖²): the solvers see it divided by C Σ s
         theta = fit_linear_loss(self, X, labels.astype(np.float64),
                                 loss="logistic" if K == 2 else "multinomial",

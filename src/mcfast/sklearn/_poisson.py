@@ -34,7 +34,7 @@ class PoissonRegressor(RegressorMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Fit an unpenalised intercept (started at log of the weighted mean of y).
     solver : {"lbfgs", "newton-cholesky"}, default="lbfgs"
-        L-BFGS-B on one-pass (loss, gradient), or Newton on the one-pass Hessian.
+        L-BFGS on one-pass (loss, gradient), or Newton on the one-pass Hessian.
     max_iter : int, default=100
         Most iterations, >= 1.
     tol : float, default=1e-4

@@ -35,7 +35,7 @@ class Ridge(RegressorMixin, BaseEstimator):
     max_iter : int or None, default=None
         Most iterations (None: 15000 for lbfgs, 100 for newton-cholesky).
     solver : {"lbfgs", "newton-cholesky"}, default="lbfgs"
-        L-BFGS-B on one-pass (loss, gradient), or Newton on the one-pass Hessian (one
+        L-BFGS on one-pass (loss, gradient), or Newton on the one-pass Hessian (one
         step: the objective is quadratic).
     warm_start : bool, default=False
         Start from the previous fit's ``coef_`` and ``intercept_``.

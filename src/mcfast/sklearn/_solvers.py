@@ -8,7 +8,8 @@ import warnings
 
 import numpy as np
 import scipy.linalg
-from scipy.optimize import minimize
+
+from ._lbfgs import minimize_lbfgs
 
 __all__ = ["lbfgs", "newton_cholesky", "fixed_indices"]
 
@@ -41,7 +42,7 @@ def _one_blas_thread(size):
 
 
 def lbfgs(obj, theta0, *, scale, tol, max_iter):
-    """Minimise ``obj(θ)[0] / scale`` with scipy's L-BFGS-B, as scikit-learn does.
+    """Minimise ``obj(θ)[0] / scale`` with L-BFGS, the tests of scikit-learn's L-BFGS-B.
 
     Parameters
     ----------
@@ -68,13 +69,13 @@ def lbfgs(obj, theta0, *, scale, tol, max_iter):
     shape = theta0.shape
 
     def fun(theta):
-        loss, grad = obj(theta)
+        loss, grad = obj(theta.reshape(shape))
         return loss / scale, grad.ravel() / scale
 
-    res = minimize(fun, np.ravel(theta0).astype(np.float64), jac=True, method="L-BFGS-B",
-                   options={"maxiter": max_iter, "maxls": 50, "gtol": tol,
-                            "ftol": min(64 * np.finfo(float).eps, tol ** 2)})
-    return res.x.reshape(shape), int(res.nit), res.status == 0
+    x, n_iter, ok = minimize_lbfgs(fun, np.ravel(theta0).astype(np.float64), gtol=tol,
+                                   ftol=min(64 * np.finfo(float).eps, tol ** 2),
+                                   max_iter=max_iter)
+    return x.reshape(shape), n_iter, ok
 
 
 def fixed_indices(shape, fit_intercept, l2):
