@@ -3,7 +3,8 @@
  * Re-included (no include guard) with MC_BODY naming a body header: the row products
  * (mc_rows_body.h), the loss hooks (mc_hook_body.h), the fused paths (mc_group_body.h),
  * the dispatch table's entries (mc_kern_body.h).
- * For each instantiation it defines, includes MC_BODY, and undefines:
+ * For each instantiation it defines, includes MC_BODY, and ends with mc_level_end.h
+ * (the mixed twin, then every parameter undefined):
  *   MC_T        the element type: double or float;
  *   MC_IT       the integer type of a lane (masks): int64_t or int32_t;
  *   MC_TN       the dtype's suffix: d or f (x: mixed);
@@ -12,6 +13,7 @@
  *   MC_W        vector bytes (16 at the SSE2 baseline, 32 AVX2, 64 AVX-512);
  *   MC_VL       lanes of T in a vector (MC_W / sizeof(MC_T), a literal);
  *   MC_TARGET   the instruction set's function attribute (mc_simd.h);
+ *   MC_XSFX     (double only) the names' suffix of its mixed twin: x_<level>;
  *   MC_SPEC     0 at the baseline (one row walk for every width: a third of the code),
  *               1 where speed matters (a function per row width), 2 also the packed
  *               narrow rows (AVX-512).
@@ -30,24 +32,9 @@
 #define MC_VL 2
 #define MC_TARGET MC_T_BASE
 #define MC_SPEC 0
+#define MC_XSFX x_base
 #include MC_BODY
-#ifdef MC_LEVELS_MIXED
-#undef MC_TN
-#undef MC_SFX
-#define MC_S float
-#define MC_TN x
-#define MC_SFX x_base
-#include MC_BODY
-#undef MC_S
-#endif
-#undef MC_T
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
+#include "mc_level_end.h"
 
 #define MC_T float
 #define MC_TN f
@@ -58,14 +45,7 @@
 #define MC_TARGET MC_T_BASE
 #define MC_SPEC 0
 #include MC_BODY
-#undef MC_T
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
+#include "mc_level_end.h"
 
 #if MC_X86
 
@@ -77,24 +57,9 @@
 #define MC_VL 4
 #define MC_TARGET MC_T_AVX2
 #define MC_SPEC 1
+#define MC_XSFX x_avx2
 #include MC_BODY
-#ifdef MC_LEVELS_MIXED
-#undef MC_TN
-#undef MC_SFX
-#define MC_S float
-#define MC_TN x
-#define MC_SFX x_avx2
-#include MC_BODY
-#undef MC_S
-#endif
-#undef MC_T
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
+#include "mc_level_end.h"
 
 #define MC_T float
 #define MC_TN f
@@ -105,14 +70,7 @@
 #define MC_TARGET MC_T_AVX2
 #define MC_SPEC 1
 #include MC_BODY
-#undef MC_T
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
+#include "mc_level_end.h"
 
 #define MC_T double
 #define MC_TN d
@@ -122,24 +80,9 @@
 #define MC_VL 8
 #define MC_TARGET MC_T_AVX512
 #define MC_SPEC 2
+#define MC_XSFX x_avx512
 #include MC_BODY
-#ifdef MC_LEVELS_MIXED
-#undef MC_TN
-#undef MC_SFX
-#define MC_S float
-#define MC_TN x
-#define MC_SFX x_avx512
-#include MC_BODY
-#undef MC_S
-#endif
-#undef MC_T
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
+#include "mc_level_end.h"
 
 #define MC_T float
 #define MC_TN f
@@ -150,12 +93,5 @@
 #define MC_TARGET MC_T_AVX512
 #define MC_SPEC 2
 #include MC_BODY
-#undef MC_T
-#undef MC_TN
-#undef MC_IT
-#undef MC_SFX
-#undef MC_W
-#undef MC_VL
-#undef MC_TARGET
-#undef MC_SPEC
+#include "mc_level_end.h"
 #endif /* MC_X86 */
