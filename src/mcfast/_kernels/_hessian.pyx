@@ -273,74 +273,163 @@ cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, dou
              nb if cm else m, 1.0, H, mp)
 
 
+ctypedef fused index_t:
+    int
+    long long
+
+
 cdef Py_ssize_t _csr_z(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, double* z,
                       bint need_z) noexcept nogil:
+    """`_csr_z_t` at X's index and value types."""
+    if p.idx64:
+        if p.xf32:
+            return _csr_z_t(p, <const long long*>p.indices, <const long long*>p.indptr,
+                            <const float*>p.x, i0, nb, z, need_z)
+        return _csr_z_t(p, <const long long*>p.indices, <const long long*>p.indptr,
+                        <const double*>p.x, i0, nb, z, need_z)
+    if p.xf32:
+        return _csr_z_t(p, <const int*>p.indices, <const int*>p.indptr,
+                        <const float*>p.x, i0, nb, z, need_z)
+    return _csr_z_t(p, <const int*>p.indices, <const int*>p.indptr,
+                    <const double*>p.x, i0, nb, z, need_z)
+
+
+cdef Py_ssize_t _csr_z_t(const hprob* p, const index_t* ind, const index_t* indptr,
+                         const floating* x, Py_ssize_t i0, Py_ssize_t nb, double* z,
+                         bint need_z) noexcept nogil:
     """z (K × nb) = Θ[:m]ᵀ X_bᵀ over the block's stored entries (with ``need_z``; the
-    intercept is added by the caller); returns the count of column indices out of range
-    (left out)."""
-    cdef Py_ssize_t i, k, c, r, col, bad = 0, m = p.m, K = p.K
-    cdef double v
-    if need_z:
-        memset(z, 0, K * nb * sizeof(double))
+    intercept is added by the caller), each entry summed in a register in the order of
+    the row's entries; returns the count of column indices out of range (left out)."""
+    cdef Py_ssize_t i, k, c, r, col, k0, k1, bad = 0, m = p.m, K = p.K
+    cdef const double* theta = p.theta
+    cdef double acc
     for i in range(nb):
         r = p.rows[i0 + i] if p.rows != NULL else i0 + i
-        for k in range(_idx(p.indptr, r, p.idx64), _idx(p.indptr, r + 1, p.idx64)):
-            col = _idx(p.indices, k, p.idx64)
-            if col < 0 or col >= m:
+        k0 = indptr[r]
+        k1 = indptr[r + 1]
+        for k in range(k0, k1):
+            if ind[k] < 0 or ind[k] >= m:
                 bad += 1
-            elif need_z:
-                v = _at(p.x, p.xf32, k)
-                for c in range(K):
-                    z[c * nb + i] += v * p.theta[col * K + c]
+        if not need_z:
+            continue
+        for c in range(K):
+            acc = 0
+            for k in range(k0, k1):
+                col = ind[k]
+                if col >= 0 and col < m:
+                    acc += x[k] * theta[col * K + c]
+            z[c * nb + i] = acc
     return bad
 
 
 cdef void _csr_grad(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, const double* rr,
                     double* gacc) noexcept nogil:
+    """`_csr_grad_t` at X's index and value types."""
+    if p.idx64:
+        if p.xf32:
+            _csr_grad_t(p, <const long long*>p.indices, <const long long*>p.indptr,
+                        <const float*>p.x, i0, nb, rr, gacc)
+        else:
+            _csr_grad_t(p, <const long long*>p.indices, <const long long*>p.indptr,
+                        <const double*>p.x, i0, nb, rr, gacc)
+    elif p.xf32:
+        _csr_grad_t(p, <const int*>p.indices, <const int*>p.indptr,
+                    <const float*>p.x, i0, nb, rr, gacc)
+    else:
+        _csr_grad_t(p, <const int*>p.indices, <const int*>p.indptr,
+                    <const double*>p.x, i0, nb, rr, gacc)
+
+
+cdef void _csr_grad_t(const hprob* p, const index_t* ind, const index_t* indptr,
+                      const floating* x, Py_ssize_t i0, Py_ssize_t nb, const double* rr,
+                      double* gacc) noexcept nogil:
     """G[:, :m] (K × mp) += rrᵀ X_b over the block's stored entries."""
     cdef Py_ssize_t i, k, c, r, col, m = p.m, mp = p.mp, K = p.K
     cdef double v
     for i in range(nb):
         r = p.rows[i0 + i] if p.rows != NULL else i0 + i
-        for k in range(_idx(p.indptr, r, p.idx64), _idx(p.indptr, r + 1, p.idx64)):
-            col = _idx(p.indices, k, p.idx64)
+        for k in range(indptr[r], indptr[r + 1]):
+            col = ind[k]
             if col >= 0 and col < m:
-                v = _at(p.x, p.xf32, k)
+                v = x[k]
                 for c in range(K):
                     gacc[c * mp + col] += rr[c * nb + i] * v
 
 
 cdef void _rank_k_csr(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, const double* d,
                       double* H) noexcept nogil:
+    """`_rank_one_rows` at X's index and value types."""
+    if p.idx64:
+        if p.xf32:
+            _rank_one_rows(p, <const long long*>p.indices, <const long long*>p.indptr,
+                           <const float*>p.x, i0, nb, d, H)
+        else:
+            _rank_one_rows(p, <const long long*>p.indices, <const long long*>p.indptr,
+                           <const double*>p.x, i0, nb, d, H)
+    elif p.xf32:
+        _rank_one_rows(p, <const int*>p.indices, <const int*>p.indptr,
+                       <const float*>p.x, i0, nb, d, H)
+    else:
+        _rank_one_rows(p, <const int*>p.indices, <const int*>p.indptr,
+                       <const double*>p.x, i0, nb, d, H)
+
+
+cdef void _rank_one_rows(const hprob* p, const index_t* ind, const index_t* indptr,
+                         const floating* x, Py_ssize_t i0, Py_ssize_t nb,
+                         const double* d, double* H) noexcept nogil:
     """H (mp × mp, upper) += [X_b, 1]ᵀ diag(d) [X_b, 1] for a sparse CSR block, over each
     row's stored entries: the intercept's column and corner, and the coefficients'
     triangle by a rank-one update over the pairs of stored entries a ≤ b (nnz(nnz+1)/2
-    a row; duplicates add up as in a scatter: a pair of two entries of one column
-    counts twice on the diagonal). Column indices out of range are left out (counted
-    by `_csr_z`)."""
+    a row). A row whose columns are in range and strictly increasing (canonical CSR)
+    takes a loop without tests; any other row the general one: duplicates add up as in
+    a scatter (a pair of two entries of one column counts twice on the diagonal),
+    column indices out of range are left out (counted by `_csr_z`). Both add the same
+    terms in the same order."""
     cdef Py_ssize_t i, a, b, r, ja, jb, k0, k1, m = p.m, mp = p.mp
     cdef double di, va, v, sd = 0
+    cdef double* Hr
+    cdef bint plain
     for i in range(nb):
         di = d[i]
         if di == 0:
             continue
         sd += di
         r = p.rows[i0 + i] if p.rows != NULL else i0 + i
-        k0 = _idx(p.indptr, r, p.idx64)
-        k1 = _idx(p.indptr, r + 1, p.idx64)
+        k0 = indptr[r]
+        k1 = indptr[r + 1]
+        plain = True
+        jb = -1
         for a in range(k0, k1):
-            ja = _idx(p.indices, a, p.idx64)
+            ja = ind[a]
+            if ja <= jb or ja >= m:
+                plain = False
+                break
+            jb = ja
+        if plain:
+            # np.triu(H[np.ix_(j, j)]) += di * np.triu(np.outer(x_j, x_j)), j = the row's columns
+            for a in range(k0, k1):
+                ja = ind[a]
+                va = di * x[a]
+                Hr = H + ja * mp
+                if p.intercept:
+                    Hr[m] += va
+                Hr[ja] += va * x[a]
+                for b in range(a + 1, k1):
+                    Hr[ind[b]] += va * x[b]
+            continue
+        for a in range(k0, k1):
+            ja = ind[a]
             if ja < 0 or ja >= m:
                 continue
-            va = di * _at(p.x, p.xf32, a)
+            va = di * x[a]
             if p.intercept:
                 H[ja * mp + m] += va
-            H[ja * mp + ja] += va * _at(p.x, p.xf32, a)
+            H[ja * mp + ja] += va * x[a]
             for b in range(a + 1, k1):
-                jb = _idx(p.indices, b, p.idx64)
+                jb = ind[b]
                 if jb < 0 or jb >= m:
                     continue
-                v = va * _at(p.x, p.xf32, b)
+                v = va * x[b]
                 if jb > ja:
                     H[ja * mp + jb] += v
                 elif jb < ja:

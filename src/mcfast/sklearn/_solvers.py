@@ -125,13 +125,17 @@ def newton_cholesky(obj, theta0, *, scale, tol, max_iter, fixed=()):
     iteration), Armijo backtracking and scikit-learn's convergence test.
 
     Converged when max |∇| ≤ tol and half the Newton decrement ½ sᵀHs ≤ tol, both of
-    the objective divided by ``scale`` (as scikit-learn's NewtonCholeskySolver).
+    the objective divided by ``scale`` (as scikit-learn's NewtonCholeskySolver). A step
+    whose decrement already passes may be the last: its trial point is evaluated
+    without the Hessian (``obj(θ)``: loss and gradient, a fraction of the Hessian's
+    cost), and the Hessian is formed there only if the gradient test fails.
 
     Parameters
     ----------
     obj : mcfast.LinearLoss
         The objective; ``obj.grad_hess(θ)`` returns (loss, gradient, H) with H of
-        size θ.size² (C-order flattening of θ).
+        size θ.size² (C-order flattening of θ), ``obj(θ)`` (loss, gradient) and
+        ``obj.hessian(θ)`` H.
     theta0 : ndarray
         Start.
     scale : float
@@ -152,23 +156,34 @@ def newton_cholesky(obj, theta0, *, scale, tol, max_iter, fixed=()):
     shape = theta0.shape
     fixed = np.asarray(fixed, np.intp)
     theta = np.ravel(theta0).astype(np.float64)
+    size = theta.size
 
-    def evaluate(t):
-        loss, grad, H = obj.grad_hess(t.reshape(shape))
-        return loss / scale, np.ravel(grad) / scale, np.asarray(H).reshape(t.size, t.size) / scale
+    def hessian(t):
+        return np.asarray(obj.hessian(t.reshape(shape))).reshape(size, size) / scale
+
+    def evaluate(t, hess=True):
+        """(f, ∇f, H or None) of the scaled objective at t, ∇f zero on ``fixed``."""
+        if hess:
+            loss, grad, H = obj.grad_hess(t.reshape(shape))
+            H = np.asarray(H).reshape(size, size) / scale
+        else:
+            (loss, grad), H = obj(t.reshape(shape)), None
+        grad = np.ravel(grad) / scale
+        grad[fixed] = 0
+        return loss / scale, grad, H
 
     f, g, H = evaluate(theta)
-    g[fixed] = 0
     for it in range(1, max_iter + 1):
         if not np.isfinite(f):
             raise ValueError("newton-cholesky: the objective is not finite; the data "
                              "or the start overflow the loss")
         step = _newton_step(H, g, fixed)
         slope = g @ step
+        decrement = -slope        # sᵀHs, as Hs = −g on the free indices
+        may_end = 0.5 * decrement <= tol
         t = 1.0
         for _ in range(_MAX_HALVINGS):
-            f_new, g_new, H_new = evaluate(theta + t * step)
-            g_new[fixed] = 0
+            f_new, g_new, H_new = evaluate(theta + t * step, hess=not may_end)
             if f_new <= f + _SIGMA * t * slope:
                 break
             # at the precision of the objective: accept when the gradient shrinks
@@ -181,8 +196,8 @@ def newton_cholesky(obj, theta0, *, scale, tol, max_iter, fixed=()):
                           f"at iteration {it}", RuntimeWarning, stacklevel=3)
             return theta.reshape(shape), it, False
         theta = theta + t * step
-        decrement = -slope        # sᵀHs, as Hs = −g on the free indices
-        f, g, H = f_new, g_new, H_new
-        if np.max(np.abs(g), initial=0.0) <= tol and 0.5 * decrement <= tol:
+        f, g = f_new, g_new
+        if np.max(np.abs(g), initial=0.0) <= tol and may_end:
             return theta.reshape(shape), it, True
+        H = H_new if H_new is not None else hessian(theta)
     return theta.reshape(shape), max_iter, max_iter == 0 and np.max(np.abs(g), initial=0.0) <= tol
