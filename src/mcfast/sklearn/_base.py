@@ -99,8 +99,7 @@ def fit_linear_loss(est, X, y, *, loss, sample_weight, scale, l2, theta0, max_it
     obj = LinearLoss(X, y, loss=loss, sample_weight=sample_weight, l2=l2,
                      fit_intercept=est.fit_intercept, dtype=np.float64)
     if est.solver == "lbfgs":
-        theta, n_iter, ok = lbfgs(obj, theta0, scale=scale, tol=est.tol, max_iter=max_iter,
-                                  n_rows=X.shape[0])
+        theta, n_iter, ok = lbfgs(obj, theta0, scale=scale, tol=est.tol, max_iter=max_iter)
     else:
         fixed = fixed_indices(theta0.shape, est.fit_intercept, l2)
         theta, n_iter, ok = newton_cholesky(obj, theta0, scale=scale, tol=est.tol,

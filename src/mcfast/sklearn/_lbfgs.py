@@ -34,17 +34,7 @@ def _direction(g, S, Y, rho):
     return q
 
 
-def _first_step(x, d, slope, curvature):
-    """The first trial step along d without memory: −slope / (dᵀ∇²f d) from the
-    curvature estimate where it is positive and finite, else L-BFGS-B's min(1, 1/‖d‖)."""
-    if curvature is not None:
-        curv = curvature(x, d)
-        if np.isfinite(curv) and curv > 0 and np.isfinite(-slope / curv):
-            return -slope / curv
-    return min(1.0, 1.0 / np.sqrt(_dot(d, d)))
-
-
-def minimize_lbfgs(fun, x0, *, gtol, ftol, max_iter, memory=10, max_ls=50, curvature=None):
+def minimize_lbfgs(fun, x0, *, gtol, ftol, max_iter, memory=10, max_ls=50):
     """Minimise ``fun`` (x -> (f, ∇f)) with L-BFGS, the tests of scipy's L-BFGS-B.
 
     Stops when max |∇f| ≤ ``gtol``, or when the decrease of an iteration
@@ -67,12 +57,6 @@ def minimize_lbfgs(fun, x0, *, gtol, ftol, max_iter, memory=10, max_ls=50, curva
         Number of (s, y) pairs kept.
     max_ls : int, optional
         Most evaluations in one line search.
-    curvature : callable, optional
-        (x, d) -> an estimate of dᵀ∇²f(x) d. Where there is no memory (the first
-        iteration, a restart) the first trial step is then the minimiser of the
-        quadratic model along d, −∇fᵀd / (dᵀ∇²f d), instead of L-BFGS-B's
-        min(1, 1/‖d‖): a poorly scaled first step costs the line search several
-        evaluations. An estimate that is not positive and finite is ignored.
 
     Returns
     -------
@@ -100,7 +84,7 @@ def minimize_lbfgs(fun, x0, *, gtol, ftol, max_iter, memory=10, max_ls=50, curva
         if not slope < 0:                       # lost descent: restart from −g
             S, Y, rho = [], [], []
             d, slope = -g, -_dot(g, g)
-        first = 1.0 if S else _first_step(x, d, slope, curvature)
+        first = 1.0 if S else min(1.0, 1.0 / np.sqrt(_dot(d, d)))   # L-BFGS-B's first step
         last.clear()
         search = DCSRCH(lambda t: at(t, d)["f"], lambda t: _dot(at(t, d)["g"], d),
                         _FTOL, _GTOL, _XTOL, 0.0, 1e10)

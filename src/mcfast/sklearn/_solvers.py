@@ -41,31 +41,7 @@ def _one_blas_thread(size):
     return controller.limit(limits=1, user_api="blas")
 
 
-# rows of the subsample on which the first L-BFGS step's curvature is estimated
-_CURVATURE_ROWS = 16384
-
-
-def _curvature(obj, shape, scale, n_rows):
-    """(θ, d) -> dᵀ∇²f d of ``obj(θ)[0] / scale`` (θ, d flat), the data term estimated on
-    every k-th row (about _CURVATURE_ROWS of them, all when fewer) and scaled up, the
-    ridge term exact: one Hessian-vector product over a sliver of X."""
-    stride = max(1, n_rows // _CURVATURE_ROWS)
-    rows = np.arange(0, n_rows, stride) if stride > 1 else None
-    share = n_rows / (len(rows) if rows is not None else max(n_rows, 1))
-    coef = np.ones(shape, bool)
-    if obj.fit_intercept:
-        coef[-1] = False
-    coef = coef.ravel()
-
-    def curvature(theta, d):
-        hd = np.ravel(obj.hessp(theta.reshape(shape), d.reshape(shape), rows=rows))
-        ridge = 2 * obj.l2 * float(np.einsum("i,i->", d[coef], d[coef]))
-        return (share * (float(np.einsum("i,i->", d, hd)) - ridge) + ridge) / scale
-
-    return curvature
-
-
-def lbfgs(obj, theta0, *, scale, tol, max_iter, n_rows=None):
+def lbfgs(obj, theta0, *, scale, tol, max_iter):
     """Minimise ``obj(θ)[0] / scale`` with L-BFGS, the tests of scikit-learn's L-BFGS-B.
 
     Parameters
@@ -83,9 +59,6 @@ def lbfgs(obj, theta0, *, scale, tol, max_iter, n_rows=None):
         tolerances are reached rather than cut short by the decrease test.
     max_iter : int
         Most iterations.
-    n_rows : int, optional
-        Rows of X: with it the first step is scaled by the curvature along −∇f,
-        estimated on a subsample of rows (see `minimize_lbfgs`).
 
     Returns
     -------
@@ -94,7 +67,6 @@ def lbfgs(obj, theta0, *, scale, tol, max_iter, n_rows=None):
     converged : bool
     """
     shape = theta0.shape
-    curvature = None if n_rows is None else _curvature(obj, shape, scale, n_rows)
 
     def fun(theta):
         loss, grad = obj(theta.reshape(shape))
@@ -102,7 +74,7 @@ def lbfgs(obj, theta0, *, scale, tol, max_iter, n_rows=None):
 
     x, n_iter, ok = minimize_lbfgs(fun, np.ravel(theta0).astype(np.float64), gtol=tol,
                                    ftol=min(64 * np.finfo(float).eps, tol ** 2),
-                                   max_iter=max_iter, curvature=curvature)
+                                   max_iter=max_iter)
     return x.reshape(shape), n_iter, ok
 
 
