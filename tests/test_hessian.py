@@ -309,3 +309,39 @@ def test_very_sparse_csr_takes_rank_one_updates(rng, loss, k):
                                        atol=1e-12 * np.abs(want).max())
             value, grad, H = got.grad_hess(theta, rows=r)
             np.testing.assert_array_equal(H, got.hessian(theta, rows=r))
+
+
+@pytest.mark.parametrize("idx", [np.int32, np.int64])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_hot_csr_index_types_and_thread_counts(rng, monkeypatch, idx, dtype):
+    """A one-hot CSR design (every stored value 1, canonical rows) through each index and
+    value type of the rank-one path: the reference's Hessian, and bitwise the same
+    loss, gradient and Hessian on 1, 2 and 3 threads; a row with its columns reversed
+    (the general loop) changes nothing but the order of its own terms."""
+    n, levels = 30_011, (17, 9, 5)
+    offsets = np.cumsum((0,) + levels[:-1])
+    cols = np.column_stack([rng.integers(0, k, n) + o for k, o in zip(levels, offsets)])
+    indptr = np.arange(0, 3 * n + 1, 3).astype(idx)
+    X = sp.csr_matrix((np.ones(3 * n, dtype), cols.ravel(), indptr), shape=(n, sum(levels)))
+    X.indices, X.indptr = X.indices.astype(idx), X.indptr.astype(idx)   # scipy may narrow
+    assert X.indices.dtype == idx and X.indptr.dtype == idx
+    theta = 0.1 * rng.standard_normal(X.shape[1] + 1)
+    y = rng.poisson(1.0, n).astype(np.float64)
+    kw = dict(loss="poisson", l2=0.3, fit_intercept=True, dtype=np.float64)
+    want = ref.LinearLoss(X.toarray().astype(np.float64), y, **kw).hessian(theta)
+    obj = mc.LinearLoss(X, y, **kw)
+    first = None
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(lstsq_mod, "_MAX_THREADS", threads)
+        got = obj.grad_hess(theta)
+        np.testing.assert_allclose(got[2], want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+        if first is None:
+            first = got
+        assert got[0] == first[0]
+        np.testing.assert_array_equal(got[1], first[1])
+        np.testing.assert_array_equal(got[2], first[2])
+    Xr = X.copy()
+    Xr.indices[:3] = Xr.indices[:3][::-1]
+    Xr.has_sorted_indices = False
+    H = mc.LinearLoss(Xr, y, **kw).hessian(theta)
+    np.testing.assert_allclose(H, first[2], rtol=1e-13, atol=1e-13 * np.abs(want).max())

@@ -13,6 +13,7 @@ from sklearn import datasets, linear_model as lm  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
+import mcfast as mc  # noqa: E402
 from mcfast.sklearn import LogisticRegression, PoissonRegressor, Ridge  # noqa: E402
 
 SOLVERS = ["lbfgs", "newton-cholesky"]
@@ -304,3 +305,22 @@ def test_newton_solve_holds_blas_to_one_thread_and_restores_it(monkeypatch):
     assert seen and set(seen) == {1}
     assert threadpoolctl.threadpool_info() == before
     assert_same_model(ours, sk_reference(lm.LogisticRegression).fit(X, y))
+
+
+def test_newton_forms_no_hessian_where_the_run_ends(monkeypatch):
+    """newton-cholesky evaluates a trial point whose step passes the decrement test by
+    (loss, gradient) alone: on a fit that ends there, the Hessian is formed once per
+    step taken before the last (the start included), and the model is scikit-learn's."""
+    X, y = _diabetes()
+    calls = {"grad_hess": 0, "hessian": 0}
+    for name in calls:
+        orig = getattr(mc.LinearLoss, name)
+
+        def counted(self, *a, orig=orig, name=name, **k):
+            calls[name] += 1
+            return orig(self, *a, **k)
+        monkeypatch.setattr(mc.LinearLoss, name, counted)
+    ours = PoissonRegressor(solver="newton-cholesky", alpha=1e-3, **TIGHT).fit(X, y)
+    assert calls["grad_hess"] + calls["hessian"] <= ours.n_iter_
+    ref = sk_reference(lm.PoissonRegressor, alpha=1e-3).fit(X, y)
+    assert_same_model(ours, ref)
