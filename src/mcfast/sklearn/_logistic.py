@@ -14,6 +14,17 @@ from ._base import check_param, check_solver_params, fit_linear_loss, validate_f
 __all__ = ["LogisticRegression"]
 
 
+def _encode(y):
+    """The sorted classes of y and each sample's class index (intp), y checked to hold
+    classes (scikit-learn's test, run on the classes: the same verdict for a 1-D y, at
+    the cost of K values instead of a second sort of y)."""
+    classes = np.unique(y)
+    check_classification_targets(classes)
+    if len(classes) == 2:
+        return classes, (y == classes[1]).astype(np.intp)
+    return classes, np.searchsorted(classes, y)
+
+
 def _intercept_start(labels, w, K):
     """The intercept-only optimum without penalty, as glum starts: the logit of the
     weighted share of class 1 (binary) or the centred log shares of the K classes,
@@ -143,8 +154,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, BaseEstimator):
         max_iter = check_param(self, "max_iter", "int", low=0)
         l2 = self._l2()
         X, y, w, sw_sum = validate_fit_data(self, X, y, sample_weight, y_numeric=False)
-        check_classification_targets(y)
-        self.classes_, labels = np.unique(y, return_inverse=True)
+        self.classes_, labels = _encode(y)
         K = len(self.classes_)
         if K < 2:
             raise ValueError(f"{type(self).__name__}: needs samples of at least 2 classes in "
