@@ -278,20 +278,42 @@ ctypedef fused index_t:
     long long
 
 
-cdef Py_ssize_t _csr_z(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, double* z,
-                      bint need_z) noexcept nogil:
-    """`_csr_z_t` at X's index and value types."""
+cdef enum:
+    # what `_csr` does over a block of CSR rows
+    CSR_COUNT = 0       # count the column indices out of range
+    CSR_Z = 1           # that, and z = Θ[:m]ᵀ X_bᵀ
+    CSR_GRAD = 2        # G += rrᵀ X_b
+    CSR_RANK = 3        # H += X_bᵀ diag(d) X_b (+ the intercept's row), rank-one updates
+
+
+cdef Py_ssize_t _csr(const hprob* p, int op, Py_ssize_t i0, Py_ssize_t nb,
+                     const double* v, double* out) noexcept nogil:
+    """Operation `op` on rows i0 … i0 + nb − 1 at X's index and value types: v is rr
+    (CSR_GRAD) or d (CSR_RANK), out z, G or H. Returns the out-of-range count
+    (CSR_COUNT, CSR_Z; else 0)."""
     if p.idx64:
         if p.xf32:
-            return _csr_z_t(p, <const long long*>p.indices, <const long long*>p.indptr,
-                            <const float*>p.x, i0, nb, z, need_z)
-        return _csr_z_t(p, <const long long*>p.indices, <const long long*>p.indptr,
-                        <const double*>p.x, i0, nb, z, need_z)
+            return _csr_t(p, op, <const long long*>p.indices, <const long long*>p.indptr,
+                          <const float*>p.x, i0, nb, v, out)
+        return _csr_t(p, op, <const long long*>p.indices, <const long long*>p.indptr,
+                      <const double*>p.x, i0, nb, v, out)
     if p.xf32:
-        return _csr_z_t(p, <const int*>p.indices, <const int*>p.indptr,
-                        <const float*>p.x, i0, nb, z, need_z)
-    return _csr_z_t(p, <const int*>p.indices, <const int*>p.indptr,
-                    <const double*>p.x, i0, nb, z, need_z)
+        return _csr_t(p, op, <const int*>p.indices, <const int*>p.indptr,
+                      <const float*>p.x, i0, nb, v, out)
+    return _csr_t(p, op, <const int*>p.indices, <const int*>p.indptr,
+                  <const double*>p.x, i0, nb, v, out)
+
+
+cdef inline Py_ssize_t _csr_t(const hprob* p, int op, const index_t* ind,
+                              const index_t* indptr, const floating* x, Py_ssize_t i0,
+                              Py_ssize_t nb, const double* v, double* out) noexcept nogil:
+    if op == CSR_GRAD:
+        _csr_grad_t(p, ind, indptr, x, i0, nb, v, out)
+        return 0
+    if op == CSR_RANK:
+        _rank_one_rows(p, ind, indptr, x, i0, nb, v, out)
+        return 0
+    return _csr_z_t(p, ind, indptr, x, i0, nb, out, op == CSR_Z)
 
 
 cdef Py_ssize_t _csr_z_t(const hprob* p, const index_t* ind, const index_t* indptr,
@@ -322,24 +344,6 @@ cdef Py_ssize_t _csr_z_t(const hprob* p, const index_t* ind, const index_t* indp
     return bad
 
 
-cdef void _csr_grad(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, const double* rr,
-                    double* gacc) noexcept nogil:
-    """`_csr_grad_t` at X's index and value types."""
-    if p.idx64:
-        if p.xf32:
-            _csr_grad_t(p, <const long long*>p.indices, <const long long*>p.indptr,
-                        <const float*>p.x, i0, nb, rr, gacc)
-        else:
-            _csr_grad_t(p, <const long long*>p.indices, <const long long*>p.indptr,
-                        <const double*>p.x, i0, nb, rr, gacc)
-    elif p.xf32:
-        _csr_grad_t(p, <const int*>p.indices, <const int*>p.indptr,
-                    <const float*>p.x, i0, nb, rr, gacc)
-    else:
-        _csr_grad_t(p, <const int*>p.indices, <const int*>p.indptr,
-                    <const double*>p.x, i0, nb, rr, gacc)
-
-
 cdef void _csr_grad_t(const hprob* p, const index_t* ind, const index_t* indptr,
                       const floating* x, Py_ssize_t i0, Py_ssize_t nb, const double* rr,
                       double* gacc) noexcept nogil:
@@ -356,24 +360,6 @@ cdef void _csr_grad_t(const hprob* p, const index_t* ind, const index_t* indptr,
                     gacc[c * mp + col] += rr[c * nb + i] * v
 
 
-cdef void _rank_k_csr(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, const double* d,
-                      double* H) noexcept nogil:
-    """`_rank_one_rows` at X's index and value types."""
-    if p.idx64:
-        if p.xf32:
-            _rank_one_rows(p, <const long long*>p.indices, <const long long*>p.indptr,
-                           <const float*>p.x, i0, nb, d, H)
-        else:
-            _rank_one_rows(p, <const long long*>p.indices, <const long long*>p.indptr,
-                           <const double*>p.x, i0, nb, d, H)
-    elif p.xf32:
-        _rank_one_rows(p, <const int*>p.indices, <const int*>p.indptr,
-                       <const float*>p.x, i0, nb, d, H)
-    else:
-        _rank_one_rows(p, <const int*>p.indices, <const int*>p.indptr,
-                       <const double*>p.x, i0, nb, d, H)
-
-
 cdef void _rank_one_rows(const hprob* p, const index_t* ind, const index_t* indptr,
                          const floating* x, Py_ssize_t i0, Py_ssize_t nb,
                          const double* d, double* H) noexcept nogil:
@@ -383,7 +369,7 @@ cdef void _rank_one_rows(const hprob* p, const index_t* ind, const index_t* indp
     a row). A row whose columns are in range and strictly increasing (canonical CSR)
     takes a loop without tests; any other row the general one: duplicates add up as in
     a scatter (a pair of two entries of one column counts twice on the diagonal),
-    column indices out of range are left out (counted by `_csr_z`). Both add the same
+    column indices out of range are left out (counted by `_csr_z_t`). Both add the same
     terms in the same order."""
     cdef Py_ssize_t i, a, b, r, ja, jb, k0, k1, m = p.m, mp = p.mp
     cdef double di, va, v, sd = 0
@@ -476,7 +462,7 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
     cdef double loss = 0, b
     cdef bint need_z = p.grad or p.loss.kind != MC_SQUARED
     if p.sparse_rank:        # CSR read in place: z here, no scattered block B
-        bad[0] += _csr_z(p, i0, nb, z, need_z)
+        bad[0] += _csr(p, CSR_Z if need_z else CSR_COUNT, i0, nb, NULL, z)
     else:
         bad[0] += _gather(p, i0, nb, B)
     # z (K × nb) = Θ[:m]ᵀ Bᵀ + b   (z = (B @ theta[:m] + theta[m]).T)
@@ -507,7 +493,7 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
         # rr = w ∘ ℓ′;  G[:, :m] (K × mp) += rrᵀ B, G[:, m] += Σ rr
         loss = mc_hess_hook(&p.loss, 0, nb, K, z, q, yp, wp, rr, lv, tmp)
         if p.sparse_rank:
-            _csr_grad(p, i0, nb, rr, gacc)
+            _csr(p, CSR_GRAD, i0, nb, rr, gacc)
         elif m > 0:
             gemm(NoTrans, Trans if cm else NoTrans, K, m, nb, 1.0, rr, nb, B, ldb, 1.0,
                  gacc, mp)
@@ -533,7 +519,7 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
         mc_hess_hook(&p.loss, 1, nb, K, z, q, yp, wp, d, lv, tmp)
     for c in range(npairs):
         if p.sparse_rank:
-            _rank_k_csr(p, i0, nb, d + c * nb, acc + c * mp * mp)
+            _csr(p, CSR_RANK, i0, nb, d + c * nb, acc + c * mp * mp)
         else:
             _rank_k(p, d + c * nb, nb, B, S, c == npairs - 1, acc + c * mp * mp)
     return loss
