@@ -83,13 +83,63 @@ MC_STGT static inline void MC_SFN(tr)(MC_SE *x)
             }
 }
 
+/* Small operands (size < MC_SDEAL elements a chain, not a multiple of MC_SL) of a whole
+ * block are dealt between the layouts in registers: the block is `size` vectors either
+ * way, and each vector of the result is built from the vectors of the other layout that
+ * hold its lanes, each permuted and blended in (the masks are constants once the loops
+ * unroll). A permute and a blend, not one two-source shuffle into the running result:
+ * GCC 12 at -O1 and above folds the chain of those wrongly (a lane kept from the start). */
+#define MC_SDEAL 16
+
+/* lane l of the result: element l * size + e of the `size` vectors v, laid end to end */
+MC_STGT MC_INLINE MC_SE MC_SFN(deal)(const MC_SE *v, int size, int e)
+{
+    const MC_SFN(m) io = MC_SIOTA, f = io * size + e;
+    MC_SE acc = v[0];
+#pragma GCC unroll 16
+    for (int j = 0; j < size; j++) {
+        int l = j * MC_SL - e <= 0 ? 0 : (j * MC_SL - e + size - 1) / size;
+        if (l >= MC_SL || l * size + e >= (j + 1) * MC_SL)
+            continue;                   /* no lane of the result in v[j] */
+        const MC_SFN(m) in = (f >= j * MC_SL) & (f < (j + 1) * MC_SL);
+        const MC_SE got = __builtin_shuffle(v[j], f - j * MC_SL);
+        acc = (MC_SE)(((MC_SFN(m))got & in) | ((MC_SFN(m))acc & ~in));
+    }
+    return acc;
+}
+
+/* the inverse: lanes j * MC_SL .. of the block laid end to end, from the compact b */
+MC_STGT MC_INLINE MC_SE MC_SFN(undeal)(const MC_SE *b, int size, int j)
+{
+    const MC_SFN(m) io = MC_SIOTA, g = io + j * MC_SL;
+    MC_SE acc = b[0];
+#pragma GCC unroll 16
+    for (int e = 0; e < size; e++) {
+        const MC_SFN(m) in = (g % size) == e;
+        const MC_SE got = __builtin_shuffle(b[e], g / size);
+        acc = (MC_SE)(((MC_SFN(m))got & in) | ((MC_SFN(m))acc & ~in));
+    }
+    return acc;
+}
+
 /* the compact array of `size` elements per chain of chains c .. c + nc - 1 of an operand
  * (chain c at p + c * bs), in buf; lanes past nc are zero */
-MC_STGT static inline const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
-                                                  Py_ssize_t c, Py_ssize_t nc, int size,
-                                                  MC_SE *MC_RESTRICT buf)
+MC_STGT MC_INLINE const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
+                                              Py_ssize_t c, Py_ssize_t nc, int size,
+                                              MC_SE *MC_RESTRICT buf)
 {
     MC_ST *b = (MC_ST *)buf;
+    if (bs == size && nc == MC_SL && size % MC_SL != 0 && size < MC_SDEAL) {
+        MC_SE v[MC_SDEAL];
+        const MC_ST *src = p + c * bs;
+#pragma GCC unroll 16
+        for (int j = 0; j < size; j++)
+            v[j] = MC_LOAD(MC_SE, src + j * MC_SL);
+#pragma GCC unroll 16
+        for (int e = 0; e < size; e++)
+            buf[e] = MC_SFN(deal)(v, size, e);
+        return buf;
+    }
     if (bs == size && nc == MC_SL && size % MC_SL == 0) {
         /* MC_SL chains one after the other: MC_SL × MC_SL blocks transposed in registers */
         const MC_ST *src = p + c * bs;
@@ -124,10 +174,29 @@ MC_STGT static inline const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
 }
 
 /* the rows of chains c .. c + nc - 1 (at out) from a compact array */
-MC_STGT static inline void MC_SFN(scatter)(const MC_SE *MC_RESTRICT buf, Py_ssize_t nc,
-                                           int size, MC_ST *MC_RESTRICT out)
+MC_STGT MC_INLINE void MC_SFN(scatter)(const MC_SE *MC_RESTRICT buf, Py_ssize_t nc,
+                                       int size, MC_ST *MC_RESTRICT out)
 {
     const MC_ST *b = (const MC_ST *)buf;
+    if (nc == MC_SL && size < MC_SDEAL) {
+#pragma GCC unroll 16
+        for (int j = 0; j < size; j++) {
+            MC_SE v = MC_SFN(undeal)(buf, size, j);
+            MC_STORE(out + j * MC_SL, v);
+        }
+        return;
+    }
+    if (nc == MC_SL && size % MC_SL == 0) {    /* MC_SL × MC_SL blocks, as in gather */
+        for (int q = 0; q < size; q += MC_SL) {
+            MC_SE x[MC_SL];
+            for (int l = 0; l < MC_SL; l++)
+                x[l] = buf[q + l];
+            MC_SFN(tr)(x);
+            for (int l = 0; l < MC_SL; l++)
+                MC_STORE(out + l * size + q, x[l]);
+        }
+        return;
+    }
     for (Py_ssize_t l = 0; l < nc; l++)
         for (int e = 0; e < size; e++)
             out[l * size + e] = b[e * MC_SL + l];
@@ -261,8 +330,9 @@ MC_STGT static void MC_SFN(vec)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
             Py_ssize_t k = s->mode == MC_STK_GRAD ? s->nlinks - 1 - step : step;
             MC_SE *y = (MC_SL == 1 && step == s->nlinks - 1) ? (MC_SE *)(out + c * MC_SN)
                                                                : xa[turn];
-            const MC_SE *a = MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c,
-                                            nc, s->diag[k] ? MC_SN : MC_SNN, ta);
+            const MC_SE *a = s->diag[k]
+                ? MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SN, ta)
+                : MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SNN, ta);
             if (s->diag[k])
                 for (int e = 0; e < MC_SN; e++)
                     y[e] = a[e] * x[e];
@@ -292,13 +362,17 @@ MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
         Py_ssize_t nc = c1 - c < MC_SL ? c1 - c : MC_SL;
         Py_ssize_t k0 = fwd ? 0 : n - 1;
         int pdiag = s->diag[k0], turn = 0;
-        const MC_SE *p = MC_SFN(gather)((const MC_ST *)s->link[k0], s->bstride[k0], c, nc,
-                                        pdiag ? MC_SN : MC_SNN, ta[0]);
+        const MC_SE *p = pdiag
+            ? MC_SFN(gather)((const MC_ST *)s->link[k0], s->bstride[k0], c, nc, MC_SN, ta[0])
+            : MC_SFN(gather)((const MC_ST *)s->link[k0], s->bstride[k0], c, nc, MC_SNN,
+                             ta[0]);
         for (Py_ssize_t step = 1; step < n; step++) {
             Py_ssize_t k = fwd ? step : n - 1 - step;
             int adiag = s->diag[k];
-            const MC_SE *a = MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc,
-                                            adiag ? MC_SN : MC_SNN, ta[1]);
+            const MC_SE *a = adiag
+                ? MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SN, ta[1])
+                : MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SNN,
+                                 ta[1]);
             MC_SE *y = (MC_SL == 1 && step == n - 1) ? (MC_SE *)(out + c * MC_SNN)
                                                       : pa[turn];
             if (pdiag && adiag)         /* a Diagonal product so far */
@@ -327,6 +401,9 @@ MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
 
 #undef MC_SNN
 #undef MC_SE
+#ifdef MC_SDEAL
+#  undef MC_SDEAL
+#endif
 #ifdef MC_SR
 #  undef MC_SR
 #  undef MC_SLD
