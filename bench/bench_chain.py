@@ -201,7 +201,7 @@ def _stack_pair(fa, fb):
 
 def stacks_cases(argv):
     """The table of issue 21: n × {grad, tangent, jacobian} × {float64, float32}."""
-    from mcfast._kernels import _engine, _stack
+    from mcfast._kernels import _chain, _engine, _stack
     level = {"avx2": 1, "avx512": 2}.get(next((a.split("=")[1] for a in argv
                                                if a.startswith("--level=")), ""), -1)
     sizes = next((tuple(int(x) for x in a.split("=")[1].split(",")) for a in argv
@@ -209,8 +209,8 @@ def stacks_cases(argv):
     if "--old" in argv:                 # the general batched path, for comparison
         from mcfast import _stacks
         _stacks.ENABLED = False
-    _stack.set_simd_level(level)
-    _engine.set_simd_level(level)
+    for kernels in (_stack, _engine, _chain):
+        kernels.set_simd_level(level)
     jax = cases.peer("jax")
     import jax.numpy as jnp
     ready = cases._ready
@@ -220,8 +220,10 @@ def stacks_cases(argv):
           f"{_stack.simd_level()[2]}; FMA peak {peak / 1e9:.1f} GFlop/s (float64)")
     print("  in cache: B = 10,000 chains, against jax.jit; from memory: >= 64 MB of links, "
           "against a two-thread read of as many bytes")
+    print("  jac %peak: as a user calls it (a fresh output: its pages faulted in and zeroed "
+          "by the OS inside the call); out= %peak: into one reused output (the kernel)")
     print(f"  {'dtype':7s} {'n':>3s} | {'grad/JAX':>8s} {'grad/read':>9s} | {'tan/JAX':>8s} "
-          f"{'tan/read':>8s} | {'jac/JAX':>8s} {'jac %peak':>9s}")
+          f"{'tan/read':>8s} | {'jac/JAX':>8s} {'jac %peak':>9s} {'out= %peak':>9s}")
     rng = np.random.default_rng(21)
     grad_j = jax.jit(lambda A, B, C, g: jnp.einsum("bi,bij->bj", jnp.einsum(
         "bi,bij->bj", jnp.einsum("bi,bij->bj", g, C), B), A))
@@ -247,11 +249,14 @@ def stacks_cases(argv):
                 t_mm, t_read = _stack_pair(lambda: fn(M, vm),
                                            lambda: _engine.row_sum(X, nthreads))
                 row.append(f" {t_mc / t_j:8.2f} {t_mm / t_read:9.2f} |")
-            t_mc, t_j = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
-                                    lambda: ready(jac_j(jA, jB, jC)))
+            res = np.empty((10_000, n, n), dtype=dtype)
+            t_mc, t_out, t_j = interleaved_medians(
+                [lambda: mc.jacobian_chain([A, B, C]),
+                 lambda: mc.jacobian_chain([A, B, C], out=res),
+                 lambda: ready(jac_j(jA, jB, jC))], repeats=5, target=0.01, settle=0.05)
             flops = 2 * 2 * n ** 3 * 10_000
-            share = flops / t_mc / (peak * (8 // item))
-            row.append(f" {t_mc / t_j:8.2f} {100 * share:8.0f}%")
+            share, share_out = (flops / t / (peak * (8 // item)) for t in (t_mc, t_out))
+            row.append(f" {t_mc / t_j:8.2f} {100 * share:8.0f}% {100 * share_out:8.0f}%")
             print("".join(row), flush=True)
             del M, vm, X
     A, B, C = (rng.standard_normal((4, 4)) for _ in range(3))

@@ -38,7 +38,7 @@ typedef struct {
    took 0.26-0.97 of the compact one's time for float64 at n = 2..8 and for float32 at
    n = 5..8 (from memory, float32 n = 8: 0.22), the compact one is ahead for float32 at
    n = 3, 4 (up to 1.5x) */
-static Py_ssize_t mc_stk_compact_max[2][2] = {{1, 8}, {4, 8}};
+static Py_ssize_t mc_stk_compact_max[2][2] = {{2, 8}, {4, 8}};
 
 #define MC_SCAT2_(a, b) a##_##b
 #define MC_SCAT2(a, b) MC_SCAT2_(a, b)

@@ -239,62 +239,100 @@ MC_STGT static inline void MC_SFN(grad)(const MC_ST *MC_RESTRICT a,
     }
 }
 
-/* y = A x: each row's products summed over its vectors, then over the lanes */
+/* y = A x: each row's products summed over its vectors; then MC_SRW rows at a time, their
+ * MC_SRW vectors reduced together by a transpose-and-add tree (log2 MC_SRW levels: at each,
+ * pairs of vectors trade halves of their row blocks and add) into one vector of MC_SRW
+ * results, not row by row across the lanes */
+typedef MC_STI MC_SFN(ri) __attribute__((vector_size(MC_SRW * sizeof(MC_ST))));
 MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
                                        const MC_ST *MC_RESTRICT x, MC_ST *MC_RESTRICT y)
 {
     MC_SR xv[MC_SNR];
     for (int r = 0; r < MC_SNR; r++)
         xv[r] = MC_SLD(x + r * MC_SRW);
-    for (int i = 0; i < MC_SN; i++) {
-        MC_SR acc = MC_SLD(a + i * MC_SN) * xv[0];
-        for (int r = 1; r < MC_SNR; r++)
-            acc += MC_SLD(a + i * MC_SN + r * MC_SRW) * xv[r];
-        MC_ST s = 0;
-        for (int l = 0; l < MC_SRW; l++)
-            s += acc[l];
-        y[i] = s;
+    for (int i0 = 0; i0 < MC_SN; i0 += MC_SRW) {
+        MC_SR t[MC_SRW];
+        for (int q = 0; q < MC_SRW; q++) {
+            const MC_ST *ai = a + (i0 + q) * MC_SN;
+            MC_SR acc = MC_SLD(ai) * xv[0];
+            for (int r = 1; r < MC_SNR; r++)
+                acc += MC_SLD(ai + r * MC_SRW) * xv[r];
+            t[q] = acc;
+        }
+#if MC_SRW > 1
+        /* level g: each vector holds MC_SRW / (2g) rows of 2g partial sums; lane o of the
+           pair's result takes lanes lo and lo + g of the pair (a's for the first half) */
+#pragma GCC unroll 8
+        for (int g = MC_SRW / 2, m = MC_SRW; g >= 1; g /= 2, m /= 2) {
+            MC_STI il[MC_SRW], ih[MC_SRW];
+            for (int o = 0; o < MC_SRW; o++) {
+                const int op = o % (MC_SRW / 2);
+                il[o] = (op / g) * 2 * g + op % g + (o >= MC_SRW / 2 ? MC_SRW : 0);
+                ih[o] = il[o] + g;
+            }
+            MC_SFN(ri) lo, hi;
+            memcpy(&lo, il, sizeof lo);
+            memcpy(&hi, ih, sizeof hi);
+#pragma GCC unroll 8
+            for (int q = 0; q < m / 2; q++)
+                t[q] = __builtin_shuffle(t[2 * q], t[2 * q + 1], lo)
+                       + __builtin_shuffle(t[2 * q], t[2 * q + 1], hi);
+        }
+#endif
+        MC_STORE(y + i0, t[0]);
     }
 }
 
-/* c = a b, MC_SRB rows of c at a time in registers (enough independent FMA chains to hide
- * their latency): each row of b is loaded once per MC_SRB rows */
-#define MC_SRB (MC_SNR <= 2 ? 4 : 2)
+/* c = a b in register tiles of MC_SRB rows × MC_SCW vectors of c (enough independent FMA
+ * chains to hide their latency, few enough to stay in registers: 32 vector registers at
+ * AVX-512, 16 below), a tile's strip of b loaded once per MC_SRB rows; the column tiles
+ * divide a row (MC_SNR vectors), rows past the last whole MC_SRB one at a time */
+#define MC_SREG32 (MC_SLANES * sizeof(MC_ST) == 64)
+#define MC_SCW (MC_SNR <= (MC_SREG32 ? 4 : 2) ? MC_SNR                                   \
+                : MC_SREG32 && MC_SNR % 4 == 0 ? 4 : MC_SNR % 3 == 0 ? 3                 \
+                : MC_SNR % 2 == 0 ? 2 : 1)
+#define MC_SRB (MC_SREG32 || MC_SCW < 3 ? 4 : 3)
 MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
                                       const MC_ST *MC_RESTRICT b, MC_ST *MC_RESTRICT c)
 {
-    int i = 0;
-    for (; i + MC_SRB <= MC_SN; i += MC_SRB) {
-        MC_SR acc[MC_SRB][MC_SNR];
-        const MC_ST *ai = a + i * MC_SN;
-        for (int r = 0; r < MC_SNR; r++) {
-            MC_SR br = MC_SLD(b + r * MC_SRW);
-            for (int q = 0; q < MC_SRB; q++)
-                acc[q][r] = br * ai[q * MC_SN];
-        }
-        for (int k = 1; k < MC_SN; k++)
-            for (int r = 0; r < MC_SNR; r++) {
-                MC_SR br = MC_SLD(b + k * MC_SN + r * MC_SRW);
+    for (int j0 = 0; j0 < MC_SNR; j0 += MC_SCW) {
+        const MC_ST *bj = b + j0 * MC_SRW;
+        MC_ST *cj = c + j0 * MC_SRW;
+        int i = 0;
+        for (; i + MC_SRB <= MC_SN; i += MC_SRB) {
+            MC_SR acc[MC_SRB][MC_SCW];
+            const MC_ST *ai = a + i * MC_SN;
+            for (int r = 0; r < MC_SCW; r++) {
+                MC_SR br = MC_SLD(bj + r * MC_SRW);
                 for (int q = 0; q < MC_SRB; q++)
-                    acc[q][r] += br * ai[q * MC_SN + k];
+                    acc[q][r] = br * ai[q * MC_SN];
             }
-        for (int q = 0; q < MC_SRB; q++)
-            for (int r = 0; r < MC_SNR; r++)
-                MC_STORE(c + (i + q) * MC_SN + r * MC_SRW, acc[q][r]);
-    }
-    for (; i < MC_SN; i++) {
-        MC_SR acc[MC_SNR];
-        const MC_ST *a0 = a + i * MC_SN;
-        for (int r = 0; r < MC_SNR; r++)
-            acc[r] = MC_SLD(b + r * MC_SRW) * a0[0];
-        for (int k = 1; k < MC_SN; k++)
-            for (int r = 0; r < MC_SNR; r++)
-                acc[r] += MC_SLD(b + k * MC_SN + r * MC_SRW) * a0[k];
-        for (int r = 0; r < MC_SNR; r++)
-            MC_STORE(c + i * MC_SN + r * MC_SRW, acc[r]);
+            for (int k = 1; k < MC_SN; k++)
+                for (int r = 0; r < MC_SCW; r++) {
+                    MC_SR br = MC_SLD(bj + k * MC_SN + r * MC_SRW);
+                    for (int q = 0; q < MC_SRB; q++)
+                        acc[q][r] += br * ai[q * MC_SN + k];
+                }
+            for (int q = 0; q < MC_SRB; q++)
+                for (int r = 0; r < MC_SCW; r++)
+                    MC_STORE(cj + (i + q) * MC_SN + r * MC_SRW, acc[q][r]);
+        }
+        for (; i < MC_SN; i++) {
+            MC_SR acc[MC_SCW];
+            const MC_ST *a0 = a + i * MC_SN;
+            for (int r = 0; r < MC_SCW; r++)
+                acc[r] = MC_SLD(bj + r * MC_SRW) * a0[0];
+            for (int k = 1; k < MC_SN; k++)
+                for (int r = 0; r < MC_SCW; r++)
+                    acc[r] += MC_SLD(bj + k * MC_SN + r * MC_SRW) * a0[k];
+            for (int r = 0; r < MC_SCW; r++)
+                MC_STORE(cj + i * MC_SN + r * MC_SRW, acc[r]);
+        }
     }
 }
 #undef MC_SRB
+#undef MC_SCW
+#undef MC_SREG32
 
 /* one chain's operand, in place */
 MC_STGT static inline const MC_ST *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
