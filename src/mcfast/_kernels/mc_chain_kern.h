@@ -109,17 +109,14 @@ static int mc_vec_block_##T(int grad, Py_ssize_t ns, Py_ssize_t rows,           
     return t->vec_block(grad, ns, rows, cols, a, aoff, ostride, rs, x, xoff, xs,     \
                         xld, y, yld);                                                \
 }                                                                                    \
-static void mc_mv_grad_##T(Py_ssize_t rows, Py_ssize_t cols, const T* a,             \
-        const T* x, T* y, Py_ssize_t j0, Py_ssize_t j1) {                            \
-    const mc_chk_##TN *t = mc_chks_##TN[mc_level];                                   \
-    MC_CHK_NOTE(MC_CHK_MV, t->level);                                                \
-    t->mv_grad(rows, cols, a, x, y, j0, j1);                                         \
-}                                                                                    \
-static void mc_mv_tan_##T(Py_ssize_t rows, Py_ssize_t cols, const T* a,              \
+MC_CHK_MV_ENTRY(T, TN, mv_grad) MC_CHK_MV_ENTRY(T, TN, mv_tan)
+/* mc_mv_grad_<T> (y[i0:i1] of xᵀA) and mc_mv_tan_<T> (of A x): one entry each */
+#define MC_CHK_MV_ENTRY(T, TN, FIELD)                                                \
+static void mc_##FIELD##_##T(Py_ssize_t rows, Py_ssize_t cols, const T* a,           \
         const T* x, T* y, Py_ssize_t i0, Py_ssize_t i1) {                            \
     const mc_chk_##TN *t = mc_chks_##TN[mc_level];                                   \
     MC_CHK_NOTE(MC_CHK_MV, t->level);                                                \
-    t->mv_tan(rows, cols, a, x, y, i0, i1);                                          \
+    t->FIELD(rows, cols, a, x, y, i0, i1);                                           \
 }
 MC_CHK_ENTRIES(double, d)
 MC_CHK_ENTRIES(float, f)
