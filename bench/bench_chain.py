@@ -201,7 +201,7 @@ def _stack_pair(fa, fb):
 
 def stacks_cases(argv):
     """The table of issue 21: n × {grad, tangent, jacobian} × {float64, float32}."""
-    from mcfast._kernels import _engine, _stack
+    from mcfast._kernels import _chain, _engine, _stack
     level = {"avx2": 1, "avx512": 2}.get(next((a.split("=")[1] for a in argv
                                                if a.startswith("--level=")), ""), -1)
     sizes = next((tuple(int(x) for x in a.split("=")[1].split(",")) for a in argv
@@ -209,8 +209,8 @@ def stacks_cases(argv):
     if "--old" in argv:                 # the general batched path, for comparison
         from mcfast import _stacks
         _stacks.ENABLED = False
-    _stack.set_simd_level(level)
-    _engine.set_simd_level(level)
+    for kernels in (_stack, _engine, _chain):
+        kernels.set_simd_level(level)
     jax = cases.peer("jax")
     import jax.numpy as jnp
     ready = cases._ready
@@ -220,8 +220,11 @@ def stacks_cases(argv):
           f"{_stack.simd_level()[2]}; FMA peak {peak / 1e9:.1f} GFlop/s (float64)")
     print("  in cache: B = 10,000 chains, against jax.jit; from memory: >= 64 MB of links, "
           "against a two-thread read of as many bytes")
+    print("  jac %peak: as a user calls it (a fresh output: its pages faulted in and zeroed "
+          "by the OS inside the call); out= %peak: into one reused output (the kernel); "
+          "both timed without JAX in the group")
     print(f"  {'dtype':7s} {'n':>3s} | {'grad/JAX':>8s} {'grad/read':>9s} | {'tan/JAX':>8s} "
-          f"{'tan/read':>8s} | {'jac/JAX':>8s} {'jac %peak':>9s}")
+          f"{'tan/read':>8s} | {'jac/JAX':>8s} {'jac %peak':>9s} {'out= %peak':>9s}")
     rng = np.random.default_rng(21)
     grad_j = jax.jit(lambda A, B, C, g: jnp.einsum("bi,bij->bj", jnp.einsum(
         "bi,bij->bj", jnp.einsum("bi,bij->bj", g, C), B), A))
@@ -249,9 +252,14 @@ def stacks_cases(argv):
                 row.append(f" {t_mc / t_j:8.2f} {t_mm / t_read:9.2f} |")
             t_mc, t_j = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
                                     lambda: ready(jac_j(jA, jB, jC)))
+            # the share of the peak in a group without JAX (its pool's threads, spinning
+            # after a call, take cores from whatever runs next on a two-core machine)
+            res = np.empty((10_000, n, n), dtype=dtype)
+            t_fresh, t_out = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
+                                         lambda: mc.jacobian_chain([A, B, C], out=res))
             flops = 2 * 2 * n ** 3 * 10_000
-            share = flops / t_mc / (peak * (8 // item))
-            row.append(f" {t_mc / t_j:8.2f} {100 * share:8.0f}%")
+            share, share_out = (flops / t / (peak * (8 // item)) for t in (t_fresh, t_out))
+            row.append(f" {t_mc / t_j:8.2f} {100 * share:8.0f}% {100 * share_out:8.0f}%")
             print("".join(row), flush=True)
             del M, vm, X
     A, B, C = (rng.standard_normal((4, 4)) for _ in range(3))

@@ -73,3 +73,34 @@ def test_info_names_the_level():
     res = _run("import mcfast; mcfast.show_config()", "sse2")
     line = [ln for ln in res.stdout.splitlines() if ln.strip().startswith("simd")]
     assert line and "sse2" in line[0] and "MCFAST_SIMD='sse2'" in line[0]
+
+
+# every kernel family run once: the chain's small products (one 4 × 4 chain, and a batch
+# of 9 × 9 chains, a size the stacks do not serve), its vector blocks (grad of that
+# batch), one vector through a large dense link, and a stack of 8 × 8 chains
+_FAMILIES = ("import json, numpy as np, mcfast; "
+             "from mcfast import _simd; from mcfast._kernels import _chain; "
+             "r = np.random.default_rng(0); "
+             "mcfast.jacobian_chain([r.standard_normal((4, 4)) for _ in range(3)]); "
+             "S = [r.standard_normal((40, 9, 9)) for _ in range(3)]; "
+             "mcfast.jacobian_chain(S); mcfast.grad_chain(S, r.standard_normal((40, 9))); "
+             "_chain.vector_link(r.standard_normal((300, 200)), r.standard_normal(300), "
+             "True, 2); "
+             "mcfast.tangent_chain([r.standard_normal((40, 8, 8)) for _ in range(3)], "
+             "r.standard_normal((40, 8))); "
+             "print(json.dumps(_simd.kernel_levels()))")
+
+
+def test_every_kernel_family_runs_at_the_forced_level():
+    # MCFAST_SIMD reaches every family: the dispatch each extension picks, and the level
+    # the kernels that ran were compiled for (no family picks its own at load time)
+    best = _engine.simd_level()[1]
+    names = ("sse2", "avx2", "avx512")[:best + 1] if _simd.LEVEL_NAMES[0] == "sse2" \
+        else ("baseline",)
+    for level, name in [*enumerate(names), (best, None)]:
+        res = _run(_FAMILIES, name)
+        assert res.returncode == 0, res.stderr
+        got = json.loads(res.stdout)
+        assert got["selected"] == dict.fromkeys(("engine", "hessian", "stack", "chain"),
+                                                level), (name, got)
+        assert got["ran"] == dict.fromkeys(("stack", "gemm", "vec", "mv"), level), (name, got)

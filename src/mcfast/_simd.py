@@ -14,9 +14,9 @@ import os
 import platform
 import warnings
 
-from ._kernels import _engine, _hessian, _stack
+from ._kernels import _chain, _engine, _hessian, _stack
 
-__all__ = ["LEVEL_NAMES", "level_from_env", "simd_info"]
+__all__ = ["LEVEL_NAMES", "level_from_env", "simd_info", "kernel_levels"]
 
 ENV = "MCFAST_SIMD"
 # the engine's levels, in order (mc_simd.h: 0 baseline, 1 AVX2+FMA, 2 AVX-512)
@@ -56,7 +56,7 @@ def level_from_env(value: str | None) -> int:
 def _apply(value: str | None) -> None:
     """Set the engine's level from a value of MCFAST_SIMD (see the module docstring)."""
     want = level_from_env(value)
-    for kernels in (_engine, _hessian, _stack):     # every extension with levels
+    for kernels in (_engine, _hessian, _stack, _chain):     # every extension with levels
         kernels.set_simd_level(want)
     got, best, _ = _engine.simd_level()
     if want > best:
@@ -72,6 +72,22 @@ def simd_info() -> dict[str, object]:
     """The level in use, the best the CPU has, and MCFAST_SIMD's value (None if unset)."""
     level, best, _ = _engine.simd_level()
     return {"level": _name(level), "cpu_best": _name(best), ENV: os.environ.get(ENV)}
+
+
+def kernel_levels() -> dict[str, object]:
+    """The level each kernel family dispatches to now, and the levels the last calls ran at.
+
+    Returns
+    -------
+    dict
+        ``"selected"``: the level each extension's dispatch picks (engine, hessian, stack,
+        chain); ``"ran"``: the level the kernels last run were compiled for, per family
+        (``"stack"`` and the chain's ``"gemm"``, ``"vec"``, ``"mv"``; -1 for none yet).
+        Levels as in ``LEVEL_NAMES``' order (0 baseline, 1 AVX2+FMA, 2 AVX-512).
+    """
+    return {"selected": {"engine": _engine.simd_level()[0], "hessian": _hessian.simd_level(),
+                         "stack": _stack.simd_level()[0], "chain": _chain.simd_level()[0]},
+            "ran": {"stack": _stack.ran_level(), **_chain.ran_levels()}}
 
 
 _apply(os.environ.get(ENV))

@@ -271,6 +271,20 @@ class ChainPlan:
 
     # -- execution --------------------------------------------------------------------
 
+    def _stacked(self, arrays, batch, shape, dtype, out, dense_out, diag_res):
+        """A stack of square dense/Diagonal chains whose products are past the program's
+        hand loops (n > 16) through the stack kernels, into `out` or a new array; None when
+        the chain is not such a stack (the caller's general path)."""
+        if (not batch or diag_res or not _stacks.ENABLED or len(arrays) < 2
+                or not set(self.kinds) <= {"dense", "diag"}
+                or not all(isinstance(a, np.ndarray) and a.dtype == dtype for a in arrays)):
+            return None
+        direct = out is not None and not dense_out and not v.overlaps(out, *arrays)
+        res = out if direct else np.empty(shape, dtype=dtype)
+        if _stacks.product(arrays, self.diagonal, self.dims, batch, res, self.order):
+            return res
+        return None
+
     def _execute(self, arrays, batch, dtype, out, func):
         dims, root = self.dims, self._root
         if root == "kron":
@@ -299,6 +313,8 @@ class ChainPlan:
             res = None
             empty_sum = 0 in dims      # an inner size 0: every entry is an empty sum
             if math.prod(shape) and not empty_sum:
+                res = self._stacked(arrays, batch, shape, dtype, out, dense_out, diag_res)
+            if res is None and math.prod(shape) and not empty_sum:
                 value = self._run_general(arrays, dtype, func)
                 if root == "dense" and len(arrays) == 1:
                     value = to_dense(self.kinds[0], value, dtype, f"{func}: links[0]")

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 __all__ = ["chain_program", "chain_product", "vector_chain", "fast_chain", "fast_chain_plan", "fast_vector",
            "fast_kron_vector", "dense_csr_product", "plan_dense",
-           "vector_link"]
+           "vector_link", "set_simd_level", "simd_level", "ran_levels", "reset_ran_levels"]
 
 BATCH_BLOCK: int
 PLAN_MAX_LINKS: int
@@ -84,3 +84,8 @@ def plan_dense(
 def vector_link(
     a: object, x: object, grad: bool, nthreads: int,
 ) -> NDArray[np.floating[Any]] | None: ...
+
+def set_simd_level(level: int) -> int: ...
+def simd_level() -> tuple[int, int, str]: ...
+def ran_levels() -> dict[str, int]: ...
+def reset_ran_levels() -> None: ...

@@ -40,6 +40,9 @@ products through NumPy's dot.
 
 Files, by concern (included here, one extension module; the cimport API in _chain.pxd):
   _chain_plan.pxi    the nogil planner (chain_order, chain_steps) and plan_dense
+  _chain_level.pxi   the instruction-set level of the compiled kernels below (mc_chain_kern.h:
+                     one instantiation per level of mc_levels.h, picked by mc_level as the
+                     engine's), and the level each family last ran at
   _chain_exec.pxi    the executor: one product (small_gemm over mc_chain_gemm.h, BLAS,
                      scalings), the scratch layout (chain_layout, chain_program), one
                      sample or a block of samples of a program (chain_sample,
@@ -49,7 +52,7 @@ Files, by concern (included here, one extension module; the cimport API in _chai
   _chain_fast.pxi    the cheap unbatched entries: fast_chain, fast_vector
   _chain_kron.pxi    fast_kron_vector (Kronecker links through their public A, B, a_first)
   _chain_sparse.pxi  dense_csr_product
-  _chain_mv.pxi      vector_link: one vector through one large dense link (mc_chain_mv.h),
+  _chain_mv.pxi      vector_link: one vector through one large dense link (mc_chain_mv_body.h),
                      on mcfast's threads (the one-vector path of operator chains)
 """
 cimport cython
@@ -62,7 +65,7 @@ import numpy as np
 
 __all__ = ["chain_program", "chain_product", "vector_chain", "fast_chain", "fast_chain_plan",
            "fast_vector", "fast_kron_vector", "dense_csr_product", "plan_dense",
-           "vector_link"]
+           "vector_link", "set_simd_level", "simd_level", "ran_levels", "reset_ran_levels"]
 
 cnp.import_array()
 
@@ -77,6 +80,7 @@ LAYOUT_COLUMNS, LAYOUT_DIAG = NLAYOUTCOL, L_DIAG
 META_RS, META_CS, META_DIAG, META_SMALL, META_COLUMNS = M_RS, M_CS, M_DIAG, M_SMALL, NMETACOL
 
 
+include "_chain_level.pxi"
 include "_chain_plan.pxi"
 include "_chain_exec.pxi"
 include "_chain_batch.pxi"

@@ -3,7 +3,7 @@
 # ---------------------------------------------------------------------------------------
 # one product
 
-cdef extern from "mc_chain_gemm.h":
+cdef extern from "mc_chain_kern.h":
     void mc_gemm_block_double(Py_ssize_t ns, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                               const double* a, const Py_ssize_t* aoff, Py_ssize_t ald,
                               Py_ssize_t ars, Py_ssize_t acs, const double* b,
@@ -329,7 +329,7 @@ cdef void chain_block(Py_ssize_t b0,                # IN  first sample of the bl
                          dp + s * dld)
 
 
-cdef extern from "mc_chain_vec.h":
+cdef extern from "mc_chain_kern.h":
     int mc_vec_block_double(int grad, Py_ssize_t ns, Py_ssize_t rows, Py_ssize_t cols,
                             const double* a, const Py_ssize_t* aoff, Py_ssize_t ostride,
                             Py_ssize_t rs, const double* x, const Py_ssize_t* xoff,

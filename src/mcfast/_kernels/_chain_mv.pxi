@@ -1,6 +1,6 @@
 # One vector through one large dense link, on mcfast's threads (included by _chain.pyx)
 
-cdef extern from "mc_chain_mv.h":
+cdef extern from "mc_chain_kern.h":
     enum: MC_MV_TILE
     void mc_mv_grad_double(Py_ssize_t rows, Py_ssize_t cols, const double* a,
                            const double* x, double* y, Py_ssize_t j0,

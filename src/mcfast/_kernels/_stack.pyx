@@ -11,7 +11,8 @@ from ._threads cimport openmp_effective_n_threads, parallel_for
 
 import numpy as np
 
-__all__ = ["stack_chain", "served", "set_simd_level", "simd_level", "set_compact_max",
+__all__ = ["stack_chain", "served", "set_simd_level", "simd_level", "ran_level",
+           "set_compact_max",
            "fma_peak",
            "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
 
@@ -37,6 +38,7 @@ cdef extern from "mc_stack.h":
     ctypedef struct mc_stk_kern:
         int (*run_d)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
         int (*run_f)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
+        int level
     Py_ssize_t mc_stk_compact_max[2][2]
     const mc_stk_kern* mc_stk_kern_now() noexcept nogil
     int mc_stk_served(Py_ssize_t n) noexcept nogil
@@ -60,6 +62,9 @@ cdef enum:
     MAX_LINKS = 64              # links of a chain on this path
 
 _LEVEL_NAMES = ("baseline", "avx2", "avx512")
+
+
+cdef int _ran_level = -1     # the level of the table the last stack_chain call ran
 
 
 ctypedef struct _Chunks:
@@ -150,9 +155,17 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     cdef _Chunks ctx
     ctx.s, ctx.chunk, ctx.nchains, ctx.dbl = &s, chunk, nchains, dbl
     ctx.kern = mc_stk_kern_now()
+    global _ran_level
+    _ran_level = ctx.kern.level
     with nogil:
         parallel_for(_run_chunk, &ctx, nchunks, nthreads)
     return True
+
+
+def ran_level():
+    """The level (0 baseline, 1 AVX2+FMA, 2 AVX-512) the kernels of the last stack_chain
+    call were compiled for; -1 before the first. For tests of MCFAST_SIMD."""
+    return _ran_level
 
 
 mc_set_level(-1)   # the best instruction set this CPU has

@@ -38,7 +38,7 @@ typedef struct {
    took 0.26-0.97 of the compact one's time for float64 at n = 2..8 and for float32 at
    n = 5..8 (from memory, float32 n = 8: 0.22), the compact one is ahead for float32 at
    n = 3, 4 (up to 1.5x) */
-static Py_ssize_t mc_stk_compact_max[2][2] = {{1, 8}, {4, 8}};
+static Py_ssize_t mc_stk_compact_max[2][2] = {{2, 8}, {4, 8}};
 
 #define MC_SCAT2_(a, b) a##_##b
 #define MC_SCAT2(a, b) MC_SCAT2_(a, b)
@@ -79,12 +79,13 @@ typedef struct {
     /* chains c0 .. c1 - 1 of s, whole; 0 when n is not served (double, float) */
     int (*run_d)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1);
     int (*run_f)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1);
+    int level;      /* the level its kernels were compiled for (mc_level's values) */
 } mc_stk_kern;
 
-static const mc_stk_kern mc_stk_kern_base = {mc_stk_run_d_base, mc_stk_run_f_base};
+static const mc_stk_kern mc_stk_kern_base = {mc_stk_run_d_base, mc_stk_run_f_base, 0};
 #if MC_X86
-static const mc_stk_kern mc_stk_kern_avx2 = {mc_stk_run_d_avx2, mc_stk_run_f_avx2};
-static const mc_stk_kern mc_stk_kern_avx512 = {mc_stk_run_d_avx512, mc_stk_run_f_avx512};
+static const mc_stk_kern mc_stk_kern_avx2 = {mc_stk_run_d_avx2, mc_stk_run_f_avx2, 1};
+static const mc_stk_kern mc_stk_kern_avx512 = {mc_stk_run_d_avx512, mc_stk_run_f_avx512, 2};
 #endif
 static const mc_stk_kern *const mc_stk_kerns[] = {
     &mc_stk_kern_base,

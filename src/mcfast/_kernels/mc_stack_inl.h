@@ -83,13 +83,63 @@ MC_STGT static inline void MC_SFN(tr)(MC_SE *x)
             }
 }
 
+/* Small operands (size < MC_SDEAL elements a chain, not a multiple of MC_SL) of a whole
+ * block are dealt between the layouts in registers: the block is `size` vectors either
+ * way, and each vector of the result is built from the vectors of the other layout that
+ * hold its lanes, each permuted and blended in (the masks are constants once the loops
+ * unroll). A permute and a blend, not one two-source shuffle into the running result:
+ * GCC 12 at -O1 and above folds the chain of those wrongly (a lane kept from the start). */
+#define MC_SDEAL 16
+
+/* lane l of the result: element l * size + e of the `size` vectors v, laid end to end */
+MC_STGT MC_INLINE MC_SE MC_SFN(deal)(const MC_SE *v, int size, int e)
+{
+    const MC_SFN(m) io = MC_SIOTA, f = io * size + e;
+    MC_SE acc = v[0];
+#pragma GCC unroll 16
+    for (int j = 0; j < size; j++) {
+        int l = j * MC_SL - e <= 0 ? 0 : (j * MC_SL - e + size - 1) / size;
+        if (l >= MC_SL || l * size + e >= (j + 1) * MC_SL)
+            continue;                   /* no lane of the result in v[j] */
+        const MC_SFN(m) in = (f >= j * MC_SL) & (f < (j + 1) * MC_SL);
+        const MC_SE got = __builtin_shuffle(v[j], f - j * MC_SL);
+        acc = (MC_SE)(((MC_SFN(m))got & in) | ((MC_SFN(m))acc & ~in));
+    }
+    return acc;
+}
+
+/* the inverse: lanes j * MC_SL .. of the block laid end to end, from the compact b */
+MC_STGT MC_INLINE MC_SE MC_SFN(undeal)(const MC_SE *b, int size, int j)
+{
+    const MC_SFN(m) io = MC_SIOTA, g = io + j * MC_SL;
+    MC_SE acc = b[0];
+#pragma GCC unroll 16
+    for (int e = 0; e < size; e++) {
+        const MC_SFN(m) in = (g % size) == e;
+        const MC_SE got = __builtin_shuffle(b[e], g / size);
+        acc = (MC_SE)(((MC_SFN(m))got & in) | ((MC_SFN(m))acc & ~in));
+    }
+    return acc;
+}
+
 /* the compact array of `size` elements per chain of chains c .. c + nc - 1 of an operand
  * (chain c at p + c * bs), in buf; lanes past nc are zero */
-MC_STGT static inline const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
-                                                  Py_ssize_t c, Py_ssize_t nc, int size,
-                                                  MC_SE *MC_RESTRICT buf)
+MC_STGT MC_INLINE const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
+                                              Py_ssize_t c, Py_ssize_t nc, int size,
+                                              MC_SE *MC_RESTRICT buf)
 {
     MC_ST *b = (MC_ST *)buf;
+    if (bs == size && nc == MC_SL && size % MC_SL != 0 && size < MC_SDEAL) {
+        MC_SE v[MC_SDEAL];
+        const MC_ST *src = p + c * bs;
+#pragma GCC unroll 16
+        for (int j = 0; j < size; j++)
+            v[j] = MC_LOAD(MC_SE, src + j * MC_SL);
+#pragma GCC unroll 16
+        for (int e = 0; e < size; e++)
+            buf[e] = MC_SFN(deal)(v, size, e);
+        return buf;
+    }
     if (bs == size && nc == MC_SL && size % MC_SL == 0) {
         /* MC_SL chains one after the other: MC_SL × MC_SL blocks transposed in registers */
         const MC_ST *src = p + c * bs;
@@ -124,10 +174,29 @@ MC_STGT static inline const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
 }
 
 /* the rows of chains c .. c + nc - 1 (at out) from a compact array */
-MC_STGT static inline void MC_SFN(scatter)(const MC_SE *MC_RESTRICT buf, Py_ssize_t nc,
-                                           int size, MC_ST *MC_RESTRICT out)
+MC_STGT MC_INLINE void MC_SFN(scatter)(const MC_SE *MC_RESTRICT buf, Py_ssize_t nc,
+                                       int size, MC_ST *MC_RESTRICT out)
 {
     const MC_ST *b = (const MC_ST *)buf;
+    if (nc == MC_SL && size < MC_SDEAL) {
+#pragma GCC unroll 16
+        for (int j = 0; j < size; j++) {
+            MC_SE v = MC_SFN(undeal)(buf, size, j);
+            MC_STORE(out + j * MC_SL, v);
+        }
+        return;
+    }
+    if (nc == MC_SL && size % MC_SL == 0) {    /* MC_SL × MC_SL blocks, as in gather */
+        for (int q = 0; q < size; q += MC_SL) {
+            MC_SE x[MC_SL];
+            for (int l = 0; l < MC_SL; l++)
+                x[l] = buf[q + l];
+            MC_SFN(tr)(x);
+            for (int l = 0; l < MC_SL; l++)
+                MC_STORE(out + l * size + q, x[l]);
+        }
+        return;
+    }
     for (Py_ssize_t l = 0; l < nc; l++)
         for (int e = 0; e < size; e++)
             out[l * size + e] = b[e * MC_SL + l];
@@ -170,62 +239,100 @@ MC_STGT static inline void MC_SFN(grad)(const MC_ST *MC_RESTRICT a,
     }
 }
 
-/* y = A x: each row's products summed over its vectors, then over the lanes */
+/* y = A x: each row's products summed over its vectors; then MC_SRW rows at a time, their
+ * MC_SRW vectors reduced together by a transpose-and-add tree (log2 MC_SRW levels: at each,
+ * pairs of vectors trade halves of their row blocks and add) into one vector of MC_SRW
+ * results, not row by row across the lanes */
+typedef MC_STI MC_SFN(ri) __attribute__((vector_size(MC_SRW * sizeof(MC_ST))));
 MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
                                        const MC_ST *MC_RESTRICT x, MC_ST *MC_RESTRICT y)
 {
     MC_SR xv[MC_SNR];
     for (int r = 0; r < MC_SNR; r++)
         xv[r] = MC_SLD(x + r * MC_SRW);
-    for (int i = 0; i < MC_SN; i++) {
-        MC_SR acc = MC_SLD(a + i * MC_SN) * xv[0];
-        for (int r = 1; r < MC_SNR; r++)
-            acc += MC_SLD(a + i * MC_SN + r * MC_SRW) * xv[r];
-        MC_ST s = 0;
-        for (int l = 0; l < MC_SRW; l++)
-            s += acc[l];
-        y[i] = s;
+    for (int i0 = 0; i0 < MC_SN; i0 += MC_SRW) {
+        MC_SR t[MC_SRW];
+        for (int q = 0; q < MC_SRW; q++) {
+            const MC_ST *ai = a + (i0 + q) * MC_SN;
+            MC_SR acc = MC_SLD(ai) * xv[0];
+            for (int r = 1; r < MC_SNR; r++)
+                acc += MC_SLD(ai + r * MC_SRW) * xv[r];
+            t[q] = acc;
+        }
+#if MC_SRW > 1
+        /* level g: each vector holds MC_SRW / (2g) rows of 2g partial sums; lane o of the
+           pair's result takes lanes lo and lo + g of the pair (a's for the first half) */
+#pragma GCC unroll 8
+        for (int g = MC_SRW / 2, m = MC_SRW; g >= 1; g /= 2, m /= 2) {
+            MC_STI il[MC_SRW], ih[MC_SRW];
+            for (int o = 0; o < MC_SRW; o++) {
+                const int op = o % (MC_SRW / 2);
+                il[o] = (op / g) * 2 * g + op % g + (o >= MC_SRW / 2 ? MC_SRW : 0);
+                ih[o] = il[o] + g;
+            }
+            MC_SFN(ri) lo, hi;
+            memcpy(&lo, il, sizeof lo);
+            memcpy(&hi, ih, sizeof hi);
+#pragma GCC unroll 8
+            for (int q = 0; q < m / 2; q++)
+                t[q] = __builtin_shuffle(t[2 * q], t[2 * q + 1], lo)
+                       + __builtin_shuffle(t[2 * q], t[2 * q + 1], hi);
+        }
+#endif
+        MC_STORE(y + i0, t[0]);
     }
 }
 
-/* c = a b, MC_SRB rows of c at a time in registers (enough independent FMA chains to hide
- * their latency): each row of b is loaded once per MC_SRB rows */
-#define MC_SRB (MC_SNR <= 2 ? 4 : 2)
+/* c = a b in register tiles of MC_SRB rows × MC_SCW vectors of c (enough independent FMA
+ * chains to hide their latency, few enough to stay in registers: 32 vector registers at
+ * AVX-512, 16 below), a tile's strip of b loaded once per MC_SRB rows; the column tiles
+ * divide a row (MC_SNR vectors), rows past the last whole MC_SRB one at a time */
+#define MC_SREG32 (MC_SLANES * sizeof(MC_ST) == 64)
+#define MC_SCW (MC_SNR <= (MC_SREG32 ? 4 : 2) ? MC_SNR                                   \
+                : MC_SREG32 && MC_SNR % 4 == 0 ? 4 : MC_SNR % 3 == 0 ? 3                 \
+                : MC_SNR % 2 == 0 ? 2 : 1)
+#define MC_SRB (MC_SREG32 || MC_SCW < 3 ? 4 : 3)
 MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
                                       const MC_ST *MC_RESTRICT b, MC_ST *MC_RESTRICT c)
 {
-    int i = 0;
-    for (; i + MC_SRB <= MC_SN; i += MC_SRB) {
-        MC_SR acc[MC_SRB][MC_SNR];
-        const MC_ST *ai = a + i * MC_SN;
-        for (int r = 0; r < MC_SNR; r++) {
-            MC_SR br = MC_SLD(b + r * MC_SRW);
-            for (int q = 0; q < MC_SRB; q++)
-                acc[q][r] = br * ai[q * MC_SN];
-        }
-        for (int k = 1; k < MC_SN; k++)
-            for (int r = 0; r < MC_SNR; r++) {
-                MC_SR br = MC_SLD(b + k * MC_SN + r * MC_SRW);
+    for (int j0 = 0; j0 < MC_SNR; j0 += MC_SCW) {
+        const MC_ST *bj = b + j0 * MC_SRW;
+        MC_ST *cj = c + j0 * MC_SRW;
+        int i = 0;
+        for (; i + MC_SRB <= MC_SN; i += MC_SRB) {
+            MC_SR acc[MC_SRB][MC_SCW];
+            const MC_ST *ai = a + i * MC_SN;
+            for (int r = 0; r < MC_SCW; r++) {
+                MC_SR br = MC_SLD(bj + r * MC_SRW);
                 for (int q = 0; q < MC_SRB; q++)
-                    acc[q][r] += br * ai[q * MC_SN + k];
+                    acc[q][r] = br * ai[q * MC_SN];
             }
-        for (int q = 0; q < MC_SRB; q++)
-            for (int r = 0; r < MC_SNR; r++)
-                MC_STORE(c + (i + q) * MC_SN + r * MC_SRW, acc[q][r]);
-    }
-    for (; i < MC_SN; i++) {
-        MC_SR acc[MC_SNR];
-        const MC_ST *a0 = a + i * MC_SN;
-        for (int r = 0; r < MC_SNR; r++)
-            acc[r] = MC_SLD(b + r * MC_SRW) * a0[0];
-        for (int k = 1; k < MC_SN; k++)
-            for (int r = 0; r < MC_SNR; r++)
-                acc[r] += MC_SLD(b + k * MC_SN + r * MC_SRW) * a0[k];
-        for (int r = 0; r < MC_SNR; r++)
-            MC_STORE(c + i * MC_SN + r * MC_SRW, acc[r]);
+            for (int k = 1; k < MC_SN; k++)
+                for (int r = 0; r < MC_SCW; r++) {
+                    MC_SR br = MC_SLD(bj + k * MC_SN + r * MC_SRW);
+                    for (int q = 0; q < MC_SRB; q++)
+                        acc[q][r] += br * ai[q * MC_SN + k];
+                }
+            for (int q = 0; q < MC_SRB; q++)
+                for (int r = 0; r < MC_SCW; r++)
+                    MC_STORE(cj + (i + q) * MC_SN + r * MC_SRW, acc[q][r]);
+        }
+        for (; i < MC_SN; i++) {
+            MC_SR acc[MC_SCW];
+            const MC_ST *a0 = a + i * MC_SN;
+            for (int r = 0; r < MC_SCW; r++)
+                acc[r] = MC_SLD(bj + r * MC_SRW) * a0[0];
+            for (int k = 1; k < MC_SN; k++)
+                for (int r = 0; r < MC_SCW; r++)
+                    acc[r] += MC_SLD(bj + k * MC_SN + r * MC_SRW) * a0[k];
+            for (int r = 0; r < MC_SCW; r++)
+                MC_STORE(cj + i * MC_SN + r * MC_SRW, acc[r]);
+        }
     }
 }
 #undef MC_SRB
+#undef MC_SCW
+#undef MC_SREG32
 
 /* one chain's operand, in place */
 MC_STGT static inline const MC_ST *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
@@ -261,8 +368,9 @@ MC_STGT static void MC_SFN(vec)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
             Py_ssize_t k = s->mode == MC_STK_GRAD ? s->nlinks - 1 - step : step;
             MC_SE *y = (MC_SL == 1 && step == s->nlinks - 1) ? (MC_SE *)(out + c * MC_SN)
                                                                : xa[turn];
-            const MC_SE *a = MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c,
-                                            nc, s->diag[k] ? MC_SN : MC_SNN, ta);
+            const MC_SE *a = s->diag[k]
+                ? MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SN, ta)
+                : MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SNN, ta);
             if (s->diag[k])
                 for (int e = 0; e < MC_SN; e++)
                     y[e] = a[e] * x[e];
@@ -292,13 +400,17 @@ MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
         Py_ssize_t nc = c1 - c < MC_SL ? c1 - c : MC_SL;
         Py_ssize_t k0 = fwd ? 0 : n - 1;
         int pdiag = s->diag[k0], turn = 0;
-        const MC_SE *p = MC_SFN(gather)((const MC_ST *)s->link[k0], s->bstride[k0], c, nc,
-                                        pdiag ? MC_SN : MC_SNN, ta[0]);
+        const MC_SE *p = pdiag
+            ? MC_SFN(gather)((const MC_ST *)s->link[k0], s->bstride[k0], c, nc, MC_SN, ta[0])
+            : MC_SFN(gather)((const MC_ST *)s->link[k0], s->bstride[k0], c, nc, MC_SNN,
+                             ta[0]);
         for (Py_ssize_t step = 1; step < n; step++) {
             Py_ssize_t k = fwd ? step : n - 1 - step;
             int adiag = s->diag[k];
-            const MC_SE *a = MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc,
-                                            adiag ? MC_SN : MC_SNN, ta[1]);
+            const MC_SE *a = adiag
+                ? MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SN, ta[1])
+                : MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SNN,
+                                 ta[1]);
             MC_SE *y = (MC_SL == 1 && step == n - 1) ? (MC_SE *)(out + c * MC_SNN)
                                                       : pa[turn];
             if (pdiag && adiag)         /* a Diagonal product so far */
@@ -327,6 +439,9 @@ MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
 
 #undef MC_SNN
 #undef MC_SE
+#ifdef MC_SDEAL
+#  undef MC_SDEAL
+#endif
 #ifdef MC_SR
 #  undef MC_SR
 #  undef MC_SLD
