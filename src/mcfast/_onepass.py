@@ -29,7 +29,7 @@ def _source(X, sparse):
     if not X.dtype.isnative:
         X = X.astype(X.dtype.newbyteorder("="))
     if X.size == 0:
-        return np.zeros(X.shape, X.dtype), None, None, _SRC_C
+        X = np.zeros(X.shape, X.dtype)      # (NumPy gives an empty array zero strides)
     kind = _e.dense_kind(X)
     if kind < 0:
         return np.ascontiguousarray(X), None, None, _SRC_C

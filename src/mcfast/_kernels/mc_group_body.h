@@ -181,6 +181,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const S *xr[VL];
     V a[VL], b[VL], zv, qv, yv, wv, rv;
     V ga[8] = {{0}}, gb[8] = {{0}};   /* G's chunks in registers (NCC = 1 … 4, 8) */
+    V gtl = {0};                      /* G's last m mod VL lanes (the tail), over the block */
     M mask, mh, me;
     T ts[MC_AL_MAX] __attribute__((aligned(64)));  /* AL: shifted Θ, P and G */
     T ps[MC_AL_MAX] __attribute__((aligned(64)));
@@ -327,14 +328,14 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 MC_STORE(g + c, g0);
             }
         }
-        if (tail) {
-            V g0 = {0};
-            T gl[VL];
+        if (tail)          /* lanes past the tail are 0: masked loads */
             for (r = 0; r < ng; r++)
-                g0 += rl[r] * MC_G(_tail)(XR(r) + mt, xend, tail, mask);
-            MC_STORE(gl, g0);
-            for (l = 0; l < tail; l++) g[mt + l] += gl[l];
-        }
+                gtl += rl[r] * MC_G(_tail)(XR(r) + mt, xend, tail, mask);
+    }
+    if (tail) {
+        T gl[VL];
+        MC_STORE(gl, gtl);
+        for (l = 0; l < tail; l++) g[mt + l] += gl[l];
     }
     for (k = 0; k < NCC; k++) {
         V gk = MC_LOAD(V, g + k * VL) + (ga[k] + gb[k]);
