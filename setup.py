@@ -76,6 +76,35 @@ OPENMP_FLAGS = [(["-fopenmp"], ["-fopenmp"]),
                 (["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
 
 
+# Per-module flags of the optimised build, added where the compiler takes them (GCC;
+# clang has no such options). _engine's kernels are written in vector types (mc_group.h:
+# every hot loop is a vector loop already), so -O3's extra copies of loops — the
+# vectoriser's run-time alias and stride versions with scalar epilogues (the dynamic cost
+# model), loop versioning for strides and unswitching — add size, not speed: without them
+# _engine is ~1 MB smaller at the same speed (bench/bench_losses.py --floor --cases, both
+# levels; CHANGELOG.md); tests/test_build.py holds it under its size limit. The loops that
+# are left to the vectoriser (mc_simd.h's MC_AUTOVEC: loss hooks, block products) keep
+# the dynamic model, without a vectorised epilogue of each vectorised loop.
+MODULE_FLAGS = {"_engine": ["-fvect-cost-model=very-cheap", "-fno-version-loops-for-strides",
+                            "-fno-unswitch-loops", "--param=vect-epilogues-nomask=0"]}
+
+
+def accepted_flags(compiler, flags):
+    """The subset of `flags` that `compiler` compiles a tiny C file with (one at a time)."""
+    ok = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write("int mcfast_probe(int a) { return a + 1; }\n")
+        for flag in flags:
+            try:
+                compiler.compile([src], output_dir=tmp, extra_postargs=["-Werror", flag])
+            except Exception:
+                continue
+            ok.append(flag)
+    return ok
+
+
 def openmp_flags(compiler):
     """(compile flags, link flags) that give `compiler` OpenMP, or None without it."""
     if compiler.compiler_type == "msvc":
@@ -116,6 +145,9 @@ class BuildExt(build_ext):
             if openmp:
                 ext.extra_compile_args.extend(openmp[0])
                 ext.extra_link_args.extend(openmp[1])
+            extra = MODULE_FLAGS.get(ext.name.rsplit(".", 1)[-1], [])
+            if extra and not (DEBUG or SANITIZE):
+                ext.extra_compile_args.extend(accepted_flags(self.compiler, extra))
             ext.define_macros.append(("MCFAST_OPENMP", "1" if openmp else "0"))
         super().build_extensions()
 

@@ -50,3 +50,41 @@ def test_openmp_probe_on_this_compiler(setup_py):
     if got is None:
         pytest.skip("this compiler has no OpenMP")
     assert got == (["-fopenmp"], ["-fopenmp"])
+
+
+ENGINE_MAX_BYTES = 4_200_000    # issue #19: _engine no larger than the 4.2 MB it once was
+
+
+def test_engine_extension_within_its_size_limit():
+    """The optimised build's _engine (GCC, x86-64: every SIMD level and the mixed
+    instantiations) stays under its size limit. Debug, sanitizer and -march=native builds
+    and other compilers are sized differently and skipped."""
+    import os
+    import platform
+
+    from mcfast._kernels import _engine
+    from mcfast._kernels._buildinfo import build_info
+    info = build_info()
+    flags = info["cflags"].split()
+    if "-O3" not in flags or any(f.startswith(("-fsanitize", "-march", "-mcpu"))
+                                 for f in flags):
+        pytest.skip(f"not the optimised portable build ({info['cflags']})")
+    if not info["compiler"].startswith("gcc") or platform.machine() != "x86_64":
+        pytest.skip("the limit is set for GCC on x86-64")
+    size = os.path.getsize(_engine.__file__)
+    assert size <= ENGINE_MAX_BYTES, f"_engine is {size:,} bytes > {ENGINE_MAX_BYTES:,}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="GCC on Linux")
+def test_module_flags_probe_on_this_compiler(setup_py):
+    """_engine's size flags are probed one by one; GCC takes them all, a flag the compiler
+    does not know is dropped."""
+    from setuptools._distutils.ccompiler import new_compiler
+    from setuptools._distutils.sysconfig import customize_compiler
+    compiler = new_compiler()
+    customize_compiler(compiler)
+    flags = setup_py["MODULE_FLAGS"]["_engine"]
+    got = setup_py["accepted_flags"](compiler, flags + ["-fno-such-option-mcfast"])
+    if "gcc" not in " ".join(compiler.compiler_so):
+        pytest.skip("the flags are GCC's")
+    assert got == flags

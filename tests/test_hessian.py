@@ -229,29 +229,32 @@ def test_float32_x_under_float64_arithmetic(rng, loss, k, layout):
     assert peak < 0.25 * nbig * m * 8, (peak, nbig * m * 8)
 
 
-def _raw_calls(X, indices, indptr, shape, rows, theta, y):
-    """The engine's and the Hessian's def entries on the same arguments."""
+def _raw_calls(X, indices, indptr, shape, rows, theta, y, kind=None):
+    """The engine's and the Hessian's def entries on the same arguments (`kind`: X's
+    source kind, by default C, or CSR with `indices`)."""
     from mcfast._kernels import _engine, _hessian
     s = theta.size
+    if kind is None:
+        kind = _engine.SOURCE_KINDS["C" if indices is None else "CSR"]
     return {
         "engine.loss_grad": lambda: _engine.loss_grad(
-            X, indices, indptr, shape, rows, theta, None, y, None, 1, 1.0, False, 0.0,
-            np.empty_like(theta), 64, 1),
+            X, indices, indptr, shape, kind, rows, theta, None, y, None, 1, 1.0, False,
+            0.0, np.empty_like(theta), 64, 1),
         "hessian": lambda: _hessian.hessian(
-            X, indices, indptr, shape, rows, theta, y, None, 1, 1.0, False, 0.0, None,
-            np.empty((s, s), theta.dtype), 1),
+            X, indices, indptr, shape, kind, rows, theta, y, None, 1, 1.0, False, 0.0,
+            None, np.empty((s, s), theta.dtype), 1),
     }
 
 
 @pytest.mark.parametrize("case", ["rows", "indptr", "y", "theta_dtype", "x_dtype",
-                                  "strides"])
+                                  "strides", "kind"])
 def test_the_def_entries_share_one_check(rng, case):
     """The engine's loss_grad and the Hessian's entry refuse the same out-of-bounds
     arguments with the same message, each under its own name (one check, not two)."""
     n, m = 20, 3
     X = rng.standard_normal((n, m))
     theta, y = np.zeros(m), np.ones(n)
-    indices = indptr = rows = None
+    indices = indptr = rows = kind = None
     if case == "rows":
         rows, want = np.array([0, n], dtype=np.intp), "rows out of range"
     elif case == "indptr":
@@ -265,13 +268,18 @@ def test_the_def_entries_share_one_check(rng, case):
         theta, want = np.zeros(m, np.int64), "theta must be float32 or float64"
     elif case == "x_dtype":
         X, want = X.astype(np.float32), None   # float32 X with float64 θ: accepted
+    elif case == "kind":        # F order given as C: the entries check the caller's kind
+        X, want = np.asfortranarray(X), "unit stride"
+        from mcfast._kernels import _engine
+        assert _engine.dense_kind(X) == _engine.SOURCE_KINDS["F"]
+        kind = _engine.SOURCE_KINDS["C"]
     else:
         X, want = X[::2, ::2], "unit stride"
         m = X.shape[1]
         theta = np.zeros(m)
         y = np.ones(X.shape[0])
     shape = (X.shape[0] if indices is None else n, m)
-    for name, call in _raw_calls(X, indices, indptr, shape, rows, theta, y).items():
+    for name, call in _raw_calls(X, indices, indptr, shape, rows, theta, y, kind).items():
         if want is None:
             call()
         else:

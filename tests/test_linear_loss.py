@@ -205,7 +205,8 @@ def test_rows_off_a_vector_boundary(rng, loss, dtype):
     untouched. Also rows too wide for the aligned walk (its fallback)."""
     per_vec = 64 // np.dtype(dtype).itemsize
     n = 45
-    for m, ld in ((40, 40), (64, 64), (72, 80), (130, 144), (256, 256), (1100, 1104)):
+    wide = _engine.THRESHOLDS["aligned_max"] + 76       # past the aligned walk's widest
+    for m, ld in ((40, 40), (64, 64), (72, 80), (130, 144), (256, 256), (wide, wide + 4)):
         clean = rng.standard_normal((n, m)).astype(dtype).astype(np.float64)
         theta, y, w = _problem(rng, loss, None, n, m, True, dtype)
         p = rng.standard_normal(theta.shape).astype(dtype)
@@ -222,6 +223,20 @@ def test_rows_off_a_vector_boundary(rng, loss, dtype):
             for _ in _simd_levels():
                 _assert_objective_matches(obj, obj_ref, theta, p, rows, dtype)
             np.testing.assert_array_equal(buf, before)
+
+
+def test_thresholds_are_the_engines():
+    """THRESHOLDS (mc_limits.h) are the numbers plan() sizes blocks by: the fewest and the
+    most rows of a one-output C block, and F order's."""
+    t, kinds = _engine.THRESHOLDS, _engine.SOURCE_KINDS
+    assert t["narrow_vectors"] >= 1 and t["aligned_max"] > 0
+    wide, narrow = t["block_bytes_c"], 1            # 8-byte rows of m = 1, rows of ≥ wide
+    assert _engine.plan(kinds["C"], 10**6, wide, 1, 8, 0, 1)[0] == t["group_rows"]
+    assert _engine.plan(kinds["C"], 10**6, narrow, 1, 8, 0, 1)[0] == min(
+        t["block_rows"], t["block_bytes_c"] // 8)
+    assert _engine.plan(kinds["F"], 10**6, narrow, 1, 8, 0, 1)[0] == min(
+        t["block_rows_f"], t["block_bytes_f"] // 8)
+    assert _engine.plan(kinds["F"], 10**6, 10**6, 1, 8, 0, 1)[0] == t["block_rows_f_min"]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -227,11 +227,13 @@ def test_lstsq_mixed(rng):
 def test_csr_long_rows_and_bad_indices(rng):
     """CSR sub-blocks are bounded by stored entries; a row longer than that is one
     sub-block of its own. Column indices out of range are an error, as in float64."""
-    n, m = 40, 9000
+    from mcfast._kernels._engine import THRESHOLDS
+    ent = THRESHOLDS["stage_entries"]               # a sub-block's entries at least
+    n, m = 40, 2 * ent + 808
     X = sp.random(n, m, density=0.02, format="csr", dtype=np.float32, random_state=1)
     X = X.tolil()
-    X[3, :] = rng.standard_normal(m).astype(np.float32)      # 9000 entries > 4096
-    X[17, :6000] = 1.5
+    X[3, :] = rng.standard_normal(m).astype(np.float32)      # m entries > ent
+    X[17, :ent + 1904] = 1.5
     X = X.tocsr()
     y = rng.standard_normal(n).astype(np.float32)
     theta = 0.01 * rng.standard_normal(m)

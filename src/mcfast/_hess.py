@@ -12,7 +12,7 @@ def hessian(prep, theta, rows, grad, max_threads):
     checked, native C-contiguous θ; with `grad` (θ's shape, the working dtype) the
     gradient is written there and the loss returned, else the loss is None."""
     H = np.empty((theta.size, theta.size), prep.dtype)
-    value = _h.hessian(prep.data, prep.indices, prep.indptr, prep.shape, rows, theta,
+    value = _h.hessian(prep.data, prep.indices, prep.indptr, prep.shape, prep.kind, rows, theta,
                        prep.y, prep.w, prep.loss.code, prep.loss.delta, prep.fit_intercept, prep.l2,
                        grad, H, max_threads)
     return (value if grad is not None else None), H

@@ -29,25 +29,11 @@ def _source(X, sparse):
     if not X.dtype.isnative:
         X = X.astype(X.dtype.newbyteorder("="))
     if X.size == 0:
-        return np.zeros(X.shape, X.dtype), None, None, _SRC_C
-    s0, s1 = X.strides
-    n, m = X.shape
-    size = X.dtype.itemsize
-    if _unit(s1, m, size) and _lead(s0, n, m, size):
-        return X, None, None, _SRC_C
-    if _unit(s0, n, size) and _lead(s1, m, n, size):
-        return X, None, None, _SRC_F
-    return np.ascontiguousarray(X), None, None, _SRC_C
-
-
-def _unit(stride, length, size):
-    """A contiguous axis (any stride for one entry)."""
-    return length <= 1 or stride == size
-
-
-def _lead(stride, length, inner, size):
-    """An outer axis stepping over whole inner runs."""
-    return length <= 1 or (stride >= 0 and stride % size == 0 and stride // size >= inner)
+        X = np.zeros(X.shape, X.dtype)      # (NumPy gives an empty array zero strides)
+    kind = _e.dense_kind(X)
+    if kind < 0:
+        return np.ascontiguousarray(X), None, None, _SRC_C
+    return X, None, None, kind
 
 
 def native(a):
@@ -106,6 +92,6 @@ class Problem:
         block, threads = _e.plan(self.kind, n_used, m, K, self.dtype.itemsize,
                                  elements, max_threads)
         loss = self.loss
-        return _e.loss_grad(self.data, self.indices, self.indptr, self.shape, rows, theta,
-                            p, self.y, self.w, loss.code, loss.delta, self.fit_intercept,
+        return _e.loss_grad(self.data, self.indices, self.indptr, self.shape, self.kind, rows,
+                            theta, p, self.y, self.w, loss.code, loss.delta, self.fit_intercept,
                             self.l2, grad, block, threads)

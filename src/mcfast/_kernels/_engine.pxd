@@ -63,6 +63,7 @@ ctypedef struct entry_args:
     bint idx64                  # CSR: int64 indices
     Py_ssize_t longest          # CSR: the most stored entries of one row
 
-# dtypes, θ, y, w, rows= and X's layout checked for any def entry; ValueError "func: ..."
-cdef int check_entry(str func, X, indices, indptr, tuple shape, rows, theta, y, w,
-                     int loss, bint intercept, entry_args* a) except -1
+# dtypes, θ, y, w, rows= and X's fit to its source `kind` (classified by the caller with
+# dense_kind, never again here) checked for any def entry; ValueError "func: ..."
+cdef int check_entry(str func, X, indices, indptr, tuple shape, int kind, rows, theta, y,
+                     w, int loss, bint intercept, entry_args* a) except -1

@@ -7,6 +7,7 @@ _Float = np.float32 | np.float64
 
 LOSS_CODES: dict[str, int]     # loss name -> the engine's code (mc_loss.h)
 SOURCE_KINDS: dict[str, int]   # "C", "F", "CSR" -> plan()'s kind (mc_rows.h)
+THRESHOLDS: dict[str, int]     # name -> a cut-off that sizes a block or picks a path (mc_limits.h)
 
 def plan(
     kind: int,        # int: 0 C, 1 F, 2 CSR
@@ -17,11 +18,13 @@ def plan(
     elements: int,    # Py_ssize_t
     max_threads: int, # int
 ) -> tuple[int, int]: ...
+def dense_kind(X: npt.NDArray[np.generic]) -> int: ...
 def loss_grad(
     X: npt.NDArray[_Float],                 # dense (n, m), or CSR data (nnz,)
     indices: npt.NDArray[np.integer] | None,
     indptr: npt.NDArray[np.integer] | None,
     shape: tuple[int, int],
+    kind: int,                              # int: SOURCE_KINDS (dense: dense_kind(X))
     rows: npt.NDArray[np.intp] | None,
     theta: npt.NDArray[_Float],             # (mp,) or (mp, K)
     p: npt.NDArray[_Float] | None,          # theta's shape: the Hessian product

@@ -101,6 +101,23 @@ cdef extern from "mc_engine.h":
     int mc_get_level() noexcept nogil
     int mc_cpu_level() noexcept nogil
 
+cdef extern from "mc_limits.h":
+    # the thresholds that size a block and pick a path (exported below as THRESHOLDS)
+    enum:
+        MC_BLOCK_BYTES_C
+        MC_BLOCK_BYTES_F
+        MC_GROUP_ROWS
+        MC_BLOCK_ROWS
+        MC_BLOCK_ROWS_F_MIN
+        MC_BLOCK_ROWS_F
+        MC_NARROW_VECTORS
+        MC_AL_MAX
+        MC_F_BYTES
+        MC_F_ROWS
+        MC_STAGE_C_BYTES
+        MC_STAGE_F_BYTES
+        MC_STAGE_ENTRIES
+
 cdef extern from "mc_stage.h":
     ctypedef struct mc_stage:
         mc_prob p
@@ -115,7 +132,6 @@ cdef extern from "mc_stage.h":
         Py_ssize_t ent
     enum:
         MC_SRC_STAGED
-        MC_STAGE_ENTRIES
     Py_ssize_t mc_stage_rows(int kind, Py_ssize_t m, Py_ssize_t size,
                              Py_ssize_t block) noexcept nogil
     Py_ssize_t mc_stage_items(const mc_prob* p, Py_ssize_t block) noexcept nogil
@@ -136,14 +152,8 @@ cdef enum:
     # Elements of X per part of sum_rows at least, and its parts at most.
     SUM_PART = 1 << 16
     SUM_PARTS_MAX = 256
-    # Bytes of X per block. C rows and CSR: the block is read again from L1/L2 by the
-    # second product. F: each block is m column segments, long enough to stream.
-    BLOCK_BYTES_C = 32 * 1024
-    BLOCK_BYTES_F = 128 * 1024
     # Elements (or stored entries) of X each thread gets at least (bench_lstsq.py --tune).
     ELEMENTS_PER_THREAD = 1 << 16
-    # Rows per block at least, for one output per row (C and CSR rows).
-    GROUP_ROWS = 256
 
 
 # --------------------------------------------------------------------------------------
@@ -160,14 +170,14 @@ cdef Py_ssize_t plan_block(int kind, Py_ssize_t m, Py_ssize_t K,
     """Rows per block for a source of `kind` with m columns and K outputs per row."""
     cdef Py_ssize_t width = max(m, 1) * itemsize
     if kind == SRC_F:
-        return max(256, min(BLOCK_BYTES_F // width, 16384))
+        return max(MC_BLOCK_ROWS_F_MIN, min(MC_BLOCK_BYTES_F // width, MC_BLOCK_ROWS_F))
     if K == 1:
         # one output: C rows go through the fused row groups (mc_group.h), which read
         # each row once, so a block only amortises its set-up (and bounds float32 sums);
         # CSR rows take the same blocks (against 8-row blocks, 200,000×20,000 with 50
-        # entries a row was level within this machine's noise). At least GROUP_ROWS rows.
-        return max(GROUP_ROWS, min(BLOCK_BYTES_C // width, 4096))
-    return max(8, min(BLOCK_BYTES_C // width, 4096 // max(K, 1) + 8))
+        # entries a row was level within this machine's noise). At least MC_GROUP_ROWS.
+        return max(MC_GROUP_ROWS, min(MC_BLOCK_BYTES_C // width, MC_BLOCK_ROWS))
+    return max(8, min(MC_BLOCK_BYTES_C // width, MC_BLOCK_ROWS // max(K, 1) + 8))
 
 
 cdef int plan_threads(Py_ssize_t elements, Py_ssize_t nblocks,
@@ -468,12 +478,39 @@ def _fail_in(func, what):
     raise ValueError(f"{func}: {what}")
 
 
-cdef int check_entry(str func, X, indices, indptr, tuple shape, rows, theta, y, w,
-                     int loss, bint intercept, entry_args* a) except -1:
+cdef bint _fits(int kind, Py_ssize_t s0, Py_ssize_t s1, Py_ssize_t n, Py_ssize_t m,
+               Py_ssize_t itemsize) noexcept:
+    """A dense (n, m) X with byte strides (s0, s1) can be read as source `kind`: C rows
+    (unit stride along a row, whole rows apart) or F columns (the transpose)."""
+    if kind == SRC_C:
+        return _unit(s1, m, itemsize) and _lead(s0, n, m, itemsize)
+    if kind == SRC_F:
+        return _unit(s0, n, itemsize) and _lead(s1, m, n, itemsize)
+    return False
+
+
+def dense_kind(X):
+    """The source kind a dense 2-D ndarray X is read in place as: SOURCE_KINDS["C"] (unit
+    stride along its rows, rows whole rows apart, C order first), ["F"] (the transpose),
+    or -1 (neither: the caller copies X to C order). The one place strides are classified
+    (mcfast._onepass.Problem calls it once; the def entries only check its answer)."""
+    cdef cnp.ndarray ax = X
+    if cnp.PyArray_NDIM(ax) != 2:
+        raise ValueError("dense_kind: X must be 2-D")
+    cdef Py_ssize_t size = cnp.PyArray_ITEMSIZE(ax)
+    for kind in (SRC_C, SRC_F):
+        if _fits(kind, ax.strides[0], ax.strides[1], ax.shape[0], ax.shape[1], size):
+            return kind
+    return -1
+
+
+cdef int check_entry(str func, X, indices, indptr, tuple shape, int kind, rows, theta, y,
+                     w, int loss, bint intercept, entry_args* a) except -1:
     """The checks every def entry over a linear-model problem shares (the engine's
-    loss_grad, the Hessian's hessian): dtypes, θ's shape, y, w, rows=, and X's layout
-    (C or F from its strides; CSR with `indices`), filling `a`. Raises ValueError
-    ("func: what") on anything that would read or write out of bounds."""
+    loss_grad, the Hessian's hessian): dtypes, θ's shape, y, w, rows=, and that X can
+    be read as the source `kind` the caller classified (`dense_kind`; CSR with
+    `indices`), filling `a`. Raises ValueError ("func: what") on anything that would
+    read or write out of bounds."""
     cdef cnp.ndarray ax = X
     a.xtype = cnp.PyArray_TYPE(ax)
     a.typenum = cnp.PyArray_TYPE(<cnp.ndarray>theta) if cnp.PyArray_Check(theta) else -1
@@ -525,22 +562,23 @@ cdef int check_entry(str func, X, indices, indptr, tuple shape, rows, theta, y, 
             a.rows = NULL
             n = 0
     a.n = n
-    a.kind, a.ld, a.longest, a.idx64 = SRC_C, 0, 0, False
+    a.kind, a.ld, a.longest, a.idx64 = kind, 0, 0, False
     cdef Py_ssize_t s0, s1, xsize
     cdef int itype
+    if (indices is None) == (kind == MC_SRC_CSR):
+        _fail_in(func, "kind must be CSR exactly when indices are given")
     if indices is None:
         if cnp.PyArray_NDIM(ax) != 2 or ax.shape[0] != shape[0] or ax.shape[1] != m:
             _fail_in(func, "X must be 2-D of the given shape")
         s0, s1 = ax.strides[0], ax.strides[1]
         xsize = cnp.PyArray_ITEMSIZE(ax)
-        if _unit(s1, m, xsize) and _lead(s0, n, m, xsize):
-            a.kind, a.ld = SRC_C, (s0 // xsize if n > 1 else m)
-        elif _unit(s0, n, xsize) and _lead(s1, m, n, xsize):
-            a.kind, a.ld = SRC_F, (s1 // xsize if m > 1 else n)
+        if not _fits(kind, s0, s1, ax.shape[0], m, xsize):
+            _fail_in(func, "X must have unit stride along the axis its kind names")
+        if kind == SRC_C:
+            a.ld = s0 // xsize if ax.shape[0] > 1 else m
         else:
-            _fail_in(func, "X must have unit stride along one axis")
+            a.ld = s1 // xsize if m > 1 else ax.shape[0]
     else:
-        a.kind = MC_SRC_CSR
         if not (_carray(X, a.xtype) and cnp.PyArray_NDIM(ax) == 1):
             _fail_in(func, "CSR data must be C-contiguous 1-D")
         if not (cnp.PyArray_Check(indices) and cnp.PyArray_Check(indptr)):
@@ -569,7 +607,7 @@ def plan(int kind, Py_ssize_t n, Py_ssize_t m, Py_ssize_t K, Py_ssize_t itemsize
     return block, plan_threads(elements * max(K, 1), (n + block - 1) // block, max_threads)
 
 
-def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
+def loss_grad(X, indices, indptr, tuple shape, int kind, rows, theta, p, y, w, int loss,
               double delta, bint intercept, double l2, grad, Py_ssize_t block,
               int nthreads):
     """Σ w ℓ(XΘ (+ b), y) + l2‖Θ[:m]‖², writing its gradient (or, with a direction p,
@@ -577,7 +615,8 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
 
     X: a 2-D ndarray with unit stride along one axis (row-major or column-major), or,
     with `indices` and `indptr` (int32 or int64, C-contiguous), a CSR matrix's data.
-    shape: (n, m) of X. rows: None or C-contiguous intp indices into 0 … n−1. theta,
+    shape: (n, m) of X. kind: its source kind (SOURCE_KINDS; dense: `dense_kind(X)`,
+    classified once by the caller, checked here). rows: None or C-contiguous intp indices into 0 … n−1. theta,
     p, grad: C-contiguous (mp,) or (mp, K), mp = m + intercept; y: (n,), or (n, K) for
     squared with a 2-D Θ; w: (n,); y and w may be None (y only for squared). θ, p and
     grad share one float dtype, the arithmetic's; X, y and w share it too, except that
@@ -587,10 +626,10 @@ def loss_grad(X, indices, indptr, tuple shape, rows, theta, p, y, w, int loss,
     of bounds.
     """
     cdef entry_args a
-    check_entry("engine.loss_grad", X, indices, indptr, shape, rows, theta, y, w, loss,
-                intercept, &a)
+    check_entry("engine.loss_grad", X, indices, indptr, shape, kind, rows, theta, y, w,
+                loss, intercept, &a)
     cdef cnp.ndarray ax = X
-    cdef int xtype = a.xtype, typenum = a.typenum, kind = a.kind
+    cdef int xtype = a.xtype, typenum = a.typenum
     cdef bint mixed = a.mixed, idx64 = a.idx64
     cdef Py_ssize_t n = a.n, m = a.m, K = a.K, mp = a.mp, ycols = a.ycols
     cdef Py_ssize_t nrows = a.nrows, ld = a.ld, longest = a.longest, itemsize = a.itemsize
@@ -725,6 +764,16 @@ mc_set_level(-1)   # the best instruction set this CPU has
 LOSS_CODES = {"squared": MC_SQUARED, "logistic": MC_LOGISTIC, "poisson": MC_POISSON,
               "huber": MC_HUBER, "multinomial": MC_MULTINOMIAL}
 SOURCE_KINDS = {"C": MC_SRC_C, "F": MC_SRC_F, "CSR": MC_SRC_CSR}   # plan()'s kind
+# the cut-offs that size a block and pick a path (mc_limits.h, which says what each is)
+THRESHOLDS = {
+    "block_bytes_c": MC_BLOCK_BYTES_C, "block_bytes_f": MC_BLOCK_BYTES_F,
+    "group_rows": MC_GROUP_ROWS, "block_rows": MC_BLOCK_ROWS,
+    "block_rows_f_min": MC_BLOCK_ROWS_F_MIN, "block_rows_f": MC_BLOCK_ROWS_F,
+    "narrow_vectors": MC_NARROW_VECTORS, "aligned_max": MC_AL_MAX,
+    "f_bytes": MC_F_BYTES, "f_rows": MC_F_ROWS,
+    "stage_c_bytes": MC_STAGE_C_BYTES, "stage_f_bytes": MC_STAGE_F_BYTES,
+    "stage_entries": MC_STAGE_ENTRIES,
+}
 if <int>SRC_C != <int>MC_SRC_C or <int>SRC_F != <int>MC_SRC_F:   # _engine.pxd's copies
     raise ImportError("mcfast._kernels._engine: _engine.pxd's SRC_C/SRC_F differ from mc_rows.h")
 

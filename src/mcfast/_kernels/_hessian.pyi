@@ -10,6 +10,7 @@ def hessian(
     indices: npt.NDArray[np.integer] | None,
     indptr: npt.NDArray[np.integer] | None,
     shape: tuple[int, int],
+    kind: int,                              # int: SOURCE_KINDS (dense: dense_kind(X))
     rows: npt.NDArray[np.intp] | None,
     theta: npt.NDArray[_Float],             # (mp,) or (mp, K)
     y: npt.NDArray[_Float] | None,

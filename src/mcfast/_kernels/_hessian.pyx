@@ -705,14 +705,15 @@ def _fail(what):
     raise ValueError(f"hessian: {what}")
 
 
-def hessian(X, indices, indptr, tuple shape, rows, theta, y, w, int loss,
+def hessian(X, indices, indptr, tuple shape, int kind, rows, theta, y, w, int loss,
             double delta, bint intercept, double l2, grad, H, int max_threads):
     """The Hessian of Σ w ℓ(XΘ (+ b), y) + l2‖Θ[:m]‖² in θ flattened in C order, into H
     ((θ.size, θ.size), X's dtype, C-contiguous); with `grad` (θ's shape) also the
     gradient there, and the loss returned (else 0.0).
 
     X: dense (n, m) read in place, with unit stride along one axis (C or F order), or
-    CSR data with `indices` and `indptr` (int32 or int64 of one type). θ, grad and H
+    CSR data with `indices` and `indptr` (int32 or int64 of one type); `kind` its source
+    kind as the caller classified it (`_engine.dense_kind`), checked. θ, grad and H
     share one float dtype, the arithmetic's; X, y and w share it too, except that under
     float64 arithmetic a float32 X is widened as it is read, and y and w may then each
     be float32. Arguments are checked as the engine's (`_engine.check_entry`). rows: None or C-contiguous intp indices in 0 … n−1. y: (n,) or (n, K) for
@@ -721,10 +722,10 @@ def hessian(X, indices, indptr, tuple shape, rows, theta, y, w, int loss,
     would read or write out of bounds.
     """
     cdef entry_args a
-    check_entry("hessian", X, indices, indptr, shape, rows, theta, y, w, loss, intercept,
-                &a)
+    check_entry("hessian", X, indices, indptr, shape, kind, rows, theta, y, w, loss,
+                intercept, &a)
     cdef cnp.ndarray ax = X
-    cdef int typenum = a.typenum, kind = a.kind
+    cdef int typenum = a.typenum
     cdef bint mixed = a.mixed, idx64 = a.idx64
     cdef Py_ssize_t n = a.n, m = a.m, K = a.K, mp = a.mp, nrows = a.nrows, ld = a.ld
     cdef Py_ssize_t s = theta.size

@@ -59,21 +59,14 @@
 #include "mc_simd.h"
 #include "mc_rows.h"
 #include "mc_loss.h"
+#include "mc_limits.h"  /* MC_NARROW_VECTORS, MC_AL_MAX, MC_F_BYTES, MC_F_ROWS */
 #if MC_X86
 #include <immintrin.h>      /* the mixed instantiations' widening loads */
 #endif
 
+/* the row-group entry's table has a narrow walk for 0 … 4 whole vectors (mc_group_kind.h) */
+_Static_assert(MC_NARROW_VECTORS == 4, "mc_group_kind.h defines the walks n0 ... n4");
 
-/* F order: bytes of X per sub-block (m column segments, read while the previous
- * sub-block's are in L1) and its most rows */
-#ifndef MC_F_BYTES
-#define MC_F_BYTES 16384
-#endif
-#define MC_F_ROWS 4096
-
-/* the widest rows (elements) walked in aligned vectors when they start off a vector
- * boundary: three shifted copies (Θ, P, G) of this many elements live on the stack */
-#define MC_AL_MAX 1024
 
 /* The software prefetch of contiguous rows: every cache line MC_PF_BYTES ahead of the
  * group, in a burst at the group's start (and y's and w's), non-temporal; skipped when

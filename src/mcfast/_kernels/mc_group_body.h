@@ -104,7 +104,7 @@ TARGET MC_INLINE MC_G(_v) MC_G(_rlanes)(const int KIND, const int HESS, MC_G(_v)
     typedef MC_G(_vm_dv) DV;
     typedef MC_G(_hv) HV;
     enum { H = 8 / sizeof(T), HB = W / H };
-    MC_G(_v) rv, e;
+    MC_G(_v) rv = {0}, e;     /* rv: filled half by half below (a loop GCC may not unroll) */
     int h;
     if (KIND == MC_SQUARED) {          /* in T: no conversions (float: sums per block) */
         e = zv - yv;
@@ -181,6 +181,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const S *xr[VL];
     V a[VL], b[VL], zv, qv, yv, wv, rv;
     V ga[8] = {{0}}, gb[8] = {{0}};   /* G's chunks in registers (NCC = 1 … 4, 8) */
+    V gtl = {0};                      /* G's last m mod VL lanes (the tail), over the block */
     M mask, mh, me;
     T ts[MC_AL_MAX] __attribute__((aligned(64)));  /* AL: shifted Θ, P and G */
     T ps[MC_AL_MAX] __attribute__((aligned(64)));
@@ -327,14 +328,14 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 MC_STORE(g + c, g0);
             }
         }
-        if (tail) {
-            V g0 = {0};
-            T gl[VL];
+        if (tail)          /* lanes past the tail are 0: masked loads */
             for (r = 0; r < ng; r++)
-                g0 += rl[r] * MC_G(_tail)(XR(r) + mt, xend, tail, mask);
-            MC_STORE(gl, g0);
-            for (l = 0; l < tail; l++) g[mt + l] += gl[l];
-        }
+                gtl += rl[r] * MC_G(_tail)(XR(r) + mt, xend, tail, mask);
+    }
+    if (tail) {
+        T gl[VL];
+        MC_STORE(gl, gtl);
+        for (l = 0; l < tail; l++) g[mt + l] += gl[l];
     }
     for (k = 0; k < NCC; k++) {
         V gk = MC_LOAD(V, g + k * VL) + (ga[k] + gb[k]);
@@ -758,7 +759,7 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
     const int al = xa % MC_G(_XW) != 0 && xa % sizeof(S) == 0
                    && (p->src.ld * (Py_ssize_t)sizeof(S)) % MC_G(_XW) == 0
                    && m + 2 * VL <= MC_AL_MAX;
-    const int walk = p->src.rows ? 6 : (nc <= 4 ? (int)nc : (al ? 7 : 5));
+    const int walk = p->src.rows ? 6 : (nc <= MC_NARROW_VECTORS ? (int)nc : (al ? 7 : 5));
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;
 #if MC_MIXED
     /* rows of 8 whole vectors (m = 32 under AVX2): G in registers, as float32's 4 */
@@ -768,7 +769,7 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
     if (!p->src.rows && nc == 8)
         return tab8[kind][p->hess != 0](p, i0, nb, g);
 #else
-    if (MC_G(_PACK) && !p->src.rows && p->src.ld == m && 2 * m <= VL
+    if (MC_G(_PACK) && !p->src.rows && p->src.ld == m && m > 0 && 2 * m <= VL
             && (m & (m - 1)) == 0 && nb >= VL)      /* whole narrow rows per vector */
         return ptab[kind][p->hess != 0](p, i0, nb, g);
 #endif

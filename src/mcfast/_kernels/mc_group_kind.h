@@ -59,7 +59,10 @@ TARGET __attribute__((noinline)) static double MC_G(MC_CAT(_f_, MC_KS))(
 /* the packed narrow-row function (gradients where rows are packed: a loop per width
  * m = 1, 2, 4, 8 known at compile time, so the tree and the row loops unroll and the
  * partial sums stay in registers; MC_PWIDTH_OK: the instantiations that have such a
- * loop) */
+ * loop). Hessian products take the loop of any width. A gradient's m is always one of
+ * the widths (the entry packs m a power of two, 2m ≤ VL), so it has no loop of any
+ * width (≈ 200 KB of code that never ran): a width without its loop, were there one,
+ * would take the narrow walk of m < VL (n0), as at the levels without packed rows. */
 #define MC_PWIDTH_OK(MW) (MC_G(_PACK) && !(MC_HESS) && 2 * (MW) <= MC_G(_VL))
 #define MC_GP(x) MC_G(MC_CAT3(_p_, MC_KS, x))
 #define MC_MW 1
@@ -83,7 +86,8 @@ TARGET __attribute__((noinline)) static double MC_GP()(
     case 8: if (MC_PWIDTH_OK(8)) return MC_GP(_8)(p, i0, nb, g);
             break;
     }
-    return MC_G(_ploop)(p, i0, nb, g, MC_KIND, MC_HESS, 0);
+    return MC_HESS ? MC_G(_ploop)(p, i0, nb, g, MC_KIND, MC_HESS, 0)
+                   : MC_GK(_n0)(p, i0, nb, g);
 }
 #undef MC_GP
 #undef MC_PWIDTH_OK

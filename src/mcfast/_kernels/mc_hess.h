@@ -7,7 +7,10 @@
 #ifndef MCFAST_HESS_H
 #define MCFAST_HESS_H
 
+/* the double hooks alone (mc_levels.h): the float ones would be compiled and never used */
+#define MC_LEVELS_ONLY_D
 #include "mc_loss.h"
+#undef MC_LEVELS_ONLY_D
 
 /* the double hooks by level, a sibling of mc_kern.h's table (that one would bring every
    fused path into the Hessian kernel, which needs only these): 0 the baseline, 1

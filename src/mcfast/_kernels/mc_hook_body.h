@@ -55,7 +55,7 @@ TARGET MC_INLINE void MC_HK(_modes)(const int KIND, int hess, Py_ssize_t nb,
     else MC_HK(_rows)(KIND, 0, nb, z, q, y, ys, delta, lv, tmp);
 }
 
-TARGET static double MC_HK()(
+TARGET MC_AUTOVEC static double MC_HK()(
         const mc_loss *L, int hess, Py_ssize_t nb, Py_ssize_t K, const T *MC_RESTRICT z,
         const T *MC_RESTRICT q, const T *MC_RESTRICT y, const T *MC_RESTRICT w,
         T *MC_RESTRICT r, double *MC_RESTRICT lv, double *MC_RESTRICT tmp)

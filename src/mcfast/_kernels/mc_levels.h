@@ -12,11 +12,14 @@
  *   MC_SFX      the names' suffix: <d|f>_<base|avx2|avx512> (mc_grp_d_avx2, ...);
  *   MC_W        vector bytes (16 at the SSE2 baseline, 32 AVX2, 64 AVX-512);
  *   MC_VL       lanes of T in a vector (MC_W / sizeof(MC_T), a literal);
- *   MC_TARGET   the instruction set's function attribute (mc_simd.h);
+ *   MC_TARGET   the instruction set's function attribute (mc_simd.h; the baseline's is
+ *               MC_T_BASE_ENGINE: compiled for size where x86-64 dispatch exists);
  *   MC_XSFX     (double only) the names' suffix of its mixed twin: x_<level>;
  *   MC_SPEC     0 at the baseline (one row walk for every width: a third of the code),
  *               1 where speed matters (a function per row width), 2 also the packed
  *               narrow rows (AVX-512).
+ * With MC_LEVELS_ONLY_D defined (mc_hess.h: the Hessian kernel needs only the double
+ * hooks) the float instantiations are left out.
  * With MC_LEVELS_MIXED defined (mc_group.h alone) the list also has the mixed
  * instantiations x_<level>, right after each d_<level>: X stored in float32 (MC_S), the
  * arithmetic in double, at d_<level>'s widths and target.
@@ -30,22 +33,24 @@
 #define MC_SFX d_base
 #define MC_W 16
 #define MC_VL 2
-#define MC_TARGET MC_T_BASE
+#define MC_TARGET MC_T_BASE_ENGINE
 #define MC_SPEC 0
 #define MC_XSFX x_base
 #include MC_BODY
 #include "mc_level_end.h"
 
+#ifndef MC_LEVELS_ONLY_D
 #define MC_T float
 #define MC_TN f
 #define MC_IT int32_t
 #define MC_SFX f_base
 #define MC_W 16
 #define MC_VL 4
-#define MC_TARGET MC_T_BASE
+#define MC_TARGET MC_T_BASE_ENGINE
 #define MC_SPEC 0
 #include MC_BODY
 #include "mc_level_end.h"
+#endif
 
 #if MC_X86
 
@@ -61,6 +66,7 @@
 #include MC_BODY
 #include "mc_level_end.h"
 
+#ifndef MC_LEVELS_ONLY_D
 #define MC_T float
 #define MC_TN f
 #define MC_IT int32_t
@@ -71,6 +77,7 @@
 #define MC_SPEC 1
 #include MC_BODY
 #include "mc_level_end.h"
+#endif
 
 #define MC_T double
 #define MC_TN d
@@ -84,6 +91,7 @@
 #include MC_BODY
 #include "mc_level_end.h"
 
+#ifndef MC_LEVELS_ONLY_D
 #define MC_T float
 #define MC_TN f
 #define MC_IT int32_t
@@ -94,4 +102,5 @@
 #define MC_SPEC 2
 #include MC_BODY
 #include "mc_level_end.h"
+#endif
 #endif /* MC_X86 */

@@ -98,9 +98,10 @@ static double MC_R(_sum)(const T *x, Py_ssize_t n)
 #undef MC_IS
 
 /* z = Θᵀ-products of the block (K × nb); returns the count of bad CSR indices */
-TARGET static Py_ssize_t MC_R(_mv)(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
-                                   const T *MC_RESTRICT tt, Py_ssize_t mp,
-                                   Py_ssize_t K, T *MC_RESTRICT z)
+TARGET MC_AUTOVEC static Py_ssize_t MC_R(_mv)(const mc_src *s, Py_ssize_t i0,
+                                              Py_ssize_t nb, const T *MC_RESTRICT tt,
+                                              Py_ssize_t mp, Py_ssize_t K,
+                                              T *MC_RESTRICT z)
 {
     const T *x = (const T *)s->x;
     Py_ssize_t i, j, c, k, m = s->m, ld = s->ld, bad = 0;
@@ -150,9 +151,9 @@ TARGET static Py_ssize_t MC_R(_mv)(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb
 }
 
 /* Gᵀ (K × mp) += R_bᵀ X_b for the block, r: K × nb */
-TARGET static void MC_R(_rmv)(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
-                              const T *MC_RESTRICT r, Py_ssize_t K,
-                              T *MC_RESTRICT gt, Py_ssize_t mp)
+TARGET MC_AUTOVEC static void MC_R(_rmv)(const mc_src *s, Py_ssize_t i0, Py_ssize_t nb,
+                                         const T *MC_RESTRICT r, Py_ssize_t K,
+                                         T *MC_RESTRICT gt, Py_ssize_t mp)
 {
     const T *x = (const T *)s->x;
     Py_ssize_t i, j, c, k, m = s->m, ld = s->ld;

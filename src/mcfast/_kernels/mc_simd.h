@@ -33,6 +33,25 @@
 #  define MC_X86 0
 #endif
 #define MC_T_BASE
+/* The engine's baseline instantiation (mc_levels.h). With x86-64 dispatch it runs only on
+ * a CPU without AVX2+FMA (or where MCFAST_SIMD forces it), so GCC compiles it for size
+ * there: 130 KB less of _engine, held under its size limit (tests/test_build.py). Where
+ * it is the only level (aarch64, MCFAST_NO_DISPATCH) it is compiled for speed. */
+#if MC_X86 && !defined(__clang__)
+#  define MC_T_BASE_ENGINE __attribute__((optimize("Os")))
+#else
+#  define MC_T_BASE_ENGINE
+#endif
+/* The engine's loops left to GCC's vectoriser (the loss hooks' loops over a block's rows,
+ * the CSR and K > 1 block products): its dynamic cost model, vector loops with run-time
+ * checks and epilogues, which _engine's build narrows to the very-cheap one everywhere
+ * else (setup.py MODULE_FLAGS: the fused paths are vector code already). Without it the
+ * CSR logistic loss ran 1.22x slower (AVX-512). */
+#if defined(__GNUC__) && !defined(__clang__)
+#  define MC_AUTOVEC __attribute__((optimize("vect-cost-model=dynamic")))
+#else
+#  define MC_AUTOVEC
+#endif
 
 /* token pasting after expansion (the names of the instantiations, mc_levels.h) */
 #define MC_CAT_(a, b) a##b
@@ -99,15 +118,5 @@ static int mc_set_level(int level)
     mc_level = (level < 0 || level > best) ? best : level;
     return old;
 }
-
-/* call PREFIX_<level>FN(...) for the level in use */
-#if MC_X86
-#  define MC_DISPATCH(PREFIX, FN, ...)                                              \
-    (mc_level == 2 ? PREFIX##_avx512##FN(__VA_ARGS__)                               \
-     : mc_level == 1 ? PREFIX##_avx2##FN(__VA_ARGS__)                               \
-     : PREFIX##_base##FN(__VA_ARGS__))
-#else
-#  define MC_DISPATCH(PREFIX, FN, ...) PREFIX##_base##FN(__VA_ARGS__)
-#endif
 
 #endif /* MCFAST_SIMD_H */

@@ -40,14 +40,10 @@
 
 #include <stdint.h>
 #include "mc_engine.h"
+#include "mc_limits.h"  /* MC_STAGE_C_BYTES, MC_STAGE_F_BYTES, MC_STAGE_ENTRIES */
 
 enum { MC_SRC_STAGED = 3 };
 
-/* bytes of staged X per dense sub-block: C rows (stays in L1), F order (long column runs
- * from memory, the staged rows in L2); CSR entries per sub-block at least */
-#define MC_STAGE_C_BYTES (16 * 1024)
-#define MC_STAGE_F_BYTES (64 * 1024)
-#define MC_STAGE_ENTRIES 4096
 /* F order: rows transposed per tile (a column run read as one vector's worth) */
 #define MC_STAGE_TILE 8
 
@@ -204,6 +200,26 @@ MC_T_AVX512 static void mc_stage_avx512(const mc_stage *s, Py_ssize_t i0, Py_ssi
 }
 #endif
 
+/* the staging loops and the mixed row groups by level (mc_level's values, as the tables
+ * of mc_kern.h): 0 the baseline, 1 AVX2+FMA, 2 AVX-512 */
+typedef void (*mc_stage_fn)(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, void *xb,
+                            int64_t *ib, int64_t *pb, void *yb, void *wb);
+static const mc_stage_fn mc_stages[] = {
+    mc_stage_base,
+#if MC_X86
+    mc_stage_avx2, mc_stage_avx512,
+#endif
+};
+#if MC_HAVE_GROUP
+typedef double (*mc_grp_x_fn)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, double *g);
+static const mc_grp_x_fn mc_grps_x[] = {
+    mc_grp_x_base,
+#if MC_X86
+    mc_grp_x_avx2, mc_grp_x_avx512,
+#endif
+};
+#endif
+
 /* CSR: the source rows from i0 (< i1) whose entries fit in `ent` together (one row at
  * least, however long: `ent` is at least the longest row) */
 static Py_ssize_t mc_stage_csr_rows(const mc_src *s, Py_ssize_t i0, Py_ssize_t i1,
@@ -234,7 +250,7 @@ static double mc_stage_lanes(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, do
     xp.p.w = s->w;
     xp.yf32 = s->yf32;
     xp.wf32 = s->wf32;
-    return MC_DISPATCH(mc_grp_x, , &xp.p, i0, nb, acc);
+    return mc_grps_x[mc_level](&xp.p, i0, nb, acc);
 #else
     (void)s; (void)i0; (void)nb; (void)acc;
     return 0;                                   /* never called: mc_stage_direct */
@@ -277,7 +293,7 @@ static double mc_stage_block(const mc_stage *s, Py_ssize_t i0, Py_ssize_t nb, do
     for (b = 0; b < nb; b += sn) {
         sn = csr ? mc_stage_csr_rows(&s->src, i0 + b, i0 + nb, s->ent)
                  : (nb - b < rows ? nb - b : rows);
-        MC_DISPATCH(mc_stage, , s, i0 + b, sn, xb, ib, pb, yb, wb);
+        mc_stages[mc_level](s, i0 + b, sn, xb, ib, pb, yb, wb);
         q.src.n = q.src.nstore = sn;
         loss += s->df32 ? mc_block_f(&q, 0, sn, (float *)blk, acc, bad)
                         : mc_block_d(&q, 0, sn, blk, acc, bad);
