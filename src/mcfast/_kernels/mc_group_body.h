@@ -473,7 +473,7 @@ TARGET MC_INLINE double MC_G(_floop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     }
     return MC_G(_finish)(p, g, HESS, lacc, iacc, lt, it);
 }
-/* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, AVX-512): one vector
+/* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, MC_SPEC 2): one vector
  * holds P = VL / m whole rows, a group of VL rows is m vectors. Products with θ
  * repeated P times, then log2(m) levels of the shuffle tree sum each row's m lanes
  * (runtime masks, set up per call), a permutation puts the rows in order; G += X r
