@@ -2,8 +2,9 @@
  *
  * Re-included after mc_vmath_body.h on the same lane type (mc_lane_vec.h: the lanes of
  * the fused paths, float lanes where the arithmetic is float32; mc_lane_one.h: one
- * double, for the hooks' loops), with MC_VM(x) and TARGET defined. MC_VM(_loss)(KIND, HESS, z, q, y, δ, &l), KIND and HESS literals at
- * every call (one loop per loss and mode):
+ * double, for the hooks' loops), with MC_VM(x) and TARGET defined.
+ * MC_VM(_loss)(KIND, HESS, z, q, y, δ, &l), KIND and HESS literals at every call (one
+ * loop per loss and mode):
  *   gradient (HESS 0):  returns ℓ′(z, y) and sets l = ℓ(z, y);
  *   Hessian (HESS 1):   returns ℓ″(z, y) q (l untouched).
  * squared    ℓ = (z − y)²                         ℓ′ = 2(z − y)       ℓ″ = 2
@@ -28,6 +29,7 @@ TARGET MC_INLINE MC_VM(_dv) MC_VM(_loss)(const int KIND, const int HESS, MC_VM(_
 {
     typedef MC_VM(_dv) DV;
     const DV zero = {0};
+    const MC_VM(_t) half = 0.5;
     DV e, inv, a;
     MC_VM(_iv) in;
     switch (KIND) {
@@ -52,7 +54,7 @@ TARGET MC_INLINE MC_VM(_dv) MC_VM(_loss)(const int KIND, const int HESS, MC_VM(_
         e = z - y;
         a = MC_VM(_abs)(e);
         in = a <= delta;
-        *l = MC_VM(_sel)(in, (MC_VM(_t))0.5 * e * e, delta * (a - (MC_VM(_t))0.5 * delta));
+        *l = MC_VM(_sel)(in, half * e * e, delta * (a - half * delta));
         if (HESS) return MC_VM(_sel)(in, q, zero);
         return MC_VM(_sel)(in, e, MC_VM(_sel)(e > 0, zero + delta,
                                               MC_VM(_sel)(e < 0, zero - delta, e)));
