@@ -36,14 +36,33 @@ enum { MC_G(_SPEC) = SPECIALISE != 0,
        MC_G(_VL) = VL, MC_G(_XW) = VL * sizeof(S) };   /* XW: bytes of VL stored X */
 typedef T MC_G(_hv) __attribute__((vector_size(W * sizeof(T) / 8)));
 /* eˣ, log(1 + e) and the losses on W / 8 double lanes: MC_G(_vm_dv), MC_G(_vm_exp),
-   MC_G(_vm_loss), ... */
+   MC_G(_vm_loss), ... (the lanes' sums, the multinomial rows, double arithmetic) */
 #define MC_VM(x) MC_G(MC_CAT(_vm, x))
 #define MC_VML (W / 8)
+#define MC_VMF 0
 #include "mc_lane_vec.h"
 #include "mc_vmath_body.h"
 #include "mc_loss_lanes.h"
 #undef MC_VM
 #undef MC_VML
+#undef MC_VMF
+/* MC_FLANES: the arithmetic is float32 (VL = W / 4: X, θ and the lanes in float): the
+   losses on VL float lanes, MC_G(_vf_loss), with float32 polynomials (twice the lanes
+   of double, and shorter polynomials); their sums stay in double lanes */
+#if VL * 4 == W
+#define MC_FLANES 1
+#define MC_VM(x) MC_G(MC_CAT(_vf, x))
+#define MC_VML VL
+#define MC_VMF 1
+#include "mc_lane_vec.h"
+#include "mc_vmath_body.h"
+#include "mc_loss_lanes.h"
+#undef MC_VM
+#undef MC_VML
+#undef MC_VMF
+#else
+#define MC_FLANES 0
+#endif
 /* VL float32 entries from p as T lanes: widened in registers by one conversion from
  * memory on x86-64 (GCC lowers __builtin_convertvector's widening to two half-width
  * conversions and an insert: 1.4× the time of the whole mixed walk) */
@@ -92,9 +111,30 @@ TARGET MC_INLINE MC_G(_v) MC_G(_tail)(const S *p, const S *xend, Py_ssize_t tail
     memcpy(v, p, (size_t)tail * sizeof(S));
     return MC_G(_ldx)(v);
 }
-/* r = w ∘ ℓ′(z, y) on a vector of rows (Hessian: w ∘ ℓ″ q), in double: a vector of
-   W / 8 doubles at a time (float: each half of the vector); adds w ℓ to *lacc and r
-   to *iacc, lanes of doubles (squared: in T, to *lacc_t and *iacc_t) */
+#if MC_FLANES
+/* the low and high halves of VL float lanes, as W / 8 double lanes (in registers: a
+   memcpy of the high half went through the stack, a store-forwarding stall a group) */
+#define MC_HALF_LO_4 0, 1
+#define MC_HALF_HI_4 2, 3
+#define MC_HALF_LO_8 0, 1, 2, 3
+#define MC_HALF_HI_8 4, 5, 6, 7
+#define MC_HALF_LO_16 0, 1, 2, 3, 4, 5, 6, 7
+#define MC_HALF_HI_16 8, 9, 10, 11, 12, 13, 14, 15
+TARGET MC_INLINE MC_G(_vm_dv) MC_G(_dlo)(MC_G(_v) v)
+{
+    return __builtin_convertvector(__builtin_shufflevector(v, v, MC_CAT(MC_HALF_LO_, VL)),
+                                   MC_G(_vm_dv));
+}
+TARGET MC_INLINE MC_G(_vm_dv) MC_G(_dhi)(MC_G(_v) v)
+{
+    return __builtin_convertvector(__builtin_shufflevector(v, v, MC_CAT(MC_HALF_HI_, VL)),
+                                   MC_G(_vm_dv));
+}
+#endif
+/* r = w ∘ ℓ′(z, y) on a vector of rows (Hessian: w ∘ ℓ″ q): in double, a vector of
+   W / 8 doubles at a time (mixed: each half of the vector), or on the VL float lanes
+   where the arithmetic is float32; adds w ℓ to *lacc and r to *iacc, lanes of doubles
+   (squared: in T, to *lacc_t and *iacc_t) */
 TARGET MC_INLINE MC_G(_v) MC_G(_rlanes)(const int KIND, const int HESS, MC_G(_v) zv,
                                         MC_G(_v) qv, MC_G(_v) yv, MC_G(_v) wv,
                                         double delta, MC_G(_vm_dv) *lacc,
@@ -113,6 +153,16 @@ TARGET MC_INLINE MC_G(_v) MC_G(_rlanes)(const int KIND, const int HESS, MC_G(_v)
         *iacc_t += rv;
         return rv;
     }
+#if MC_FLANES
+    {                                  /* float lanes; the sums in double */
+        MC_G(_v) l_;
+        rv = wv * MC_G(_vf_loss)(KIND, HESS, zv, qv, yv, (T)delta, &l_);
+        if (!HESS)
+            *lacc += MC_G(_dlo)(wv) * MC_G(_dlo)(l_) + MC_G(_dhi)(wv) * MC_G(_dhi)(l_);
+        *iacc += MC_G(_dlo)(rv) + MC_G(_dhi)(rv);
+        return rv;
+    }
+#endif
     for (h = 0; h < H; h++) {
         HV zh, qh, yh, wh, rh;
         DV wd, l_, d;
@@ -424,7 +474,7 @@ TARGET MC_INLINE double MC_G(_floop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     }
     return MC_G(_finish)(p, g, HESS, lacc, iacc, lt, it);
 }
-/* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, AVX-512): one vector
+/* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, MC_SPEC 2): one vector
  * holds P = VL / m whole rows, a group of VL rows is m vectors. Products with θ
  * repeated P times, then log2(m) levels of the shuffle tree sum each row's m lanes
  * (runtime masks, set up per call), a permutation puts the rows in order; G += X r
@@ -784,4 +834,5 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
 #undef TARGET
 #undef SPECIALISE
 #undef S
+#undef MC_FLANES
 #undef MC_MIXED

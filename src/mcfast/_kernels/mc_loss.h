@@ -47,7 +47,10 @@ typedef struct {
  * on vectors), in Estrin's form: a tree of depth 4–5 multiply-adds instead of Horner's
  * chain of 12–13, so the lanes' latency stays below the time their rows take to read.
  *   MC_EXP_POLY(TY, r)    Σ_{k ≤ 13} rᵏ / k!       (eʳ for |r| ≤ ln2/2, truncation < 2⁻⁵⁷)
- *   MC_LOG_SERIES(TY, t)  Σ_{k ≤ 11} tᵏ / (2k + 1)  (atanh(s) / s with t = s², s ≤ 0.172) */
+ *   MC_LOG_SERIES(TY, t)  Σ_{k ≤ 11} tᵏ / (2k + 1)  (atanh(s) / s with t = s², s ≤ 0.172)
+ * and their float32 twins for float lanes (float constants; truncation < 2⁻²⁷):
+ *   MC_EXP_POLY_F(TY, r)  Σ_{k ≤ 7} rᵏ / k!
+ *   MC_LOG_SERIES_F(TY, t)  Σ_{k ≤ 4} tᵏ / (2k + 1) */
 #define MC_EXP_POLY(TY, r) ({                                                        \
     TY r2_ = (r) * (r), r4_ = r2_ * r2_, r8_ = r4_ * r4_;                            \
     TY q0_ = (1 + (r)) + (1 / 2. + (r) * (1 / 6.)) * r2_;                            \
@@ -62,6 +65,14 @@ typedef struct {
     TY f1_ = (1 / 9. + (t) * (1 / 11.)) + (1 / 13. + (t) * (1 / 15.)) * t2_;         \
     TY f2_ = (1 / 17. + (t) * (1 / 19.)) + (1 / 21. + (t) * (1 / 23.)) * t2_;        \
     (f0_ + f1_ * t4_) + f2_ * t8_; })
+#define MC_EXP_POLY_F(TY, r) ({                                                      \
+    TY r2_ = (r) * (r), r4_ = r2_ * r2_;                                             \
+    TY q0_ = (1 + (r)) + (1 / 2.f + (r) * (1 / 6.f)) * r2_;                          \
+    TY q1_ = (1 / 24.f + (r) * (1 / 120.f)) + (1 / 720.f + (r) * (1 / 5040.f)) * r2_;\
+    q0_ + q1_ * r4_; })
+#define MC_LOG_SERIES_F(TY, t) ({                                                    \
+    TY t2_ = (t) * (t);                                                              \
+    ((1 + (t) * (1 / 3.f)) + (1 / 5.f + (t) * (1 / 7.f)) * t2_) + (1 / 9.f) * (t2_ * t2_); })
 
 /* Σ lv[0:n] on four accumulators, in a fixed order */
 static inline double mc_sum4(const double *lv, Py_ssize_t n)
@@ -111,6 +122,7 @@ static inline double mc_mn_loss(double zmax, double sum, double zy)
 #include "mc_vmath_body.h"
 #include "mc_loss_lanes.h"
 #undef MC_VM
+#undef MC_VMF
 #undef TARGET
 
 /* the hooks of every instantiation: mc_hook_<dtype>_<level> (mc_hook_body.h) */

@@ -1,16 +1,19 @@
-/* mcfast: each loss's ℓ, ℓ′ and ℓ″, written once, on lanes of doubles.
+/* mcfast: each loss's ℓ, ℓ′ and ℓ″, written once, on lanes of doubles or floats.
  *
  * Re-included after mc_vmath_body.h on the same lane type (mc_lane_vec.h: the lanes of
- * the fused paths; mc_lane_one.h: one double, for the hooks' loops), with MC_VM(x) and
- * TARGET defined. MC_VM(_loss)(KIND, HESS, z, q, y, δ, &l), KIND and HESS literals at
- * every call (one loop per loss and mode):
+ * the fused paths, float lanes where the arithmetic is float32; mc_lane_one.h: one
+ * double, for the hooks' loops), with MC_VM(x) and TARGET defined.
+ * MC_VM(_loss)(KIND, HESS, z, q, y, δ, &l), KIND and HESS literals at every call (one
+ * loop per loss and mode):
  *   gradient (HESS 0):  returns ℓ′(z, y) and sets l = ℓ(z, y);
  *   Hessian (HESS 1):   returns ℓ″(z, y) q (l untouched).
  * squared    ℓ = (z − y)²                         ℓ′ = 2(z − y)       ℓ″ = 2
  * logistic   ℓ = log(1 + eᶻ) − y z                ℓ′ = σ(z) − y       ℓ″ = σ(z)(1 − σ(z))
  * Poisson    ℓ = eᶻ − y z                         ℓ′ = eᶻ − y         ℓ″ = eᶻ
  * Huber      ℓ = ½e² (|e| ≤ δ), δ(|e| − ½δ)       ℓ′ = clip(e, ±δ)    ℓ″ = [|e| ≤ δ]
- * (logistic stable for large |z|: e = e^−|z| ≤ 1, log(1 + eᶻ) = max(z, 0) + log(1 + e)).
+ * (logistic stable for large |z|: e = e^−|z| ≤ 1, log(1 + eᶻ) = max(z, 0) + log(1 + e),
+ * with max(z, 0) − y z taken first: exact where the two cancel, y ∈ {0, 1}; one
+ * division gives both σ's 1 / (1 + e) and the log's).
  * The multinomial loss couples a row's classes; its softmax is written once, as the
  * scalar steps of mc_loss.h (mc_mn_max, mc_mn_shift, mc_mn_label_ok, mc_mn_loss) and
  * the two lane steps below, which mc_hook_body.h (lanes: one class of a row, any K) and
@@ -21,11 +24,12 @@
  *       Hessian (HESS 1):   r = w p (q − pq), pq = pᵀq.
  */
 TARGET MC_INLINE MC_VM(_dv) MC_VM(_loss)(const int KIND, const int HESS, MC_VM(_dv) z,
-                                         MC_VM(_dv) q, MC_VM(_dv) y, double delta,
+                                         MC_VM(_dv) q, MC_VM(_dv) y, MC_VM(_t) delta,
                                          MC_VM(_dv) *l)
 {
     typedef MC_VM(_dv) DV;
     const DV zero = {0};
+    const MC_VM(_t) half = 0.5;
     DV e, inv, a;
     MC_VM(_iv) in;
     switch (KIND) {
@@ -34,10 +38,13 @@ TARGET MC_INLINE MC_VM(_dv) MC_VM(_loss)(const int KIND, const int HESS, MC_VM(_
         *l = MC_SQ_LOSS(e);
         return HESS ? MC_SQ_HESSP(q) : MC_SQ_GRAD(e);
     case MC_LOGISTIC:
-        e = MC_VM(_exp)(-MC_VM(_abs)(z));
-        inv = 1 / (1 + e);
-        if (HESS) return e * inv * inv * q;
-        *l = MC_VM(_sel)(z > 0, z, zero) + MC_VM(_log1p01)(e, inv) - y * z;
+        e = MC_VM(_expn)(-MC_VM(_abs)(z));
+        if (HESS) {
+            inv = 1 / (1 + e);
+            return e * inv * inv * q;
+        }
+        a = MC_VM(_log1p01)(e, &inv);
+        *l = (MC_VM(_sel)(z > 0, z, zero) - y * z) + a;
         return MC_VM(_sel)(z >= 0, inv, e * inv) - y;
     case MC_POISSON:
         e = MC_VM(_exp)(z);
@@ -47,7 +54,7 @@ TARGET MC_INLINE MC_VM(_dv) MC_VM(_loss)(const int KIND, const int HESS, MC_VM(_
         e = z - y;
         a = MC_VM(_abs)(e);
         in = a <= delta;
-        *l = MC_VM(_sel)(in, 0.5 * e * e, delta * (a - 0.5 * delta));
+        *l = MC_VM(_sel)(in, half * e * e, delta * (a - half * delta));
         if (HESS) return MC_VM(_sel)(in, q, zero);
         return MC_VM(_sel)(in, e, MC_VM(_sel)(e > 0, zero + delta,
                                               MC_VM(_sel)(e < 0, zero - delta, e)));
