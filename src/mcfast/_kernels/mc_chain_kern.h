@@ -19,30 +19,16 @@
 #define MC_MV_TILE 512      /* columns of y = xᵀA accumulated in L1 per pass over the rows */
 #define MC_MV_LANES 16      /* partial sums of a row's dot product in y = A x */
 
-#define MC_CHK_TYPE(T, TN)                                                           \
-typedef struct {                                                                     \
-    void (*small_gemm)(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const T* a,         \
-                       Py_ssize_t ars, Py_ssize_t acs, const T* b, Py_ssize_t brs,   \
-                       T* c, Py_ssize_t ldc);                                        \
-    void (*gemm_block)(Py_ssize_t ns, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,      \
-                       const T* a, const Py_ssize_t* aoff, Py_ssize_t ald,           \
-                       Py_ssize_t ars, Py_ssize_t acs, const T* b,                   \
-                       const Py_ssize_t* boff, Py_ssize_t bld, Py_ssize_t brs,       \
-                       Py_ssize_t ostride, T* c, Py_ssize_t cld, Py_ssize_t ldc);    \
-    int (*vec_block)(int grad, Py_ssize_t ns, Py_ssize_t rows, Py_ssize_t cols,      \
-                     const T* a, const Py_ssize_t* aoff, Py_ssize_t ostride,         \
-                     Py_ssize_t rs, const T* x, const Py_ssize_t* xoff, Py_ssize_t xs, \
-                     Py_ssize_t xld, T* y, Py_ssize_t yld);                          \
-    void (*mv_grad)(Py_ssize_t rows, Py_ssize_t cols, const T* __restrict a,         \
-                    const T* __restrict x, T* __restrict y, Py_ssize_t j0,           \
-                    Py_ssize_t j1);                                                  \
-    void (*mv_tan)(Py_ssize_t rows, Py_ssize_t cols, const T* __restrict a,          \
-                   const T* __restrict x, T* __restrict y, Py_ssize_t i0,            \
-                   Py_ssize_t i1);                                                   \
-    int level;      /* the level its kernels were compiled for (mc_level's values) */ \
-} mc_chk_##TN;
-MC_CHK_TYPE(double, d)
-MC_CHK_TYPE(float, f)
+/* the names' pasting: MC_CK_NAME(mc_chk, d) is mc_chk_d */
+#define MC_CK_PASTE(a, b) a##_##b
+#define MC_CK_NAME(a, b) MC_CK_PASTE(a, b)
+
+#define MC_CT double
+#define MC_CTN d
+#include "mc_chain_kern_type.h"
+#define MC_CT float
+#define MC_CTN f
+#include "mc_chain_kern_type.h"
 
 #define MC_BODY "mc_chain_body.h"
 #include "mc_levels.h"
@@ -80,45 +66,11 @@ static void mc_chk_reset(void)
         mc_chk_ran[f] = -1;
 }
 
-/* The entries _chain calls, per element type (names as _chain_exec.pxi and _chain_mv.pxi
-   declare them): the table of the level in use, noted, then its kernel. */
-#define MC_CHK_ENTRIES(T, TN)                                                        \
-static void mc_small_gemm_##T(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const T* a,  \
-        Py_ssize_t ars, Py_ssize_t acs, const T* b, Py_ssize_t brs, T* c,            \
-        Py_ssize_t ldc) {                                                            \
-    const mc_chk_##TN *t = mc_chks_##TN[mc_level];                                   \
-    MC_CHK_NOTE(MC_CHK_GEMM, t->level);                                              \
-    t->small_gemm(m, n, k, a, ars, acs, b, brs, c, ldc);                             \
-}                                                                                    \
-static void mc_gemm_block_##T(Py_ssize_t ns, Py_ssize_t m, Py_ssize_t n,             \
-        Py_ssize_t k, const T* a, const Py_ssize_t* aoff, Py_ssize_t ald,            \
-        Py_ssize_t ars, Py_ssize_t acs, const T* b, const Py_ssize_t* boff,          \
-        Py_ssize_t bld, Py_ssize_t brs, Py_ssize_t ostride, T* c, Py_ssize_t cld,    \
-        Py_ssize_t ldc) {                                                            \
-    const mc_chk_##TN *t = mc_chks_##TN[mc_level];                                   \
-    MC_CHK_NOTE(MC_CHK_GEMM, t->level);                                              \
-    t->gemm_block(ns, m, n, k, a, aoff, ald, ars, acs, b, boff, bld, brs, ostride,   \
-                  c, cld, ldc);                                                      \
-}                                                                                    \
-static int mc_vec_block_##T(int grad, Py_ssize_t ns, Py_ssize_t rows,                \
-        Py_ssize_t cols, const T* a, const Py_ssize_t* aoff, Py_ssize_t ostride,     \
-        Py_ssize_t rs, const T* x, const Py_ssize_t* xoff, Py_ssize_t xs,            \
-        Py_ssize_t xld, T* y, Py_ssize_t yld) {                                      \
-    const mc_chk_##TN *t = mc_chks_##TN[mc_level];                                   \
-    MC_CHK_NOTE(MC_CHK_VEC, t->level);                                               \
-    return t->vec_block(grad, ns, rows, cols, a, aoff, ostride, rs, x, xoff, xs,     \
-                        xld, y, yld);                                                \
-}                                                                                    \
-MC_CHK_MV_ENTRY(T, TN, mv_grad) MC_CHK_MV_ENTRY(T, TN, mv_tan)
-/* mc_mv_grad_<T> (y[i0:i1] of xᵀA) and mc_mv_tan_<T> (of A x): one entry each */
-#define MC_CHK_MV_ENTRY(T, TN, FIELD)                                                \
-static void mc_##FIELD##_##T(Py_ssize_t rows, Py_ssize_t cols, const T* a,           \
-        const T* x, T* y, Py_ssize_t i0, Py_ssize_t i1) {                            \
-    const mc_chk_##TN *t = mc_chks_##TN[mc_level];                                   \
-    MC_CHK_NOTE(MC_CHK_MV, t->level);                                                \
-    t->FIELD(rows, cols, a, x, y, i0, i1);                                           \
-}
-MC_CHK_ENTRIES(double, d)
-MC_CHK_ENTRIES(float, f)
+#define MC_CT double
+#define MC_CTN d
+#include "mc_chain_kern_entries.h"
+#define MC_CT float
+#define MC_CTN f
+#include "mc_chain_kern_entries.h"
 
 #endif /* MCFAST_CHAIN_KERN_H */

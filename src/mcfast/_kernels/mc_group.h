@@ -29,7 +29,7 @@
  *   nx, rw    any width, and rows=.
  *
  * The other paths of this file, each a function per loss and mode:
- *   packed rows   narrow contiguous rows (m a power of two ≤ VL/2; GCC, MC_SPEC 2): several
+ *   packed rows   narrow contiguous rows (m a power of two ≤ VL/2; GCC, MC_SPEC ≥ 2): several
  *                 rows to a vector, a partial shuffle tree with masks made per call;
  *   F order       sub-blocks of m column segments: z column by column, vectors of rows;
  *   multinomial   K ≤ W/8 classes as the lanes of one vector (C rows, rows=).

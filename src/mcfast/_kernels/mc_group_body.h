@@ -3,7 +3,7 @@
  * Re-included by mc_levels.h for each (dtype, level) it lists, with MC_T (element),
  * MC_IT (its integer lane type), MC_W (vector bytes), MC_VL (lanes), MC_TARGET (the
  * instruction set's attribute), MC_SPEC (0: the baseline, 1: specialised, 2: also the
- * packed narrow rows) and MC_G(x) (this instantiation's name + x) defined, and MC_S (the
+ * packed narrow rows for gradients, 3: for Hessian products too) and MC_G(x) (this instantiation's name + x) defined, and MC_S (the
  * element type X is stored in) for the mixed instantiations: float32 X under double
  * arithmetic, the row groups alone (no F order, packed rows or multinomial); no include
  * guard. The generic bodies are always_inline functions taking the loss kind, the mode
@@ -32,7 +32,8 @@ typedef float MC_G(_fv) __attribute__((vector_size(VL * sizeof(float))));
 typedef T MC_G(_h16) __attribute__((vector_size(16)));
 typedef T MC_G(_h32) __attribute__((vector_size(32)));
 enum { MC_G(_SPEC) = SPECIALISE != 0,
-       MC_G(_PACK) = SPECIALISE == 2 && MC_PACKED_OK && !MC_MIXED,
+       MC_G(_PACK) = SPECIALISE >= 2 && MC_PACKED_OK && !MC_MIXED,
+       MC_G(_PACKH) = SPECIALISE == 3 && MC_PACKED_OK && !MC_MIXED,
        MC_G(_VL) = VL, MC_G(_XW) = VL * sizeof(S) };   /* XW: bytes of VL stored X */
 typedef T MC_G(_hv) __attribute__((vector_size(W * sizeof(T) / 8)));
 /* eˣ, log(1 + e) and the losses on W / 8 double lanes: MC_G(_vm_dv), MC_G(_vm_exp),
@@ -474,7 +475,7 @@ TARGET MC_INLINE double MC_G(_floop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     }
     return MC_G(_finish)(p, g, HESS, lacc, iacc, lt, it);
 }
-/* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, MC_SPEC 2): one vector
+/* Narrow contiguous rows (m a power of two, m ≤ VL / 2; GCC, MC_SPEC 2 or 3): one vector
  * holds P = VL / m whole rows, a group of VL rows is m vectors. Products with θ
  * repeated P times, then log2(m) levels of the shuffle tree sum each row's m lanes
  * (runtime masks, set up per call), a permutation puts the rows in order; G += X r
@@ -800,8 +801,10 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
     };
 #if !MC_MIXED
     static double (*const ptab[4][2])(const mc_prob *, Py_ssize_t, Py_ssize_t, T *) = {
-        {MC_G(_p_sq0), MC_G(_p_sq1)}, {MC_G(_p_lg0), MC_G(_p_lg1)},
-        {MC_G(_p_po0), MC_G(_p_po1)}, {MC_G(_p_hu0), MC_G(_p_hu1)}};
+        {MC_G(_p_sq0), MC_G(_PACKH) ? MC_G(_p_sq1) : 0},
+        {MC_G(_p_lg0), MC_G(_PACKH) ? MC_G(_p_lg1) : 0},
+        {MC_G(_p_po0), MC_G(_PACKH) ? MC_G(_p_po1) : 0},
+        {MC_G(_p_hu0), MC_G(_PACKH) ? MC_G(_p_hu1) : 0}};   /* PACKH 0: no code */
 #endif
     const Py_ssize_t m = p->src.m, nc = m / VL;
     const uintptr_t xa = (uintptr_t)p->src.x;
@@ -819,7 +822,8 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
     if (!p->src.rows && nc == 8)
         return tab8[kind][p->hess != 0](p, i0, nb, g);
 #else
-    if (MC_G(_PACK) && !p->src.rows && p->src.ld == m && m > 0 && 2 * m <= VL
+    if (MC_G(_PACK) && (!p->hess || MC_G(_PACKH))
+            && !p->src.rows && p->src.ld == m && m > 0 && 2 * m <= VL
             && (m & (m - 1)) == 0 && nb >= VL)      /* whole narrow rows per vector */
         return ptab[kind][p->hess != 0](p, i0, nb, g);
 #endif

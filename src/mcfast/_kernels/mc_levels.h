@@ -17,8 +17,9 @@
  *   MC_XSFX     (double only) the names' suffix of its mixed twin: x_<level>;
  *   MC_SPEC     0 at the baseline (one row walk for every width: a third of the code),
  *               1 where speed matters (a function per row width), 2 also the packed
- *               narrow rows (AVX-512, and float32 at AVX2: m = 4 was 5.6× the read
- *               floor through the row groups, 1.5× packed).
+ *               narrow rows for gradients (float32 at AVX2: m = 4 was 5.6× the read
+ *               floor through the row groups, 1.5× packed), 3 for Hessian products
+ *               too (AVX-512; at float32 AVX2 they would cost ~70 KB of the 4.2 MB).
  * With MC_LEVELS_ONLY_D defined (mc_hess.h: the Hessian kernel needs only the double
  * hooks) the float instantiations are left out.
  * With MC_LEVELS_MIXED defined (mc_group.h alone) the list also has the mixed
@@ -87,7 +88,7 @@
 #define MC_W 64
 #define MC_VL 8
 #define MC_TARGET MC_T_AVX512
-#define MC_SPEC 2
+#define MC_SPEC 3
 #define MC_XSFX x_avx512
 #include MC_BODY
 #include "mc_level_end.h"
@@ -100,7 +101,7 @@
 #define MC_W 64
 #define MC_VL 16
 #define MC_TARGET MC_T_AVX512
-#define MC_SPEC 2
+#define MC_SPEC 3
 #include MC_BODY
 #include "mc_level_end.h"
 #endif
