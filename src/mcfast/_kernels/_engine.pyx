@@ -534,7 +534,8 @@ cdef int check_entry(str func, X, indices, indptr, tuple shape, int kind, rows, 
     a.K, a.m, a.mp = K, m, m + intercept
     if theta.shape[0] != a.mp:
         _fail_in(func, "theta must have m (+ 1 with an intercept) rows")
-    if loss < MC_SQUARED or loss > MC_MULTINOMIAL or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1):
+    if (loss < MC_SQUARED or loss > MC_MULTINOMIAL
+            or (loss != MC_SQUARED and loss != MC_MULTINOMIAL and K != 1)):
         _fail_in(func, "unknown loss, or a 2-D theta for a single-output loss")
     a.ycols = K if loss == MC_SQUARED else 1
     if y is None:
@@ -616,8 +617,9 @@ def loss_grad(X, indices, indptr, tuple shape, int kind, rows, theta, p, y, w, i
     X: a 2-D ndarray with unit stride along one axis (row-major or column-major), or,
     with `indices` and `indptr` (int32 or int64, C-contiguous), a CSR matrix's data.
     shape: (n, m) of X. kind: its source kind (SOURCE_KINDS; dense: `dense_kind(X)`,
-    classified once by the caller, checked here). rows: None or C-contiguous intp indices into 0 … n−1. theta,
-    p, grad: C-contiguous (mp,) or (mp, K), mp = m + intercept; y: (n,), or (n, K) for
+    classified once by the caller, checked here). rows: None or C-contiguous intp
+    indices into 0 … n−1. theta, p, grad: C-contiguous (mp,) or (mp, K), mp = m +
+    intercept; y: (n,), or (n, K) for
     squared with a 2-D Θ; w: (n,); y and w may be None (y only for squared). θ, p and
     grad share one float dtype, the arithmetic's; X, y and w share it too, except that
     under float64 arithmetic a float32 X is read in place and widened block by block

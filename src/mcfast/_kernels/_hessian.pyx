@@ -465,15 +465,15 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
         bad[0] += _csr(p, CSR_Z if need_z else CSR_COUNT, i0, nb, NULL, z)
     else:
         bad[0] += _gather(p, i0, nb, B)
-    # z (K × nb) = Θ[:m]ᵀ Bᵀ + b   (z = (B @ theta[:m] + theta[m]).T)
+    # z (K × nb) = Θ[:m]ᵀ Bᵀ + b   (z = (B @ theta[:m] + theta[m]).T; CSR read in
+    # place: Θ[:m]ᵀ X_bᵀ came from `_csr` above)
     if need_z:
-        if p.sparse_rank:
-            pass
-        elif m > 0:
-            gemm(Trans, NoTrans if cm else Trans, K, nb, m, 1.0, p.theta, K, B, ldb, 0.0,
-                 z, nb)
-        else:
-            memset(z, 0, K * nb * sizeof(double))
+        if not p.sparse_rank:
+            if m > 0:
+                gemm(Trans, NoTrans if cm else Trans, K, nb, m, 1.0, p.theta, K, B, ldb,
+                     0.0, z, nb)
+            else:
+                memset(z, 0, K * nb * sizeof(double))
         if p.intercept:
             for c in range(K):
                 b = p.theta[m * K + c]

@@ -3,10 +3,10 @@
  * Re-included by mc_levels.h for each (dtype, level) it lists, with MC_T (element),
  * MC_IT (its integer lane type), MC_W (vector bytes), MC_VL (lanes), MC_TARGET (the
  * instruction set's attribute), MC_SPEC (0: the baseline, 1: specialised, 2: also the
- * packed narrow rows for gradients, 3: for Hessian products too) and MC_G(x) (this instantiation's name + x) defined, and MC_S (the
- * element type X is stored in) for the mixed instantiations: float32 X under double
- * arithmetic, the row groups alone (no F order, packed rows or multinomial); no include
- * guard. The generic bodies are always_inline functions taking the loss kind, the mode
+ * packed narrow rows for gradients, 3: for Hessian products too) and MC_G(x) (this
+ * instantiation's name + x) defined, and MC_S (the element type X is stored in) for
+ * the mixed instantiations: float32 X under double arithmetic, the row groups alone
+ * (no F order, packed rows or multinomial); no include guard. The generic bodies are always_inline functions taking the loss kind, the mode
  * and the row walk as compile-time constants; mc_group_kind.h (re-included once per loss
  * and mode) makes the named noinline functions of them, and the entries at the end pick
  * one per block. See mc_group.h for what each path does.
