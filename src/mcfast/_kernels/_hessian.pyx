@@ -3,16 +3,17 @@
 
 Design. H = Σ_i (x_i x_iᵀ) ⊗ D_i with x_i ending in a 1 for the intercept and D_i the
 K × K Hessian of ℓ in the row's predictions z_i (times w_i). Per block of rows:
-  B = X_b widened to double (float32 X: float64 arithmetic), row major for C and CSR
-      sources (CSR scattered into zeros), column major for F (its column segments copied
-      as they are); the intercept's column of ones is never stored: its row of H is
-      Bᵀd and Σ d (gemv), so the rank-k updates keep X's own width (32, not 33);
+  B = X_b in double, row major: float64 C rows read in place where m is a multiple of
+      8, else widened (float32 X: float64 arithmetic) into scratch rows padded with
+      zeros to a multiple of 8 (F columns transposed, CSR scattered into zeros); the
+      intercept's column of ones is never stored (its row of H is Bᵀd and Σ d);
   z = B Θ (gemm), then the loss hooks of mc_loss.h: w ∘ ℓ′ and the loss (grad_hess:
       G += (w ∘ ℓ′)ᵀ B, gemm), and the Hessian factors d = w ∘ ℓ″ (one hook call with
-      q = 1; multinomial: K calls with q = e_k give D's columns, w p_c (δ_ck − p_k));
-  per class pair (c ≤ k) with factors d: H_ck += Bᵀ diag(d) B as one or two rank-k
-      updates (syrk) of sqrt(d⁺) ∘ B and sqrt(d⁻) ∘ B (d = d⁺ − d⁻: all of these losses
-      have ℓ″ ≥ 0, negative weights or multinomial's off-diagonal classes give d⁻).
+      q = 1; multinomial: K calls with q = e_k give D's columns, w p_c (δ_ck − p_k);
+      squared: d = 2w, one block shared by its K targets, and without weights no d);
+  per class pair (c ≤ k) with factors d: H_ck += [B, 1]ᵀ diag(d) [B, 1] in one pass by
+      mc_sandwich.h's kernel on U = d ∘ B, for d of any sign (negative weights,
+      multinomial's off-diagonal classes), the intercept's column with it.
 No n × m temporary: the block scratch is tens of KiB. Blocks are grouped into parts fixed
 by the data's shape (never by the thread count); each part accumulates into its own
 upper triangles, summed in part order at the end, so the result is bitwise the same on
@@ -22,12 +23,12 @@ any number of threads. The full (mp·K) × (mp·K) matrix of θ flattened in C o
 from cython cimport floating
 from libc.stdint cimport uintptr_t
 from libc.string cimport memset, memcpy
-from libc.math cimport sqrt, NAN
+from libc.math cimport NAN
 
 cimport numpy as cnp
 import numpy as np
 
-from ._blas cimport gemm, gemv, syrk, NoTrans, Trans
+from ._blas cimport gemm, NoTrans, Trans
 from ._threads cimport openmp_effective_n_threads, parallel_for
 from ._engine cimport check_entry, entry_args
 
@@ -55,6 +56,13 @@ cdef extern from "mc_hess.h":
                         const double* z, const double* q, const double* y,
                         const double* w, double* r, double* lv,
                         double* tmp) noexcept nogil
+    void mc_sandwich(Py_ssize_t nb, Py_ssize_t m, const double* d, double alpha,
+                     const double* B, Py_ssize_t ldb, double* Ubuf, int intercept,
+                     double* H, Py_ssize_t ldh) noexcept nogil
+    void mc_hess_z(Py_ssize_t nb, Py_ssize_t m, Py_ssize_t K, const double* B,
+                   Py_ssize_t ldb, const double* th, Py_ssize_t ldt, const double* bias,
+                   double* z) noexcept nogil
+    Py_ssize_t mc_sandwich_ubuf(Py_ssize_t m) noexcept nogil
     int mc_hess_set_level(int level) noexcept nogil
     int mc_get_level() noexcept nogil
 
@@ -67,7 +75,7 @@ cdef enum:
     MAX_BLOCK = 4096
     MAX_PARTS = 16
     # CSR rows with fewer than m / SPARSE_RANK_RATIO stored entries (on average) take
-    # rank-one updates over their entries instead of syrk of the scattered block
+    # rank-one updates over their entries instead of the sandwich of the scattered block
     SPARSE_RANK_RATIO = 8
     # multiply-adds a thread gets at least
     WORK_PER_THREAD = 1 << 20
@@ -89,6 +97,7 @@ cdef struct hprob:
     const void* w
     bint yf32, wf32             # y, w float32 (else float64)
     const double* theta         # Θ (mp, K) in double
+    const double* thz           # Θ[:m]ᵀ (K, pad8(m)) in double, zero past column m
     bint grad                   # also the loss and gradient
     bint sparse_rank            # CSR: rank-one updates over each row's stored entries
 
@@ -102,10 +111,9 @@ cdef inline Py_ssize_t _lines(Py_ssize_t ndoubles) noexcept nogil:
 
 
 cdef Py_ssize_t n_pairs(int loss, Py_ssize_t K) noexcept nogil:
-    """Class pairs with a Hessian block: 1 (K = 1), K (squared: D diagonal), K(K+1)/2."""
-    if K <= 1:
-        return 1
-    return K * (K + 1) // 2 if loss == MC_MULTINOMIAL else K
+    """Class pairs with their own Hessian block: K(K+1)/2 for multinomial, else 1 (K = 1,
+    or squared with K targets: D = 2w I, one block Bᵀ diag(2w) B on the diagonal)."""
+    return K * (K + 1) // 2 if loss == MC_MULTINOMIAL and K > 1 else 1
 
 
 cdef Py_ssize_t plan_block(Py_ssize_t n, Py_ssize_t mp) noexcept nogil:
@@ -140,11 +148,17 @@ cdef inline Py_ssize_t _region(Py_ssize_t mp, Py_ssize_t K,
     return _lines(npairs * mp * mp + K * mp + 2)
 
 
-cdef inline Py_ssize_t _scratch(Py_ssize_t mp, Py_ssize_t K, Py_ssize_t ycols,
+cdef inline Py_ssize_t _pad8(Py_ssize_t m) noexcept nogil:
+    """Row stride of the block scratch B and U: m rounded up to 8 (mc_sandwich.h reads
+    rows up to there)."""
+    return (m + 7) // 8 * 8
+
+
+cdef inline Py_ssize_t _scratch(Py_ssize_t m, Py_ssize_t K, Py_ssize_t ycols,
                                 Py_ssize_t npairs, Py_ssize_t block) noexcept nogil:
-    """Doubles of one thread's block scratch: B, S (nb·mp each) | z, q, r (K·nb each) |
-    d (npairs·nb) | y_b (ycols·nb) | w_b, lv (nb each) | tmp (2·nb)."""
-    return _lines(2 * block * mp
+    """Doubles of one thread's block scratch: B (nb·pad8(m)) | mc_sandwich's U | z, q, r
+    (K·nb each) | d (npairs·nb) | y_b (ycols·nb) | w_b, lv (nb each) | tmp (2·nb)."""
+    return _lines(block * _pad8(m) + mc_sandwich_ubuf(m)
                   + block * (3 * K + npairs + ycols + 4))
 
 
@@ -154,8 +168,9 @@ cdef Py_ssize_t work_size(Py_ssize_t n, Py_ssize_t m, bint intercept, Py_ssize_t
     cdef Py_ssize_t mp = m + intercept, npairs = n_pairs(loss, K)
     cdef Py_ssize_t block = plan_block(n, mp)
     cdef Py_ssize_t ycols = K if loss == MC_SQUARED else 1
-    return (_lines(mp * K) + plan_parts(n, mp, npairs, block) * _region(mp, K, npairs)
-            + max(nthreads, 1) * _scratch(mp, K, ycols, npairs, block) + LINE)
+    return (_lines(mp * K) + _lines(K * _pad8(m))
+            + plan_parts(n, mp, npairs, block) * _region(mp, K, npairs)
+            + max(nthreads, 1) * _scratch(m, K, ycols, npairs, block) + LINE)
 
 
 cdef inline double* _aligned(double* work) noexcept nogil:
@@ -190,33 +205,33 @@ cdef inline Py_ssize_t _gather(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
 
 cdef Py_ssize_t _gather_t(const hprob* p, const floating* x, Py_ssize_t i0, Py_ssize_t nb,
                           double* B) noexcept nogil:
-    """B = X_b in double: row-major nb × m (C, CSR), column-major (F). Returns the count
-    of CSR column indices out of range (left out)."""
-    cdef Py_ssize_t i, j, k, r, col, bad = 0, m = p.m, ld = p.ld
+    """B = X_b in double, row major: B[i·ldb + j] with ldb = pad8(m), the columns m …
+    ldb − 1 zero. Returns the count of CSR column indices out of range (left out)."""
+    cdef Py_ssize_t i, j, k, r, col, bad = 0, m = p.m, ld = p.ld, ldb = _pad8(p.m)
     cdef const floating* xr
     cdef double* bi
-    if p.kind == MC_SRC_F:               # F: column segments, B[j·nb + i]
-        for j in range(m):
-            xr = x + j * ld
-            bi = B + j * nb
-            if p.rows != NULL:
-                for i in range(nb):
-                    bi[i] = xr[p.rows[i0 + i]]
-            else:
-                for i in range(nb):
-                    bi[i] = xr[i0 + i]
-    elif p.kind == MC_SRC_C:             # C: rows, B[i·m + j]
+    if p.kind == MC_SRC_F:               # F: B[i, j] = X[r, j] at x[j·ld + r]
+        for i in range(nb):
+            r = p.rows[i0 + i] if p.rows != NULL else i0 + i
+            bi = B + i * ldb
+            for j in range(m):
+                bi[j] = x[j * ld + r]
+            for j in range(m, ldb):
+                bi[j] = 0
+    elif p.kind == MC_SRC_C:             # C: rows
         for i in range(nb):
             r = p.rows[i0 + i] if p.rows != NULL else i0 + i
             xr = x + r * ld
-            bi = B + i * m
+            bi = B + i * ldb
             for j in range(m):
                 bi[j] = xr[j]
+            for j in range(m, ldb):
+                bi[j] = 0
     else:                                # CSR scattered into zeros (duplicates add up)
-        memset(B, 0, nb * m * sizeof(double))
+        memset(B, 0, nb * ldb * sizeof(double))
         for i in range(nb):
             r = p.rows[i0 + i] if p.rows != NULL else i0 + i
-            bi = B + i * m
+            bi = B + i * ldb
             for k in range(_idx(p.indptr, r, p.idx64), _idx(p.indptr, r + 1, p.idx64)):
                 col = _idx(p.indices, k, p.idx64)
                 if col < 0 or col >= m:
@@ -226,51 +241,27 @@ cdef Py_ssize_t _gather_t(const hprob* p, const floating* x, Py_ssize_t i0, Py_s
     return bad
 
 
-cdef void _rank_k(const hprob* p, const double* d, Py_ssize_t nb, double* B, double* S,
-                  bint last, double* H) noexcept nogil:
-    """H (mp × mp, upper) += [B, 1]ᵀ diag(d) [B, 1]: the intercept's column Bᵀd and Σ d
-    (gemv), then syrk of sqrt(d⁺) ∘ B minus syrk of sqrt(d⁻) ∘ B (a NaN in d counts as
-    d⁺ and spreads), the scaled rows in S; B itself is scaled in place when this is its
-    `last` use and every d ≥ 0."""
-    cdef Py_ssize_t i, j, m = p.m, mp = p.mp, npos = 0, nneg = 0
-    cdef bint cm = p.kind == MC_SRC_F
-    cdef double s, sd = 0
-    cdef int sign
-    for i in range(nb):
-        if d[i] < 0:
-            nneg += 1
-        elif d[i] != 0:
-            npos += 1
-    if npos == 0 and nneg == 0:
-        return
-    if p.intercept:
-        # H[:m, m] += Bᵀ d;  H[m, m] += Σ d
-        if m > 0:
-            gemv(NoTrans if cm else Trans, m if cm else nb, nb if cm else m, 1.0, B,
-                 nb if cm else m, d, 1, 1.0, H + m, mp)
+cdef void _sandwich(const hprob* p, const double* d, double dconst, Py_ssize_t nb,
+                    const double* B, Py_ssize_t ldb, double* U, double* H) noexcept nogil:
+    """H (mp × mp, upper) += [B, 1]ᵀ diag(d) [B, 1] (d NULL: every d_i = dconst): the
+    corner Σ d here, the coefficients' triangle and the intercept's column Bᵀd by
+    mc_sandwich (U its scratch)."""
+    cdef Py_ssize_t i, m = p.m, mp = p.mp, nz = 0
+    cdef double sd = 0
+    if d == NULL:
+        if dconst == 0:
+            return
+        sd = dconst * nb
+    else:
         for i in range(nb):
             sd += d[i]
+            nz += d[i] != 0
+        if nz == 0:
+            return
+    if p.intercept:
         H[m * mp + m] += sd
-    if m == 0:
-        return
-    if last and nneg == 0:
-        S = B
-    for sign in range(2):
-        if (npos if sign == 0 else nneg) == 0:
-            continue
-        # S = sqrt(±d) ∘ B, rows of the other sign zero
-        for i in range(nb):
-            s = d[i] if sign == 0 else -d[i]
-            s = sqrt(s) if not s < 0 else 0.0
-            if cm:
-                for j in range(m):
-                    S[j * nb + i] = s * B[j * nb + i]
-            else:
-                for j in range(m):
-                    S[i * m + j] = s * B[i * m + j]
-        # H[:m, :m] += ± Sᵀ S   (np.triu(H) += ± S.T @ S)
-        syrk(NoTrans if cm else Trans, m, nb, 1.0 if sign == 0 else -1.0, S,
-             nb if cm else m, 1.0, H, mp)
+    if m > 0:
+        mc_sandwich(nb, m, d, 1.0 if d != NULL else dconst, B, ldb, U, p.intercept, H, mp)
 
 
 ctypedef fused index_t:
@@ -429,7 +420,7 @@ cdef void _rank_one_rows(const hprob* p, const index_t* ind, const index_t* indp
 cdef bint _use_sparse_rank(const void* indptr, bint idx64, Py_ssize_t nstore,
                            Py_ssize_t m) noexcept nogil:
     """A CSR X sparse enough that rank-one updates over its stored entries (nnz² a row,
-    scalar) beat the dense syrk of the scattered block (m² a row, at BLAS's rate): fewer
+    scalar) beat the sandwich of the scattered block (m²/2 a row, in vectors): fewer
     than m / SPARSE_RANK_RATIO stored entries a row on average."""
     if nstore <= 0 or m <= 0:
         return False
@@ -442,12 +433,10 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
     """The block's rank-k updates into acc (npairs triangles), with p.grad its gradient
     into gacc (K × mp) and its loss returned."""
     cdef Py_ssize_t m = p.m, mp = p.mp, K = p.K, yc = p.ycols, npairs = p.npairs
-    cdef Py_ssize_t i, c, k, r
-    cdef bint cm = p.kind == MC_SRC_F
-    cdef Py_ssize_t ldb = nb if cm else m
-    cdef double* B = scr
-    cdef double* S = B + nb * mp
-    cdef double* z = S + nb * mp
+    cdef Py_ssize_t i, c, k, r, ldb = _pad8(m)
+    cdef double* Bs = scr
+    cdef double* U = Bs + nb * ldb
+    cdef double* z = U + mc_sandwich_ubuf(m)
     cdef double* q = z + K * nb
     cdef double* rr = q + K * nb
     cdef double* d = rr + K * nb
@@ -455,26 +444,29 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
     cdef double* wb = yb + yc * nb
     cdef double* lv = wb + nb
     cdef double* tmp = lv + nb
+    cdef const double* B = Bs
     cdef const double* yp = NULL
     cdef const double* wp = NULL
     cdef const void* y = p.y
     cdef const void* w = p.w
     cdef double loss = 0, b
-    cdef bint need_z = p.grad or p.loss.kind != MC_SQUARED
+    cdef bint squared = p.loss.kind == MC_SQUARED
+    cdef bint need_z = p.grad or not squared
     if p.sparse_rank:        # CSR read in place: z here, no scattered block B
         bad[0] += _csr(p, CSR_Z if need_z else CSR_COUNT, i0, nb, NULL, z)
+    elif (p.kind == MC_SRC_C and not p.xf32 and p.rows == NULL and m % 8 == 0):
+        # float64 C rows read in place: their rows are the whole of pad8(m)
+        B = <const double*>p.x + i0 * p.ld
+        ldb = p.ld
     else:
-        bad[0] += _gather(p, i0, nb, B)
+        bad[0] += _gather(p, i0, nb, Bs)
     # z (K × nb) = Θ[:m]ᵀ Bᵀ + b   (z = (B @ theta[:m] + theta[m]).T; CSR read in
     # place: Θ[:m]ᵀ X_bᵀ came from `_csr` above)
     if need_z:
         if not p.sparse_rank:
-            if m > 0:
-                gemm(Trans, NoTrans if cm else Trans, K, nb, m, 1.0, p.theta, K, B, ldb,
-                     0.0, z, nb)
-            else:
-                memset(z, 0, K * nb * sizeof(double))
-        if p.intercept:
+            mc_hess_z(nb, m, K, B, ldb, p.thz, _pad8(m),
+                      p.theta + m * K if p.intercept else NULL, z)
+        elif p.intercept:
             for c in range(K):
                 b = p.theta[m * K + c]
                 for i in range(nb):
@@ -495,14 +487,26 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
         if p.sparse_rank:
             _csr(p, CSR_GRAD, i0, nb, rr, gacc)
         elif m > 0:
-            gemm(NoTrans, Trans if cm else NoTrans, K, m, nb, 1.0, rr, nb, B, ldb, 1.0,
-                 gacc, mp)
+            gemm(NoTrans, NoTrans, K, m, nb, 1.0, rr, nb, B, ldb, 1.0, gacc, mp)
         if p.intercept:
             for c in range(K):
                 b = 0
                 for i in range(nb):
                     b += rr[c * nb + i]
                 gacc[c * mp + m] += b
+    if squared:
+        # D = 2w I for every target: one block, d = 2w (no weights: 2, U = B)
+        if wp != NULL:
+            for i in range(nb):
+                d[i] = 2 * wp[i]
+        if p.sparse_rank:
+            if wp == NULL:
+                for i in range(nb):
+                    d[i] = 2
+            _csr(p, CSR_RANK, i0, nb, d, acc)
+        else:
+            _sandwich(p, d if wp != NULL else NULL, 2.0, nb, B, ldb, U, acc)
+        return loss
     if p.loss.kind == MC_MULTINOMIAL and K > 1:
         # column k of each row's D: w p_c (δ_ck − p_k), kept for the pairs c ≤ k
         for k in range(K):
@@ -513,15 +517,15 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
             for c in range(k + 1):
                 memcpy(d + _pair(c, k, K) * nb, rr + c * nb, nb * sizeof(double))
     else:
-        # d_c = w ∘ ℓ″ (squared with K targets: D diagonal, 2 w each)
-        for i in range(K * nb):
+        # d = w ∘ ℓ″
+        for i in range(nb):
             q[i] = 1
         mc_hess_hook(&p.loss, 1, nb, K, z, q, yp, wp, d, lv, tmp)
     for c in range(npairs):
         if p.sparse_rank:
             _csr(p, CSR_RANK, i0, nb, d + c * nb, acc + c * mp * mp)
         else:
-            _rank_k(p, d + c * nb, nb, B, S, c == npairs - 1, acc + c * mp * mp)
+            _sandwich(p, d + c * nb, 0.0, nb, B, ldb, U, acc + c * mp * mp)
     return loss
 
 
@@ -563,15 +567,21 @@ cdef double _run(hprob* p, const floating* theta, double l2,
     cdef Py_ssize_t nblocks = (n + block - 1) // block if n > 0 else 0
     cdef Py_ssize_t nparts = plan_parts(n, mp, npairs, block), per, b0, b1
     cdef Py_ssize_t region = _region(mp, K, npairs)
-    cdef Py_ssize_t scratch = _scratch(mp, K, p.ycols, npairs, block)
+    cdef Py_ssize_t scratch = _scratch(m, K, p.ycols, npairs, block)
     cdef double* base = _aligned(work)
     cdef double* th = base
-    cdef double* parts = base + _lines(mp * K)
+    cdef double* thz = th + _lines(mp * K)
+    cdef double* parts = thz + _lines(K * _pad8(m))
     cdef double* scr = parts + nparts * region
     cdef double v, loss = 0
     for j in range(mp * K):
         th[j] = theta[j]
+    memset(thz, 0, K * _pad8(m) * sizeof(double))
+    for j in range(m):
+        for c in range(K):
+            thz[c * _pad8(m) + j] = th[j * K + c]
     p.theta = th
+    p.thz = thz
     p.grad = grad != NULL
     memset(parts, 0, nparts * region * sizeof(double))
     per = (nblocks + nparts - 1) // nparts if nblocks else 0
@@ -584,14 +594,12 @@ cdef double _run(hprob* p, const floating* theta, double l2,
     memset(H, 0, s * s * sizeof(floating))
     for c in range(K):
         for k in range(c, K):
-            if npairs == 1:
-                pr = 0
-            elif npairs == K:
-                if k != c:
-                    continue
-                pr = c
-            else:
+            if npairs > 1:
                 pr = _pair(c, k, K)
+            elif k != c:
+                continue
+            else:
+                pr = 0
             for j in range(mp):
                 for l in range(j, mp):
                     v = 0

@@ -11,6 +11,7 @@
 #define MC_LEVELS_ONLY_D
 #include "mc_loss.h"
 #undef MC_LEVELS_ONLY_D
+#include "mc_sandwich.h"    /* the rank-k update H += Uᵀ B by level */
 
 /* the double hooks by level, a sibling of mc_kern.h's table (that one would bring every
    fused path into the Hessian kernel, which needs only these): 0 the baseline, 1
