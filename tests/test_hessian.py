@@ -353,3 +353,51 @@ def test_one_hot_csr_index_types_and_thread_counts(rng, monkeypatch, idx, dtype)
     Xr.has_sorted_indices = False
     H = mc.LinearLoss(Xr, y, **kw).hessian(theta)
     np.testing.assert_allclose(H, first[2], rtol=1e-13, atol=1e-13 * np.abs(want).max())
+
+
+@pytest.fixture
+def each_hessian_level():
+    """A setter of the Hessian kernels' SIMD level and the levels this CPU has (0 the
+    baseline … its best); the level in use is restored after."""
+    from mcfast._kernels import _engine, _hessian
+    before = _hessian.simd_level()
+    yield _hessian.set_simd_level, list(range(_engine.simd_level()[1] + 1))
+    _hessian.set_simd_level(before)
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "float32", "rows"])
+def test_every_width_around_the_tiles_at_every_level(rng, each_hessian_level, layout):
+    """The sandwich kernel's tiles and column tails (m around multiples of 2, 4 and 8;
+    float64 C rows read in place where m % 8 = 0), negative and zero weights, with and
+    without intercept, at each SIMD level: the NumPy formula, to rounding."""
+    set_level, levels = each_hessian_level
+    n = 157                                      # sub-blocks and blocks with tails
+    for m in (1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 24, 25, 31, 32, 33, 40):
+        X = rng.standard_normal((n, m))
+        Xl = {"C": X, "F": np.asfortranarray(X), "float32": X.astype(np.float32),
+              "rows": X}[layout]
+        Xv = Xl.astype(np.float64)
+        rows = rng.integers(0, n, 90) if layout == "rows" else None
+        Xr = Xv if rows is None else Xv[rows]
+        for intercept in (False, True):
+            theta, y, w = _problem(rng, "logistic", None, n, m, intercept)
+            w[::4] = -w[::4]
+            w[1::9] = 0
+            obj = mc.LinearLoss(Xl, y, loss="logistic", sample_weight=w,
+                                fit_intercept=intercept)
+            wr, yr = (w, y) if rows is None else (w[rows], y[rows])
+            z = Xr @ theta[:m] + (theta[m] if intercept else 0.0)
+            d = wr * np.exp(-np.logaddexp(0, z) - np.logaddexp(0, -z))
+            X1 = np.hstack([Xr, np.ones((len(Xr), 1))]) if intercept else Xr
+            want = X1.T @ (d[:, None] * X1)
+            for level in levels:
+                set_level(level)
+                got = obj.hessian(theta, rows=rows)
+                np.testing.assert_allclose(got, want, rtol=1e-12,
+                                           atol=1e-12 * np.abs(want).max(),
+                                           err_msg=f"m={m} level={level}")
+                sq = mc.LinearLoss(Xl, y, loss="squared", fit_intercept=intercept)
+                want_sq = 2 * X1.T @ X1
+                np.testing.assert_allclose(sq.hessian(theta, rows=rows), want_sq,
+                                           rtol=1e-12, atol=1e-12 * np.abs(want_sq).max(),
+                                           err_msg=f"squared m={m} level={level}")
