@@ -7,13 +7,16 @@ K × K Hessian of ℓ in the row's predictions z_i (times w_i). Per block of row
       8, else widened (float32 X: float64 arithmetic) into scratch rows padded with
       zeros to a multiple of 8 (F columns transposed, CSR scattered into zeros); the
       intercept's column of ones is never stored (its row of H is Bᵀd and Σ d);
-  z = B Θ (gemm), then the loss hooks of mc_loss.h: w ∘ ℓ′ and the loss (grad_hess:
-      G += (w ∘ ℓ′)ᵀ B, gemm), and the Hessian factors d = w ∘ ℓ″ (one hook call with
+  z = B Θ, then the loss hooks of mc_loss.h: w ∘ ℓ′ and the loss (grad_hess:
+      G += (w ∘ ℓ′)ᵀ B), and the Hessian factors d = w ∘ ℓ″ (one hook call with
       q = 1; multinomial: K calls with q = e_k give D's columns, w p_c (δ_ck − p_k);
       squared: d = 2w, one block shared by its K targets, and without weights no d);
   per class pair (c ≤ k) with factors d: H_ck += [B, 1]ᵀ diag(d) [B, 1] in one pass by
       mc_sandwich.h's kernel on U = d ∘ B, for d of any sign (negative weights,
-      multinomial's off-diagonal classes), the intercept's column with it.
+      multinomial's off-diagonal classes), the intercept's column with it, the next
+      block's rows prefetched meanwhile (C order). The block products are
+      mc_sandwich.h's vector kernels (z, the gradient, the sandwich), not BLAS: on
+      32 columns OpenBLAS spends more time packing its operands than multiplying.
 No n × m temporary: the block scratch is tens of KiB. Blocks are grouped into parts fixed
 by the data's shape (never by the thread count); each part accumulates into its own
 upper triangles, summed in part order at the end, so the result is bitwise the same on
@@ -28,7 +31,6 @@ from libc.math cimport NAN
 cimport numpy as cnp
 import numpy as np
 
-from ._blas cimport gemm, NoTrans, Trans
 from ._threads cimport openmp_effective_n_threads, parallel_for
 from ._engine cimport check_entry, entry_args
 
@@ -58,7 +60,10 @@ cdef extern from "mc_hess.h":
                         double* tmp) noexcept nogil
     void mc_sandwich(Py_ssize_t nb, Py_ssize_t m, const double* d, double alpha,
                      const double* B, Py_ssize_t ldb, double* Ubuf, int intercept,
-                     double* H, Py_ssize_t ldh) noexcept nogil
+                     double* H, Py_ssize_t ldh, const char* next,
+                     Py_ssize_t next_bytes) noexcept nogil
+    void mc_hess_gt(Py_ssize_t nb, Py_ssize_t m, Py_ssize_t K, const double* r,
+                    const double* B, Py_ssize_t ldb, double* g, Py_ssize_t ldg) noexcept nogil
     void mc_hess_z(Py_ssize_t nb, Py_ssize_t m, Py_ssize_t K, const double* B,
                    Py_ssize_t ldb, const double* th, Py_ssize_t ldt, const double* bias,
                    double* z) noexcept nogil
@@ -242,10 +247,11 @@ cdef Py_ssize_t _gather_t(const hprob* p, const floating* x, Py_ssize_t i0, Py_s
 
 
 cdef void _sandwich(const hprob* p, const double* d, double dconst, Py_ssize_t nb,
-                    const double* B, Py_ssize_t ldb, double* U, double* H) noexcept nogil:
+                    const double* B, Py_ssize_t ldb, double* U, double* H,
+                    const char* next, Py_ssize_t next_bytes) noexcept nogil:
     """H (mp × mp, upper) += [B, 1]ᵀ diag(d) [B, 1] (d NULL: every d_i = dconst): the
     corner Σ d here, the coefficients' triangle and the intercept's column Bᵀd by
-    mc_sandwich (U its scratch)."""
+    mc_sandwich (U its scratch; `next`, `next_bytes`: what it prefetches)."""
     cdef Py_ssize_t i, m = p.m, mp = p.mp, nz = 0
     cdef double sd = 0
     if d == NULL:
@@ -261,7 +267,8 @@ cdef void _sandwich(const hprob* p, const double* d, double dconst, Py_ssize_t n
     if p.intercept:
         H[m * mp + m] += sd
     if m > 0:
-        mc_sandwich(nb, m, d, 1.0 if d != NULL else dconst, B, ldb, U, p.intercept, H, mp)
+        mc_sandwich(nb, m, d, 1.0 if d != NULL else dconst, B, ldb, U, p.intercept, H, mp,
+                    next, next_bytes)
 
 
 ctypedef fused index_t:
@@ -428,10 +435,11 @@ cdef bint _use_sparse_rank(const void* indptr, bint idx64, Py_ssize_t nstore,
     return avg * SPARSE_RANK_RATIO < m
 
 
-cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
+cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb, Py_ssize_t nb_next,
                    double* acc, double* gacc, double* scr, Py_ssize_t* bad) noexcept nogil:
     """The block's rank-k updates into acc (npairs triangles), with p.grad its gradient
-    into gacc (K × mp) and its loss returned."""
+    into gacc (K × mp) and its loss returned; the next block's nb_next rows (0: none)
+    prefetched where they are a C source's consecutive rows."""
     cdef Py_ssize_t m = p.m, mp = p.mp, K = p.K, yc = p.ycols, npairs = p.npairs
     cdef Py_ssize_t i, c, k, r, ldb = _pad8(m)
     cdef double* Bs = scr
@@ -452,6 +460,12 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
     cdef double loss = 0, b
     cdef bint squared = p.loss.kind == MC_SQUARED
     cdef bint need_z = p.grad or not squared
+    cdef Py_ssize_t esize = 4 if p.xf32 else 8
+    cdef const char* nxt = NULL
+    cdef Py_ssize_t nxt_bytes = 0
+    if p.kind == MC_SRC_C and p.rows == NULL and nb_next > 0:
+        nxt = <const char*>p.x + (i0 + nb) * p.ld * esize
+        nxt_bytes = ((nb_next - 1) * p.ld + m) * esize
     if p.sparse_rank:        # CSR read in place: z here, no scattered block B
         bad[0] += _csr(p, CSR_Z if need_z else CSR_COUNT, i0, nb, NULL, z)
     elif (p.kind == MC_SRC_C and not p.xf32 and p.rows == NULL and m % 8 == 0):
@@ -487,7 +501,7 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
         if p.sparse_rank:
             _csr(p, CSR_GRAD, i0, nb, rr, gacc)
         elif m > 0:
-            gemm(NoTrans, NoTrans, K, m, nb, 1.0, rr, nb, B, ldb, 1.0, gacc, mp)
+            mc_hess_gt(nb, m, K, rr, B, ldb, gacc, mp)
         if p.intercept:
             for c in range(K):
                 b = 0
@@ -505,7 +519,7 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
                     d[i] = 2
             _csr(p, CSR_RANK, i0, nb, d, acc)
         else:
-            _sandwich(p, d if wp != NULL else NULL, 2.0, nb, B, ldb, U, acc)
+            _sandwich(p, d if wp != NULL else NULL, 2.0, nb, B, ldb, U, acc, nxt, nxt_bytes)
         return loss
     if p.loss.kind == MC_MULTINOMIAL and K > 1:
         # column k of each row's D: w p_c (δ_ck − p_k), kept for the pairs c ≤ k
@@ -525,7 +539,9 @@ cdef double _block(const hprob* p, Py_ssize_t i0, Py_ssize_t nb,
         if p.sparse_rank:
             _csr(p, CSR_RANK, i0, nb, d + c * nb, acc + c * mp * mp)
         else:
-            _sandwich(p, d + c * nb, 0.0, nb, B, ldb, U, acc + c * mp * mp)
+            # the next block's prefetch with the last pair's pass
+            _sandwich(p, d + c * nb, 0.0, nb, B, ldb, U, acc + c * mp * mp,
+                      nxt if c == npairs - 1 else NULL, nxt_bytes)
     return loss
 
 
@@ -536,7 +552,9 @@ cdef void _part(const hprob* p, Py_ssize_t b0, Py_ssize_t b1,
     cdef double loss = 0
     for b in range(b0, b1):
         i0 = b * p.block
-        loss += _block(p, i0, min(p.block, p.n - i0), region, region + la, scr, &bad)
+        loss += _block(p, i0, min(p.block, p.n - i0),
+                       min(p.block, p.n - i0 - p.block) if b + 1 < b1 else 0,
+                       region, region + la, scr, &bad)
     region[la + p.K * p.mp] = loss
     region[la + p.K * p.mp + 1] = <double>bad
 

@@ -1,11 +1,15 @@
 /* mcfast: the Hessian's dense block products, one kernel per instruction set.
  *
- *   mc_sandwich(nb, m, d, alpha, B, ldb, Ubuf, intercept, H, ldh):
+ *   mc_sandwich(nb, m, d, alpha, B, ldb, Ubuf, intercept, H, ldh, next, next_bytes):
  *     H[k, j] += alpha Σ_{i < nb} d_i B[i, k] B[i, j]   for 0 ≤ k ≤ j < m,
  *     and with `intercept` H[k, m] += alpha Σ_i d_i B[i, k] (the column of ones' row);
  *     d NULL: every d_i = 1 (so alpha = c gives c BᵀB, the squared loss unweighted);
  *     row i of B at B + i·ldb, entry (k, j) of H at H + k·ldh + j; Ubuf: scratch of
- *     mc_sandwich_ubuf(m) doubles (U = d ∘ B, a sub-block of rows at a time, in L1).
+ *     mc_sandwich_ubuf(m) doubles (U = d ∘ B, a sub-block of rows at a time, in L1);
+ *     next (or NULL): the next block's bytes, prefetched towards L2 as it goes, so
+ *     that the next block's first pass (z) reads them from cache, not memory.
+ *   mc_hess_gt(nb, m, K, r, B, ldb, g, ldg):
+ *     g[c·ldg + j] += Σ_i r[c·nb + i] B[i, j] for j < m, the gradient's Rᵀ B.
  *   mc_hess_z(nb, m, K, B, ldb, th, ldt, bias, z):
  *     z[c·nb + i] = Σ_{j < m} B[i, j] th[c·ldt + j] (+ bias[c]), the block's predictions.
  * It is the Hessian's Bᵀ diag(d) B, the "sandwich", in one pass over the block for
@@ -42,7 +46,10 @@
 
 typedef void (*mc_sandwich_fn)(Py_ssize_t nb, Py_ssize_t m, const double *d, double alpha,
                                const double *B, Py_ssize_t ldb, double *Ubuf, int intercept,
-                               double *H, Py_ssize_t ldh);
+                               double *H, Py_ssize_t ldh, const char *next,
+                               Py_ssize_t next_bytes);
+typedef void (*mc_hess_gt_fn)(Py_ssize_t nb, Py_ssize_t m, Py_ssize_t K, const double *r,
+                              const double *B, Py_ssize_t ldb, double *g, Py_ssize_t ldg);
 typedef void (*mc_hess_z_fn)(Py_ssize_t nb, Py_ssize_t m, Py_ssize_t K, const double *B,
                              Py_ssize_t ldb, const double *th, Py_ssize_t ldt,
                              const double *bias, double *z);
@@ -51,6 +58,12 @@ static const mc_sandwich_fn mc_sandwich_fns[] = {
     mc_sw_d_base,
 #if MC_X86
     mc_sw_d_avx2, mc_sw_d_avx512,
+#endif
+};
+static const mc_hess_gt_fn mc_hess_gt_fns[] = {
+    mc_sw_d_base_gt,
+#if MC_X86
+    mc_sw_d_avx2_gt, mc_sw_d_avx512_gt,
 #endif
 };
 static const mc_hess_z_fn mc_hess_z_fns[] = {
@@ -65,9 +78,16 @@ static Py_ssize_t mc_sandwich_ubuf(Py_ssize_t m) { return MC_SW_SUB_ROWS * ((m +
 
 static void mc_sandwich(Py_ssize_t nb, Py_ssize_t m, const double *d, double alpha,
                         const double *B, Py_ssize_t ldb, double *Ubuf, int intercept,
-                        double *H, Py_ssize_t ldh)
+                        double *H, Py_ssize_t ldh, const char *next, Py_ssize_t next_bytes)
 {
-    mc_sandwich_fns[mc_level](nb, m, d, alpha, B, ldb, Ubuf, intercept, H, ldh);
+    mc_sandwich_fns[mc_level](nb, m, d, alpha, B, ldb, Ubuf, intercept, H, ldh, next,
+                              next_bytes);
+}
+
+static void mc_hess_gt(Py_ssize_t nb, Py_ssize_t m, Py_ssize_t K, const double *r,
+                       const double *B, Py_ssize_t ldb, double *g, Py_ssize_t ldg)
+{
+    mc_hess_gt_fns[mc_level](nb, m, K, r, B, ldb, g, ldg);
 }
 
 static void mc_hess_z(Py_ssize_t nb, Py_ssize_t m, Py_ssize_t K, const double *B,

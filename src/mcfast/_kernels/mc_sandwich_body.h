@@ -135,18 +135,22 @@ TARGET MC_INLINE void MC_SW(_scale)(Py_ssize_t ns, Py_ssize_t m, const T *MC_RES
 }
 
 TARGET static void MC_SW()(Py_ssize_t nb, Py_ssize_t m, const T *d, T alpha, const T *B,
-                           Py_ssize_t ldb, T *Ubuf, int intercept, T *H, Py_ssize_t ldh)
+                           Py_ssize_t ldb, T *Ubuf, int intercept, T *H, Py_ssize_t ldh,
+                           const char *next, Py_ssize_t next_bytes)
 {
     enum { R = MC_SW(_R), C = MC_SW(_C) };
     const Py_ssize_t ldu = (m + 7) / 8 * 8;
     /* rows a sub-block: its rows of U and B within SUB_BYTES, at least 8 */
     const Py_ssize_t fit = MC_SW_SUB_BYTES / (Py_ssize_t)(sizeof(T) * (ldu + ldb));
     const Py_ssize_t sub = fit < 8 ? 8 : fit > MC_SW_SUB_ROWS ? MC_SW_SUB_ROWS : fit;
-    Py_ssize_t i0, k0, j0;
+    Py_ssize_t i0, k0, j0, line = 0;
     for (i0 = 0; i0 < nb; i0 += sub) {
         const Py_ssize_t ns = nb - i0 < sub ? nb - i0 : sub;
         const T *b = B + i0 * ldb, *u = b;
         Py_ssize_t lu = ldb;
+        /* this sub-block's share of the next block's lines, towards L2 */
+        for (; next && line < next_bytes * (i0 + ns) / nb; line += MC_LINE_BYTES)
+            __builtin_prefetch(next + line, 0, 2);
         if (d) {                                      /* U = d ∘ B, in L1 */
             MC_SW(_scale)(ns, m, d + i0, b, ldb, Ubuf, ldu);
             u = Ubuf;
@@ -166,6 +170,39 @@ TARGET static void MC_SW()(Py_ssize_t nb, Py_ssize_t m, const T *d, T alpha, con
             }
         }
         if (intercept) MC_SW(_colsum)(ns, m, u, lu, alpha, H + m, ldh);
+    }
+}
+
+/* g[c·ldg + j] += Σ_i r[c·nb + i] B[i, j] for c < K, j < m (the gradient's Rᵀ B) */
+TARGET static void MC_SW(_gt)(Py_ssize_t nb, Py_ssize_t m, Py_ssize_t K, const T *r,
+                              const T *B, Py_ssize_t ldb, T *g, Py_ssize_t ldg)
+{
+    typedef MC_SW(_v) V;
+    enum { NV = 4 };                          /* vectors of columns a pass over the rows */
+    Py_ssize_t c, i, j0, v, l;
+    for (c = 0; c < K; c++) {
+        const T *rc = r + c * nb;
+        for (j0 = 0; j0 < m; j0 += NV * VL) {
+            const Py_ssize_t nv = (m - j0 + VL - 1) / VL < NV ? (m - j0 + VL - 1) / VL : NV;
+            V acc[NV];
+            const T *b = B + j0;
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) acc[v] = (V){0};
+            for (i = 0; i < nb; i++, b += ldb) {
+                const V s = MC_SW(_splat)(rc + i);
+#pragma GCC unroll 4
+                for (v = 0; v < NV; v++)
+                    if (v < nv) acc[v] += s * *(const V *)(b + v * VL);
+            }
+#pragma GCC unroll 4
+            for (v = 0; v < NV; v++) {
+                T e[VL];
+                if (v >= nv) break;
+                memcpy(e, &acc[v], sizeof e);
+                for (l = 0; l < VL && j0 + v * VL + l < m; l++)
+                    g[c * ldg + j0 + v * VL + l] += e[l];
+            }
+        }
     }
 }
 
