@@ -290,7 +290,7 @@ def test_the_def_entries_share_one_check(rng, case):
 @pytest.mark.parametrize("loss, k", LOSSES)
 def test_very_sparse_csr_takes_rank_one_updates(rng, loss, k):
     """A CSR X with few stored entries a row (one-hot designs) takes rank-one updates over
-    each row's entries instead of syrk of the scattered block: the dense Hessian, with
+    each row's entries instead of the sandwich of the scattered block: the dense Hessian, with
     duplicate and unsorted column indices, negative weights, rows= and float32 X."""
     n, m = 1500, 120
     X = sp.random(n, m, density=0.03, format="csr", random_state=3)

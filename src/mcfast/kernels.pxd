@@ -326,7 +326,7 @@ cdef inline double lstsq_loss_grad_multi(
 #
 #   H = X₁ᵀ diag(w ∘ ℓ″) X₁ + 2 l2 diag(1, …, 1, 0),   X₁ = [X, 1] with an intercept
 #
-# X is read once: per block of rows a rank-k update (BLAS syrk) of m × m triangles, no
+# X is read once: per block of rows a rank-k update (X_bᵀ diag(d) X_b) of m × m triangles, no
 # n × m temporary, float32 X in float64 arithmetic. For a 2-D Θ (mp, K) H is
 # (mp·K) × (mp·K), the Hessian of Θ flattened in C order: H[j·K + c, l·K + k] =
 # ∂²L/∂Θ[j,c]∂Θ[l,k]. `work`: hessian_work_size(n, m, k, loss, fit_intercept, nthreads)

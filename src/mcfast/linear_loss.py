@@ -250,7 +250,8 @@ class LinearLoss:
 
         with X₁ = [X, 1] when ``fit_intercept`` (the intercept's row and column; it is
         not penalised). Per row block: z = X_b θ, ℓ″, then a rank-k update of an m × m
-        accumulator (BLAS ``syrk``), float32 X widened to float64 in the block.
+        accumulator (a compiled "sandwich" kernel per SIMD level, X_bᵀ diag(d) X_b in one
+        pass), float32 X widened to float64 in the block.
 
         Parameters
         ----------

@@ -11,7 +11,7 @@ shims compute the same thing with plain 64-bit loops instead: slower, never wron
 """
 from cython cimport floating
 from scipy.linalg.cython_blas cimport (
-    sgemm, dgemm, sgemv, dgemv, sger, dger, sdot, ddot, saxpy, daxpy, ssyrk, dsyrk)
+    sgemm, dgemm, sgemv, dgemv, sger, dger, sdot, ddot, saxpy, daxpy)
 
 
 cdef enum BlasTrans:
@@ -146,30 +146,3 @@ cdef inline void axpy(Py_ssize_t n, floating alpha, const floating* x, Py_ssize_
     else:
         daxpy(&in_, &alpha, <double*>x, &ix, y, &iy)
 
-
-cdef inline void syrk(BlasTrans t, Py_ssize_t n, Py_ssize_t k, floating alpha,
-                      const floating* a, Py_ssize_t lda, floating beta, floating* c,
-                      Py_ssize_t ldc) noexcept nogil:
-    """C (n×n) = alpha op(A) op(A)ᵀ + beta C on the upper triangle (j ≤ l) only, row-major;
-    op(A) is n×k: A (NoTrans) or Aᵀ with A k×n (Trans). The strict lower triangle is
-    left as it is."""
-    cdef Py_ssize_t i, j, l
-    cdef floating acc
-    if not _fits(n, k, lda, ldc, 0, 0):
-        for i in range(n):
-            for j in range(i, n):
-                acc = 0
-                for l in range(k):
-                    acc += ((a[l * lda + i] * a[l * lda + j]) if t == Trans
-                            else (a[i * lda + l] * a[j * lda + l]))
-                c[i * ldc + j] = alpha * acc + (beta * c[i * ldc + j] if beta != 0 else 0)
-        return
-    # column-major: row-major upper is column-major lower; A (NoTrans) is the column-major
-    # k×n matrix Aᵀ, so op(A) op(A)ᵀ is (Aᵀ)ᵀ Aᵀ: flag "T" (and "N" for Trans)
-    cdef char uplo = b"L"
-    cdef char fl = b"N" if t == Trans else b"T"
-    cdef int in_ = <int>n, ik = <int>k, ilda = <int>lda, ildc = <int>ldc
-    if floating is float:
-        ssyrk(&uplo, &fl, &in_, &ik, &alpha, <float*>a, &ilda, &beta, c, &ildc)
-    else:
-        dsyrk(&uplo, &fl, &in_, &ik, &alpha, <double*>a, &ilda, &beta, c, &ildc)
