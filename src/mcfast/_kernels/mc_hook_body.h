@@ -32,18 +32,38 @@ typedef T MC_HK(_tv) __attribute__((vector_size(HL * sizeof(T))));   /* HL entri
 #include "mc_loss_lanes.h"
 #define HV MC_VM(_dv)
 
-/* rows i … i + HL − 1 of a (row j at a[j·s]) as double lanes; the rows from nb on 0 */
+#if MC_VEC
+/* a block's last n < HL rows, out of line (one call a block, not a loop at each load):
+ * _pad: rows a[0], a[s], … into b as doubles, zeros after; _unpad: b's first n to d */
+TARGET __attribute__((noinline)) static void MC_HK(_pad)(double *MC_RESTRICT b,
+                                                         const T *MC_RESTRICT a,
+                                                         Py_ssize_t s, Py_ssize_t n)
+{
+    Py_ssize_t l;
+    for (l = 0; l < HL; l++) b[l] = l < n ? (double)a[l * s] : 0;
+}
+TARGET __attribute__((noinline)) static void MC_HK(_unpad)(T *MC_RESTRICT d,
+                                                           const double *MC_RESTRICT b,
+                                                           Py_ssize_t n)
+{
+    Py_ssize_t l;
+    for (l = 0; l < n; l++) d[l] = (T)b[l];
+}
+#endif
+/* rows i … i + HL − 1 of a (row j at a[j·s]) as double lanes; the rows from nb on 0
+ * (without vector extensions HL is 1: no row is past nb) */
 TARGET MC_INLINE HV MC_HK(_ld)(const T *MC_RESTRICT a, Py_ssize_t s, Py_ssize_t i,
                                Py_ssize_t nb)
 {
-    double b[HL] = {0};
+    double b[HL];
     HV v;
     Py_ssize_t l;
 #if MC_VEC
-    if (s == 1 && i + HL <= nb)
-        return __builtin_convertvector(MC_LOAD(MC_HK(_tv), a + i), HV);
+    if (i + HL > nb) MC_HK(_pad)(b, a + i * s, s, nb - i);
+    else if (s == 1) return __builtin_convertvector(MC_LOAD(MC_HK(_tv), a + i), HV);
+    else
 #endif
-    for (l = 0; l < HL && i + l < nb; l++) b[l] = (double)a[(i + l) * s];
+        for (l = 0; l < HL; l++) b[l] = (double)a[(i + l) * s];
     memcpy(&v, b, sizeof v);
     return v;
 }
@@ -63,17 +83,18 @@ TARGET MC_INLINE void MC_HK(_std)(double *MC_RESTRICT d, HV v, Py_ssize_t i, Py_
 }
 TARGET MC_INLINE void MC_HK(_stt)(T *MC_RESTRICT d, HV v, Py_ssize_t i, Py_ssize_t nb)
 {
-    double b[HL];
-    Py_ssize_t l;
 #if MC_VEC
+    double b[HL];
+    const MC_HK(_tv) t = __builtin_convertvector(v, MC_HK(_tv));
     if (i + HL <= nb) {
-        const MC_HK(_tv) t = __builtin_convertvector(v, MC_HK(_tv));
         MC_STORE(d + i, t);
-        return;
+    } else {
+        memcpy(b, &v, sizeof v);
+        MC_HK(_unpad)(d + i, b, nb - i);
     }
+#else
+    d[i] = (T)v;
 #endif
-    memcpy(b, &v, sizeof v);
-    for (l = 0; l < HL && i + l < nb; l++) d[i + l] = (T)b[l];
 }
 
 /* one output of the loss KIND in mode HESS (literals): r = w ∘ ℓ′ (cast to T) and
