@@ -1,7 +1,8 @@
-/* mcfast: the lane type of the math and the losses: one double (the loss hooks).
+/* mcfast: the lane type of the math and the losses: one double (the loss hooks, MC_VEC 0).
  *
- * Included by mc_loss.h with MC_VM(x) and TARGET defined; the operations of
- * mc_lane_vec.h on a plain double, in portable C (no vector extensions needed):
+ * Included by mc_hook_body.h where the compiler has no vector extensions (MC_VEC 0),
+ * with MC_VM(x) and TARGET defined; the operations of mc_lane_vec.h on a plain double,
+ * in portable C:
  *   MC_VM(_t) = MC_VM(_dv) = double, MC_VM(_iv) = int64_t, MC_VM(_sel), MC_VM(_abs),
  *   MC_VM(_bits), MC_VM(_dbl), MC_VM(_low); MC_VMF is 0 here (double lanes).
  */

@@ -1,7 +1,8 @@
 /* mcfast: the lane type of the math and the losses: a vector of MC_VML doubles or floats.
  *
  * Re-included with MC_VM(x) (the names' prefix + x), MC_VML (lanes), MC_VMF (1: float
- * lanes, 0: double) and TARGET defined (by mc_group_body.h per instantiation). Defines
+ * lanes, 0: double) and TARGET defined (by mc_group_body.h and mc_hook_body.h per
+ * instantiation, each with a prefix of its own). Defines
  * the lane type and the few operations that depend on it; mc_vmath_body.h and
  * mc_loss_lanes.h are written on these alone, so that they serve the vector lanes of
  * either precision and one double (mc_lane_one.h) alike:

@@ -21,13 +21,13 @@
  * layer refuses them first) gives a NaN loss, never an out-of-bounds read.
  *
  * Speed. The hooks run between two reads of X from cache, so eᶻ must cost about what
- * reading a row does: mc_one_exp and mc_one_log1p01 (mc_vmath_body.h on one double)
- * are branch-free (ternaries, bit operations), so the compiler may vectorise each hook
- * loop at the instantiation's width (the hooks are compiled per SIMD level, like the
- * row sources). Each loss's ℓ, ℓ′, ℓ″ is written once, in mc_loss_lanes.h, and serves
- * the hooks here (one double) and the fused paths of mc_group.h (vector lanes). Per-row losses go to a
- * scratch array and are summed after the loop on four accumulators in a fixed order,
- * so results do not depend on the vector width chosen.
+ * reading a row does: eˣ and log(1 + e) (mc_vmath_body.h) are branch-free (selects, bit
+ * operations), and each hook runs them on vectors of the instantiation's W / 8 double
+ * lanes, a few rows at a time (the hooks are compiled per SIMD level, like the row
+ * sources). Each loss's ℓ, ℓ′, ℓ″ is written once, in mc_loss_lanes.h, and serves the
+ * hooks here and the fused paths of mc_group.h alike. Per-row losses go to a scratch
+ * array and are summed after the loop on four accumulators in a fixed order, so results
+ * do not depend on the vector width chosen.
  */
 #ifndef MCFAST_LOSS_H
 #define MCFAST_LOSS_H
@@ -113,17 +113,6 @@ static inline double mc_mn_loss(double zmax, double sum, double zy)
 {
     return zmax + log(sum) - zy;
 }
-
-/* eˣ, log(1 + e) and each loss's ℓ, ℓ′, ℓ″ on one double, for the hooks' loops:
- * mc_one_exp, mc_one_log1p01, mc_one_loss (the same bodies as the fused paths' lanes) */
-#define MC_VM(x) MC_CAT(mc_one, x)
-#define TARGET
-#include "mc_lane_one.h"
-#include "mc_vmath_body.h"
-#include "mc_loss_lanes.h"
-#undef MC_VM
-#undef MC_VMF
-#undef TARGET
 
 /* the hooks of every instantiation: mc_hook_<dtype>_<level> (mc_hook_body.h) */
 #define MC_BODY "mc_hook_body.h"

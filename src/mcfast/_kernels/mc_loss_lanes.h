@@ -1,8 +1,9 @@
 /* mcfast: each loss's ℓ, ℓ′ and ℓ″, written once, on lanes of doubles or floats.
  *
  * Re-included after mc_vmath_body.h on the same lane type (mc_lane_vec.h: the lanes of
- * the fused paths, float lanes where the arithmetic is float32; mc_lane_one.h: one
- * double, for the hooks' loops), with MC_VM(x) and TARGET defined.
+ * the fused paths, float lanes where the arithmetic is float32, and the hooks' double
+ * lanes; mc_lane_one.h: one double, for the hooks without vector extensions), with
+ * MC_VM(x) and TARGET defined.
  * MC_VM(_loss)(KIND, HESS, z, q, y, δ, &l), KIND and HESS literals at every call (one
  * loop per loss and mode):
  *   gradient (HESS 0):  returns ℓ′(z, y) and sets l = ℓ(z, y);
@@ -16,8 +17,8 @@
  * division gives both σ's 1 / (1 + e) and the log's).
  * The multinomial loss couples a row's classes; its softmax is written once, as the
  * scalar steps of mc_loss.h (mc_mn_max, mc_mn_shift, mc_mn_label_ok, mc_mn_loss) and
- * the two lane steps below, which mc_hook_body.h (lanes: one class of a row, any K) and
- * mc_group_body.h (lanes: a row's classes, K ≤ W / 8) compose on their layouts:
+ * the two lane steps below, which mc_hook_body.h (lanes: one class of W / 8 rows, any
+ * K) and mc_group_body.h (lanes: a row's classes, K ≤ W / 8) compose on their layouts:
  *   MC_VM(_mn_e)(z, zmax)                  e = e^(z − zmax), zmax the row's shift;
  *   MC_VM(_mn_r)(HESS, p, q, pq, hit, w)   with p = e / Σ_c e_c:
  *       gradient (HESS 0):  r = w (p − hit), hit = [c = y];

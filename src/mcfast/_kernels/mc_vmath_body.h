@@ -1,10 +1,10 @@
 /* mcfast: eˣ and log(1 + e) on lanes of doubles or floats, branch-free, written once.
  *
- * Re-included on top of a lane type (mc_lane_vec.h: a vector of the fused paths' lanes,
- * double or float; mc_lane_one.h: one double, for the hooks), with MC_VM(x) (the names'
- * prefix + x), MC_VMF (float lanes) and TARGET defined; it uses only the lane type's
- * operations, so the vector lanes, the scalar hooks and the multinomial rows compute eˣ
- * by the same formula (1–2 ulp of the lanes' precision):
+ * Re-included on top of a lane type (mc_lane_vec.h: a vector of the fused paths' or the
+ * hooks' lanes, double or float; mc_lane_one.h: one double, for the hooks without vector
+ * extensions), with MC_VM(x) (the names' prefix + x), MC_VMF (float lanes) and TARGET
+ * defined; it uses only the lane type's operations, so the fused lanes, the hooks and
+ * the multinomial rows compute eˣ by the same formula (1–2 ulp of the lanes' precision):
  *   MC_VM(_exp)(x)           eˣ over the whole range (∞ above log(MAX), subnormals and 0
  *                            below the smallest normal's log);
  *   MC_VM(_expn)(x)          the same for x ≤ 0 (or NaN) alone: no overflow to handle;
