@@ -49,7 +49,8 @@ def _design(rng, n, m, layout):
 def test_linear_loss_any_width_and_classes(data, n, m, k, layout, loss, intercept,
                                            use_rows):
     """The one-pass engine equals the reference for K = 1 … 9 classes (K = 1 included),
-    rows 0 … 10⁵ wide, C, F and CSR X, with and without rows= and an intercept."""
+    rows 0 … 10⁵ wide, C, F and CSR X, with and without rows= and an intercept; the
+    Hessian too where it is small."""
     rng = _rng(data)
     X, _ = _design(rng, n, m, layout)
     mp = m + intercept
@@ -64,6 +65,11 @@ def test_linear_loss_any_width_and_classes(data, n, m, k, layout, loss, intercep
     want = ref.linear_loss_grad(X, theta, y, **kw)
     assert got[0] == pytest.approx(want[0], rel=1e-9, abs=1e-9)
     np.testing.assert_allclose(got[1], want[1], rtol=1e-9, atol=1e-9)
+    if mp * k <= 200:                 # the Hessian too, (mp·K)² entries, where it is small
+        hkw = dict(loss=loss, l2=0.25, fit_intercept=intercept)
+        h = mc.LinearLoss(X, y, **hkw).hessian(theta, rows=rows)
+        hwant = ref.LinearLoss(X, y, **hkw).hessian(theta, rows=rows)
+        np.testing.assert_allclose(h, hwant, rtol=1e-9, atol=1e-9)
 
 
 def _link(rng, kind, p, q):
