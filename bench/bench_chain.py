@@ -20,9 +20,9 @@ tangent_chain on B = 10,000 chains against jax.jit of the same batched expressio
 with >= 64 MB of links, against a two-thread read of as many bytes (_engine.row_sum);
 jacobian_chain against jax.jit(W3 @ W2 @ W1) and as a share of the two-thread FMA peak
 (a compiled FMA loop, _stack.fma_peak); and one 4 × 4 chain against multi_dot.
---layouts [--level=...] [--n=...] times grad_chain and tangent_chain in the one-chain
-layout against the compact one (the choice of _stack's compact limits), in cache and from
-memory.
+--layouts [--level=...] [--n=...] times grad_chain and tangent_chain (in cache and from
+memory) and jacobian_chain (in cache) in the one-chain layout against the compact one: the
+measurements behind _stack's choice of layout per level (mc_stk_compact_ns).
 --one-thread runs everything on one thread (BLAS pools through threadpoolctl, XLA through
 XLA_FLAGS): the comparison of the work each library does, for a machine too busy for
 multi-threaded BLAS timings to mean anything.
@@ -270,15 +270,29 @@ def stacks_cases(argv):
 
 
 def layouts_cases(argv):
-    """grad/tangent: the one-chain layout's time over the compact layout's, per n and dtype."""
+    """The one-chain layout's time over the compact layout's, per n and dtype: grad and
+    tangent in cache and from memory, jacobian (into a reused out=) in cache; the input of
+    _stack's per-level choice (mc_stk_compact_ns in mc_stack.h)."""
     from mcfast._kernels import _stack
     level = {"avx2": 1, "avx512": 2}.get(next((a.split("=")[1] for a in argv
                                                if a.startswith("--level=")), ""), -1)
     sizes = next((tuple(int(x) for x in a.split("=")[1].split(",")) for a in argv
                   if a.startswith("--n=")), (2, 3, 4, 5, 6, 7, 8))
     _stack.set_simd_level(level)
-    print(f"one-chain / compact layout, SIMD level {_stack.simd_level()[2]}, 2 threads")
+    print(f"one-chain / compact layout, SIMD level {_stack.simd_level()[2]}, 2 threads "
+          "(below 1: one chain at a time is faster)")
     rng = np.random.default_rng(21)
+    every = range(17)
+
+    def run(fn, compact):
+        def call():
+            old = _stack.set_compact_ns(*((every, every) if compact else ((), ())))
+            try:
+                return fn()
+            finally:
+                _stack.set_compact_table(old)
+        return call
+
     for dtype in (np.float64, np.float32):
         for n in sizes:
             for where in ("cache", "memory"):
@@ -286,20 +300,15 @@ def layouts_cases(argv):
                 b = 10_000 if where == "cache" else -(-(64 << 20) // (3 * n * n * item))
                 M = [rng.standard_normal((b, n, n)).astype(dtype) for _ in range(3)]
                 vm = rng.standard_normal((b, n)).astype(dtype)
-
-                def run(fn, lim):
-                    def call():
-                        old = _stack.set_compact_max(lim, 16)
-                        try:
-                            return fn(M, vm)
-                        finally:
-                            _stack.set_compact_max(*old)
-                    return call
-                ts = interleaved_medians([run(mc.grad_chain, 16), run(mc.grad_chain, 0),
-                                          run(mc.tangent_chain, 16),
-                                          run(mc.tangent_chain, 0)], repeats=7, target=0.01)
+                fns = [lambda: mc.grad_chain(M, vm), lambda: mc.tangent_chain(M, vm)]
+                if where == "cache":
+                    res = np.empty((b, n, n), dtype=dtype)
+                    fns.append(lambda: mc.jacobian_chain(M, out=res))
+                ts = interleaved_medians([run(fn, c) for fn in fns for c in (True, False)],
+                                         repeats=7, target=0.01)
+                jac = f"  jacobian {ts[5] / ts[4]:5.2f}" if len(ts) > 4 else ""
                 print(f"  {np.dtype(dtype).name:7s} n={n:2d} {where:6s}  grad {ts[1] / ts[0]:5.2f}"
-                      f"  tangent {ts[3] / ts[2]:5.2f}", flush=True)
+                      f"  tangent {ts[3] / ts[2]:5.2f}{jac}", flush=True)
 
 
 def main(argv=()):

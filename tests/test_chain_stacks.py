@@ -90,7 +90,7 @@ def test_stacks_both_layouts_and_general_path(dtype):
     """The compact and the one-chain layout at every n they serve, and the general batched
     path, agree."""
     rng = np.random.default_rng(5)
-    old = _stack.set_compact_max(8, 8)
+    old = _stack.compact_ns()
     try:
         for n in [2, 3, 5, 8, 12, 16]:
             links, _ = _links(rng, n, ("dense", "diag", "dense", "dense"), (70,),
@@ -100,8 +100,8 @@ def test_stacks_both_layouts_and_general_path(dtype):
                      lambda: mc.jacobian_chain(links, order="forward")]
             for call in calls:
                 results = []
-                for lim in [(0, 0), (16, 16)]:
-                    _stack.set_compact_max(*lim)
+                for ns in [(), range(17)]:
+                    _stack.set_compact_ns(ns, ns)
                     results += _runs(call)
                 _stacks.ENABLED = False
                 try:
@@ -111,7 +111,45 @@ def test_stacks_both_layouts_and_general_path(dtype):
                 for got in results:
                     _close(got, general, dtype)
     finally:
-        _stack.set_compact_max(*old)
+        _stack.set_compact_table(old)
+
+
+def test_compact_layout_choice_is_per_level_and_checked():
+    """The layout table has a row per level: setting one level leaves the others; every
+    served n in either layout at each level gives the reference; bad n and level are
+    refused; the table given back is the one before."""
+    old = _stack.compact_ns()
+    assert len(old) == 3 and all(len(row) == 2 and len(row[0]) == 2 for row in old)
+    rng = np.random.default_rng(12)
+    try:
+        before = _stack.set_compact_ns(range(17), (), level=0)
+        assert before == old
+        now = _stack.compact_ns()
+        assert now[0] == ((frozenset(range(17)),) * 2, (frozenset(),) * 2)
+        assert now[1:] == old[1:]
+        _stack.set_compact_ns(([2], [3, 4]), [5], level=1)
+        assert _stack.compact_ns()[1] == ((frozenset([2]), frozenset([3, 4])),
+                                          (frozenset([5]), frozenset([5])))
+        for bad in ([17], [-1]):
+            with pytest.raises(ValueError, match="outside 0 ... 16"):
+                _stack.set_compact_ns(bad, ())
+        with pytest.raises(ValueError, match="level"):
+            _stack.set_compact_ns((), (), level=3)
+        for ns in ((), range(17)):
+            _stack.set_compact_ns(ns, ns)
+            for n in (2, 5, 8):
+                links, dense = _links(rng, n, ("dense", "diag", "dense"), (19,),
+                                      ("full",), np.float64)
+                g = rng.standard_normal((19, n))
+                want = ref.jacobian_chain(dense)
+                for got in _runs(lambda: mc.jacobian_chain(links)):
+                    _close(got, want, np.float64)
+                want = ref.grad_chain(dense, g)
+                for got in _runs(lambda: mc.grad_chain(links, g)):
+                    _close(got, want, np.float64)
+    finally:
+        _stack.set_compact_table(old)
+    assert _stack.compact_ns() == old
 
 
 def test_stacks_plans_layouts_and_out():
@@ -154,6 +192,85 @@ def test_stack_kernel_checks_its_arguments():
     with pytest.raises(ValueError):                          # dtypes differ
         _stack.stack_chain([a.astype(np.float32)], flags, strides, np.ones((4, 2)), 2, out,
                            2, 4, _stack.GRAD)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mix", [("dense", "dense", "dense"), ("diag", "dense", "diag"),
+                                 ("dense", "diag"), ("dense",), ("diag", "diag", "dense")])
+def test_fast_stack_entry_equals_the_general_path_bitwise(mix, dtype):
+    """The cheap entry (_stack.fast_stack: plain (B, n, n) stacks, no validation in
+    Python) gives the bits of the general path (out=, or a ChainPlan, which take the
+    checked route to the same kernels) at every n, level and thread count, and the
+    reference's values."""
+    rng = np.random.default_rng(31)
+    for n in SIZES:
+        links, dense = _links(rng, n, mix, (45,), ("full",), dtype)
+        g = rng.standard_normal((45, n)).astype(dtype)
+        for fn, rfn in ((mc.grad_chain, ref.grad_chain), (mc.tangent_chain, ref.tangent_chain)):
+            assert _stack.fast_stack(links, g, _stack.GRAD if fn is mc.grad_chain
+                                     else _stack.TANGENT, mc.Diagonal) is not None
+            fast = _runs(lambda: fn(links, g))
+            slow = _runs(lambda: fn(links, g, out=np.empty((45, n), dtype=dtype)))
+            for got, want in zip(fast, slow):
+                np.testing.assert_array_equal(got, want)
+            _close(fast[0], rfn(dense, g), dtype)
+        if "dense" not in mix or len(mix) < 2:
+            assert _stack.fast_stack(links, None, _stack.JACOBIAN, mc.Diagonal) is None
+            continue
+        for order in ("forward", "reverse", "optimal"):
+            fast = _runs(lambda: mc.jacobian_chain(links, order=order))
+            slow = _runs(lambda: mc.jacobian_chain(
+                links, order=order, out=np.empty((45, n, n), dtype=dtype)))
+            for got, want in zip(fast, slow):
+                np.testing.assert_array_equal(got, want)
+            _close(fast[0], ref.jacobian_chain(dense), dtype)
+        if "diag" not in mix:   # "optimal" on dense square links: the all-reverse nesting
+            assert mc.chain_plan(links).order == _nested_reverse(len(mix))
+
+
+def _nested_reverse(k):
+    order = k - 1
+    for i in range(k - 2, -1, -1):
+        order = (i, order)
+    return order
+
+
+def test_fast_stack_entry_declines_what_it_does_not_take():
+    """Anything but plain same-dtype (B, n, n) stacks is left to the general path (None),
+    which still gives the reference."""
+    rng = np.random.default_rng(32)
+    A, B = rng.standard_normal((2, 6, 3, 3))
+    g = rng.standard_normal((6, 3))
+    D = mc.Diagonal(rng.standard_normal((6, 3)))
+    G, J = _stack.GRAD, _stack.JACOBIAN
+    cases = [
+        ([A, B.astype(np.float32)], g, G),                  # dtypes differ
+        ([A, B], g.astype(np.float32), G),
+        ([A[:, :, ::-1], B], g, G),                         # not C-contiguous
+        ([A, B[0]], g, G),                                  # a link shared by every chain
+        ([A, B], g[0], G),                                  # a vector shared by every chain
+        ([A, B[:5]], g, G),                                 # batches differ
+        ([A, B], g[:, :2], G),                              # the vector does not fit
+        ([A[:, :2], B], g, G),                              # a link is not square
+        ([rng.standard_normal((6, 9, 9))] * 2, rng.standard_normal((6, 9)), G),  # n = 9
+        ([A.astype(np.complex128), B], g, G),
+        ([A, B.astype(">f8")], g, G),                       # not native byte order
+        ([A[:0], B[:0]], g[:0], G),                         # no chains
+        ([np.float64(1.0), B], g, G),
+        ([A, B], None, G),                                  # grad without a vector
+        ([A, B], g, J),                                     # jacobian with one
+        ([D, D], None, J),                                  # Diagonals only
+        ([A], None, J),                                     # one link: a copy
+        ([A] * 65, g, G),                                   # more links than the kernel's
+        (iter([A, B]), g, G),                               # neither a list nor a tuple
+    ]
+    for links, vec, mode in cases:
+        assert _stack.fast_stack(links, vec, mode, mc.Diagonal) is None
+    assert _stack.fast_stack([A, D], None, J, mc.Diagonal, True) is None   # dense_only
+    assert _stack.fast_stack((A, D), g, G, mc.Diagonal) is not None
+    for links, vec in (([A, B[0]], g), ([A[:, :, ::-1], B], g), ([A, B], g[0])):
+        np.testing.assert_allclose(mc.grad_chain(links, vec), ref.grad_chain(links, vec),
+                                   rtol=1e-12)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -15,8 +15,18 @@ from . import reference as _reference
 from ._apply import (apply_adjoint, apply_forward, kron_product, link_info, to_dense,
                      vector_adjoint, vector_forward)
 from ._kernels import _chain as _k
+from ._kernels import _stack as _stack_k
 from ._kernels._threads import effective_n_threads as _effective_n_threads
 from .links import Kronecker, MatrixFree
+
+# jacobian_chain's cheap entry for stacks (_stack.fast_stack): the kernel's mode of each
+# order. For square dense links every bracketing costs the same, (k − 1) n³ a chain, and
+# the planner's tie-break makes "optimal" the all-reverse nesting (0, (1, (2, ...))),
+# which the stack kernels run as JACOBIAN_REVERSE, as the plan's path does
+# (tests/test_chain_stacks.py holds the two bitwise equal); with Diagonals the optimum
+# depends on where they sit, so "optimal" with a Diagonal takes the planner's path.
+_STACK_MODES = {"optimal": _stack_k.JACOBIAN_REVERSE, "forward": _stack_k.JACOBIAN,
+                "reverse": _stack_k.JACOBIAN_REVERSE}
 
 __all__ = ["jacobian_chain", "chain_plan", "ChainPlan", "grad_chain", "tangent_chain",
            "Diagonal", "Kronecker", "MatrixFree"]
@@ -621,6 +631,9 @@ def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
     """
     if out is None:
         fast = _k.fast_chain(links, order)
+        if fast is None and _stacks.ENABLED and isinstance(order, str) and order in _STACK_MODES:
+            fast = _stack_k.fast_stack(links, None, _STACK_MODES[order], Diagonal,
+                                       order == "optimal")
         if fast is not None:
             return fast
     order = v.chain_order_arg(order, "jacobian_chain")
@@ -634,6 +647,9 @@ def _vector_chain(links, vector, out, grad):
         fast = _k.fast_vector(links, vector, grad, Diagonal)
         if fast is None:
             fast = _k.fast_kron_vector(links, vector, grad, Kronecker)
+        if fast is None and _stacks.ENABLED:
+            fast = _stack_k.fast_stack(links, vector, _stack_k.GRAD if grad
+                                       else _stack_k.TANGENT, Diagonal)
         if fast is not None:
             return fast
     func, name = ("grad_chain", "grad") if grad else ("tangent_chain", "tangent")

@@ -1,11 +1,13 @@
 """Stub of the compiled stack kernels (mcfast._kernels._stack)."""
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["stack_chain", "served", "set_simd_level", "simd_level", "ran_level", "set_compact_max",
+__all__ = ["stack_chain", "fast_stack", "served", "set_simd_level", "simd_level", "ran_level", "compact_ns", "set_compact_ns",
+           "set_compact_table",
            "fma_peak", "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
 
 GRAD: int
@@ -26,8 +28,17 @@ def stack_chain(
     nchains: int,
     mode: int,
 ) -> bool: ...
+def fast_stack(
+    links: object, vec: NDArray[np.floating[Any]] | None, mode: int, diagonal: type,
+    dense_only: bool = ...,
+) -> NDArray[np.floating[Any]] | None: ...
 def set_simd_level(level: int) -> int: ...
 def simd_level() -> tuple[int, int, str]: ...
-def set_compact_max(vec: int, jac: int) -> tuple[int, int]: ...
+_NS = tuple[frozenset[int], frozenset[int]]
+_NsArg = Iterable[int] | tuple[Iterable[int], Iterable[int]]
+
+def compact_ns() -> tuple[tuple[_NS, _NS], ...]: ...
+def set_compact_ns(vec: _NsArg, jac: _NsArg, level: int | None = None) -> tuple[tuple[_NS, _NS], ...]: ...
+def set_compact_table(table: tuple[tuple[_NS, _NS], ...]) -> None: ...
 def fma_peak(nthreads: int, iters: int = ...) -> float: ...
 def ran_level() -> int: ...

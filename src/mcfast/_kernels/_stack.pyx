@@ -8,11 +8,12 @@ the threads it may use now (_threads.pxd).
 """
 cimport numpy as cnp
 from ._threads cimport openmp_effective_n_threads, parallel_for
+from ._ndarray cimport plain
 
 import numpy as np
 
-__all__ = ["stack_chain", "served", "set_simd_level", "simd_level", "ran_level",
-           "set_compact_max",
+__all__ = ["stack_chain", "fast_stack", "served", "set_simd_level", "simd_level", "ran_level",
+           "compact_ns", "set_compact_ns", "set_compact_table",
            "fma_peak",
            "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
 
@@ -35,11 +36,12 @@ cdef extern from "mc_stack.h":
         MC_STK_JAC
         MC_STK_JAC_REVERSE
         MC_STK_CHUNK_ALIGN
+        MC_STK_LEVELS
     ctypedef struct mc_stk_kern:
         int (*run_d)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
         int (*run_f)(const mc_stk* s, Py_ssize_t c0, Py_ssize_t c1) noexcept nogil
         int level
-    Py_ssize_t mc_stk_compact_max[2][2]
+    unsigned int mc_stk_compact_ns[MC_STK_LEVELS][2][2]
     const mc_stk_kern* mc_stk_kern_now() noexcept nogil
     int mc_stk_served(Py_ssize_t n) noexcept nogil
     int mc_set_level(int level) noexcept nogil
@@ -104,8 +106,8 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     Returns False (and does nothing) when n is not served. Raises ValueError on
     arguments that do not fit together (the caller, mcfast.chain, checks the shapes).
     """
-    cdef Py_ssize_t nlinks = len(links), k, nchunks, chunk, per, c, elems = 0
-    cdef int nthreads, typenum = cnp.PyArray_TYPE(out)
+    cdef Py_ssize_t nlinks = len(links), k, per, elems = 0
+    cdef int typenum = cnp.PyArray_TYPE(out)
     cdef bint dbl = typenum == cnp.NPY_DOUBLE
     cdef const void* ptrs[MAX_LINKS]
     cdef unsigned char flags[MAX_LINKS]
@@ -146,20 +148,92 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
                 break
         else:
             raise ValueError("stack_chain: a chain of Diagonals only")
-    # chunks of whole chains, about CHUNK_BYTES of links each
-    chunk = CHUNK_BYTES // max(elems * cnp.PyArray_ITEMSIZE(out), 1)
+    _run(&s, nchains, elems, cnp.PyArray_ITEMSIZE(out), dbl)
+    return True
+
+
+cdef void _run(const mc_stk* s, Py_ssize_t nchains, Py_ssize_t elems, Py_ssize_t item,
+               bint dbl) noexcept:
+    """Every chain of `s` (checked), `elems` link elements a chain: chunks of whole chains,
+    about CHUNK_BYTES of links each, over the threads of this call, the GIL released."""
+    cdef Py_ssize_t chunk = CHUNK_BYTES // max(elems * item, 1), nchunks
+    cdef int nthreads
+    cdef _Chunks ctx
     chunk = max(chunk // MC_STK_CHUNK_ALIGN, 1) * MC_STK_CHUNK_ALIGN
     nchunks = (nchains + chunk - 1) // chunk
     nthreads = openmp_effective_n_threads() if nchains * elems >= PARALLEL_MIN else 1
     nthreads = <int>min(nthreads, nchunks)
-    cdef _Chunks ctx
-    ctx.s, ctx.chunk, ctx.nchains, ctx.dbl = &s, chunk, nchains, dbl
+    ctx.s, ctx.chunk, ctx.nchains, ctx.dbl = s, chunk, nchains, dbl
     ctx.kern = mc_stk_kern_now()
     global _ran_level
     _ran_level = ctx.kern.level
     with nogil:
         parallel_for(_run_chunk, &ctx, nchunks, nthreads)
-    return True
+
+
+def fast_stack(object links, object vec, int mode, type diagonal, bint dense_only=False):
+    """The cheap entry of mcfast.grad_chain, tangent_chain (`vec` the vectors) and
+    jacobian_chain (`vec` None; `mode` JACOBIAN or JACOBIAN_REVERSE) for the common stack:
+    a list or tuple of links, each an exact C-contiguous ndarray (B, n, n) or a
+    `diagonal` over one (B, n), all of one float dtype and one B ≥ 1, vec (B, n), n
+    served; `dense_only`: no Diagonal. Returns the new result, or None for anything else
+    (the general path, which checks and explains). The same kernels, so the same bits, as the general path."""
+    cdef Py_ssize_t nlinks, k, n = 0, nchains = 0, elems = 0
+    cdef int typenum = -1, ndim
+    cdef bint dense = False
+    cdef const void* ptrs[MAX_LINKS]
+    cdef unsigned char flags[MAX_LINKS]
+    cdef Py_ssize_t strides[MAX_LINKS]
+    cdef cnp.npy_intp shape[3]
+    cdef cnp.ndarray a
+    cdef mc_stk s
+    if type(links) is not list and type(links) is not tuple:
+        return None
+    nlinks = len(links)
+    if not 1 <= nlinks <= MAX_LINKS or (vec is None) != (mode >= MC_STK_JAC):
+        return None
+    for k in range(nlinks):
+        obj = links[k]
+        flags[k] = type(obj) is diagonal
+        if flags[k]:
+            if dense_only:
+                return None
+            obj = obj.diagonal
+        if type(obj) is not cnp.ndarray:
+            return None
+        a = <cnp.ndarray>obj
+        if typenum < 0:
+            if cnp.PyArray_NDIM(a) < 1:
+                return None
+            typenum = cnp.PyArray_TYPE(a)
+            if typenum != cnp.NPY_DOUBLE and typenum != cnp.NPY_FLOAT:
+                return None
+            nchains, n = cnp.PyArray_DIMS(a)[0], cnp.PyArray_DIMS(a)[cnp.PyArray_NDIM(a) - 1]
+            if nchains < 1 or not mc_stk_served(n):
+                return None
+        ndim = 2 if flags[k] else 3
+        if (not plain(a, typenum, ndim) or cnp.PyArray_DIMS(a)[0] != nchains
+                or cnp.PyArray_DIMS(a)[1] != n or (ndim == 3 and cnp.PyArray_DIMS(a)[2] != n)):
+            return None
+        dense = dense or not flags[k]
+        ptrs[k] = cnp.PyArray_DATA(a)
+        strides[k] = n if flags[k] else n * n
+        elems += strides[k]
+    s.n, s.nlinks, s.link, s.bstride, s.diag = n, nlinks, ptrs, strides, flags
+    s.vec, s.vstride, s.mode = NULL, n, mode
+    shape[0], shape[1], shape[2] = nchains, n, n
+    if vec is not None:
+        if (type(vec) is not cnp.ndarray or not plain(vec, typenum, 2)
+                or cnp.PyArray_DIMS(<cnp.ndarray>vec)[0] != nchains
+                or cnp.PyArray_DIMS(<cnp.ndarray>vec)[1] != n):
+            return None
+        s.vec = cnp.PyArray_DATA(<cnp.ndarray>vec)
+    elif not dense or nlinks < 2:
+        return None         # Diagonals only (a Diagonal result), one link (a copy)
+    out = cnp.PyArray_EMPTY(2 if vec is not None else 3, shape, typenum, 0)
+    s.out = cnp.PyArray_DATA(<cnp.ndarray>out)
+    _run(&s, nchains, elems, cnp.PyArray_ITEMSIZE(<cnp.ndarray>out), typenum == cnp.NPY_DOUBLE)
+    return out
 
 
 def ran_level():
@@ -184,18 +258,51 @@ def simd_level():
     return level, mc_cpu_level(), _LEVEL_NAMES[level]
 
 
-def set_compact_max(object vec, object jac):
-    """The largest n run in the compact layout (grad/tangent, jacobian), each an int (both
-    dtypes) or a pair (float64, float32); returns the old ((float64, float32) for
-    grad/tangent, the same for jacobian), which this takes back. For benchmarks choosing
-    the layouts, and tests."""
-    cdef int t, mode
-    old = tuple((mc_stk_compact_max[0][mode], mc_stk_compact_max[1][mode]) for mode in range(2))
-    for mode, lim in enumerate((vec, jac)):
-        pair = (lim, lim) if isinstance(lim, int) else tuple(lim)
-        for t in range(2):
-            mc_stk_compact_max[t][mode] = pair[t]
+def compact_ns():
+    """The n run in the compact layout, by level (0 baseline, 1 AVX2+FMA, 2 AVX-512): a
+    tuple of ((float64, float32) for grad/tangent, the same for jacobian), frozensets;
+    every other served n runs one chain at a time (mc_stk_compact_ns, mc_stack.h)."""
+    cdef int level, t, mode
+    return tuple(tuple(tuple(frozenset(n for n in range(17)
+                                       if mc_stk_compact_ns[level][t][mode] >> n & 1)
+                             for t in range(2)) for mode in range(2))
+                 for level in range(MC_STK_LEVELS))
+
+
+cdef unsigned int _ns_bits(str name, object ns) except? 0:
+    cdef unsigned int bits = 0
+    for n in ns:
+        if not 0 <= n <= 16:
+            raise ValueError(f"{name}: n = {n} is outside 0 ... 16")
+        bits |= 1u << n
+    return bits
+
+
+def set_compact_ns(object vec, object jac, object level=None):
+    """Run the n in `vec` (grad/tangent) and `jac` (jacobian) in the compact layout at
+    `level` (None: every level), the other served n one chain at a time. `vec`, `jac`:
+    an iterable of n (both dtypes) or a pair of them (float64, float32). Returns the
+    table before (compact_ns()), which set_compact_table takes back. For benchmarks
+    choosing the layouts, and tests: not thread-safe against concurrent kernel calls."""
+    if level is not None and not 0 <= level < MC_STK_LEVELS:
+        raise ValueError(f"level must be None or 0 ... {MC_STK_LEVELS - 1}, got {level!r}")
+    old = compact_ns()
+    bits = []
+    for name, ns in (("vec", vec), ("jac", jac)):
+        ns = list(ns)
+        pair = ns if len(ns) == 2 and not isinstance(ns[0], (int, np.integer)) else [ns, ns]
+        bits.append([_ns_bits(name, each) for each in pair])
+    for lvl in (range(MC_STK_LEVELS) if level is None else [level]):
+        for mode in range(2):
+            for t in range(2):
+                mc_stk_compact_ns[lvl][t][mode] = bits[mode][t]
     return old
+
+
+def set_compact_table(object table):
+    """Take back a table of compact_ns() (as set_compact_ns returned it)."""
+    for level, (vec, jac) in enumerate(table):
+        set_compact_ns(vec, jac, level)
 
 
 ctypedef struct _Fma:

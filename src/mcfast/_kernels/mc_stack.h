@@ -8,7 +8,7 @@
  *
  * Instances (mc_stack_inl.h) per element type × instruction set × n × layout: compact
  * (the vector's lanes hold that many chains) or one chain at a time (rows as vectors).
- * Which layout serves an n is a measured choice, mc_stk_compact_max below
+ * Which layout serves an n is a measured choice per instruction set, mc_stk_compact_ns below
  * (bench/bench_chain.py --stacks); n outside MC_STK_SIZES is not served here.
  */
 #ifndef MCFAST_STACK_H
@@ -19,6 +19,8 @@
 enum { MC_STK_GRAD = 0, MC_STK_TAN = 1, MC_STK_JAC = 2, MC_STK_JAC_REVERSE = 3 };
 /* chunk starts are multiples of this (the most lanes of any instance: 16 floats) */
 enum { MC_STK_CHUNK_ALIGN = 16 };
+/* rows of the per-level tables: mc_level's values (0 baseline, 1 AVX2+FMA, 2 AVX-512) */
+enum { MC_STK_LEVELS = 3 };
 
 typedef struct {
     Py_ssize_t n;                  /* the matrix size */
@@ -32,13 +34,25 @@ typedef struct {
     int mode;                      /* MC_STK_* */
 } mc_stk;
 
-/* the largest n served by the compact layout, [dtype: 0 double, 1 float][0 grad/tangent,
-   1 jacobian]. grad/tangent by `bench_chain.py --layouts` (Zen 4, AVX2 and AVX-512,
-   B = 10,000 chains and 64 MB of links, interleaved medians): the one-chain layout
-   took 0.26-0.97 of the compact one's time for float64 at n = 2..8 and for float32 at
-   n = 5..8 (from memory, float32 n = 8: 0.22), the compact one is ahead for float32 at
-   n = 3, 4 (up to 1.5x) */
-static Py_ssize_t mc_stk_compact_max[2][2] = {{2, 8}, {4, 8}};
+/* The n served by the compact layout, as bit sets (bit n set: compact; n ≤ 16), by
+   [level: mc_level's values][dtype: 0 double, 1 float][0 grad/tangent, 1 jacobian]; every
+   other served n runs one chain at a time. A measured choice per instruction set, by
+   `bench_chain.py --layouts --level=LEVEL` (B = 10,000 chains and 64 MB of links, two
+   threads, interleaved medians; bench/STACKS.md):
+   - AVX-512 (Zen 4): the compact layout for float64 grad/tangent at n = 2, float32 at
+     n ≤ 4, jacobian at n ≤ 8 in both dtypes;
+   - AVX2 (Zen 3): float64 one chain at a time everywhere but jacobian n = 5, 7 (the
+     compact float64 jacobian at n = 8 took 4.1x the one-chain time: 64 elements of a
+     product in 16 vector registers); float32 compact for grad/tangent at n = 2, 4 and
+     for jacobian at n = 2, 4, 5, 7 (one chain at a time ahead at n = 3, 6, 8 by
+     0.6-0.9x);
+   - the baseline keeps the AVX-512 choice (not measured on a machine of its own). */
+static unsigned int mc_stk_compact_ns[MC_STK_LEVELS][2][2] = {
+    /* baseline */ {{1u << 2, 0x1fcu}, {0x1cu, 0x1fcu}},
+    /* AVX2 */     {{0u, (1u << 5) | (1u << 7)},
+                    {(1u << 2) | (1u << 4), (1u << 2) | (1u << 4) | (1u << 5) | (1u << 7)}},
+    /* AVX-512 */  {{1u << 2, 0x1fcu}, {0x1cu, 0x1fcu}},
+};
 
 #define MC_SCAT2_(a, b) a##_##b
 #define MC_SCAT2(a, b) MC_SCAT2_(a, b)
@@ -52,21 +66,25 @@ static Py_ssize_t mc_stk_compact_max[2][2] = {{2, 8}, {4, 8}};
 #define MC_SIOTA_8 {0, 1, 2, 3, 4, 5, 6, 7}
 #define MC_SIOTA_16 {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 
-/* the instances of each instruction set (MC_SLANES_D: lanes of its vectors of double) */
+/* the instances of each instruction set (MC_SLEVEL: its mc_level value; MC_SLANES_D: lanes
+   of its vectors of double) */
 #if MC_X86
 #define MC_STGT MC_T_AVX512
 #define MC_SLVL avx512
+#define MC_SLEVEL 2
 #define MC_SLANES_D 8
 #define MC_SLANES_F 16
 #include "mc_stack_level.h"
 #define MC_STGT MC_T_AVX2
 #define MC_SLVL avx2
+#define MC_SLEVEL 1
 #define MC_SLANES_D 4
 #define MC_SLANES_F 8
 #include "mc_stack_level.h"
 #endif
 #define MC_STGT MC_T_BASE
 #define MC_SLVL base
+#define MC_SLEVEL 0
 #define MC_SLANES_D 2
 #define MC_SLANES_F 4
 #include "mc_stack_level.h"

@@ -42,7 +42,8 @@ MC_STGT static int MC_SCAT2(MC_SCAT2(mc_stk_run, MC_STN), MC_SLVL)(const mc_stk 
                                                                     Py_ssize_t c1)
 {
     const int jac = s->mode >= MC_STK_JAC;
-    const int compact = s->n <= mc_stk_compact_max[sizeof(MC_ST) == 4][jac];
+    const int compact = s->n <= 16
+        && (mc_stk_compact_ns[MC_SLEVEL][sizeof(MC_ST) == 4][jac] >> s->n) & 1u;
     switch (s->n) {
     MC_STK_CASE2(2) MC_STK_CASE2(3) MC_STK_CASE2(4) MC_STK_CASE2(5) MC_STK_CASE2(6)
     MC_STK_CASE2(7) MC_STK_CASE2(8) MC_STK_CASE2(12) MC_STK_CASE2(16)

@@ -1,7 +1,7 @@
 /* mcfast: the stack instances of one instruction set, for double and float.
  *
- * Included by mc_stack.h with MC_STGT, MC_SLVL, MC_SLANES_D and MC_SLANES_F defined (it
- * undefines them after).
+ * Included by mc_stack.h with MC_STGT, MC_SLVL, MC_SLEVEL, MC_SLANES_D and MC_SLANES_F
+ * defined (it undefines them after).
  */
 
 #define MC_ST double
@@ -26,5 +26,6 @@
 
 #undef MC_STGT
 #undef MC_SLVL
+#undef MC_SLEVEL
 #undef MC_SLANES_D
 #undef MC_SLANES_F
