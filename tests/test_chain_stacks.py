@@ -199,30 +199,39 @@ def test_stack_kernel_checks_its_arguments():
                                  ("dense", "diag"), ("dense",), ("diag", "diag", "dense")])
 def test_fast_stack_entry_equals_the_general_path_bitwise(mix, dtype):
     """The cheap entry (_stack.fast_stack: plain (B, n, n) stacks, no validation in
-    Python) gives the bits of the general path (out=, or a ChainPlan, which take the
-    checked route to the same kernels) at every n, level and thread count, and the
-    reference's values."""
+    Python), with and without out=, gives the bits of the general path (the same values
+    Fortran-ordered, which the entry declines: the checked route, copies, the same
+    kernels) at every n, level and thread count, and the reference's values."""
     rng = np.random.default_rng(31)
     for n in SIZES:
         links, dense = _links(rng, n, mix, (45,), ("full",), dtype)
         g = rng.standard_normal((45, n)).astype(dtype)
-        for fn, rfn in ((mc.grad_chain, ref.grad_chain), (mc.tangent_chain, ref.tangent_chain)):
-            assert _stack.fast_stack(links, g, _stack.GRAD if fn is mc.grad_chain
-                                     else _stack.TANGENT, mc.Diagonal) is not None
+        slow_links = [mc.Diagonal(np.asfortranarray(a.diagonal)) if isinstance(a, mc.Diagonal)
+                      else np.asfortranarray(a) for a in links]
+        slow_g = np.asfortranarray(g)
+        for fn, rfn, mode in ((mc.grad_chain, ref.grad_chain, _stack.GRAD),
+                              (mc.tangent_chain, ref.tangent_chain, _stack.TANGENT)):
+            assert _stack.fast_stack(links, g, mode, mc.Diagonal) is not None
+            assert _stack.fast_stack(slow_links, slow_g, mode, mc.Diagonal) is None
+            out = np.empty((45, n), dtype=dtype)
             fast = _runs(lambda: fn(links, g))
-            slow = _runs(lambda: fn(links, g, out=np.empty((45, n), dtype=dtype)))
-            for got, want in zip(fast, slow):
+            into = _runs(lambda: fn(links, g, out=out).copy())
+            slow = _runs(lambda: fn(slow_links, slow_g))
+            for got, got_out, want in zip(fast, into, slow):
                 np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(got_out, want)
             _close(fast[0], rfn(dense, g), dtype)
         if "dense" not in mix or len(mix) < 2:
             assert _stack.fast_stack(links, None, _stack.JACOBIAN, mc.Diagonal) is None
             continue
+        out = np.empty((45, n, n), dtype=dtype)
         for order in ("forward", "reverse", "optimal"):
             fast = _runs(lambda: mc.jacobian_chain(links, order=order))
-            slow = _runs(lambda: mc.jacobian_chain(
-                links, order=order, out=np.empty((45, n, n), dtype=dtype)))
-            for got, want in zip(fast, slow):
+            into = _runs(lambda: mc.jacobian_chain(links, order=order, out=out).copy())
+            slow = _runs(lambda: mc.jacobian_chain(slow_links, order=order))
+            for got, got_out, want in zip(fast, into, slow):
                 np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(got_out, want)
             _close(fast[0], ref.jacobian_chain(dense), dtype)
         if "diag" not in mix:   # "optimal" on dense square links: the all-reverse nesting
             assert mc.chain_plan(links).order == _nested_reverse(len(mix))
@@ -267,6 +276,21 @@ def test_fast_stack_entry_declines_what_it_does_not_take():
     for links, vec, mode in cases:
         assert _stack.fast_stack(links, vec, mode, mc.Diagonal) is None
     assert _stack.fast_stack([A, D], None, J, mc.Diagonal, True) is None   # dense_only
+    out = np.empty((6, 3))
+    # too few rows, another dtype, not C-contiguous, the jacobian's shape
+    for bad_out in (out[:5], out.astype(np.float32), np.empty((3, 6)).T, np.empty((6, 3, 3))):
+        assert _stack.fast_stack([A, B], g, G, mc.Diagonal, False, bad_out) is None
+    readonly = np.empty((6, 3))
+    readonly.flags.writeable = False
+    assert _stack.fast_stack([A, B], g, G, mc.Diagonal, False, readonly) is None
+    assert _stack.fast_stack([A, B], g, G, mc.Diagonal, False, g) is None    # out is the vector
+    Ac = A.copy()
+    assert _stack.fast_stack([Ac, B], None, J, mc.Diagonal, False, Ac) is None  # out is a link
+    np.testing.assert_allclose(mc.jacobian_chain([Ac, B], out=Ac), B @ A, rtol=1e-12)
+    gc = g.copy()
+    np.testing.assert_allclose(mc.grad_chain([A, B], gc, out=gc),
+                               ref.grad_chain([A, B], g), rtol=1e-12)
+    assert _stack.fast_stack([A, B], g, G, mc.Diagonal, False, out) is out
     assert _stack.fast_stack((A, D), g, G, mc.Diagonal) is not None
     for links, vec in (([A, B[0]], g), ([A[:, :, ::-1], B], g), ([A, B], g[0])):
         np.testing.assert_allclose(mc.grad_chain(links, vec), ref.grad_chain(links, vec),

@@ -629,13 +629,12 @@ def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
     >>> mc.jacobian_chain([mc.Diagonal([1.0, 2.0]), mc.Diagonal([3.0, 4.0])])
     Diagonal(array([3., 8.]))
     """
-    if out is None:
-        fast = _k.fast_chain(links, order)
-        if fast is None and _stacks.ENABLED and isinstance(order, str) and order in _STACK_MODES:
-            fast = _stack_k.fast_stack(links, None, _STACK_MODES[order], Diagonal,
-                                       order == "optimal")
-        if fast is not None:
-            return fast
+    fast = _k.fast_chain(links, order) if out is None else None
+    if fast is None and _stacks.ENABLED and isinstance(order, str) and order in _STACK_MODES:
+        fast = _stack_k.fast_stack(links, None, _STACK_MODES[order], Diagonal,
+                                   order == "optimal", out)
+    if fast is not None:
+        return fast
     order = v.chain_order_arg(order, "jacobian_chain")
     arrays, kinds, dims, batch, dtype, infos = _plan_key(links, "jacobian_chain")
     return _cached_plan(dims, kinds, infos, order)._execute(arrays, batch, dtype, out,
@@ -643,15 +642,16 @@ def jacobian_chain(links: Sequence[object], *, order: Order = "optimal",
 
 
 def _vector_chain(links, vector, out, grad):
+    fast = None
     if out is None:
         fast = _k.fast_vector(links, vector, grad, Diagonal)
         if fast is None:
             fast = _k.fast_kron_vector(links, vector, grad, Kronecker)
-        if fast is None and _stacks.ENABLED:
-            fast = _stack_k.fast_stack(links, vector, _stack_k.GRAD if grad
-                                       else _stack_k.TANGENT, Diagonal)
-        if fast is not None:
-            return fast
+    if fast is None and _stacks.ENABLED:
+        fast = _stack_k.fast_stack(links, vector, _stack_k.GRAD if grad else _stack_k.TANGENT,
+                                   Diagonal, False, out)
+    if fast is not None:
+        return fast
     func, name = ("grad_chain", "grad") if grad else ("tangent_chain", "tangent")
     arrays, kinds, dims, batch, vec, dtype = v.chain_vector_args(links, vector, name, func)
     names = [f"{func}: links[{k}]" for k in range(len(kinds))]

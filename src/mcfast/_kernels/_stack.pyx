@@ -8,7 +8,7 @@ the threads it may use now (_threads.pxd).
 """
 cimport numpy as cnp
 from ._threads cimport openmp_effective_n_threads, parallel_for
-from ._ndarray cimport plain
+from ._ndarray cimport disjoint, plain
 
 import numpy as np
 
@@ -171,13 +171,16 @@ cdef void _run(const mc_stk* s, Py_ssize_t nchains, Py_ssize_t elems, Py_ssize_t
         parallel_for(_run_chunk, &ctx, nchunks, nthreads)
 
 
-def fast_stack(object links, object vec, int mode, type diagonal, bint dense_only=False):
+def fast_stack(object links, object vec, int mode, type diagonal, bint dense_only=False,
+               object out=None):
     """The cheap entry of mcfast.grad_chain, tangent_chain (`vec` the vectors) and
     jacobian_chain (`vec` None; `mode` JACOBIAN or JACOBIAN_REVERSE) for the common stack:
     a list or tuple of links, each an exact C-contiguous ndarray (B, n, n) or a
     `diagonal` over one (B, n), all of one float dtype and one B ≥ 1, vec (B, n), n
-    served; `dense_only`: no Diagonal. Returns the new result, or None for anything else
-    (the general path, which checks and explains). The same kernels, so the same bits, as the general path."""
+    served; `dense_only`: no Diagonal. `out`: a plain writeable array of the result's
+    shape and dtype that shares no memory with the operands, or None. Returns the result
+    (`out` or a new array), or None for anything else (the general path, which checks and
+    explains). The same kernels, so the same bits, as the general path."""
     cdef Py_ssize_t nlinks, k, n = 0, nchains = 0, elems = 0
     cdef int typenum = -1, ndim
     cdef bint dense = False
@@ -230,7 +233,20 @@ def fast_stack(object links, object vec, int mode, type diagonal, bint dense_onl
         s.vec = cnp.PyArray_DATA(<cnp.ndarray>vec)
     elif not dense or nlinks < 2:
         return None         # Diagonals only (a Diagonal result), one link (a copy)
-    out = cnp.PyArray_EMPTY(2 if vec is not None else 3, shape, typenum, 0)
+    ndim = 2 if vec is not None else 3
+    if out is None:
+        out = cnp.PyArray_EMPTY(ndim, shape, typenum, 0)
+    elif (not plain(out, typenum, ndim) or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>out)
+          or cnp.PyArray_DIMS(<cnp.ndarray>out)[0] != nchains
+          or cnp.PyArray_DIMS(<cnp.ndarray>out)[1] != n
+          or (ndim == 3 and cnp.PyArray_DIMS(<cnp.ndarray>out)[2] != n)
+          or (vec is not None and not disjoint(<cnp.ndarray>out, <cnp.ndarray>vec))):
+        return None
+    else:
+        for k in range(nlinks):
+            obj = links[k].diagonal if flags[k] else links[k]
+            if not disjoint(<cnp.ndarray>out, <cnp.ndarray>obj):
+                return None
     s.out = cnp.PyArray_DATA(<cnp.ndarray>out)
     _run(&s, nchains, elems, cnp.PyArray_ITEMSIZE(<cnp.ndarray>out), typenum == cnp.NPY_DOUBLE)
     return out
