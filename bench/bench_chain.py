@@ -195,7 +195,9 @@ def mlp_case():
 
 
 def _stack_pair(fa, fb):
-    ta, tb = interleaved_medians([fa, fb], repeats=5, target=0.01, settle=0.05)
+    # 11 repeats: with 5, the in-cache ratios of n = 2 moved 0.5-1.0 from run to run on a
+    # noisy 2-core VM (Zen 3, 2026-12-06)
+    ta, tb = interleaved_medians([fa, fb], repeats=11, target=0.01, settle=0.05)
     return ta, tb
 
 
