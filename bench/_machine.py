@@ -89,7 +89,8 @@ def recorded(bench: str, argv: list[str]):
     MACHINES.mkdir(exist_ok=True)
     level = runtime["simd"]["level"]
     forced = "" if level == facts["best instruction set"] else f"-at-{level}"
-    path = MACHINES / f"{machine_tag(facts)}_{stamp:%Y-%m-%d-%H%M}_{bench}{forced}.md"
+    stem = f"{machine_tag(facts)}_{stamp:%Y-%m-%d-%H%M}_{bench}{forced}"
+    path = MACHINES / f"{stem}.md"
     buf = io.StringIO()
     old = sys.stdout
     sys.stdout = _Tee(old, buf)
@@ -106,6 +107,10 @@ def recorded(bench: str, argv: list[str]):
              f"load {os.getloadavg()[0]:.1f}",
              f"- command: `python bench/{bench}.py {' '.join(argv)}`".rstrip(), "",
              "```text", buf.getvalue().rstrip(), "```", ""]
+    n = 2
+    while path.exists():    # two runs started in one minute: both kept
+        path = path.with_name(f"{stem}-{n}.md")
+        n += 1
     path.write_text("\n".join(head))
     write_index()
     print(f"(filed as {path.relative_to(MACHINES.parent.parent)})", file=old)
