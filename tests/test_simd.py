@@ -77,7 +77,8 @@ def test_info_names_the_level():
 
 # every kernel family run once: the chain's small products (one 4 × 4 chain, and a batch
 # of 9 × 9 chains, a size the stacks do not serve), its vector blocks (grad of that
-# batch), one vector through a large dense link, and a stack of 8 × 8 chains
+# batch), one vector through a large dense link, a stack of 8 × 8 chains, and the
+# register tiles of grad_ax's Aᵀ G (_linear)
 _FAMILIES = ("import json, numpy as np, mcfast; "
              "from mcfast import _simd; from mcfast._kernels import _chain; "
              "r = np.random.default_rng(0); "
@@ -88,6 +89,7 @@ _FAMILIES = ("import json, numpy as np, mcfast; "
              "True, 2); "
              "mcfast.tangent_chain([r.standard_normal((40, 8, 8)) for _ in range(3)], "
              "r.standard_normal((40, 8))); "
+             "mcfast.grad_ax(r.standard_normal((12, 8)), r.standard_normal((12, 20))); "
              "print(json.dumps(_simd.kernel_levels()))")
 
 
@@ -101,6 +103,7 @@ def test_every_kernel_family_runs_at_the_forced_level():
         res = _run(_FAMILIES, name)
         assert res.returncode == 0, res.stderr
         got = json.loads(res.stdout)
-        assert got["selected"] == dict.fromkeys(("engine", "hessian", "stack", "chain"),
-                                                level), (name, got)
-        assert got["ran"] == dict.fromkeys(("stack", "gemm", "vec", "mv"), level), (name, got)
+        assert got["selected"] == dict.fromkeys(
+            ("engine", "hessian", "stack", "chain", "linear"), level), (name, got)
+        assert got["ran"] == dict.fromkeys(("stack", "gemm", "vec", "mv", "at_g"), level), \
+            (name, got)

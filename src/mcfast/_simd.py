@@ -14,7 +14,7 @@ import os
 import platform
 import warnings
 
-from ._kernels import _chain, _engine, _hessian, _stack
+from ._kernels import _chain, _engine, _hessian, _linear, _stack
 
 __all__ = ["LEVEL_NAMES", "level_from_env", "simd_info", "kernel_levels"]
 
@@ -56,7 +56,8 @@ def level_from_env(value: str | None) -> int:
 def _apply(value: str | None) -> None:
     """Set the engine's level from a value of MCFAST_SIMD (see the module docstring)."""
     want = level_from_env(value)
-    for kernels in (_engine, _hessian, _stack, _chain):     # every extension with levels
+    # every extension with levels
+    for kernels in (_engine, _hessian, _stack, _chain, _linear):
         kernels.set_simd_level(want)
     got, best, _ = _engine.simd_level()
     if want > best:
@@ -81,13 +82,17 @@ def kernel_levels() -> dict[str, object]:
     -------
     dict
         ``"selected"``: the level each extension's dispatch picks (engine, hessian, stack,
-        chain); ``"ran"``: the level the kernels last run were compiled for, per family
-        (``"stack"`` and the chain's ``"gemm"``, ``"vec"``, ``"mv"``; -1 for none yet).
-        Levels as in ``LEVEL_NAMES``' order (0 baseline, 1 AVX2+FMA, 2 AVX-512).
+        chain, linear); ``"ran"``: the level the kernels last run were compiled for, per
+        family (``"stack"``, the chain's ``"gemm"``, ``"vec"``, ``"mv"`` and the linear
+        rules' ``"at_g"``; -1 for none yet). Levels as in ``LEVEL_NAMES``' order (0
+        baseline, 1 AVX2+FMA, 2 AVX-512).
     """
-    return {"selected": {"engine": _engine.simd_level()[0], "hessian": _hessian.simd_level(),
-                         "stack": _stack.simd_level()[0], "chain": _chain.simd_level()[0]},
-            "ran": {"stack": _stack.ran_level(), **_chain.ran_levels()}}
+    return {"selected": {"engine": _engine.simd_level()[0],
+                         "hessian": _hessian.simd_level(),
+                         "stack": _stack.simd_level()[0], "chain": _chain.simd_level()[0],
+                         "linear": _linear.simd_level()[0]},
+            "ran": {"stack": _stack.ran_level(), **_chain.ran_levels(),
+                    **_linear.ran_levels()}}
 
 
 _apply(os.environ.get(ENV))

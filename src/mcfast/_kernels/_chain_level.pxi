@@ -1,32 +1,14 @@
-# The instruction-set level of the chain kernels (mc_chain_kern.h), and the level each family ran at (included by _chain.pyx)
+# The instruction-set level of the chain kernels (set_simd_level, simd_level: _level.pxi), and the level each family of mc_chain_kern.h ran at (included by _chain.pyx)
+
+include "_level.pxi"
 
 cdef extern from "mc_chain_kern.h":
     enum:
         MC_CHK_GEMM
         MC_CHK_VEC
         MC_CHK_MV
-    int mc_set_level(int level) noexcept nogil
-    int mc_get_level() noexcept nogil
-    int mc_cpu_level() noexcept nogil
     int mc_chk_ran_level(int fam) noexcept nogil
     void mc_chk_reset() noexcept nogil
-
-_LEVEL_NAMES = ("baseline", "avx2", "avx512")
-
-mc_set_level(-1)   # the best instruction set this CPU has (mcfast._simd applies MCFAST_SIMD)
-
-
-def set_simd_level(int level):
-    """Use SIMD level `level` in the chain kernels (0 baseline, 1 AVX2+FMA, 2 AVX-512; -1
-    the best there is), clipped to what the CPU has. Returns the previous level. For tests
-    and benchmarks: not thread-safe against concurrent kernel calls."""
-    return mc_set_level(level)
-
-
-def simd_level():
-    """(level in use, best level of this CPU, name of the level in use)."""
-    cdef int level = mc_get_level()
-    return level, mc_cpu_level(), _LEVEL_NAMES[level]
 
 
 def ran_levels():

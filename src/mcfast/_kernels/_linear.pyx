@@ -114,18 +114,38 @@ cnp.import_array()
 from ._ndarray cimport plain, disjoint
 from ._chain cimport small_gemm
 
-cdef extern from "_at_g.h":
-    void mc_at_g_double(Py_ssize_t p, Py_ssize_t m, Py_ssize_t n, Py_ssize_t m4,
-                        Py_ssize_t n4, const double* a, const double* g,
-                        double* out) noexcept nogil
-    void mc_at_g_float(Py_ssize_t p, Py_ssize_t m, Py_ssize_t n, Py_ssize_t m4,
-                       Py_ssize_t n4, const float* a, const float* g,
-                       float* out) noexcept nogil
+cdef extern from "mc_at_g.h":
+    ctypedef struct mc_atg_kern:
+        void (*run_d)(Py_ssize_t p, Py_ssize_t m, Py_ssize_t n, Py_ssize_t m4,
+                      Py_ssize_t n4, const double* a, const double* g,
+                      double* out) noexcept nogil
+        void (*run_f)(Py_ssize_t p, Py_ssize_t m, Py_ssize_t n, Py_ssize_t m4,
+                      Py_ssize_t n4, const float* a, const float* g,
+                      float* out) noexcept nogil
+        int level
+    const mc_atg_kern* mc_atg_kern_now() noexcept nogil
+
+include "_level.pxi"
+
+cdef int _ran_at_g = -1     # the level the register tiles last ran at (-1: none yet)
+
+
+def ran_levels():
+    """The level the register tiles of Aᵀ G (mc_at_g.h) last ran at since
+    `reset_ran_levels`: ``{"at_g": level}``, 0 (baseline), 1 (AVX2+FMA) or 2 (AVX-512) as
+    compiled, -1 when they have not run."""
+    return {"at_g": _ran_at_g}
+
+
+def reset_ran_levels():
+    """Forget the level `ran_levels` reports (back to -1)."""
+    global _ran_at_g
+    _ran_at_g = -1
 
 cdef extern from "numpy/arrayobject.h":
     object PyArray_MatrixProduct2(object a, object b, cnp.ndarray out)
 
-# Multiply-adds up to which the hand loops are used: Aᵀ G in register tiles (_at_g.h)
+# Multiply-adds up to which the hand loops are used: Aᵀ G in register tiles (mc_at_g.h)
 # until OpenBLAS starts threading a gemm (m·n·k ≥ 4 · 65536 = 64³), where a single-threaded
 # loop can no longer promise to keep up (measured by CPU time, one thread, AVX-512:
 # 32²: 0.9 µs, 63²: 8.8 µs against np.matmul's 2.2 and 12.4 µs); G Aᵀ by dot products
@@ -151,13 +171,18 @@ cdef inline void _small(const floating* X, const floating* Y, floating* out,
                         Py_ssize_t rows, Py_ssize_t cols, Py_ssize_t inner,
                         bint left) noexcept nogil:
     """out (rows × cols) = Xᵀ Y (left: X (inner × rows), Y (inner × cols)) or X Yᵀ."""
+    global _ran_at_g
     cdef Py_ssize_t r4 = rows - rows % 4, c4 = cols - cols % 4, j
+    cdef const mc_atg_kern* kern
     if left:
-        # out = X.T @ Y: out[:r4, :c4] in 4 × 16 (8, 4) tiles in registers (_at_g.h) ...
+        # out = X.T @ Y: out[:r4, :c4] in 4 × 16 (8, 4) tiles in registers (mc_at_g.h, at
+        # the level in use) ...
+        kern = mc_atg_kern_now()
+        _ran_at_g = kern.level
         if floating is double:
-            mc_at_g_double(inner, rows, cols, r4, c4, X, Y, out)
+            kern.run_d(inner, rows, cols, r4, c4, X, Y, out)
         else:
-            mc_at_g_float(inner, rows, cols, r4, c4, X, Y, out)
+            kern.run_f(inner, rows, cols, r4, c4, X, Y, out)
         # ... the last 1-3 columns, and the last 1-3 rows of the others, a row of ≤ 16 in
         # registers at a time (_chain's small_gemm; Xᵀ has row stride 1, column stride rows)
         if c4 < cols:
