@@ -247,3 +247,36 @@ def test_shape_errors_name_function_arguments_and_shapes(rng, impl, func, shapes
     f = getattr(mc if impl == "fast" else mc.reference, func)
     with pytest.raises(ValueError, match=match):
         f(*(rng.standard_normal(s) for s in shapes))
+
+
+@pytest.fixture
+def each_linear_level():
+    """A setter of _linear's SIMD level and the levels this CPU has (0 the baseline … its
+    best); the level in use is restored after."""
+    from mcfast._kernels import _linear
+    before = _linear.simd_level()[0]
+    yield _linear.set_simd_level, list(range(_linear.simd_level()[1] + 1))
+    _linear.set_simd_level(before)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_grad_ax_register_tiles_at_every_level(rng, each_linear_level, dtype):
+    """grad_ax's hand loop (4 × 16, 8 and 4 tiles of out[:m4, :n4], then the last rows and
+    columns) at widths around its tiles and at each SIMD level: Aᵀ G to rounding, computed
+    by the tiles of the level asked for."""
+    from mcfast._kernels import _linear
+    set_level, levels = each_linear_level
+    for p in (1, 9, 40):
+        for m in (4, 5, 7, 8, 12, 16, 19):
+            for n in (4, 7, 8, 12, 15, 16, 20, 24, 28, 33, 47):
+                A = rng.standard_normal((p, m)).astype(dtype)
+                G = rng.standard_normal((p, n)).astype(dtype)
+                want = A.astype(np.float64).T @ G.astype(np.float64)
+                for level in levels:
+                    set_level(level)
+                    _linear.reset_ran_levels()
+                    got = mc.grad_ax(A, G)
+                    assert _linear.ran_levels() == {"at_g": level}
+                    np.testing.assert_allclose(got, want, rtol=rtol_for(dtype),
+                                               atol=rtol_for(dtype) * np.abs(want).max(),
+                                               err_msg=f"p={p} m={m} n={n} level={level}")
