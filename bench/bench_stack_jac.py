@@ -3,14 +3,14 @@ in cache and from memory, optionally against another build of _stack (interleave
 
     PYTHONPATH=src flock -x /tmp/bench.lock python bench/bench_stack_jac.py \
         [--n=16,24,32] [--dtype=float64,float32] [--B=256,10000] [--repeats=7] \
-        [--old=/path/to/_stack.cpython-311-x86_64-linux-gnu.so] [--threads=2]
+        [--old=/path/to/_stack.cpython-311-x86_64-linux-gnu.so[,...]] [--threads=2]
 
 B small (256: 0.6-2.4 MB of links for n = 16-32 float64, in L2/L3 across the two cores)
 measures the kernel; B = 10,000 (as bench_chain.py --stacks) adds the memory traffic.
 "fresh": a new output each call (the user's call, mcfast.jacobian_chain's default order);
 "out=": into one reused output. The same kernel entry as jacobian_chain
 (_stack.fast_stack, the reverse order), timed directly so that an old build can be
-loaded beside the new one (--old: a copy of the .so built before a change) and each
+loaded beside the new one (--old: copies of the .so built before a change, comma-separated) and each
 sample of old and new alternate. Peak: _stack.fma_peak (a compiled loop of 12
 independent FMAs, two threads), the best of 5.
 """
@@ -44,7 +44,8 @@ def main():
     repeats = int(_arg("repeats", "7"))
     nthreads = int(_arg("threads", "2"))
     old = _arg("old", None)
-    mods = [("new", _stack)] + ([("old", _load(old))] if old else [])
+    mods = [("new", _stack)] + [(f"old{i}" if "," in old else "old", _load(path))
+                                for i, path in enumerate(old.split(",") if old else ())]
     rng = np.random.default_rng(21)
     with threadpool_limits(nthreads):
         peak = max(_stack.fma_peak(nthreads) for _ in range(5))

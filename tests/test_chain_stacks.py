@@ -311,3 +311,33 @@ def test_stacks_threaded_bitwise(dtype):
         _runs(lambda: mc.tangent_chain(links, g))
         got = _runs(lambda: mc.jacobian_chain(links))
         _close(got[-1], ref.jacobian_chain(dense), dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stacks_streamed_output_bitwise(dtype):
+    """An output past MC_STK_STREAM_BYTES (8 MiB) is written with streaming stores
+    (mc_stack_stream.h): the same bits as the chains computed in small stacks at the same
+    level, at 1 and 2 threads, into a fresh output and into out= at an 8- or 16-byte
+    offset (the lines shared with the neighbour chains take ordinary stores)."""
+    rng = np.random.default_rng(12)
+    level = _stack.simd_level()[0]
+    try:
+        for n in (3, 16, 24):
+            item = np.dtype(dtype).itemsize
+            nchains = (8 << 20) // (n * n * item) + 5
+            links = [rng.standard_normal((nchains, n, n)).astype(dtype) for _ in range(3)]
+            for lvl in _levels():
+                _stack.set_simd_level(lvl)
+                want = np.concatenate([mc.jacobian_chain([a[i:i + 1000] for a in links])
+                                       for i in range(0, nchains, 1000)])
+                for threads in (1, 2):
+                    with threadpool_limits(threads):
+                        np.testing.assert_array_equal(mc.jacobian_chain(links), want)
+                        for shift in (1, 2):
+                            buf = np.zeros(nchains * n * n + 3, dtype)
+                            out = buf[shift:shift + nchains * n * n].reshape(nchains, n, n)
+                            assert mc.jacobian_chain(links, out=out) is out
+                            np.testing.assert_array_equal(out, want)
+                            assert buf[0] == 0 and buf[-1] == 0
+    finally:
+        _stack.set_simd_level(level)

@@ -14,11 +14,20 @@
 #ifndef MCFAST_STACK_H
 #define MCFAST_STACK_H
 
+#include <stdint.h>
 #include "mc_simd.h"
+#if MC_X86 || defined(__SSE2__)
+#include <immintrin.h>      /* the streaming stores of mc_stack_stream.h */
+#endif
 
 enum { MC_STK_GRAD = 0, MC_STK_TAN = 1, MC_STK_JAC = 2, MC_STK_JAC_REVERSE = 3 };
 /* chunk starts are multiples of this (the most lanes of any instance: 16 floats) */
 enum { MC_STK_CHUNK_ALIGN = 16 };
+/* __builtin_prefetch's locality of the one-chain jacobian's prefetch of the next chain
+   (mc_stack_inl.h) */
+#ifndef MC_STK_PF_LOCALITY
+#define MC_STK_PF_LOCALITY 3
+#endif
 /* rows of the per-level tables: mc_level's values (0 baseline, 1 AVX2+FMA, 2 AVX-512) */
 enum { MC_STK_LEVELS = 3 };
 
@@ -32,7 +41,15 @@ typedef struct {
     Py_ssize_t vstride;            /* elements from one chain's vector to the next's; 0: shared */
     void *out;                     /* (nchains, n) or (nchains, n, n), C-contiguous */
     int mode;                      /* MC_STK_* */
+    int stream;                    /* 1: jacobian, write out with streaming stores (an
+                                      output past the caches: mc_stk_streams) */
 } mc_stk;
+
+/* An output of at least this many bytes is written with streaming (non-temporal) stores
+   by the one-chain jacobian (mc_stack_stream.h): past the L2 of both cores and half a
+   32 MB L3, where its lines would be evicted to memory anyway. */
+enum { MC_STK_STREAM_BYTES = 8 << 20 };
+static int mc_stk_streams(Py_ssize_t out_bytes) { return out_bytes >= MC_STK_STREAM_BYTES; }
 
 /* The n served by the compact layout, as bit sets (bit n set: compact; n ≤ 16), by
    [level: mc_level's values][dtype: 0 double, 1 float][0 grad/tangent, 1 jacobian]; every

@@ -46,10 +46,13 @@ MC_STGT static inline void MC_SFN(tan)(const MC_SE *MC_RESTRICT a,
     }
 }
 
-/* c = a b, a row of c in registers */
+/* c = a b, a row of c in registers (pf0, pf1: the one-chain layout's prefetch hints,
+ * not used here: a block's links are gathered through the transpose) */
 MC_STGT static inline void MC_SFN(mm)(const MC_SE *MC_RESTRICT a,
-                                      const MC_SE *MC_RESTRICT b, MC_SE *MC_RESTRICT c)
+                                      const MC_SE *MC_RESTRICT b, MC_SE *MC_RESTRICT c,
+                                      const MC_ST *pf0, const MC_ST *pf1)
 {
+    (void)pf0; (void)pf1;
     for (int i = 0; i < MC_SN; i++) {
         MC_SE acc[MC_SN];
         const MC_SE *ai = a + i * MC_SN;
@@ -292,9 +295,33 @@ MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
                 : MC_SREG32 && MC_SNR % 4 == 0 ? 4 : MC_SNR % 3 == 0 ? 3                 \
                 : MC_SNR % 2 == 0 ? 2 : 1)
 #define MC_SRB (MC_SREG32 || MC_SCW < 3 ? 4 : 3)
-MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
-                                      const MC_ST *MC_RESTRICT b, MC_ST *MC_RESTRICT c)
+/* Prefetch while multiplying: pf0, pf1 (either NULL) are n × n matrices the next chain
+ * will read (its links, contiguous per chain); their cache lines are spread over the
+ * product's tiles, MC_SPF_PER of each at a tile's start, so the memory traffic of the next
+ * chain overlaps this one's FMAs instead of following them (the hardware prefetchers alone
+ * left them mostly in turn: bench/bench_stack_jac.py, B = 10,000 against B = 256). */
+#define MC_SPF_LINES ((MC_SNN * (int)sizeof(MC_ST) + 63) / 64)
+#define MC_SPF_TILES ((MC_SN / MC_SRB + MC_SN % MC_SRB) * (MC_SNR / MC_SCW))
+#define MC_SPF_PER ((MC_SPF_LINES + MC_SPF_TILES - 1) / MC_SPF_TILES)
+MC_STGT MC_INLINE void MC_SFN(pf)(const MC_ST *pf0, const MC_ST *pf1, int tile)
 {
+#pragma GCC unroll 16
+    for (int q = 0; q < MC_SPF_PER; q++) {
+        const int l = tile * MC_SPF_PER + q;
+        if (l < MC_SPF_LINES) {
+            if (pf0)
+                __builtin_prefetch((const char *)pf0 + 64 * l, 0, MC_STK_PF_LOCALITY);
+            if (pf1)
+                __builtin_prefetch((const char *)pf1 + 64 * l, 0, MC_STK_PF_LOCALITY);
+        }
+    }
+}
+
+MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
+                                      const MC_ST *MC_RESTRICT b, MC_ST *MC_RESTRICT c,
+                                      const MC_ST *pf0, const MC_ST *pf1)
+{
+    int tile = 0;
     for (int j0 = 0; j0 < MC_SNR; j0 += MC_SCW) {
         const MC_ST *bj = b + j0 * MC_SRW;
         MC_ST *cj = c + j0 * MC_SRW;
@@ -302,6 +329,7 @@ MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
         for (; i + MC_SRB <= MC_SN; i += MC_SRB) {
             MC_SR acc[MC_SRB][MC_SCW];
             const MC_ST *ai = a + i * MC_SN;
+            MC_SFN(pf)(pf0, pf1, tile++);
             for (int r = 0; r < MC_SCW; r++) {
                 MC_SR br = MC_SLD(bj + r * MC_SRW);
                 for (int q = 0; q < MC_SRB; q++)
@@ -320,6 +348,7 @@ MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
         for (; i < MC_SN; i++) {
             MC_SR acc[MC_SCW];
             const MC_ST *a0 = a + i * MC_SN;
+            MC_SFN(pf)(pf0, pf1, tile++);
             for (int r = 0; r < MC_SCW; r++)
                 acc[r] = MC_SLD(bj + r * MC_SRW) * a0[0];
             for (int k = 1; k < MC_SN; k++)
@@ -330,6 +359,9 @@ MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
         }
     }
 }
+#undef MC_SPF_LINES
+#undef MC_SPF_TILES
+#undef MC_SPF_PER
 #undef MC_SRB
 #undef MC_SCW
 #undef MC_SREG32
@@ -387,6 +419,16 @@ MC_STGT static void MC_SFN(vec)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
     }
 }
 
+/* link k of the chain after c, for the products of chain c to prefetch (one chain at a
+ * time); NULL past the chunk, for a shared link or a Diagonal, and in the compact layout */
+MC_STGT MC_INLINE const MC_ST *MC_SFN(next)(const mc_stk *s, Py_ssize_t k, Py_ssize_t c,
+                                            Py_ssize_t c1)
+{
+    if (MC_SL > 1 || c + 1 >= c1 || !s->bstride[k] || s->diag[k])
+        return NULL;
+    return (const MC_ST *)s->link[k] + (c + 1) * s->bstride[k];
+}
+
 /* jacobian_chain of chains c0 .. c1 - 1: forward Jn(⋯(J2 J1)) or reverse ((Jn Jn-1)⋯)J1;
  * at least one link is dense */
 MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
@@ -411,8 +453,12 @@ MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
                 ? MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SN, ta[1])
                 : MC_SFN(gather)((const MC_ST *)s->link[k], s->bstride[k], c, nc, MC_SNN,
                                  ta[1]);
-            MC_SE *y = (MC_SL == 1 && step == n - 1) ? (MC_SE *)(out + c * MC_SNN)
-                                                      : pa[turn];
+            MC_SE *y = (MC_SL == 1 && step == n - 1 && !s->stream)
+                ? (MC_SE *)(out + c * MC_SNN) : pa[turn];
+            /* the next chain's links this product prefetches: link k, and at the first
+               product also the first link */
+            const MC_ST *nk = MC_SFN(next)(s, k, c, c1);
+            const MC_ST *nk0 = step == 1 ? MC_SFN(next)(s, k0, c, c1) : NULL;
             if (pdiag && adiag)         /* a Diagonal product so far */
                 for (int e = 0; e < MC_SN; e++)
                     y[e] = a[e] * p[e];
@@ -421,9 +467,9 @@ MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
             else if (pdiag)
                 MC_SFN(scale)(!fwd, p, a, y);
             else if (fwd)
-                MC_SFN(mm)(a, p, y);
+                MC_SFN(mm)(a, p, y, nk, nk0);
             else
-                MC_SFN(mm)(p, a, y);
+                MC_SFN(mm)(p, a, y, nk, nk0);
             pdiag = pdiag && adiag;
             p = y;
             turn = 1 - turn;
@@ -431,10 +477,16 @@ MC_STGT static void MC_SFN(jac)(const mc_stk *s, Py_ssize_t c0, Py_ssize_t c1)
 #if MC_SL > 1
         MC_SFN(scatter)(p, nc, MC_SNN, out + c * MC_SNN);
 #else
-        if (n == 1)
+        if (s->stream)
+            MC_SCAT2(mc_stk_stream, MC_SLVL)(out + c * MC_SNN, p, sizeof(MC_ST) * MC_SNN);
+        else if (n == 1)
             memcpy(out + c * MC_SNN, p, sizeof(MC_ST) * MC_SNN);
 #endif
     }
+#if MC_SL == 1
+    if (s->stream)
+        MC_SCAT2(mc_stk_stream_end, MC_SLVL)();
+#endif
 }
 
 #undef MC_SNN

@@ -4,6 +4,8 @@
  * defined (it undefines them after).
  */
 
+#include "mc_stack_stream.h"
+
 #define MC_ST double
 #define MC_STI long long
 #define MC_STN d
