@@ -286,22 +286,38 @@ MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
     }
 }
 
-/* c = a b in register tiles of MC_SRB rows × MC_SCW vectors of c (enough independent FMA
- * chains to hide their latency, few enough to stay in registers: 32 vector registers at
- * AVX-512, 16 below), a tile's strip of b loaded once per MC_SRB rows; the column tiles
- * divide a row (MC_SNR vectors), rows past the last whole MC_SRB one at a time */
-#define MC_SREG32 (MC_SLANES * sizeof(MC_ST) == 64)
-#define MC_SCW (MC_SNR <= (MC_SREG32 ? 4 : 2) ? MC_SNR                                   \
-                : MC_SREG32 && MC_SNR % 4 == 0 ? 4 : MC_SNR % 3 == 0 ? 3                 \
-                : MC_SNR % 2 == 0 ? 2 : 1)
-#define MC_SRB (MC_SREG32 || MC_SCW < 3 ? 4 : 3)
+/* c = a b in register tiles of MC_SRB rows × MC_SCW vectors of c: enough independent FMA
+ * chains to hide their latency (Zen 3: 4 cycles × 2 FMA ports, 8 at least), few enough to
+ * stay in registers with the strip of b and a broadcast of a (32 vector registers at
+ * AVX-512, 16 below); a tile's strip of b is loaded once per MC_SRB rows, a's elements
+ * broadcast once per MC_SCW vectors. The column tiles divide a row (MC_SNR vectors). With
+ * 16 registers and n ≥ 16, 6 × 2 tiles (12 accumulators, 2 loads of b and 6 broadcasts a
+ * step for 12 FMAs), or 4 × 3 when a row is 3 vectors (float32 n = 24); below n = 16 the
+ * earlier 4 × 2 / 3 × 3 / 4 × 1 tiles. The rows past the last whole MC_SRB (MC_SRM of
+ * them) take tiles MC_SCM vectors wide, twice MC_SCW where that divides the row and fits,
+ * so that they still run 8 chains or so. */
+#define MC_SREG32 (MC_SLEVEL == 2)   /* 64-byte vectors, 32 registers */
+#if MC_SREG32
+#  define MC_SCW (MC_SNR <= 4 ? MC_SNR : MC_SNR % 4 == 0 ? 4 : MC_SNR % 3 == 0 ? 3         \
+                  : MC_SNR % 2 == 0 ? 2 : 1)
+#  define MC_SRB 4
+#elif MC_SN >= 16
+#  define MC_SCW (MC_SNR % 2 == 0 ? 2 : MC_SNR % 3 == 0 ? 3 : 1)
+#  define MC_SRB (MC_SCW == 2 ? 6 : 4)
+#else
+#  define MC_SCW (MC_SNR <= 2 ? MC_SNR : MC_SNR % 3 == 0 ? 3 : MC_SNR % 2 == 0 ? 2 : 1)
+#  define MC_SRB (MC_SCW < 3 ? 4 : 3)
+#endif
+#define MC_SRM (MC_SN % MC_SRB)
+#define MC_SCM (MC_SNR % (2 * MC_SCW) == 0 && MC_SRM * 2 * MC_SCW <= MC_SRB * MC_SCW      \
+                ? 2 * MC_SCW : MC_SCW)
 /* Prefetch while multiplying: pf0, pf1 (either NULL) are n × n matrices the next chain
  * will read (its links, contiguous per chain); their cache lines are spread over the
  * product's tiles, MC_SPF_PER of each at a tile's start, so the memory traffic of the next
  * chain overlaps this one's FMAs instead of following them (the hardware prefetchers alone
  * left them mostly in turn: bench/bench_stack_jac.py, B = 10,000 against B = 256). */
 #define MC_SPF_LINES ((MC_SNN * (int)sizeof(MC_ST) + 63) / 64)
-#define MC_SPF_TILES ((MC_SN / MC_SRB + MC_SN % MC_SRB) * (MC_SNR / MC_SCW))
+#define MC_SPF_TILES ((MC_SN / MC_SRB) * (MC_SNR / MC_SCW) + (MC_SRM ? MC_SNR / MC_SCM : 0))
 #define MC_SPF_PER ((MC_SPF_LINES + MC_SPF_TILES - 1) / MC_SPF_TILES)
 MC_STGT MC_INLINE void MC_SFN(pf)(const MC_ST *pf0, const MC_ST *pf1, int tile)
 {
@@ -317,51 +333,67 @@ MC_STGT MC_INLINE void MC_SFN(pf)(const MC_ST *pf0, const MC_ST *pf1, int tile)
     }
 }
 
+/* one tile: rows × cols vectors of c (at cj, row stride n) from the rows of a at ai and the
+ * strip of b at bj; rows, cols are constants once inlined (the loops unroll, acc stays in
+ * registers) */
+MC_STGT MC_INLINE void MC_SFN(tile)(const MC_ST *MC_RESTRICT ai, const MC_ST *MC_RESTRICT bj,
+                                    MC_ST *MC_RESTRICT cj, const int rows, const int cols)
+{
+    MC_SR acc[MC_SRB][2 * MC_SCW];
+#pragma GCC unroll 8
+    for (int r = 0; r < cols; r++) {
+        MC_SR br = MC_SLD(bj + r * MC_SRW);
+#pragma GCC unroll 8
+        for (int q = 0; q < rows; q++)
+            acc[q][r] = br * ai[q * MC_SN];
+    }
+    /* a step: the strip's cols vectors of row k of b loaded, then row by row one broadcast
+       of a's element for cols FMAs (acc, b and one broadcast: 12 + 2 + 1 registers) */
+    for (int k = 1; k < MC_SN; k++) {
+        MC_SR bv[2 * MC_SCW];
+#pragma GCC unroll 8
+        for (int r = 0; r < cols; r++)
+            bv[r] = MC_SLD(bj + k * MC_SN + r * MC_SRW);
+#pragma GCC unroll 8
+        for (int q = 0; q < rows; q++) {
+            const MC_ST x = ai[q * MC_SN + k];
+#pragma GCC unroll 8
+            for (int r = 0; r < cols; r++)
+                acc[q][r] += bv[r] * x;
+        }
+    }
+#pragma GCC unroll 8
+    for (int q = 0; q < rows; q++)
+#pragma GCC unroll 8
+        for (int r = 0; r < cols; r++)
+            MC_STORE(cj + q * MC_SN + r * MC_SRW, acc[q][r]);
+}
+
 MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
                                       const MC_ST *MC_RESTRICT b, MC_ST *MC_RESTRICT c,
                                       const MC_ST *pf0, const MC_ST *pf1)
 {
     int tile = 0;
-    for (int j0 = 0; j0 < MC_SNR; j0 += MC_SCW) {
-        const MC_ST *bj = b + j0 * MC_SRW;
-        MC_ST *cj = c + j0 * MC_SRW;
-        int i = 0;
-        for (; i + MC_SRB <= MC_SN; i += MC_SRB) {
-            MC_SR acc[MC_SRB][MC_SCW];
-            const MC_ST *ai = a + i * MC_SN;
+    for (int j0 = 0; j0 < MC_SNR; j0 += MC_SCW)
+        for (int i = 0; i + MC_SRB <= MC_SN; i += MC_SRB) {
             MC_SFN(pf)(pf0, pf1, tile++);
-            for (int r = 0; r < MC_SCW; r++) {
-                MC_SR br = MC_SLD(bj + r * MC_SRW);
-                for (int q = 0; q < MC_SRB; q++)
-                    acc[q][r] = br * ai[q * MC_SN];
-            }
-            for (int k = 1; k < MC_SN; k++)
-                for (int r = 0; r < MC_SCW; r++) {
-                    MC_SR br = MC_SLD(bj + k * MC_SN + r * MC_SRW);
-                    for (int q = 0; q < MC_SRB; q++)
-                        acc[q][r] += br * ai[q * MC_SN + k];
-                }
-            for (int q = 0; q < MC_SRB; q++)
-                for (int r = 0; r < MC_SCW; r++)
-                    MC_STORE(cj + (i + q) * MC_SN + r * MC_SRW, acc[q][r]);
+            MC_SFN(tile)(a + i * MC_SN, b + j0 * MC_SRW, c + i * MC_SN + j0 * MC_SRW,
+                         MC_SRB, MC_SCW);
         }
-        for (; i < MC_SN; i++) {
-            MC_SR acc[MC_SCW];
-            const MC_ST *a0 = a + i * MC_SN;
-            MC_SFN(pf)(pf0, pf1, tile++);
-            for (int r = 0; r < MC_SCW; r++)
-                acc[r] = MC_SLD(bj + r * MC_SRW) * a0[0];
-            for (int k = 1; k < MC_SN; k++)
-                for (int r = 0; r < MC_SCW; r++)
-                    acc[r] += MC_SLD(bj + k * MC_SN + r * MC_SRW) * a0[k];
-            for (int r = 0; r < MC_SCW; r++)
-                MC_STORE(cj + i * MC_SN + r * MC_SRW, acc[r]);
-        }
+#if MC_SRM
+    for (int j0 = 0; j0 < MC_SNR; j0 += MC_SCM) {
+        const int i = MC_SN - MC_SRM;
+        MC_SFN(pf)(pf0, pf1, tile++);
+        MC_SFN(tile)(a + i * MC_SN, b + j0 * MC_SRW, c + i * MC_SN + j0 * MC_SRW,
+                     MC_SRM, MC_SCM);
     }
+#endif
 }
 #undef MC_SPF_LINES
 #undef MC_SPF_TILES
 #undef MC_SPF_PER
+#undef MC_SRM
+#undef MC_SCM
 #undef MC_SRB
 #undef MC_SCW
 #undef MC_SREG32
