@@ -10,6 +10,13 @@
  * (the vector's lanes hold that many chains) or one chain at a time (rows as vectors).
  * Which layout serves an n is a measured choice per instruction set, mc_stk_compact_ns below
  * (bench/bench_chain.py --stacks); n outside MC_STK_SIZES is not served here.
+ *
+ * The one-chain jacobian (issue 21: n = 16, 24, 32 from memory at ≥ 60 % of the FMA
+ * peak): register tiles per instruction set in mc_stack_inl.h (16 registers, n ≥ 16: 6
+ * rows × 2 vectors of the product, 4 × 3 when a row is 3 vectors; 32 registers: 4 × up to
+ * 4), the products prefetching the next chain's links over their tiles, and an output of
+ * MC_STK_STREAM_BYTES or more written with streaming stores (mc_stack_stream.h).
+ * bench/bench_stack_jac.py measures it in cache and from memory against an older build.
  */
 #ifndef MCFAST_STACK_H
 #define MCFAST_STACK_H
