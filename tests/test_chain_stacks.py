@@ -317,8 +317,8 @@ def test_stacks_threaded_bitwise(dtype):
 def test_stacks_streamed_output_bitwise(dtype):
     """An output past MC_STK_STREAM_BYTES (8 MiB) is written with streaming stores
     (mc_stack_stream.h): the same bits as the chains computed in small stacks at the same
-    level, at 1 and 2 threads, into a fresh output and into out= at an 8- or 16-byte
-    offset (the lines shared with the neighbour chains take ordinary stores)."""
+    level, at 1 and 2 threads, into a fresh output and into out= one or two elements
+    past an aligned start (the lines shared with the neighbour chains take ordinary stores)."""
     rng = np.random.default_rng(12)
     level = _stack.simd_level()[0]
     try:

@@ -45,7 +45,7 @@ cdef extern from "mc_stack.h":
     unsigned int mc_stk_compact_ns[MC_STK_LEVELS][2][2]
     const mc_stk_kern* mc_stk_kern_now() noexcept nogil
     int mc_stk_served(Py_ssize_t n) noexcept nogil
-    int mc_stk_streams(Py_ssize_t out_bytes) noexcept nogil
+    int mc_stk_streams(int mode, Py_ssize_t out_bytes) noexcept nogil
     int mc_set_level(int level) noexcept nogil
     int mc_get_level() noexcept nogil
     int mc_cpu_level() noexcept nogil
@@ -137,7 +137,7 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
         elems += per if strides[k] else 0
     s.n, s.nlinks, s.link, s.bstride, s.diag = n, nlinks, ptrs, strides, flags
     s.vec, s.vstride, s.out, s.mode = NULL, vstride, cnp.PyArray_DATA(out), mode
-    s.stream = mode >= MC_STK_JAC and mc_stk_streams(cnp.PyArray_NBYTES(out))
+    s.stream = mc_stk_streams(mode, cnp.PyArray_NBYTES(out))
     if vec is not None:
         a = <cnp.ndarray?>vec
         if (cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(a)
@@ -251,7 +251,7 @@ def fast_stack(object links, object vec, int mode, type diagonal, bint dense_onl
             if not disjoint(<cnp.ndarray>out, <cnp.ndarray>obj):
                 return None
     s.out = cnp.PyArray_DATA(<cnp.ndarray>out)
-    s.stream = mode >= MC_STK_JAC and mc_stk_streams(cnp.PyArray_NBYTES(<cnp.ndarray>out))
+    s.stream = mc_stk_streams(mode, cnp.PyArray_NBYTES(<cnp.ndarray>out))
     _run(&s, nchains, elems, cnp.PyArray_ITEMSIZE(<cnp.ndarray>out), typenum == cnp.NPY_DOUBLE)
     return out
 

@@ -52,11 +52,15 @@ typedef struct {
                                       output past the caches: mc_stk_streams) */
 } mc_stk;
 
-/* An output of at least this many bytes is written with streaming (non-temporal) stores
-   by the one-chain jacobian (mc_stack_stream.h): past the L2 of both cores and half a
-   32 MB L3, where its lines would be evicted to memory anyway. */
+/* A jacobian's output of at least this many bytes is written with streaming
+   (non-temporal) stores by the one-chain layout (mc_stack_stream.h): past the L2 of both
+   cores and half a 32 MB L3, where its lines would be evicted to memory anyway.
+   mc_stk_streams: mc_stk.stream for a stack of this mode and output size (both drivers). */
 enum { MC_STK_STREAM_BYTES = 8 << 20 };
-static int mc_stk_streams(Py_ssize_t out_bytes) { return out_bytes >= MC_STK_STREAM_BYTES; }
+static int mc_stk_streams(int mode, Py_ssize_t out_bytes)
+{
+    return mode >= MC_STK_JAC && out_bytes >= MC_STK_STREAM_BYTES;
+}
 
 /* The n served by the compact layout, as bit sets (bit n set: compact; n ≤ 16), by
    [level: mc_level's values][dtype: 0 double, 1 float][0 grad/tangent, 1 jacobian]; every
