@@ -2,7 +2,7 @@
 
 Run from the repository root:  PYTHONPATH=src python bench/bench_chain.py [--quick] [--links]
                                 [--operators] [--mlp]
-                                [--stacks [--level=avx2|avx512] [--n=2,4,...] [--old]]
+                                [--stacks [--level=sse2|avx2|avx512] [--n=2,4,...] [--old]]
 
 --links runs only the cases of structured and matrix-free links (issue 13): Kronecker
 chains, a banded sparse link between dense layers, the middle-bottleneck chain, the
@@ -15,7 +15,7 @@ g · f(x); targets <= 0.5 of the faster JAX, and <= 1.0 of the best peer for Kro
 --mlp times the MLP chain (n = 1024, two Diagonals) against jax.jit(jax.jacrev) step by
 step: mcfast's plan, JAX's optimized HLO, and one GEMM of each library.
 --stacks times stacks of three-link n × n chains (issue 21), two threads, float64 and
-float32, at the SIMD level given (default: the best there is): grad_chain and
+float32, at the SIMD level given (default: the level in use, MCFAST_SIMD or the best there is): grad_chain and
 tangent_chain on B = 10,000 chains against jax.jit of the same batched expression and,
 with >= 64 MB of links, against a two-thread read of as many bytes (_engine.row_sum);
 jacobian_chain against jax.jit(W3 @ W2 @ W1) and as a share of the two-thread FMA peak
@@ -201,23 +201,33 @@ def _stack_pair(fa, fb):
     return ta, tb
 
 
+def _level_arg(argv):
+    """--level=sse2|avx2|avx512 as mc_level's value, or None (keep the level in use: the
+    CPU's best, or the one MCFAST_SIMD forced at import)."""
+    arg = next((a.split("=")[1] for a in argv if a.startswith("--level=")), None)
+    return None if arg is None else {"sse2": 0, "avx2": 1, "avx512": 2}[arg]
+
+
 def stacks_cases(argv):
     """The table of issue 21: n × {grad, tangent, jacobian} × {float64, float32}."""
     from mcfast._kernels import _chain, _engine, _stack
-    level = {"avx2": 1, "avx512": 2}.get(next((a.split("=")[1] for a in argv
-                                               if a.startswith("--level=")), ""), -1)
+    level = _level_arg(argv)
     sizes = next((tuple(int(x) for x in a.split("=")[1].split(",")) for a in argv
                   if a.startswith("--n=")), (2, 3, 4, 6, 8, 12, 16, 24, 32))
     if "--old" in argv:                 # the general batched path, for comparison
         from mcfast import _stacks
         _stacks.ENABLED = False
-    for kernels in (_stack, _engine, _chain):
-        kernels.set_simd_level(level)
+    if level is not None:               # else the level in use (MCFAST_SIMD or the best)
+        for kernels in (_stack, _engine, _chain):
+            kernels.set_simd_level(level)
     jax = cases.peer("jax")
     import jax.numpy as jnp
     ready = cases._ready
     nthreads = 2
+    # the CPU's peak (its best level: fma_peak has no loop below AVX2), at any level in use
+    in_use = _stack.set_simd_level(-1)
     peak = max(_stack.fma_peak(nthreads) for _ in range(5))
+    _stack.set_simd_level(in_use)
     print(f"stacks of three n × n links, {nthreads} threads, SIMD level "
           f"{_stack.simd_level()[2]}; FMA peak {peak / 1e9:.1f} GFlop/s (float64)")
     print("  in cache: B = 10,000 chains, against jax.jit; from memory: >= 64 MB of links, "
@@ -276,11 +286,11 @@ def layouts_cases(argv):
     tangent in cache and from memory, jacobian (into a reused out=) in cache; the input of
     _stack's per-level choice (mc_stk_compact_ns in mc_stack.h)."""
     from mcfast._kernels import _stack
-    level = {"avx2": 1, "avx512": 2}.get(next((a.split("=")[1] for a in argv
-                                               if a.startswith("--level=")), ""), -1)
+    level = _level_arg(argv)
     sizes = next((tuple(int(x) for x in a.split("=")[1].split(",")) for a in argv
                   if a.startswith("--n=")), (2, 3, 4, 5, 6, 7, 8))
-    _stack.set_simd_level(level)
+    if level is not None:
+        _stack.set_simd_level(level)
     print(f"one-chain / compact layout, SIMD level {_stack.simd_level()[2]}, 2 threads "
           "(below 1: one chain at a time is faster)")
     rng = np.random.default_rng(21)
