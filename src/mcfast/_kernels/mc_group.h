@@ -80,6 +80,20 @@ _Static_assert(MC_NARROW_VECTORS == 4, "mc_group_kind.h defines the walks n0 ...
 #ifndef MC_PF_BYTES
 #define MC_PF_BYTES 8192
 #endif
+/* The row groups go in runs of MC_RUN_GROUPS groups: the run's dot products, then its
+ * losses, then its updates of G. A loss is a chain of dependent operations (eˣ, a
+ * division, log(1 + e): about 110 cycles at AVX2) too long for the out-of-order window
+ * to overlap with the next group's reads and products when each group's loss sits
+ * between them; a run's losses are independent of one another and overlap. */
+#ifndef MC_RUN_GROUPS
+#define MC_RUN_GROUPS 8
+#endif
+/* groups a run for loss `kind`: the cheap losses (squared, Huber) one, each group fused
+ * from its products to its update of G, as their loss adds nothing to wait for */
+static inline int mc_run_groups(int kind)
+{
+    return kind == MC_SQUARED || kind == MC_HUBER ? 1 : MC_RUN_GROUPS;
+}
 /* prefetching pays: X's n rows of `rowbytes` reach past the prefetch distance */
 #define MC_PF_FAR(n, rowbytes) ((n) * (rowbytes) > MC_PF_BYTES)
 

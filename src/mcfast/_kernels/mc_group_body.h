@@ -200,6 +200,21 @@ TARGET MC_INLINE double MC_G(_finish)(const mc_prob *p, T *g, const int HESS,
     for (l = 0; l < VL; l++) loss += lt[l];
     return loss;
 }
+/* the software prefetch of a group of contiguous rows: every line of X MC_PF_BYTES on
+   from the group's rows xb (a row of ld elements, rowbytes bytes), and y's and w's
+   (float32 where yf, wf) as far on from row i */
+TARGET MC_INLINE void MC_G(_pfgroup)(const S *xb, Py_ssize_t ld, Py_ssize_t rowbytes,
+                                     const T *y, int yf, const T *w, int wf, Py_ssize_t i)
+{
+    const char *pf = (const char *)xb + MC_PF_BYTES;
+    const Py_ssize_t ahead = i + MC_PF_BYTES / rowbytes;
+    Py_ssize_t k;
+    for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(S); k += MC_LINE_BYTES)
+        __builtin_prefetch(pf + k, 0, MC_PF_LOC);
+    const size_t ye = yf ? 4 : sizeof(T), we = wf ? 4 : sizeof(T);
+    if (y) __builtin_prefetch((const char *)y + ahead * ye, 0, MC_PF_LOC);
+    if (w) __builtin_prefetch((const char *)w + ahead * we, 0, MC_PF_LOC);
+}
 TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,
                                      T *MC_RESTRICT g, const int KIND, const int HESS,
                                      const int ROWS, const int NCC, const int LDC,
@@ -224,9 +239,13 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */
     const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(S) : 1;  /* ld = 0: n = 1 */
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;
+    const Py_ssize_t RUNG = mc_run_groups(KIND);                  /* groups a run */
     const S *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */
     MC_GROUP_COEFS(T, m);
-    T tht[VL], ptt[VL], zl[VL], ql[VL], rl[VL], yl[VL], wl[VL];
+    T tht[VL], ptt[VL], zl[VL], ql[VL], yl[VL], wl[VL];
+    /* a run's dot products, targets, weights and factors r, group by group */
+    V zb[MC_RUN_GROUPS], qb[MC_RUN_GROUPS], yb[MC_RUN_GROUPS], wb[MC_RUN_GROUPS];
+    T rlb[MC_RUN_GROUPS * VL] __attribute__((aligned(64)));
     DV lacc = {0}, iacc = {0};                    /* per-lane loss and intercept sums */
     V lt = {0}, it = {0};                         /* the same in T (squared loss) */
     const S *xr[VL];
@@ -238,7 +257,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     T ps[MC_AL_MAX] __attribute__((aligned(64)));
     T gs[MC_AL_MAX] __attribute__((aligned(64)));
     T *const gout = g;
-    Py_ssize_t i, r, c, l, k;
+    Py_ssize_t ir, j, r, c, l, k;
     for (l = 0; l < VL; l++) {
         tht[l] = NEEDZ && l < tail ? tt[mt + l] : 0;
         ptt[l] = HESS && l < tail ? pt[mt + l] : 0;
@@ -257,131 +276,148 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         pt = ps;
         g = gs;
     }
-    for (i = 0; i < nb; i += VL) {
-        const Py_ssize_t ng = nb - i < VL ? nb - i : VL;
-        const S *xb = x + (i0 + i) * ld;                  /* the group's rows: */
-        for (r = 0; r < ng; r++)
-            if (ROWS) xr[r] = x + rows[i0 + i + r] * ld;
-        if (ROWS) {
-            /* random rows: fetch the next group's now (latency, not bandwidth) */
-            for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)
-                MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(S) + 63);
-        } else if (MC_PF_FAR(s->n, rowbytes)) {    /* tiny X: nothing to fetch */
-            /* every line of X MC_PF_BYTES on, at the group's start; y's and w's */
-            const char *pf = (const char *)xb + MC_PF_BYTES;
-            for (k = 0; k < VL * ld * (Py_ssize_t)sizeof(S); k += MC_LINE_BYTES)
-                __builtin_prefetch(pf + k, 0, MC_PF_LOC);
-            const Py_ssize_t ahead = i0 + i + MC_PF_BYTES / rowbytes;
-            if (y) __builtin_prefetch((const char *)y + ahead * (yf ? 4 : sizeof(T)), 0,
-                                      MC_PF_LOC);
-            if (w) __builtin_prefetch((const char *)w + ahead * (wf ? 4 : sizeof(T)), 0,
-                                      MC_PF_LOC);
-        }
-        /* the group's dot products, a vector per row (rows interleaved: VL chains) */
-        for (r = 0; r < VL; r++) { a[r] = (V){0}; b[r] = (V){0}; }
-        if (ng == VL) {
-            /* (AL: the row's first and last chunks apart, masked; no test inside) */
-            for (k = AL; k < nc - AL; k++) {
-                const V tv = NEEDZ ? MC_LOAD(V, tt + k * VL) : (V){0};
-                const V pv = HESS ? MC_LOAD(V, pt + k * VL) : (V){0};
-                for (r = 0; r < VL; r++) {
-                    const V xv = MC_G(_ldx)(XR(r) + k * VL);
-                    if (NEEDZ) a[r] += xv * tv;
-                    if (HESS) b[r] += xv * pv;
-                }
-            }
-            for (c = 0; AL && c < (nc > 1 ? 2 : 1); c++) {
-                const Py_ssize_t kk = c ? nc - 1 : 0;
-                const M mk = c ? me : (nc > 1 ? mh : mh & me);
-                const V tv = NEEDZ ? MC_LOAD(V, tt + kk * VL) : (V){0};
-                const V pv = HESS ? MC_LOAD(V, pt + kk * VL) : (V){0};
-                for (r = 0; r < VL; r++) {
-                    const V xv = (V)((M)MC_G(_ldx)(XR(r) + kk * VL) & mk);
-                    if (NEEDZ) a[r] += xv * tv;
-                    if (HESS) b[r] += xv * pv;
-                }
-            }
-        } else {
+    /* runs of RUNG groups: the run's dot products, then its losses, then its updates of
+       G (mc_group.h, MC_RUN_GROUPS); RUNG = 1 is one group at a time, fused */
+    for (ir = 0; ir < nb; ir += RUNG * VL) {
+        for (j = 0; j < RUNG && ir + j * VL < nb; j++) {
+            const Py_ssize_t i = ir + j * VL, ng = nb - i < VL ? nb - i : VL;
+            const S *xb = x + (i0 + i) * ld;                  /* the group's rows: */
             for (r = 0; r < ng; r++)
-                for (c = 0; c < mt; c += VL) {
-                    V xv = MC_G(_ldx)(XR(r) + c);
-                    if (AL && c == 0) xv = (V)((M)xv & mh);
-                    if (AL && c == mt - VL) xv = (V)((M)xv & me);
-                    if (NEEDZ) a[r] += xv * MC_LOAD(V, tt + c);
-                    if (HESS) b[r] += xv * MC_LOAD(V, pt + c);
-                }
-        }
-        if (tail)
-            for (r = 0; r < ng; r++) {
-                const V xv = MC_G(_tail)(XR(r) + mt, xend, tail, mask);
-                if (NEEDZ) a[r] += xv * MC_LOAD(V, tht);
-                if (HESS) b[r] += xv * MC_LOAD(V, ptt);
+                if (ROWS) xr[r] = x + rows[i0 + i + r] * ld;
+            if (ROWS) {
+                /* random rows: fetch the next group's now (latency, not bandwidth) */
+                for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)
+                    MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(S) + 63);
+            } else if (RUNG == 1 && MC_PF_FAR(s->n, rowbytes)) {
+                /* (runs of several groups prefetch in their loss loop instead) */
+                MC_G(_pfgroup)(xb, ld, rowbytes, y, yf, w, wf, i0 + i);
             }
-        zv = (NEEDZ ? MC_REDV(M, a) : (V){0}) + b0;
-        qv = (HESS ? MC_REDV(M, b) : (V){0}) + bp;
-        /* the lanes' targets and weights: slices, or gathered (rows=, short group) */
-        if (ROWS || ng < VL) {
-            MC_STORE(zl, zv);
-            MC_STORE(ql, qv);
-            for (l = 0; l < VL; l++) {
-                Py_ssize_t row = l < ng ? (ROWS ? rows[i0 + i + l] : i0 + i + l) : 0;
-                yl[l] = y && l < ng ? MC_G(_one)(y, yf, row) : 0;
-                wl[l] = l < ng ? (w ? MC_G(_one)(w, wf, row) : 1) : 0;
-                if (l >= ng) { zl[l] = 0; ql[l] = 0; }
-            }
-            zv = MC_LOAD(V, zl);
-            qv = MC_LOAD(V, ql);
-            yv = MC_LOAD(V, yl);
-            wv = MC_LOAD(V, wl);
-        } else {
-            yv = y ? MC_G(_vec)(y, yf, i0 + i) : (V){0};
-            wv = w ? MC_G(_vec)(w, wf, i0 + i) : (V){0} + 1;
-        }
-        rv = MC_G(_rlanes)(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it);
-        MC_STORE(rl, rv);
-        /* G += Σ_r r_r x_r, the rows from L1: for a narrow row (NCC chunks) in
-           registers over the block, even and odd rows apart; else four accumulators
-           a chunk against latency */
-        if (NCC > 0 && ng == VL) {
-            if (NCC <= 2)                       /* few chunks: two chains each */
-                for (r = 0; r < VL; r += 2)
-                    for (k = 0; k < NCC; k++) {
-                        ga[k] += rl[r] * MC_G(_ldx)(XR(r) + k * VL);
-                        gb[k] += rl[r + 1] * MC_G(_ldx)(XR(r + 1) + k * VL);
+            /* the group's dot products, a vector per row (rows interleaved: VL chains) */
+            for (r = 0; r < VL; r++) { a[r] = (V){0}; b[r] = (V){0}; }
+            if (ng == VL) {
+                /* (AL: the row's first and last chunks apart, masked; no test inside) */
+                for (k = AL; k < nc - AL; k++) {
+                    const V tv = NEEDZ ? MC_LOAD(V, tt + k * VL) : (V){0};
+                    const V pv = HESS ? MC_LOAD(V, pt + k * VL) : (V){0};
+                    for (r = 0; r < VL; r++) {
+                        const V xv = MC_G(_ldx)(XR(r) + k * VL);
+                        if (NEEDZ) a[r] += xv * tv;
+                        if (HESS) b[r] += xv * pv;
                     }
-            else
-                for (r = 0; r < VL; r++)
-                    for (k = 0; k < NCC; k++)
-                        ga[k] += rl[r] * MC_G(_ldx)(XR(r) + k * VL);
-        } else if (ng == VL) {        /* a full group: r_r broadcast once, rows fixed */
-            V rb[VL];
-            for (r = 0; r < VL; r++) rb[r] = (V){0} + rl[r];
-            for (c = 0; c < mt; c += VL) {
-                V g0 = MC_LOAD(V, g + c), g1 = {0};
-                for (r = 0; r < VL; r += 2) {
-                    g0 += rb[r] * MC_G(_ldx)(XR(r) + c);
-                    g1 += rb[r + 1] * MC_G(_ldx)(XR(r + 1) + c);
                 }
-                g0 += g1;
-                MC_STORE(g + c, g0);
-            }
-        } else {
-            for (c = 0; c < mt; c += VL) {
-                V g0 = MC_LOAD(V, g + c), g1 = {0}, g2 = {0}, g3 = {0};
-                for (r = 0; r + 4 <= ng; r += 4) {
-                    g0 += rl[r] * MC_G(_ldx)(XR(r) + c);
-                    g1 += rl[r + 1] * MC_G(_ldx)(XR(r + 1) + c);
-                    g2 += rl[r + 2] * MC_G(_ldx)(XR(r + 2) + c);
-                    g3 += rl[r + 3] * MC_G(_ldx)(XR(r + 3) + c);
+                for (c = 0; AL && c < (nc > 1 ? 2 : 1); c++) {
+                    const Py_ssize_t kk = c ? nc - 1 : 0;
+                    const M mk = c ? me : (nc > 1 ? mh : mh & me);
+                    const V tv = NEEDZ ? MC_LOAD(V, tt + kk * VL) : (V){0};
+                    const V pv = HESS ? MC_LOAD(V, pt + kk * VL) : (V){0};
+                    for (r = 0; r < VL; r++) {
+                        const V xv = (V)((M)MC_G(_ldx)(XR(r) + kk * VL) & mk);
+                        if (NEEDZ) a[r] += xv * tv;
+                        if (HESS) b[r] += xv * pv;
+                    }
                 }
-                for (; r < ng; r++) g0 += rl[r] * MC_G(_ldx)(XR(r) + c);
-                g0 = (g0 + g1) + (g2 + g3);
-                MC_STORE(g + c, g0);
+            } else {
+                for (r = 0; r < ng; r++)
+                    for (c = 0; c < mt; c += VL) {
+                        V xv = MC_G(_ldx)(XR(r) + c);
+                        if (AL && c == 0) xv = (V)((M)xv & mh);
+                        if (AL && c == mt - VL) xv = (V)((M)xv & me);
+                        if (NEEDZ) a[r] += xv * MC_LOAD(V, tt + c);
+                        if (HESS) b[r] += xv * MC_LOAD(V, pt + c);
+                    }
             }
+            if (tail)
+                for (r = 0; r < ng; r++) {
+                    const V xv = MC_G(_tail)(XR(r) + mt, xend, tail, mask);
+                    if (NEEDZ) a[r] += xv * MC_LOAD(V, tht);
+                    if (HESS) b[r] += xv * MC_LOAD(V, ptt);
+                }
+            zv = (NEEDZ ? MC_REDV(M, a) : (V){0}) + b0;
+            qv = (HESS ? MC_REDV(M, b) : (V){0}) + bp;
+            /* the lanes' targets and weights: slices, or gathered (rows=, short group) */
+            if (ROWS || ng < VL) {
+                MC_STORE(zl, zv);
+                MC_STORE(ql, qv);
+                for (l = 0; l < VL; l++) {
+                    Py_ssize_t row = l < ng ? (ROWS ? rows[i0 + i + l] : i0 + i + l) : 0;
+                    yl[l] = y && l < ng ? MC_G(_one)(y, yf, row) : 0;
+                    wl[l] = l < ng ? (w ? MC_G(_one)(w, wf, row) : 1) : 0;
+                    if (l >= ng) { zl[l] = 0; ql[l] = 0; }
+                }
+                zv = MC_LOAD(V, zl);
+                qv = MC_LOAD(V, ql);
+                yv = MC_LOAD(V, yl);
+                wv = MC_LOAD(V, wl);
+            } else {
+                yv = y ? MC_G(_vec)(y, yf, i0 + i) : (V){0};
+                wv = w ? MC_G(_vec)(w, wf, i0 + i) : (V){0} + 1;
+            }
+            zb[j] = zv;
+            qb[j] = qv;
+            yb[j] = yv;
+            wb[j] = wv;
         }
-        if (tail)          /* lanes past the tail are 0: masked loads */
+        /* the run's losses: independent vectors, so that one's chain of dependent
+           operations (eˣ, the division, log) overlaps the next's; and the prefetch of
+           X, y and w, so that memory stays busy while they compute */
+        for (j = 0; j < RUNG && ir + j * VL < nb; j++) {
+            const Py_ssize_t i = ir + j * VL;
+            if (!ROWS && RUNG > 1 && MC_PF_FAR(s->n, rowbytes))
+                MC_G(_pfgroup)(x + (i0 + i) * ld, ld, rowbytes, y, yf, w, wf, i0 + i);
+            rv = MC_G(_rlanes)(KIND, HESS, zb[j], qb[j], yb[j], wb[j], delta, &lacc,
+                               &iacc, &lt, &it);
+            MC_STORE(rlb + j * VL, rv);
+        }
+        for (j = 0; j < RUNG && ir + j * VL < nb; j++) {
+            const Py_ssize_t i = ir + j * VL, ng = nb - i < VL ? nb - i : VL;
+            const S *xb = x + (i0 + i) * ld;                  /* the group's rows: */
             for (r = 0; r < ng; r++)
-                gtl += rl[r] * MC_G(_tail)(XR(r) + mt, xend, tail, mask);
+                if (ROWS) xr[r] = x + rows[i0 + i + r] * ld;
+            const T *rl = rlb + j * VL;
+            /* G += Σ_r r_r x_r, the rows from L1: for a narrow row (NCC chunks) in
+               registers over the block, even and odd rows apart; else four accumulators
+               a chunk against latency */
+            if (NCC > 0 && ng == VL) {
+                if (NCC <= 2)                       /* few chunks: two chains each */
+                    for (r = 0; r < VL; r += 2)
+                        for (k = 0; k < NCC; k++) {
+                            ga[k] += rl[r] * MC_G(_ldx)(XR(r) + k * VL);
+                            gb[k] += rl[r + 1] * MC_G(_ldx)(XR(r + 1) + k * VL);
+                        }
+                else
+                    for (r = 0; r < VL; r++)
+                        for (k = 0; k < NCC; k++)
+                            ga[k] += rl[r] * MC_G(_ldx)(XR(r) + k * VL);
+            } else if (ng == VL) {    /* a full group: r_r broadcast once, rows fixed */
+                V rb[VL];
+                for (r = 0; r < VL; r++) rb[r] = (V){0} + rl[r];
+                for (c = 0; c < mt; c += VL) {
+                    V g0 = MC_LOAD(V, g + c), g1 = {0};
+                    for (r = 0; r < VL; r += 2) {
+                        g0 += rb[r] * MC_G(_ldx)(XR(r) + c);
+                        g1 += rb[r + 1] * MC_G(_ldx)(XR(r + 1) + c);
+                    }
+                    g0 += g1;
+                    MC_STORE(g + c, g0);
+                }
+            } else {
+                for (c = 0; c < mt; c += VL) {
+                    V g0 = MC_LOAD(V, g + c), g1 = {0}, g2 = {0}, g3 = {0};
+                    for (r = 0; r + 4 <= ng; r += 4) {
+                        g0 += rl[r] * MC_G(_ldx)(XR(r) + c);
+                        g1 += rl[r + 1] * MC_G(_ldx)(XR(r + 1) + c);
+                        g2 += rl[r + 2] * MC_G(_ldx)(XR(r + 2) + c);
+                        g3 += rl[r + 3] * MC_G(_ldx)(XR(r + 3) + c);
+                    }
+                    for (; r < ng; r++) g0 += rl[r] * MC_G(_ldx)(XR(r) + c);
+                    g0 = (g0 + g1) + (g2 + g3);
+                    MC_STORE(g + c, g0);
+                }
+            }
+            if (tail)          /* lanes past the tail are 0: masked loads */
+                for (r = 0; r < ng; r++)
+                    gtl += rl[r] * MC_G(_tail)(XR(r) + mt, xend, tail, mask);
+        }
     }
     if (tail) {
         T gl[VL];
@@ -493,12 +529,16 @@ TARGET MC_INLINE double MC_G(_ploop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     MC_GROUP_COEFS(T, m);
     M lo[4], hi[4], perm, ex[VL];
     int rid[VL][VL] = {{0}}, nid[VL][VL];
-    V th = {0}, ph = {0}, a[VL], b[VL], acc0 = {0}, acc1 = {0}, zv, qv, yv, wv, rv;
+    V th = {0}, ph = {0}, a[VL], b[VL], acc0 = {0}, acc1 = {0};
+    V zb[MC_RUN_GROUPS], qb[MC_RUN_GROUPS], yb[MC_RUN_GROUPS], wb[MC_RUN_GROUPS];
+    V rb[MC_RUN_GROUPS];
     DV lacc = {0}, iacc = {0};
     V lt = {0}, it = {0};
     T gl[VL];
     double loss;
-    Py_ssize_t i, j, l, h, t, L = 0, cnt, k;
+    Py_ssize_t i, j, l, h, t, L = 0, cnt, k, ir;
+    const Py_ssize_t ngr = nb / VL;                       /* whole groups */
+    const Py_ssize_t RUNG = mc_run_groups(KIND);                  /* groups a run */
     const int far = MC_PF_FAR(s->n, m * (Py_ssize_t)sizeof(T));
     while (((Py_ssize_t)1 << L) < m) L++;
     for (l = 0; l < VL; l++) {
@@ -531,37 +571,47 @@ TARGET MC_INLINE double MC_G(_ploop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     for (l = 0; l < VL; l++) perm[rid[0][l]] = (IT)l;
     for (j = 0; j < m; j++)
         for (l = 0; l < VL; l++) ex[j][l] = (IT)(j * P + l / m);
-    for (i = 0; i + VL <= nb; i += VL) {
-        const T *xb = x + (i0 + i) * m;
-        if (far) {                                  /* tiny X: nothing to fetch */
-            const char *pf = (const char *)xb + MC_PF_BYTES;
-            for (k = 0; k < m * W; k += MC_LINE_BYTES) __builtin_prefetch(pf + k, 0, MC_PF_LOC);
-            if (y) __builtin_prefetch((const char *)(y + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC);
-            if (w) __builtin_prefetch((const char *)(w + i0 + i) + MC_PF_BYTES / m, 0, MC_PF_LOC);
-        }
-        for (j = 0; j < m; j++) {
-            const V xv = MC_LOAD(V, xb + j * VL);
-            a[j] = xv * th;
-            b[j] = xv * ph;
-        }
-        for (h = 0, cnt = m; h < L; h++, cnt /= 2)
-            for (t = 0; t < cnt / 2; t++) {
-                if (NEEDZ) a[t] = MC_VSHUF2(a[2 * t], a[2 * t + 1], lo[h])
-                                  + MC_VSHUF2(a[2 * t], a[2 * t + 1], hi[h]);
-                if (HESS) b[t] = MC_VSHUF2(b[2 * t], b[2 * t + 1], lo[h])
-                                 + MC_VSHUF2(b[2 * t], b[2 * t + 1], hi[h]);
+    /* runs of RUNG groups, as in MC_G(_gloop): products, losses, updates of G */
+    for (ir = 0; ir < ngr; ir += RUNG) {
+        for (j = 0; j < RUNG && ir + j < ngr; j++) {
+            const T *xb = x + (i0 + (ir + j) * VL) * m;
+            if (RUNG == 1 && far)                   /* tiny X: nothing to fetch */
+                MC_G(_pfgroup)(xb, m, m * (Py_ssize_t)sizeof(T), y, 0, w, 0,
+                               i0 + (ir + j) * VL);
+            for (k = 0; k < m; k++) {
+                const V xv = MC_LOAD(V, xb + k * VL);
+                a[k] = xv * th;
+                b[k] = xv * ph;
             }
-        zv = MC_VSHUF1(a[0], perm) + b0;
-        qv = MC_VSHUF1(b[0], perm) + bp;
-        yv = y ? MC_LOAD(V, y + i0 + i) : (V){0};
-        wv = w ? MC_LOAD(V, w + i0 + i) : (V){0} + 1;
-        rv = MC_G(_rlanes)(KIND, HESS, zv, qv, yv, wv, delta, &lacc, &iacc, &lt, &it);
-        for (j = 0; j < m; j += 2) {
-            acc0 += MC_LOAD(V, xb + j * VL) * MC_VSHUF1(rv, ex[j]);
-            if (j + 1 < m)
-                acc1 += MC_LOAD(V, xb + (j + 1) * VL) * MC_VSHUF1(rv, ex[j + 1]);
+            for (h = 0, cnt = m; h < L; h++, cnt /= 2)
+                for (t = 0; t < cnt / 2; t++) {
+                    if (NEEDZ) a[t] = MC_VSHUF2(a[2 * t], a[2 * t + 1], lo[h])
+                                      + MC_VSHUF2(a[2 * t], a[2 * t + 1], hi[h]);
+                    if (HESS) b[t] = MC_VSHUF2(b[2 * t], b[2 * t + 1], lo[h])
+                                     + MC_VSHUF2(b[2 * t], b[2 * t + 1], hi[h]);
+                }
+            zb[j] = MC_VSHUF1(a[0], perm) + b0;
+            qb[j] = MC_VSHUF1(b[0], perm) + bp;
+            yb[j] = y ? MC_LOAD(V, y + i0 + (ir + j) * VL) : (V){0};
+            wb[j] = w ? MC_LOAD(V, w + i0 + (ir + j) * VL) : (V){0} + 1;
+        }
+        for (j = 0; j < RUNG && ir + j < ngr; j++) {
+            if (RUNG > 1 && far)
+                MC_G(_pfgroup)(x + (i0 + (ir + j) * VL) * m, m, m * (Py_ssize_t)sizeof(T),
+                               y, 0, w, 0, i0 + (ir + j) * VL);
+            rb[j] = MC_G(_rlanes)(KIND, HESS, zb[j], qb[j], yb[j], wb[j], delta, &lacc,
+                                  &iacc, &lt, &it);
+        }
+        for (j = 0; j < RUNG && ir + j < ngr; j++) {
+            const T *xb = x + (i0 + (ir + j) * VL) * m;
+            for (k = 0; k < m; k += 2) {
+                acc0 += MC_LOAD(V, xb + k * VL) * MC_VSHUF1(rb[j], ex[k]);
+                if (k + 1 < m)
+                    acc1 += MC_LOAD(V, xb + (k + 1) * VL) * MC_VSHUF1(rb[j], ex[k + 1]);
+            }
         }
     }
+    i = ngr * VL;
     acc0 += acc1;
     MC_STORE(gl, acc0);
     for (l = 0; l < VL; l++) g[l % m] += gl[l];
