@@ -80,19 +80,27 @@ _Static_assert(MC_NARROW_VECTORS == 4, "mc_group_kind.h defines the walks n0 ...
 #ifndef MC_PF_BYTES
 #define MC_PF_BYTES 8192
 #endif
-/* The row groups go in runs of MC_RUN_GROUPS groups: the run's dot products, then its
- * losses, then its updates of G. A loss is a chain of dependent operations (eˣ, a
+/* The row groups go in runs of up to MC_RUN_GROUPS groups: the run's dot products, then
+ * its losses, then its updates of G. A loss is a chain of dependent operations (eˣ, a
  * division, log(1 + e): about 110 cycles at AVX2) too long for the out-of-order window
  * to overlap with the next group's reads and products when each group's loss sits
- * between them; a run's losses are independent of one another and overlap. */
+ * between them; a run's losses are independent of one another and overlap. A run holds
+ * about MC_RUN_BYTES of X: wider rows have fewer groups a run (one from 2 KiB a group),
+ * as their reads hide the loss and a longer run's prefetch burst stalls the loads. */
 #ifndef MC_RUN_GROUPS
 #define MC_RUN_GROUPS 8
 #endif
-/* groups a run for loss `kind`: the cheap losses (squared, Huber) one, each group fused
- * from its products to its update of G, as their loss adds nothing to wait for */
-static inline int mc_run_groups(int kind)
+#ifndef MC_RUN_BYTES
+#define MC_RUN_BYTES 2048
+#endif
+/* groups a run for loss `kind` on groups of `group_bytes` of X: the cheap losses
+ * (squared, Huber) one, each group fused from its products to its update of G, as their
+ * loss adds nothing to wait for */
+static inline Py_ssize_t mc_run_groups(int kind, Py_ssize_t group_bytes)
 {
-    return kind == MC_SQUARED || kind == MC_HUBER ? 1 : MC_RUN_GROUPS;
+    const Py_ssize_t k = MC_RUN_BYTES / (group_bytes > 0 ? group_bytes : 1);
+    if (kind == MC_SQUARED || kind == MC_HUBER) return 1;
+    return k < 1 ? 1 : (k > MC_RUN_GROUPS ? MC_RUN_GROUPS : k);
 }
 /* prefetching pays: X's n rows of `rowbytes` reach past the prefetch distance */
 #define MC_PF_FAR(n, rowbytes) ((n) * (rowbytes) > MC_PF_BYTES)

@@ -239,7 +239,7 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     const Py_ssize_t nc = NCC >= 0 ? NCC : mt / VL;   /* full chunks of a row */
     const Py_ssize_t rowbytes = ld > 0 ? ld * (Py_ssize_t)sizeof(S) : 1;  /* ld = 0: n = 1 */
     const Py_ssize_t *rows = ROWS ? s->rows : NULL;
-    const Py_ssize_t RUNG = mc_run_groups(KIND);                  /* groups a run */
+    const Py_ssize_t RUNG = mc_run_groups(KIND, VL * rowbytes);        /* groups a run */
     const S *xend = x + (s->nstore - 1) * ld + m;         /* one past X's last entry */
     MC_GROUP_COEFS(T, m);
     T tht[VL], ptt[VL], zl[VL], ql[VL], yl[VL], wl[VL];
@@ -538,7 +538,7 @@ TARGET MC_INLINE double MC_G(_ploop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     double loss;
     Py_ssize_t i, j, l, h, t, L = 0, cnt, k, ir;
     const Py_ssize_t ngr = nb / VL;                       /* whole groups */
-    const Py_ssize_t RUNG = mc_run_groups(KIND);                  /* groups a run */
+    const Py_ssize_t RUNG = mc_run_groups(KIND, m * W);               /* groups a run */
     const int far = MC_PF_FAR(s->n, m * (Py_ssize_t)sizeof(T));
     while (((Py_ssize_t)1 << L) < m) L++;
     for (l = 0; l < VL; l++) {
