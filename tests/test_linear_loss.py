@@ -187,6 +187,29 @@ def test_row_groups_never_read_past_a_row(rng, loss, dtype):
         assert np.isnan(B[:, m]).all() and np.isinf(BF[n:]).all()   # inputs untouched
 
 
+@pytest.mark.parametrize("loss", ["logistic", "poisson"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_runs_of_row_groups(rng, loss, dtype):
+    """The costly losses go through the row groups in runs (mc_group.h: a run's products,
+    then its losses, then its updates of G; up to 8 groups a run, fewer for wider rows):
+    widths giving each run length (8, 4, 2, 1 groups) on the row groups and the packed
+    narrow rows, and n from 1 past two runs of 8 groups, so that every length of the
+    last run and of its last, short group occurs; rows=, intercept, weights, Hessian
+    products, every SIMD level: equal to the reference."""
+    vl = 32 // np.dtype(dtype).itemsize                 # rows a group at AVX2
+    for m in (1, 4, 8, 16, 32, 64):
+        for n in range(1, 2 * 8 * vl + vl + 2, 3):
+            X = rng.standard_normal((n, m)).astype(dtype)
+            theta, y, w = _problem(rng, loss, None, n, m, True, dtype)
+            p = rng.standard_normal(theta.shape).astype(dtype)
+            rows = rng.integers(0, n, 2 * n + 1)
+            kw = dict(loss=loss, sample_weight=w, l2=0.1, fit_intercept=True)
+            obj, obj_ref = mc.LinearLoss(X, y, **kw), ref.LinearLoss(X.astype(np.float64),
+                                                                    y, **kw)
+            for _ in _simd_levels():
+                _assert_objective_matches(obj, obj_ref, theta, p, rows, dtype)
+
+
 def _view_at(buf, lane, shape, ld):
     """Rows of `shape` with leading dimension ld inside `buf`, starting `lane` elements
     past a 64-byte boundary (NumPy's large arrays start 16 bytes past one)."""

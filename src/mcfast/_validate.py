@@ -665,9 +665,10 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     out = dict(X=X, y=y, w=w, l2=l2, fit_intercept=bool(fit_intercept), loss=loss,
                dtype=np.dtype(dtype), n=n, m=m, sparse=sparse,
                rows=rows, max_label=-1.0)
-    labels = y if rows is None else y[rows]
-    if loss.multiclass and labels.size:
-        out["max_label"] = float(labels.max())
+    if loss.multiclass:                      # (a gather of y[rows] costs a cache miss a row)
+        labels = y if rows is None else y[rows]
+        if labels.size:
+            out["max_label"] = float(labels.max())
     if theta is not NO_THETA:
         out["theta"] = linear_loss_theta(arr["theta"], out, "theta", func)
     return out
