@@ -15,9 +15,10 @@
  * products of a run's groups, then their losses, then their updates of G, so that the
  * long dependent chain of one group's loss overlaps the next group's instead of
  * stalling the loop (AVX2, one thread, logistic and Poisson on X in cache: 0.63–0.93×
- * the time of one group at a time; squared and Huber keep one group at a time). Walking a block twice (the products of mc_rows.h) left memory idle during
- * the second product: 1.5–1.7× the one-thread read floor at m = 16 … 32, against
- * 1.02–1.1× of a read of X and y here (bench/bench_losses.py --floor).
+ * the time of one group at a time; squared and Huber keep one group at a time).
+ * Walking a block twice (the products of mc_rows.h) left memory idle during the second
+ * product: 1.5–1.7× the one-thread read floor at m = 16 … 32, against 1.02–1.1× of a
+ * read of X and y here (bench/bench_losses.py --floor).
  *
  * Row walks of the groups (a function each, chosen per block by the entry at the end of
  * mc_group_body.h):
