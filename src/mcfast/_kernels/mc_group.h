@@ -101,7 +101,7 @@ _Static_assert(MC_NARROW_VECTORS == 4, "mc_group_kind.h defines the walks n0 ...
 /* groups a run for loss `kind` on groups of `group_bytes` of X: the cheap losses
  * (squared, Huber) one, each group fused from its products to its update of G, as their
  * loss adds nothing to wait for */
-static inline Py_ssize_t mc_run_groups(int kind, Py_ssize_t group_bytes)
+MC_INLINE Py_ssize_t mc_run_groups(int kind, Py_ssize_t group_bytes)
 {
     const Py_ssize_t k = MC_RUN_BYTES / (group_bytes > 0 ? group_bytes : 1);
     if (kind == MC_SQUARED || kind == MC_HUBER) return 1;
