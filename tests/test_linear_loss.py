@@ -649,3 +649,62 @@ def test_rows_domain_checked_on_the_minibatch_only():
     mc.linear_loss_grad(X, np.zeros((2, 2)), labels, loss="multinomial", rows=[0, 1])
     with pytest.raises(ValueError, match="labels in 0 ... 1"):
         mc.linear_loss_grad(X, np.zeros((2, 2)), labels, loss="multinomial", rows=[2])
+
+
+@pytest.mark.parametrize("loss, bad", [("logistic", 1.5), ("logistic", -0.5),
+                                       ("poisson", -1.0)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rows_domain_check_on_strided_y_negative_rows_and_nan(loss, bad, dtype):
+    """The minibatch's domain check (compiled, y[rows] not gathered) sees what a gather
+    would: strided and float32 y, negative rows, NaN beside a bad target (refused) or
+    alone (passes, as NaN propagates), as the check of a whole y does."""
+    X = np.ones((6, 2), dtype)
+    yy = np.zeros((6, 2), dtype)
+    yy[:, 0] = [0.0, 1.0, bad, np.nan, 0.5, 1.0]
+    y = yy[:, 0]                                   # a strided view
+    assert not y.flags.c_contiguous
+    theta = np.zeros(2, dtype)
+    for rows in ([0, 1, 4], [-1, -2], [3], [0, 3, 5], np.array([4, 0], np.uint64)):
+        got = mc.linear_loss_grad(X, theta, y, loss=loss, rows=rows)
+        want = ref.linear_loss_grad(X, theta, y, loss=loss, rows=rows)
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-6)
+    for rows in ([2], [0, 2, 3], [3, 2], [-4], np.array([2], np.int32)):
+        with pytest.raises(ValueError, match="y must"):
+            mc.linear_loss_grad(X, theta, y, loss=loss, rows=rows)
+        with pytest.raises(ValueError, match="y must"):
+            ref.linear_loss_grad(X, theta, y, loss=loss, rows=rows)
+        with pytest.raises(ValueError, match="y must"):     # the same rule without rows=
+            mc.linear_loss_grad(X[rows], theta, y[rows], loss=loss)
+
+
+def test_rows_past_the_index_range_are_refused_not_wrapped():
+    """uint64 row numbers past intp's range would wrap to negative indices (counted from
+    the end) if cast first: they are refused, as are indices out of either end."""
+    X, y = np.ones((4, 2)), np.zeros(4)
+    for rows in (np.array([2**64 - 1], np.uint64), np.array([2**63], np.uint64), [4], [-5],
+                 np.array([0, 2**63 - 1], np.int64)):
+        with pytest.raises(IndexError, match="rows holds indices"):
+            mc.linear_loss_grad(X, np.zeros(2), y, rows=rows)
+
+
+def test_extremes_helpers_refuse_what_they_cannot_read():
+    """_engine.index_extremes / take_extremes: the rows= checks' compiled passes."""
+    from mcfast._kernels import _engine
+    r = np.array([3, -2, 7], np.intp)
+    assert _engine.index_extremes(r) == (-2, 7)
+    assert _engine.index_extremes(np.zeros(0, np.intp)) == (0, -1)
+    y = np.array([0.5, np.nan, -1.0, 2.0])
+    assert _engine.take_extremes(y, np.array([0, 1, 2], np.intp)) == (-1.0, 0.5)
+    assert _engine.take_extremes(y, np.array([1], np.intp)) == (np.inf, -np.inf)
+    assert _engine.take_extremes(y[::2].astype(np.float32), np.array([1], np.intp)) \
+        == (-1.0, -1.0)
+    for bad_y, bad_r in ((y, np.array([4], np.intp)), (y, np.array([-1], np.intp)),
+                         (y, np.array([0], np.int32)), (y, np.array([[0]], np.intp)),
+                         (y.astype(">f8"), np.array([0], np.intp)),
+                         (np.arange(4), np.array([0], np.intp)),
+                         (np.ones((2, 2)), np.array([0], np.intp))):
+        with pytest.raises(ValueError):
+            _engine.take_extremes(bad_y, bad_r)
+    for bad_r in (np.array([0], np.int32), np.array([[0]], np.intp), np.arange(6)[::2]):
+        with pytest.raises(ValueError):
+            _engine.index_extremes(bad_r)

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 
 from .losses import get_loss
+from ._kernels import _engine as _e
 
 __all__ = [
     "as_real_array", "working_dtype", "convert", "check_out", "overlaps",
@@ -659,16 +660,20 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     if check_domain:
         loss.check_y(y, func)
     y = stored(y, dtype, keep32)
-    if rows is not None:
-        loss.check_y(y[rows], func)
+    labels = y if loss.multiclass and rows is None else None
+    if rows is None:
+        pass
+    elif loss.multiclass:                    # (one gather of y[rows]: a cache miss a row)
+        labels = y[rows]
+        loss.check_y(labels, func)
+    elif loss.y_bounds is not None:          # the extremes of y[rows], not gathered
+        loss.check_y_extremes(*_e.take_extremes(y, rows), func)
     X = _convert_design(X, dtype)
     out = dict(X=X, y=y, w=w, l2=l2, fit_intercept=bool(fit_intercept), loss=loss,
                dtype=np.dtype(dtype), n=n, m=m, sparse=sparse,
                rows=rows, max_label=-1.0)
-    if loss.multiclass:                      # (a gather of y[rows] costs a cache miss a row)
-        labels = y if rows is None else y[rows]
-        if labels.size:
-            out["max_label"] = float(labels.max())
+    if labels is not None and labels.size:
+        out["max_label"] = float(labels.max())
     if theta is not NO_THETA:
         out["theta"] = linear_loss_theta(arr["theta"], out, "theta", func)
     return out
@@ -726,8 +731,13 @@ def linear_loss_rows(rows, n, func):
     if r.dtype.kind not in "iu" or r.ndim != 1:
         raise IndexError(f"{func}: rows must be a 1-D array of integer indices; got "
                          f"dtype {r.dtype} and shape {r.shape}")
-    if r.size and (r.min() < -n or r.max() >= n):
-        raise IndexError(f"{func}: rows holds indices from {r.min()} to {r.max()}; X has "
-                         f"{n} rows")
-    r = r.astype(np.intp, copy=False)
-    return np.ascontiguousarray(np.where(r < 0, r + n, r) if r.size and r.min() < 0 else r)
+    if r.dtype.kind == "u" and r.dtype.itemsize >= np.dtype(np.intp).itemsize and r.size:
+        hi = r.max()                         # (past intp's range it would wrap to < 0)
+        if hi >= n:
+            raise IndexError(f"{func}: rows holds indices from {r.min()} to {hi}; X has "
+                             f"{n} rows")
+    r = np.ascontiguousarray(r, dtype=np.intp)
+    lo, hi = _e.index_extremes(r)
+    if lo < -n or hi >= n:
+        raise IndexError(f"{func}: rows holds indices from {lo} to {hi}; X has {n} rows")
+    return np.where(r < 0, r + n, r) if lo < 0 else r

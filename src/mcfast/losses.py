@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
-from ._kernels._engine import LOSS_CODES
+from ._kernels._engine import LOSS_CODES, take_extremes
 
 __all__ = ["Loss", "Squared", "Logistic", "Poisson", "Huber", "Multinomial", "get_loss"]
 
@@ -24,15 +24,35 @@ class Loss:
         The name accepted by ``loss=``.
     multiclass : bool
         True when z has one column per class and y holds integer labels.
+    y_bounds : tuple of float or None
+        (low, high): the targets' domain when it is an interval (logistic, Poisson),
+        checked on their extremes; None when any real target is allowed, or when the
+        domain is not an interval (multinomial's integer labels).
     """
 
     name = ""
     code = -1          # the engine's loss code (mc_loss.h, as _engine.LOSS_CODES)
     multiclass = False
     delta = 0.0
+    y_bounds: tuple[float, float] | None = None
 
     def check_y(self, y, func, n_classes=None):
         """Raise ValueError naming ``y`` when a target lies outside the loss's domain."""
+        if self.y_bounds is not None and y.size:
+            self.check_y_extremes(*extremes(y), func)
+
+    def check_y_extremes(self, low, high, func):
+        """Raise ValueError naming ``y`` when its smallest target `low` or its largest
+        `high` (NaN skipped: a NaN target propagates to the loss) lies outside
+        `y_bounds`."""
+        if self.y_bounds is None:
+            return
+        lo, hi = self.y_bounds
+        if low < lo or high > hi:
+            raise ValueError(f"{func}: y must {self._domain} for loss={self.name!r}; got "
+                             f"values from {low:g} to {high:g}")
+
+    _domain = ""
 
     def loss(self, z, y):
         """ℓ(z, y) per row."""
@@ -95,10 +115,8 @@ class Logistic(Loss):
     name = "logistic"
     code = LOSS_CODES[name]
 
-    def check_y(self, y, func, n_classes=None):
-        if y.size and (y.min() < 0 or y.max() > 1):      # (NaN passes: it propagates)
-            raise ValueError(f"{func}: y must lie in [0, 1] for loss='logistic'; got "
-                             f"values from {np.nanmin(y)} to {np.nanmax(y)}")
+    y_bounds = (0.0, 1.0)
+    _domain = "lie in [0, 1]"
 
     def loss(self, z, y):
         return np.logaddexp(0, z) - y * z
@@ -124,10 +142,8 @@ class Poisson(Loss):
     name = "poisson"
     code = LOSS_CODES[name]
 
-    def check_y(self, y, func, n_classes=None):
-        if y.size and y.min() < 0:
-            raise ValueError(f"{func}: y must be >= 0 for loss='poisson'; got a minimum of "
-                             f"{np.nanmin(y)}")
+    y_bounds = (0.0, np.inf)
+    _domain = "be >= 0"
 
     def loss(self, z, y):
         return np.exp(z) - y * z
@@ -231,6 +247,17 @@ class Multinomial(Loss):
 
 _BY_NAME = {"squared": Squared, "logistic": Logistic, "poisson": Poisson, "huber": Huber,
             "multinomial": Multinomial}
+
+
+def extremes(y):
+    """(min, max) of the targets y, NaN skipped ((inf, −inf) when all are NaN): one
+    compiled pass for a 1-D native float array, NumPy's reductions otherwise."""
+    if y.ndim == 1 and y.dtype in (np.float32, np.float64) and y.dtype.isnative:
+        return take_extremes(y)
+    if y.dtype.kind != "f":
+        return y.min(), y.max()
+    finite = y[~np.isnan(y)]
+    return (finite.min(), finite.max()) if finite.size else (np.inf, -np.inf)
 
 
 def get_loss(loss, func="get_loss"):

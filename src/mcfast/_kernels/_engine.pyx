@@ -39,7 +39,7 @@ The Python layers (mcfast.linear_loss, mcfast.lstsq) validate and name arguments
 from cython cimport floating
 from libc.stdint cimport uintptr_t
 from libc.string cimport memset
-from libc.math cimport NAN
+from libc.math cimport NAN, INFINITY
 
 cimport numpy as cnp
 import numpy as np
@@ -758,6 +758,63 @@ def row_sum(X, int nthreads):
     else:
         raise ValueError("row_sum: X must be float32 or float64")
     return total
+
+
+def index_extremes(rows):
+    """(min, max) of a C-contiguous 1-D intp array (rows=), one compiled pass; (0, -1)
+    when it is empty. The Python side's range check of rows=, without NumPy's two
+    reductions."""
+    cdef cnp.ndarray ar = rows
+    if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(ar) == 1):
+        raise ValueError("index_extremes: rows must be a C-contiguous 1-D intp array")
+    cdef const Py_ssize_t* r = <const Py_ssize_t*>cnp.PyArray_DATA(ar)
+    cdef Py_ssize_t i, k = ar.shape[0], lo = 0, hi = -1
+    if k:
+        lo = hi = r[0]
+        with nogil:
+            for i in range(1, k):
+                lo = min(lo, r[i])
+                hi = max(hi, r[i])
+    return lo, hi
+
+
+def take_extremes(y, rows=None):
+    """(min, max) of y[rows] without gathering it (rows None: of all of y), NaN skipped;
+    (inf, −inf) when no value is left. y: 1-D float32 or float64, native, any stride;
+    rows: a C-contiguous 1-D intp array of indices in 0 … len(y)−1 (else ValueError).
+    A loss's domain check in one compiled pass (NumPy's takes two, and a gather)."""
+    cdef cnp.ndarray ay = y, ar
+    cdef int t = cnp.PyArray_TYPE(ay)
+    if cnp.PyArray_NDIM(ay) != 1 or not (t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT) \
+            or not cnp.PyArray_ISNOTSWAPPED(ay):
+        raise ValueError("take_extremes: y must be 1-D native float32 or float64")
+    cdef const Py_ssize_t* r = NULL
+    cdef Py_ssize_t i, j, n = ay.shape[0], k = n, stride = ay.strides[0]
+    if rows is not None:
+        ar = rows
+        if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(ar) == 1):
+            raise ValueError("take_extremes: rows must be a C-contiguous 1-D intp array")
+        r, k = <const Py_ssize_t*>cnp.PyArray_DATA(ar), ar.shape[0]
+    cdef const char* base = <const char*>cnp.PyArray_DATA(ay)
+    cdef double v, lo = INFINITY, hi = -INFINITY
+    cdef bint bad = False
+    with nogil:
+        for i in range(k):
+            j = i if r == NULL else r[i]
+            if j < 0 or j >= n:
+                bad = True
+                break
+            if t == cnp.NPY_DOUBLE:
+                v = (<const double*>(base + j * stride))[0]
+            else:
+                v = (<const float*>(base + j * stride))[0]
+            if v < lo:               # (NaN compares false both ways: skipped)
+                lo = v
+            if v > hi:
+                hi = v
+    if bad:
+        raise ValueError("take_extremes: rows out of range")
+    return lo, hi
 
 
 mc_set_level(-1)   # the best instruction set this CPU has
