@@ -405,3 +405,48 @@ def test_no_thread_keeps_spinning_after_a_call():
     for line in lines[:-2]:
         name, ms = line.split()
         assert float(ms) < 2.0, f"{name}: other threads used {ms} ms of CPU in a 50 ms pause"
+
+
+def test_a_late_worker_does_not_hold_up_the_call():
+    """A woken worker the scheduler keeps waiting (here: made to sleep 0.4 s before it
+    claims a task) does not hold the call: the caller runs every task itself and returns
+    while the worker still sleeps; the late worker then finds its job over and claims
+    nothing of the next one, whose result is bitwise the serial one."""
+    from mcfast._kernels import _engine
+    rng = np.random.default_rng(5)
+    n, m = 40_000, 16
+    X, y = rng.standard_normal((n, m)), rng.standard_normal(n)
+    theta = rng.standard_normal(m)
+    kind = _engine.dense_kind(X)
+    block, _ = _engine.plan(kind, n, m, 1, 8, n * m, 2)
+    assert n // block >= 2                       # two parts at least: two threads apply
+
+    def run(threads):
+        g = np.empty(m)
+        v = _engine.loss_grad(X, None, None, X.shape, kind, None, theta, None, y, None,
+                              _engine.LOSS_CODES["squared"], 1.0, False, 0.0, g, block,
+                              threads)
+        return v, g
+
+    want = run(1)
+    run(2)                                       # the worker exists
+    old = _threads.set_stall_ns(400_000_000)
+    try:
+        begun, ended = _threads.stalls()
+        got = run(2)
+        ended_at_return = _threads.stalls()[1]
+        # (the stall stays set until the worker reads the job: it may wake after the call)
+        deadline = time.monotonic() + 30
+        while _threads.stalls()[0] == begun and time.monotonic() < deadline:
+            time.sleep(0.005)
+    finally:
+        _threads.set_stall_ns(old)
+    assert _threads.stalls()[0] > begun, "the worker never took the job"
+    assert ended_at_return == ended, "the call waited for the stalled worker"
+    while _threads.stalls()[1] == ended and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert _threads.stalls()[1] > ended
+    assert got[0] == want[0] and np.array_equal(got[1], want[1])
+    for _ in range(3):                           # the pool goes on as before
+        again = run(2)
+        assert again[0] == want[0] and np.array_equal(again[1], want[1])

@@ -40,6 +40,8 @@ cdef extern from "_pool.h":
     int mc_pool_workers() noexcept nogil
     long mc_pool_spin_ns
     int mc_pool_per_call
+    long mc_pool_stall_ns
+    long mc_pool_stalls(int ended) noexcept nogil
 
 
 cdef int openmp_effective_n_threads() noexcept nogil:
@@ -79,6 +81,21 @@ def effective_n_threads():
 
 if mc_register_at_fork() != 0:      # pragma: no cover - only when out of memory
     raise ImportError("mcfast._kernels._threads: pthread_atfork failed")
+
+
+def set_stall_ns(long ns):
+    """For tests: each worker sleeps `ns` after it reads a job and before it claims a
+    task, as a worker the scheduler keeps waiting would (0: never, the default). Returns
+    the previous value. Not thread-safe against concurrent kernel calls."""
+    global mc_pool_stall_ns
+    cdef long old = mc_pool_stall_ns
+    mc_pool_stall_ns = max(ns, 0)
+    return old
+
+
+def stalls():
+    """(begun, ended): the test stalls of `set_stall_ns` begun and ended so far."""
+    return mc_pool_stalls(0), mc_pool_stalls(1)
 
 
 def set_per_call(bint on):
