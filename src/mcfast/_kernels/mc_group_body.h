@@ -285,9 +285,14 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             for (r = 0; r < ng; r++)
                 if (ROWS) xr[r] = x + rows[i0 + i + r] * ld;
             if (ROWS) {
-                /* random rows: fetch the next group's now (latency, not bandwidth) */
-                for (r = 0; r < VL && i0 + i + VL + r < s->n; r++)
-                    MC_PREFETCH_ROW(x + rows[i0 + i + VL + r] * ld, m * sizeof(S) + 63);
+                /* random rows: fetch the next group's now (latency, not bandwidth),
+                   its targets and weights too (each a miss of its own) */
+                for (r = 0; r < VL && i0 + i + VL + r < s->n; r++) {
+                    const Py_ssize_t nr = rows[i0 + i + VL + r];
+                    MC_PREFETCH_ROW(x + nr * ld, m * sizeof(S));
+                    MC_PREFETCH_AT(y, nr, yf);
+                    MC_PREFETCH_AT(w, nr, wf);
+                }
             } else if (RUNG == 1 && MC_PF_FAR(s->n, rowbytes)) {
                 /* (runs of several groups prefetch in their loss loop instead) */
                 MC_G(_pfgroup)(xb, ld, rowbytes, y, yf, w, wf, i0 + i);
@@ -735,8 +740,12 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             const Py_ssize_t row = ROWS ? rows[i0 + i + u] : i0 + i + u;
             xr[u] = x + row * ld;
             if (ROWS) {
-                if (i + u + MC_AHEAD < nb)
-                    MC_PREFETCH_ROW(x + rows[i0 + i + u + MC_AHEAD] * ld, m * sizeof(T) + 63);
+                if (i + u + MC_AHEAD < nb) {
+                    const Py_ssize_t nr = rows[i0 + i + u + MC_AHEAD];
+                    MC_PREFETCH_ROW(x + nr * ld, m * sizeof(T));
+                    MC_PREFETCH_AT(y, nr, 0);
+                    MC_PREFETCH_AT(w, nr, 0);
+                }
             } else if (far) {                       /* tiny X: nothing to fetch */
                 for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)
                     __builtin_prefetch((const char *)xr[u] + MC_PF_BYTES + k, 0, MC_PF_LOC);

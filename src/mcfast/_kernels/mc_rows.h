@@ -36,15 +36,22 @@ typedef struct {
     Py_ssize_t nstore;         /* rows of the storage (dense: X's end is row nstore − 1's end) */
 } mc_src;
 
-/* rows= reads rows in random order: fetch the row MC_AHEAD on, each of its cache lines */
+/* rows= reads rows in random order: fetch the row MC_AHEAD on, each cache line its
+ * nbytes touch (one prefetch a line: a 32-byte row inside a line takes one) */
 #define MC_AHEAD 8
 #if defined(__GNUC__) || defined(__clang__)
 #define MC_PREFETCH_ROW(p, nbytes) do {                                              \
-    const char *p_ = (const char *)(p); Py_ssize_t b_;                               \
-    for (b_ = 0; b_ < (Py_ssize_t)(nbytes); b_ += 64) __builtin_prefetch(p_ + b_);   \
+    uintptr_t a_ = (uintptr_t)(p) & ~(uintptr_t)63;                                  \
+    const uintptr_t e_ = (uintptr_t)(p) + (uintptr_t)(nbytes);                        \
+    for (; a_ < e_; a_ += 64) __builtin_prefetch((const void *)a_);                   \
+} while (0)
+/* and entry i of a target or weight array `a` (NULL: none; f32: stored in float32) */
+#define MC_PREFETCH_AT(a, i, f32) do {                                               \
+    if (a) __builtin_prefetch((const char *)(a) + (i) * ((f32) ? 4 : sizeof(*(a)))); \
 } while (0)
 #else
 #define MC_PREFETCH_ROW(p, nbytes) ((void)0)
+#define MC_PREFETCH_AT(a, i, f32) ((void)0)
 #endif
 
 /* storage row of source row i */
