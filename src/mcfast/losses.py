@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
-from ._kernels._engine import LOSS_CODES, take_extremes
+from ._kernels._engine import LOSS_CODES
 
 __all__ = ["Loss", "Squared", "Logistic", "Poisson", "Huber", "Multinomial", "get_loss"]
 
@@ -39,12 +39,12 @@ class Loss:
     def check_y(self, y, func, n_classes=None):
         """Raise ValueError naming ``y`` when a target lies outside the loss's domain."""
         if self.y_bounds is not None and y.size:
-            self.check_y_extremes(*extremes(y), func)
+            self.check_y_extremes(y.min(), y.max(), func)   # (NaN passes: it propagates)
 
     def check_y_extremes(self, low, high, func):
         """Raise ValueError naming ``y`` when its smallest target `low` or its largest
-        `high` (NaN skipped: a NaN target propagates to the loss) lies outside
-        `y_bounds`."""
+        `high` lies outside `y_bounds`. NaN extremes (NumPy's min and max of targets
+        with a NaN) pass: the NaN propagates to the loss."""
         if self.y_bounds is None:
             return
         lo, hi = self.y_bounds
@@ -247,17 +247,6 @@ class Multinomial(Loss):
 
 _BY_NAME = {"squared": Squared, "logistic": Logistic, "poisson": Poisson, "huber": Huber,
             "multinomial": Multinomial}
-
-
-def extremes(y):
-    """(min, max) of the targets y, NaN skipped ((inf, −inf) when all are NaN): one
-    compiled pass for a 1-D native float array, NumPy's reductions otherwise."""
-    if y.ndim == 1 and y.dtype in (np.float32, np.float64) and y.dtype.isnative:
-        return take_extremes(y)
-    if y.dtype.kind != "f":
-        return y.min(), y.max()
-    finite = y[~np.isnan(y)]
-    return (finite.min(), finite.max()) if finite.size else (np.inf, -np.inf)
 
 
 def get_loss(loss, func="get_loss"):

@@ -778,29 +778,27 @@ def index_extremes(rows):
     return lo, hi
 
 
-def take_extremes(y, rows=None):
-    """(min, max) of y[rows] without gathering it (rows None: of all of y), NaN skipped;
-    (inf, −inf) when no value is left. y: 1-D float32 or float64, native, any stride;
-    rows: a C-contiguous 1-D intp array of indices in 0 … len(y)−1 (else ValueError).
-    A loss's domain check in one compiled pass (NumPy's takes two, and a gather)."""
-    cdef cnp.ndarray ay = y, ar
+def take_extremes(y, rows):
+    """(min, max) of y[rows] without gathering it, as NumPy's y[rows].min() and .max()
+    give them: (nan, nan) when a value is NaN, (inf, −inf) when rows is empty. y: 1-D
+    float32 or float64, native, any stride; rows: a C-contiguous 1-D intp array of
+    indices in 0 … len(y)−1 (else ValueError). A minibatch's domain check (rows=) in one
+    compiled pass."""
+    cdef cnp.ndarray ay = y, ar = rows
     cdef int t = cnp.PyArray_TYPE(ay)
     if cnp.PyArray_NDIM(ay) != 1 or not (t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT) \
             or not cnp.PyArray_ISNOTSWAPPED(ay):
         raise ValueError("take_extremes: y must be 1-D native float32 or float64")
-    cdef const Py_ssize_t* r = NULL
-    cdef Py_ssize_t i, j, n = ay.shape[0], k = n, stride = ay.strides[0]
-    if rows is not None:
-        ar = rows
-        if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(ar) == 1):
-            raise ValueError("take_extremes: rows must be a C-contiguous 1-D intp array")
-        r, k = <const Py_ssize_t*>cnp.PyArray_DATA(ar), ar.shape[0]
+    if not (_carray(rows, cnp.NPY_INTP) and cnp.PyArray_NDIM(ar) == 1):
+        raise ValueError("take_extremes: rows must be a C-contiguous 1-D intp array")
+    cdef const Py_ssize_t* r = <const Py_ssize_t*>cnp.PyArray_DATA(ar)
     cdef const char* base = <const char*>cnp.PyArray_DATA(ay)
+    cdef Py_ssize_t i, j, k = ar.shape[0], n = ay.shape[0], stride = ay.strides[0]
     cdef double v, lo = INFINITY, hi = -INFINITY
-    cdef bint bad = False
+    cdef bint bad = False, nan = False
     with nogil:
         for i in range(k):
-            j = i if r == NULL else r[i]
+            j = r[i]
             if j < 0 or j >= n:
                 bad = True
                 break
@@ -808,12 +806,16 @@ def take_extremes(y, rows=None):
                 v = (<const double*>(base + j * stride))[0]
             else:
                 v = (<const float*>(base + j * stride))[0]
-            if v < lo:               # (NaN compares false both ways: skipped)
+            if v < lo:
                 lo = v
             if v > hi:
                 hi = v
+            elif v != v:
+                nan = True
     if bad:
         raise ValueError("take_extremes: rows out of range")
+    if nan:
+        lo = hi = NAN
     return lo, hi
 
 
