@@ -709,3 +709,33 @@ def test_extremes_helpers_refuse_what_they_cannot_read():
     for bad_r in (np.array([0], np.int32), np.array([[0]], np.intp), np.arange(6)[::2]):
         with pytest.raises(ValueError):
             _engine.index_extremes(bad_r)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 3, 5, 200_003])
+def test_value_extremes_are_numpys_or_none(dtype, n):
+    """_engine.value_extremes (a loss's domain check of a whole y, one threaded pass) gives
+    NumPy's min and max, on strided views too, and None (NumPy decides) for NaN or inf."""
+    from mcfast._kernels import _engine
+    rng = np.random.default_rng(n)
+    base = rng.standard_normal(2 * n).astype(dtype)
+    for y in (base[:n], base[::2], base[n:][::-1]):
+        assert _engine.value_extremes(y) == (y.min(), y.max())
+        for bad in (np.nan, np.inf, -np.inf):
+            z = y.copy()
+            z[rng.integers(0, n)] = bad
+            assert _engine.value_extremes(z) is None
+    for other in (base.astype(np.int64), base.astype(">f8"), base.reshape(2, n), [1.0],
+                  base[:0]):
+        assert _engine.value_extremes(other) is None
+    # and the domain checks built on it decide as before
+    yl = (base[:n] > 0).astype(dtype)
+    losses.get_loss("logistic").check_y(yl, "f")
+    yl[-1] = 2
+    with pytest.raises(ValueError, match="y must lie in"):
+        losses.get_loss("logistic").check_y(yl, "f")
+    yl[0] = np.nan                               # (NaN passes: it propagates)
+    losses.get_loss("logistic").check_y(yl, "f")
+    yl[0] = np.inf
+    with pytest.raises(ValueError, match="y must lie in"):
+        losses.get_loss("logistic").check_y(yl, "f")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
 
-from ._kernels._engine import LOSS_CODES
+from ._kernels._engine import LOSS_CODES, value_extremes
 
 __all__ = ["Loss", "Squared", "Logistic", "Poisson", "Huber", "Multinomial", "get_loss"]
 
@@ -39,7 +39,9 @@ class Loss:
     def check_y(self, y, func, n_classes=None):
         """Raise ValueError naming ``y`` when a target lies outside the loss's domain."""
         if self.y_bounds is not None and y.size:
-            self.check_y_extremes(y.min(), y.max(), func)   # (NaN passes: it propagates)
+            # one compiled pass (None: a NaN or inf, whose rules NumPy's min and max keep)
+            ext = value_extremes(y) or (y.min(), y.max())
+            self.check_y_extremes(*ext, func)              # (NaN passes: it propagates)
 
     def check_y_extremes(self, low, high, func):
         """Raise ValueError naming ``y`` when its smallest target `low` or its largest

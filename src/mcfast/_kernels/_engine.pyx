@@ -778,6 +778,60 @@ def index_extremes(rows):
     return lo, hi
 
 
+cdef extern from "mc_extremes.h":
+    void mc_extremes_d(const char* x, Py_ssize_t n, Py_ssize_t stride, double* out) noexcept nogil
+    void mc_extremes_f(const char* x, Py_ssize_t n, Py_ssize_t stride, double* out) noexcept nogil
+
+
+ctypedef struct _Extremes:
+    const char* x
+    Py_ssize_t n, stride, nparts
+    bint single
+    double* out             # lo, hi, Σ(v − v) of each part
+
+
+cdef void _extremes_task(void* ctx, Py_ssize_t q, int tid) noexcept nogil:
+    """The extremes of part q of the targets (a task of parallel_for)."""
+    cdef _Extremes* c = <_Extremes*>ctx
+    cdef Py_ssize_t i0 = q * c.n // c.nparts, i1 = (q + 1) * c.n // c.nparts
+    if c.single:
+        mc_extremes_f(c.x + i0 * c.stride, i1 - i0, c.stride, c.out + 3 * q)
+    else:
+        mc_extremes_d(c.x + i0 * c.stride, i1 - i0, c.stride, c.out + 3 * q)
+
+
+def value_extremes(y):
+    """(min, max) of a 1-D native float32/float64 y (any stride) in one pass, on the
+    threads a read of y takes (parts fixed by its length); None when y holds a NaN or an
+    infinity (the caller then asks NumPy, whose rules for those it keeps), or when y is
+    not such an array. A loss's domain check without NumPy's two passes."""
+    if not cnp.PyArray_Check(y):
+        return None
+    cdef cnp.ndarray ay = y
+    cdef int t = cnp.PyArray_TYPE(ay)
+    if cnp.PyArray_NDIM(ay) != 1 or not (t == cnp.NPY_DOUBLE or t == cnp.NPY_FLOAT) \
+            or not cnp.PyArray_ISNOTSWAPPED(ay) or ay.shape[0] == 0:
+        return None
+    cdef double out[3 * SUM_PARTS_MAX]
+    cdef _Extremes ctx
+    cdef Py_ssize_t q, n = ay.shape[0]
+    cdef double lo, hi, z = 0
+    ctx.x, ctx.n, ctx.stride = <const char*>cnp.PyArray_DATA(ay), n, ay.strides[0]
+    ctx.single, ctx.out = t == cnp.NPY_FLOAT, out
+    ctx.nparts = max(1, min(<Py_ssize_t>SUM_PARTS_MAX, n // SUM_PART))
+    cdef int nthreads = plan_threads(n, ctx.nparts, 0)
+    with nogil:
+        parallel_for(_extremes_task, &ctx, ctx.nparts, nthreads)
+    lo, hi = out[0], out[1]
+    for q in range(ctx.nparts):
+        lo = min(lo, out[3 * q])
+        hi = max(hi, out[3 * q + 1])
+        z += out[3 * q + 2]
+    if z != z:
+        return None
+    return lo, hi
+
+
 def take_extremes(y, rows):
     """(min, max) of y[rows] without gathering it, as NumPy's y[rows].min() and .max()
     give them: (nan, nan) when a value is NaN, (inf, −inf) when rows is empty. y: 1-D
