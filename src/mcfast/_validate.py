@@ -657,23 +657,21 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     w, l2 = _weights_and_l2(arr.get("sample_weight"), X.shape, l2, dtype, func, keep32)
     if not isinstance(fit_intercept, (bool, np.bool_)):
         raise TypeError(f"{func}: fit_intercept must be True or False; got {fit_intercept!r}")
+    top = None                               # multiclass: the largest label
     if check_domain:
-        loss.check_y(y, func)
+        top = loss.check_y(y, func)
     y = stored(y, dtype, keep32)
-    labels = y if loss.multiclass and rows is None else None
     if rows is None:
         pass
     elif loss.multiclass:                    # (one gather of y[rows]: a cache miss a row)
-        labels = y[rows]
-        loss.check_y(labels, func)
+        top = loss.check_y(y[rows], func)
     elif loss.y_bounds is not None:          # the extremes of y[rows], not gathered
         loss.check_y_extremes(*_e.take_extremes(y, rows), func)
     X = _convert_design(X, dtype)
     out = dict(X=X, y=y, w=w, l2=l2, fit_intercept=bool(fit_intercept), loss=loss,
                dtype=np.dtype(dtype), n=n, m=m, sparse=sparse,
-               rows=rows, max_label=-1.0)
-    if labels is not None and labels.size:
-        out["max_label"] = float(labels.max())
+               rows=rows, max_label=-1.0 if top is None or not loss.multiclass
+               else float(top))
     if theta is not NO_THETA:
         out["theta"] = linear_loss_theta(arr["theta"], out, "theta", func)
     return out

@@ -37,7 +37,8 @@ class Loss:
     y_bounds: tuple[float, float] | None = None
 
     def check_y(self, y, func, n_classes=None):
-        """Raise ValueError naming ``y`` when a target lies outside the loss's domain."""
+        """Raise ValueError naming ``y`` when a target lies outside the loss's domain.
+        Returns None (a multiclass loss: the largest label, which it finds anyway)."""
         if self.y_bounds is not None and y.size:
             # one compiled pass (None: a NaN or inf, whose rules NumPy's min and max keep)
             ext = value_extremes(y) or (y.min(), y.max())
@@ -219,17 +220,25 @@ class Multinomial(Loss):
     code = LOSS_CODES[name]
 
     def check_y(self, y, func, n_classes=None):
+        """Raise ValueError unless y holds 1-D integer labels >= 0 (and < n_classes when
+        given); -> the largest label (None when y is empty)."""
         if y.ndim != 1:
             raise ValueError(f"{func}: y must be 1-D integer labels for "
                              f"loss='multinomial'; got shape {y.shape}")
-        if y.size and not (np.all(np.isfinite(y)) and np.all(y == np.floor(y))):
+        if not y.size:
+            return None
+        # (integer and boolean labels are whole numbers: only floats need the test)
+        if y.dtype.kind not in "biu" and not (np.all(np.isfinite(y))
+                                               and np.all(y == np.floor(y))):
             raise ValueError(f"{func}: y must hold integer class labels for "
                              f"loss='multinomial'")
-        if y.size and (y.min() < 0 or (n_classes is not None and y.max() >= n_classes)):
+        low, high = y.min(), y.max()
+        if low < 0 or (n_classes is not None and high >= n_classes):
             want = ("labels >= 0" if n_classes is None else
                     f"labels in 0 ... {n_classes - 1} (theta has {n_classes} columns)")
-            raise ValueError(f"{func}: y must hold {want}; got labels from {y.min():g} to "
-                             f"{y.max():g}")
+            raise ValueError(f"{func}: y must hold {want}; got labels from {low:g} to "
+                             f"{high:g}")
+        return high
 
     def _onehot(self, z, y):
         e = np.zeros(z.shape, dtype=z.dtype)
