@@ -61,8 +61,10 @@ TARGETS = [
      "mcfast / read floor", 1.3),
     ("against scikit-learn LinearModelLoss", "linear_loss_grad logistic", "2,000,000×32",
      "scikit-learn", 0.2),
-    ("against scikit-learn LinearModelLoss", "linear_loss_grad poisson", "2,000,000×32",
-     "scikit-learn", 0.2),
+    # issue 19 restates Poisson against scikit-learn (whose Poisson is within 5× of the
+    # floor already) as a bound on the floor itself
+    ("against the read floor, in place of scikit-learn", "linear_loss_grad poisson",
+     "2,000,000×32", "mcfast / read floor", 1.15),
     ("against scikit-learn LinearModelLoss", "linear_loss_grad multinomial K=8",
      "500,000×32", "scikit-learn", 0.3),
     ("against scikit-learn LinearModelLoss", "linear_loss_grad logistic, CSR",
