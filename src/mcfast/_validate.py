@@ -661,11 +661,9 @@ def linear_loss_data(X, y, loss, sample_weight, l2, fit_intercept, func, theta=N
     if check_domain:
         top = loss.check_y(y, func)
     y = stored(y, dtype, keep32)
-    if rows is None:
-        pass
-    elif loss.multiclass:                    # (one gather of y[rows]: a cache miss a row)
+    if rows is not None and loss.multiclass:  # (one gather of y[rows]: a miss a row)
         top = loss.check_y(y[rows], func)
-    elif loss.y_bounds is not None:          # the extremes of y[rows], not gathered
+    elif rows is not None and loss.y_bounds is not None:   # y[rows]'s extremes, no gather
         loss.check_y_extremes(*_e.take_extremes(y, rows), func)
     X = _convert_design(X, dtype)
     out = dict(X=X, y=y, w=w, l2=l2, fit_intercept=bool(fit_intercept), loss=loss,

@@ -35,6 +35,7 @@ class Loss:
     multiclass = False
     delta = 0.0
     y_bounds: tuple[float, float] | None = None
+    _domain = ""       # the domain in words, for check_y_extremes' message
 
     def check_y(self, y, func, n_classes=None):
         """Raise ValueError naming ``y`` when a target lies outside the loss's domain.
@@ -54,8 +55,6 @@ class Loss:
         if low < lo or high > hi:
             raise ValueError(f"{func}: y must {self._domain} for loss={self.name!r}; got "
                              f"values from {low:g} to {high:g}")
-
-    _domain = ""
 
     def loss(self, z, y):
         """ℓ(z, y) per row."""

@@ -46,7 +46,6 @@ static int mc_pool_per_call = 0;
 static long mc_pool_stall_ns = 0;
 static long mc_pool_stalls_begun = 0, mc_pool_stalls_ended = 0;
 
-
 static void mc_run_serial(mc_task_fn fn, void* ctx, Py_ssize_t ntasks)
 {
     Py_ssize_t q;
