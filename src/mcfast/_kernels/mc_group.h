@@ -37,7 +37,8 @@
  *   packed rows   narrow contiguous rows (m a power of two ≤ VL/2; GCC, MC_SPEC ≥ 2): several
  *                 rows to a vector, a partial shuffle tree with masks made per call;
  *   F order       sub-blocks of m column segments: z column by column, vectors of rows;
- *   multinomial   K ≤ W/8 classes as the lanes of one vector (C rows, rows=).
+ *   multinomial   K ≤ 8 classes as the double lanes of one vector (K ≤ W/8), or of
+ *                 MC_MN_WIDE(W) vectors (C rows, rows=).
  *
  * Lanes past the row's end (m not a multiple of VL) are masked to 0 after the load, or
  * loaded by memcpy where a full vector would pass the end of X, so inf and NaN beyond
@@ -109,6 +110,12 @@ MC_INLINE Py_ssize_t mc_run_groups(int kind, Py_ssize_t group_bytes)
 }
 /* prefetching pays: X's n rows of `rowbytes` reach past the prefetch distance */
 #define MC_PF_FAR(n, rowbytes) ((n) * (rowbytes) > MC_PF_BYTES)
+
+/* the multinomial rows' vectors of classes for K ≤ 8 at W vector bytes (W / 8 classes a
+   vector; AVX-512's one vector has all 8), and the most classes they take; the scratch
+   (mc_scratch_items) holds 16 lanes a row of Θ, enough for every level's NV·VL */
+#define MC_MN_WIDE(W) ((W) < 64 ? 64 / (W) : 1)
+#define MC_MN_CLASSES(W) ((W) / 8 * MC_MN_WIDE(W))
 
 #if MC_VEC
 #if defined(__clang__)

@@ -625,10 +625,14 @@ TARGET MC_INLINE double MC_G(_ploop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         loss += MC_G(_gloop)(p, i0 + i, nb - i, g, KIND, HESS, 0, 0, 0, 0);
     return HESS ? 0 : loss;
 }
-/* Multinomial on rows (C order or rows=), K ≤ W / 8 classes (the double lanes of a
- * vector): a row's K predictions are the lanes of one vector, z = Σ_j x_j Θ_j (Θ's
- * rows padded to VL lanes, in ex), so no shuffles; softmax on the lanes (padded lanes
- * e = 0); G_j += x_j r (G's rows in ex), two rows a step. */
+/* Multinomial on rows (C order or rows=): a row's K predictions are the lanes of NV
+ * vectors, class c in lane c mod CPV of vector c / CPV, CPV = W / 8 (the double lanes
+ * of a vector, where the softmax runs); z = Σ_j x_j Θ_j (Θ's rows padded to NV·VL
+ * lanes, in ex), so no shuffles; softmax on the lanes (padded lanes e = 0); G_j += x_j r
+ * (G's rows in ex), two rows a step. NV = 1 takes K ≤ CPV; MC_MN_WIDE(W) vectors take
+ * K ≤ 8 where CPV < 8 (AVX2: K = 8 was the general block path's, 2.8× the time). */
+enum { MC_G(_CPV) = W / 8 };
+_Static_assert(MC_MN_WIDE(W) * VL <= 16, "mc_scratch_items gives the multinomial rows 16 lanes a row of Θ");
 /* the first W / 8 lanes of v, in double */
 TARGET MC_INLINE MC_G(_vm_dv) MC_G(_lo)(MC_G(_v) v)
 {
@@ -636,110 +640,131 @@ TARGET MC_INLINE MC_G(_vm_dv) MC_G(_lo)(MC_G(_v) v)
     memcpy(&h, &v, sizeof h);
     return __builtin_convertvector(h, MC_G(_vm_dv));
 }
-/* one multinomial row: z = Σ_j x_j Θ_j + b on the lanes, softmax over the K lanes
-   (padded lanes e = 0), returns r = w (p − e_y) (Hessian: w p ∘ (q − pᵀq)) and adds
-   the row's loss to *loss */
-TARGET MC_INLINE MC_G(_v) MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m,
-                                      Py_ssize_t K, const T *MC_RESTRICT thv,
-                                      const T *MC_RESTRICT pv, MC_G(_v) b0,
-                                      MC_G(_v) bp, double yi, double wi,
-                                      MC_G(_vm_dv) lanes, MC_G(_vm_iv) live,
-                                      const int HESS, double *loss)
+/* one multinomial row on NV vectors: z = Σ_j x_j Θ_j + b on the lanes, softmax over
+   the K lanes (padded lanes e = 0); sets rv to r = w (p − e_y) (Hessian:
+   w p ∘ (q − pᵀq)) and adds the row's loss to *loss. 4 / NV accumulators a vector. */
+TARGET MC_INLINE void MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m, Py_ssize_t K,
+                                  const T *MC_RESTRICT thv, const T *MC_RESTRICT pv,
+                                  const MC_G(_v) *b0, const MC_G(_v) *bp, double yi,
+                                  double wi, MC_G(_vm_dv) lanes, const int NV,
+                                  const int HESS, double *loss, MC_G(_v) *rv)
 {
     typedef MC_G(_v) V;
     typedef MC_G(_vm_dv) DV;
     typedef MC_G(_vm_iv) IV;
-    V z0 = b0, z1 = {0}, z2 = {0}, z3 = {0}, q0 = bp, q1 = {0}, rv;
-    DV e, pd, rd;
-    T zl[VL];
+    enum { CPV = MC_G(_CPV) };
+    const int AC = 4 / NV;                  /* accumulators a vector: 4 in all */
+    const Py_ssize_t st = NV * VL;          /* a row of Θ's lanes */
+    V z[4][4], q[4][2];
+    DV e[4], pd[4];
+    T zl[4 * VL];
     double zmax = -INFINITY, sum = 0;
     Py_ssize_t j, c;
-    for (j = 0; j + 4 <= m; j += 4) {
-        z0 += xi[j] * MC_LOAD(V, thv + j * VL);
-        z1 += xi[j + 1] * MC_LOAD(V, thv + (j + 1) * VL);
-        z2 += xi[j + 2] * MC_LOAD(V, thv + (j + 2) * VL);
-        z3 += xi[j + 3] * MC_LOAD(V, thv + (j + 3) * VL);
-        if (HESS) {
-            q0 += xi[j] * MC_LOAD(V, pv + j * VL) + xi[j + 2] * MC_LOAD(V, pv + (j + 2) * VL);
-            q1 += xi[j + 1] * MC_LOAD(V, pv + (j + 1) * VL)
-                  + xi[j + 3] * MC_LOAD(V, pv + (j + 3) * VL);
+    int v, a;
+    for (v = 0; v < NV; v++) {
+        for (a = 0; a < AC; a++) z[v][a] = (V){0};
+        z[v][0] = b0[v];
+        q[v][0] = bp[v];
+        q[v][1] = (V){0};
+    }
+    for (j = 0; j + 4 <= m; j += 4)
+        for (v = 0; v < NV; v++) {
+            const T *tv = thv + v * VL, *qv = pv + v * VL;
+            for (a = 0; a < 4; a++)
+                z[v][a % AC] += xi[j + a] * MC_LOAD(V, tv + (j + a) * st);
+            if (HESS)
+                for (a = 0; a < 4; a++)
+                    q[v][a & 1] += xi[j + a] * MC_LOAD(V, qv + (j + a) * st);
         }
+    for (; j < m; j++)
+        for (v = 0; v < NV; v++) {
+            z[v][0] += xi[j] * MC_LOAD(V, thv + j * st + v * VL);
+            if (HESS) q[v][0] += xi[j] * MC_LOAD(V, pv + j * st + v * VL);
+        }
+    for (v = 0; v < NV; v++) {
+        for (a = 1; a < AC; a++) z[v][0] += z[v][a];
+        MC_STORE(zl + v * VL, z[v][0]);
     }
-    for (; j < m; j++) {
-        z0 += xi[j] * MC_LOAD(V, thv + j * VL);
-        if (HESS) q0 += xi[j] * MC_LOAD(V, pv + j * VL);
-    }
-    z0 = (z0 + z1) + (z2 + z3);
-    MC_STORE(zl, z0);
     /* the softmax of mc_loss_lanes.h over the K lanes: e^(z − zmax) (padded lanes 0) */
-    for (c = 0; c < K; c++) {
-        double zc = zl[c];
-        zmax = mc_mn_max(zmax, zc);
-    }
+    for (v = 0; v < NV; v++)
+        for (c = 0; c < CPV && v * CPV + c < K; c++) zmax = mc_mn_max(zmax, zl[v * VL + c]);
     zmax = mc_mn_shift(zmax);
-    e = MC_G(_vm_mn_e)(MC_G(_lo)(z0), (DV){0} + zmax);
-    e = MC_G(_vm_sel)(live, e, (DV){0});
-    for (c = 0; c < K; c++) sum += e[c];
-    pd = e / sum;
+    for (v = 0; v < NV; v++) {
+        const IV live = lanes < (double)(K - v * CPV);     /* the class lanes */
+        e[v] = MC_G(_vm_mn_e)(MC_G(_lo)(z[v][0]), (DV){0} + zmax);
+        e[v] = MC_G(_vm_sel)(live, e[v], (DV){0});
+    }
+    for (v = 0; v < NV; v++)
+        for (c = 0; c < CPV && v * CPV + c < K; c++) sum += e[v][c];
+    for (v = 0; v < NV; v++) pd[v] = e[v] / sum;
     if (HESS) {
-        DV qd;
+        DV qd[4];
         double pq = 0;
-        q0 += q1;
-        qd = MC_G(_lo)(q0);
-        for (c = 0; c < K; c++) pq += pd[c] * qd[c];
-        rd = MC_G(_vm_mn_r)(1, pd, qd, (DV){0} + pq, (DV){0}, (DV){0} + wi);
-    } else {
-        const int ok = mc_mn_label_ok(yi, K);
-        const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi));
-        rd = MC_G(_vm_mn_r)(0, pd, (DV){0}, (DV){0}, hit, (DV){0} + wi);
-        if (ok)
-            *loss += wi * mc_mn_loss(zmax, sum, (double)zl[(Py_ssize_t)yi]);
-        else {
-            *loss += NAN;
-            rd = (DV){0} + NAN;
+        for (v = 0; v < NV; v++) qd[v] = MC_G(_lo)(q[v][0] + q[v][1]);
+        for (v = 0; v < NV; v++)
+            for (c = 0; c < CPV && v * CPV + c < K; c++) pq += pd[v][c] * qd[v][c];
+        for (v = 0; v < NV; v++)
+            e[v] = MC_G(_vm_mn_r)(1, pd[v], qd[v], (DV){0} + pq, (DV){0}, (DV){0} + wi);
+    } else if (mc_mn_label_ok(yi, K)) {
+        const Py_ssize_t yc = (Py_ssize_t)yi;
+        for (v = 0; v < NV; v++) {
+            const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi - (double)(v * CPV)));
+            e[v] = MC_G(_vm_mn_r)(0, pd[v], (DV){0}, (DV){0}, hit, (DV){0} + wi);
         }
+        *loss += wi * mc_mn_loss(zmax, sum, (double)zl[(yc / CPV) * VL + yc % CPV]);
+    } else {
+        *loss += NAN;
+        for (v = 0; v < NV; v++) e[v] = (DV){0} + NAN;
     }
-    {                                        /* r in the first W / 8 lanes */
-        MC_G(_hv) rh = __builtin_convertvector(rd, MC_G(_hv));
-        rv = (V){0};
-        memcpy(&rv, &rh, sizeof rh);
+    for (v = 0; v < NV; v++) {             /* r in the first W / 8 lanes */
+        MC_G(_hv) rh = __builtin_convertvector(e[v], MC_G(_hv));
+        rv[v] = (V){0};
+        memcpy(&rv[v], &rh, sizeof rh);
     }
-    return rv;
 }
+/* the multinomial rows i0 .. i0 + nb on NV vectors of classes; the row walk (rows= or
+   C order) is a run-time branch a row, which costs nothing next to the row's softmax */
 TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,
-                                     T *MC_RESTRICT g, T *MC_RESTRICT ex,
-                                     const int HESS, const int ROWS)
+                                     T *MC_RESTRICT g, T *MC_RESTRICT ex, const int NV,
+                                     const int HESS)
 {
     typedef MC_G(_v) V;
     typedef MC_G(_vm_dv) DV;
-    typedef MC_G(_vm_iv) IV;
+    enum { CPV = MC_G(_CPV) };
     MC_GROUP_LOCALS(T, T);
-    const Py_ssize_t m = s->m, ld = s->ld, K = p->K, mp = p->mp;
-    const Py_ssize_t *rows = ROWS ? s->rows : NULL;
-    T *thv = ex, *pv = ex + VL * mp, *gv = ex + 2 * VL * mp;
+    const Py_ssize_t m = s->m, ld = s->ld, K = p->K, mp = p->mp, st = NV * VL;
+    const Py_ssize_t *rows = s->rows;
+    T *thv = ex, *pv = ex + st * mp, *gv = ex + 2 * st * mp;
     double iota[W / 8], loss = 0;
-    Py_ssize_t i, j, c, l, k, u;
-    for (j = 0; j < mp; j++)
-        for (l = 0; l < VL; l++) {
-            thv[j * VL + l] = l < K ? tt[l * mp + j] : 0;
-            pv[j * VL + l] = HESS && l < K ? pt[l * mp + j] : 0;
-            gv[j * VL + l] = 0;
-        }
+    V b0[4], bp[4];
+    Py_ssize_t i, j, c, k, u;
+    int v, l;
+    for (j = 0; j < mp; j++)                 /* class c at lane c mod CPV of vector c / CPV */
+        for (v = 0; v < NV; v++)
+            for (l = 0; l < VL; l++) {
+                const Py_ssize_t cl = v * CPV + l, at = j * st + v * VL + l;
+                const int in = l < CPV && cl < K;
+                thv[at] = in ? tt[cl * mp + j] : 0;
+                pv[at] = HESS && in ? pt[cl * mp + j] : 0;
+                gv[at] = 0;
+            }
     for (l = 0; l < W / 8; l++) iota[l] = (double)l;
     const DV lanes = MC_LOAD(DV, iota);
-    const IV live = lanes < (double)K;                   /* the K class lanes */
-    const V b0 = p->intercept ? MC_LOAD(V, thv + m * VL) : (V){0};
-    const V bp = p->intercept && HESS ? MC_LOAD(V, pv + m * VL) : (V){0};
-    const int far = MC_PF_FAR(s->n, ld * (Py_ssize_t)sizeof(T));
+    for (v = 0; v < NV; v++) {
+        b0[v] = p->intercept ? MC_LOAD(V, thv + m * st + v * VL) : (V){0};
+        bp[v] = p->intercept && HESS ? MC_LOAD(V, pv + m * st + v * VL) : (V){0};
+    }
+    const int far = !rows && MC_PF_FAR(s->n, ld * (Py_ssize_t)sizeof(T));
     /* two rows a step: G's rows read and written once for both */
     for (i = 0; i < nb; i += 2) {
         const Py_ssize_t two = nb - i >= 2 ? 2 : 1;
         const T *xr[2];
-        V rv[2] = {{0}, {0}};
+        V rv[2][4];
+        for (v = 0; v < NV; v++) rv[1][v] = (V){0};
         for (u = 0; u < two; u++) {
-            const Py_ssize_t row = ROWS ? rows[i0 + i + u] : i0 + i + u;
+            const Py_ssize_t row = rows ? rows[i0 + i + u] : i0 + i + u;
             xr[u] = x + row * ld;
-            if (ROWS) {
+            if (rows) {
                 if (i + u + MC_AHEAD < nb) {
                     const Py_ssize_t nr = rows[i0 + i + u + MC_AHEAD];
                     MC_PREFETCH_ROW(x + nr * ld, m * sizeof(T));
@@ -750,27 +775,32 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 for (k = 0; k < m * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)
                     __builtin_prefetch((const char *)xr[u] + MC_PF_BYTES + k, 0, MC_PF_LOC);
             }
-            rv[u] = MC_G(_mrow)(xr[u], m, K, thv, pv, b0, bp,
-                                HESS ? 0.0 : (double)y[row], w ? (double)w[row] : 1.0,
-                                lanes, live, HESS, &loss);
+            MC_G(_mrow)(xr[u], m, K, thv, pv, b0, bp, HESS ? 0.0 : (double)y[row],
+                        w ? (double)w[row] : 1.0, lanes, NV, HESS, &loss, rv[u]);
         }
         if (two == 2)
-            for (j = 0; j < m; j++) {
-                V gj = MC_LOAD(V, gv + j * VL) + xr[0][j] * rv[0] + xr[1][j] * rv[1];
-                MC_STORE(gv + j * VL, gj);
-            }
+            for (j = 0; j < m; j++)
+                for (v = 0; v < NV; v++) {
+                    T *gj = gv + j * st + v * VL;
+                    const V t = MC_LOAD(V, gj) + xr[0][j] * rv[0][v] + xr[1][j] * rv[1][v];
+                    MC_STORE(gj, t);
+                }
         else
-            for (j = 0; j < m; j++) {
-                V gj = MC_LOAD(V, gv + j * VL) + xr[0][j] * rv[0];
-                MC_STORE(gv + j * VL, gj);
+            for (j = 0; j < m; j++)
+                for (v = 0; v < NV; v++) {
+                    T *gj = gv + j * st + v * VL;
+                    const V t = MC_LOAD(V, gj) + xr[0][j] * rv[0][v];
+                    MC_STORE(gj, t);
+                }
+        if (p->intercept)
+            for (v = 0; v < NV; v++) {
+                T *gj = gv + m * st + v * VL;
+                const V t = MC_LOAD(V, gj) + (rv[0][v] + rv[1][v]);
+                MC_STORE(gj, t);
             }
-        if (p->intercept) {
-            V gj = MC_LOAD(V, gv + m * VL) + (rv[0] + rv[1]);
-            MC_STORE(gv + m * VL, gj);
-        }
     }
     for (j = 0; j < mp; j++)
-        for (c = 0; c < K; c++) g[c * mp + j] += gv[j * VL + c];
+        for (c = 0; c < K; c++) g[c * mp + j] += gv[j * st + (c / CPV) * VL + c % CPV];
     return HESS ? 0 : loss;
 }
 
@@ -811,23 +841,26 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
 #define MC_KS hu1
 #include "mc_group_kind.h"
 #if !MC_MIXED
-/* the multinomial function of each mode (MC_HESS) and row walk (MC_ROWS), suffix MC_MS */
+/* the multinomial function of each mode (MC_HESS) and width (MC_NV vectors of classes:
+   1, and MC_MN_WIDE(W) where that is more), suffix MC_MS */
 #define MC_HESS 0
-#define MC_ROWS 0
-#define MC_MS g0
-#include "mc_group_mrows.h"
-#define MC_HESS 1
-#define MC_ROWS 0
-#define MC_MS h0
-#include "mc_group_mrows.h"
-#define MC_HESS 0
-#define MC_ROWS 1
+#define MC_NV 1
 #define MC_MS g1
 #include "mc_group_mrows.h"
 #define MC_HESS 1
-#define MC_ROWS 1
+#define MC_NV 1
 #define MC_MS h1
 #include "mc_group_mrows.h"
+#if MC_MN_WIDE(W) > 1
+#define MC_HESS 0
+#define MC_NV MC_MN_WIDE(W)
+#define MC_MS gw
+#include "mc_group_mrows.h"
+#define MC_HESS 1
+#define MC_NV MC_MN_WIDE(W)
+#define MC_MS hw
+#include "mc_group_mrows.h"
+#endif
 
 /* the F-order entry: X column-major, K = 1, no rows= */
 TARGET static double MC_G(_f)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g)
@@ -838,14 +871,16 @@ TARGET static double MC_G(_f)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T 
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;
     return tab[kind][p->hess != 0](p, i0, nb, g);
 }
-/* the multinomial entry (K ≤ W / 8: the classes as the double lanes of a vector), ex:
-   3·16·mp elements of scratch */
+/* the multinomial entry (K ≤ MC_MN_CLASSES(W): the classes as the double lanes of one
+   vector, or of MC_MN_WIDE(W)), ex: 3·16·mp elements of scratch */
 TARGET static double MC_G(_mn)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g,
                                T *ex)
 {
-    if (p->src.rows)
-        return p->hess ? MC_G(_m_h1)(p, i0, nb, g, ex) : MC_G(_m_g1)(p, i0, nb, g, ex);
-    return p->hess ? MC_G(_m_h0)(p, i0, nb, g, ex) : MC_G(_m_g0)(p, i0, nb, g, ex);
+#if MC_MN_WIDE(W) > 1
+    if (p->K > MC_G(_CPV))
+        return p->hess ? MC_G(_m_hw)(p, i0, nb, g, ex) : MC_G(_m_gw)(p, i0, nb, g, ex);
+#endif
+    return p->hess ? MC_G(_m_h1)(p, i0, nb, g, ex) : MC_G(_m_g1)(p, i0, nb, g, ex);
 }
 #endif /* !MC_MIXED */
 

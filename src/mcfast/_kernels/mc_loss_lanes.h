@@ -18,7 +18,7 @@
  * The multinomial loss couples a row's classes; its softmax is written once, as the
  * scalar steps of mc_loss.h (mc_mn_max, mc_mn_shift, mc_mn_label_ok, mc_mn_loss) and
  * the two lane steps below, which mc_hook_body.h (lanes: one class of W / 8 rows, any
- * K) and mc_group_body.h (lanes: a row's classes, K ≤ W / 8) compose on their layouts:
+ * K) and mc_group_body.h (lanes: a row's classes, K ≤ 8) compose on their layouts:
  *   MC_VM(_mn_e)(z, zmax)                  e = e^(z − zmax), zmax the row's shift;
  *   MC_VM(_mn_r)(HESS, p, q, pq, hit, w)   with p = e / Σ_c e_c:
  *       gradient (HESS 0):  r = w (p − hit), hit = [c = y];
