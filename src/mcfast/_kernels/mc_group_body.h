@@ -629,9 +629,16 @@ TARGET MC_INLINE double MC_G(_ploop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
  * vectors, class c in lane c mod CPV of vector c / CPV, CPV = W / 8 (the double lanes
  * of a vector, where the softmax runs); z = Σ_j x_j Θ_j (Θ's rows padded to NV·VL
  * lanes, in ex), so no shuffles; softmax on the lanes (padded lanes e = 0); G_j += x_j r
- * (G's rows in ex), two rows a step. NV = 1 takes K ≤ CPV; MC_MN_WIDE(W) vectors take
- * K ≤ 8 where CPV < 8 (AVX2: K = 8 was the general block path's, 2.8× the time). */
+ * (G's rows in ex), two rows a step. NV = 1 takes K ≤ CPV, NV = 2 and 4 (up to
+ * MC_MN_WIDE(W)) the rest of K ≤ 8 where CPV < 8 (AVX2: K = 8 was the general block
+ * path's, 1.3× the gradient's time and 2.2× the Hessian product's). */
 enum { MC_G(_CPV) = W / 8 };
+/* the loops over a row's vectors, accumulators and lanes, unrolled whole so that the
+   arrays of vectors live in registers (the baseline is compiled for size: without
+   this its rows took 1.4-2.8x the time, the arrays on the stack) */
+#ifndef MC_MN_UNROLL
+#define MC_MN_UNROLL _Pragma("GCC unroll 8")
+#endif
 _Static_assert(MC_MN_WIDE(W) * VL <= 16, "mc_scratch_items gives the multinomial rows 16 lanes a row of Θ");
 /* the first W / 8 lanes of v, in double */
 TARGET MC_INLINE MC_G(_vm_dv) MC_G(_lo)(MC_G(_v) v)
@@ -661,52 +668,74 @@ TARGET MC_INLINE void MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m, Py_ssiz
     double zmax = -INFINITY, sum = 0;
     Py_ssize_t j, c;
     int v, a;
+    MC_MN_UNROLL
     for (v = 0; v < NV; v++) {
+        MC_MN_UNROLL
         for (a = 0; a < AC; a++) z[v][a] = (V){0};
         z[v][0] = b0[v];
         q[v][0] = bp[v];
         q[v][1] = (V){0};
     }
     for (j = 0; j + 4 <= m; j += 4)
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++) {
             const T *tv = thv + v * VL, *qv = pv + v * VL;
+            MC_MN_UNROLL
             for (a = 0; a < 4; a++)
                 z[v][a % AC] += xi[j + a] * MC_LOAD(V, tv + (j + a) * st);
             if (HESS)
+                MC_MN_UNROLL
                 for (a = 0; a < 4; a++)
                     q[v][a & 1] += xi[j + a] * MC_LOAD(V, qv + (j + a) * st);
         }
     for (; j < m; j++)
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++) {
             z[v][0] += xi[j] * MC_LOAD(V, thv + j * st + v * VL);
             if (HESS) q[v][0] += xi[j] * MC_LOAD(V, pv + j * st + v * VL);
         }
+    MC_MN_UNROLL
     for (v = 0; v < NV; v++) {
+        MC_MN_UNROLL
         for (a = 1; a < AC; a++) z[v][0] += z[v][a];
         MC_STORE(zl + v * VL, z[v][0]);
     }
     /* the softmax of mc_loss_lanes.h over the K lanes: e^(z − zmax) (padded lanes 0) */
+    MC_MN_UNROLL
     for (v = 0; v < NV; v++)
-        for (c = 0; c < CPV && v * CPV + c < K; c++) zmax = mc_mn_max(zmax, zl[v * VL + c]);
+        MC_MN_UNROLL
+        for (c = 0; c < CPV; c++)
+            if (v * CPV + c < K) zmax = mc_mn_max(zmax, zl[v * VL + c]);
     zmax = mc_mn_shift(zmax);
+    MC_MN_UNROLL
     for (v = 0; v < NV; v++) {
         const IV live = lanes < (double)(K - v * CPV);     /* the class lanes */
         e[v] = MC_G(_vm_mn_e)(MC_G(_lo)(z[v][0]), (DV){0} + zmax);
         e[v] = MC_G(_vm_sel)(live, e[v], (DV){0});
     }
+    MC_MN_UNROLL
     for (v = 0; v < NV; v++)
-        for (c = 0; c < CPV && v * CPV + c < K; c++) sum += e[v][c];
+        MC_MN_UNROLL
+        for (c = 0; c < CPV; c++)
+            if (v * CPV + c < K) sum += e[v][c];
+    MC_MN_UNROLL
     for (v = 0; v < NV; v++) pd[v] = e[v] / sum;
     if (HESS) {
         DV qd[4];
         double pq = 0;
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++) qd[v] = MC_G(_lo)(q[v][0] + q[v][1]);
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++)
-            for (c = 0; c < CPV && v * CPV + c < K; c++) pq += pd[v][c] * qd[v][c];
+            MC_MN_UNROLL
+            for (c = 0; c < CPV; c++)
+                if (v * CPV + c < K) pq += pd[v][c] * qd[v][c];
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++)
             e[v] = MC_G(_vm_mn_r)(1, pd[v], qd[v], (DV){0} + pq, (DV){0}, (DV){0} + wi);
     } else if (mc_mn_label_ok(yi, K)) {
         const Py_ssize_t yc = (Py_ssize_t)yi;
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++) {
             const DV hit = (DV)((IV)((DV){0} + 1.0) & (lanes == yi - (double)(v * CPV)));
             e[v] = MC_G(_vm_mn_r)(0, pd[v], (DV){0}, (DV){0}, hit, (DV){0} + wi);
@@ -714,8 +743,10 @@ TARGET MC_INLINE void MC_G(_mrow)(const T *MC_RESTRICT xi, Py_ssize_t m, Py_ssiz
         *loss += wi * mc_mn_loss(zmax, sum, (double)zl[(yc / CPV) * VL + yc % CPV]);
     } else {
         *loss += NAN;
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++) e[v] = (DV){0} + NAN;
     }
+    MC_MN_UNROLL
     for (v = 0; v < NV; v++) {             /* r in the first W / 8 lanes */
         MC_G(_hv) rh = __builtin_convertvector(e[v], MC_G(_hv));
         rv[v] = (V){0};
@@ -740,6 +771,7 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     Py_ssize_t i, j, c, k, u;
     int v, l;
     for (j = 0; j < mp; j++)                 /* class c at lane c mod CPV of vector c / CPV */
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++)
             for (l = 0; l < VL; l++) {
                 const Py_ssize_t cl = v * CPV + l, at = j * st + v * VL + l;
@@ -750,6 +782,7 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
             }
     for (l = 0; l < W / 8; l++) iota[l] = (double)l;
     const DV lanes = MC_LOAD(DV, iota);
+    MC_MN_UNROLL
     for (v = 0; v < NV; v++) {
         b0[v] = p->intercept ? MC_LOAD(V, thv + m * st + v * VL) : (V){0};
         bp[v] = p->intercept && HESS ? MC_LOAD(V, pv + m * st + v * VL) : (V){0};
@@ -760,6 +793,7 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         const Py_ssize_t two = nb - i >= 2 ? 2 : 1;
         const T *xr[2];
         V rv[2][4];
+        MC_MN_UNROLL
         for (v = 0; v < NV; v++) rv[1][v] = (V){0};
         for (u = 0; u < two; u++) {
             const Py_ssize_t row = rows ? rows[i0 + i + u] : i0 + i + u;
@@ -780,6 +814,7 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
         }
         if (two == 2)
             for (j = 0; j < m; j++)
+                MC_MN_UNROLL
                 for (v = 0; v < NV; v++) {
                     T *gj = gv + j * st + v * VL;
                     const V t = MC_LOAD(V, gj) + xr[0][j] * rv[0][v] + xr[1][j] * rv[1][v];
@@ -787,12 +822,14 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
                 }
         else
             for (j = 0; j < m; j++)
+                MC_MN_UNROLL
                 for (v = 0; v < NV; v++) {
                     T *gj = gv + j * st + v * VL;
                     const V t = MC_LOAD(V, gj) + xr[0][j] * rv[0][v];
                     MC_STORE(gj, t);
                 }
         if (p->intercept)
+            MC_MN_UNROLL
             for (v = 0; v < NV; v++) {
                 T *gj = gv + m * st + v * VL;
                 const V t = MC_LOAD(V, gj) + (rv[0][v] + rv[1][v]);
@@ -842,7 +879,7 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
 #include "mc_group_kind.h"
 #if !MC_MIXED
 /* the multinomial function of each mode (MC_HESS) and width (MC_NV vectors of classes:
-   1, and MC_MN_WIDE(W) where that is more), suffix MC_MS */
+   1, 2 and 4, up to MC_MN_WIDE(W)), suffix MC_MS */
 #define MC_HESS 0
 #define MC_NV 1
 #define MC_MS g1
@@ -851,14 +888,24 @@ TARGET MC_INLINE double MC_G(_mloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
 #define MC_NV 1
 #define MC_MS h1
 #include "mc_group_mrows.h"
-#if MC_MN_WIDE(W) > 1
+#if MC_MN_WIDE(W) >= 2
 #define MC_HESS 0
-#define MC_NV MC_MN_WIDE(W)
-#define MC_MS gw
+#define MC_NV 2
+#define MC_MS g2
 #include "mc_group_mrows.h"
 #define MC_HESS 1
-#define MC_NV MC_MN_WIDE(W)
-#define MC_MS hw
+#define MC_NV 2
+#define MC_MS h2
+#include "mc_group_mrows.h"
+#endif
+#if MC_MN_WIDE(W) >= 4
+#define MC_HESS 0
+#define MC_NV 4
+#define MC_MS g4
+#include "mc_group_mrows.h"
+#define MC_HESS 1
+#define MC_NV 4
+#define MC_MS h4
 #include "mc_group_mrows.h"
 #endif
 
@@ -871,14 +918,18 @@ TARGET static double MC_G(_f)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T 
     const int kind = p->loss.kind >= 0 && p->loss.kind <= 3 ? p->loss.kind : 3;
     return tab[kind][p->hess != 0](p, i0, nb, g);
 }
-/* the multinomial entry (K ≤ MC_MN_CLASSES(W): the classes as the double lanes of one
-   vector, or of MC_MN_WIDE(W)), ex: 3·16·mp elements of scratch */
+/* the multinomial entry (K ≤ MC_MN_CLASSES(W): the classes as the double lanes of the
+   fewest vectors that hold them, 1, 2 or 4), ex: 3·16·mp elements of scratch */
 TARGET static double MC_G(_mn)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g,
                                T *ex)
 {
-#if MC_MN_WIDE(W) > 1
+#if MC_MN_WIDE(W) >= 4
+    if (p->K > 2 * MC_G(_CPV))
+        return p->hess ? MC_G(_m_h4)(p, i0, nb, g, ex) : MC_G(_m_g4)(p, i0, nb, g, ex);
+#endif
+#if MC_MN_WIDE(W) >= 2
     if (p->K > MC_G(_CPV))
-        return p->hess ? MC_G(_m_hw)(p, i0, nb, g, ex) : MC_G(_m_gw)(p, i0, nb, g, ex);
+        return p->hess ? MC_G(_m_h2)(p, i0, nb, g, ex) : MC_G(_m_g2)(p, i0, nb, g, ex);
 #endif
     return p->hess ? MC_G(_m_h1)(p, i0, nb, g, ex) : MC_G(_m_g1)(p, i0, nb, g, ex);
 }
