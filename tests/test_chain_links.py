@@ -443,10 +443,11 @@ def test_dense_times_csr_kernel(index, dtype, rng):
     ip, ix = C.indptr.astype(index), C.indices.astype(index)
     kern.dense_csr_product(X, ip, ix, C.data.astype(dtype), out, 2)
     np.testing.assert_allclose(out, X @ S.toarray(), rtol=1e-5 if dtype == np.float32 else 1e-12)
-    bad = ix.copy()
-    bad[0] = 20
-    with pytest.raises(ValueError, match="column index is out of range"):
-        kern.dense_csr_product(X, ip, bad, C.data.astype(dtype), out, 1)
+    for at, value in ((0, 20), (-1, 20), (-1, -1), (len(ix) // 2, -1)):
+        bad = ix.copy()                     # past q or negative, first, middle or last
+        bad[at] = value
+        with pytest.raises(ValueError, match="column index is out of range"):
+            kern.dense_csr_product(X, ip, bad, C.data.astype(dtype), out, 1)
     bad = ip.copy()
     bad[-1] = len(ix) + 1
     with pytest.raises(ValueError, match="indptr does not fit"):

@@ -8,6 +8,28 @@ ctypedef fused sp_index:
     cnp.int64_t
 
 
+cdef bint _csr_decreases(const sp_index* indptr, Py_ssize_t p) noexcept nogil:
+    """Whether indptr[0 .. p] decreases anywhere: one branch-free pass (vectorised), where a
+    test and branch per entry took a third of a banded link's adjoint product."""
+    cdef Py_ssize_t k
+    cdef int bad = 0
+    for k in range(p):
+        bad |= indptr[k + 1] < indptr[k]
+    return bad != 0
+
+
+cdef bint _csr_outside(const sp_index* indices, Py_ssize_t nnz, Py_ssize_t q) noexcept nogil:
+    """Whether an index of indices[0 .. nnz) lies outside 0 … q − 1 (nnz ≥ 1): their
+    minimum and maximum in one branch-free pass (vectorised)."""
+    cdef Py_ssize_t t
+    cdef sp_index lo = indices[0], hi = indices[0], v
+    for t in range(1, nnz):
+        v = indices[t]
+        lo = v if v < lo else lo
+        hi = v if v > hi else hi
+    return lo < 0 or hi >= q
+
+
 cdef inline void dense_csr_rows(Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t p, Py_ssize_t q,
                                 const floating* x,          # IN  (m, p) C-contiguous
                                 const sp_index* indptr,     # IN  (p + 1,)
@@ -92,7 +114,7 @@ def dense_csr_product(const floating[:, ::1] X not None,    # IN  (m, p)
     index below q), so a malformed matrix raises ValueError instead of reading or writing
     out of bounds.
     """
-    cdef Py_ssize_t m = X.shape[0], p = X.shape[1], q = out.shape[1], k, t, nnz, i
+    cdef Py_ssize_t m = X.shape[0], p = X.shape[1], q = out.shape[1], nnz, i
     cdef Py_ssize_t chunk, nchunks
     cdef _CsrRows c
     if indptr.shape[0] != p + 1 or out.shape[0] != m:
@@ -100,12 +122,10 @@ def dense_csr_product(const floating[:, ::1] X not None,    # IN  (m, p)
     nnz = indptr[p] if p >= 0 else 0
     if indptr[0] != 0 or nnz > indices.shape[0] or nnz > data.shape[0]:
         raise ValueError("dense_csr_product: indptr does not fit indices/data")
-    for k in range(p):
-        if indptr[k + 1] < indptr[k]:
-            raise ValueError("dense_csr_product: indptr decreases")
-    for t in range(nnz):
-        if indices[t] < 0 or indices[t] >= q:
-            raise ValueError("dense_csr_product: a column index is out of range")
+    if _csr_decreases(&indptr[0], p):
+        raise ValueError("dense_csr_product: indptr decreases")
+    if nnz and _csr_outside(&indices[0], nnz, q):
+        raise ValueError("dense_csr_product: a column index is out of range")
     if m == 0 or q == 0:
         return
     nchunks = min(max(nthreads, 1), (m + 3) // 4)
