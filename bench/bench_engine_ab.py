@@ -2,13 +2,18 @@
 tree's, interleaved in one process, the def entry loss_grad called directly with the same
 plan, so the two differ only in their compiled kernels.
 
-    PYTHONPATH=src [MCFAST_SIMD=avx2] python bench/bench_engine_ab.py OLD_SO [--floor] [--cases]
+    PYTHONPATH=src [MCFAST_SIMD=avx2] python bench/bench_engine_ab.py OLD_SO [--floor]
+        [--cases] [--multinomial]
 
-OLD_SO: an _engine built before `loss_grad` took the source kind (the 5.16 MB build of
-issue #19, commit 8aac628). --floor: one thread, 256 MB of C-ordered X, m in {4 … 256},
-squared and logistic, float64 and float32; --cases: two threads, 2e6 × 32 (intercept and
-l2, or neither), hessp, F order, float32 X under float64, rows=, lstsq 250,000 × 256,
-multinomial K = 8, CSR. Prints new/main per case, medians of interleaved repeats.
+OLD_SO: another build's _engine .so (copy it out of a worktree of the older commit), with
+`loss_grad` taking the source kind (from 0ac7571 on) or not (8aac628). The old
+build runs at the new one's SIMD level (MCFAST_SIMD forces a lower one for both).
+--floor: one thread, 256 MB of C-ordered X, m in {4 … 256}, squared and logistic, float64
+and float32; --cases: two threads, 2e6 × 32 (intercept and l2, or neither), hessp, F
+order, float32 X under float64, rows=, lstsq 250,000 × 256, multinomial K = 8, CSR;
+--multinomial: one thread, 5e5 × 32 with intercept, K in {2, 3, 4, 6, 8, 9}, float64 and
+float32, gradient and Hessian product (the classes-as-lanes rows take K ≤ 8). Prints
+new/main per case, medians of interleaved repeats.
 """
 import importlib.util
 import os
@@ -27,6 +32,8 @@ spec.loader.exec_module(old)
 old.set_simd_level(new.simd_level()[0])
 assert old.simd_level()[0] == new.simd_level()[0]
 C, F, CSR = (new.SOURCE_KINDS[k] for k in ("C", "F", "CSR"))
+# builds from the source kind's introduction on classify it themselves (dense_kind)
+OLD_TAKES_KIND = hasattr(old, "dense_kind")
 LOSS = new.LOSS_CODES
 print(f"level {new.simd_level()[2]}, load {os.getloadavg()[0]:.2f}", flush=True)
 
@@ -44,8 +51,12 @@ def pair(X, theta, y, loss, threads, *, p=None, w=None, intercept=False, l2=0.0,
     block, thr = new.plan(kind, nu, m, K, theta.dtype.itemsize, el, threads)
     g1, g2 = np.empty_like(theta), np.empty_like(theta)
     code = LOSS[loss]
-    a = lambda: old.loss_grad(X, ind, ptr, shape, rows, theta, p, y, w, code, 1.0,
-                              intercept, l2, g1, block, thr)
+    if OLD_TAKES_KIND:
+        a = lambda: old.loss_grad(X, ind, ptr, shape, kind, rows, theta, p, y, w, code, 1.0,
+                                  intercept, l2, g1, block, thr)
+    else:
+        a = lambda: old.loss_grad(X, ind, ptr, shape, rows, theta, p, y, w, code, 1.0,
+                                  intercept, l2, g1, block, thr)
     b = lambda: new.loss_grad(X, ind, ptr, shape, kind, rows, theta, p, y, w, code, 1.0,
                               intercept, l2, g2, block, thr)
     va, vb = a(), b()
@@ -116,6 +127,19 @@ if "--cases" in sys.argv:
                 "logistic", 2, intercept=True, kind=CSR, ind=S.indices, ptr=S.indptr,
                 shape=S.shape)
     ratios.append(report("2 threads CSR logistic 2e5x2000 1%", a, b, 11))
+if "--multinomial" in sys.argv:
+    n, m = 500_000, 32
+    for dtype in (np.float64, np.float32):
+        X = rng.standard_normal((n, m)).astype(dtype)
+        for K in (2, 3, 4, 6, 8, 9):
+            lab = rng.integers(0, K, n).astype(dtype)
+            Th = (0.1 * rng.standard_normal((m + 1, K))).astype(dtype)
+            P = (0.1 * rng.standard_normal((m + 1, K))).astype(dtype)
+            for mode, p in (("gradient", None), ("Hessian product", P)):
+                a, b = pair(X, Th, lab, "multinomial", 1, p=p, intercept=True)
+                ratios.append(report(f"1 thread multinomial {np.dtype(dtype).name} K={K} {mode}",
+                                     a, b, 9))
+        del X
 r = np.array(ratios)
 print(f"new/main: median {np.median(r):.3f}, max {r.max():.3f}, min {r.min():.3f}; "
       f"load {os.getloadavg()[0]:.2f}")
