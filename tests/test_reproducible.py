@@ -22,7 +22,7 @@ try:
 except ImportError:  # pragma: no cover - threadpoolctl is in the test extra
     threadpool_limits = None
 
-N, M, K = 150_000, 16, 3
+N, M, K = 150_000, 16, 6    # K = 6: the multinomial rows on two vectors of classes at AVX2, four at SSE2
 LOSSES = ["squared", "logistic", "poisson", "huber", "multinomial"]
 SOURCES = ["C", "F", "CSR"]
 

@@ -38,7 +38,7 @@
  *                 rows to a vector, a partial shuffle tree with masks made per call;
  *   F order       sub-blocks of m column segments: z column by column, vectors of rows;
  *   multinomial   K ≤ 8 classes as the double lanes of one vector (K ≤ W/8), or of
- *                 MC_MN_WIDE(W) vectors (C rows, rows=).
+ *                 the fewest of two or four that hold them (C rows, rows=).
  *
  * Lanes past the row's end (m not a multiple of VL) are masked to 0 after the load, or
  * loaded by memcpy where a full vector would pass the end of X, so inf and NaN beyond
