@@ -313,6 +313,29 @@ def test_stacks_threaded_bitwise(dtype):
         _close(got[-1], ref.jacobian_chain(dense), dtype)
 
 
+def test_stack_chunks_are_long_runs_of_whole_chains():
+    """The driver's tasks: whole chains, a multiple of MC_STK_CHUNK_ALIGN, about four a
+    thread, each between 32 KB and 1 MB of links (bigger runs stream from memory; the
+    bits do not depend on them: test_stacks_threaded_bitwise)."""
+    align = _stack.CHUNK_ALIGN
+    for nchains, chain_bytes, threads in [(1, 96, 1), (10_000, 96, 2), (700_000, 96, 2),
+                                          (2_731, 24_576, 2), (5, 1 << 20, 2),
+                                          (10**7, 24, 64), (123_457, 3_000, 3)]:
+        chunk = _stack.chunk_chains(nchains, chain_bytes, threads)
+        assert chunk >= align and chunk % align == 0
+        total = nchains * chain_bytes
+        if chain_bytes * align <= 32 * 1024:
+            assert chunk * chain_bytes >= 32 * 1024 - chain_bytes * align
+        if chain_bytes * align <= 1 << 20:
+            assert chunk * chain_bytes <= 1 << 20
+        target = total // (4 * threads)
+        if 32 * 1024 <= target <= 1 << 20 and align * chain_bytes <= target // 2:
+            tasks = -(-nchains // chunk)                # about four a thread
+            assert 4 * threads <= tasks <= 8 * threads, (nchains, chain_bytes, threads, tasks)
+    # 64 MB of 2 × 2 chains on two threads: 1 MB tasks, not the 32 KB ones of before
+    assert _stack.chunk_chains(700_000, 96, 2) * 96 > 1000 * 1024
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_stacks_streamed_output_bitwise(dtype):
     """An output past MC_STK_STREAM_BYTES (8 MiB) is written with streaming stores

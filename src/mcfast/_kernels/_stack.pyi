@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 
 __all__ = ["stack_chain", "fast_stack", "served", "set_simd_level", "simd_level", "ran_level", "compact_ns", "set_compact_ns",
            "set_compact_table",
-           "fma_peak", "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
+           "chunk_chains", "fma_peak", "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
 
 GRAD: int
 TANGENT: int
@@ -17,6 +17,7 @@ JACOBIAN_REVERSE: int
 CHUNK_ALIGN: int
 
 def served(n: int) -> bool: ...
+def chunk_chains(nchains: int, chain_bytes: int, nthreads: int) -> int: ...
 def stack_chain(
     links: list[NDArray[np.floating[Any]]],
     diag: tuple[bool, ...],

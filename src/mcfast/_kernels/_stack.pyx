@@ -13,7 +13,7 @@ from ._ndarray cimport disjoint, plain
 import numpy as np
 
 __all__ = ["stack_chain", "fast_stack", "served", "set_simd_level", "simd_level", "ran_level",
-           "compact_ns", "set_compact_ns", "set_compact_table",
+           "compact_ns", "set_compact_ns", "set_compact_table", "chunk_chains",
            "fma_peak",
            "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
 
@@ -61,7 +61,14 @@ JACOBIAN_REVERSE = MC_STK_JAC_REVERSE
 CHUNK_ALIGN = MC_STK_CHUNK_ALIGN
 
 cdef enum:
-    CHUNK_BYTES = 32 * 1024     # links read per chunk, about
+    # A task (chunk) of a call reads about 1/TASKS_PER_THREAD of a thread's share of the
+    # links, between CHUNK_MIN and CHUNK_MAX bytes. Long runs let the prefetchers stream:
+    # 32 KB tasks, as before, read 64 MB of links from memory at 1.2-3.0x a two-thread
+    # read of as many bytes, 384 KB-1.5 MB ones at 0.9-1.3x (a C model of the walk on
+    # Zen 3, /tmp/rd/rd2.c in session 17's note). Four a thread keep the load balanced.
+    CHUNK_MIN = 32 * 1024
+    CHUNK_MAX = 1024 * 1024
+    TASKS_PER_THREAD = 4
     PARALLEL_MIN = 1 << 16      # link elements of a call below which one thread runs it
     MAX_LINKS = 64              # links of a chain on this path
 
@@ -155,16 +162,25 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     return True
 
 
+cpdef Py_ssize_t chunk_chains(Py_ssize_t nchains, Py_ssize_t chain_bytes, int nthreads):
+    """Chains per task of a call on nthreads threads (a multiple of MC_STK_CHUNK_ALIGN):
+    about TASKS_PER_THREAD tasks a thread, each between CHUNK_MIN and CHUNK_MAX bytes of
+    links (chain_bytes a chain). Any chunking gives the same bits: a chain is computed
+    whole by one thread."""
+    cdef Py_ssize_t total = nchains * max(chain_bytes, 1)
+    cdef Py_ssize_t target = total // (max(nthreads, 1) * TASKS_PER_THREAD)
+    target = min(max(target, CHUNK_MIN), CHUNK_MAX)
+    return max(target // max(chain_bytes, 1) // MC_STK_CHUNK_ALIGN, 1) * MC_STK_CHUNK_ALIGN
+
+
 cdef void _run(const mc_stk* s, Py_ssize_t nchains, Py_ssize_t elems, Py_ssize_t item,
                bint dbl) noexcept:
-    """Every chain of `s` (checked), `elems` link elements a chain: chunks of whole chains,
-    about CHUNK_BYTES of links each, over the threads of this call, the GIL released."""
-    cdef Py_ssize_t chunk = CHUNK_BYTES // max(elems * item, 1), nchunks
-    cdef int nthreads
+    """Every chain of `s` (checked), `elems` link elements a chain: chunks of whole chains
+    (chunk_chains) over the threads of this call, the GIL released."""
+    cdef int nthreads = openmp_effective_n_threads() if nchains * elems >= PARALLEL_MIN else 1
+    cdef Py_ssize_t chunk = chunk_chains(nchains, elems * item, nthreads), nchunks
     cdef _Chunks ctx
-    chunk = max(chunk // MC_STK_CHUNK_ALIGN, 1) * MC_STK_CHUNK_ALIGN
     nchunks = (nchains + chunk - 1) // chunk
-    nthreads = openmp_effective_n_threads() if nchains * elems >= PARALLEL_MIN else 1
     nthreads = <int>min(nthreads, nchunks)
     ctx.s, ctx.chunk, ctx.nchains, ctx.dbl = s, chunk, nchains, dbl
     ctx.kern = mc_stk_kern_now()

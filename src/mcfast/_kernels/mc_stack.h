@@ -3,8 +3,9 @@
  * A stack is nchains chains of nlinks links, each link an (n × n) matrix or a Diagonal
  * (n): link k of chain c at link[k] + c * bstride[k] (bstride 0: one link shared by every
  * chain), C-contiguous, read in place. The driver (_stack.pyx) splits the chains into
- * chunks of MC_STK_CHUNK_ALIGN-multiples, one thread per chunk, so each chain is
- * computed whole by one thread and the results do not depend on the thread count.
+ * chunks of MC_STK_CHUNK_ALIGN-multiples (32 KB to 1 MB of links: chunk_chains), one
+ * thread per chunk, so each chain is computed whole by one thread and the results do not
+ * depend on the thread count.
  *
  * Instances (mc_stack_inl.h) per element type × instruction set × n × layout: compact
  * (the vector's lanes hold that many chains) or one chain at a time (rows as vectors).
