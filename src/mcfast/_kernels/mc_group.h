@@ -75,13 +75,19 @@ _Static_assert(MC_NARROW_VECTORS == 4, "mc_group_kind.h defines the walks n0 ...
 
 
 /* The software prefetch of contiguous rows: every cache line MC_PF_BYTES ahead of the
- * group, in a burst at the group's start (and y's and w's), non-temporal; skipped when
- * all of X is shorter than that (a prefetch past a tiny array costs a page walk).
+ * group, in a burst at the group's start (and y's and w's), into L2 (locality 2:
+ * prefetcht1); skipped when all of X is shorter than that (a prefetch past a tiny array
+ * costs a page walk).
  * Measured on a Zen 5 VM, one thread, 256 MB of X (-D these and time the engine):
  * every line 8 KiB ahead was best; every other line cost 1.3–2.3×, 4 or 16 KiB ahead
- * 5–20 %, spreading the prefetches over the dot loop or unrolling their loop 5–20 %. */
+ * 5–20 %, spreading the prefetches over the dot loop or unrolling their loop 5–20 %.
+ * The locality, on a Zen 4 VM (same sweep, builds side by side): non-temporal
+ * (prefetchnta, locality 0, into L1 only) left wide rows at 2.9–3.3× the read (float64
+ * m = 64, AVX-512 and AVX2) against 1.3–1.8× into L2 (locality 1 or 2 alike; the
+ * group's burst of 64 L1 fills stalled at the prefetch: a fifth of the samples), and two
+ * threads at 2e6 × 32 took 0.69–0.86× the time (hessp, logistic, squared, Poisson). */
 #ifndef MC_PF_LOC
-#define MC_PF_LOC 0
+#define MC_PF_LOC 2
 #endif
 #ifndef MC_PF_BYTES
 #define MC_PF_BYTES 8192
