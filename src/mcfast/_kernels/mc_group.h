@@ -85,7 +85,10 @@ _Static_assert(MC_NARROW_VECTORS == 4, "mc_group_kind.h defines the walks n0 ...
  * (prefetchnta, locality 0, into L1 only) left wide rows at 2.9–3.3× the read (float64
  * m = 64, AVX-512 and AVX2) against 1.3–1.8× into L2 (locality 1 or 2 alike; the
  * group's burst of 64 L1 fills stalled at the prefetch: a fifth of the samples), and two
- * threads at 2e6 × 32 took 0.69–0.86× the time (hessp, logistic, squared, Poisson). */
+ * threads at 2e6 × 32 took 0.69–0.86× the time (hessp, logistic, squared, Poisson).
+ * MC_PF_LOC is also the locality of the F-order blocks' and the multinomial rows'
+ * prefetches (mc_group_body.h), measured with it: F order 0.88×, multinomial 0.93–1.13×
+ * (noise; K = 9, which takes the block path, read 1.11 too). */
 #ifndef MC_PF_LOC
 #define MC_PF_LOC 2
 #endif
