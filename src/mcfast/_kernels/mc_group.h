@@ -36,7 +36,8 @@
  * The other paths of this file, each a function per loss and mode:
  *   packed rows   narrow contiguous rows (m a power of two ≤ VL/2; GCC, MC_SPEC ≥ 2): several
  *                 rows to a vector, a partial shuffle tree with masks made per call;
- *   F order       sub-blocks of m column segments: z column by column, vectors of rows;
+ *   F order       sub-blocks of m column segments: z of 8 vectors of rows in registers
+ *                 over the columns, then the loss, then G column by column from L1;
  *   multinomial   K ≤ 8 classes as the double lanes of one vector (K ≤ W/8), or of
  *                 the fewest of two or four that hold them (C rows, rows=).
  *

@@ -440,10 +440,93 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
 #if !MC_MIXED   /* F order, packed rows, multinomial: X in T only */
 /* Column-major rows (F order, no rows=): a block is cut into sub-blocks of about
  * MC_F_BYTES of X (at most MC_F_ROWS rows), each read in place as m column segments:
- *   z = Σ_j θ_j X[:, j]         column by column (vectors across rows: no shuffles),
- *                               the next sub-block's segments fetched meanwhile;
+ *   z = Σ_j θ_j X[:, j]         MC_G(_fz): U vectors of rows at a time, z (and q) in
+ *                               registers over the m columns, the next sub-block's
+ *                               segments fetched meanwhile;
  *   r = w ∘ ℓ′(z, y)            the loss on vectors of rows;
  *   G_j += X[:, j] · r          from L1.                                           */
+/* z and q of vectors c … c + U·VL of the sub-block at row r0 (z[i] = b0 + Σ_j θ_j x_ij
+ * in column order, as one element at a time: the same bits), with the lines of rows
+ * c … c + U·VL of the `pn` rows `ahead` rows further on prefetched column by column */
+TARGET MC_INLINE void MC_G(_fz)(const T *MC_RESTRICT x, Py_ssize_t ld, Py_ssize_t m,
+                                Py_ssize_t r0, Py_ssize_t c, Py_ssize_t ahead, Py_ssize_t pn,
+                                const T *tt, const T *pt, T b0, T bp,
+                                T *MC_RESTRICT z, T *MC_RESTRICT q, const int U,
+                                const int NEEDZ, const int HESS)
+{
+    typedef MC_G(_v) V;
+    const int lines = (int)((U * VL * sizeof(T) + MC_LINE_BYTES - 1) / MC_LINE_BYTES);
+    V za[8], qa[8];
+    const T *col = x + r0 + c;                 /* column j's vectors, j = 0, 1, … */
+    const char *pf = (const char *)(col + ahead);   /* the rows ahead, as far */
+    const int whole = c + U * VL <= pn;             /* all of them are in X */
+    Py_ssize_t j;
+    int u;
+    for (u = 0; u < U; u++) { za[u] = (V){0} + b0; qa[u] = (V){0} + bp; }
+    for (j = 0; j < m; j++, col += ld, pf += ld * (Py_ssize_t)sizeof(T)) {
+        const T tj = NEEDZ ? tt[j] : 0, pj = HESS ? pt[j] : 0;
+        if (whole)   /* (near X's end, a few lines of the last vectors go without) */
+            for (u = 0; u < lines; u++)
+                __builtin_prefetch(pf + u * MC_LINE_BYTES, 0, MC_PF_LOC);
+        for (u = 0; u < U; u++) {
+            const V xv = MC_LOAD(V, col + u * VL);
+            if (NEEDZ) za[u] += tj * xv;
+            if (HESS) qa[u] += pj * xv;
+        }
+    }
+    for (u = 0; u < U; u++) {
+        MC_STORE(z + c + u * VL, za[u]);   /* both: the loss reads both */
+        MC_STORE(q + c + u * VL, qa[u]);
+    }
+}
+/* vectors of rows whose z (and q) stay in registers in MC_G(_fz) (za, qa: 8 at most):
+ * 8, or 4 for the Hessian product below 32 vector registers (16 would spill) */
+#define MC_FZ_U(HESS) (W == 64 || !(HESS) ? 8 : 4)
+/* z and q of the n1 rows of the sub-block at row r0 (nv whole vectors, then the rest
+ * element by element) */
+TARGET MC_INLINE void MC_G(_fsub)(const T *MC_RESTRICT x, Py_ssize_t ld, Py_ssize_t m,
+                                  Py_ssize_t r0, Py_ssize_t n1, Py_ssize_t ahead,
+                                  Py_ssize_t pn, const T *tt, const T *pt, T b0, T bp,
+                                  T *MC_RESTRICT z, T *MC_RESTRICT q, const int NEEDZ,
+                                  const int HESS)
+{
+    const Py_ssize_t nv = n1 / VL;
+    Py_ssize_t c, i, j;
+    for (c = 0; c + MC_FZ_U(HESS) * VL <= nv * VL; c += MC_FZ_U(HESS) * VL)
+        MC_G(_fz)(x, ld, m, r0, c, ahead, pn, tt, pt, b0, bp, z, q, MC_FZ_U(HESS), NEEDZ,
+                  HESS);
+    for (; c < nv * VL; c += VL)
+        MC_G(_fz)(x, ld, m, r0, c, ahead, pn, tt, pt, b0, bp, z, q, 1, NEEDZ, HESS);
+    for (i = nv * VL; i < n1; i++) { z[i] = b0; q[i] = bp; }
+    for (j = 0; j < m && nv * VL < n1; j++) {   /* the rows past the last vector */
+        const T *col = x + j * ld + r0;
+        const T tj = NEEDZ ? tt[j] : 0, pj = HESS ? pt[j] : 0;
+        for (i = nv * VL; i < n1; i++) { z[i] += tj * col[i]; q[i] += pj * col[i]; }
+    }
+}
+/* MC_G(_fsub) once per mode, not per loss: the gradient (z), the Hessian product (z and
+ * q) and squared's (q alone: ℓ″ = 2) */
+TARGET __attribute__((noinline)) static void MC_G(_fsub_g)(
+    const T *MC_RESTRICT x, Py_ssize_t ld, Py_ssize_t m, Py_ssize_t r0, Py_ssize_t n1,
+    Py_ssize_t ahead, Py_ssize_t pn, const T *tt, const T *pt, T b0, T bp,
+    T *MC_RESTRICT z, T *MC_RESTRICT q)
+{
+    MC_G(_fsub)(x, ld, m, r0, n1, ahead, pn, tt, pt, b0, bp, z, q, 1, 0);
+}
+TARGET __attribute__((noinline)) static void MC_G(_fsub_h)(
+    const T *MC_RESTRICT x, Py_ssize_t ld, Py_ssize_t m, Py_ssize_t r0, Py_ssize_t n1,
+    Py_ssize_t ahead, Py_ssize_t pn, const T *tt, const T *pt, T b0, T bp,
+    T *MC_RESTRICT z, T *MC_RESTRICT q)
+{
+    MC_G(_fsub)(x, ld, m, r0, n1, ahead, pn, tt, pt, b0, bp, z, q, 1, 1);
+}
+TARGET __attribute__((noinline)) static void MC_G(_fsub_q)(
+    const T *MC_RESTRICT x, Py_ssize_t ld, Py_ssize_t m, Py_ssize_t r0, Py_ssize_t n1,
+    Py_ssize_t ahead, Py_ssize_t pn, const T *tt, const T *pt, T b0, T bp,
+    T *MC_RESTRICT z, T *MC_RESTRICT q)
+{
+    MC_G(_fsub)(x, ld, m, r0, n1, ahead, pn, tt, pt, b0, bp, z, q, 0, 1);
+}
 TARGET MC_INLINE double MC_G(_floop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb,
                                      T *MC_RESTRICT g, const int KIND, const int HESS)
 {
@@ -459,24 +542,19 @@ TARGET MC_INLINE double MC_G(_floop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
     T zl[VL], ql[VL], yl[VL], wl[VL], rl[VL];
     DV lacc = {0}, iacc = {0};
     V lt = {0}, it = {0};
-    Py_ssize_t b, c, j, i, l, k;
+    Py_ssize_t b, c, j, i, l;
     sb = sb < VL ? VL : (sb > MC_F_ROWS ? MC_F_ROWS : sb);
+    const Py_ssize_t ahead = MC_F_AHEAD * sb;       /* rows on to prefetch */
     for (b = 0; b < nb; b += sb) {
         const Py_ssize_t n1 = nb - b < sb ? nb - b : sb, nv = n1 / VL, r0 = i0 + b;
-        const Py_ssize_t nxt = nb - b - n1 < sb ? nb - b - n1 : sb;  /* next's rows */
-        for (i = 0; i < n1; i++) { z[i] = b0; q[i] = bp; }
-        for (j = 0; j < m; j++) {
-            const T *col = x + j * ld + r0;
-            const T tj = NEEDZ ? tt[j] : 0, pj = HESS ? pt[j] : 0;
-            for (k = 0; k < nxt * (Py_ssize_t)sizeof(T); k += MC_LINE_BYTES)
-                __builtin_prefetch((const char *)(col + n1) + k, 0, MC_PF_LOC);
-            for (c = 0; c < nv * VL; c += VL) {
-                const V xv = MC_LOAD(V, col + c);
-                if (NEEDZ) { V zc = MC_LOAD(V, z + c) + tj * xv; MC_STORE(z + c, zc); }
-                if (HESS) { V qc = MC_LOAD(V, q + c) + pj * xv; MC_STORE(q + c, qc); }
-            }
-            for (i = nv * VL; i < n1; i++) { z[i] += tj * col[i]; q[i] += pj * col[i]; }
-        }
+        /* the rows MC_F_AHEAD sub-blocks on (the part's next block's too) to prefetch */
+        const Py_ssize_t pn = s->n - r0 - ahead < n1 ? s->n - r0 - ahead : n1;
+        if (!HESS)
+            MC_G(_fsub_g)(x, ld, m, r0, n1, ahead, pn, tt, pt, b0, bp, z, q);
+        else if (NEEDZ)
+            MC_G(_fsub_h)(x, ld, m, r0, n1, ahead, pn, tt, pt, b0, bp, z, q);
+        else
+            MC_G(_fsub_q)(x, ld, m, r0, n1, ahead, pn, tt, pt, b0, bp, z, q);
         for (c = 0; c < n1; c += VL) {
             V zv, qv, yv, wv, rv;
             if (c + VL <= n1) {
@@ -980,6 +1058,7 @@ TARGET static double MC_G()(const mc_prob *p, Py_ssize_t i0, Py_ssize_t nb, T *g
 #undef IT
 #undef W
 #undef VL
+#undef MC_FZ_U
 #undef TARGET
 #undef SPECIALISE
 #undef S

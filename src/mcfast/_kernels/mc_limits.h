@@ -33,6 +33,10 @@
 #define MC_F_BYTES 16384
 #endif
 #define MC_F_ROWS 4096
+/* F order: the sub-blocks ahead whose segments are prefetched while one is read */
+#ifndef MC_F_AHEAD
+#define MC_F_AHEAD 2
+#endif
 
 /* Staging (mc_stage.h): bytes of staged X per dense sub-block, C rows (stays in L1) and
  * F order (long column runs from memory, the staged rows in L2); CSR entries per
