@@ -441,8 +441,8 @@ TARGET MC_INLINE double MC_G(_gloop)(const mc_prob *p, Py_ssize_t i0, Py_ssize_t
 /* Column-major rows (F order, no rows=): a block is cut into sub-blocks of about
  * MC_F_BYTES of X (at most MC_F_ROWS rows), each read in place as m column segments:
  *   z = Σ_j θ_j X[:, j]         MC_G(_fz): U vectors of rows at a time, z (and q) in
- *                               registers over the m columns, the next sub-block's
- *                               segments fetched meanwhile;
+ *                               registers over the m columns, the segments of the
+ *                               sub-block MC_F_AHEAD on fetched meanwhile;
  *   r = w ∘ ℓ′(z, y)            the loss on vectors of rows;
  *   G_j += X[:, j] · r          from L1.                                           */
 /* z and q of vectors c … c + U·VL of the sub-block at row r0 (z[i] = b0 + Σ_j θ_j x_ij
