@@ -85,11 +85,15 @@ class Problem:
         n, m = self.shape
         n_used = n if rows is None else rows.shape[0]
         K = theta.shape[1] if theta.ndim == 2 else 1
-        # a minibatch (rows=) is a short call: a second thread pays only from four times
-        # the usual work (waking a sleeping worker costs more than it saves below that:
-        # fresh random rows of 2e6 × 32 float64 logistic, 2-core Zen 3, two threads over
-        # one: 1.40 at 512 rows, 1.09 at 4,096, 0.64 at 8,192)
-        elements = self.elements if rows is None else n_used * max(m, 1) // 4
+        # rows= counts its elements as a dense read does: a random row costs more than a
+        # streamed one (a miss, not bandwidth), so a minibatch takes a second thread no
+        # later than a dense call of the same size. Fresh random rows of 2e6 × 32 float64
+        # logistic, 2-core Zen 4 VM, two threads over one with the worker asleep (500 µs
+        # between calls; 0.39-0.61 when it still spins): 1.17 at 1,024 rows, 0.79 at
+        # 2,048, 0.68 at 4,096, 0.67 at 8,192; m = 128: 1.42 at 512, 0.80 at 1,024; m = 8:
+        # 0.66 at 16,384. (A 2-core Zen 3 read 1.40 at 512 rows, 1.09 at 4,096 and 0.64
+        # at 8,192 on 2026-12-07, when this counted a quarter of the elements.)
+        elements = self.elements if rows is None else n_used * max(m, 1)
         block, threads = _e.plan(self.kind, n_used, m, K, self.dtype.itemsize,
                                  elements, max_threads)
         loss = self.loss
