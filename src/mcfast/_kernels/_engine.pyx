@@ -778,6 +778,11 @@ def index_extremes(rows):
     return lo, hi
 
 
+cdef extern from "mc_rows.h":
+    enum: MC_TAKE_AHEAD
+    void MC_PREFETCH_LINE(const void* p) noexcept nogil
+
+
 cdef extern from "mc_extremes.h":
     void mc_extremes_d(const char* x, Py_ssize_t n, Py_ssize_t stride, double* out) noexcept nogil
     void mc_extremes_f(const char* x, Py_ssize_t n, Py_ssize_t stride, double* out) noexcept nogil
@@ -853,6 +858,8 @@ def take_extremes(y, rows):
     with nogil:
         for i in range(k):
             j = r[i]
+            if i + MC_TAKE_AHEAD < k and 0 <= r[i + MC_TAKE_AHEAD] < n:
+                MC_PREFETCH_LINE(base + r[i + MC_TAKE_AHEAD] * stride)
             if j < 0 or j >= n:
                 bad = True
                 break

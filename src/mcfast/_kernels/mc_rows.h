@@ -49,10 +49,19 @@ typedef struct {
 #define MC_PREFETCH_AT(a, i, f32) do {                                               \
     if (a) __builtin_prefetch((const char *)(a) + (i) * ((f32) ? 4 : sizeof(*(a)))); \
 } while (0)
+/* the cache line holding p */
+#define MC_PREFETCH_LINE(p) __builtin_prefetch((const void *)(p))
 #else
 #define MC_PREFETCH_ROW(p, nbytes) ((void)0)
 #define MC_PREFETCH_AT(a, i, f32) ((void)0)
+#define MC_PREFETCH_LINE(p) ((void)(p))
 #endif
+/* A minibatch's check of y[rows] (_engine.take_extremes, one entry a row) fetches the
+ * entry MC_TAKE_AHEAD rows on: 4,096 fresh random rows of a 2e6 float64 y, Zen 4 VM,
+ * 50 → 21 µs (16 on: 32 µs, 32 on: 23 µs); the rows themselves keep MC_AHEAD, or one
+ * row group on (mc_group_body.h), as further on was slower there (a row is 4-5 lines:
+ * 1.07-1.19x at 16-64 rows on, fresh rows, 2e6 × 32). */
+#define MC_TAKE_AHEAD 64
 
 /* storage row of source row i */
 #define MC_ROW(s, i) ((s)->rows ? (s)->rows[i] : (i))
