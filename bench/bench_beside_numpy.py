@@ -18,13 +18,13 @@ import time
 from mcfast import _bench, _bench_cases
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=0,
                         help="cap BLAS and OpenMP threads (threadpoolctl); 0: all")
     parser.add_argument("--cpu-time", action="store_true",
                         help="also time the small sizes by CPU time on one thread")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     cases = [c for c in _bench_cases.CASES if c[0] == "beside NumPy" or "2..64" in c[1]]
     if args.threads:
         from threadpoolctl import threadpool_limits
@@ -46,4 +46,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    from _machine import recorded
+    args = sys.argv[1:]
+    with recorded("bench_beside_numpy", args):    # filed under bench/machines/ (--no-save: not)
+        main(args)

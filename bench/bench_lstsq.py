@@ -209,4 +209,8 @@ def main(argv=()):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    import sys
+    from _machine import recorded
+    args = sys.argv[1:]
+    with recorded("bench_lstsq", args):    # filed under bench/machines/ (--no-save: not)
+        main(args)

@@ -116,4 +116,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    from _machine import recorded
+    args = sys.argv[1:]
+    with recorded("bench_mixed", args):    # filed under bench/machines/ (--no-save: not)
+        main(args)

@@ -25,8 +25,8 @@ from mcfast._kernels import _stack
 from mcfast._timing import interleaved_medians
 
 
-def _arg(name, default):
-    return next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith(f"--{name}=")),
+def _arg(argv, name, default):
+    return next((a.split("=", 1)[1] for a in argv if a.startswith(f"--{name}=")),
                 default)
 
 
@@ -37,13 +37,14 @@ def _load(path):
     return mod
 
 
-def main():
-    sizes = [int(x) for x in _arg("n", "16,24,32").split(",")]
-    dtypes = [np.dtype(x) for x in _arg("dtype", "float64,float32").split(",")]
-    bs = [int(x) for x in _arg("B", "256,10000").split(",")]
-    repeats = int(_arg("repeats", "7"))
-    nthreads = int(_arg("threads", "2"))
-    old = _arg("old", None)
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    sizes = [int(x) for x in _arg(argv, "n", "16,24,32").split(",")]
+    dtypes = [np.dtype(x) for x in _arg(argv, "dtype", "float64,float32").split(",")]
+    bs = [int(x) for x in _arg(argv, "B", "256,10000").split(",")]
+    repeats = int(_arg(argv, "repeats", "7"))
+    nthreads = int(_arg(argv, "threads", "2"))
+    old = _arg(argv, "old", None)
     mods = [("new", _stack)] + [(f"old{i}" if "," in old else "old", _load(path))
                                 for i, path in enumerate(old.split(",") if old else ())]
     rng = np.random.default_rng(21)
@@ -80,4 +81,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    from _machine import recorded
+    args = sys.argv[1:]
+    with recorded("bench_stack_jac", args):    # filed under bench/machines/ (--no-save: not)
+        main(args)

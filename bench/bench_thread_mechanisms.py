@@ -90,13 +90,13 @@ def child(path, mode, threads, variants, gomp0=False):
     return json.loads(p.stdout)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", required=True, help="src/ of a build of the OpenMP kernels")
     ap.add_argument("--threads", type=int, default=0, help="threadpool_limits; 0: all")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--hgb", action="store_true")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs, "
           f"threads {a.threads or 'all'}, {a.rounds} interleaved rounds, medians")
     runs = {}
@@ -140,4 +140,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+    from _machine import recorded
+    args = sys.argv[1:]
+    with recorded("bench_thread_mechanisms", args):    # filed under bench/machines/ (--no-save: not)
+        main(args)

@@ -153,6 +153,27 @@ def test_runs_are_filed_by_machine(tmp_path, monkeypatch, capsys):
     assert filed is None and argv == [] and not list(tmp_path.glob("*bench_y*"))
 
 
+def test_every_benchmark_script_files_its_runs():
+    """Each bench/bench_*.py run as a script files its output under bench/machines/ by
+    CPU (through _machine.recorded, under its own name), so the next session on another
+    CPU can compare; bench_engine_ab.py alone, an A/B against a scratch build, does not."""
+    import ast
+    import pathlib
+    bench = pathlib.Path(__file__).resolve().parents[1] / "bench"
+    scripts = sorted(bench.glob("bench_*.py"))
+    assert len(scripts) >= 10
+    for path in scripts:
+        if path.stem == "bench_engine_ab":
+            continue
+        tree = ast.parse(path.read_text())
+        guards = [node for node in tree.body if isinstance(node, ast.If)
+                  and "__main__" in ast.unparse(node.test)]
+        assert len(guards) == 1, f"{path.name}: no `if __name__ == '__main__':` block"
+        calls = [node for node in ast.walk(guards[0]) if isinstance(node, ast.Call)
+                 and ast.unparse(node.func) == "recorded"]
+        assert [ast.literal_eval(c.args[0]) for c in calls] == [path.stem], path.name
+
+
 def _bench_module(name):
     import importlib.util
     import pathlib
