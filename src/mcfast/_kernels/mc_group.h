@@ -101,13 +101,18 @@ _Static_assert(MC_NARROW_VECTORS == 4, "mc_group_kind.h defines the walks n0 ...
  * division, log(1 + e): about 110 cycles at AVX2) too long for the out-of-order window
  * to overlap with the next group's reads and products when each group's loss sits
  * between them; a run's losses are independent of one another and overlap. A run holds
- * about MC_RUN_BYTES of X: wider rows have fewer groups a run (one from 2 KiB a group),
- * as their reads hide the loss and a longer run's prefetch burst stalls the loads. */
+ * about MC_RUN_BYTES of X: wider rows have fewer groups a run (one from 4 KiB a group),
+ * as their reads hide the loss and a longer run's prefetch burst stalls the loads.
+ * 4 KiB, not 2 (Zen 4 VM, one thread, 256 MB, time 4 / 2 KiB, builds side by side):
+ * AVX-512 m = 32 (a group of 2 KiB: two groups a run, not one) logistic 0.64–0.66,
+ * Poisson 0.87 in float64, 0.58 and 0.64 in float32, and two threads at 2e6 × 32
+ * logistic 0.79–0.81; elsewhere 0.79–1.10 (AVX-512 m = 16, AVX2 m = 16 … 64), and wider
+ * rows keep one group. 8 KiB lost at m = 16 (1.2–1.4: eight groups of 1 KiB a run). */
 #ifndef MC_RUN_GROUPS
 #define MC_RUN_GROUPS 8
 #endif
 #ifndef MC_RUN_BYTES
-#define MC_RUN_BYTES 2048
+#define MC_RUN_BYTES 4096
 #endif
 /* groups a run for loss `kind` on groups of `group_bytes` of X: the cheap losses
  * (squared, Huber) one, each group fused from its products to its update of G, as their
