@@ -130,6 +130,33 @@ def test_threadpool_limits_one_gives_the_default_bitwise(source):
             _same(_all(loss, source), default)
 
 
+def _minibatch(loss, source):
+    """Loss and gradient, and the Hessian product, on 8,192 random rows of one problem
+    (repeats and negative indices among them): a size whose rows= call takes a second
+    thread by default (X's elements counted as a dense call's)."""
+    X, y, theta, p = _data(loss, source)
+    rows = np.random.default_rng(23).integers(-X.shape[0], X.shape[0], 8192)
+    kw = dict(loss=loss, fit_intercept=True, l2=0.25)
+    out = list(mc.linear_loss_grad(X, theta, y, rows=rows, **kw))
+    out.append(mc.LinearLoss(X, y, **kw).hessp(theta, p, rows=rows))
+    return [np.asarray(a) for a in out]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_minibatch_thread_count_does_not_change_a_bit(monkeypatch, loss, source):
+    """rows=: 1, 2, 3 and 64 threads, and threadpool_limits(1) against the default,
+    bitwise equal (the minibatch takes threads from 4,096 rows of 32 columns on)."""
+    one = _pinned(monkeypatch, 1, lambda: _minibatch(loss, source))
+    for threads in (2, 3, 64):
+        _same(_pinned(monkeypatch, threads, lambda: _minibatch(loss, source)), one)
+    if threadpool_limits is not None:
+        default = _minibatch(loss, source)
+        with threadpool_limits(1):
+            _same(_minibatch(loss, source), default)
+        _same(default, one)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_forked_child_gives_the_parent_bitwise():
     """A forked child (serial there) computes the parent's threaded results bit for bit."""
