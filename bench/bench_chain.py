@@ -17,7 +17,9 @@ step: mcfast's plan, JAX's optimized HLO, and one GEMM of each library.
 --stacks times stacks of three-link n × n chains (issue 21), two threads, float64 and
 float32, at the SIMD level given (default: the level in use, MCFAST_SIMD or the best there is): grad_chain and
 tangent_chain on B = 10,000 chains against jax.jit of the same batched expression and,
-with >= 64 MB of links, against a two-thread read of as many bytes (_engine.row_sum);
+with >= 64 MB of links, against a two-thread read of as many bytes (_engine.row_sum) and
+against a read of the bytes the call must move (/io: the links, the vectors and the
+output, 1 + 2 / (3n) times the links: 1.33 at n = 2, 1.22 at n = 3, 1.17 at n = 4);
 jacobian_chain against jax.jit(W3 @ W2 @ W1) and as a share of the two-thread FMA peak
 (a compiled FMA loop, _stack.fma_peak); and one 4 × 4 chain against multi_dot.
 --layouts [--level=...] [--n=...] times grad_chain and tangent_chain (in cache and from
@@ -231,12 +233,14 @@ def stacks_cases(argv):
     print(f"stacks of three n × n links, {nthreads} threads, SIMD level "
           f"{_stack.simd_level()[2]}; FMA peak {peak / 1e9:.1f} GFlop/s (float64)")
     print("  in cache: B = 10,000 chains, against jax.jit; from memory: >= 64 MB of links, "
-          "against a two-thread read of as many bytes")
+          "against a two-thread read of as many bytes (/read) and of the links, vectors and "
+          "output together (/io, the bytes the call must move)")
     print("  jac %peak: as a user calls it (a fresh output: its pages faulted in and zeroed "
           "by the OS inside the call); out= %peak: into one reused output (the kernel); "
           "both timed without JAX in the group")
-    print(f"  {'dtype':7s} {'n':>3s} | {'grad/JAX':>8s} {'grad/read':>9s} | {'tan/JAX':>8s} "
-          f"{'tan/read':>8s} | {'jac/JAX':>8s} {'jac %peak':>9s} {'out= %peak':>9s}")
+    print(f"  {'dtype':7s} {'n':>3s} | {'grad/JAX':>8s} {'grad/read':>9s} {'/io':>5s} | "
+          f"{'tan/JAX':>8s} {'tan/read':>8s} {'/io':>5s} | {'jac/JAX':>8s} {'jac %peak':>9s} "
+          f"{'out= %peak':>9s}")
     rng = np.random.default_rng(21)
     grad_j = jax.jit(lambda A, B, C, g: jnp.einsum("bi,bij->bj", jnp.einsum(
         "bi,bij->bj", jnp.einsum("bi,bij->bj", g, C), B), A))
@@ -254,14 +258,18 @@ def stacks_cases(argv):
             M = [rng.standard_normal((big, n, n)).astype(dtype) for _ in range(3)]
             vm = rng.standard_normal((big, n)).astype(dtype)
             X = np.ones((3 * big, n * n), dtype=dtype)
+            # the links, the vectors and the output: the bytes a call must move
+            X_io = np.ones((-(-(3 * big * n * n + 2 * big * n) // (n * n)), n * n), dtype=dtype)
             for fn, jf in ((mc.grad_chain, grad_j), (mc.tangent_chain, tan_j)):
                 got = fn([A, B, C], v)
                 assert np.allclose(got, np.asarray(jf(jA, jB, jC, jv)), rtol=1e-3, atol=1e-3)
                 t_mc, t_j = _stack_pair(lambda: fn([A, B, C], v),
                                         lambda: ready(jf(jA, jB, jC, jv)))
-                t_mm, t_read = _stack_pair(lambda: fn(M, vm),
-                                           lambda: _engine.row_sum(X, nthreads))
-                row.append(f" {t_mc / t_j:8.2f} {t_mm / t_read:9.2f} |")
+                t_mm, t_read, t_io = interleaved_medians(
+                    [lambda: fn(M, vm), lambda: _engine.row_sum(X, nthreads),
+                     lambda: _engine.row_sum(X_io, nthreads)],
+                    repeats=11, target=0.01, settle=0.05)
+                row.append(f" {t_mc / t_j:8.2f} {t_mm / t_read:9.2f} {t_mm / t_io:5.2f} |")
             t_mc, t_j = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
                                     lambda: ready(jac_j(jA, jB, jC)))
             # the share of the peak in a group without JAX (its pool's threads, spinning
@@ -273,7 +281,7 @@ def stacks_cases(argv):
             share, share_out = (flops / t / (peak * (8 // item)) for t in (t_fresh, t_out))
             row.append(f" {t_mc / t_j:8.2f} {100 * share:8.0f}% {100 * share_out:8.0f}%")
             print("".join(row), flush=True)
-            del M, vm, X
+            del M, vm, X, X_io
     A, B, C = (rng.standard_normal((4, 4)) for _ in range(3))
     t_mc, t_np = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
                              lambda: np.linalg.multi_dot([C, B, A]))

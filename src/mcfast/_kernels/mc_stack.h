@@ -69,7 +69,9 @@ static int mc_stk_streams(int mode, Py_ssize_t out_bytes)
    `bench_chain.py --layouts --level=LEVEL` (B = 10,000 chains and 64 MB of links, two
    threads, interleaved medians; bench/STACKS.md):
    - AVX-512 (Zen 4): the compact layout for float64 grad/tangent at n = 2, float32 at
-     n ≤ 4, jacobian at n ≤ 8 in both dtypes;
+     n = 2, 3, jacobian at n ≤ 8 in both dtypes. Float32 grad/tangent at n = 4 runs one
+     chain at a time: from memory the compact layout took 1.5-1.9x its time (one-chain /
+     compact 0.53-0.65 in four runs, session 21), in cache 0.72-0.97;
    - AVX2 (Zen 3): float64 one chain at a time everywhere but jacobian n = 5, 7 (the
      compact float64 jacobian at n = 8 took 4.1x the one-chain time: 64 elements of a
      product in 16 vector registers); float32 compact for grad/tangent at n = 2, 4 and
@@ -80,7 +82,7 @@ static unsigned int mc_stk_compact_ns[MC_STK_LEVELS][2][2] = {
     /* baseline */ {{1u << 2, 0x1fcu}, {0x1cu, 0x1fcu}},
     /* AVX2 */     {{0u, (1u << 5) | (1u << 7)},
                     {(1u << 2) | (1u << 4), (1u << 2) | (1u << 4) | (1u << 5) | (1u << 7)}},
-    /* AVX-512 */  {{1u << 2, 0x1fcu}, {0x1cu, 0x1fcu}},
+    /* AVX-512 */  {{1u << 2, 0x1fcu}, {0x0cu, 0x1fcu}},
 };
 
 #define MC_SCAT2_(a, b) a##_##b
