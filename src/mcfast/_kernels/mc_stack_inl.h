@@ -224,23 +224,40 @@ typedef MC_ST MC_SFN(r) __attribute__((vector_size(MC_SRW * sizeof(MC_ST))));
 #define MC_SR MC_SFN(r)
 #define MC_SLD(p) MC_LOAD(MC_SR, p)
 
-/* y = Aᵀ x = Σ_i x_i A_i: (even, odd) i apart for two FMA chains */
+/* y = Aᵀ x = Σ_i x_i A_i: (even, odd) i apart for two FMA chains, in vectors of MC_SGW
+ * lanes (MC_SG). At AVX-512 a row of two or three full vectors is taken as 256-bit halves:
+ * from memory (64 MB of links, Zen 4, session 21) time half / full rows, one and two
+ * threads, four runs: float64 n = 16 0.56-0.76, n = 24 0.65-1.01, float32 n = 32 0.73-1.07;
+ * a row of four (float64 n = 32) took 1.8-1.9x and one (n = 8) 1.0, so those keep full
+ * vectors. (The sums are the same, lane by lane; GCC's FMA contraction may pair the
+ * first product differently, so float64 n = 16's last bits changed with the width.) */
+#if MC_SLEVEL == 2 && MC_SRW == MC_SLANES && (MC_SNR == 2 || MC_SNR == 3)
+#  define MC_SGW (MC_SRW / 2)
+#else
+#  define MC_SGW MC_SRW
+#endif
+#define MC_SNG (MC_SN / MC_SGW)
+typedef MC_ST MC_SFN(g) __attribute__((vector_size(MC_SGW * sizeof(MC_ST))));
+#define MC_SG MC_SFN(g)
 MC_STGT static inline void MC_SFN(grad)(const MC_ST *MC_RESTRICT a,
                                         const MC_ST *MC_RESTRICT x, MC_ST *MC_RESTRICT y)
 {
-    MC_SR acc[2][MC_SNR];
-    for (int r = 0; r < MC_SNR; r++) {
-        acc[0][r] = MC_SLD(a + r * MC_SRW) * x[0];
-        acc[1][r] = (MC_SR){0};
+    MC_SG acc[2][MC_SNG];
+    for (int r = 0; r < MC_SNG; r++) {
+        acc[0][r] = MC_LOAD(MC_SG, a + r * MC_SGW) * x[0];
+        acc[1][r] = (MC_SG){0};
     }
     for (int i = 1; i < MC_SN; i++)
-        for (int r = 0; r < MC_SNR; r++)
-            acc[i & 1][r] += MC_SLD(a + i * MC_SN + r * MC_SRW) * x[i];
-    for (int r = 0; r < MC_SNR; r++) {
-        MC_SR s = acc[0][r] + acc[1][r];
-        MC_STORE(y + r * MC_SRW, s);
+        for (int r = 0; r < MC_SNG; r++)
+            acc[i & 1][r] += MC_LOAD(MC_SG, a + i * MC_SN + r * MC_SGW) * x[i];
+    for (int r = 0; r < MC_SNG; r++) {
+        MC_SG s = acc[0][r] + acc[1][r];
+        MC_STORE(y + r * MC_SGW, s);
     }
 }
+#undef MC_SG
+#undef MC_SNG
+#undef MC_SGW
 
 /* y = A x: each row's products summed over its vectors; then, for float, MC_SRW rows at a
  * time, their MC_SRW vectors reduced together by a transpose-and-add tree (log2 MC_SRW
