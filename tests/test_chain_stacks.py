@@ -86,6 +86,39 @@ def test_stacks_against_reference(n, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stacks_keep_non_finite_entries_in_their_own_column_and_row(dtype):
+    """A link holding inf and nan: the grad reads rows as padded vectors (n = 3, 5, 6, 7),
+    whose extra lanes hold the next row's entries; those must never reach another output.
+    Only the column (grad) or row (tangent) of each non-finite entry is non-finite, at
+    every level, layout and thread count, as in the reference."""
+    rng = np.random.default_rng(11)
+    old = _stack.compact_ns()
+    try:
+        for n in SIZES:
+            a = rng.standard_normal((40, n, n)).astype(dtype)
+            for c, (r, j) in enumerate(rng.integers(0, n, size=(40, 2))):
+                a[c, r, j] = (np.inf, -np.inf, np.nan)[c % 3]
+            d = rng.uniform(0.5, 2.0, (40, n)).astype(dtype)
+            g = rng.uniform(0.5, 2.0, (40, n)).astype(dtype)
+            for fn, rfn in ((mc.grad_chain, ref.grad_chain),
+                            (mc.tangent_chain, ref.tangent_chain)):
+                # grad: Dᵀ(Aᵀ g), tangent: A(D g): D keeps each entry where it is
+                links = [mc.Diagonal(d), a]
+                with np.errstate(invalid="ignore"):
+                    want = np.asarray(rfn([ref.Diagonal(d), a], g), dtype=np.float64)
+                assert (~np.isfinite(want)).sum(axis=1).max() == 1
+                for ns in [(), range(17)]:
+                    _stack.set_compact_ns(ns, ns)
+                    for got in _runs(lambda: fn(links, g)):
+                        np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+                        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+                        fin = np.isfinite(want)
+                        _close(np.where(fin, got, 0), np.where(fin, want, 0), dtype)
+    finally:
+        _stack.set_compact_table(old)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_stacks_both_layouts_and_general_path(dtype):
     """The compact and the one-chain layout at every n they serve, and the general batched
     path, agree."""
