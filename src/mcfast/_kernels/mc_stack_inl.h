@@ -246,7 +246,7 @@ typedef MC_ST MC_SFN(p) __attribute__((vector_size(MC_SPW * sizeof(MC_ST))));
 MC_STGT static inline void MC_SFN(grad)(const MC_ST *MC_RESTRICT a,
                                         const MC_ST *MC_RESTRICT x, MC_ST *MC_RESTRICT y)
 {
-    MC_SFN(p) acc[2], last = {0};
+    MC_SFN(p) acc[2], last;
     acc[0] = MC_LOAD(MC_SFN(p), a) * x[0];
     acc[1] = (MC_SFN(p)){0};
     for (int i = 1; i < MC_SN - 1; i++)
