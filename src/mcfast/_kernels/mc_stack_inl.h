@@ -8,7 +8,8 @@
  * format), so every product runs on whole vectors whatever n is; a block of chains is
  * transposed into that layout on the thread's stack (L1-sized) link by link, and the
  * result transposed back. MC_SL = 1, one chain at a time, read in place: rows as vectors
- * of MC_SRW lanes, the largest power of two ≤ MC_SLANES that divides n.
+ * of MC_SRW lanes, the largest power of two ≤ MC_SLANES that divides n (the grad takes
+ * its own widths: padded rows for n = 3, 5, 6, 7, 256-bit halves of wide AVX-512 rows).
  * Elements of the arrays the drivers pass around: MC_SE (a vector of MC_SL chains, or a
  * scalar).
  */
@@ -231,12 +232,12 @@ typedef MC_ST MC_SFN(r) __attribute__((vector_size(MC_SRW * sizeof(MC_ST))));
 /* The grad on padded rows, where a row of n elements would take scalars (n = 3, 5, 7) or
  * float32 n = 6 pairs, but fits one vector of MC_SPW lanes (float64 n = 6 keeps its three
  * pairs: as one 512-bit vector it took 0.87-0.95 of the speed in L2, 1.0 from memory; so
- * does float32 n = 12, 1.0 either way). Row i < n - 1 is read as that vector: its last MC_SPW - n lanes are the
- * next row's first elements, which only meet lanes that are dropped (lane j sums column
- * j alone), and stay inside the link (MC_SPW < 2n). The last row is the vector that ends
- * at the link's end, its lanes moved down. y takes the whole vector, so the caller gives
- * it MC_SYR elements of room, and copies the last step's n out. The same sums lane by
- * lane, so the same bits. In L2 (one thread, Zen 4, AVX-512) GB/s old → new: float32
+ * does float32 n = 12, 1.0 either way). Row i < n - 1 is read as that vector: its last
+ * MC_SPW - n lanes are the next row's first elements, which only meet lanes that are
+ * dropped (lane j sums column j alone), and stay inside the link (MC_SPW < 2n). The last
+ * row is the vector that ends at the link's end, its lanes moved down. y takes the whole
+ * vector, so the caller gives it MC_SYR elements of room, and copies the last step's n
+ * out. The same sums lane by lane, so the same bits. In L2 (one thread, Zen 4, AVX-512) GB/s old → new: float32
  * n = 3 12.6 → 14.2, 5 16.0 → 27.7, 6 26.5 → 37.1, 7 17.4 → 39.4; float64 n = 3 18.6 →
  * 24.8, 5 31.3 → 38.0, 7 31.9 → 53.1. From 64 MB of links, time new / old, one and two
  * threads: AVX-512 float32 n = 3 0.88-0.89, 5 0.68-0.78, 6 0.84-1.01, 7 0.59-0.72,
