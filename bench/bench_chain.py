@@ -19,7 +19,10 @@ float32, at the SIMD level given (default: the level in use, MCFAST_SIMD or the 
 tangent_chain on B = 10,000 chains against jax.jit of the same batched expression and,
 with >= 64 MB of links, against a two-thread read of as many bytes (_engine.row_sum) and
 against a read of the bytes the call must move (/io: the links, the vectors and the
-output, 1 + 2 / (3n) times the links: 1.33 at n = 2, 1.22 at n = 3, 1.17 at n = 4);
+output, 1 + 2 / (3n) times the links: 1.33 at n = 2, 1.22 at n = 3, 1.17 at n = 4) and
+against the same bytes moved where the call finds them (/place: _stack's READ, each link
+its own array, the vectors read and the output written, over the call's chunks and
+threads, without the products: what the arrays' layout costs above /io);
 jacobian_chain against jax.jit(W3 @ W2 @ W1) and as a share of the two-thread FMA peak
 (a compiled FMA loop, _stack.fma_peak); and one 4 × 4 chain against multi_dot.
 --layouts [--level=...] [--n=...] times grad_chain and tangent_chain (in cache and from
@@ -234,12 +237,14 @@ def stacks_cases(argv):
           f"{_stack.simd_level()[2]}; FMA peak {peak / 1e9:.1f} GFlop/s (float64)")
     print("  in cache: B = 10,000 chains, against jax.jit; from memory: >= 64 MB of links, "
           "against a two-thread read of as many bytes (/read) and of the links, vectors and "
-          "output together (/io, the bytes the call must move)")
+          "output together (/io, the bytes the call must move), and of those bytes in place "
+          "(/place: each link its own array, the output written; _stack.READ)")
     print("  jac %peak: as a user calls it (a fresh output: its pages faulted in and zeroed "
           "by the OS inside the call); out= %peak: into one reused output (the kernel); "
           "both timed without JAX in the group")
-    print(f"  {'dtype':7s} {'n':>3s} | {'grad/JAX':>8s} {'grad/read':>9s} {'/io':>5s} | "
-          f"{'tan/JAX':>8s} {'tan/read':>8s} {'/io':>5s} | {'jac/JAX':>8s} {'jac %peak':>9s} "
+    print(f"  {'dtype':7s} {'n':>3s} | {'grad/JAX':>8s} {'grad/read':>9s} {'/io':>5s} "
+          f"{'/place':>6s} | {'tan/JAX':>8s} {'tan/read':>8s} {'/io':>5s} {'/place':>6s} | "
+          f"{'jac/JAX':>8s} {'jac %peak':>9s} "
           f"{'out= %peak':>9s}")
     rng = np.random.default_rng(21)
     grad_j = jax.jit(lambda A, B, C, g: jnp.einsum("bi,bij->bj", jnp.einsum(
@@ -260,16 +265,22 @@ def stacks_cases(argv):
             X = np.ones((3 * big, n * n), dtype=dtype)
             # the links, the vectors and the output: the bytes a call must move
             X_io = np.ones((-(-(3 * big * n * n + 2 * big * n) // (n * n)), n * n), dtype=dtype)
+            out_place = np.empty((big, n), dtype=dtype)
+
+            def place():
+                _stack.stack_chain(M, (False,) * 3, (n * n,) * 3, vm, n, out_place, n, big,
+                                   _stack.READ)
             for fn, jf in ((mc.grad_chain, grad_j), (mc.tangent_chain, tan_j)):
                 got = fn([A, B, C], v)
                 assert np.allclose(got, np.asarray(jf(jA, jB, jC, jv)), rtol=1e-3, atol=1e-3)
                 t_mc, t_j = _stack_pair(lambda: fn([A, B, C], v),
                                         lambda: ready(jf(jA, jB, jC, jv)))
-                t_mm, t_read, t_io = interleaved_medians(
+                t_mm, t_read, t_io, t_place = interleaved_medians(
                     [lambda: fn(M, vm), lambda: _engine.row_sum(X, nthreads),
-                     lambda: _engine.row_sum(X_io, nthreads)],
+                     lambda: _engine.row_sum(X_io, nthreads), place],
                     repeats=11, target=0.01, settle=0.05)
-                row.append(f" {t_mc / t_j:8.2f} {t_mm / t_read:9.2f} {t_mm / t_io:5.2f} |")
+                row.append(f" {t_mc / t_j:8.2f} {t_mm / t_read:9.2f} {t_mm / t_io:5.2f} "
+                           f"{t_mm / t_place:6.2f} |")
             t_mc, t_j = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
                                     lambda: ready(jac_j(jA, jB, jC)))
             # the share of the peak in a group without JAX (its pool's threads, spinning
@@ -281,7 +292,7 @@ def stacks_cases(argv):
             share, share_out = (flops / t / (peak * (8 // item)) for t in (t_fresh, t_out))
             row.append(f" {t_mc / t_j:8.2f} {100 * share:8.0f}% {100 * share_out:8.0f}%")
             print("".join(row), flush=True)
-            del M, vm, X, X_io
+            del M, vm, X, X_io, out_place
     A, B, C = (rng.standard_normal((4, 4)) for _ in range(3))
     t_mc, t_np = _stack_pair(lambda: mc.jacobian_chain([A, B, C]),
                              lambda: np.linalg.multi_dot([C, B, A]))

@@ -228,6 +228,44 @@ def test_stack_kernel_checks_its_arguments():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_stack_read_floor_reads_every_element_of_its_block(dtype):
+    """READ, the benchmark's floor (mc_stack_read.h, not a rule): out[c] = vec[c] + the sum
+    of every link element of c's block of READ_BLOCK chains, a shared link once a block,
+    at every level and thread count (large enough for two threads), for every served n,
+    a last partial block, Diagonals, a shared vector; no link or vector changed."""
+    rng = np.random.default_rng(21)
+    blk = _stack.READ_BLOCK
+    for n in SIZES:
+        nchains = (1 << 17) // (3 * n * n) + blk // 2 + 3      # a partial last block
+        dense = rng.standard_normal((nchains, n, n)).astype(dtype)
+        diag = rng.standard_normal((nchains, n)).astype(dtype)
+        shared = rng.standard_normal((n, n)).astype(dtype)
+        v = rng.standard_normal((nchains, n)).astype(dtype)
+        copies = [x.copy() for x in (dense, diag, shared, v)]
+        links, flags, strides = [dense, diag, shared], (False, True, False), (n * n, n, 0)
+        for vec, vstride in ((v, n), (v[0], 0)):
+            out = np.empty((nchains, n), dtype)
+            got = _runs(lambda: (_stack.stack_chain(links, flags, strides, vec, vstride, out,
+                                                    n, nchains, _stack.READ), out.copy())[1])
+            sums = np.zeros(nchains)
+            for b0 in range(0, nchains, blk):
+                part = slice(b0, b0 + blk)
+                sums[part] = (dense[part].sum(dtype=np.float64) + diag[part].sum(dtype=np.float64)
+                              + shared.sum(dtype=np.float64))
+            want = np.broadcast_to(vec, (nchains, n)) + sums[:, None]
+            for level_result in got:
+                np.testing.assert_allclose(level_result, want, rtol=TOL[dtype] * 100,
+                                           atol=TOL[dtype] * 100 * np.abs(sums).max())
+        for x, c in zip((dense, diag, shared, v), copies):
+            np.testing.assert_array_equal(x, c)
+    with pytest.raises(ValueError):                          # READ takes vectors
+        _stack.stack_chain([dense], (False,), (n * n,), None, 0, np.empty((nchains, n), dtype),
+                           n, nchains, _stack.READ)
+    # and is not a mode of the public entry
+    assert _stack.fast_stack([dense], v, _stack.READ, mc.Diagonal) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("mix", [("dense", "dense", "dense"), ("diag", "dense", "diag"),
                                  ("dense", "diag"), ("dense",), ("diag", "diag", "dense")])
 def test_fast_stack_entry_equals_the_general_path_bitwise(mix, dtype):

@@ -15,7 +15,8 @@ import numpy as np
 __all__ = ["stack_chain", "fast_stack", "served", "set_simd_level", "simd_level", "ran_level",
            "compact_ns", "set_compact_ns", "set_compact_table", "chunk_chains",
            "fma_peak",
-           "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
+           "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "READ", "READ_BLOCK",
+           "CHUNK_ALIGN"]
 
 cnp.import_array()
 
@@ -36,6 +37,8 @@ cdef extern from "mc_stack.h":
         MC_STK_TAN
         MC_STK_JAC
         MC_STK_JAC_REVERSE
+        MC_STK_READ
+        MC_STK_READ_BLOCK
         MC_STK_CHUNK_ALIGN
         MC_STK_LEVELS
     ctypedef struct mc_stk_kern:
@@ -58,6 +61,8 @@ GRAD = MC_STK_GRAD
 TANGENT = MC_STK_TAN
 JACOBIAN = MC_STK_JAC
 JACOBIAN_REVERSE = MC_STK_JAC_REVERSE
+READ = MC_STK_READ          # not a rule: the benchmark's floor (mc_stack_read.h)
+READ_BLOCK = MC_STK_READ_BLOCK
 CHUNK_ALIGN = MC_STK_CHUNK_ALIGN
 
 cdef enum:
@@ -109,8 +114,12 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
                 cnp.ndarray out not None,                   # OUT (nchains, n) or (nchains, n, n)
                 Py_ssize_t n,                               # IN  the matrix size
                 Py_ssize_t nchains,
-                int mode):                                  # IN  GRAD, TANGENT, JACOBIAN[_REVERSE]
+                int mode):                                  # IN  GRAD, TANGENT, JACOBIAN[_REVERSE], READ
     """Run one of the stack kernels over every chain; the arrays share out's dtype.
+
+    READ is the benchmark's floor, not a rule: out[c] = vec[c] + the sum of every link
+    element of the chains of c's block (chains READ_BLOCK * (c // READ_BLOCK) onwards), each
+    link's part of a block read as one run, over the chunks and threads of GRAD and TANGENT.
 
     Returns False (and does nothing) when n is not served. Raises ValueError on
     arguments that do not fit together (the caller, mcfast.chain, checks the shapes).
@@ -118,6 +127,7 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     cdef Py_ssize_t nlinks = len(links), k, per, elems = 0
     cdef int typenum = cnp.PyArray_TYPE(out)
     cdef bint dbl = typenum == cnp.NPY_DOUBLE
+    cdef bint jac = mode == MC_STK_JAC or mode == MC_STK_JAC_REVERSE
     cdef const void* ptrs[MAX_LINKS]
     cdef unsigned char flags[MAX_LINKS]
     cdef Py_ssize_t strides[MAX_LINKS]
@@ -126,10 +136,10 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     if not mc_stk_served(n):
         return False
     if (nlinks < 1 or nlinks > MAX_LINKS or len(diag) != nlinks
-            or len(bstride) != nlinks or mode < MC_STK_GRAD or mode > MC_STK_JAC_REVERSE
-            or (mode <= MC_STK_TAN) != (vec is not None)
+            or len(bstride) != nlinks or mode < MC_STK_GRAD or mode > MC_STK_READ
+            or jac == (vec is not None)
             or not (dbl or typenum == cnp.NPY_FLOAT) or not cnp.PyArray_IS_C_CONTIGUOUS(out)
-            or cnp.PyArray_SIZE(out) != nchains * n * (1 if mode <= MC_STK_TAN else n)):
+            or cnp.PyArray_SIZE(out) != nchains * n * (n if jac else 1)):
         raise ValueError("stack_chain: inconsistent arguments")
     for k in range(nlinks):
         a = <cnp.ndarray?>links[k]
@@ -152,7 +162,7 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
                 or cnp.PyArray_SIZE(a) < (nchains if vstride else 1) * n):
             raise ValueError("stack_chain: the vectors do not fit")
         s.vec = cnp.PyArray_DATA(a)
-    if mode >= MC_STK_JAC:
+    if jac:
         for k in range(nlinks):
             if not flags[k]:
                 break
@@ -212,7 +222,8 @@ def fast_stack(object links, object vec, int mode, type diagonal, bint dense_onl
     if type(links) is not list and type(links) is not tuple:
         return None
     nlinks = len(links)
-    if not 1 <= nlinks <= MAX_LINKS or (vec is None) != (mode >= MC_STK_JAC):
+    if (not 1 <= nlinks <= MAX_LINKS or not MC_STK_GRAD <= mode <= MC_STK_JAC_REVERSE
+            or (vec is None) != (mode >= MC_STK_JAC)):
         return None
     for k in range(nlinks):
         obj = links[k]

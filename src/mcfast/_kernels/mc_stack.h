@@ -28,9 +28,17 @@
 #include <immintrin.h>      /* the streaming stores of mc_stack_stream.h */
 #endif
 
-enum { MC_STK_GRAD = 0, MC_STK_TAN = 1, MC_STK_JAC = 2, MC_STK_JAC_REVERSE = 3 };
+enum { MC_STK_GRAD = 0, MC_STK_TAN = 1, MC_STK_JAC = 2, MC_STK_JAC_REVERSE = 3,
+       MC_STK_READ = 4 };
+/* MC_STK_READ: not a rule but the benchmark's floor (mc_stack_read.h): the links, vectors
+   and output of a grad or tangent read and written in place, over the same chunks and
+   threads, without their products */
+#define MC_STK_IS_JAC(mode) ((mode) == MC_STK_JAC || (mode) == MC_STK_JAC_REVERSE)
 /* chunk starts are multiples of this (the most lanes of any instance: 16 floats) */
 enum { MC_STK_CHUNK_ALIGN = 16 };
+/* MC_STK_READ's blocks of chains: chunk starts are multiples of it, so its result does not
+   depend on the chunks */
+enum { MC_STK_READ_BLOCK = MC_STK_CHUNK_ALIGN };
 /* __builtin_prefetch's locality of the one-chain jacobian's prefetch of the next chain
    (mc_stack_inl.h) */
 #ifndef MC_STK_PF_LOCALITY
@@ -60,7 +68,7 @@ typedef struct {
 enum { MC_STK_STREAM_BYTES = 8 << 20 };
 static int mc_stk_streams(int mode, Py_ssize_t out_bytes)
 {
-    return mode >= MC_STK_JAC && out_bytes >= MC_STK_STREAM_BYTES;
+    return MC_STK_IS_JAC(mode) && out_bytes >= MC_STK_STREAM_BYTES;
 }
 
 /* The n served by the compact layout, as bit sets (bit n set: compact; n ≤ 16), by

@@ -5,6 +5,8 @@
  * n ≤ 16, in the compact layout (MC_SL = MC_SLANES chains across a vector).
  */
 
+#include "mc_stack_read.h"
+
 #define MC_SIOTA MC_SCAT2(MC_SIOTA, MC_SLANES)
 #define MC_SL 1
 #define MC_SLN s
@@ -41,7 +43,11 @@ MC_STGT static int MC_SCAT2(MC_SCAT2(mc_stk_run, MC_STN), MC_SLVL)(const mc_stk 
                                                                     Py_ssize_t c0,
                                                                     Py_ssize_t c1)
 {
-    const int jac = s->mode >= MC_STK_JAC;
+    const int jac = MC_STK_IS_JAC(s->mode);
+    if (s->mode == MC_STK_READ) {
+        MC_SCAT2(MC_SCAT2(mc_stk_read, MC_STN), MC_SLVL)(s, c0, c1);
+        return 1;
+    }
     const int compact = s->n <= 16
         && (mc_stk_compact_ns[MC_SLEVEL][sizeof(MC_ST) == 4][jac] >> s->n) & 1u;
     switch (s->n) {
