@@ -391,19 +391,27 @@ MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
 #define MC_SCM (MC_SNR % (2 * MC_SCW) == 0 && MC_SRM * 2 * MC_SCW <= MC_SRB * MC_SCW      \
                 ? 2 * MC_SCW : MC_SCW)
 /* Prefetch while multiplying: pf0, pf1 (either NULL) are n × n matrices the next chain
- * will read (its links, contiguous per chain); their cache lines are spread over the
- * product's tiles, MC_SPF_PER of each at a tile's start, so the memory traffic of the next
- * chain overlaps this one's FMAs instead of following them (the hardware prefetchers alone
- * left them mostly in turn: bench/bench_stack_jac.py, B = 10,000 against B = 256). */
+ * will read (its links, contiguous per chain); their cache lines are dealt to the
+ * product's tiles, MC_SPF_PER each, and a tile prefetches its share MC_SPF_STEP lines at a
+ * step of its k loop (one, but for a share longer than the loop; below n = 16 the whole
+ * share before the loop, where the spread took 1.05-1.1x), so the memory traffic of
+ * the next chain overlaps this one's FMAs instead of following them (the hardware
+ * prefetchers alone left them mostly in turn: bench/bench_stack_jac.py, B = 10,000
+ * against B = 256). A burst of the whole share at the tile's start gave way less: from
+ * 64 MB of links (Zen 4, two threads, out= %peak, three runs) float64 n = 24 49-57 % ->
+ * 64-71 %, n = 32 51-60 % -> 75-84 %, float32 n = 32 63-64 % -> 73-86 %; two lines a
+ * step, two chains ahead or into L2 (locality 2) were no better than one line. */
 #define MC_SPF_LINES ((MC_SNN * (int)sizeof(MC_ST) + 63) / 64)
 #define MC_SPF_TILES ((MC_SN / MC_SRB) * (MC_SNR / MC_SCW) + (MC_SRM ? MC_SNR / MC_SCM : 0))
 #define MC_SPF_PER ((MC_SPF_LINES + MC_SPF_TILES - 1) / MC_SPF_TILES)
-MC_STGT MC_INLINE void MC_SFN(pf)(const MC_ST *pf0, const MC_ST *pf1, int tile)
+/* lines [first, first + count) of tile `tile`'s share */
+MC_STGT MC_INLINE void MC_SFN(pf)(const MC_ST *pf0, const MC_ST *pf1, int tile, int first,
+                                  int count)
 {
 #pragma GCC unroll 16
-    for (int q = 0; q < MC_SPF_PER; q++) {
-        const int l = tile * MC_SPF_PER + q;
-        if (l < MC_SPF_LINES) {
+    for (int q = 0; q < count; q++) {
+        const int i = first + q, l = tile * MC_SPF_PER + i;
+        if (i < MC_SPF_PER && l < MC_SPF_LINES) {
             if (pf0)
                 __builtin_prefetch((const char *)pf0 + 64 * l, 0, MC_STK_PF_LOCALITY);
             if (pf1)
@@ -411,13 +419,20 @@ MC_STGT MC_INLINE void MC_SFN(pf)(const MC_ST *pf0, const MC_ST *pf1, int tile)
         }
     }
 }
+#if MC_SN >= 16
+#  define MC_SPF_STEP ((MC_SPF_PER + MC_SN - 2) / (MC_SN - 1))
+#endif
 
 /* one tile: rows × cols vectors of c (at cj, row stride n) from the rows of a at ai and the
  * strip of b at bj; rows, cols are constants once inlined (the loops unroll, acc stays in
- * registers) */
+ * registers); its steps prefetch the tile's share of pf0, pf1 (MC_SFN(pf)) */
 MC_STGT MC_INLINE void MC_SFN(tile)(const MC_ST *MC_RESTRICT ai, const MC_ST *MC_RESTRICT bj,
-                                    MC_ST *MC_RESTRICT cj, const int rows, const int cols)
+                                    MC_ST *MC_RESTRICT cj, const int rows, const int cols,
+                                    const MC_ST *pf0, const MC_ST *pf1, const int tile)
 {
+#if MC_SN < 16
+    MC_SFN(pf)(pf0, pf1, tile, 0, MC_SPF_PER);
+#endif
     MC_SR acc[MC_SRB][2 * MC_SCW];
 #pragma GCC unroll 8
     for (int r = 0; r < cols; r++) {
@@ -429,6 +444,9 @@ MC_STGT MC_INLINE void MC_SFN(tile)(const MC_ST *MC_RESTRICT ai, const MC_ST *MC
     /* a step: the strip's cols vectors of row k of b loaded, then row by row one broadcast
        of a's element for cols FMAs (acc, b and one broadcast: 12 + 2 + 1 registers) */
     for (int k = 1; k < MC_SN; k++) {
+#if MC_SN >= 16
+        MC_SFN(pf)(pf0, pf1, tile, (k - 1) * MC_SPF_STEP, MC_SPF_STEP);
+#endif
         MC_SR bv[2 * MC_SCW];
 #pragma GCC unroll 8
         for (int r = 0; r < cols; r++)
@@ -455,22 +473,23 @@ MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
     int tile = 0;
     for (int j0 = 0; j0 < MC_SNR; j0 += MC_SCW)
         for (int i = 0; i + MC_SRB <= MC_SN; i += MC_SRB) {
-            MC_SFN(pf)(pf0, pf1, tile++);
             MC_SFN(tile)(a + i * MC_SN, b + j0 * MC_SRW, c + i * MC_SN + j0 * MC_SRW,
-                         MC_SRB, MC_SCW);
+                         MC_SRB, MC_SCW, pf0, pf1, tile++);
         }
 #if MC_SRM
     for (int j0 = 0; j0 < MC_SNR; j0 += MC_SCM) {
         const int i = MC_SN - MC_SRM;
-        MC_SFN(pf)(pf0, pf1, tile++);
         MC_SFN(tile)(a + i * MC_SN, b + j0 * MC_SRW, c + i * MC_SN + j0 * MC_SRW,
-                     MC_SRM, MC_SCM);
+                     MC_SRM, MC_SCM, pf0, pf1, tile++);
     }
 #endif
 }
 #undef MC_SPF_LINES
 #undef MC_SPF_TILES
 #undef MC_SPF_PER
+#ifdef MC_SPF_STEP
+#  undef MC_SPF_STEP
+#endif
 #undef MC_SRM
 #undef MC_SCM
 #undef MC_SRB
