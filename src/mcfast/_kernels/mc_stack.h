@@ -77,20 +77,27 @@ static int mc_stk_streams(int mode, Py_ssize_t out_bytes)
    `bench_chain.py --layouts --level=LEVEL` (B = 10,000 chains and 64 MB of links, two
    threads, interleaved medians; bench/STACKS.md):
    - AVX-512 (Zen 4): the compact layout for float64 grad/tangent at n = 2, float32 at
-     n = 2, 3, jacobian at n ≤ 8 in both dtypes. Float32 grad/tangent at n = 4 runs one
-     chain at a time: from memory the compact layout took 1.5-1.9x its time (one-chain /
-     compact 0.53-0.65 in four runs, session 21), in cache 0.72-0.97;
+     n = 2, 3; jacobian at n = 2, 4, 5, 7 (float64) and 2, 3, 4, 5, 7 (float32). Float32
+     grad/tangent at n = 4 runs one chain at a time: from memory the compact layout took
+     1.5-1.9x its time (one-chain / compact 0.53-0.65 in four runs, session 21), in cache
+     0.72-0.97. The jacobian at n = 6, 8 (and float64 3) runs one chain at a time since
+     session 22 (one-chain / compact in cache, 10,000 chains into out=: float64 n = 3
+     0.82-0.89, 6 0.60-0.61, 8 0.30-0.45; float32 6 0.57-0.72, 8 0.50-0.85; filed
+     …-2026-12-08-0213_bench_chain.md);
    - AVX2 (Zen 3): float64 one chain at a time everywhere but jacobian n = 5, 7 (the
      compact float64 jacobian at n = 8 took 4.1x the one-chain time: 64 elements of a
      product in 16 vector registers); float32 compact for grad/tangent at n = 2, 4 and
      for jacobian at n = 2, 4, 5, 7 (one chain at a time ahead at n = 3, 6, 8 by
      0.6-0.9x);
-   - the baseline keeps the AVX-512 choice (not measured on a machine of its own). */
+   - the baseline (SSE2), on Zen 4 forced to it (no machine of its own): grad/tangent
+     compact at float64 n = 2, float32 n = 2, 3, 4 (the AVX-512 choice before session 21,
+     not measured since); jacobian compact but at n = 6, 8 in float64
+     (one-chain / compact 0.80-0.88, 0.74-0.86) and n = 8 in float32 (0.90-0.94). */
 static unsigned int mc_stk_compact_ns[MC_STK_LEVELS][2][2] = {
-    /* baseline */ {{1u << 2, 0x1fcu}, {0x1cu, 0x1fcu}},
+    /* baseline */ {{1u << 2, 0xbcu}, {0x1cu, 0xfcu}},
     /* AVX2 */     {{0u, (1u << 5) | (1u << 7)},
                     {(1u << 2) | (1u << 4), (1u << 2) | (1u << 4) | (1u << 5) | (1u << 7)}},
-    /* AVX-512 */  {{1u << 2, 0x1fcu}, {0x0cu, 0x1fcu}},
+    /* AVX-512 */  {{1u << 2, 0xb4u}, {0x0cu, 0xbcu}},
 };
 
 #define MC_SCAT2_(a, b) a##_##b
