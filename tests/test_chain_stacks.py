@@ -415,22 +415,36 @@ def test_stacks_streamed_output_bitwise(dtype):
     past an aligned start (the lines shared with the neighbour chains take ordinary stores)."""
     rng = np.random.default_rng(12)
     level = _stack.simd_level()[0]
+    # the one-chain jacobian streams chain c's result during chain c + 1's first product
+    # (mc_stk_out): three dense links, two (the first product the last), a Diagonal first
+    # (that product not tiled), four links, both orders
+    mixes = [("dense",) * 3, ("dense", "dense"), ("diag", "dense"),
+             ("dense", "diag", "dense", "dense")]
     try:
-        for n in (3, 16, 24):
+        for n, mix, order in [(3, mixes[0], "forward"), (16, mixes[0], "forward"),
+                              (24, mixes[0], "reverse"), (16, mixes[1], "forward"),
+                              (12, mixes[2], "reverse"), (16, mixes[3], "forward"),
+                              (24, mixes[3], "reverse")]:
             item = np.dtype(dtype).itemsize
             nchains = (8 << 20) // (n * n * item) + 5
-            links = [rng.standard_normal((nchains, n, n)).astype(dtype) for _ in range(3)]
+            links = [mc.Diagonal(rng.standard_normal((nchains, n)).astype(dtype))
+                     if kind == "diag" else rng.standard_normal((nchains, n, n)).astype(dtype)
+                     for kind in mix]
+            part = [(lambda i: (lambda a: mc.Diagonal(a.diagonal[i:i + 1000])
+                                if isinstance(a, mc.Diagonal) else a[i:i + 1000]))(i)
+                    for i in range(0, nchains, 1000)]
             for lvl in _levels():
                 _stack.set_simd_level(lvl)
-                want = np.concatenate([mc.jacobian_chain([a[i:i + 1000] for a in links])
-                                       for i in range(0, nchains, 1000)])
+                want = np.concatenate([mc.jacobian_chain([cut(a) for a in links], order=order)
+                                       for cut in part])
                 for threads in (1, 2):
                     with threadpool_limits(threads):
-                        np.testing.assert_array_equal(mc.jacobian_chain(links), want)
+                        np.testing.assert_array_equal(mc.jacobian_chain(links, order=order),
+                                                      want)
                         for shift in (1, 2):
                             buf = np.zeros(nchains * n * n + 3, dtype)
                             out = buf[shift:shift + nchains * n * n].reshape(nchains, n, n)
-                            assert mc.jacobian_chain(links, out=out) is out
+                            assert mc.jacobian_chain(links, out=out, order=order) is out
                             np.testing.assert_array_equal(out, want)
                             assert buf[0] == 0 and buf[-1] == 0
     finally:
