@@ -133,6 +133,25 @@ MC_STGT MC_INLINE const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
                                               MC_SE *MC_RESTRICT buf)
 {
     MC_ST *b = (MC_ST *)buf;
+    if (bs == size && nc == MC_SL && MC_SL / 2 < size && size < MC_SL) {
+        /* a chain's elements fill most of a vector (float32 n = 3 at AVX-512): a row of
+           MC_SL elements from each chain's start (the last cut at the block's end, the
+           others running into the next chain), transposed; only the rows kept are
+           computed. In cache 0.77-0.81 of the time of the deal below, from memory
+           0.86-0.95 (float32 n = 3, Zen 4) */
+        const MC_ST *src = p + c * bs;
+        MC_SE x[MC_SL];
+#pragma GCC unroll 16
+        for (int l = 0; l < MC_SL - 1; l++)
+            x[l] = MC_LOAD(MC_SE, src + l * size);
+        x[MC_SL - 1] = (MC_SE){0};
+        memcpy(&x[MC_SL - 1], src + (MC_SL - 1) * size, size * sizeof(MC_ST));
+        MC_SFN(tr)(x);
+#pragma GCC unroll 16
+        for (int e = 0; e < size; e++)
+            buf[e] = x[e];
+        return buf;
+    }
     if (bs == size && nc == MC_SL && size % MC_SL != 0 && size < MC_SDEAL) {
         MC_SE v[MC_SDEAL];
         const MC_ST *src = p + c * bs;
@@ -182,6 +201,20 @@ MC_STGT MC_INLINE void MC_SFN(scatter)(const MC_SE *MC_RESTRICT buf, Py_ssize_t 
                                        int size, MC_ST *MC_RESTRICT out)
 {
     const MC_ST *b = (const MC_ST *)buf;
+    if (nc == MC_SL && MC_SL / 2 < size && size < MC_SL) {
+        /* as in gather: transposed, each row stored whole in chain order (its spare lanes
+           overwritten by the next row), the last cut at the block's end */
+        MC_SE x[MC_SL];
+#pragma GCC unroll 16
+        for (int e = 0; e < MC_SL; e++)
+            x[e] = e < size ? buf[e] : (MC_SE){0};
+        MC_SFN(tr)(x);
+#pragma GCC unroll 16
+        for (int l = 0; l < MC_SL - 1; l++)
+            MC_STORE(out + l * size, x[l]);
+        memcpy(out + (MC_SL - 1) * size, &x[MC_SL - 1], size * sizeof(MC_ST));
+        return;
+    }
     if (nc == MC_SL && size < MC_SDEAL) {
 #pragma GCC unroll 16
         for (int j = 0; j < size; j++) {
