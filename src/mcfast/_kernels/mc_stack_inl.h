@@ -133,12 +133,14 @@ MC_STGT MC_INLINE const MC_SE *MC_SFN(gather)(const MC_ST *p, Py_ssize_t bs,
                                               MC_SE *MC_RESTRICT buf)
 {
     MC_ST *b = (MC_ST *)buf;
-    if (bs == size && nc == MC_SL && MC_SL / 2 < size && size < MC_SL) {
-        /* a chain's elements fill most of a vector (float32 n = 3 at AVX-512): a row of
-           MC_SL elements from each chain's start (the last cut at the block's end, the
-           others running into the next chain), transposed; only the rows kept are
-           computed. In cache 0.77-0.81 of the time of the deal below, from memory
-           0.86-0.95 (float32 n = 3, Zen 4) */
+    if (bs == size && nc == MC_SL && MC_SL >= 8 && MC_SL / 2 < size && size < MC_SL) {
+        /* a chain's elements fill most of a vector of 8 or 16 lanes (in use: float32
+           n = 3 links at AVX-512): a row of MC_SL elements from each chain's start (the
+           last cut at the block's end, the others running into the next chain),
+           transposed; only the rows kept are computed. Time against the deal below
+           (float32 n = 3, Zen 4): in cache 0.74-0.81, from memory grad 0.88-0.95,
+           tangent 0.82-1.16; the jacobian 0.59-0.90. The baseline's 4 lanes (vectors of
+           3) took 0.91-1.11: they keep the deal */
         const MC_ST *src = p + c * bs;
         MC_SE x[MC_SL];
 #pragma GCC unroll 16
@@ -201,7 +203,7 @@ MC_STGT MC_INLINE void MC_SFN(scatter)(const MC_SE *MC_RESTRICT buf, Py_ssize_t 
                                        int size, MC_ST *MC_RESTRICT out)
 {
     const MC_ST *b = (const MC_ST *)buf;
-    if (nc == MC_SL && MC_SL / 2 < size && size < MC_SL) {
+    if (nc == MC_SL && MC_SL >= 8 && MC_SL / 2 < size && size < MC_SL) {
         /* as in gather: transposed, each row stored whole in chain order (its spare lanes
            overwritten by the next row), the last cut at the block's end */
         MC_SE x[MC_SL];
