@@ -8,12 +8,15 @@ from numpy.typing import NDArray
 
 __all__ = ["stack_chain", "fast_stack", "served", "set_simd_level", "simd_level", "ran_level", "compact_ns", "set_compact_ns",
            "set_compact_table",
-           "chunk_chains", "fma_peak", "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "CHUNK_ALIGN"]
+           "chunk_chains", "fma_peak", "GRAD", "TANGENT", "JACOBIAN", "JACOBIAN_REVERSE", "READ",
+           "READ_BLOCK", "CHUNK_ALIGN"]
 
 GRAD: int
 TANGENT: int
 JACOBIAN: int
 JACOBIAN_REVERSE: int
+READ: int
+READ_BLOCK: int
 CHUNK_ALIGN: int
 
 def served(n: int) -> bool: ...

@@ -428,14 +428,17 @@ MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
 /* Prefetch while multiplying: pf0, pf1 (either NULL) are n × n matrices the next chain
  * will read (its links, contiguous per chain); their cache lines are dealt to the
  * product's tiles, MC_SPF_PER each, and a tile prefetches its share MC_SPF_STEP lines at a
- * step of its k loop (one, but for a share longer than the loop; below n = 16 the whole
- * share before the loop, where the spread took 1.05-1.1x), so the memory traffic of
- * the next chain overlaps this one's FMAs instead of following them (the hardware
+ * step of its k loop (one, but for a share longer than the loop), where MC_SPF_SPREAD
+ * (n ≥ 16 in float64, n ≥ 24 in float32); below, the whole share before the loop (the
+ * spread took 1.05-1.1x at float64 n = 8, float32 n = 12, 1.02-1.08x at float32 n = 16),
+ * so the memory traffic of the next chain overlaps this one's FMAs instead of following
+ * them (the hardware
  * prefetchers alone left them mostly in turn: bench/bench_stack_jac.py, B = 10,000
  * against B = 256). A burst of the whole share at the tile's start gave way less: from
  * 64 MB of links (Zen 4, two threads, out= %peak, three runs) float64 n = 24 49-57 % ->
  * 64-71 %, n = 32 51-60 % -> 75-84 %, float32 n = 32 63-64 % -> 73-86 %; two lines a
  * step, two chains ahead or into L2 (locality 2) were no better than one line. */
+#define MC_SPF_SPREAD (MC_SN >= 24 || (MC_SN >= 16 && MC_SDOUBLE))
 #define MC_SPF_LINES ((MC_SNN * (int)sizeof(MC_ST) + 63) / 64)
 #define MC_SPF_TILES ((MC_SN / MC_SRB) * (MC_SNR / MC_SCW) + (MC_SRM ? MC_SNR / MC_SCM : 0))
 #define MC_SPF_PER ((MC_SPF_LINES + MC_SPF_TILES - 1) / MC_SPF_TILES)
@@ -454,7 +457,7 @@ MC_STGT MC_INLINE void MC_SFN(pf)(const MC_ST *pf0, const MC_ST *pf1, int tile, 
         }
     }
 }
-#if MC_SN >= 16
+#if MC_SPF_SPREAD
 #  define MC_SPF_STEP ((MC_SPF_PER + MC_SN - 2) / (MC_SN - 1))
 #endif
 
@@ -465,7 +468,7 @@ MC_STGT MC_INLINE void MC_SFN(tile)(const MC_ST *MC_RESTRICT ai, const MC_ST *MC
                                     MC_ST *MC_RESTRICT cj, const int rows, const int cols,
                                     const MC_ST *pf0, const MC_ST *pf1, const int tile)
 {
-#if MC_SN < 16
+#if !MC_SPF_SPREAD
     MC_SFN(pf)(pf0, pf1, tile, 0, MC_SPF_PER);
 #endif
     MC_SR acc[MC_SRB][2 * MC_SCW];
@@ -479,7 +482,7 @@ MC_STGT MC_INLINE void MC_SFN(tile)(const MC_ST *MC_RESTRICT ai, const MC_ST *MC
     /* a step: the strip's cols vectors of row k of b loaded, then row by row one broadcast
        of a's element for cols FMAs (acc, b and one broadcast: 12 + 2 + 1 registers) */
     for (int k = 1; k < MC_SN; k++) {
-#if MC_SN >= 16
+#if MC_SPF_SPREAD
         MC_SFN(pf)(pf0, pf1, tile, (k - 1) * MC_SPF_STEP, MC_SPF_STEP);
 #endif
         MC_SR bv[2 * MC_SCW];
@@ -525,6 +528,7 @@ MC_STGT static inline void MC_SFN(mm)(const MC_ST *MC_RESTRICT a,
 #ifdef MC_SPF_STEP
 #  undef MC_SPF_STEP
 #endif
+#undef MC_SPF_SPREAD
 #undef MC_SRM
 #undef MC_SCM
 #undef MC_SRB
