@@ -432,12 +432,11 @@ MC_STGT static inline void MC_SFN(tan)(const MC_ST *MC_RESTRICT a,
  * (n ≥ 16 in float64, n ≥ 24 in float32); below, the whole share before the loop (the
  * spread took 1.05-1.1x at float64 n = 8, float32 n = 12, 1.02-1.08x at float32 n = 16),
  * so the memory traffic of the next chain overlaps this one's FMAs instead of following
- * them (the hardware
- * prefetchers alone left them mostly in turn: bench/bench_stack_jac.py, B = 10,000
- * against B = 256). A burst of the whole share at the tile's start gave way less: from
- * 64 MB of links (Zen 4, two threads, out= %peak, three runs) float64 n = 24 49-57 % ->
- * 64-71 %, n = 32 51-60 % -> 75-84 %, float32 n = 32 63-64 % -> 73-86 %; two lines a
- * step, two chains ahead or into L2 (locality 2) were no better than one line. */
+ * them (the hardware prefetchers alone left them mostly in turn: bench/bench_stack_jac.py,
+ * B = 10,000 against B = 256). A burst of the whole share at the tile's start gave less:
+ * from 64 MB of links (Zen 4, two threads, out= %peak, three runs) float64 n = 24
+ * 49-57 % -> 64-71 %, n = 32 51-60 % -> 75-84 %, float32 n = 32 63-64 % -> 73-86 %; two
+ * lines a step, two chains ahead or into L2 (locality 2) were no better than one line. */
 #define MC_SPF_SPREAD (MC_SN >= 24 || (MC_SN >= 16 && MC_SDOUBLE))
 #define MC_SPF_LINES ((MC_SNN * (int)sizeof(MC_ST) + 63) / 64)
 #define MC_SPF_TILES ((MC_SN / MC_SRB) * (MC_SNR / MC_SCW) + (MC_SRM ? MC_SNR / MC_SCM : 0))
