@@ -415,9 +415,9 @@ def test_stacks_streamed_output_bitwise(dtype):
     past an aligned start (the lines shared with the neighbour chains take ordinary stores)."""
     rng = np.random.default_rng(12)
     level = _stack.simd_level()[0]
-    # the one-chain jacobian streams chain c's result during chain c + 1's first product
-    # (mc_stk_out): three dense links, two (the first product the last), a Diagonal first
-    # (that product not tiled), four links, both orders
+    # chains whose streamed result comes from different products: three dense links, two
+    # (the first product the last), a Diagonal first (that product not tiled), four links,
+    # both orders
     mixes = [("dense",) * 3, ("dense", "dense"), ("diag", "dense"),
              ("dense", "diag", "dense", "dense")]
     try:

@@ -49,6 +49,7 @@ cdef extern from "mc_stack.h":
     const mc_stk_kern* mc_stk_kern_now() noexcept nogil
     int mc_stk_served(Py_ssize_t n) noexcept nogil
     int mc_stk_streams(int mode, Py_ssize_t out_bytes) noexcept nogil
+    bint MC_STK_IS_JAC(int mode) noexcept nogil
     int mc_set_level(int level) noexcept nogil
     int mc_get_level() noexcept nogil
     int mc_cpu_level() noexcept nogil
@@ -127,7 +128,7 @@ def stack_chain(list links not None,                        # IN  nlinks C-conti
     cdef Py_ssize_t nlinks = len(links), k, per, elems = 0
     cdef int typenum = cnp.PyArray_TYPE(out)
     cdef bint dbl = typenum == cnp.NPY_DOUBLE
-    cdef bint jac = mode == MC_STK_JAC or mode == MC_STK_JAC_REVERSE
+    cdef bint jac = MC_STK_IS_JAC(mode)
     cdef const void* ptrs[MAX_LINKS]
     cdef unsigned char flags[MAX_LINKS]
     cdef Py_ssize_t strides[MAX_LINKS]

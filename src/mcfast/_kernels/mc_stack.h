@@ -82,7 +82,8 @@ static int mc_stk_streams(int mode, Py_ssize_t out_bytes)
      1.5-1.9x its time (one-chain / compact 0.53-0.65 in four runs, session 21), in cache
      0.72-0.97. The jacobian at n = 6, 8 (and float64 3) runs one chain at a time since
      session 22 (one-chain / compact in cache, 10,000 chains into out=: float64 n = 3
-     0.82-0.89, 6 0.60-0.61, 8 0.30-0.45; float32 6 0.57-0.72, 8 0.50-0.85; filed
+     0.82-1.07, mostly 0.88-0.93, 6 0.58-0.61, 8 0.29-0.46; float32 6 0.57-0.76, 8
+     0.50-0.86; bench/STACKS.md, filed
      …-2026-12-08-0213_bench_chain.md);
    - AVX2 (Zen 3): float64 one chain at a time everywhere but jacobian n = 5, 7 (the
      compact float64 jacobian at n = 8 took 4.1x the one-chain time: 64 elements of a
